@@ -1,0 +1,97 @@
+//! The matrix operations the engine needs, behind one seam.
+//!
+//! The MLP trainer ([`crate::nn`]) is written once against [`Backend`]; the CPU implementation
+//! ([`cpu::Cpu`]) is the reference, and a GPU implementation keeps its buffers on the device and
+//! encodes many steps per submission. Reductions write into buffers rather than returning
+//! numbers, so a GPU backend can defer every readback to the end of a batch of steps.
+//!
+//! Layout: every matrix is row-major and dense. A batch of activations is `rows × cols` with
+//! one example per row. A weight matrix of a layer with `n_in` inputs and `n_out` outputs is
+//! stored `n_in × n_out`, so the forward pass is `Z = X · W` and the backward pass needs
+//! `Xᵀ · dZ` (weight gradient) and `dZ · Wᵀ` (input gradient).
+
+pub mod cpu;
+
+pub use crate::nn::activation::Activation;
+
+/// Whether an operand is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trans {
+    /// As stored.
+    N,
+    /// Transposed.
+    T,
+}
+
+/// The operations of one training step. All lengths are in f32 elements.
+pub trait Backend {
+    /// A device buffer of f32.
+    type Buf;
+
+    /// A short name shown to the reader ("cpu", "webgpu").
+    fn name(&self) -> &'static str;
+
+    /// A zero-filled buffer of `len` elements.
+    fn zeros(&mut self, len: usize) -> Self::Buf;
+    /// A buffer holding a copy of `data`.
+    fn upload(&mut self, data: &[f32]) -> Self::Buf;
+    /// Overwrites `buf[..data.len()]` with `data`.
+    fn write(&mut self, buf: &mut Self::Buf, data: &[f32]);
+    /// Copies `buf[..out.len()]` into `out` (a readback on a GPU).
+    fn read(&mut self, buf: &Self::Buf, out: &mut [f32]);
+    /// `dst[..len] = src[..len]`.
+    fn copy(&mut self, src: &Self::Buf, dst: &mut Self::Buf, len: usize);
+
+    /// `C = alpha · op(A) · op(B) + beta · C` with `op(A)` of shape m×k, `op(B)` k×n, C m×n,
+    /// all row-major and packed (leading dimension = row length as stored).
+    /// A is stored m×k if `ta == N`, k×m if `T`; B is stored k×n if `tb == N`, n×k if `T`.
+    fn gemm(
+        &mut self,
+        ta: Trans,
+        tb: Trans,
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: &Self::Buf,
+        b: &Self::Buf,
+        beta: f32,
+        c: &mut Self::Buf,
+    );
+
+    /// Forward through bias and activation, in place on a `rows × cols` pre-activation:
+    /// `z[i,j] += bias_scale · bias[j]`, then `h[i,j] = φ(z[i,j])`.
+    fn bias_act(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        z: &mut Self::Buf,
+        bias: &Self::Buf,
+        bias_scale: f32,
+        act: Activation,
+        h: &mut Self::Buf,
+    );
+
+    /// Backward through the activation: `dz[i] = dh[i] · φ'(z[i])` for `i < len`.
+    fn act_backward(&mut self, len: usize, z: &Self::Buf, dh: &Self::Buf, act: Activation, dz: &mut Self::Buf);
+
+    /// Column sums of a `rows × cols` matrix: `out[j] = alpha · Σ_i a[i,j]`.
+    fn col_sum(&mut self, rows: usize, cols: usize, alpha: f32, a: &Self::Buf, out: &mut Self::Buf);
+
+    /// `y[i] += alpha · x[i]` for `i < len`.
+    fn axpy(&mut self, len: usize, alpha: f32, x: &Self::Buf, y: &mut Self::Buf);
+
+    /// Squared-error residual and loss for `len` outputs:
+    /// `r[i] = (f[i] − f0[i]) − y[i]` (with `f0` absent: `f[i] − y[i]`), and
+    /// `loss[slot] = Σ r[i]² / (2·len)`. Returns nothing so a GPU can defer the readback.
+    fn residual_loss(
+        &mut self,
+        len: usize,
+        f: &Self::Buf,
+        f0: Option<&Self::Buf>,
+        y: &Self::Buf,
+        r: &mut Self::Buf,
+        loss: &mut Self::Buf,
+        slot: usize,
+    );
+}

@@ -1,0 +1,70 @@
+//! The one error type of Descent, grouped by where it arises. It becomes a JavaScript `Error`
+//! only at the wasm boundary (`api`), with the same message.
+
+use std::fmt;
+
+/// Every failure Descent reports, each naming what was asked for and why it cannot be done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    // --- configuration ---
+    /// A setting is outside its allowed range or is not one of the known names.
+    InvalidConfig { field: &'static str, message: String },
+    /// The configuration would need more memory than Descent allows itself.
+    TooLarge { what: String, bytes: u64, limit: u64 },
+
+    // --- numerics ---
+    /// Training produced a non-finite value or a loss past the divergence bound.
+    Diverged { step: u64 },
+    /// A matrix that must be positive definite is not (a factorisation failed).
+    NotPositiveDefinite { what: &'static str },
+    /// Two operands have shapes that do not fit together.
+    ShapeMismatch { op: &'static str, expected: String, got: String },
+
+    // --- backends ---
+    /// The GPU backend is unavailable or failed; the CPU path takes over.
+    Gpu { message: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Formats a byte count for people: "512 KB", "1.3 GB".
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} KB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidConfig { field, message } => write!(f, "invalid setting `{field}`: {message}"),
+            Error::TooLarge { what, bytes, limit } => write!(
+                f,
+                "{what} would need about {} of memory, more than the {} limit; choose a smaller width, depth or data size",
+                human_bytes(*bytes),
+                human_bytes(*limit)
+            ),
+            Error::Diverged { step } => write!(f, "diverged at step {step}"),
+            Error::NotPositiveDefinite { what } => write!(f, "{what} is not positive definite"),
+            Error::ShapeMismatch { op, expected, got } => {
+                write!(f, "{op}: shape mismatch, expected {expected}, got {got}")
+            }
+            Error::Gpu { message } => write!(f, "GPU backend unavailable: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    pub fn config(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidConfig { field, message: message.into() }
+    }
+}

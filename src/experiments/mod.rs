@@ -1,0 +1,1 @@
+//! One module per scene: the numbers each panel shows.

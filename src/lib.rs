@@ -1,0 +1,22 @@
+//! Descent: an in-browser explorer of why deep learning works and where its theory stops.
+//!
+//! The core is a plain Rust library that builds natively and for `wasm32-unknown-unknown`.
+//! Every `#[wasm_bindgen]` export lives in [`api`] (wasm only); nothing else sees `JsValue`.
+//!
+//! Modules:
+//! - [`data`]: seeded datasets and splits.
+//! - [`backend`]: the matrix operations the engine needs (the seam a GPU backend takes over).
+//! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, metrics.
+//! - [`experiments`]: one module per scene, producing the numbers each panel shows.
+
+pub mod backend;
+pub mod data;
+pub mod error;
+pub mod experiments;
+pub mod nn;
+pub mod rng;
+
+#[cfg(target_arch = "wasm32")]
+pub mod api;
+
+pub use error::{Error, Result};
