@@ -8,9 +8,16 @@ use std::fmt;
 pub enum Error {
     // --- configuration ---
     /// A setting is outside its allowed range or is not one of the known names.
-    InvalidConfig { field: &'static str, message: String },
+    InvalidConfig {
+        field: &'static str,
+        message: String,
+    },
     /// The configuration would need more memory than Descent allows itself.
-    TooLarge { what: String, bytes: u64, limit: u64 },
+    TooLarge {
+        what: String,
+        bytes: u64,
+        limit: u64,
+    },
 
     // --- numerics ---
     /// Training produced a non-finite value or a loss past the divergence bound.
@@ -18,7 +25,11 @@ pub enum Error {
     /// A matrix that must be positive definite is not (a factorisation failed).
     NotPositiveDefinite { what: &'static str },
     /// Two operands have shapes that do not fit together.
-    ShapeMismatch { op: &'static str, expected: String, got: String },
+    ShapeMismatch {
+        op: &'static str,
+        expected: String,
+        got: String,
+    },
 
     // --- backends ---
     /// The GPU backend is unavailable or failed; the CPU path takes over.
@@ -44,7 +55,9 @@ pub fn human_bytes(bytes: u64) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidConfig { field, message } => write!(f, "invalid setting `{field}`: {message}"),
+            Error::InvalidConfig { field, message } => {
+                write!(f, "invalid setting `{field}`: {message}")
+            }
             Error::TooLarge { what, bytes, limit } => write!(
                 f,
                 "{what} would need about {} of memory, more than the {} limit; choose a smaller width, depth or data size",
@@ -65,6 +78,9 @@ impl std::error::Error for Error {}
 
 impl Error {
     pub fn config(field: &'static str, message: impl Into<String>) -> Self {
-        Error::InvalidConfig { field, message: message.into() }
+        Error::InvalidConfig {
+            field,
+            message: message.into(),
+        }
     }
 }

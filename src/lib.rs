@@ -4,10 +4,11 @@
 //! Every `#[wasm_bindgen]` export lives in [`api`] (wasm only); nothing else sees `JsValue`.
 //!
 //! Modules:
-//! - [`data`]: seeded datasets and splits.
+//! - [`data`]: seeded datasets, splits and plotting grids.
 //! - [`backend`]: the matrix operations the engine needs (the seam a GPU backend takes over).
-//! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, metrics.
+//! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, divergence.
 //! - [`experiments`]: one module per scene, producing the numbers each panel shows.
+//! - [`rng`]: explicit seeded randomness (there is no global RNG).
 
 pub mod backend;
 pub mod data;

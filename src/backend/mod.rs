@@ -73,10 +73,26 @@ pub trait Backend {
     );
 
     /// Backward through the activation: `dz[i] = dh[i] · φ'(z[i])` for `i < len`.
-    fn act_backward(&mut self, len: usize, z: &Self::Buf, dh: &Self::Buf, act: Activation, dz: &mut Self::Buf);
+    fn act_backward(
+        &mut self,
+        len: usize,
+        z: &Self::Buf,
+        dh: &Self::Buf,
+        act: Activation,
+        dz: &mut Self::Buf,
+    );
 
-    /// Column sums of a `rows × cols` matrix: `out[j] = alpha · Σ_i a[i,j]`.
-    fn col_sum(&mut self, rows: usize, cols: usize, alpha: f32, a: &Self::Buf, out: &mut Self::Buf);
+    /// Column sums of a `rows × cols` matrix: `out[j] = alpha · Σ_i a[i,j] + beta · out[j]`
+    /// (with `beta == 0`, `out` is overwritten and never read).
+    fn col_sum(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        alpha: f32,
+        a: &Self::Buf,
+        beta: f32,
+        out: &mut Self::Buf,
+    );
 
     /// `y[i] += alpha · x[i]` for `i < len`.
     fn axpy(&mut self, len: usize, alpha: f32, x: &Self::Buf, y: &mut Self::Buf);

@@ -1,1 +1,3 @@
 //! One module per scene: the numbers each panel shows.
+
+pub mod playground;

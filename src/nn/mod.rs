@@ -1,5 +1,9 @@
 //! The multilayer perceptron: parametrisations, forward and backward passes, gradient descent.
 
 pub mod activation;
+pub mod mlp;
+pub mod train;
 
 pub use activation::Activation;
+pub use mlp::{Mlp, MlpSpec, Parametrization};
+pub use train::Trainer;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the wasm package into pkg/ and assembles the static site in dist/:
+#   dist/            the files of www/, verbatim
+#   dist/pkg/        descent.js + descent_bg.wasm (wasm-bindgen, --target web), optimised by wasm-opt
+#   dist/vendor/     uPlot, from node_modules
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+wasm-pack --log-level warn build --target web --release --out-dir pkg --out-name descent 2>&1 \
+  | grep -v 'failed to get wasm-pack version' || true
+test -f pkg/descent_bg.wasm || { echo "wasm build failed" >&2; exit 1; }
+
+# binaryen from npm: Debian's wasm-opt (binaryen 108) produces modules that fail to load.
+node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  pkg/descent_bg.wasm -o pkg/descent_bg.wasm
+
+rm -rf dist
+mkdir -p dist/pkg dist/vendor
+cp -r www/. dist/
+cp pkg/descent.js pkg/descent_bg.wasm dist/pkg/
+cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css dist/vendor/
+echo "built dist/ ($(du -sh dist | cut -f1); wasm $(du -h dist/pkg/descent_bg.wasm | cut -f1))"

@@ -1,0 +1,415 @@
+//! The Playground scene: one MLP training live on a 1-D regression or 2-D classification set.
+//!
+//! [`Playground`] owns the data, the network and its trainer. The page calls
+//! [`Playground::advance`] in small batches of steps and reads back a [`Report`] after each,
+//! and now and then the network's predictions on a plotting grid.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::cpu::Cpu;
+use crate::data::{self, DatasetKind, GridSpec, Task, stream};
+use crate::error::{Error, Result, human_bytes};
+use crate::nn::Activation;
+use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
+use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of};
+use crate::rng::Rng;
+
+/// Number of test points (fixed, so test losses compare across training-set sizes).
+pub const N_TEST: usize = 512;
+
+/// The most memory one Playground may use, in bytes.
+pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
+
+/// Every setting of the Playground. Missing fields take their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PlaygroundConfig {
+    /// Which dataset.
+    pub dataset: DatasetKind,
+    /// Number of training points.
+    pub n_train: usize,
+    /// Noise standard deviation (regression: on training targets; classification: on inputs).
+    pub noise: f64,
+    /// Fraction of flipped training labels (classification).
+    pub label_noise: f64,
+    /// The seed of data, initial weights and mini-batches.
+    pub seed: u64,
+    /// Width of every hidden layer.
+    pub width: usize,
+    /// Number of hidden layers.
+    pub depth: usize,
+    pub activation: Activation,
+    pub parametrization: Parametrization,
+    /// σ_w
+    pub sigma_w: f64,
+    /// σ_b
+    pub sigma_b: f64,
+    /// Initialisation scale s (multiplies every initial weight and bias).
+    pub init_scale: f64,
+    /// Train f(x;θ) − f(x;θ₀) instead of f(x;θ).
+    pub center_output: bool,
+    /// Step size η (mean-field multiplies it by the last hidden width).
+    pub lr: f64,
+    /// Mini-batch size; 0 means full batch.
+    pub batch_size: usize,
+}
+
+impl Default for PlaygroundConfig {
+    fn default() -> Self {
+        PlaygroundConfig {
+            dataset: DatasetKind::Circles,
+            n_train: 128,
+            noise: 0.1,
+            label_noise: 0.0,
+            seed: 1,
+            width: 128,
+            depth: 1,
+            activation: Activation::Relu,
+            parametrization: Parametrization::Ntk,
+            sigma_w: std::f64::consts::SQRT_2,
+            sigma_b: 0.1,
+            init_scale: 1.0,
+            center_output: false,
+            lr: 0.5,
+            batch_size: 0,
+        }
+    }
+}
+
+/// The allowed range of each numeric setting, inclusive.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub width: [f64; 2],
+    pub depth: [f64; 2],
+    pub n_train: [f64; 2],
+    pub noise: [f64; 2],
+    pub label_noise: [f64; 2],
+    pub init_scale: [f64; 2],
+    pub lr: [f64; 2],
+    pub sigma_w: [f64; 2],
+    pub sigma_b: [f64; 2],
+    pub batch_size: [f64; 2],
+    pub memory_limit_bytes: u64,
+}
+
+pub const LIMITS: Limits = Limits {
+    width: [1.0, 4096.0],
+    depth: [1.0, 4.0],
+    n_train: [4.0, 2048.0],
+    noise: [0.0, 1.0],
+    label_noise: [0.0, 0.5],
+    init_scale: [0.01, 100.0],
+    lr: [1e-5, 1000.0],
+    sigma_w: [0.05, 4.0],
+    sigma_b: [0.0, 4.0],
+    batch_size: [0.0, 2048.0],
+    memory_limit_bytes: MEMORY_LIMIT,
+};
+
+fn in_range(field: &'static str, v: f64, range: [f64; 2]) -> Result<()> {
+    if v.is_finite() && v >= range[0] && v <= range[1] {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            format!("must lie in [{}, {}], got {v}", range[0], range[1]),
+        ))
+    }
+}
+
+impl PlaygroundConfig {
+    /// Checks every setting against [`LIMITS`] and the memory estimate against `memory_limit`.
+    pub fn validate(&self, memory_limit: u64) -> Result<()> {
+        let l = &LIMITS;
+        in_range("width", self.width as f64, l.width)?;
+        in_range("depth", self.depth as f64, l.depth)?;
+        in_range("nTrain", self.n_train as f64, l.n_train)?;
+        in_range("noise", self.noise, l.noise)?;
+        in_range("labelNoise", self.label_noise, l.label_noise)?;
+        in_range("initScale", self.init_scale, l.init_scale)?;
+        in_range("lr", self.lr, l.lr)?;
+        in_range("sigmaW", self.sigma_w, l.sigma_w)?;
+        in_range("sigmaB", self.sigma_b, l.sigma_b)?;
+        in_range("batchSize", self.batch_size as f64, l.batch_size)?;
+        let bytes = self.memory_bytes();
+        if bytes > memory_limit {
+            return Err(Error::TooLarge {
+                what: format!(
+                    "a network of {} hidden layer{} of width {} on {} points",
+                    self.depth,
+                    if self.depth == 1 { "" } else { "s" },
+                    self.width,
+                    self.n_train
+                ),
+                bytes,
+                limit: memory_limit,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn spec(&self) -> MlpSpec {
+        MlpSpec {
+            input_dim: self.dataset.dim(),
+            hidden: vec![self.width; self.depth],
+            activation: self.activation,
+            parametrization: self.parametrization,
+            sigma_w: self.sigma_w,
+            sigma_b: self.sigma_b,
+            init_scale: self.init_scale,
+        }
+    }
+
+    /// Rows of the training workspace (the batch size, or n for full batch).
+    fn batch_rows(&self) -> usize {
+        if self.batch_size == 0 || self.batch_size >= self.n_train {
+            self.n_train
+        } else {
+            self.batch_size
+        }
+    }
+
+    /// Estimated bytes: parameters, the training and evaluation workspaces, data and grid.
+    pub fn memory_bytes(&self) -> u64 {
+        let spec = self.spec();
+        let d = self.dataset.dim() as u64;
+        let params = 4 * spec.param_count() as u64;
+        let train_ws = Workspace::<Cpu>::bytes(&spec, self.batch_rows());
+        let eval_ws = Workspace::<Cpu>::bytes(&spec, EVAL_CHUNK);
+        let grid = GridSpec::for_dataset(self.dataset).len() as u64;
+        let data = 4 * ((self.n_train as u64 + N_TEST as u64) * (d + 2) + grid * (d + 2));
+        params + train_ws + eval_ws + data
+    }
+}
+
+/// What the page shows after every batch of steps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Steps taken.
+    pub step: u64,
+    /// Training loss (1/2n)Σ(f − y)² at the current parameters.
+    pub train_loss: f64,
+    /// Test loss at the current parameters.
+    pub test_loss: f64,
+    /// Fraction of correctly classified training points (classification), else None.
+    pub train_acc: Option<f64>,
+    pub test_acc: Option<f64>,
+    /// The step at which training diverged, if it did. Losses are then the last finite ones.
+    pub diverged: Option<u64>,
+    /// A sentence for the reader when something went wrong.
+    pub message: Option<String>,
+}
+
+/// One live Playground run.
+pub struct Playground {
+    pub config: PlaygroundConfig,
+    pub data: data::Dataset,
+    pub grid: GridSpec,
+    trainer: Trainer<Cpu>,
+    grid_points: Vec<f32>,
+    /// f(x; θ₀) on the test points and the grid when the output is centred.
+    f0_test: Option<Vec<f32>>,
+    f0_grid: Option<Vec<f32>>,
+    last_report: Report,
+    last_grid: Vec<f32>,
+}
+
+impl Playground {
+    pub fn new(config: PlaygroundConfig) -> Result<Self> {
+        Self::with_memory_limit(config, MEMORY_LIMIT)
+    }
+
+    /// As [`Playground::new`] with another memory limit (for tests of the refusal).
+    pub fn with_memory_limit(config: PlaygroundConfig, memory_limit: u64) -> Result<Self> {
+        config.validate(memory_limit)?;
+        let data = data::generate(
+            config.dataset,
+            config.n_train,
+            N_TEST,
+            config.noise,
+            config.label_noise,
+            config.seed,
+        )?;
+        let mut backend = Cpu::new();
+        let mut rng = Rng::stream(config.seed, stream::WEIGHTS);
+        let mlp = Mlp::new(&mut backend, config.spec(), &mut rng)?;
+        let mut trainer = Trainer::new(
+            backend,
+            mlp,
+            &data.x_train,
+            &data.y_train,
+            config.center_output,
+            config.lr,
+            config.batch_size,
+            config.seed,
+        )?;
+        let grid = GridSpec::for_dataset(config.dataset);
+        let grid_points = grid.points();
+        let (f0_test, f0_grid) = if config.center_output {
+            (
+                Some(trainer.predict(&data.x_test)),
+                Some(trainer.predict(&grid_points)),
+            )
+        } else {
+            (None, None)
+        };
+        let empty = Report {
+            step: 0,
+            train_loss: 0.0,
+            test_loss: 0.0,
+            train_acc: None,
+            test_acc: None,
+            diverged: None,
+            message: None,
+        };
+        let mut pg = Playground {
+            config,
+            data,
+            grid,
+            trainer,
+            grid_points,
+            f0_test,
+            f0_grid,
+            last_report: empty,
+            last_grid: Vec::new(),
+        };
+        pg.evaluate();
+        if let Some(step) = pg.last_report.diverged {
+            // A configuration whose very first outputs overflow is refused outright.
+            return Err(Error::Diverged { step });
+        }
+        Ok(pg)
+    }
+
+    pub fn task(&self) -> Task {
+        self.config.dataset.task()
+    }
+
+    pub fn step(&self) -> u64 {
+        self.trainer.step()
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.trainer.mlp.param_count()
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.config.memory_bytes()
+    }
+
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        in_range("lr", lr, LIMITS.lr)?;
+        self.trainer.set_lr(lr)?;
+        self.config.lr = lr;
+        Ok(())
+    }
+
+    /// Runs up to `steps` steps and reports at the parameters reached. A divergence stops
+    /// the run for good: later calls return the same report.
+    pub fn advance(&mut self, steps: u64) -> Report {
+        if self.last_report.diverged.is_some() {
+            return self.last_report.clone();
+        }
+        match self.trainer.advance(steps) {
+            Ok(()) => self.evaluate(),
+            Err(Error::Diverged { step }) => self.record_divergence(step),
+            Err(e) => {
+                // Stepping reports no other error; keep the run and say what happened.
+                let mut r = self.last_report.clone();
+                r.message = Some(e.to_string());
+                r
+            }
+        }
+    }
+
+    /// Runs up to `steps` steps without evaluating (for benchmarks); returns the steps
+    /// taken, fewer than asked when the run diverges.
+    pub fn train_only(&mut self, steps: u64) -> u64 {
+        let before = self.trainer.step();
+        if self.last_report.diverged.is_none() {
+            if let Err(Error::Diverged { step }) = self.trainer.advance(steps) {
+                self.record_divergence(step);
+            }
+        }
+        self.trainer.step() - before
+    }
+
+    fn record_divergence(&mut self, step: u64) -> Report {
+        let mut r = self.last_report.clone();
+        r.diverged = Some(step);
+        r.message = Some(format!(
+            "diverged at step {step}: the training loss grew past a million times its starting value or stopped being a number. \
+             Lower the step size or the initialisation scale, then reset."
+        ));
+        self.last_report = r.clone();
+        r
+    }
+
+    /// The report at the current parameters, without stepping.
+    pub fn evaluate(&mut self) -> Report {
+        if self.last_report.diverged.is_some() {
+            return self.last_report.clone();
+        }
+        let train = self.trainer.evaluate_train();
+        let f_test = self.trainer.predict(&self.data.x_test);
+        let test = eval_of(&f_test, self.f0_test.as_deref(), &self.data.y_test);
+        if !(train.loss.is_finite() && test.loss.is_finite()) {
+            let step = match self.trainer.mark_diverged() {
+                Error::Diverged { step } => step,
+                _ => self.trainer.step(),
+            };
+            return self.record_divergence(step);
+        }
+        let classification = self.task() == Task::Classification;
+        let report = Report {
+            step: self.trainer.step(),
+            train_loss: train.loss,
+            test_loss: test.loss,
+            train_acc: classification.then_some(train.accuracy),
+            test_acc: classification.then_some(test.accuracy),
+            diverged: None,
+            message: None,
+        };
+        self.last_report = report.clone();
+        report
+    }
+
+    /// The network's predictions on [`Playground::grid`]. After a divergence: the last
+    /// finite predictions. Never contains a non-finite value.
+    pub fn predict_grid(&mut self) -> Vec<f32> {
+        if self.last_report.diverged.is_none() {
+            let mut g = self.trainer.predict(&self.grid_points);
+            if let Some(f0) = &self.f0_grid {
+                for (v, f0) in g.iter_mut().zip(f0) {
+                    *v -= f0;
+                }
+            }
+            if g.iter().all(|v| v.is_finite()) {
+                self.last_grid = g;
+            }
+        }
+        if self.last_grid.is_empty() {
+            self.last_grid = vec![0.0; self.grid.len()];
+        }
+        self.last_grid.clone()
+    }
+
+    /// The noiseless regression target on the grid (1-D regression), else None.
+    pub fn target_grid(&self) -> Option<Vec<f32>> {
+        let kind = self.config.dataset;
+        kind.target(0.0)?;
+        Some(
+            self.grid_points
+                .iter()
+                .map(|&x| kind.target(x as f64).unwrap_or(0.0) as f32)
+                .collect(),
+        )
+    }
+
+    /// Human-readable size for messages.
+    pub fn memory_human(&self) -> String {
+        human_bytes(self.memory_bytes())
+    }
+}

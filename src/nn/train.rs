@@ -1,0 +1,314 @@
+//! Gradient descent on an [`Mlp`]: full batch by default, mini-batch as an option, with
+//! divergence detection and evaluation in fixed-size chunks.
+
+use super::mlp::{Backward, Mlp, Workspace};
+use crate::backend::Backend;
+use crate::data::stream;
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+
+/// Rows per chunk when evaluating on test points or a plotting grid.
+pub const EVAL_CHUNK: usize = 512;
+
+/// A run stops as diverged once the training loss exceeds this multiple of its first value
+/// (floored at [`LOSS_FLOOR`]), or becomes non-finite.
+pub const DIVERGENCE_FACTOR: f32 = 1e6;
+
+/// The smallest starting loss the divergence bound is measured from.
+pub const LOSS_FLOOR: f32 = 1e-2;
+
+/// Mini-batch state: a shuffled order of the training rows, consumed batch by batch.
+struct Batches<B: Backend> {
+    size: usize,
+    order: Vec<usize>,
+    pos: usize,
+    rng: Rng,
+    host_x: Vec<f32>,
+    host_y: Vec<f32>,
+    host_f0: Vec<f32>,
+    x: B::Buf,
+    y: B::Buf,
+    f0: B::Buf,
+}
+
+/// Loss and accuracy of predictions against targets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Eval {
+    /// (1/2n) Σ (g − y)²
+    pub loss: f64,
+    /// Fraction of rows with sign(g) = y (meaningful for ±1 labels).
+    pub accuracy: f64,
+}
+
+/// Trains one network on one training set.
+pub struct Trainer<B: Backend> {
+    pub backend: B,
+    pub mlp: Mlp<B>,
+    dim: usize,
+    n_train: usize,
+    host_x: Vec<f32>,
+    host_y: Vec<f32>,
+    /// f(x_i; θ₀) on the training rows when the output is centred.
+    host_f0: Option<Vec<f32>>,
+    x: B::Buf,
+    y: B::Buf,
+    f0: Option<B::Buf>,
+    ws: Workspace<B>,
+    /// True while `ws` holds the full-batch forward pass at the current parameters.
+    forward_cached: bool,
+    eval_ws: Option<Workspace<B>>,
+    batches: Option<Batches<B>>,
+    lr: f64,
+    step: u64,
+    initial_loss: Option<f32>,
+    diverged: Option<u64>,
+}
+
+impl<B: Backend> Trainer<B> {
+    /// `x` is `n × dim` row-major, `y` has n targets. `batch_size` 0 (or ≥ n) means full batch.
+    /// With `center_output`, the trained function is f(x;θ) − f(x;θ₀).
+    pub fn new(
+        mut backend: B,
+        mlp: Mlp<B>,
+        x: &[f32],
+        y: &[f32],
+        center_output: bool,
+        lr: f64,
+        batch_size: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        let dim = mlp.spec.input_dim;
+        let n = y.len();
+        if n == 0 || x.len() != n * dim {
+            return Err(Error::ShapeMismatch {
+                op: "Trainer::new",
+                expected: format!("x of {n} × {dim}"),
+                got: format!("{} values", x.len()),
+            });
+        }
+        check_lr(lr)?;
+        let rows = if batch_size == 0 || batch_size >= n {
+            n
+        } else {
+            batch_size
+        };
+        let ws = Workspace::new(&mut backend, &mlp.spec, rows);
+        let xb = backend.upload(x);
+        let yb = backend.upload(y);
+        let mut t = Trainer {
+            dim,
+            n_train: n,
+            host_x: x.to_vec(),
+            host_y: y.to_vec(),
+            host_f0: None,
+            x: xb,
+            y: yb,
+            f0: None,
+            ws,
+            forward_cached: false,
+            eval_ws: None,
+            batches: None,
+            lr,
+            step: 0,
+            initial_loss: None,
+            diverged: None,
+            backend,
+            mlp,
+        };
+        if center_output {
+            let f0 = t.predict(x);
+            t.f0 = Some(t.backend.upload(&f0));
+            t.host_f0 = Some(f0);
+        }
+        if rows < n {
+            let mut rng = Rng::stream(seed, stream::BATCHES);
+            let order = rng.permutation(n);
+            t.batches = Some(Batches {
+                size: rows,
+                order,
+                pos: 0,
+                rng,
+                host_x: vec![0.0; rows * dim],
+                host_y: vec![0.0; rows],
+                host_f0: vec![0.0; rows],
+                x: t.backend.zeros(rows * dim),
+                y: t.backend.zeros(rows),
+                f0: t.backend.zeros(rows),
+            });
+        }
+        Ok(t)
+    }
+
+    /// Steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        check_lr(lr)?;
+        self.lr = lr;
+        Ok(())
+    }
+
+    /// The step at which the run diverged, if it has.
+    pub fn diverged(&self) -> Option<u64> {
+        self.diverged
+    }
+
+    /// f(x_i; θ₀) on the training rows, when the output is centred.
+    pub fn centred(&self) -> bool {
+        self.host_f0.is_some()
+    }
+
+    /// Runs up to `k` gradient steps; stops early (returning `Err(Diverged)`) when the loss
+    /// at the current parameters is non-finite or past the divergence bound.
+    pub fn advance(&mut self, k: u64) -> Result<()> {
+        for _ in 0..k {
+            self.one_step()?;
+        }
+        Ok(())
+    }
+
+    fn one_step(&mut self) -> Result<()> {
+        if let Some(step) = self.diverged {
+            return Err(Error::Diverged { step });
+        }
+        let lr = self.mlp.effective_lr(self.lr) as f32;
+        let loss = match self.batches.as_mut() {
+            None => {
+                if !self.forward_cached {
+                    self.mlp.forward(&mut self.backend, &self.x, &mut self.ws);
+                }
+                self.forward_cached = false;
+                self.mlp.loss_and_residual(
+                    &mut self.backend,
+                    &self.y,
+                    self.f0.as_ref(),
+                    &mut self.ws,
+                )
+            }
+            Some(b) => {
+                let dim = self.dim;
+                for i in 0..b.size {
+                    if b.pos == b.order.len() {
+                        b.pos = 0;
+                        let n = b.order.len();
+                        b.order = b.rng.permutation(n);
+                    }
+                    let j = b.order[b.pos];
+                    b.pos += 1;
+                    b.host_x[i * dim..(i + 1) * dim]
+                        .copy_from_slice(&self.host_x[j * dim..(j + 1) * dim]);
+                    b.host_y[i] = self.host_y[j];
+                    if let Some(f0) = &self.host_f0 {
+                        b.host_f0[i] = f0[j];
+                    }
+                }
+                self.backend.write(&mut b.x, &b.host_x);
+                self.backend.write(&mut b.y, &b.host_y);
+                if self.host_f0.is_some() {
+                    self.backend.write(&mut b.f0, &b.host_f0);
+                }
+                self.mlp.forward(&mut self.backend, &b.x, &mut self.ws);
+                let f0 = self.host_f0.as_ref().map(|_| &b.f0);
+                self.mlp
+                    .loss_and_residual(&mut self.backend, &b.y, f0, &mut self.ws)
+            }
+        };
+        let first = *self.initial_loss.get_or_insert(loss);
+        if !loss.is_finite() || loss > DIVERGENCE_FACTOR * first.max(LOSS_FLOOR) {
+            self.diverged = Some(self.step);
+            return Err(Error::Diverged { step: self.step });
+        }
+        let x = match &self.batches {
+            None => &self.x,
+            Some(b) => &b.x,
+        };
+        self.mlp
+            .backward(&mut self.backend, x, &mut self.ws, Backward::Step { lr });
+        self.step += 1;
+        Ok(())
+    }
+
+    /// Marks the run diverged at the current step (e.g. when an evaluation is non-finite).
+    pub fn mark_diverged(&mut self) -> Error {
+        let step = *self.diverged.get_or_insert(self.step);
+        Error::Diverged { step }
+    }
+
+    /// The network's outputs f(x; θ) at `x` (`rows × dim`), evaluated in chunks.
+    pub fn predict(&mut self, x: &[f32]) -> Vec<f32> {
+        let dim = self.dim;
+        let rows = x.len() / dim;
+        let mut out = vec![0.0f32; rows];
+        let chunk = EVAL_CHUNK.min(rows.max(1));
+        let needs_new = self.eval_ws.as_ref().is_none_or(|w| w.rows != chunk);
+        if needs_new {
+            self.eval_ws = Some(Workspace::new(&mut self.backend, &self.mlp.spec, chunk));
+        }
+        let ws = self.eval_ws.as_mut().expect("created above");
+        let mut xbuf = self.backend.zeros(chunk * dim);
+        let mut padded = vec![0.0f32; chunk * dim];
+        for start in (0..rows).step_by(chunk) {
+            let m = chunk.min(rows - start);
+            padded[..m * dim].copy_from_slice(&x[start * dim..(start + m) * dim]);
+            padded[m * dim..].fill(0.0);
+            self.backend.write(&mut xbuf, &padded);
+            self.mlp.forward(&mut self.backend, &xbuf, ws);
+            let mut tmp = vec![0.0f32; chunk];
+            self.backend.read(&ws.out, &mut tmp);
+            out[start..start + m].copy_from_slice(&tmp[..m]);
+        }
+        out
+    }
+
+    /// Loss and accuracy on the training set at the current parameters.
+    pub fn evaluate_train(&mut self) -> Eval {
+        if self.batches.is_none() {
+            // One full-batch forward pass, kept for the next step.
+            self.mlp.forward(&mut self.backend, &self.x, &mut self.ws);
+            self.forward_cached = true;
+            let mut f = vec![0.0f32; self.n_train];
+            self.backend.read(&self.ws.out, &mut f);
+            let f0 = self.host_f0.clone();
+            eval_of(&f, f0.as_deref(), &self.host_y)
+        } else {
+            let x = std::mem::take(&mut self.host_x);
+            let f = self.predict(&x);
+            self.host_x = x;
+            eval_of(&f, self.host_f0.as_deref(), &self.host_y)
+        }
+    }
+}
+
+/// Loss (1/2n)Σ(g − y)² and sign accuracy of g = f − f0 against y, accumulated in f64.
+pub fn eval_of(f: &[f32], f0: Option<&[f32]>, y: &[f32]) -> Eval {
+    let n = y.len().max(1) as f64;
+    let (mut sq, mut correct) = (0.0f64, 0usize);
+    for i in 0..y.len() {
+        let g = f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64);
+        sq += (g - y[i] as f64).powi(2);
+        if (g > 0.0) == (y[i] > 0.0) {
+            correct += 1;
+        }
+    }
+    Eval {
+        loss: sq / (2.0 * n),
+        accuracy: correct as f64 / n,
+    }
+}
+
+fn check_lr(lr: f64) -> Result<()> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "lr",
+            format!("the step size must be a finite number > 0, got {lr}"),
+        ))
+    }
+}

@@ -1,0 +1,186 @@
+//! Browser tests (`wasm-pack test --headless --chrome --test web`): the exported API as the
+//! page's worker uses it, and the wasm SIMD matrix kernels against the plain reference.
+#![cfg(target_arch = "wasm32")]
+
+use descent::api::{Playground, build_info, default_config, limits};
+use descent::backend::Trans;
+use descent::backend::cpu::gemm::{Gemm, reference};
+use descent::rng::Rng;
+use js_sys::{Float32Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap()
+}
+
+fn num(obj: &JsValue, key: &str) -> f64 {
+    get(obj, key)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+fn config(pairs: &[(&str, JsValue)]) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&obj, &JsValue::from_str(k), v).unwrap();
+    }
+    obj.into()
+}
+
+#[wasm_bindgen_test]
+fn defaults_limits_and_build_info_are_plain_objects() {
+    let d = default_config().unwrap();
+    assert_eq!(get(&d, "dataset").as_string().unwrap(), "circles");
+    assert_eq!(num(&d, "width"), 128.0);
+    let l = limits().unwrap();
+    let width = get(&l, "width");
+    assert_eq!(Reflect::get_u32(&width, 1).unwrap().as_f64(), Some(4096.0));
+    let info = build_info().unwrap();
+    assert_eq!(
+        get(&info, "simd").as_bool(),
+        Some(true),
+        "the wasm build must have SIMD on"
+    );
+}
+
+#[wasm_bindgen_test]
+fn training_through_the_api_lowers_the_loss() {
+    let mut pg =
+        Playground::new(config(&[("dataset", "xor".into()), ("width", 64.into())])).unwrap();
+    assert_eq!(pg.task(), "classification");
+    assert_eq!(pg.input_dim(), 2);
+    // 2·64 + 64 + 64 + 1 parameters.
+    assert_eq!(pg.param_count(), 257.0);
+    let r0 = pg.evaluate().unwrap();
+    let r = pg.advance(300).unwrap();
+    assert_eq!(num(&r, "step"), 300.0);
+    assert!(num(&r, "trainLoss") < 0.5 * num(&r0, "trainLoss"));
+    assert!(num(&r, "trainAcc") > 0.9);
+    assert!(get(&r, "diverged").is_null());
+    assert!(get(&r, "message").is_null());
+    let grid: Float32Array = JsValue::from(pg.predict_grid()).dyn_into().unwrap();
+    let spec = pg.grid_spec().unwrap();
+    assert_eq!(grid.length() as f64, num(&spec, "size").powi(2));
+    assert_eq!(pg.train_x().len(), 2 * 128);
+    assert!(pg.target_grid().is_none());
+}
+
+#[wasm_bindgen_test]
+fn regression_has_a_target_curve() {
+    let mut pg = Playground::new(config(&[("dataset", "sine".into())])).unwrap();
+    assert_eq!(pg.task(), "regression");
+    let target = pg.target_grid().unwrap();
+    assert_eq!(target.len(), pg.predict_grid().len());
+    assert!(get(&pg.evaluate().unwrap(), "trainAcc").is_null());
+}
+
+#[wasm_bindgen_test]
+fn divergence_is_reported_in_words() {
+    let mut pg = Playground::new(config(&[("lr", 1000.0.into())])).unwrap();
+    let r = pg.advance(100).unwrap();
+    let k = num(&r, "diverged");
+    let msg = get(&r, "message").as_string().unwrap();
+    assert!(msg.starts_with(&format!("diverged at step {k}")), "{msg}");
+    assert!(num(&r, "trainLoss").is_finite());
+    assert!(pg.predict_grid().iter().all(|v| v.is_finite()));
+}
+
+#[wasm_bindgen_test]
+fn bad_settings_throw_readable_errors() {
+    let err = Playground::new(config(&[("width", 0.into())]))
+        .err()
+        .unwrap();
+    let msg: String = js_sys::Error::from(err).message().into();
+    assert!(msg.contains("width"), "{msg}");
+    let err = Playground::new(config(&[("activation", "swish".into())]))
+        .err()
+        .unwrap();
+    let msg: String = js_sys::Error::from(err).message().into();
+    assert!(
+        msg.contains("invalid settings") && msg.contains("swish"),
+        "{msg}"
+    );
+    let big = config(&[
+        ("width", 4096.into()),
+        ("depth", 4.into()),
+        ("nTrain", 2048.into()),
+    ]);
+    let msg: String = js_sys::Error::from(Playground::new(big).err().unwrap())
+        .message()
+        .into();
+    assert!(
+        msg.contains("would need about") && msg.contains("MB"),
+        "{msg}"
+    );
+    let mut pg = Playground::new(JsValue::UNDEFINED).unwrap();
+    assert!(pg.set_lr(f64::NAN).is_err());
+    assert!(pg.set_lr(0.1).is_ok());
+}
+
+#[wasm_bindgen_test]
+fn simd_gemm_matches_the_reference_on_awkward_shapes() {
+    // The wasm build runs the SIMD kernels; they must agree with the f64 reference within
+    // f32 accumulation error: |Δ| ≤ 4·k·ε_f32·Σ_p|a_ip·b_pj| + 1e-30.
+    let mut rng = Rng::new(17);
+    let mut g = Gemm::new();
+    let shapes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (17, 1, 33),
+        (64, 64, 64),
+        (65, 31, 129),
+        (128, 257, 3),
+        (2, 300, 97),
+    ];
+    for &(m, n, k) in &shapes {
+        for ta in [Trans::N, Trans::T] {
+            for tb in [Trans::N, Trans::T] {
+                for (alpha, beta) in [(1.0f32, 0.0f32), (-0.5, 1.0), (2.5, -0.5)] {
+                    let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
+                    let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+                    let c0: Vec<f32> = (0..m * n).map(|_| rng.normal() as f32).collect();
+                    let lda = if ta == Trans::N { k } else { m };
+                    let ldb = if tb == Trans::N { n } else { k };
+                    let mut want = c0.clone();
+                    reference(ta, tb, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut want, n);
+                    let mut got = c0.clone();
+                    g.run(ta, tb, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut got, n);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut mag = 0.0f64;
+                            for p in 0..k {
+                                let av = if ta == Trans::N {
+                                    a[i * lda + p]
+                                } else {
+                                    a[p * lda + i]
+                                };
+                                let bv = if tb == Trans::N {
+                                    b[p * ldb + j]
+                                } else {
+                                    b[j * ldb + p]
+                                };
+                                mag += (av as f64 * bv as f64).abs();
+                            }
+                            let tol = 4.0
+                                * k as f64
+                                * f32::EPSILON as f64
+                                * (alpha.abs() as f64 * mag
+                                    + (beta as f64 * c0[i * n + j] as f64).abs())
+                                + 1e-30;
+                            let d = (got[i * n + j] as f64 - want[i * n + j] as f64).abs();
+                            assert!(
+                                d <= tol,
+                                "{ta:?}{tb:?} {m}x{n}x{k} at ({i},{j}): {} vs {}",
+                                got[i * n + j],
+                                want[i * n + j]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+// Benchmark worker: times full-batch training of the benchmark MLPs with the same engine the
+// Playground uses. Message in: {type:'run', only?: 'substring of "depthxwidth"'}.
+// Messages out: {type:'result', result, total}, {type:'done', info}, {type:'error', message}.
+
+import init, { Playground, buildInfo } from '../pkg/descent.js';
+
+// (hidden layers, width): the configurations of the native benchmark (benches/train.rs).
+const CONFIGS = [[1, 64], [1, 256], [1, 1024], [1, 4096], [3, 64], [3, 256], [3, 1024]];
+
+function stepsPerSecond(pg) {
+  pg.trainSteps(3);
+  const rates = [];
+  let chunk = 1;
+  const start = performance.now();
+  while (performance.now() - start < 1500 || rates.length < 5) {
+    const t = performance.now();
+    const done = pg.trainSteps(chunk);
+    if (done !== chunk) throw new Error('the benchmark run diverged');
+    const dt = (performance.now() - t) / 1000;
+    if (dt < 0.05) {
+      chunk *= 2;
+      continue;
+    }
+    rates.push(chunk / dt);
+  }
+  rates.sort((a, b) => a - b);
+  return rates[rates.length >> 1];
+}
+
+self.onmessage = async ({ data }) => {
+  if (data.type !== 'run') return;
+  try {
+    await init();
+    const configs = CONFIGS.filter(([d, w]) => !data.only || `${d}x${w}`.includes(data.only));
+    for (const [depth, width] of configs) {
+      const pg = new Playground({ dataset: 'circles', nTrain: 256, width, depth, lr: 1e-3 });
+      const result = { config: `${depth}x${width}`, depth, width, params: pg.paramCount, stepsPerSecond: stepsPerSecond(pg) };
+      pg.free();
+      self.postMessage({ type: 'result', result, total: configs.length });
+    }
+    self.postMessage({ type: 'done', info: buildInfo() });
+  } catch (e) {
+    self.postMessage({ type: 'error', message: String(e?.message ?? e) });
+  }
+};
