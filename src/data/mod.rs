@@ -240,6 +240,10 @@ fn sample(kind: DatasetKind, noise: f64, is_train: bool, rng: &mut Rng, x: &mut 
     }
 }
 
+/// The floating-point operations one evaluation of a plotting grid may take (see
+/// [`GridSpec::for_model`]).
+pub const GRID_FLOP_BUDGET: f64 = 4e9;
+
 /// A regular evaluation grid over a dataset's domain: `size` points (1-D) or `size × size`
 /// points (2-D, row-major with the second coordinate as the row: index `iy · size + ix`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -252,11 +256,29 @@ pub struct GridSpec {
 }
 
 impl GridSpec {
-    /// The grid Descent draws a dataset's fitted function or decision boundary on.
+    /// The grid Descent draws a dataset's fitted function or decision boundary on, at full
+    /// resolution: 256 points in 1-D, 64 × 64 in 2-D.
     pub fn for_dataset(kind: DatasetKind) -> Self {
+        Self::for_model(kind, 0.0)
+    }
+
+    /// The grid for a model costing `flops_per_point` to evaluate at one point: as fine as
+    /// [`GridSpec::for_dataset`] while one evaluation of the whole grid stays within
+    /// [`GRID_FLOP_BUDGET`], coarser (down to 64 points in 1-D, 16 × 16 in 2-D) for
+    /// very large networks, so redrawing never costs more than a few training steps.
+    pub fn for_model(kind: DatasetKind, flops_per_point: f64) -> Self {
         let (lo, hi) = kind.domain();
         let dim = kind.dim();
-        let size = if dim == 1 { 256 } else { 64 };
+        let points_in_budget = if flops_per_point > 0.0 {
+            GRID_FLOP_BUDGET / flops_per_point
+        } else {
+            f64::INFINITY
+        };
+        let size = if dim == 1 {
+            points_in_budget.clamp(64.0, 256.0) as usize
+        } else {
+            points_in_budget.sqrt().clamp(16.0, 64.0) as usize
+        };
         GridSpec {
             dim,
             size,
@@ -378,6 +400,16 @@ mod tests {
         assert!(generate(DatasetKind::Sine, 0, 10, 0.1, 0.0, 1).is_err());
         assert!(generate(DatasetKind::Xor, 10, 10, f64::NAN, 0.0, 1).is_err());
         assert!(generate(DatasetKind::Xor, 10, 10, 0.1, 0.7, 1).is_err());
+    }
+
+    #[test]
+    fn grids_coarsen_for_costly_models_within_bounds() {
+        assert_eq!(GridSpec::for_model(DatasetKind::Xor, 1e4).size, 64);
+        // 4e9 / 1e8 = 40 points: 6 × 6 would do, but the grid never drops below 16 × 16.
+        assert_eq!(GridSpec::for_model(DatasetKind::Xor, 1e8).size, 16);
+        assert_eq!(GridSpec::for_model(DatasetKind::Xor, 4e6).size, 31);
+        assert_eq!(GridSpec::for_model(DatasetKind::Sine, 4e7).size, 100);
+        assert_eq!(GridSpec::for_model(DatasetKind::Sine, 1e9).size, 64);
     }
 
     #[test]

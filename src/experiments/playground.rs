@@ -177,7 +177,7 @@ impl PlaygroundConfig {
         let params = 4 * spec.param_count() as u64;
         let train_ws = Workspace::<Cpu>::bytes(&spec, self.batch_rows());
         let eval_ws = Workspace::<Cpu>::bytes(&spec, EVAL_CHUNK);
-        let grid = GridSpec::for_dataset(self.dataset).len() as u64;
+        let grid = GridSpec::for_model(self.dataset, spec.forward_flops_per_point()).len() as u64;
         let data = 4 * ((self.n_train as u64 + N_TEST as u64) * (d + 2) + grid * (d + 2));
         params + train_ws + eval_ws + data
     }
@@ -245,7 +245,7 @@ impl Playground {
             config.batch_size,
             config.seed,
         )?;
-        let grid = GridSpec::for_dataset(config.dataset);
+        let grid = GridSpec::for_model(config.dataset, config.spec().forward_flops_per_point());
         let grid_points = grid.points();
         let (f0_test, f0_grid) = if config.center_output {
             (

@@ -127,6 +127,14 @@ impl MlpSpec {
             .sum()
     }
 
+    /// Floating-point operations of one forward pass at one input point (multiply-adds × 2).
+    pub fn forward_flops_per_point(&self) -> f64 {
+        self.layers()
+            .iter()
+            .map(|l| 2.0 * (l.fan_in * l.fan_out) as f64)
+            .sum()
+    }
+
     /// Largest layer width (for workspace sizes).
     pub fn max_width(&self) -> usize {
         self.hidden.iter().copied().max().unwrap_or(1).max(1)
@@ -172,9 +180,9 @@ pub struct Workspace<B: Backend> {
     /// Rows this workspace holds.
     pub rows: usize,
     /// Pre-activations z^l of the hidden layers, each `rows × n_l`.
-    z: Vec<B::Buf>,
+    pub(crate) z: Vec<B::Buf>,
     /// Activations x^l = φ(z^l), each `rows × n_l`.
-    h: Vec<B::Buf>,
+    pub(crate) h: Vec<B::Buf>,
     /// Output pre-activation before the bias, `rows × 1`.
     out_pre: B::Buf,
     /// Output f, `rows × 1`.

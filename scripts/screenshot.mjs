@@ -1,0 +1,92 @@
+// Screenshots of the Playground at several settings, for eyeballing the page.
+//
+//   node scripts/screenshot.mjs [url] [outdir]
+//
+// Without a url, dist/ is served on a free local port (run scripts/build.sh first). Each setting is
+// opened through the URL query, trains for a couple of seconds, and is written to outdir (default
+// test-results/screenshots/) as <name>.png. Console errors and page errors are printed and make the exit code 1.
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const SHOTS = [
+  { name: 'defaults', query: '' },
+  { name: 'width-1', query: 'width=1' },
+  { name: 'width-4096', query: 'width=4096' },
+  { name: 'lr-1e-4', query: 'lr=0.0001' },
+  { name: 'lr-100', query: 'lr=100' },
+  { name: 'init-0.01', query: 'initScale=0.01' },
+  { name: 'init-100', query: 'initScale=100' },
+  { name: 'sine', query: 'dataset=sine' },
+  { name: 'spirals-deep', query: 'dataset=spirals&depth=3&width=256&lr=0.2' },
+  { name: 'narrow-800', query: '', viewport: { width: 800, height: 1000 } },
+];
+const TRAIN_MS = 2500;
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic'];
+
+async function main() {
+  const [urlArg, outArg] = process.argv.slice(2);
+  const outdir = resolve(outArg ?? 'test-results/screenshots');
+  await mkdir(outdir, { recursive: true });
+
+  let server = null;
+  let base = urlArg;
+  if (!base) {
+    const { serve } = await import('./serve.mjs');
+    server = await serve(resolve('dist'), 0);
+    base = server.url;
+  }
+
+  const userDataDir = await mkdtemp(join(tmpdir(), 'descent-shots-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 900 },
+  });
+  let problems = 0;
+  try {
+    for (const shot of SHOTS) {
+      const page = await context.newPage();
+      if (shot.viewport) await page.setViewportSize(shot.viewport);
+      page.on('console', (m) => {
+        if (m.type() === 'error') {
+          problems++;
+          console.error(`  [${shot.name}] console error: ${m.text()}`);
+        }
+      });
+      page.on('pageerror', (e) => {
+        problems++;
+        console.error(`  [${shot.name}] page error: ${e.message}`);
+      });
+      const url = new URL(base);
+      url.search = shot.query;
+      await page.goto(url.href);
+      await page.waitForFunction(() => document.body.dataset.status !== 'loading', null, { timeout: 20000 })
+        .catch(() => {});
+      await page.waitForTimeout(TRAIN_MS);
+      const file = join(outdir, `${shot.name}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      const d = await page.evaluate(() => ({ ...document.body.dataset }));
+      console.log(`${file}  status=${d.status} step=${d.step ?? '-'} train=${d.trainLoss ?? '-'}`);
+      await page.close();
+    }
+  } finally {
+    await context.close();
+    await rm(userDataDir, { recursive: true, force: true });
+    if (server) await server.close();
+  }
+  if (problems) {
+    console.error(`${problems} console/page error(s)`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+// Shared set-up for the end-to-end tests: serve dist/, launch headless Chromium, record errors,
+// and read back what the page drew.
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const DIST = join(ROOT, 'dist');
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic'];
+
+/** Serves dist/ on a free port with scripts/serve.mjs; throws if the site is not built. */
+export async function startServer() {
+  for (const f of ['index.html', 'pkg/descent.js', 'pkg/descent_bg.wasm', 'vendor/uPlot.esm.js']) {
+    if (!existsSync(join(DIST, f))) {
+      throw new Error(`dist/${f} is missing: build the site first (bash scripts/build.sh)`);
+    }
+  }
+  const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
+  return serve(DIST, 0);
+}
+
+/** A headless Chromium with a fresh profile; close() also removes the profile. */
+export async function startBrowser() {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'descent-e2e-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens a page and collects its console errors and uncaught exceptions into `errors`. */
+export async function openPage(context) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+  return { page, errors };
+}
+
+/** Waits until the page's engine answered and the shown run has reached `minStep`. */
+export async function waitForStep(page, minStep, timeout = 20000) {
+  await page.waitForFunction(
+    (s) => Number(document.body.dataset.step ?? -1) >= s && document.body.dataset.status !== 'loading',
+    minStep,
+    { timeout, polling: 50 },
+  );
+}
+
+/**
+ * Pixel statistics of the first canvas inside `selector`: the share of opaque pixels, and how many
+ * pixels lie within `tol` (per channel) of `rgb` (a series colour), if given.
+ */
+export async function canvasStats(page, selector, rgb = null, tol = 40) {
+  return page.evaluate(([sel, colour, t]) => {
+    const c = document.querySelector(`${sel} canvas`);
+    if (!c || !c.width || !c.height) return null;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let opaque = 0;
+    let near = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 200) {
+        opaque++;
+        if (colour && Math.abs(d[i] - colour[0]) <= t && Math.abs(d[i + 1] - colour[1]) <= t
+          && Math.abs(d[i + 2] - colour[2]) <= t) near++;
+      }
+    }
+    return { width: c.width, height: c.height, opaqueShare: opaque / (d.length / 4), near };
+  }, [selector, rgb, tol]);
+}
+
+/** Moves a range input to `position` as a user would: sets it and fires input and change. */
+export async function setRange(page, name, position) {
+  await setRanges(page, { [name]: position });
+}
+
+/** Moves several range inputs within one task (as fast as a user could within one frame). */
+export async function setRanges(page, positions) {
+  await page.evaluate((pos) => {
+    for (const [n, p] of Object.entries(pos)) {
+      const el = document.querySelector(`input[name="${n}"]`);
+      el.value = String(p); // a range input clamps to its max
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }, positions);
+}

@@ -1,0 +1,423 @@
+// The Playground's controls as one declarative table, plus the generic code that
+// (1) builds their DOM, (2) reads and writes their values, and (3) mirrors them in the URL.
+//
+// Every entry's `name` is both the engine config field and the URL query key, so a link such as
+// `?width=1024&lr=0.05&seed=7` reproduces a run. Kinds:
+//   log-slider  a range input whose positions are spaced evenly in log(value); `integer` rounds
+//   int-slider  a range input over consecutive integers
+//   slider      a range input over [min, max] in steps of `step`
+//   select      a <select>; `options` are [value, label] pairs; `numeric` converts values to numbers
+//   checkbox    a boolean
+//   number      an integer text field (the seed), with an optional side button
+// `live: true` marks controls the running network can absorb without being rebuilt (step size).
+
+export const GROUPS = [
+  { id: 'knobs', title: 'The three NTK assumptions' },
+  { id: 'model', title: 'Network' },
+  { id: 'training', title: 'Training' },
+  { id: 'data', title: 'Data' },
+];
+
+export const CONTROLS = [
+  {
+    name: 'width', group: 'knobs', kind: 'log-slider', label: 'Width', integer: true,
+    min: 1, max: 4096, positions: 96, default: 128,
+    help: 'Units per hidden layer. The NTK limit is infinite width.',
+  },
+  {
+    name: 'lr', group: 'knobs', kind: 'log-slider', label: 'Step size η',
+    min: 1e-4, max: 100, positions: 120, default: 0.5, live: true,
+    help: 'Gradient-descent step size; applies to the running network. The NTK limit takes η → 0.',
+  },
+  {
+    name: 'initScale', group: 'knobs', kind: 'log-slider', label: 'Initialisation scale s',
+    min: 0.01, max: 100, positions: 80, default: 1,
+    help: 'Multiplies every initial weight and bias. Large s: lazy training; small s: rich.',
+  },
+  {
+    name: 'depth', group: 'model', kind: 'int-slider', label: 'Hidden layers',
+    min: 1, max: 4, default: 1,
+    help: 'Number of hidden layers, each of the width above.',
+  },
+  {
+    name: 'parametrization', group: 'model', kind: 'select', label: 'Parametrisation',
+    options: [['ntk', 'NTK'], ['standard', 'standard'], ['meanField', 'mean-field (µP-style)']],
+    default: 'ntk',
+    help: 'Where the 1/√width factors sit: in the forward pass (NTK), in the initial weights (standard), or with an extra 1/√width at the output (mean-field).',
+  },
+  {
+    name: 'activation', group: 'model', kind: 'select', label: 'Activation φ',
+    options: [['relu', 'ReLU'], ['erf', 'erf'], ['tanh', 'tanh'], ['linear', 'linear']],
+    default: 'relu',
+    help: 'Nonlinearity of the hidden layers.',
+  },
+  {
+    name: 'sigmaW', group: 'model', kind: 'slider', label: 'Weight scale σ', sub: 'w',
+    min: 0.05, max: 4, step: 0.05, default: Math.SQRT2,
+    help: 'Weight variance factor; √2 keeps ReLU signals at a constant scale.',
+  },
+  {
+    name: 'sigmaB', group: 'model', kind: 'slider', label: 'Bias scale σ', sub: 'b',
+    min: 0, max: 4, step: 0.05, default: 0.1,
+    help: 'Bias variance factor.',
+  },
+  {
+    name: 'centerOutput', group: 'model', kind: 'checkbox', label: 'Centred output',
+    default: false,
+    help: 'Train f(x; θ) − f(x; θ₀), so a large s does not start from huge outputs.',
+  },
+  {
+    name: 'batchSize', group: 'training', kind: 'select', label: 'Batch size', numeric: true,
+    options: [['0', 'full batch'], ['256', '256'], ['128', '128'], ['64', '64'], ['32', '32'],
+      ['16', '16'], ['8', '8'], ['4', '4'], ['1', '1']],
+    default: 0,
+    help: 'Full-batch gradient descent is the theory’s setting; mini-batches add noise.',
+  },
+  {
+    name: 'dataset', group: 'data', kind: 'select', label: 'Dataset',
+    options: [['sine', 'sine (1-D regression)'], ['circles', 'circles'], ['xor', 'xor'],
+      ['gaussians', 'two gaussians'], ['spirals', 'spirals']],
+    default: 'circles',
+    help: 'Classification sets are fitted with the squared loss on ±1 labels.',
+  },
+  {
+    name: 'nTrain', group: 'data', kind: 'log-slider', label: 'Training points n', integer: true,
+    min: 4, max: 2048, positions: 72, default: 128,
+    help: 'Size of the training set (the test set is drawn alongside it).',
+  },
+  {
+    name: 'noise', group: 'data', kind: 'slider', label: 'Noise',
+    min: 0, max: 1, step: 0.01, default: 0.1,
+    help: 'Target noise (regression) or input jitter (classification).',
+  },
+  {
+    name: 'labelNoise', group: 'data', kind: 'slider', label: 'Label noise',
+    min: 0, max: 0.5, step: 0.01, default: 0,
+    help: 'Fraction of training labels flipped (classification only).',
+    enabledWhen: (v) => v.dataset !== 'sine',
+  },
+  {
+    name: 'seed', group: 'data', kind: 'number', label: 'Seed', integer: true,
+    min: 0, max: 4294967295, default: 1, alwaysInUrl: true,
+    help: 'Seeds the data and the initial weights: the same seed gives the same run.',
+    button: { label: 'New seed', title: 'Draw a new random seed', next: randomSeed },
+  },
+];
+
+function randomSeed() {
+  const a = new Uint32Array(1);
+  crypto.getRandomValues(a);
+  return a[0] % 1000000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values: defaults, clamping, strict parsing, formatting.
+
+export function defaults() {
+  const v = {};
+  for (const c of CONTROLS) v[c.name] = c.default;
+  return v;
+}
+
+const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Strictly parses `text` for control `c`; returns the (clamped) value or undefined. */
+export function parseValue(c, text) {
+  if (typeof text !== 'string') return undefined;
+  const s = text.trim();
+  switch (c.kind) {
+    case 'checkbox':
+      if (s === '1' || s === 'true') return true;
+      if (s === '0' || s === 'false') return false;
+      return undefined;
+    case 'select': {
+      const hit = c.options.find(([value]) => value === s);
+      if (!hit) return undefined;
+      return c.numeric ? Number(hit[0]) : hit[0];
+    }
+    default: {
+      if (!NUMBER_RE.test(s)) return undefined;
+      const x = Number(s);
+      if (!Number.isFinite(x)) return undefined;
+      return clampValue(c, x);
+    }
+  }
+}
+
+export function clampValue(c, x) {
+  let v = Math.min(c.max, Math.max(c.min, x));
+  if (c.integer || c.kind === 'int-slider') v = Math.round(v);
+  return v;
+}
+
+/** Reads initial values from a query string; unknown keys are ignored, bad values dropped. */
+export function readQuery(search) {
+  const out = {};
+  let params;
+  try {
+    params = new URLSearchParams(search);
+  } catch {
+    return out;
+  }
+  for (const c of CONTROLS) {
+    if (!params.has(c.name)) continue;
+    const v = parseValue(c, params.get(c.name));
+    if (v !== undefined) out[c.name] = v;
+  }
+  return out;
+}
+
+function serialise(c, v) {
+  if (c.kind === 'checkbox') return v ? '1' : '0';
+  if (typeof v === 'number') return String(Number(v.toPrecision(6)));
+  return String(v);
+}
+
+/** The query string for `values`: non-default values, plus those marked alwaysInUrl. */
+export function toQuery(values) {
+  const params = new URLSearchParams();
+  for (const c of CONTROLS) {
+    const v = values[c.name];
+    if (v === c.default && !c.alwaysInUrl) continue;
+    params.set(c.name, serialise(c, v));
+  }
+  return params.toString();
+}
+
+let urlTimer = 0;
+/** Mirrors `values` in the address bar (debounced; replaceState only, never navigation). */
+export function writeUrl(values, extra = {}) {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => {
+    try {
+      let q = toQuery(values);
+      for (const [k, v] of Object.entries(extra)) q += (q ? '&' : '') + `${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
+      const url = `${location.pathname}${q ? '?' + q : ''}${location.hash}`;
+      history.replaceState(history.state, '', url);
+    } catch {
+      // Some sandboxed frames forbid history changes; the page works without them.
+    }
+  }, 150);
+}
+
+/** Human formatting: "1,024", "0.05", "3.2e-3", "12". */
+export function formatValue(c, v) {
+  if (c.kind === 'checkbox') return v ? 'on' : 'off';
+  if (c.kind === 'select') {
+    const hit = c.options.find(([value]) => value === String(v));
+    return hit ? hit[1] : String(v);
+  }
+  if (c.integer || c.kind === 'int-slider') return formatInt(v);
+  return formatNumber(v);
+}
+
+export function formatInt(v) {
+  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—';
+}
+
+export function formatNumber(v, digits = 2) {
+  if (!Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 0.01 && a < 10000) {
+    const s = Number(v.toPrecision(Math.max(digits, a >= 100 ? 3 : digits)));
+    return a >= 1000 ? s.toLocaleString('en-US') : String(s);
+  }
+  const [m, e] = v.toExponential(digits - 1).split('e');
+  return `${m}e${Number(e)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slider positions.
+
+function positionOf(c, v) {
+  if (c.kind === 'log-slider') {
+    const t = Math.log(v / c.min) / Math.log(c.max / c.min);
+    return Math.round(Math.min(1, Math.max(0, t)) * c.positions);
+  }
+  return v;
+}
+
+function valueAt(c, p) {
+  if (c.kind === 'log-slider') {
+    const x = c.min * Math.pow(c.max / c.min, p / c.positions);
+    if (c.integer) return clampValue(c, Math.round(x));
+    return clampValue(c, Number(x.toPrecision(2)));
+  }
+  if (c.kind === 'slider') return clampValue(c, Number((Math.round(p / c.step) * c.step).toFixed(6)));
+  return clampValue(c, p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DOM.
+
+/**
+ * Builds every control into `root` (one fieldset per group) and returns a small API.
+ * `onChange(name, value, {final})` fires on every edit; `final` is false while a slider drags.
+ */
+export function buildControls(root, initial, onChange) {
+  const values = { ...initial };
+  const els = new Map();
+
+  for (const g of GROUPS) {
+    const fs = document.createElement('fieldset');
+    fs.className = `group group-${g.id}`;
+    const lg = document.createElement('legend');
+    lg.textContent = g.title;
+    fs.append(lg);
+    for (const c of CONTROLS.filter((x) => x.group === g.id)) fs.append(buildOne(c));
+    root.append(fs);
+  }
+
+  function buildOne(c) {
+    const id = `ctl-${c.name}`;
+    const wrap = document.createElement('div');
+    wrap.className = `control control-${c.kind}`;
+    wrap.dataset.control = c.name;
+
+    const head = document.createElement('div');
+    head.className = 'control-head';
+    const label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = c.label;
+    if (c.sub) {
+      const sub = document.createElement('sub');
+      sub.textContent = c.sub;
+      label.append(sub);
+    }
+    head.append(label);
+
+    let input;
+    let output = null;
+    if (c.kind === 'select') {
+      input = document.createElement('select');
+      for (const [value, text] of c.options) {
+        const o = document.createElement('option');
+        o.value = value;
+        o.textContent = text;
+        input.append(o);
+      }
+    } else {
+      input = document.createElement('input');
+      if (c.kind === 'checkbox') input.type = 'checkbox';
+      else if (c.kind === 'number') {
+        input.type = 'number';
+        input.min = String(c.min);
+        input.max = String(c.max);
+        input.step = '1';
+        input.inputMode = 'numeric';
+      } else {
+        input.type = 'range';
+        if (c.kind === 'log-slider') {
+          input.min = '0';
+          input.max = String(c.positions);
+          input.step = '1';
+        } else {
+          input.min = String(c.min);
+          input.max = String(c.max);
+          input.step = c.kind === 'int-slider' ? '1' : String(c.step);
+        }
+        output = document.createElement('output');
+        output.htmlFor = id;
+        output.className = 'control-value';
+        head.append(output);
+      }
+    }
+    input.id = id;
+    input.name = c.name;
+
+    const help = document.createElement('p');
+    help.className = 'help';
+    help.id = `${id}-help`;
+    help.textContent = c.help;
+    input.setAttribute('aria-describedby', help.id);
+
+    if (c.kind === 'checkbox') {
+      // Checkbox first, label after, on one line.
+      head.prepend(input);
+      wrap.append(head, help);
+    } else if (c.button) {
+      const row = document.createElement('div');
+      row.className = 'control-row';
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'btn btn-small';
+      b.textContent = c.button.label;
+      b.title = c.button.title;
+      b.addEventListener('click', () => commit(c, c.button.next(values[c.name]), true));
+      row.append(input, b);
+      wrap.append(head, row, help);
+    } else {
+      wrap.append(head, input, help);
+    }
+
+    const onEdit = (final) => {
+      let v;
+      if (c.kind === 'checkbox') v = input.checked;
+      else if (c.kind === 'select') v = c.numeric ? Number(input.value) : input.value;
+      else if (c.kind === 'number') {
+        v = parseValue(c, input.value);
+        if (v === undefined) {
+          if (final) show(c); // revert text that is not a number
+          return;
+        }
+      } else v = valueAt(c, Number(input.value));
+      commit(c, v, final);
+    };
+    if (input.type === 'range') {
+      input.addEventListener('input', () => onEdit(false));
+      input.addEventListener('change', () => onEdit(true));
+    } else {
+      input.addEventListener('change', () => onEdit(true));
+    }
+    els.set(c.name, { c, wrap, input, output });
+    return wrap;
+  }
+
+  function show(c) {
+    const { input, output } = els.get(c.name);
+    const v = values[c.name];
+    if (c.kind === 'checkbox') input.checked = !!v;
+    else if (c.kind === 'select' || c.kind === 'number') input.value = String(v);
+    else input.value = String(positionOf(c, v));
+    if (output) {
+      const text = formatValue(c, v);
+      output.textContent = text;
+      input.setAttribute('aria-valuetext', text);
+    }
+  }
+
+  function refreshEnabled() {
+    for (const { c, wrap, input } of els.values()) {
+      const on = c.enabledWhen ? c.enabledWhen(values) : true;
+      input.disabled = !on;
+      wrap.classList.toggle('disabled', !on);
+    }
+  }
+
+  function commit(c, v, final) {
+    const changed = values[c.name] !== v;
+    values[c.name] = v;
+    show(c);
+    refreshEnabled();
+    if (changed || final) onChange(c.name, v, { final, changed, live: !!c.live });
+  }
+
+  for (const { c } of els.values()) show(c);
+  refreshEnabled();
+
+  return {
+    values,
+    /** Sets a value programmatically (clamped), updating the DOM, without firing onChange. */
+    set(name, v) {
+      const e = els.get(name);
+      if (!e) return;
+      values[name] = typeof v === 'number' ? clampValue(e.c, v) : v;
+      show(e.c);
+      refreshEnabled();
+    },
+    input(name) {
+      return els.get(name)?.input;
+    },
+  };
+}

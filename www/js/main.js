@@ -1,0 +1,495 @@
+// The Playground page: builds the controls, talks to the training worker, and renders its reports.
+// The worker does all numerics (see worker.js and protocol.js); this file only keeps state and draws,
+// at most once per animation frame.
+
+import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
+import { CONTROLS, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots.js';
+
+const HISTORY_CAP = 20000; // loss points kept; beyond it the older half is thinned by 2
+const READY_TIMEOUT_MS = 20000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  status: 'loading', // loading | paused | playing | diverged | refused | failed
+  playing: false, // the user wants training to run (the button shows "Pause")
+  resumeOnChange: false, // training was stopped by divergence or a refused config: resume on the next change
+  runId: 0, // newest run requested; replies for other runs are dropped
+  shownRunId: 0, // run whose data and plots are on screen
+  values: null, // control values (the config sent with the next configure)
+  setup: null, // task, data, grid spec of the shown run
+  report: null, // latest report of the shown run
+  firstReport: null, // report at step 0 of the shown run
+  stepsPerSec: 0,
+  info: null, // {build, defaults, limits} from the engine
+  history: { step: [], train: [], test: [] },
+  message: null, // {kind, text} shown in the alert region
+};
+
+let worker = null;
+let controls = null;
+let lossPlot;
+let fitPlot;
+let boundaryPlot;
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers. Engine messages are shown as text only; a non-finite number is never printed.
+
+function plainMessage(text) {
+  return String(text ?? '')
+    .replace(/\bNaN\b/g, 'not-a-number')
+    .replace(/-?\bInfinity\b|-?\binf\b/gi, 'infinity');
+}
+
+function fmtLoss(v) {
+  return Number.isFinite(v) ? formatNumber(v, 3) : '—';
+}
+
+function fmtAcc(v) {
+  return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '—';
+}
+
+function setMessage(kind, text) {
+  state.message = text ? { kind, text: plainMessage(text) } : null;
+  const el = $('alert');
+  if (!state.message) {
+    el.hidden = true;
+    el.textContent = '';
+    el.className = 'alert';
+    return;
+  }
+  el.hidden = false;
+  el.className = `alert alert-${kind}`;
+  el.textContent = state.message.text;
+}
+
+function setStatus(s) {
+  state.status = s;
+  document.body.dataset.status = s;
+  renderButtons();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker traffic.
+
+let configInFlight = false; // a configure has been sent and not answered yet
+let configDirty = false; // the values changed since the last configure was sent
+let lrDirty = false; // the step size changed and the running network should take it
+let flushQueued = false;
+
+function post(msg) {
+  worker?.postMessage(msg);
+}
+
+function requestConfigure() {
+  configDirty = true;
+  queueFlush();
+}
+
+function queueFlush() {
+  if (flushQueued) return;
+  flushQueued = true;
+  // One frame of coalescing while a slider drags; the timeout covers frames that never come.
+  let fired = false;
+  const run = () => {
+    if (fired) return;
+    fired = true;
+    flushQueued = false;
+    flush();
+  };
+  requestAnimationFrame(run);
+  setTimeout(run, 100);
+}
+
+function flush() {
+  if (state.status === 'failed' || state.status === 'loading') return;
+  if (configDirty && !configInFlight) {
+    sendConfigure();
+  } else if (lrDirty && !configDirty && !configInFlight) {
+    lrDirty = false;
+    post({ type: MSG.SET_LR, runId: state.runId, lr: state.values.lr });
+  }
+}
+
+let busyTimer = 0;
+function setConfigInFlight(on) {
+  configInFlight = on;
+  clearTimeout(busyTimer);
+  if (on) busyTimer = setTimeout(() => { $('busy').hidden = false; }, 300);
+  else $('busy').hidden = true;
+}
+
+function sendConfigure() {
+  configDirty = false;
+  lrDirty = false; // the config carries the step size
+  setConfigInFlight(true);
+  state.runId += 1;
+  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
+  if (state.playing || state.resumeOnChange) {
+    state.playing = true;
+    state.resumeOnChange = false;
+    post({ type: MSG.PLAY });
+  }
+  renderButtons();
+}
+
+function configureSettled() {
+  setConfigInFlight(false);
+  if (configDirty || lrDirty) queueFlush();
+}
+
+function onWorkerMessage(e) {
+  const msg = e.data;
+  switch (msg.type) {
+    case MSG.READY:
+      onReady(msg.info);
+      break;
+    case MSG.PROGRESS:
+      if (msg.runId !== state.runId || msg.runId !== state.shownRunId) return; // stale
+      onReport(msg);
+      break;
+    case MSG.DONE:
+      if (msg.runId !== state.runId) return; // stale
+      if (msg.reason === DONE_REASON.CONFIGURED) onConfigured(msg);
+      else if (msg.runId === state.shownRunId) onDone(msg);
+      break;
+    case MSG.ERROR:
+      onError(msg);
+      break;
+    default:
+      break;
+  }
+}
+
+function onReady(info) {
+  state.info = info;
+  const b = info.build ?? {};
+  $('stat-backend').textContent = `${b.backend === 'gpu' ? 'GPU · WebGPU' : 'CPU'} · wasm${b.simd ? ' SIMD' : ''}`;
+  $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
+  setStatus(state.playing ? 'playing' : 'paused');
+  flush();
+}
+
+function onConfigured(msg) {
+  configureSettled();
+  const s = msg.setup;
+  state.shownRunId = msg.runId;
+  state.setup = s;
+  state.history = { step: [], train: [], test: [] };
+  state.firstReport = msg.report;
+  state.report = null;
+  setMessage(null, null);
+
+  const twoD = s.inputDim === 2;
+  $('plot-boundary').hidden = !twoD;
+  $('boundary-legend').hidden = !twoD;
+  $('plot-fit').hidden = twoD;
+  $('main-title').textContent = twoD ? 'Decision boundary' : 'Fitted function';
+  $('main-caption').textContent = twoD
+    ? 'The network’s output f(x) over the plane; the dark line is the decision boundary f = 0.'
+    : 'The network’s prediction, the noiseless target, and the data it is fitted to.';
+  document.body.dataset.task = s.task;
+  document.body.classList.toggle('task-regression', s.task === 'regression');
+
+  if (twoD) boundaryPlot.setSetup(s);
+  else fitPlot.setSetup(s);
+  $('stat-params').textContent = formatInt(s.paramCount);
+  $('stat-params').title = Number.isFinite(s.memoryBytes) ? `about ${formatBytes(s.memoryBytes)} of memory` : '';
+  onReport(msg);
+  if (state.playing) setStatus('playing');
+  else setStatus('paused');
+}
+
+function onDone(msg) {
+  onReport(msg);
+  if (msg.reason === DONE_REASON.DIVERGED || msg.report?.diverged != null) {
+    state.resumeOnChange = state.playing;
+    state.playing = false;
+    const r = msg.report;
+    const text = r.message && /diverged at step/i.test(r.message)
+      ? `Training ${r.message.trim()}`
+      : `Training diverged at step ${formatInt(r.diverged)}${r.message ? `: ${r.message.trim()}` : '.'} Lower the step size or the initialisation scale, or press Reset.`;
+    setMessage('diverged', text);
+    setStatus('diverged');
+  } else if (state.status !== 'refused') {
+    setStatus(state.playing ? 'playing' : 'paused');
+  }
+}
+
+function onError(msg) {
+  if (msg.fatal) {
+    fail(msg.message);
+    return;
+  }
+  if (msg.runId !== state.runId) return; // about a run that has been replaced
+  if (msg.during === ERROR_DURING.CONFIGURE) {
+    // The engine refused the newest config: the previous run's plots stay on screen.
+    configureSettled();
+    state.resumeOnChange = state.resumeOnChange || state.playing;
+    state.playing = false;
+    const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
+    const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
+    setMessage('error', `This setting was refused: ${reason}${after}`);
+    setStatus('refused');
+  } else if (msg.during === ERROR_DURING.SET_LR) {
+    setMessage('error', `The step size was not changed: ${msg.message}`);
+  } else {
+    state.playing = false;
+    setMessage('error', msg.message);
+    setStatus('paused');
+  }
+}
+
+function fail(text) {
+  state.playing = false;
+  setMessage('fatal', text);
+  setStatus('failed');
+  $('stat-backend').textContent = 'unavailable';
+  document.body.classList.add('failed');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports and history.
+
+let pendingGrid = null;
+let lossDirty = false;
+let frameQueued = false;
+
+function onReport(msg) {
+  const r = msg.report;
+  if (!r) return;
+  state.report = r;
+  if (Number.isFinite(msg.stepsPerSec)) state.stepsPerSec = msg.stepsPerSec;
+  if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs);
+  const h = state.history;
+  const last = h.step.length - 1;
+  if (last >= 0 && h.step[last] === r.step) {
+    h.train[last] = r.trainLoss;
+    h.test[last] = r.testLoss;
+  } else {
+    h.step.push(r.step);
+    h.train.push(r.trainLoss);
+    h.test.push(r.testLoss);
+    if (h.step.length > HISTORY_CAP) thin(h);
+  }
+  lossDirty = true;
+  if (msg.grid) pendingGrid = msg.grid;
+  queueFrame();
+}
+
+function showGridNote(costMs) {
+  const el = $('grid-note');
+  const slow = costMs > 1000;
+  el.hidden = !slow;
+  if (slow) {
+    el.textContent = `This network is large: one picture of its output takes about ${formatNumber(costMs / 1000, 2)} s ` +
+      'to compute, so the picture is redrawn only now and then while it trains.';
+  }
+}
+
+/** Halves the resolution of the older half of the history (keeps the first point). */
+function thin(h) {
+  const half = h.step.length >> 1;
+  for (const key of ['step', 'train', 'test']) {
+    const a = h[key];
+    const out = [];
+    for (let i = 0; i < half; i += 2) out.push(a[i]);
+    for (let i = half; i < a.length; i++) out.push(a[i]);
+    h[key] = out;
+  }
+}
+
+function queueFrame() {
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(() => {
+    frameQueued = false;
+    render();
+  });
+}
+
+function render() {
+  const s = state.setup;
+  if (pendingGrid && s) {
+    if (s.inputDim === 2) boundaryPlot.setPrediction(pendingGrid);
+    else fitPlot.setPrediction(pendingGrid);
+    pendingGrid = null;
+  }
+  if (lossDirty) {
+    const h = state.history;
+    lossPlot.setData(h.step, h.train, h.test);
+    lossDirty = false;
+  }
+  renderNumbers();
+}
+
+function renderNumbers() {
+  const r = state.report;
+  const body = document.body.dataset;
+  if (!r) return;
+  $('stat-step').textContent = formatInt(r.step);
+  const rate = state.stepsPerSec;
+  $('stat-rate').textContent = rate > 0 && state.status === 'playing' ? (rate >= 10 ? formatInt(rate) : formatNumber(rate, 2)) : '—';
+  $('m-train-loss').textContent = fmtLoss(r.trainLoss);
+  $('m-test-loss').textContent = fmtLoss(r.testLoss);
+  $('m-train-acc').textContent = fmtAcc(r.trainAcc);
+  $('m-test-acc').textContent = fmtAcc(r.testAcc);
+  body.step = String(r.step);
+  body.runId = String(state.shownRunId);
+  body.trainLoss = Number.isFinite(r.trainLoss) ? String(r.trainLoss) : '';
+  body.testLoss = Number.isFinite(r.testLoss) ? String(r.testLoss) : '';
+  body.diverged = r.diverged == null ? '' : String(r.diverged);
+}
+
+function renderButtons() {
+  const ok = state.status !== 'loading' && state.status !== 'failed';
+  const play = $('btn-play');
+  play.disabled = !ok || state.status === 'refused';
+  play.setAttribute('aria-pressed', String(state.playing));
+  play.querySelector('.label').textContent = state.playing ? 'Pause' : 'Play';
+  play.title = state.playing
+    ? 'Pause training'
+    : state.status === 'diverged' ? 'Start again from step 0 and train' : 'Train continuously';
+  play.classList.toggle('is-playing', state.playing);
+  $('btn-step').disabled = !ok || state.status === 'diverged' || state.status === 'refused';
+  $('btn-reset').disabled = !ok || state.status === 'refused';
+}
+
+function formatBytes(b) {
+  if (b >= 1e9) return `${(b / 1e9).toFixed(1)} GB`;
+  if (b >= 1e6) return `${(b / 1e6).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(b / 1e3))} kB`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// User actions.
+
+function onControlChange(name, value, { live }) {
+  state.values = controls.values;
+  writeUrl(state.values, urlExtras());
+  const healthy = state.status === 'playing' || state.status === 'paused';
+  if (live && healthy && !configDirty && !configInFlight) {
+    lrDirty = true;
+    queueFlush();
+  } else {
+    requestConfigure();
+  }
+}
+
+function urlExtras() {
+  return autoplay ? {} : { play: '0' };
+}
+
+function togglePlay() {
+  if (state.playing) {
+    state.playing = false;
+    post({ type: MSG.PAUSE });
+    setStatus('paused');
+    return;
+  }
+  if (state.status === 'refused') return; // a control must change first
+  if (state.status === 'diverged') {
+    state.resumeOnChange = true;
+    requestConfigure();
+    return;
+  }
+  state.playing = true;
+  post({ type: MSG.PLAY });
+  setStatus('playing');
+}
+
+function stepOnce() {
+  state.playing = false;
+  post({ type: MSG.STEP, steps: 1 });
+  setStatus('paused');
+}
+
+function reset() {
+  requestConfigure();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up.
+
+const query = new URLSearchParams(location.search);
+const autoplay = query.get('play') !== '0';
+
+function start() {
+  const values = { ...defaults(), ...readQuery(location.search) };
+  controls = buildControls($('controls'), values, onControlChange);
+  state.values = controls.values;
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+
+  lossPlot = new LossPlot($('plot-loss'));
+  fitPlot = new FitPlot($('plot-fit'));
+  boundaryPlot = new BoundaryPlot($('plot-boundary'), $('boundary-readout'));
+  $('colorbar-bar').style.background = heatGradientCss();
+
+  $('loss-logx').addEventListener('change', (e) => lossPlot.setLogX(e.target.checked));
+  $('btn-play').addEventListener('click', togglePlay);
+  $('btn-step').addEventListener('click', stepOnce);
+  $('btn-reset').addEventListener('click', reset);
+  document.addEventListener('keydown', (e) => {
+    // Space toggles play when focus is not in a form field.
+    if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
+      e.preventDefault();
+      togglePlay();
+    }
+  });
+
+  // The dataset select shows its 1-D / 2-D plot before the first reply arrives.
+  const twoD = values.dataset !== 'sine';
+  $('plot-boundary').hidden = !twoD;
+  $('boundary-legend').hidden = !twoD;
+  $('plot-fit').hidden = twoD;
+
+  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
+    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
+    return;
+  }
+  try {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  } catch (err) {
+    fail(`The training worker could not start: ${err?.message ?? err}`);
+    return;
+  }
+  worker.onmessage = onWorkerMessage;
+  worker.onerror = (e) => {
+    e.preventDefault();
+    fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
+      'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
+  };
+  worker.onmessageerror = () => fail('The training worker sent a message the page could not read.');
+  setTimeout(() => {
+    if (state.status === 'loading') {
+      setMessage('info', 'Still loading the engine… this takes longer than expected.');
+    }
+  }, READY_TIMEOUT_MS);
+
+  // The first run: sent now, handled by the worker as soon as the engine is ready.
+  state.playing = autoplay;
+  configDirty = false;
+  setConfigInFlight(true);
+  state.runId = 1;
+  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
+  if (autoplay) post({ type: MSG.PLAY });
+  writeUrl(state.values, urlExtras());
+}
+
+// A small hook for tests and for the curious (read-only use intended).
+window.descent = {
+  state,
+  controls: CONTROLS,
+  get lastReport() {
+    return state.report;
+  },
+  get firstReport() {
+    return state.firstReport;
+  },
+  get history() {
+    return state.history;
+  },
+};
+
+start();

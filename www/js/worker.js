@@ -1,0 +1,280 @@
+// The training worker: owns the wasm engine and the one live Playground network.
+// Protocol in protocol.js. Training is time-sliced: each chunk runs `pg.advance(k)` with k tuned so a
+// chunk takes about CHUNK_MS, posts a progress message, then yields to the event loop so that
+// configure / pause / setLr messages are handled between chunks.
+
+import init, { Playground, defaultConfig, limits, buildInfo } from '../pkg/descent.js';
+import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
+
+const CHUNK_MS = 25; // target duration of one advance(k) call
+const GRID_MIN_INTERVAL_MS = 100; // at most ~10 grid predictions per second while playing
+const GRID_MAX_SHARE = 0.2; // ... and only while they cost under this share of the elapsed time
+// A grid prediction is always sent after configure, pause and step, unless it would block the
+// worker longer than this (a 64×64 grid through 4 layers of width 4096 takes many seconds); then
+// only the share rule above applies, while playing.
+const FORCED_GRID_MAX_MS = 1500;
+const MAX_K = 1 << 20;
+
+let ready = false;
+const backlog = []; // messages that arrived before the engine was loaded
+
+let pg = null; // the live Playground
+let runId = 0; // run id of `pg`
+let playing = false;
+let k = 1; // steps per chunk
+let stepsPerSec = 0; // smoothed
+let lastGridAt = 0; // performance.now() of the last grid prediction sent
+let gridCostMs = 0; // cost of one predictGrid(): measured, or estimated before the first call
+let lastReport = null;
+let loopPending = false;
+let refused = false; // the last configure was refused: PLAY and STEP wait for a valid one
+
+// A zero-delay yield that is not clamped like nested setTimeout(0).
+const tickChannel = new MessageChannel();
+tickChannel.port1.onmessage = () => {
+  loopPending = false;
+  tick();
+};
+function scheduleTick() {
+  if (loopPending) return;
+  loopPending = true;
+  tickChannel.port2.postMessage(0);
+}
+
+// (module (func (result v128) v128.const i32x4 0 0 0 0)): validates only where wasm SIMD exists.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, // code section: v128.const
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0x0b, // end
+]);
+
+function describe(err) {
+  if (err == null) return 'unknown error';
+  if (typeof err === 'string') return err;
+  if (typeof err.message === 'string' && err.message) return err.message;
+  return String(err);
+}
+
+function finite(x) {
+  if (typeof x === 'bigint') return Number(x);
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
+}
+
+/** A plain, NaN-free copy of an engine report. */
+function cleanReport(r) {
+  return {
+    step: finite(r.step) ?? 0,
+    trainLoss: finite(r.trainLoss),
+    testLoss: finite(r.testLoss),
+    trainAcc: finite(r.trainAcc),
+    testAcc: finite(r.testAcc),
+    diverged: r.diverged == null ? null : finite(Number(r.diverged)),
+    message: typeof r.message === 'string' ? r.message : (r.message == null ? null : String(r.message)),
+  };
+}
+
+function allFinite(a) {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/** The grid prediction as an owned Float32Array, or null if it holds any non-finite value. */
+let gridMeasured = false;
+
+/** Whether to predict on the grid now: `forced` after configure/pause/step, else while playing. */
+function gridWanted(forced) {
+  if (forced) return gridCostMs <= FORCED_GRID_MAX_MS;
+  const since = performance.now() - lastGridAt;
+  return since >= GRID_MIN_INTERVAL_MS && gridCostMs <= GRID_MAX_SHARE * since;
+}
+
+function predictGrid() {
+  const t0 = performance.now();
+  const g = pg.predictGrid();
+  const now = performance.now();
+  gridCostMs = gridMeasured ? 0.7 * gridCostMs + 0.3 * (now - t0) : now - t0;
+  gridMeasured = true;
+  lastGridAt = now;
+  const owned = g instanceof Float32Array ? g : Float32Array.from(g);
+  return allFinite(owned) ? owned : null;
+}
+
+function post(msg) {
+  const transfer = [];
+  for (const v of Object.values(msg)) if (ArrayBuffer.isView(v)) transfer.push(v.buffer);
+  if (msg.setup) for (const v of Object.values(msg.setup)) if (ArrayBuffer.isView(v)) transfer.push(v.buffer);
+  self.postMessage(msg, transfer);
+}
+
+function postDone(reason, extra = {}) {
+  if (!pg) return;
+  const report = lastReport ?? cleanReport(pg.evaluate());
+  const msg = { type: MSG.DONE, runId, reason, report, stepsPerSec, ...extra };
+  if (gridWanted(true)) {
+    const grid = predictGrid();
+    if (grid) msg.grid = grid;
+  }
+  msg.gridCostMs = gridCostMs;
+  post(msg);
+}
+
+function owned(a) {
+  if (a == null) return null;
+  const f = a instanceof Float32Array ? a : Float32Array.from(a);
+  // Targets and data are finite by construction; guard anyway so the page never draws NaN.
+  return allFinite(f) ? f : null;
+}
+
+function configure(msg) {
+  let next;
+  try {
+    next = new Playground(msg.config);
+  } catch (err) {
+    // Keep the previous network (and the page keeps its plots); stop training it.
+    playing = false;
+    refused = true;
+    post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
+    return;
+  }
+  if (pg) pg.free();
+  pg = next;
+  refused = false;
+  runId = msg.runId;
+  k = 1;
+  stepsPerSec = 0;
+  const t0 = performance.now();
+  lastReport = cleanReport(pg.evaluate());
+  const evalMs = performance.now() - t0;
+  const spec = pg.gridSpec();
+  // Until measured, a grid prediction is estimated from evaluate(), a forward pass over the
+  // training and test points.
+  const trainY = owned(pg.trainY());
+  const testY = owned(pg.testY());
+  const nEval = Math.max(1, (trainY?.length ?? 0) + (testY?.length ?? 0));
+  gridCostMs = (evalMs * Math.pow(spec.size, spec.dim)) / nEval;
+  gridMeasured = false;
+  lastGridAt = performance.now();
+  const setup = {
+    task: pg.task,
+    inputDim: pg.inputDim,
+    paramCount: pg.paramCount,
+    memoryBytes: pg.memoryBytes,
+    gridSpec: { dim: spec.dim, size: spec.size, lo: Array.from(spec.lo), hi: Array.from(spec.hi) },
+    trainX: owned(pg.trainX()),
+    trainY,
+    testX: owned(pg.testX()),
+    testY,
+    targetGrid: owned(pg.targetGrid()),
+  };
+  postDone(DONE_REASON.CONFIGURED, { setup });
+  if (playing) scheduleTick();
+}
+
+function tick() {
+  if (!playing || !pg) return;
+  const t0 = performance.now();
+  const before = Number(pg.step);
+  let rep;
+  try {
+    rep = cleanReport(pg.advance(k));
+  } catch (err) {
+    playing = false;
+    post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+    return;
+  }
+  const t1 = performance.now();
+  const dt = Math.max(t1 - t0, 0.01);
+  const done = rep.step - before;
+  if (done > 0) {
+    const rate = (done * 1000) / dt;
+    stepsPerSec = stepsPerSec === 0 ? rate : 0.8 * stepsPerSec + 0.2 * rate;
+  }
+  // Aim the next chunk at CHUNK_MS, changing k by at most a factor of 2 per chunk.
+  const ratio = Math.min(2, Math.max(0.5, CHUNK_MS / dt));
+  k = Math.max(1, Math.min(MAX_K, Math.round(k * ratio)));
+  lastReport = rep;
+
+  if (rep.diverged != null) {
+    playing = false;
+    postDone(DONE_REASON.DIVERGED);
+    return;
+  }
+
+  const msg = { type: MSG.PROGRESS, runId, report: rep, stepsPerSec };
+  if (gridWanted(false)) {
+    const grid = predictGrid();
+    if (grid) msg.grid = grid;
+  }
+  msg.gridCostMs = gridCostMs;
+  post(msg);
+  scheduleTick();
+}
+
+function handle(msg) {
+  switch (msg.type) {
+    case MSG.CONFIGURE:
+      configure(msg);
+      break;
+    case MSG.PLAY:
+      if (!playing && pg && !refused && lastReport?.diverged == null) {
+        playing = true;
+        scheduleTick();
+      }
+      break;
+    case MSG.PAUSE:
+      if (playing) {
+        playing = false;
+        postDone(DONE_REASON.PAUSED);
+      }
+      break;
+    case MSG.STEP: {
+      playing = false;
+      if (!pg || refused) break;
+      const steps = Math.max(1, Math.min(MAX_K, Math.floor(Number(msg.steps) || 1)));
+      try {
+        lastReport = cleanReport(pg.advance(steps));
+      } catch (err) {
+        post({ type: MSG.ERROR, runId, during: ERROR_DURING.STEP, message: describe(err) });
+        break;
+      }
+      postDone(lastReport.diverged != null ? DONE_REASON.DIVERGED : DONE_REASON.STEPPED);
+      break;
+    }
+    case MSG.SET_LR:
+      if (!pg || msg.runId !== runId) break; // for a run that is gone or not yet built
+      try {
+        pg.setLr(msg.lr);
+      } catch (err) {
+        post({ type: MSG.ERROR, runId, during: ERROR_DURING.SET_LR, message: describe(err) });
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+self.onmessage = (e) => {
+  if (!ready) backlog.push(e.data);
+  else handle(e.data);
+};
+
+async function start() {
+  try {
+    if (!WebAssembly.validate(SIMD_PROBE)) {
+      throw new Error('This browser does not support WebAssembly SIMD, which Descent needs. ' +
+        'Use a current Chrome, Edge, Firefox or Safari (16.4 or later).');
+    }
+    await init();
+    const info = { build: { ...buildInfo() }, defaults: { ...defaultConfig() }, limits: { ...limits() } };
+    ready = true;
+    self.postMessage({ type: MSG.READY, info });
+    for (const m of backlog.splice(0)) handle(m);
+  } catch (err) {
+    self.postMessage({ type: MSG.ERROR, runId: 0, fatal: true, during: ERROR_DURING.INIT, message: `The engine could not start: ${describe(err)}` });
+  }
+}
+
+start();
