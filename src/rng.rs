@@ -13,7 +13,10 @@ pub struct Rng {
 impl Rng {
     /// A generator determined entirely by `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { inner: StdRng::seed_from_u64(seed), spare: None }
+        Self {
+            inner: StdRng::seed_from_u64(seed),
+            spare: None,
+        }
     }
 
     /// An independent generator for a named sub-stream, so that e.g. the data and the weights

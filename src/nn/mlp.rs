@@ -227,6 +227,9 @@ impl<B: Backend> Workspace<B> {
     }
 }
 
+/// Gradient buffers of every layer: weights, then biases.
+type Grads<B> = (Vec<<B as Backend>::Buf>, Vec<<B as Backend>::Buf>);
+
 /// An MLP whose parameters live in backend buffers.
 pub struct Mlp<B: Backend> {
     pub spec: MlpSpec,
@@ -236,7 +239,7 @@ pub struct Mlp<B: Backend> {
     /// b^l, `fan_out`, one per layer.
     pub biases: Vec<B::Buf>,
     /// Gradient buffers, allocated on the first [`Mlp::gradient`] call.
-    grads: Option<(Vec<B::Buf>, Vec<B::Buf>)>,
+    grads: Option<Grads<B>>,
 }
 
 impl<B: Backend> Mlp<B> {
