@@ -2,6 +2,7 @@
 //! reproduces the same numbers, divergence is reported in words, bad settings are refused.
 
 use descent::data::DatasetKind;
+use descent::error::human_bytes;
 use descent::experiments::playground::{Playground, PlaygroundConfig};
 use descent::nn::{Activation, Parametrization};
 
