@@ -7,6 +7,7 @@
 //! - [`data`]: seeded datasets, splits and plotting grids.
 //! - [`backend`]: the matrix operations the engine needs (the seam a GPU backend takes over).
 //! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, divergence.
+//! - [`kernels`]: analytic infinite-width kernels, classical kernels, kernel machines.
 //! - [`experiments`]: one module per scene, producing the numbers each panel shows.
 //! - [`rng`]: explicit seeded randomness (there is no global RNG).
 
@@ -14,6 +15,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod experiments;
+pub mod kernels;
 pub mod nn;
 pub mod rng;
 

@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod mlp;
+pub mod ntk;
 pub mod train;
 
 pub use activation::Activation;

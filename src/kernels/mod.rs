@@ -1,0 +1,23 @@
+//! Kernels: analytic infinite-width NNGP/NTK, classical kernels, and kernel machines.
+//!
+//! - [`analytic`]: the NNGP and NTK of the MLP family of [`crate::nn`] (closed forms for
+//!   ReLU, erf and linear, quadrature for tanh), in the NTK, standard and mean-field
+//!   parametrisations, with the per-layer split of the NTK.
+//! - [`classical`]: RBF and Laplace kernels.
+//! - [`machine`]: kernel ridge regression, kernel gradient flow and discrete kernel gradient
+//!   descent from one cached eigendecomposition of `k_train_train`.
+//! - [`quadrature`]: Gauss–Hermite rules for Gaussian expectations.
+//! - [`series`]: Hermite-series kernels of odd activations without a closed form (tanh).
+//!
+//! Kernel matrices are f64 [`nalgebra::DMatrix`] with rows indexing the first argument
+//! (`k_test_train` is n_test × n_train); inputs are row-major `n × d` slices of f64.
+
+pub mod analytic;
+pub mod classical;
+pub mod machine;
+pub mod quadrature;
+pub mod series;
+pub(crate) mod special;
+
+pub use analytic::{KernelSpec, NtkTerms, nngp_ntk, nngp_ntk_into, ntk_into, ntk_terms};
+pub use machine::{Filter, KernelMachine};
