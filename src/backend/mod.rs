@@ -98,13 +98,14 @@ pub trait Backend {
     fn axpy(&mut self, len: usize, alpha: f32, x: &Self::Buf, y: &mut Self::Buf);
 
     /// Squared-error residual and loss for `len` outputs:
-    /// `r[i] = (f[i] − f0[i]) − y[i]` (with `f0` absent: `f[i] − y[i]`), and
+    /// `r[i] = scale · (f[i] − f0[i]) − y[i]` (with `f0` absent: `scale · f[i] − y[i]`), and
     /// `loss[slot] = Σ r[i]² / (2·len)`. Returns nothing so a GPU can defer the readback.
     fn residual_loss(
         &mut self,
         len: usize,
         f: &Self::Buf,
         f0: Option<&Self::Buf>,
+        scale: f32,
         y: &Self::Buf,
         r: &mut Self::Buf,
         loss: &mut Self::Buf,

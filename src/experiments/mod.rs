@@ -1,3 +1,4 @@
 //! One module per scene: the numbers each panel shows.
 
+pub mod lazy;
 pub mod playground;

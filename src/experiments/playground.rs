@@ -52,6 +52,8 @@ pub struct PlaygroundConfig {
     pub lr: f64,
     /// Mini-batch size; 0 means full batch.
     pub batch_size: usize,
+    /// The lazy-training scale α: train α(f − f₀) (α·f uncentred) on the loss divided by α².
+    pub alpha: f64,
 }
 
 impl Default for PlaygroundConfig {
@@ -72,6 +74,7 @@ impl Default for PlaygroundConfig {
             center_output: false,
             lr: 0.5,
             batch_size: 0,
+            alpha: 1.0,
         }
     }
 }
@@ -90,6 +93,7 @@ pub struct Limits {
     pub sigma_w: [f64; 2],
     pub sigma_b: [f64; 2],
     pub batch_size: [f64; 2],
+    pub alpha: [f64; 2],
     pub memory_limit_bytes: u64,
 }
 
@@ -104,6 +108,7 @@ pub const LIMITS: Limits = Limits {
     sigma_w: [0.05, 4.0],
     sigma_b: [0.0, 4.0],
     batch_size: [0.0, 2048.0],
+    alpha: [0.01, 100.0],
     memory_limit_bytes: MEMORY_LIMIT,
 };
 
@@ -132,6 +137,7 @@ impl PlaygroundConfig {
         in_range("sigmaW", self.sigma_w, l.sigma_w)?;
         in_range("sigmaB", self.sigma_b, l.sigma_b)?;
         in_range("batchSize", self.batch_size as f64, l.batch_size)?;
+        in_range("alpha", self.alpha, l.alpha)?;
         let bytes = self.memory_bytes();
         if bytes > memory_limit {
             return Err(Error::TooLarge {
@@ -244,7 +250,8 @@ impl Playground {
             config.lr,
             config.batch_size,
             config.seed,
-        )?;
+        )?
+        .with_alpha(config.alpha)?;
         let grid = GridSpec::for_model(config.dataset, config.spec().forward_flops_per_point());
         let grid_points = grid.points();
         let (f0_test, f0_grid) = if config.center_output {
@@ -354,7 +361,12 @@ impl Playground {
         }
         let train = self.trainer.evaluate_train();
         let f_test = self.trainer.predict(&self.data.x_test);
-        let test = eval_of(&f_test, self.f0_test.as_deref(), &self.data.y_test);
+        let test = eval_of(
+            &f_test,
+            self.f0_test.as_deref(),
+            self.config.alpha,
+            &self.data.y_test,
+        );
         if !(train.loss.is_finite() && test.loss.is_finite()) {
             let step = match self.trainer.mark_diverged() {
                 Error::Diverged { step } => step,
@@ -381,10 +393,13 @@ impl Playground {
     pub fn predict_grid(&mut self) -> Vec<f32> {
         if self.last_report.diverged.is_none() {
             let mut g = self.trainer.predict(&self.grid_points);
-            if let Some(f0) = &self.f0_grid {
-                for (v, f0) in g.iter_mut().zip(f0) {
-                    *v -= f0;
-                }
+            let alpha = self.config.alpha as f32;
+            match &self.f0_grid {
+                Some(f0) => g
+                    .iter_mut()
+                    .zip(f0)
+                    .for_each(|(v, f0)| *v = alpha * (*v - f0)),
+                None => g.iter_mut().for_each(|v| *v *= alpha),
             }
             if g.iter().all(|v| v.is_finite()) {
                 self.last_grid = g;
@@ -406,6 +421,21 @@ impl Playground {
                 .map(|&x| kind.target(x as f64).unwrap_or(0.0) as f32)
                 .collect(),
         )
+    }
+
+    /// The trainer (network, backend, step count) for scenes built on the Playground.
+    pub fn trainer_mut(&mut self) -> &mut Trainer<Cpu> {
+        &mut self.trainer
+    }
+
+    /// The grid points, row-major `grid.len() × d`.
+    pub fn grid_points(&self) -> &[f32] {
+        &self.grid_points
+    }
+
+    /// The last report (without evaluating).
+    pub fn last_report(&self) -> &Report {
+        &self.last_report
     }
 
     /// Human-readable size for messages.

@@ -337,16 +337,18 @@ impl<B: Backend> Mlp<B> {
         }
     }
 
-    /// After [`Mlp::forward`]: the residual r = f − f0 − y into the workspace and the loss
-    /// (1/2n) Σ r² into its loss slot; returns the loss (a readback of one number).
+    /// After [`Mlp::forward`]: the residual r = α(f − f0) − y into the workspace and the loss
+    /// (1/2n) Σ r² into its loss slot; returns the loss (a readback of one number). α is the
+    /// output scale (1 for the plain network).
     pub fn loss_and_residual(
         &self,
         backend: &mut B,
         y: &B::Buf,
         f0: Option<&B::Buf>,
+        alpha: f32,
         ws: &mut Workspace<B>,
     ) -> f32 {
-        backend.residual_loss(ws.rows, &ws.out, f0, y, &mut ws.r, &mut ws.loss, 0);
+        backend.residual_loss(ws.rows, &ws.out, f0, alpha, y, &mut ws.r, &mut ws.loss, 0);
         let mut l = [0.0f32];
         backend.read(&ws.loss, &mut l);
         l[0]
@@ -448,7 +450,7 @@ impl<B: Backend> Mlp<B> {
         ws: &mut Workspace<B>,
     ) -> (f32, Vec<f32>) {
         self.forward(backend, x, ws);
-        let loss = self.loss_and_residual(backend, y, f0, ws);
+        let loss = self.loss_and_residual(backend, y, f0, 1.0, ws);
         self.backward(backend, x, ws, Backward::Gradient);
         let (gw, gb) = self.grads.as_ref().expect("allocated by backward");
         let mut out = Vec::with_capacity(self.param_count());

@@ -59,6 +59,9 @@ pub struct Trainer<B: Backend> {
     eval_ws: Option<Workspace<B>>,
     batches: Option<Batches<B>>,
     lr: f64,
+    /// The lazy-training scale α: the trained model is α·(f − f₀) (or α·f uncentred), on the
+    /// loss divided by α² (Chizat, Oyallon & Bach 2019). 1 is the plain network.
+    alpha: f64,
     step: u64,
     initial_loss: Option<f32>,
     diverged: Option<u64>,
@@ -109,6 +112,7 @@ impl<B: Backend> Trainer<B> {
             eval_ws: None,
             batches: None,
             lr,
+            alpha: 1.0,
             step: 0,
             initial_loss: None,
             diverged: None,
@@ -137,6 +141,23 @@ impl<B: Backend> Trainer<B> {
             });
         }
         Ok(t)
+    }
+
+    /// Sets the lazy-training scale α (see the field); before any step.
+    pub fn with_alpha(mut self, alpha: f64) -> Result<Self> {
+        if !(alpha.is_finite() && alpha > 0.0) {
+            return Err(Error::config(
+                "alpha",
+                format!("must be a finite number > 0, got {alpha}"),
+            ));
+        }
+        self.alpha = alpha;
+        Ok(self)
+    }
+
+    /// The lazy-training scale α.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
     }
 
     /// Steps taken so far.
@@ -177,7 +198,8 @@ impl<B: Backend> Trainer<B> {
         if let Some(step) = self.diverged {
             return Err(Error::Diverged { step });
         }
-        let lr = self.mlp.effective_lr(self.lr) as f32;
+        // The objective is the loss divided by α², whose gradient is the plain one over α.
+        let lr = (self.mlp.effective_lr(self.lr) / self.alpha) as f32;
         let loss = match self.batches.as_mut() {
             None => {
                 if !self.forward_cached {
@@ -188,6 +210,7 @@ impl<B: Backend> Trainer<B> {
                     &mut self.backend,
                     &self.y,
                     self.f0.as_ref(),
+                    self.alpha as f32,
                     &mut self.ws,
                 )
             }
@@ -215,8 +238,13 @@ impl<B: Backend> Trainer<B> {
                 }
                 self.mlp.forward(&mut self.backend, &b.x, &mut self.ws);
                 let f0 = self.host_f0.as_ref().map(|_| &b.f0);
-                self.mlp
-                    .loss_and_residual(&mut self.backend, &b.y, f0, &mut self.ws)
+                self.mlp.loss_and_residual(
+                    &mut self.backend,
+                    &b.y,
+                    f0,
+                    self.alpha as f32,
+                    &mut self.ws,
+                )
             }
         };
         let first = *self.initial_loss.get_or_insert(loss);
@@ -275,22 +303,22 @@ impl<B: Backend> Trainer<B> {
             let mut f = vec![0.0f32; self.n_train];
             self.backend.read(&self.ws.out, &mut f);
             let f0 = self.host_f0.clone();
-            eval_of(&f, f0.as_deref(), &self.host_y)
+            eval_of(&f, f0.as_deref(), self.alpha, &self.host_y)
         } else {
             let x = std::mem::take(&mut self.host_x);
             let f = self.predict(&x);
             self.host_x = x;
-            eval_of(&f, self.host_f0.as_deref(), &self.host_y)
+            eval_of(&f, self.host_f0.as_deref(), self.alpha, &self.host_y)
         }
     }
 }
 
-/// Loss (1/2n)Σ(g − y)² and sign accuracy of g = f − f0 against y, accumulated in f64.
-pub fn eval_of(f: &[f32], f0: Option<&[f32]>, y: &[f32]) -> Eval {
+/// Loss (1/2n)Σ(g − y)² and sign accuracy of g = α(f − f0) against y, accumulated in f64.
+pub fn eval_of(f: &[f32], f0: Option<&[f32]>, alpha: f64, y: &[f32]) -> Eval {
     let n = y.len().max(1) as f64;
     let (mut sq, mut correct) = (0.0f64, 0usize);
     for i in 0..y.len() {
-        let g = f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64);
+        let g = alpha * (f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64));
         sq += (g - y[i] as f64).powi(2);
         if (g > 0.0) == (y[i] > 0.0) {
             correct += 1;

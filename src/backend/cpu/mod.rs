@@ -150,6 +150,7 @@ impl Backend for Cpu {
         len: usize,
         f: &Vec<f32>,
         f0: Option<&Vec<f32>>,
+        scale: f32,
         y: &Vec<f32>,
         r: &mut Vec<f32>,
         loss: &mut Vec<f32>,
@@ -161,7 +162,7 @@ impl Backend for Cpu {
                 Some(f0) => f[i] - f0[i],
                 None => f[i],
             };
-            let ri = fi - y[i];
+            let ri = scale * fi - y[i];
             r[i] = ri;
             acc += (ri as f64) * (ri as f64);
         }

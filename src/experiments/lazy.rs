@@ -1,0 +1,664 @@
+//! The Lazy-or-rich scene: a live network beside its linearisation around θ₀, the
+//! infinite-width NTK predictor at the same step, and NTK kernel ridge regression.
+//!
+//! For full-batch gradient descent on the squared loss, the linearised network
+//! f_lin(x;θ) = f(x;θ₀) + ∇f(x;θ₀)·(θ − θ₀) moves in function space exactly as discrete
+//! kernel gradient descent with the empirical NTK at θ₀:
+//! g_{t+1}(X) = g_t(X) − (η/n) Θ₀ (g_t(X) − y), and on any x with Θ₀(x, X) in place of Θ₀
+//! (Lee et al. 2019). The lazy scale α cancels from these dynamics (the model α(f − f₀) on the
+//! loss over α² has the same function-space step), so one eigendecomposition of Θ₀ on the
+//! training points gives the linearised network at every step and step size. The
+//! infinite-width predictor is the same recursion with the analytic NTK, started from the
+//! mean initial function 0.
+
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+
+use super::playground::{Playground, PlaygroundConfig, Report};
+use crate::data::Task;
+use crate::error::{Error, Result};
+use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
+use crate::nn::ntk::{empirical_kernels, kernel_distance};
+
+/// The most training points this scene takes (one n × n eigendecomposition per kernel).
+pub const MAX_TRAIN: usize = 512;
+
+/// Training points whose empirical NTK is tracked for the kernel distance and the Gram plot.
+pub const GRAM_POINTS: usize = 64;
+
+/// Rows per chunk when computing empirical kernels against the training points.
+const KERNEL_CHUNK: usize = 512;
+
+/// Train and test loss (and accuracy for classification) of one predictor; `None` where its
+/// values are not finite (a kernel recursion above its stability bound).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fit {
+    pub train_loss: Option<f64>,
+    pub test_loss: Option<f64>,
+    pub train_acc: Option<f64>,
+    pub test_acc: Option<f64>,
+}
+
+/// What the scene shows after each batch of steps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LazyReport {
+    pub step: u64,
+    pub network: Fit,
+    pub linearized: Fit,
+    pub ntk: Fit,
+    pub krr: Fit,
+    /// ‖θ_t − θ₀‖ / ‖θ₀‖
+    pub weight_change: f64,
+    /// ‖Θ_t − Θ₀‖_F / ‖Θ₀‖_F on the first [`GRAM_POINTS`] training points.
+    pub kernel_distance: f64,
+    pub diverged: Option<u64>,
+    pub message: Option<String>,
+}
+
+/// Predictions of the four models on the plotting grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridPredictions {
+    pub network: Vec<f32>,
+    pub linearized: Vec<f32>,
+    pub ntk: Vec<f32>,
+    pub krr: Vec<f32>,
+}
+
+/// The NTK Gram matrix on the sorted Gram points, now and at θ₀, and spectra of K/n.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gram {
+    pub size: usize,
+    /// Θ_t on the Gram points, row-major `size × size`, rows in display order.
+    pub now: Vec<f32>,
+    /// Θ₀ on the same points.
+    pub init: Vec<f32>,
+    /// Eigenvalues of Θ_t/n, Θ₀/n and Θ∞/n on all training points, descending.
+    pub eig_now: Vec<f64>,
+    pub eig_init: Vec<f64>,
+    pub eig_analytic: Vec<f64>,
+}
+
+/// One kernel on the scene's points, with its decomposition on the training points.
+struct KernelSide {
+    machine: KernelMachine,
+    k_test_train: DMatrix<f64>,
+    k_grid_train: DMatrix<f64>,
+}
+
+/// One live Lazy-or-rich run.
+pub struct LazyRich {
+    pg: Playground,
+    ridge: f64,
+    theta_0: Vec<f32>,
+    y_train: Vec<f64>,
+    y_test: Vec<f64>,
+    /// The linearised model's start g₀ = α(f(θ₀) − f₀): zero when centred, else α f(θ₀).
+    g0_train: Vec<f64>,
+    g0_test: Vec<f64>,
+    g0_grid: Vec<f64>,
+    empirical: KernelSide,
+    analytic: KernelSide,
+    /// Indices of the Gram points in display order, their inputs, and Θ₀ on them.
+    gram_order: Vec<usize>,
+    x_gram: Vec<f32>,
+    k0_gram: DMatrix<f64>,
+    krr: (Fit, Vec<f32>),
+    weight_change: f64,
+    kernel_distance: f64,
+}
+
+fn to_f64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+fn fit_of(pred: &[f64], y: &[f64], classification: bool) -> (Option<f64>, Option<f64>) {
+    if pred.iter().any(|v| !v.is_finite()) {
+        return (None, None);
+    }
+    let n = y.len().max(1) as f64;
+    let loss = pred
+        .iter()
+        .zip(y)
+        .map(|(p, y)| (p - y).powi(2))
+        .sum::<f64>()
+        / (2.0 * n);
+    let acc = classification.then(|| {
+        pred.iter()
+            .zip(y)
+            .filter(|(p, y)| (**p > 0.0) == (**y > 0.0))
+            .count() as f64
+            / n
+    });
+    (loss.is_finite().then_some(loss), acc)
+}
+
+fn fit(train: &[f64], y_train: &[f64], test: &[f64], y_test: &[f64], classification: bool) -> Fit {
+    let (train_loss, train_acc) = fit_of(train, y_train, classification);
+    let (test_loss, test_acc) = fit_of(test, y_test, classification);
+    Fit {
+        train_loss,
+        test_loss,
+        train_acc,
+        test_acc,
+    }
+}
+
+/// Finite predictions as f32 for drawing; non-finite values become 0 (never drawn as NaN).
+fn drawable(v: &[f64]) -> Vec<f32> {
+    v.iter()
+        .map(|&x| if x.is_finite() { x as f32 } else { 0.0 })
+        .collect()
+}
+
+impl LazyRich {
+    /// Builds the network (as the Playground does), its empirical NTK at θ₀ and the analytic
+    /// NTK on the training, test and grid points, and decomposes both on the training points.
+    pub fn new(config: PlaygroundConfig, ridge: f64) -> Result<Self> {
+        if config.n_train > MAX_TRAIN {
+            return Err(Error::config(
+                "nTrain",
+                format!("this scene takes at most {MAX_TRAIN} training points"),
+            ));
+        }
+        if !(ridge.is_finite() && ridge >= 0.0) {
+            return Err(Error::config(
+                "ridge",
+                format!("must be a finite number ≥ 0, got {ridge}"),
+            ));
+        }
+        let mut pg = Playground::new(config)?;
+        let d = pg.data.dim;
+        let alpha = pg.config.alpha;
+        let x_train = pg.data.x_train.clone();
+        let x_test = pg.data.x_test.clone();
+        let x_grid = pg.grid_points().to_vec();
+        let y_train = to_f64(&pg.data.y_train);
+        let y_test = to_f64(&pg.data.y_test);
+        let centred = pg.config.center_output;
+
+        let t = pg.trainer_mut();
+        let theta_0 = t.mlp.params(&mut t.backend);
+        let start = |t: &mut crate::nn::Trainer<crate::backend::cpu::Cpu>, x: &[f32]| -> Vec<f64> {
+            if centred {
+                vec![0.0; x.len() / d]
+            } else {
+                t.predict(x).iter().map(|&f| alpha * f as f64).collect()
+            }
+        };
+        let (g0_train, g0_test, g0_grid) =
+            (start(t, &x_train), start(t, &x_test), start(t, &x_grid));
+
+        // Empirical NTK at θ₀: train × train, then test and grid rows against the training set.
+        let k_train_train = empirical_kernels(&mut t.backend, &t.mlp, &x_train, None)?.ntk;
+        let mut against_train = |x: &[f32]| -> Result<DMatrix<f64>> {
+            let rows = x.len() / d;
+            let mut k = DMatrix::zeros(rows, y_train.len());
+            for start in (0..rows).step_by(KERNEL_CHUNK) {
+                let m = KERNEL_CHUNK.min(rows - start);
+                let block = empirical_kernels(
+                    &mut t.backend,
+                    &t.mlp,
+                    &x[start * d..(start + m) * d],
+                    Some(&x_train),
+                )?
+                .ntk;
+                k.rows_mut(start, m).copy_from(&block);
+            }
+            Ok(k)
+        };
+        let empirical = KernelSide {
+            k_test_train: against_train(&x_test)?,
+            k_grid_train: against_train(&x_grid)?,
+            machine: KernelMachine::new(&k_train_train)?,
+        };
+
+        // The analytic NTK of the same architecture (for the standard parametrisation, the
+        // expected finite-width kernel; for mean-field, the NTK one over n_L).
+        let spec = KernelSpec::from_mlp(&pg.config.spec());
+        let (xt, xs, xg) = (to_f64(&x_train), to_f64(&x_test), to_f64(&x_grid));
+        let (_, a_train) = nngp_ntk(&spec, &xt, None, d)?;
+        let (_, a_test) = nngp_ntk(&spec, &xs, Some(&xt), d)?;
+        let (_, a_grid) = nngp_ntk(&spec, &xg, Some(&xt), d)?;
+        let analytic = KernelSide {
+            machine: KernelMachine::new(&a_train)?,
+            k_test_train: a_test,
+            k_grid_train: a_grid,
+        };
+
+        let gram_order = display_order(&pg, GRAM_POINTS);
+        let x_gram: Vec<f32> = gram_order
+            .iter()
+            .flat_map(|&i| x_train[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let k0_gram = DMatrix::from_fn(gram_order.len(), gram_order.len(), |i, j| {
+            k_train_train[(gram_order[i], gram_order[j])]
+        });
+
+        let mut lazy = LazyRich {
+            pg,
+            ridge,
+            theta_0,
+            y_train,
+            y_test,
+            g0_train,
+            g0_test,
+            g0_grid,
+            empirical,
+            analytic,
+            gram_order,
+            x_gram,
+            k0_gram,
+            krr: (
+                Fit {
+                    train_loss: None,
+                    test_loss: None,
+                    train_acc: None,
+                    test_acc: None,
+                },
+                Vec::new(),
+            ),
+            weight_change: 0.0,
+            kernel_distance: 0.0,
+        };
+        lazy.krr = lazy.krr_fit()?;
+        Ok(lazy)
+    }
+
+    pub fn playground(&self) -> &Playground {
+        &self.pg
+    }
+
+    pub fn task(&self) -> Task {
+        self.pg.task()
+    }
+
+    pub fn step(&self) -> u64 {
+        self.pg.step()
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.pg.param_count()
+    }
+
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        self.pg.set_lr(lr)
+    }
+
+    /// A new ridge for kernel regression; nothing else changes.
+    pub fn set_ridge(&mut self, ridge: f64) -> Result<()> {
+        if !(ridge.is_finite() && ridge >= 0.0) {
+            return Err(Error::config(
+                "ridge",
+                format!("must be a finite number ≥ 0, got {ridge}"),
+            ));
+        }
+        self.ridge = ridge;
+        self.krr = self.krr_fit()?;
+        Ok(())
+    }
+
+    fn classification(&self) -> bool {
+        self.task() == Task::Classification
+    }
+
+    fn krr_fit(&self) -> Result<(Fit, Vec<f32>)> {
+        let filter = Filter::Ridge { ridge: self.ridge };
+        let m = &self.analytic;
+        let train = m.machine.predict_train(filter, &self.y_train, None)?;
+        let test = m
+            .machine
+            .predict_test(filter, &m.k_test_train, &self.y_train, None, None)?;
+        let grid = m
+            .machine
+            .predict_test(filter, &m.k_grid_train, &self.y_train, None, None)?;
+        let f = fit(
+            train.as_slice(),
+            &self.y_train,
+            test.as_slice(),
+            &self.y_test,
+            self.classification(),
+        );
+        Ok((f, drawable(grid.as_slice())))
+    }
+
+    /// The step size of the function-space recursion: the network's effective step.
+    fn kernel_lr(&mut self) -> f64 {
+        let lr = self.pg.config.lr;
+        self.pg.trainer_mut().mlp.effective_lr(lr)
+    }
+
+    /// Kernel GD after `steps` steps: (train, test, grid) predictions of one side.
+    fn kernel_gd(
+        &self,
+        side: &KernelSide,
+        lr: f64,
+        steps: u64,
+        start: Option<(&[f64], &[f64], &[f64])>,
+    ) -> Result<[DVector<f64>; 3]> {
+        let filter = Filter::Steps { lr, steps };
+        let (g_train, g_test, g_grid) = match start {
+            Some((a, b, c)) => (Some(a), Some(b), Some(c)),
+            None => (None, None, None),
+        };
+        Ok([
+            side.machine.predict_train(filter, &self.y_train, g_train)?,
+            side.machine.predict_test(
+                filter,
+                &side.k_test_train,
+                &self.y_train,
+                g_train,
+                g_test,
+            )?,
+            side.machine.predict_test(
+                filter,
+                &side.k_grid_train,
+                &self.y_train,
+                g_train,
+                g_grid,
+            )?,
+        ])
+    }
+
+    /// Runs up to `steps` steps of the network and reports all four models at the step reached.
+    pub fn advance(&mut self, steps: u64) -> Result<LazyReport> {
+        let report = self.pg.advance(steps);
+        self.report_from(report)
+    }
+
+    /// The report at the current step, without stepping.
+    pub fn evaluate(&mut self) -> Result<LazyReport> {
+        let report = self.pg.evaluate();
+        self.report_from(report)
+    }
+
+    fn report_from(&mut self, r: Report) -> Result<LazyReport> {
+        let classification = self.classification();
+        if r.diverged.is_none() {
+            self.update_lazy_measures()?;
+        }
+        let lr = self.kernel_lr();
+        let step = r.step;
+        let starts = (
+            self.g0_train.as_slice(),
+            self.g0_test.as_slice(),
+            self.g0_grid.as_slice(),
+        );
+        let [lin_train, lin_test, _] = self.kernel_gd(&self.empirical, lr, step, Some(starts))?;
+        let [ntk_train, ntk_test, _] = self.kernel_gd(&self.analytic, lr, step, None)?;
+        Ok(LazyReport {
+            step,
+            network: Fit {
+                train_loss: Some(r.train_loss),
+                test_loss: Some(r.test_loss),
+                train_acc: r.train_acc,
+                test_acc: r.test_acc,
+            },
+            linearized: fit(
+                lin_train.as_slice(),
+                &self.y_train,
+                lin_test.as_slice(),
+                &self.y_test,
+                classification,
+            ),
+            ntk: fit(
+                ntk_train.as_slice(),
+                &self.y_train,
+                ntk_test.as_slice(),
+                &self.y_test,
+                classification,
+            ),
+            krr: self.krr.0.clone(),
+            weight_change: self.weight_change,
+            kernel_distance: self.kernel_distance,
+            diverged: r.diverged,
+            message: r.message,
+        })
+    }
+
+    /// ‖θ_t − θ₀‖/‖θ₀‖ read straight from the parameter buffers, and the kernel distance on
+    /// the Gram points.
+    fn update_lazy_measures(&mut self) -> Result<()> {
+        let t = self.pg.trainer_mut();
+        let (mut diff, mut base, mut at) = (0.0f64, 0.0f64, 0usize);
+        for (w, b) in t.mlp.weights.iter().zip(&t.mlp.biases) {
+            for &v in w.iter().chain(b.iter()) {
+                let v0 = self.theta_0[at] as f64;
+                diff += (v as f64 - v0).powi(2);
+                base += v0 * v0;
+                at += 1;
+            }
+        }
+        let change = if base > 0.0 {
+            (diff / base).sqrt()
+        } else {
+            diff.sqrt()
+        };
+        let k_now = empirical_kernels(&mut t.backend, &t.mlp, &self.x_gram, None)?.ntk;
+        let dist = kernel_distance(&k_now, &self.k0_gram);
+        if change.is_finite() && dist.is_finite() {
+            self.weight_change = change;
+            self.kernel_distance = dist;
+        }
+        Ok(())
+    }
+
+    /// The four models' predictions on the Playground's grid at the current step.
+    pub fn predict_grid(&mut self) -> Result<GridPredictions> {
+        let network = self.pg.predict_grid();
+        let lr = self.kernel_lr();
+        let step = self.pg.last_report().step;
+        let starts = (
+            self.g0_train.as_slice(),
+            self.g0_test.as_slice(),
+            self.g0_grid.as_slice(),
+        );
+        let [_, _, lin] = self.kernel_gd(&self.empirical, lr, step, Some(starts))?;
+        let [_, _, ntk] = self.kernel_gd(&self.analytic, lr, step, None)?;
+        Ok(GridPredictions {
+            network,
+            linearized: drawable(lin.as_slice()),
+            ntk: drawable(ntk.as_slice()),
+            krr: self.krr.1.clone(),
+        })
+    }
+
+    /// The empirical NTK on the Gram points now and at θ₀, and the spectra of Θ_t/n, Θ₀/n and
+    /// Θ∞/n on all training points (Θ_t costs one n × n kernel and eigendecomposition).
+    pub fn gram(&mut self) -> Result<Gram> {
+        let n = self.y_train.len() as f64;
+        let x_train = self.pg.data.x_train.clone();
+        let t = self.pg.trainer_mut();
+        let k_now_gram = empirical_kernels(&mut t.backend, &t.mlp, &self.x_gram, None)?.ntk;
+        let k_now = empirical_kernels(&mut t.backend, &t.mlp, &x_train, None)?.ntk;
+        let spectrum = |k: DMatrix<f64>| -> Vec<f64> {
+            let mut e: Vec<f64> = k.symmetric_eigenvalues().iter().map(|v| v / n).collect();
+            e.sort_by(|a, b| b.total_cmp(a));
+            e
+        };
+        let descending = |m: &KernelMachine| -> Vec<f64> {
+            let mut e: Vec<f64> = m.eigenvalues().iter().map(|v| v / n).collect();
+            e.sort_by(|a, b| b.total_cmp(a));
+            e
+        };
+        let row_major = |k: &DMatrix<f64>| -> Vec<f32> {
+            let s = k.nrows();
+            (0..s * s).map(|i| k[(i / s, i % s)] as f32).collect()
+        };
+        Ok(Gram {
+            size: self.gram_order.len(),
+            now: row_major(&k_now_gram),
+            init: row_major(&self.k0_gram),
+            eig_now: spectrum(k_now),
+            eig_init: descending(&self.empirical.machine),
+            eig_analytic: descending(&self.analytic.machine),
+        })
+    }
+}
+
+/// Up to `count` training points in an order that makes a Gram matrix readable: by x in 1-D;
+/// by label, then by angle around the origin, in 2-D.
+fn display_order(pg: &Playground, count: usize) -> Vec<usize> {
+    let d = pg.data.dim;
+    let x = &pg.data.x_train;
+    let y = &pg.data.y_train;
+    let mut idx: Vec<usize> = (0..pg.data.n_train().min(count)).collect();
+    let key = |i: usize| -> (f32, f32) {
+        if d == 1 {
+            (0.0, x[i])
+        } else {
+            (-y[i], x[i * d + 1].atan2(x[i * d]))
+        }
+    };
+    idx.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+    });
+    idx
+}
+
+/// (width, weight change, kernel distance) of one finished width; `None` where it diverged.
+pub type SweepRecord = (usize, Option<f64>, Option<f64>);
+
+/// Trains one network per width for a fixed number of steps and records the lazy measures at
+/// the end: the width sweep of the scene, one width per [`WidthSweep::next`] call.
+pub struct WidthSweep {
+    config: PlaygroundConfig,
+    widths: Vec<usize>,
+    steps: u64,
+    /// (width, weight change, kernel distance); `None` where the run diverged.
+    pub results: Vec<SweepRecord>,
+}
+
+/// One finished width of a [`WidthSweep`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepPoint {
+    pub width: usize,
+    pub weight_change: Option<f64>,
+    pub kernel_distance: Option<f64>,
+    pub index: usize,
+    pub total: usize,
+    pub done: bool,
+}
+
+/// Least-squares slopes of log(measure) against log(width).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Slopes {
+    pub weight_change: Option<f64>,
+    pub kernel_distance: Option<f64>,
+}
+
+/// Widths at or above this enter the fitted slopes (narrower ones are far from the asymptote).
+pub const SLOPE_MIN_WIDTH: usize = 64;
+
+impl WidthSweep {
+    pub fn new(config: PlaygroundConfig, widths: Vec<usize>, steps: u64) -> Result<Self> {
+        if widths.is_empty() {
+            return Err(Error::config("widths", "needs at least one width"));
+        }
+        for &w in &widths {
+            PlaygroundConfig {
+                width: w,
+                ..config.clone()
+            }
+            .validate(super::playground::MEMORY_LIMIT)?;
+        }
+        if config.n_train > MAX_TRAIN {
+            return Err(Error::config(
+                "nTrain",
+                format!("this scene takes at most {MAX_TRAIN} training points"),
+            ));
+        }
+        Ok(WidthSweep {
+            config,
+            widths,
+            steps,
+            results: Vec::new(),
+        })
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.results.len() == self.widths.len()
+    }
+
+    /// Trains the next width and returns its measures (or the last point again when done).
+    pub fn next_point(&mut self) -> Result<SweepPoint> {
+        let total = self.widths.len();
+        if !self.is_done() {
+            let width = self.widths[self.results.len()];
+            let mut pg = Playground::new(PlaygroundConfig {
+                width,
+                ..self.config.clone()
+            })?;
+            let x_gram: Vec<f32> = {
+                let d = pg.data.dim;
+                let m = pg.data.n_train().min(GRAM_POINTS);
+                pg.data.x_train[..m * d].to_vec()
+            };
+            let t = pg.trainer_mut();
+            let theta_0 = t.mlp.params(&mut t.backend);
+            let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x_gram, None)?.ntk;
+            let done = pg.train_only(self.steps);
+            let record = if done == self.steps {
+                let t = pg.trainer_mut();
+                let theta = t.mlp.params(&mut t.backend);
+                let k = empirical_kernels(&mut t.backend, &t.mlp, &x_gram, None)?.ntk;
+                let change = crate::nn::ntk::relative_change(&theta, &theta_0);
+                (
+                    width,
+                    Some(change).filter(|v| v.is_finite()),
+                    Some(kernel_distance(&k, &k0)).filter(|v| v.is_finite()),
+                )
+            } else {
+                (width, None, None)
+            };
+            self.results.push(record);
+        }
+        let (width, weight_change, kernel_distance) =
+            *self.results.last().expect("at least one result");
+        Ok(SweepPoint {
+            width,
+            weight_change,
+            kernel_distance,
+            index: self.results.len() - 1,
+            total,
+            done: self.is_done(),
+        })
+    }
+
+    pub fn slopes(&self) -> Slopes {
+        let slope = |pick: fn(&SweepRecord) -> Option<f64>| -> Option<f64> {
+            let pts: Vec<(f64, f64)> = self
+                .results
+                .iter()
+                .filter(|r| r.0 >= SLOPE_MIN_WIDTH)
+                .filter_map(|r| {
+                    pick(r)
+                        .filter(|v| *v > 0.0)
+                        .map(|v| ((r.0 as f64).ln(), v.ln()))
+                })
+                .collect();
+            log_log_slope(&pts)
+        };
+        Slopes {
+            weight_change: slope(|r| r.1),
+            kernel_distance: slope(|r| r.2),
+        }
+    }
+}
+
+/// The least-squares slope of y on x, or `None` with fewer than two distinct x.
+pub fn log_log_slope(pts: &[(f64, f64)]) -> Option<f64> {
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
