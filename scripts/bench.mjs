@@ -70,6 +70,13 @@ for (const r of rows) {
     ].join(' | '),
   );
 }
+if (browserResults.kernels?.length) {
+  console.log('\nkernels (Chromium, median of 5)');
+  for (const k of browserResults.kernels) {
+    const verdict = k.targetMs ? `  target < ${k.targetMs} ms: ${k.ms < k.targetMs ? 'met' : 'NOT met'}` : '';
+    console.log(`  ${k.name.padEnd(92)} ${k.ms.toFixed(1).padStart(8)} ms${verdict}`);
+  }
+}
 mkdirSync('target/bench', { recursive: true });
-writeFileSync('target/bench/train.json', JSON.stringify({ date: new Date().toISOString(), userAgent: browserResults.userAgent, rows }, null, 2));
+writeFileSync('target/bench/train.json', JSON.stringify({ date: new Date().toISOString(), userAgent: browserResults.userAgent, rows, kernels: browserResults.kernels }, null, 2));
 console.log('\nwrote target/bench/train.json');

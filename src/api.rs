@@ -390,3 +390,118 @@ impl WidthSweep {
         to_js(&self.inner.slopes())
     }
 }
+
+/// Analytic-NTK kernel regression on the circles data, in phases the benchmark page times:
+/// `kernels()` (k_train_train and k_test_train), then `solve()` (Cholesky of K + ridge·I,
+/// solve, prediction).
+#[wasm_bindgen]
+pub struct KernelRegressionBench {
+    spec: crate::kernels::KernelSpec,
+    x_train: Vec<f64>,
+    x_test: Vec<f64>,
+    y_train: Vec<f64>,
+    k_train_train: nalgebra::DMatrix<f64>,
+    k_test_train: nalgebra::DMatrix<f64>,
+}
+
+#[wasm_bindgen]
+impl KernelRegressionBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        n_train: usize,
+        n_test: usize,
+        depth: usize,
+    ) -> Result<KernelRegressionBench, JsValue> {
+        let data = crate::data::generate(
+            crate::data::DatasetKind::Circles,
+            n_train,
+            n_test,
+            0.1,
+            0.0,
+            1,
+        )
+        .map_err(js_err)?;
+        let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let spec = crate::kernels::KernelSpec::ntk(
+            depth,
+            crate::nn::Activation::Relu,
+            std::f64::consts::SQRT_2,
+            0.1,
+        );
+        Ok(KernelRegressionBench {
+            spec,
+            x_train: f(&data.x_train),
+            x_test: f(&data.x_test),
+            y_train: f(&data.y_train),
+            k_train_train: nalgebra::DMatrix::zeros(0, 0),
+            k_test_train: nalgebra::DMatrix::zeros(0, 0),
+        })
+    }
+
+    /// Computes the analytic NTK on train × train and test × train.
+    pub fn kernels(&mut self) -> Result<(), JsValue> {
+        let mut nngp = nalgebra::DMatrix::zeros(0, 0);
+        crate::kernels::nngp_ntk_into(
+            &self.spec,
+            &self.x_train,
+            None,
+            2,
+            &mut nngp,
+            &mut self.k_train_train,
+        )
+        .map_err(js_err)?;
+        crate::kernels::nngp_ntk_into(
+            &self.spec,
+            &self.x_test,
+            Some(&self.x_train),
+            2,
+            &mut nngp,
+            &mut self.k_test_train,
+        )
+        .map_err(js_err)?;
+        Ok(())
+    }
+
+    /// Factorises, solves and predicts; returns the test predictions' mean (a checksum).
+    pub fn solve(&self, ridge: f64) -> Result<f64, JsValue> {
+        let f = crate::kernels::machine::kernel_ridge(
+            &self.k_train_train,
+            &self.k_test_train,
+            &self.y_train,
+            ridge,
+        )
+        .map_err(js_err)?;
+        Ok(f.iter().sum::<f64>() / f.len().max(1) as f64)
+    }
+}
+
+/// The empirical NTK of a one-hidden-layer ReLU network on the circles data, for timing.
+#[wasm_bindgen]
+pub struct EmpiricalNtkBench {
+    pg: playground::Playground,
+}
+
+#[wasm_bindgen]
+impl EmpiricalNtkBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(width: usize, n: usize) -> Result<EmpiricalNtkBench, JsValue> {
+        let config = PlaygroundConfig {
+            n_train: n,
+            width,
+            ..PlaygroundConfig::default()
+        };
+        Ok(EmpiricalNtkBench {
+            pg: playground::Playground::new(config).map_err(js_err)?,
+        })
+    }
+
+    /// Computes the n × n empirical NTK; returns its trace (a checksum).
+    pub fn run(&mut self) -> Result<f64, JsValue> {
+        let x = self.pg.data.x_train.clone();
+        let t = self.pg.trainer_mut();
+        let k = crate::nn::ntk::empirical_kernels(&mut t.backend, &t.mlp, &x, None)
+            .map_err(js_err)?
+            .ntk;
+        Ok(k.trace())
+    }
+}

@@ -2,7 +2,9 @@
 //! page's worker uses it, and the wasm SIMD matrix kernels against the plain reference.
 #![cfg(target_arch = "wasm32")]
 
-use descent::api::{Playground, build_info, default_config, limits};
+use descent::api::{
+    LazyRich, Playground, WidthSweep, build_info, default_config, lazy_defaults, limits,
+};
 use descent::backend::Trans;
 use descent::backend::cpu::gemm::{Gemm, reference};
 use descent::rng::Rng;
@@ -183,4 +185,63 @@ fn simd_gemm_matches_the_reference_on_awkward_shapes() {
             }
         }
     }
+}
+
+#[wasm_bindgen_test]
+fn lazy_rich_reports_all_four_models_and_the_lazy_measures() {
+    let d = lazy_defaults().unwrap();
+    assert_eq!(get(&d, "dataset").as_string().unwrap(), "sine");
+    assert_eq!(num(&d, "maxTrain"), 512.0);
+    let mut s = LazyRich::new(config(&[("width", 512.into())])).unwrap();
+    let r0 = s.evaluate().unwrap();
+    let r = s.advance(200).unwrap();
+    assert_eq!(num(&r, "step"), 200.0);
+    for model in ["network", "linearized", "ntk", "krr"] {
+        let loss = num(&get(&r, model), "testLoss");
+        assert!(loss.is_finite() && loss >= 0.0, "{model}: {loss}");
+    }
+    // Training lowers the network's and the linearisation's train loss together.
+    for model in ["network", "linearized", "ntk"] {
+        assert!(
+            num(&get(&r, model), "trainLoss") < 0.7 * num(&get(&r0, model), "trainLoss"),
+            "{model}"
+        );
+    }
+    let (w, k) = (num(&r, "weightChange"), num(&r, "kernelDistance"));
+    assert!(
+        w > 0.0 && w < 0.2 && k > 0.0 && k < 0.2,
+        "lazy measures at width 512: {w}, {k}"
+    );
+    let grid = s.predict_grid().unwrap();
+    let size = num(&s.grid_spec().unwrap(), "size") as u32;
+    for model in ["network", "linearized", "ntk", "krr"] {
+        let a: Float32Array = get(&grid, model).dyn_into().unwrap();
+        assert_eq!(a.length(), size, "{model}");
+    }
+    let gram = s.ntk_gram().unwrap();
+    let n = num(&gram, "size") as u32;
+    let now: Float32Array = get(&gram, "now").dyn_into().unwrap();
+    assert_eq!(now.length(), n * n);
+    s.set_ridge(0.5).unwrap();
+    assert!(s.set_ridge(-1.0).is_err());
+    let err = LazyRich::new(config(&[("nTrain", 2000.into())]))
+        .err()
+        .unwrap();
+    let msg: String = js_sys::Error::from(err).message().into();
+    assert!(msg.contains("nTrain"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+fn width_sweep_trains_one_width_per_call_and_fits_slopes() {
+    let mut sw =
+        WidthSweep::new(config(&[("nTrain", 16.into())]), vec![64, 256, 1024], 50).unwrap();
+    let mut last = JsValue::NULL;
+    for i in 0..3 {
+        last = sw.next_point().unwrap();
+        assert_eq!(num(&last, "index"), i as f64);
+    }
+    assert_eq!(get(&last, "done").as_bool(), Some(true));
+    let slopes = sw.slopes().unwrap();
+    let w = num(&slopes, "weightChange");
+    assert!((-0.8..=-0.2).contains(&w), "weight-change slope {w}");
 }

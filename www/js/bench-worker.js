@@ -2,7 +2,7 @@
 // Playground uses. Message in: {type:'run', only?: 'substring of "depthxwidth"'}.
 // Messages out: {type:'result', result, total}, {type:'done', info}, {type:'error', message}.
 
-import init, { Playground, buildInfo } from '../pkg/descent.js';
+import init, { Playground, buildInfo, KernelRegressionBench, EmpiricalNtkBench } from '../pkg/descent.js';
 
 // (hidden layers, width): the configurations of the native benchmark (benches/train.rs).
 const CONFIGS = [[1, 64], [1, 256], [1, 1024], [1, 4096], [3, 64], [3, 256], [3, 1024]];
@@ -27,6 +27,39 @@ function stepsPerSecond(pg) {
   return rates[rates.length >> 1];
 }
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Milliseconds of `fn()`, median of `runs` runs after one warm-up. */
+function timeMs(fn, runs = 5) {
+  fn();
+  const ts = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    ts.push(performance.now() - t);
+  }
+  return median(ts);
+}
+
+// Kernel workloads with the targets the scenes need to stay interactive.
+function kernelResults() {
+  const out = [];
+  const krr = new KernelRegressionBench(1000, 4096, 2);
+  const kernelMs = timeMs(() => krr.kernels());
+  const solveMs = timeMs(() => krr.solve(1e-3));
+  krr.free();
+  out.push({ name: 'analytic NTK kernel regression, 1000 train / 4096 test, ReLU depth 2: kernels', ms: kernelMs });
+  out.push({ name: '… Cholesky, solve and predict', ms: solveMs });
+  out.push({ name: '… total', ms: kernelMs + solveMs, targetMs: 200 });
+  const ntk = new EmpiricalNtkBench(1024, 256);
+  out.push({ name: 'empirical NTK, 1 hidden layer of width 1024, 256 points', ms: timeMs(() => ntk.run()), targetMs: 50 });
+  ntk.free();
+  return out;
+}
+
 self.onmessage = async ({ data }) => {
   if (data.type !== 'run') return;
   try {
@@ -38,7 +71,8 @@ self.onmessage = async ({ data }) => {
       pg.free();
       self.postMessage({ type: 'result', result, total: configs.length });
     }
-    self.postMessage({ type: 'done', info: buildInfo() });
+    const kernels = !data.only || 'kernels'.includes(data.only) ? kernelResults() : [];
+    self.postMessage({ type: 'done', info: buildInfo(), kernels });
   } catch (e) {
     self.postMessage({ type: 'error', message: String(e?.message ?? e) });
   }

@@ -5,6 +5,7 @@
 const rows = document.getElementById('rows');
 const status = document.getElementById('status');
 const button = document.getElementById('run');
+const kernelRows = document.getElementById('kernel-rows');
 
 // Multiply-adds of one step: forward (1×), weight gradient (1×) and input gradient (1×,
 // absent for the input layer) of every layer, 2 FLOP each.
@@ -21,6 +22,7 @@ function flopsPerStep(depth, width, n = 256, d = 2) {
 function run() {
   button.disabled = true;
   rows.textContent = '';
+  kernelRows.textContent = '';
   document.body.dataset.done = '';
   status.textContent = 'loading…';
   const worker = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
@@ -40,7 +42,16 @@ function run() {
       status.textContent = `measured ${results.length} of ${data.total}…`;
     } else if (data.type === 'done') {
       status.textContent = `done (${data.info.simd ? 'wasm SIMD' : 'wasm without SIMD'}, Descent ${data.info.version}).`;
-      window.benchResults = { userAgent: navigator.userAgent, info: data.info, results };
+      window.benchResults = { userAgent: navigator.userAgent, info: data.info, results, kernels: data.kernels };
+      for (const k of data.kernels) {
+        const tr = document.createElement('tr');
+        for (const v of [k.name, '', `${k.ms.toFixed(1)} ms`, k.targetMs ? `target < ${k.targetMs} ms` : '']) {
+          const td = document.createElement('td');
+          td.textContent = v;
+          tr.append(td);
+        }
+        kernelRows.append(tr);
+      }
       document.body.dataset.done = 'true';
       button.disabled = false;
       worker.terminate();
