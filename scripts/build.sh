@@ -7,9 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-wasm-pack --log-level warn build --target web --release --out-dir pkg --out-name descent 2>&1 \
-  | grep -v 'failed to get wasm-pack version' || true
-test -f pkg/descent_bg.wasm || { echo "wasm build failed" >&2; exit 1; }
+# A failed build must stop here: remove the old package first so nothing stale is served.
+rm -rf pkg
+log=$(mktemp)
+if ! wasm-pack --log-level warn build --target web --release --out-dir pkg --out-name descent >"$log" 2>&1; then
+  grep -v 'failed to get wasm-pack version' "$log" >&2
+  rm -f "$log"
+  echo "wasm build failed" >&2
+  exit 1
+fi
+grep -v -e 'failed to get wasm-pack version' -e 'origin crate has no README' "$log" || true
+rm -f "$log"
+test -f pkg/descent_bg.wasm || { echo "wasm build produced no package" >&2; exit 1; }
 
 # binaryen from npm: Debian's wasm-opt (binaryen 108) produces modules that fail to load.
 node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \

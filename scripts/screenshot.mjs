@@ -1,10 +1,12 @@
-// Screenshots of the Playground at several settings, for eyeballing the page.
+// Screenshots of the scenes at several settings, for eyeballing the pages.
 //
 //   node scripts/screenshot.mjs [url] [outdir]
+//   ONLY=lazy node scripts/screenshot.mjs        only the shots whose name matches the pattern
 //
 // Without a url, dist/ is served on a free local port (run scripts/build.sh first). Each setting is
-// opened through the URL query, trains for a couple of seconds, and is written to outdir (default
-// test-results/screenshots/) as <name>.png. Console errors and page errors are printed and make the exit code 1.
+// opened through the URL query (on the scene's page), trains for a couple of seconds, optionally
+// runs an action (`act`), and is written to outdir (default test-results/screenshots/) as
+// <name>.png. Console errors and page errors are printed and make the exit code 1.
 
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,22 @@ const SHOTS = [
   { name: 'sine', query: 'dataset=sine' },
   { name: 'spirals-deep', query: 'dataset=spirals&depth=3&width=256&lr=0.2' },
   { name: 'narrow-800', query: '', viewport: { width: 800, height: 1000 } },
+  // Lazy or rich.
+  { name: 'lazy-defaults', page: 'lazy.html', query: '' },
+  { name: 'lazy-width-16-alpha-0.1', page: 'lazy.html', query: 'width=16&alpha=0.1' },
+  { name: 'lazy-width-4096', page: 'lazy.html', query: 'width=4096' },
+  { name: 'lazy-circles', page: 'lazy.html', query: 'dataset=circles&width=64' },
+  { name: 'lazy-sweep', page: 'lazy.html', query: '', act: sweep },
+  { name: 'lazy-narrow-800', page: 'lazy.html', query: 'alpha=0.1&width=32', viewport: { width: 800, height: 1000 } },
 ];
+
+/** Runs the width sweep to its end (or for at most two minutes). */
+async function sweep(page) {
+  await page.click('#btn-sweep');
+  await page.waitForFunction(() => document.body.dataset.sweep && document.body.dataset.sweep !== 'running',
+    null, { timeout: 120000 }).catch(() => console.error('  the sweep did not finish within two minutes'));
+  await page.waitForTimeout(200);
+}
 const TRAIN_MS = 2500;
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
@@ -50,7 +67,8 @@ async function main() {
   });
   let problems = 0;
   try {
-    for (const shot of SHOTS) {
+    const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null;
+    for (const shot of SHOTS.filter((x) => !only || only.test(x.name))) {
       const page = await context.newPage();
       if (shot.viewport) await page.setViewportSize(shot.viewport);
       page.on('console', (m) => {
@@ -63,12 +81,13 @@ async function main() {
         problems++;
         console.error(`  [${shot.name}] page error: ${e.message}`);
       });
-      const url = new URL(base);
+      const url = new URL(shot.page ?? '', base);
       url.search = shot.query;
       await page.goto(url.href);
       await page.waitForFunction(() => document.body.dataset.status !== 'loading', null, { timeout: 20000 })
         .catch(() => {});
       await page.waitForTimeout(TRAIN_MS);
+      if (shot.act) await shot.act(page);
       const file = join(outdir, `${shot.name}.png`);
       await page.screenshot({ path: file, fullPage: true });
       const d = await page.evaluate(() => ({ ...document.body.dataset }));

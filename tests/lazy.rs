@@ -193,6 +193,29 @@ fn bad_settings_are_refused() {
     assert!(LazyRich::new(config(64, 1), f64::NAN).is_err());
     assert!(WidthSweep::new(config(64, 1), vec![], 10).is_err());
     assert!(WidthSweep::new(config(64, 1), vec![5000], 10).is_err());
+    // Four layers of width 4096 on 512 points: minutes of set-up, refused with an estimate.
+    let big = PlaygroundConfig {
+        width: 4096,
+        depth: 4,
+        n_train: 512,
+        ..config(64, 1)
+    };
+    let msg = LazyRich::new(big, 0.0).err().unwrap().to_string();
+    assert!(
+        msg.contains("would take about") && msg.contains("s to set up"),
+        "{msg}"
+    );
+    // One layer of width 4096 is fine.
+    assert!(
+        LazyRich::new(
+            PlaygroundConfig {
+                width: 4096,
+                ..config(64, 1)
+            },
+            0.0
+        )
+        .is_ok()
+    );
 }
 
 #[test]

@@ -144,6 +144,11 @@ fn a_huge_step_size_reports_divergence_in_words_and_keeps_finite_numbers() {
     assert!(k < 100);
     let msg = r.message.clone().unwrap();
     assert!(msg.starts_with(&format!("diverged at step {k}")), "{msg}");
+    // The losses shown come from the last finite evaluation, and the message says which.
+    assert!(
+        r.step < k && msg.contains(&format!("from step {}", r.step)),
+        "{msg}"
+    );
     assert!(r.train_loss.is_finite() && r.test_loss.is_finite());
     assert!(pg.predict_grid().iter().all(|v| v.is_finite()));
     // The run stays stopped and says the same thing.

@@ -26,6 +26,47 @@ pub const MAX_TRAIN: usize = 512;
 /// Training points whose empirical NTK is tracked for the kernel distance and the Gram plot.
 pub const GRAM_POINTS: usize = 64;
 
+/// The most floating-point work the scene's set-up may take (the empirical NTK at θ₀ on the
+/// training, test and grid points): about 5 s on the CPU path at 20 GFLOP/s.
+pub const SETUP_FLOP_BUDGET: f64 = 1e11;
+
+/// Assumed CPU-path throughput for the time estimate in refusals, FLOP/s.
+const ASSUMED_FLOPS: f64 = 2e10;
+
+/// Estimated FLOPs of [`LazyRich::new`]: forward and backward passes of every training, test
+/// and grid point (≈ 6 per parameter) and the per-layer Gram products against the training set.
+pub fn setup_flops(config: &PlaygroundConfig) -> f64 {
+    let spec = config.spec();
+    let n = config.n_train as f64;
+    let grid = crate::data::GridSpec::for_model(config.dataset, spec.forward_flops_per_point())
+        .len() as f64;
+    let rows = n + super::playground::N_TEST as f64 + grid;
+    let hidden: f64 = spec.hidden.iter().map(|&w| w as f64).sum();
+    rows * (6.0 * spec.param_count() as f64 + 4.0 * n * hidden)
+}
+
+/// Refuses configurations whose set-up would take far longer than an interactive scene allows.
+fn check_setup_cost(config: &PlaygroundConfig) -> Result<()> {
+    let flops = setup_flops(config);
+    if flops > SETUP_FLOP_BUDGET {
+        return Err(Error::config(
+            "width",
+            format!(
+                "{} hidden layer{} of width {} on {} points would take about {:.0} s to set up here (the empirical NTK on \
+                 every training, test and plotting point), more than the scene allows (about {:.0} s); choose a smaller \
+                 width, depth or number of points",
+                config.depth,
+                if config.depth == 1 { "" } else { "s" },
+                config.width,
+                config.n_train,
+                flops / ASSUMED_FLOPS,
+                SETUP_FLOP_BUDGET / ASSUMED_FLOPS
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Rows per chunk when computing empirical kernels against the training points.
 const KERNEL_CHUNK: usize = 512;
 
@@ -168,6 +209,7 @@ impl LazyRich {
                 format!("must be a finite number ≥ 0, got {ridge}"),
             ));
         }
+        check_setup_cost(&config)?;
         let mut pg = Playground::new(config)?;
         let d = pg.data.dim;
         let alpha = pg.config.alpha;

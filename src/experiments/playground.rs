@@ -346,9 +346,17 @@ impl Playground {
     fn record_divergence(&mut self, step: u64) -> Report {
         let mut r = self.last_report.clone();
         r.diverged = Some(step);
+        let shown = if r.step < step {
+            format!(
+                " The losses shown are the last finite ones, from step {}.",
+                r.step
+            )
+        } else {
+            String::new()
+        };
         r.message = Some(format!(
             "diverged at step {step}: the training loss grew past a million times its starting value or stopped being a number. \
-             Lower the step size or the initialisation scale, then reset."
+             Lower the step size or the initialisation scale, then reset.{shown}"
         ));
         self.last_report = r.clone();
         r

@@ -1,9 +1,12 @@
 // The Playground's controls as one declarative table, plus the generic code that
 // (1) builds their DOM, (2) reads and writes their values, and (3) mirrors them in the URL.
+// Other scenes pass their own table (often entries derived from this one with `derive`) as the
+// optional last argument of defaults / readQuery / toQuery / writeUrl / buildControls.
 //
 // Every entry's `name` is both the engine config field and the URL query key, so a link such as
 // `?width=1024&lr=0.05&seed=7` reproduces a run. Kinds:
-//   log-slider  a range input whose positions are spaced evenly in log(value); `integer` rounds
+//   log-slider  a range input whose positions are spaced evenly in log(value); `integer` rounds;
+//               `zero: true` adds 0 as the first position, below `min`
 //   int-slider  a range input over consecutive integers
 //   slider      a range input over [min, max] in steps of `step`
 //   select      a <select>; `options` are [value, label] pairs; `numeric` converts values to numbers
@@ -104,6 +107,13 @@ export const CONTROLS = [
   },
 ];
 
+/** A copy of the Playground control `name` with `overrides` (for other scenes' tables). */
+export function derive(name, overrides = {}) {
+  const base = CONTROLS.find((c) => c.name === name);
+  if (!base) throw new Error(`no control named ${name}`);
+  return { ...base, ...overrides };
+}
+
 function randomSeed() {
   const a = new Uint32Array(1);
   crypto.getRandomValues(a);
@@ -113,9 +123,9 @@ function randomSeed() {
 // ---------------------------------------------------------------------------------------------
 // Values: defaults, clamping, strict parsing, formatting.
 
-export function defaults() {
+export function defaults(controls = CONTROLS) {
   const v = {};
-  for (const c of CONTROLS) v[c.name] = c.default;
+  for (const c of controls) v[c.name] = c.default;
   return v;
 }
 
@@ -145,13 +155,15 @@ export function parseValue(c, text) {
 }
 
 export function clampValue(c, x) {
+  if (c.zero && x <= 0) return 0;
+  if (c.zero && x < c.min) x = c.min;
   let v = Math.min(c.max, Math.max(c.min, x));
   if (c.integer || c.kind === 'int-slider') v = Math.round(v);
   return v;
 }
 
 /** Reads initial values from a query string; unknown keys are ignored, bad values dropped. */
-export function readQuery(search) {
+export function readQuery(search, controls = CONTROLS) {
   const out = {};
   let params;
   try {
@@ -159,7 +171,7 @@ export function readQuery(search) {
   } catch {
     return out;
   }
-  for (const c of CONTROLS) {
+  for (const c of controls) {
     if (!params.has(c.name)) continue;
     const v = parseValue(c, params.get(c.name));
     if (v !== undefined) out[c.name] = v;
@@ -174,9 +186,9 @@ function serialise(c, v) {
 }
 
 /** The query string for `values`: non-default values, plus those marked alwaysInUrl. */
-export function toQuery(values) {
+export function toQuery(values, controls = CONTROLS) {
   const params = new URLSearchParams();
-  for (const c of CONTROLS) {
+  for (const c of controls) {
     const v = values[c.name];
     if (v === c.default && !c.alwaysInUrl) continue;
     params.set(c.name, serialise(c, v));
@@ -186,11 +198,11 @@ export function toQuery(values) {
 
 let urlTimer = 0;
 /** Mirrors `values` in the address bar (debounced; replaceState only, never navigation). */
-export function writeUrl(values, extra = {}) {
+export function writeUrl(values, extra = {}, controls = CONTROLS) {
   clearTimeout(urlTimer);
   urlTimer = setTimeout(() => {
     try {
-      let q = toQuery(values);
+      let q = toQuery(values, controls);
       for (const [k, v] of Object.entries(extra)) q += (q ? '&' : '') + `${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
       const url = `${location.pathname}${q ? '?' + q : ''}${location.hash}`;
       history.replaceState(history.state, '', url);
@@ -230,17 +242,22 @@ export function formatNumber(v, digits = 2) {
 // ---------------------------------------------------------------------------------------------
 // Slider positions.
 
+// A log slider with `zero` has positions 0 (the value 0) and 1..positions (min..max, log-spaced).
 function positionOf(c, v) {
   if (c.kind === 'log-slider') {
+    if (c.zero && v <= 0) return 0;
     const t = Math.log(v / c.min) / Math.log(c.max / c.min);
-    return Math.round(Math.min(1, Math.max(0, t)) * c.positions);
+    const off = c.zero ? 1 : 0;
+    return off + Math.round(Math.min(1, Math.max(0, t)) * (c.positions - off));
   }
   return v;
 }
 
 function valueAt(c, p) {
   if (c.kind === 'log-slider') {
-    const x = c.min * Math.pow(c.max / c.min, p / c.positions);
+    if (c.zero && p <= 0) return 0;
+    const off = c.zero ? 1 : 0;
+    const x = c.min * Math.pow(c.max / c.min, (p - off) / (c.positions - off));
     if (c.integer) return clampValue(c, Math.round(x));
     return clampValue(c, Number(x.toPrecision(2)));
   }
@@ -254,18 +271,19 @@ function valueAt(c, p) {
 /**
  * Builds every control into `root` (one fieldset per group) and returns a small API.
  * `onChange(name, value, {final})` fires on every edit; `final` is false while a slider drags.
+ * `table` = {controls, groups} of another scene; the Playground's by default.
  */
-export function buildControls(root, initial, onChange) {
+export function buildControls(root, initial, onChange, { controls = CONTROLS, groups = GROUPS } = {}) {
   const values = { ...initial };
   const els = new Map();
 
-  for (const g of GROUPS) {
+  for (const g of groups) {
     const fs = document.createElement('fieldset');
     fs.className = `group group-${g.id}`;
     const lg = document.createElement('legend');
     lg.textContent = g.title;
     fs.append(lg);
-    for (const c of CONTROLS.filter((x) => x.group === g.id)) fs.append(buildOne(c));
+    for (const c of controls.filter((x) => x.group === g.id)) fs.append(buildOne(c));
     root.append(fs);
   }
 

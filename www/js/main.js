@@ -2,7 +2,7 @@
 // The worker does all numerics (see worker.js and protocol.js); this file only keeps state and draws,
 // at most once per animation frame.
 
-import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
+import { MSG, DONE_REASON, ERROR_DURING, plainMessage } from './protocol.js';
 import { CONTROLS, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
 import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots.js';
 
@@ -35,12 +35,6 @@ let boundaryPlot;
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers. Engine messages are shown as text only; a non-finite number is never printed.
-
-function plainMessage(text) {
-  return String(text ?? '')
-    .replace(/\bNaN\b/g, 'not-a-number')
-    .replace(/-?\bInfinity\b|-?\binf\b/gi, 'infinity');
-}
 
 function fmtLoss(v) {
   return Number.isFinite(v) ? formatNumber(v, 3) : '—';

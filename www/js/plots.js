@@ -1,8 +1,11 @@
-// Plot components for the Playground, drawn with uPlot (canvas).
-//   LossPlot      train and test loss against step, log y axis
-//   FitPlot       1-D regression: prediction and target on the grid, training and test points
+// Plot components, drawn with uPlot (canvas).
+//   SeriesPlot    curves over a shared x axis (linear or log), log or linear y; the base of
+//   LossPlot      train and test loss against step, log y axis (the Playground's loss panel)
+//   FitPlot       1-D regression: one or more predictions and the target on the grid, training and
+//                 test points
 //   BoundaryPlot  2-D classification: the prediction on a G×G grid as a diverging heatmap under
 //                 the data, with the decision boundary f = 0
+//   MatrixPlot    a square matrix as a heatmap (sequential or diverging colour scale)
 // Every component takes a container element, sizes itself to the container's width, and never
 // draws a non-finite value (those become gaps).
 
@@ -19,12 +22,21 @@ export const COLORS = {
   grid: 'rgba(0,0,0,0.09)',
 };
 
+// The models of the lazy-or-rich scene, each with one colour and one dash everywhere it appears.
+export const MODEL_STYLES = {
+  network: { label: 'network', stroke: '#0072B2', width: 2.75 },
+  linearized: { label: 'linearised', stroke: '#D55E00', width: 2.25, dash: [9, 5] },
+  ntk: { label: 'NTK (∞ width)', stroke: '#009E73', width: 2.5, dash: [2, 4] },
+  krr: { label: 'kernel regression (t → ∞)', stroke: '#8a8a8a', width: 1.25 },
+};
+
 // Ends of the diverging heatmap scale (−1 and +1); 0 is white.
 const HEAT_NEG = [38, 117, 186];
 const HEAT_POS = [232, 110, 40];
 
 const FONT = '13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const LABEL_FONT = '600 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const SMALL_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
 /** Maps a prediction to an RGB triple on the diverging scale (clamped to [−1, 1]). */
 export function heatColor(v) {
@@ -35,15 +47,31 @@ export function heatColor(v) {
   return [0, 1, 2].map((i) => Math.round(255 + (end[i] - 255) * s));
 }
 
-/** CSS gradient that matches heatColor from −1 (left) to +1 (right). */
-export function heatGradientCss() {
+/** CSS gradient that matches heatColor from −1 (left) to +1 (right), or `color` over [0, 1]. */
+export function heatGradientCss(color = null) {
   const stops = [];
   for (let i = 0; i <= 10; i++) {
-    const v = -1 + (2 * i) / 10;
-    const [r, g, b] = heatColor(v);
+    const [r, g, b] = color ? color(i / 10) : heatColor(-1 + (2 * i) / 10);
     stops.push(`rgb(${r},${g},${b}) ${i * 10}%`);
   }
   return `linear-gradient(to right, ${stops.join(', ')})`;
+}
+
+// Sequential scale (viridis, reversed so that 0 is light): stops at t = 0, 0.125, …, 1.
+const SEQ_STOPS = [
+  [253, 231, 37], [170, 220, 50], [94, 201, 98], [33, 165, 133], [33, 145, 140],
+  [44, 114, 142], [59, 82, 139], [71, 45, 123], [68, 1, 84],
+];
+
+/** Maps t ∈ [0, 1] to an RGB triple on the sequential scale (clamped). */
+export function seqColor(t) {
+  if (!Number.isFinite(t)) return [255, 255, 255];
+  const x = Math.max(0, Math.min(1, t)) * (SEQ_STOPS.length - 1);
+  const i = Math.min(SEQ_STOPS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = SEQ_STOPS[i];
+  const b = SEQ_STOPS[i + 1];
+  return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * f));
 }
 
 function tickLabel(v) {
@@ -90,7 +118,7 @@ function finiteOrNull(v) {
 
 // ---------------------------------------------------------------------------------------------
 
-function stepLabel(v) {
+export function stepLabel(v) {
   if (v == null || !Number.isFinite(v)) return '';
   const a = Math.abs(v);
   if (a >= 1e6) return `${Number((v / 1e6).toPrecision(3))}M`;
@@ -98,30 +126,47 @@ function stepLabel(v) {
   return String(Number(v.toPrecision(4)));
 }
 
-export class LossPlot {
-  constructor(container) {
+/**
+ * Curves over one shared x axis.
+ *   opts.x       {label, log (bool), format (tick formatter)}; `x.log` can be switched by setLogX
+ *   opts.y       {label, log (bool, default true), size (axis width in px), floorRatio (on a log
+ *                axis, values below floorRatio × the largest value are left out)}
+ *   opts.series  [{label, stroke, width, dash, points: 'only' | true | false, pointSize, pointFill,
+ *                 ...uPlot series options}]
+ *   opts.height  w => height in px
+ * Non-finite values become gaps, and so do values ≤ 0 on a log axis (rows with x ≤ 0 are left out
+ * when x is logarithmic).
+ */
+export class SeriesPlot {
+  constructor(container, opts) {
     this.container = container;
-    this.logX = false;
-    this.last = [[], [], []];
-    this.measure = autosize(container, () => this.u, (w) => Math.min(360, Math.max(220, w * 0.55)));
+    this.opts = opts;
+    this.logX = !!opts.x?.log;
+    this.logY = opts.y?.log !== false;
+    this.last = [[], ...opts.series.map(() => [])];
+    this.measure = autosize(container, () => this.u, opts.height ?? ((w) => Math.min(360, Math.max(220, w * 0.55))));
     this.create();
   }
 
   create() {
+    const { x = {}, y = {} } = this.opts;
+    const xFormat = x.format ?? tickLabel;
+    const xLabel = typeof x.label === 'function' ? x.label(this.logX) : (x.label ?? 'x');
+    const logBase = x.logBase ?? 10;
     const opts = {
       ...this.measure(),
       scales: {
-        x: this.logX ? { time: false, distr: 3, log: 10 } : { time: false },
-        y: { distr: 3, log: 10 },
+        x: this.logX ? { time: false, distr: 3, log: logBase, ...(x.range ? { range: x.range } : {}) }
+          : { time: false, ...(x.range ? { range: x.range } : {}) },
+        y: this.logY ? { distr: 3, log: 10 } : { ...(y.range ? { range: y.range } : {}) },
       },
       axes: [
-        axis(this.logX ? 'step (log scale)' : 'step', { values: (u, splits) => splits.map(stepLabel) }),
-        axis('loss', { size: 64 }),
+        axis(xLabel, { values: (u, splits) => splits.map(xFormat) }),
+        axis(y.label ?? 'y', { size: y.size ?? 64 }),
       ],
       series: [
-        { label: 'step', value: (u, v) => (v == null ? '—' : Math.round(v).toLocaleString('en-US')) },
-        { label: 'train loss', stroke: COLORS.train, width: 2, value: (u, v) => tickLabel(v) || '—' },
-        { label: 'test loss', stroke: COLORS.test, width: 2, dash: [7, 4], value: (u, v) => tickLabel(v) || '—' },
+        { label: x.name ?? xLabel, value: (u, v) => (v == null ? '—' : xFormat(v)) },
+        ...this.opts.series.map((c) => seriesOpts(c)),
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
@@ -129,7 +174,7 @@ export class LossPlot {
     this.u = new uPlot(opts, this.data(), this.container);
   }
 
-  /** Switches the step axis between linear and logarithmic (step 0 is left out on a log axis). */
+  /** Switches the x axis between linear and logarithmic. */
   setLogX(on) {
     if (on === this.logX) return;
     this.logX = on;
@@ -138,19 +183,22 @@ export class LossPlot {
   }
 
   data() {
-    const [steps, train, test] = this.last;
-    const pos = (v) => (Number.isFinite(v) && v > 0 ? v : null);
-    const from = this.logX && steps.length && steps[0] <= 0 ? 1 : 0;
-    return [
-      Float64Array.from(steps.slice(from)),
-      train.slice(from).map(pos),
-      test.slice(from).map(pos),
-    ];
+    const [xs, ...cols] = this.last;
+    let floor = -Infinity;
+    if (this.logY) {
+      let max = 0;
+      for (const c of cols) for (const v of c) if (Number.isFinite(v) && v > max) max = v;
+      floor = Math.max(LOG_FLOOR, (this.opts.y?.floorRatio ?? 0) * max);
+    }
+    const keep = (v) => (Number.isFinite(v) && v >= floor && (!this.logY || v > 0) ? v : null);
+    let from = 0;
+    if (this.logX) while (from < xs.length && !(xs[from] > 0)) from++;
+    return [Float64Array.from(xs.slice(from)), ...cols.map((c) => Array.from(c.slice(from), keep))];
   }
 
-  /** steps, train, test: equal-length number arrays; non-positive / non-finite losses become gaps. */
-  setData(steps, train, test) {
-    this.last = [steps, train, test];
+  /** xs and one array per series, all of the same length. */
+  setData(xs, ...columns) {
+    this.last = [xs, ...columns];
     this.u.setData(this.data());
   }
 
@@ -159,11 +207,49 @@ export class LossPlot {
   }
 }
 
+/** uPlot series options from {label, stroke, width, dash, points, pointSize, pointFill}. */
+// uPlot's log-10 axes cannot place ticks below about 1e-16: smaller values are left out.
+const LOG_FLOOR = 1e-14;
+
+function seriesOpts(c) {
+  const { points, pointSize, pointFill, ...rest } = c;
+  const out = { value: (u, v) => tickLabel(v) || '—', spanGaps: false, ...rest };
+  if (points === 'only') {
+    out.paths = () => null;
+    out.points = { show: true, size: pointSize ?? 8, width: 1.5, fill: pointFill ?? c.stroke, stroke: c.stroke };
+  } else if (points) {
+    out.points = { show: true, size: pointSize ?? 7, width: 1.5, fill: pointFill ?? c.stroke, stroke: c.stroke };
+  } else {
+    out.points = { show: false };
+  }
+  return out;
+}
+
+/** Train and test loss against step, log y; the step axis can be switched to log scale. */
+export class LossPlot extends SeriesPlot {
+  constructor(container) {
+    super(container, {
+      x: { label: (log) => (log ? 'step (log scale)' : 'step'), name: 'step', format: stepLabel },
+      y: { label: 'loss', log: true },
+      series: [
+        { label: 'train loss', stroke: COLORS.train, width: 2 },
+        { label: 'test loss', stroke: COLORS.test, width: 2, dash: [7, 4] },
+      ],
+    });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export class FitPlot {
-  constructor(container) {
+  /**
+   * opts.predictions: the prediction lines, [{key, label, stroke, width, dash}], drawn in this
+   * order above the data; by default one line, the network (key 'network').
+   */
+  constructor(container, { predictions = [{ key: 'network', label: 'network f(x)', stroke: COLORS.train, width: 2.75 }] } = {}) {
     this.container = container;
+    this.predictionStyles = predictions;
+    this.predictions = {};
     this.u = null;
     this.order = null; // merged x order of grid, train and test points
     this.yRange = [-1.5, 1.5];
@@ -213,7 +299,7 @@ export class FitPlot {
     const pad = Math.max(0.15 * (ymax - ymin), 0.1);
     this.dataRange = [ymin - pad, ymax + pad];
     this.yRange = this.dataRange.slice();
-    this.prediction = null;
+    this.predictions = {};
 
     if (!this.u) this.create();
     this.render();
@@ -240,7 +326,7 @@ export class FitPlot {
           points: { show: true, size: 7, width: 1, stroke: COLORS.ink, fill: COLORS.test },
         },
         { label: 'target (noiseless)', stroke: COLORS.target, width: 1.75, dash: [6, 5], spanGaps: true, points: { show: false } },
-        { label: 'network f(x)', stroke: COLORS.train, width: 2.75, spanGaps: true, points: { show: false } },
+        ...this.predictionStyles.map(({ key, ...style }) => ({ ...style, spanGaps: true, points: { show: false } })),
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
@@ -252,7 +338,8 @@ export class FitPlot {
     const rows = this.rows ?? [];
     const n = rows.length;
     const xs = new Float64Array(n);
-    const pred = new Array(n).fill(null);
+    const preds = this.predictionStyles.map(() => new Array(n).fill(null));
+    const grids = this.predictionStyles.map(({ key }) => this.predictions[key]);
     const target = new Array(n).fill(null);
     const train = new Array(n).fill(null);
     const test = new Array(n).fill(null);
@@ -261,26 +348,34 @@ export class FitPlot {
       const [x, kind, i] = rows[j];
       xs[j] = x;
       if (kind === 0) {
-        if (this.prediction) pred[j] = finiteOrNull(this.prediction[i]);
+        for (let k = 0; k < grids.length; k++) if (grids[k]) preds[k][j] = finiteOrNull(grids[k][i]);
         if (s.targetGrid) target[j] = finiteOrNull(s.targetGrid[i]);
       } else if (kind === 1) train[j] = finiteOrNull(s.trainY?.[i]);
       else test[j] = finiteOrNull(s.testY?.[i]);
     }
-    return [xs, test, train, target, pred];
+    return [xs, test, train, target, ...preds];
   }
 
-  /** grid: Float32Array of predictions at the grid points. */
+  /** grid: Float32Array of the (first) prediction at the grid points. */
   setPrediction(grid) {
-    this.prediction = grid;
-    // Widen the y range to show the prediction, but not beyond 3 data-ranges around the data.
+    this.setPredictions({ [this.predictionStyles[0].key]: grid });
+  }
+
+  /** grids: {key: Float32Array on the grid}; a key left out (or null) keeps no line. */
+  setPredictions(grids) {
+    this.predictions = { ...grids };
+    // Widen the y range to show the predictions, but not beyond 3 data-ranges around the data.
     const [a, b] = this.dataRange;
     const span = b - a;
     let lo = a;
     let hi = b;
-    for (const v of grid) {
-      if (Number.isFinite(v)) {
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
+    for (const grid of Object.values(this.predictions)) {
+      if (!grid) continue;
+      for (const v of grid) {
+        if (Number.isFinite(v)) {
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
       }
     }
     this.yRange = [Math.max(lo, a - span), Math.min(hi, b + span)];
@@ -328,16 +423,22 @@ function zeroContour(vals, size) {
 }
 
 export class BoundaryPlot {
-  /** container: the chart's element; readout: an element for the value under the cursor. */
-  constructor(container, readout) {
+  /**
+   * container: the chart's element; readout: an element for the value under the cursor.
+   * opts.name: the model's name in the readout (for small multiples); opts.maxWidth in px;
+   * opts.compact: narrow axes without titles, for small multiples.
+   */
+  constructor(container, readout, { name = '', maxWidth = 640, compact = false } = {}) {
     this.container = container;
     this.readout = readout;
+    this.name = name;
+    this.compact = compact;
     this.u = null;
     this.heat = document.createElement('canvas'); // offscreen: one pixel per grid cell
     this.contour = [];
     this.prediction = null;
     // Height ≈ width keeps the plot area close to square (the axes take similar room on both sides).
-    this.measure = autosize(container, () => this.u, (w) => w, 640);
+    this.measure = autosize(container, () => this.u, (w) => w, maxWidth);
   }
 
   setSetup(setup) {
@@ -367,7 +468,9 @@ export class BoundaryPlot {
         x: { time: false, range: () => [this.lo[0], this.hi[0]] },
         y: { range: () => [this.lo[1], this.hi[1]] },
       },
-      axes: [axis('x₁'), axis('x₂', { size: 50 })],
+      axes: this.compact
+        ? [axis(null, { size: 30, font: SMALL_FONT }), axis(null, { size: 30, font: SMALL_FONT })]
+        : [axis('x₁'), axis('x₂', { size: 50 })],
       series: [{ label: 'x₁' }, { label: 'x₂', paths: () => null, points: { show: false } }],
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
@@ -380,9 +483,15 @@ export class BoundaryPlot {
     this.u = new uPlot(opts, this.data(), this.container);
   }
 
-  /** grid: Float32Array, index iy·size + ix. */
+  /** grid: Float32Array, index iy·size + ix; null clears the picture. */
   setPrediction(grid) {
     const n = this.size;
+    if (grid === null) {
+      this.prediction = null;
+      this.contour = [];
+      this.u?.redraw(false);
+      return;
+    }
     if (!grid || grid.length !== n * n) return;
     this.prediction = grid;
     const ctx = this.heat.getContext('2d');
@@ -500,9 +609,10 @@ export class BoundaryPlot {
     if (!this.readout) return;
     const { left, top } = u.cursor;
     if (left == null || left < 0 || !this.prediction) {
-      this.readout.textContent = '';
+      if (this.readout.dataset.owner === this.name) this.readout.textContent = '';
       return;
     }
+    this.readout.dataset.owner = this.name;
     const x = u.posToVal(left, 'x');
     const y = u.posToVal(top, 'y');
     const n = this.size;
@@ -513,7 +623,94 @@ export class BoundaryPlot {
       return;
     }
     const f = this.prediction[iy * n + ix];
-    this.readout.textContent = `f(${x.toFixed(2)}, ${y.toFixed(2)}) = ${Number.isFinite(f) ? f.toFixed(3) : '—'}`;
+    const who = this.name ? `${this.name}: ` : '';
+    this.readout.textContent = `${who}f(${x.toFixed(2)}, ${y.toFixed(2)}) = ${Number.isFinite(f) ? f.toFixed(3) : '—'}`;
+  }
+
+  get canvas() {
+    return this.u?.root.querySelector('canvas') ?? null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A square matrix (row-major, size × size) as a heatmap, row 0 at the top. Values map to colours
+ * through `setMatrix(values, size, {lo, hi, diverging})`: sequential (seqColor over [lo, hi]) or
+ * diverging (heatColor over [−hi, hi]). Cells are drawn sharp (no smoothing).
+ */
+export class MatrixPlot {
+  constructor(container, { label = 'index', maxWidth = 480 } = {}) {
+    this.container = container;
+    this.label = label;
+    this.size = 1;
+    this.heat = document.createElement('canvas');
+    this.values = null;
+    this.scale = { lo: 0, hi: 1, diverging: false };
+    this.measure = autosize(container, () => this.u, (w) => w, maxWidth);
+    this.create();
+  }
+
+  create() {
+    const opts = {
+      ...this.measure(),
+      scales: {
+        x: { time: false, range: () => [0, this.size] },
+        y: { dir: -1, range: () => [0, this.size] },
+      },
+      axes: [
+        axis(this.label, { values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')) }),
+        axis(this.label, { size: 44, values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')) }),
+      ],
+      series: [{ label: 'column' }, { label: 'row', paths: () => null, points: { show: false } }],
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false }, points: { show: false }, x: false, y: false },
+      hooks: { drawClear: [(u) => this.draw(u)] },
+    };
+    this.u = new uPlot(opts, [[0, this.size], [null, null]], this.container);
+  }
+
+  /** values: Float32Array(size²), row-major; null clears. scale: {lo, hi, diverging}. */
+  setMatrix(values, size, scale) {
+    this.values = values;
+    if (!values || !(size > 0) || values.length !== size * size) {
+      this.values = null;
+      this.u.redraw(false);
+      return;
+    }
+    this.size = size;
+    this.scale = { ...this.scale, ...scale };
+    const { lo, hi, diverging } = this.scale;
+    this.heat.width = size;
+    this.heat.height = size;
+    const ctx = this.heat.getContext('2d');
+    const img = ctx.createImageData(size, size);
+    const span = hi - lo > 0 ? hi - lo : 1;
+    const half = hi > 0 ? hi : 1;
+    for (let i = 0; i < size * size; i++) {
+      const v = values[i];
+      const [r, g, b] = diverging ? heatColor(v / half) : seqColor((v - lo) / span);
+      img.data[4 * i] = r;
+      img.data[4 * i + 1] = g;
+      img.data[4 * i + 2] = b;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    this.u.setData([[0, size], [null, null]], true);
+    this.u.redraw(false);
+  }
+
+  draw(u) {
+    if (!this.values) return;
+    const ctx = u.ctx;
+    const x0 = u.valToPos(0, 'x', true);
+    const x1 = u.valToPos(this.size, 'x', true);
+    const y0 = u.valToPos(0, 'y', true);
+    const y1 = u.valToPos(this.size, 'y', true);
+    ctx.save();
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.heat, x0, Math.min(y0, y1), x1 - x0, Math.abs(y1 - y0));
+    ctx.restore();
   }
 
   get canvas() {

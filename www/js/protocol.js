@@ -26,6 +26,26 @@
 //
 // `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message}, with every
 // non-finite number replaced by null. Typed arrays travel as transferred buffers.
+//
+// The lazy-or-rich scene (lazy.js ↔ lazy-worker.js) speaks the same protocol, with these changes:
+//   report = {step, network, linearized, ntk, krr, weightChange, kernelDistance, diverged, message},
+//            each model's entry {trainLoss, testLoss, trainAcc, testAcc}
+//   grid   = {network, linearized, ntk, krr}: one Float32Array per model (null if not finite)
+//   gram   = {size, now, init, eigNow, eigInit, eigAnalytic} (PROGRESS / DONE, when included): the
+//            empirical NTK Gram matrix now and at θ₀, and the spectra of K/n
+//   page → worker
+//     {type: SET_RIDGE, runId, ridge}  new ridge for the kernel regression of run `runId`
+//     {type: SWEEP, sweepId, config, widths, steps}
+//                                      train `config` at each width for `steps` steps, one width
+//                                      per task (so messages are handled between widths)
+//     {type: CANCEL_SWEEP, sweepId}    stop that sweep after the width in progress
+//   worker → page
+//     {type: SWEEP_PROGRESS, sweepId, point, index, total, slopes}
+//                                      point = {width, weightChange, kernelDistance}; slopes =
+//                                      {weightChange, kernelDistance}, null where not yet known
+//     {type: SWEEP_DONE, sweepId, reason, slopes}   reason is one of SWEEP_END
+//     errors of a sweep: {type: ERROR, sweepId, during: 'sweep', message}
+// A sweep runs in its own worker (a second instance of lazy-worker.js), so training goes on.
 
 export const MSG = Object.freeze({
   CONFIGURE: 'configure',
@@ -33,7 +53,12 @@ export const MSG = Object.freeze({
   PAUSE: 'pause',
   STEP: 'step',
   SET_LR: 'setLr',
+  SET_RIDGE: 'setRidge',
+  SWEEP: 'sweep',
+  CANCEL_SWEEP: 'cancelSweep',
   READY: 'ready',
+  SWEEP_PROGRESS: 'sweepProgress',
+  SWEEP_DONE: 'sweepDone',
   PROGRESS: 'progress',
   DONE: 'done',
   ERROR: 'error',
@@ -52,4 +77,72 @@ export const ERROR_DURING = Object.freeze({
   ADVANCE: 'advance', // training stopped
   STEP: 'step',
   SET_LR: 'setLr', // the run goes on with its previous step size
+  SET_RIDGE: 'setRidge', // the kernel regression keeps its previous ridge
+  SWEEP: 'sweep', // the sweep stopped
 });
+
+export const SWEEP_END = Object.freeze({
+  FINISHED: 'finished',
+  CANCELLED: 'cancelled',
+  FAILED: 'failed',
+});
+
+// ---------------------------------------------------------------------------------------------
+// Wire helpers: what crosses the worker boundary is plain data, finite numbers or null, and typed
+// arrays whose buffers are transferred.
+
+/** A finite number (bigint converted), else null. */
+export function finite(x) {
+  if (typeof x === 'bigint') return Number(x);
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
+}
+
+/** Whether every element of an array is finite. */
+export function allFinite(a) {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/** The text of an error thrown by the engine (or anything else). */
+export function describe(err) {
+  if (err == null) return 'unknown error';
+  if (typeof err === 'string') return err;
+  if (typeof err.message === 'string' && err.message) return err.message;
+  return String(err);
+}
+
+/** The buffers of every typed array in `msg`, up to three levels of plain objects deep. */
+export function transferables(msg, depth = 3, out = []) {
+  if (msg == null || typeof msg !== 'object' || depth < 0) return out;
+  if (ArrayBuffer.isView(msg)) {
+    if (!out.includes(msg.buffer)) out.push(msg.buffer);
+    return out;
+  }
+  for (const v of Object.values(msg)) transferables(v, depth - 1, out);
+  return out;
+}
+
+/** Engine text for the page: never shows NaN or Infinity as such. */
+export function plainMessage(text) {
+  return String(text ?? '')
+    .replace(/\bNaN\b/g, 'not-a-number')
+    .replace(/-?\bInfinity\b|-?\binf\b/gi, 'infinity');
+}
+
+// (module (func (result v128) v128.const i32x4 0 0 0 0)): validates only where wasm SIMD exists.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, // code section: v128.const
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0x0b, // end
+]);
+
+/** Whether this browser runs WebAssembly SIMD, which the engine is compiled with. */
+export function wasmSimdSupported() {
+  return WebAssembly.validate(SIMD_PROBE);
+}
+
+export const NO_SIMD_MESSAGE = 'This browser does not support WebAssembly SIMD, which Descent needs. ' +
+  'Use a current Chrome, Edge, Firefox or Safari (16.4 or later).';

@@ -4,7 +4,9 @@
 // configure / pause / setLr messages are handled between chunks.
 
 import init, { Playground, defaultConfig, limits, buildInfo } from '../pkg/descent.js';
-import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
+import {
+  MSG, DONE_REASON, ERROR_DURING, finite, allFinite, describe, transferables, wasmSimdSupported, NO_SIMD_MESSAGE,
+} from './protocol.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call
 const GRID_MIN_INTERVAL_MS = 100; // at most ~10 grid predictions per second while playing
@@ -41,28 +43,6 @@ function scheduleTick() {
   tickChannel.port2.postMessage(0);
 }
 
-// (module (func (result v128) v128.const i32x4 0 0 0 0)): validates only where wasm SIMD exists.
-const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
-  0x03, 0x02, 0x01, 0x00, // function section
-  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, // code section: v128.const
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0x0b, // end
-]);
-
-function describe(err) {
-  if (err == null) return 'unknown error';
-  if (typeof err === 'string') return err;
-  if (typeof err.message === 'string' && err.message) return err.message;
-  return String(err);
-}
-
-function finite(x) {
-  if (typeof x === 'bigint') return Number(x);
-  return typeof x === 'number' && Number.isFinite(x) ? x : null;
-}
-
 /** A plain, NaN-free copy of an engine report. */
 function cleanReport(r) {
   return {
@@ -74,11 +54,6 @@ function cleanReport(r) {
     diverged: r.diverged == null ? null : finite(Number(r.diverged)),
     message: typeof r.message === 'string' ? r.message : (r.message == null ? null : String(r.message)),
   };
-}
-
-function allFinite(a) {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
 }
 
 /** The grid prediction as an owned Float32Array, or null if it holds any non-finite value. */
@@ -103,10 +78,7 @@ function predictGrid() {
 }
 
 function post(msg) {
-  const transfer = [];
-  for (const v of Object.values(msg)) if (ArrayBuffer.isView(v)) transfer.push(v.buffer);
-  if (msg.setup) for (const v of Object.values(msg.setup)) if (ArrayBuffer.isView(v)) transfer.push(v.buffer);
-  self.postMessage(msg, transfer);
+  self.postMessage(msg, transferables(msg));
 }
 
 function postDone(reason, extra = {}) {
@@ -263,10 +235,7 @@ self.onmessage = (e) => {
 
 async function start() {
   try {
-    if (!WebAssembly.validate(SIMD_PROBE)) {
-      throw new Error('This browser does not support WebAssembly SIMD, which Descent needs. ' +
-        'Use a current Chrome, Edge, Firefox or Safari (16.4 or later).');
-    }
+    if (!wasmSimdSupported()) throw new Error(NO_SIMD_MESSAGE);
     await init();
     const info = { build: { ...buildInfo() }, defaults: { ...defaultConfig() }, limits: { ...limits() } };
     ready = true;

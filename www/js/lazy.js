@@ -1,0 +1,865 @@
+// The lazy-or-rich page: builds the controls, talks to the training worker (and, for width sweeps,
+// a second worker), and renders their reports. The workers do all numerics (lazy-worker.js,
+// protocol.js); this file keeps state and draws, at most once per animation frame.
+
+import { MSG, DONE_REASON, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
+import { derive, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import {
+  SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
+} from './plots.js';
+
+const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
+const READY_TIMEOUT_MS = 20000;
+const CANCEL_GRACE_MS = 400; // a sweep worker that has not stopped by then is terminated
+const SWEEP_MIN_WIDTH = 16;
+
+const MODELS = ['network', 'linearized', 'ntk', 'krr'];
+const MEASURE_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
+
+// ---------------------------------------------------------------------------------------------
+// The scene's controls: the Playground's table where they agree, plus α and the ridge. Defaults
+// are the engine's lazyDefaults() (the e2e test checks that they agree).
+
+const GROUPS = [
+  { id: 'knobs', title: 'Lazy or rich' },
+  { id: 'model', title: 'Network' },
+  { id: 'kernel', title: 'Kernel regression' },
+  { id: 'data', title: 'Data' },
+];
+
+const CONTROLS = [
+  derive('width', { default: 256 }),
+  {
+    name: 'alpha', group: 'knobs', kind: 'log-slider', label: 'Lazy scale α',
+    min: 0.01, max: 100, positions: 80, default: 1,
+    help: 'Trains α(f − f₀) on the loss divided by α². Large α: lazy, small α: rich.',
+  },
+  derive('lr', { default: 0.1, help: 'Gradient-descent step size; applies to the running network and its linearisation.' }),
+  derive('initScale'),
+  derive('depth', { group: 'model' }),
+  derive('parametrization'),
+  derive('activation', { default: 'erf' }),
+  {
+    name: 'ridge', group: 'kernel', kind: 'log-slider', label: 'Ridge λ', zero: true,
+    min: 1e-6, max: 10, positions: 71, default: 1e-3, live: true,
+    help: 'Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.',
+  },
+  derive('dataset', { default: 'sine' }),
+  derive('nTrain', { max: 512, positions: 56, default: 64 }),
+  derive('noise'),
+  derive('seed'),
+];
+
+// Controls the running network absorbs without a rebuild, and the message each one sends.
+const LIVE = {
+  lr: (runId, v) => ({ type: MSG.SET_LR, runId, lr: v }),
+  ridge: (runId, v) => ({ type: MSG.SET_RIDGE, runId, ridge: v }),
+};
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  status: 'loading', // loading | paused | playing | diverged | refused | failed
+  playing: false, // the user wants training to run (the button shows "Pause")
+  resumeOnChange: false, // training stopped by divergence or a refused config: resume on the next change
+  runId: 0, // newest run requested; replies for other runs are dropped
+  shownRunId: 0, // run whose data and plots are on screen
+  values: null, // control values (the config sent with the next configure)
+  setup: null, // task, data, grid spec of the shown run
+  report: null, // latest report of the shown run
+  firstReport: null, // report at step 0 of the shown run
+  gram: null, // latest NTK Gram matrices and spectra
+  stepsPerSec: 0,
+  info: null, // {build, defaults, limits} from the engine
+  history: emptyHistory(),
+  lossSet: 'test', // which loss the loss panel shows
+  message: null,
+  sweep: {
+    id: 0,
+    running: false,
+    widths: [], // planned widths
+    points: [], // {width, weightChange, kernelDistance} in arrival order
+    slopes: null,
+    total: 0,
+    done: 0,
+    end: null, // a SWEEP_END once over
+    settings: '',
+  },
+};
+
+let worker = null;
+let sweepWorker = null;
+let controls = null;
+const plots = {};
+
+function emptyHistory() {
+  const h = { step: [], weightChange: [], kernelDistance: [] };
+  for (const m of MODELS) {
+    h[`${m}Train`] = [];
+    h[`${m}Test`] = [];
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers. A non-finite number is never printed.
+
+function fmt(v) {
+  return Number.isFinite(v) ? formatNumber(v, 3) : '—';
+}
+
+function fmtAcc(v) {
+  return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '—';
+}
+
+function fmtSlope(v) {
+  return Number.isFinite(v) ? v.toFixed(2).replace('-', '−') : '—';
+}
+
+function sub(text) {
+  const el = document.createElement('sub');
+  el.textContent = text;
+  return el;
+}
+
+function setMessage(kind, text) {
+  state.message = text ? { kind, text: plainMessage(text) } : null;
+  const el = $('alert');
+  if (!state.message) {
+    el.hidden = true;
+    el.textContent = '';
+    el.className = 'alert';
+    return;
+  }
+  el.hidden = false;
+  el.className = `alert alert-${kind}`;
+  el.textContent = state.message.text;
+}
+
+function setStatus(s) {
+  state.status = s;
+  document.body.dataset.status = s;
+  renderButtons();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker traffic (as in the Playground: one configure in flight, slider drags coalesced per frame).
+
+let configInFlight = false;
+let configDirty = false;
+const liveDirty = new Set(); // live controls changed since last sent
+let flushQueued = false;
+
+function post(msg) {
+  worker?.postMessage(msg);
+}
+
+function requestConfigure() {
+  configDirty = true;
+  queueFlush();
+}
+
+function queueFlush() {
+  if (flushQueued) return;
+  flushQueued = true;
+  let fired = false;
+  const run = () => {
+    if (fired) return;
+    fired = true;
+    flushQueued = false;
+    flush();
+  };
+  requestAnimationFrame(run);
+  setTimeout(run, 100);
+}
+
+function flush() {
+  if (state.status === 'failed' || state.status === 'loading') return;
+  if (configDirty && !configInFlight) {
+    sendConfigure();
+  } else if (liveDirty.size && !configDirty && !configInFlight) {
+    for (const name of liveDirty) post(LIVE[name](state.runId, state.values[name]));
+    liveDirty.clear();
+  }
+}
+
+let busyTimer = 0;
+function setConfigInFlight(on) {
+  configInFlight = on;
+  clearTimeout(busyTimer);
+  if (on) busyTimer = setTimeout(() => { $('busy').hidden = false; }, 300);
+  else $('busy').hidden = true;
+}
+
+function sendConfigure() {
+  configDirty = false;
+  liveDirty.clear(); // the config carries every value
+  setConfigInFlight(true);
+  state.runId += 1;
+  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
+  if (state.playing || state.resumeOnChange) {
+    state.playing = true;
+    state.resumeOnChange = false;
+    post({ type: MSG.PLAY });
+  }
+  renderButtons();
+}
+
+function configureSettled() {
+  setConfigInFlight(false);
+  if (configDirty || liveDirty.size) queueFlush();
+}
+
+function onWorkerMessage(e) {
+  const msg = e.data;
+  switch (msg.type) {
+    case MSG.READY:
+      onReady(msg.info);
+      break;
+    case MSG.PROGRESS:
+      if (msg.runId !== state.runId || msg.runId !== state.shownRunId) return; // stale
+      onReport(msg);
+      break;
+    case MSG.DONE:
+      if (msg.runId !== state.runId) return; // stale
+      if (msg.reason === DONE_REASON.CONFIGURED) onConfigured(msg);
+      else if (msg.runId === state.shownRunId) onDone(msg);
+      break;
+    case MSG.ERROR:
+      onError(msg);
+      break;
+    default:
+      break;
+  }
+}
+
+function onReady(info) {
+  state.info = info;
+  const b = info.build ?? {};
+  $('stat-backend').textContent = `${b.backend === 'gpu' ? 'GPU · WebGPU' : 'CPU'} · wasm${b.simd ? ' SIMD' : ''}`;
+  $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
+  setStatus(state.playing ? 'playing' : 'paused');
+  renderSweep();
+  flush();
+}
+
+function onConfigured(msg) {
+  configureSettled();
+  const s = msg.setup;
+  state.shownRunId = msg.runId;
+  state.setup = s;
+  state.history = emptyHistory();
+  state.firstReport = msg.report;
+  state.report = null;
+  state.gram = null;
+  setMessage(null, null);
+
+  const twoD = s.inputDim === 2;
+  showFitsFor(twoD);
+  document.body.dataset.task = s.task;
+  if (twoD) for (const m of MODELS) plots.boundary[m].setSetup(s);
+  else plots.fit.setSetup(s);
+  $('stat-params').textContent = formatInt(s.paramCount);
+  onReport(msg);
+  setStatus(state.playing ? 'playing' : 'paused');
+}
+
+function showFitsFor(twoD) {
+  document.body.classList.toggle('task-regression', !twoD);
+  $('boundaries').hidden = !twoD;
+  $('boundary-legend').hidden = !twoD;
+  $('plot-fit').hidden = twoD;
+  $('fits-title').textContent = twoD ? 'Four decision boundaries' : 'Four fits of the same data';
+  $('fits-caption').textContent = twoD
+    ? 'The output over the plane of the trained network, its linearisation around θ₀, the infinite-width NTK ' +
+      'predictor at the same step, and kernel regression with the NTK; the dark line is f = 0.'
+    : 'The trained network (solid), its linearisation around θ₀ (dashed), the infinite-width NTK predictor at ' +
+      'the same step (dotted), and kernel regression with the NTK, where kernel training ends (thin grey).';
+}
+
+function onDone(msg) {
+  onReport(msg);
+  if (msg.reason === DONE_REASON.DIVERGED || msg.report?.diverged != null) {
+    state.resumeOnChange = state.playing;
+    state.playing = false;
+    const r = msg.report;
+    const text = r.message && /diverged at step/i.test(r.message)
+      ? `Training ${r.message.trim()}`
+      : `Training diverged at step ${formatInt(r.diverged)}${r.message ? `: ${r.message.trim()}` : '.'} ` +
+        'Lower the step size, or press Reset.';
+    setMessage('diverged', text);
+    setStatus('diverged');
+  } else if (state.status !== 'refused') {
+    setStatus(state.playing ? 'playing' : 'paused');
+  }
+}
+
+function onError(msg) {
+  if (msg.fatal) {
+    fail(msg.message);
+    return;
+  }
+  if (msg.runId !== state.runId) return; // about a run that has been replaced
+  if (msg.during === ERROR_DURING.CONFIGURE) {
+    configureSettled();
+    state.resumeOnChange = state.resumeOnChange || state.playing;
+    state.playing = false;
+    const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
+    const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
+    setMessage('error', `This setting was refused: ${reason}${after}`);
+    setStatus('refused');
+  } else if (msg.during === ERROR_DURING.SET_LR) {
+    setMessage('error', `The step size was not changed: ${msg.message}`);
+  } else if (msg.during === ERROR_DURING.SET_RIDGE) {
+    setMessage('error', `The ridge was not changed: ${msg.message}`);
+  } else {
+    state.playing = false;
+    setMessage('error', msg.message);
+    setStatus('paused');
+  }
+}
+
+function fail(text) {
+  state.playing = false;
+  setMessage('fatal', text);
+  setStatus('failed');
+  $('stat-backend').textContent = 'unavailable';
+  document.body.classList.add('failed');
+  renderSweep();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports and history.
+
+let pendingGrid = null;
+let pendingGram = null;
+let curvesDirty = false;
+let frameQueued = false;
+
+function onReport(msg) {
+  const r = msg.report;
+  if (!r) return;
+  state.report = r;
+  if (Number.isFinite(msg.stepsPerSec)) state.stepsPerSec = msg.stepsPerSec;
+  if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs);
+  const h = state.history;
+  const last = h.step.length - 1;
+  const at = last >= 0 && h.step[last] === r.step ? last : h.step.length;
+  h.step[at] = r.step;
+  for (const m of MODELS) {
+    h[`${m}Train`][at] = r[m]?.trainLoss ?? null;
+    h[`${m}Test`][at] = r[m]?.testLoss ?? null;
+  }
+  h.weightChange[at] = r.weightChange;
+  h.kernelDistance[at] = r.kernelDistance;
+  if (h.step.length > HISTORY_CAP) thin(h);
+  curvesDirty = true;
+  if (msg.grid) pendingGrid = msg.grid;
+  if (msg.gram) pendingGram = msg.gram;
+  queueFrame();
+}
+
+function showGridNote(costMs) {
+  const el = $('grid-note');
+  const slow = costMs > 1000;
+  el.hidden = !slow;
+  if (slow) {
+    el.textContent = `This network is large: one picture of the four predictions takes about ${formatNumber(costMs / 1000, 2)} s ` +
+      'to compute, so the picture is redrawn only now and then while it trains.';
+  }
+}
+
+/** Halves the resolution of the older half of the history (keeps the first point). */
+function thin(h) {
+  const half = h.step.length >> 1;
+  for (const key of Object.keys(h)) {
+    const a = h[key];
+    const out = [];
+    for (let i = 0; i < half; i += 2) out.push(a[i]);
+    for (let i = half; i < a.length; i++) out.push(a[i]);
+    h[key] = out;
+  }
+}
+
+function queueFrame() {
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(() => {
+    frameQueued = false;
+    render();
+  });
+}
+
+function render() {
+  const s = state.setup;
+  if (pendingGrid && s) {
+    if (s.inputDim === 2) for (const m of MODELS) plots.boundary[m].setPrediction(pendingGrid[m]);
+    else plots.fit.setPredictions(pendingGrid);
+    pendingGrid = null;
+  }
+  if (pendingGram) {
+    state.gram = pendingGram;
+    pendingGram = null;
+    renderGram();
+  }
+  if (curvesDirty) {
+    renderCurves();
+    curvesDirty = false;
+  }
+  renderNumbers();
+}
+
+function renderCurves() {
+  const h = state.history;
+  const set = state.lossSet === 'train' ? 'Train' : 'Test';
+  // Kernel regression does not change with step: a horizontal line at its current value.
+  const krrNow = state.report?.krr?.[state.lossSet === 'train' ? 'trainLoss' : 'testLoss'] ?? null;
+  plots.loss.setData(h.step, h[`network${set}`], h[`linearized${set}`], h[`ntk${set}`], h.step.map(() => krrNow));
+  plots.lazy.setData(h.step, h.weightChange, h.kernelDistance);
+}
+
+/** Colour scale of a matrix: sequential over [min, max], or diverging around 0 if it has both signs. */
+function matrixScale(a, forceDiverging = false) {
+  let lo = 0;
+  let hi = 0;
+  for (const v of a) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (forceDiverging || lo < -0.02 * hi) {
+    const m = Math.max(hi, -lo) || 1;
+    return { lo: -m, hi: m, diverging: true };
+  }
+  return { lo, hi: hi > lo ? hi : lo + 1, diverging: false };
+}
+
+function showMatrix(plot, values, size, key, forceDiverging = false) {
+  if (!values) {
+    plot.setMatrix(null, size, {});
+    return;
+  }
+  const scale = matrixScale(values, forceDiverging);
+  plot.setMatrix(values, size, scale);
+  $(`gram-${key}-bar`).style.background = scale.diverging ? heatGradientCss() : heatGradientCss(seqColor);
+  $(`gram-${key}-lo`).textContent = fmt(scale.lo);
+  $(`gram-${key}-mid`).textContent = fmt((scale.lo + scale.hi) / 2);
+  $(`gram-${key}-hi`).textContent = fmt(scale.hi);
+}
+
+function renderGram() {
+  const g = state.gram;
+  if (!g || !(g.size > 0)) return;
+  const diff = $('gram-diff').checked;
+  showMatrix(plots.gramInit, g.init, g.size, 'init');
+  if (diff && g.init && g.now) {
+    const d = new Float32Array(g.now.length);
+    for (let i = 0; i < d.length; i++) d[i] = g.now[i] - g.init[i];
+    showMatrix(plots.gramNow, d, g.size, 'now', true);
+    $('gram-now-title').replaceChildren('change K', sub('t'), ' − K', sub('0'));
+  } else {
+    showMatrix(plots.gramNow, g.now, g.size, 'now');
+    $('gram-now-title').replaceChildren('now K', sub('t'));
+  }
+
+  // Spectra, largest first; index from 1.
+  const n = Math.max(g.eigInit?.length ?? 0, g.eigNow?.length ?? 0, g.eigAnalytic?.length ?? 0);
+  const idx = Array.from({ length: n }, (_, i) => i + 1);
+  const col = (a) => idx.map((_, i) => (a && i < a.length ? a[i] : null));
+  plots.spectrum.setData(idx, col(g.eigInit), col(g.eigNow), col(g.eigAnalytic));
+}
+
+function renderNumbers() {
+  const r = state.report;
+  if (!r) return;
+  const body = document.body.dataset;
+  $('stat-step').textContent = formatInt(r.step);
+  const rate = state.stepsPerSec;
+  $('stat-rate').textContent = rate > 0 && state.status === 'playing' ? (rate >= 10 ? formatInt(rate) : formatNumber(rate, 2)) : '—';
+  const classification = state.setup?.task === 'classification';
+  for (const m of MODELS) {
+    const x = r[m];
+    $(`m-${m}`).textContent = fmt(x?.testLoss);
+    $(`m-${m}-sub`).textContent = classification
+      ? `test loss · accuracy ${fmtAcc(x?.testAcc)}`
+      : `test loss · train ${fmt(x?.trainLoss)}`;
+  }
+  $('m-weight-change').textContent = fmt(r.weightChange);
+  $('m-kernel-distance').textContent = fmt(r.kernelDistance);
+  body.step = String(r.step);
+  body.runId = String(state.shownRunId);
+  body.trainLoss = Number.isFinite(r.network?.trainLoss) ? String(r.network.trainLoss) : '';
+  body.testLoss = Number.isFinite(r.network?.testLoss) ? String(r.network.testLoss) : '';
+  body.diverged = r.diverged == null ? '' : String(r.diverged);
+}
+
+function renderButtons() {
+  const ok = state.status !== 'loading' && state.status !== 'failed';
+  const play = $('btn-play');
+  play.disabled = !ok || state.status === 'refused';
+  play.setAttribute('aria-pressed', String(state.playing));
+  play.querySelector('.label').textContent = state.playing ? 'Pause' : 'Play';
+  play.title = state.playing
+    ? 'Pause training'
+    : state.status === 'diverged' ? 'Start again from step 0 and train' : 'Train continuously';
+  play.classList.toggle('is-playing', state.playing);
+  $('btn-step').disabled = !ok || state.status === 'diverged' || state.status === 'refused';
+  $('btn-reset').disabled = !ok || state.status === 'refused';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Width sweeps, in their own worker.
+
+function sweepWidths(max) {
+  const out = [];
+  for (let w = SWEEP_MIN_WIDTH; w <= max; w *= 2) out.push(w);
+  return out;
+}
+
+function settingsSummary(v) {
+  const label = (name, value) => {
+    const c = CONTROLS.find((x) => x.name === name);
+    const hit = c?.options?.find(([val]) => val === String(value));
+    return hit ? hit[1] : String(value);
+  };
+  return `Settings of this sweep: α = ${formatNumber(v.alpha)}, s = ${formatNumber(v.initScale)}, η = ${formatNumber(v.lr)}, ` +
+    `${label('parametrization', v.parametrization)} parametrisation, ${label('activation', v.activation)}, ` +
+    `${v.depth} hidden layer${v.depth === 1 ? '' : 's'}, ${label('dataset', v.dataset)}, n = ${v.nTrain}, seed ${v.seed}.`;
+}
+
+function ensureSweepWorker() {
+  if (sweepWorker) return sweepWorker;
+  sweepWorker = new Worker(new URL('./lazy-worker.js', import.meta.url), { type: 'module' });
+  sweepWorker.onmessage = onSweepMessage;
+  sweepWorker.onerror = (e) => {
+    e.preventDefault();
+    sweepFailed(`The sweep could not run${e.message ? ` (${e.message})` : ''}.`);
+  };
+  return sweepWorker;
+}
+
+function startSweep() {
+  if (state.sweep.running) return;
+  const max = Number($('sweep-max').value);
+  const steps = Number($('sweep-steps').value);
+  const widths = sweepWidths(max);
+  const sw = state.sweep;
+  sw.id += 1;
+  sw.running = true;
+  sw.widths = widths;
+  sw.points = [];
+  sw.slopes = null;
+  sw.total = widths.length;
+  sw.done = 0;
+  sw.end = null;
+  sw.steps = steps;
+  sw.settings = settingsSummary(state.values);
+  sw.error = null;
+  try {
+    ensureSweepWorker().postMessage({ type: MSG.SWEEP, sweepId: sw.id, config: { ...state.values }, widths, steps });
+  } catch (err) {
+    sweepFailed(`The sweep could not start: ${err?.message ?? err}`);
+    return;
+  }
+  renderSweep();
+}
+
+function cancelSweep() {
+  const sw = state.sweep;
+  if (!sw.running) return;
+  sw.running = false;
+  sw.end = SWEEP_END.CANCELLED;
+  const id = sw.id;
+  const w = sweepWorker;
+  w?.postMessage({ type: MSG.CANCEL_SWEEP, sweepId: id });
+  // A width in progress may take seconds: if the worker has not confirmed by then, end it.
+  sw.cancelTimer = setTimeout(() => {
+    if (sweepWorker === w && w && sw.awaitingCancel === id) {
+      w.terminate();
+      sweepWorker = null;
+    }
+  }, CANCEL_GRACE_MS);
+  sw.awaitingCancel = id;
+  renderSweep();
+}
+
+function sweepFailed(text) {
+  const sw = state.sweep;
+  sw.running = false;
+  sw.end = SWEEP_END.FAILED;
+  sw.error = plainMessage(text);
+  if (sweepWorker) {
+    sweepWorker.terminate();
+    sweepWorker = null;
+  }
+  renderSweep();
+}
+
+function onSweepMessage(e) {
+  const msg = e.data;
+  const sw = state.sweep;
+  switch (msg.type) {
+    case MSG.SWEEP_PROGRESS:
+      if (msg.sweepId !== sw.id || !sw.running) return;
+      if (msg.point) sw.points.push(msg.point);
+      sw.done = Number.isFinite(msg.index) ? msg.index + 1 : sw.points.length;
+      if (Number.isFinite(msg.total)) sw.total = msg.total;
+      sw.slopes = msg.slopes;
+      renderSweep();
+      break;
+    case MSG.SWEEP_DONE:
+      if (msg.sweepId !== sw.id) return;
+      if (sw.awaitingCancel === msg.sweepId) {
+        sw.awaitingCancel = 0;
+        clearTimeout(sw.cancelTimer);
+      }
+      if (!sw.running) return; // cancelled: already shown
+      sw.running = false;
+      sw.end = msg.reason;
+      sw.slopes = msg.slopes ?? sw.slopes;
+      renderSweep();
+      break;
+    case MSG.ERROR:
+      if (msg.fatal) sweepFailed(msg.message);
+      else if (msg.sweepId === sw.id && sw.running) sweepFailed(`The sweep stopped: ${msg.message}`);
+      break;
+    default:
+      break;
+  }
+}
+
+function renderSweep() {
+  const sw = state.sweep;
+  const ok = state.status !== 'loading' && state.status !== 'failed';
+  $('btn-sweep').disabled = !ok || sw.running;
+  $('btn-sweep-cancel').hidden = !sw.running;
+  $('sweep-max').disabled = sw.running;
+  $('sweep-steps').disabled = sw.running;
+  const started = sw.id > 0;
+  $('sweep-progress').hidden = !started;
+  $('sweep-bar').max = Math.max(1, sw.total);
+  $('sweep-bar').value = sw.done;
+  const next = sw.widths[sw.done];
+  let status = '';
+  if (sw.running) {
+    status = next ? `Training width ${formatInt(next)} (${sw.done + 1} of ${sw.total}) for ${formatInt(sw.steps)} steps…` : 'Finishing…';
+  } else if (sw.end === SWEEP_END.FINISHED) {
+    status = `Done: ${sw.done} widths, ${formatInt(sw.steps)} steps each.`;
+  } else if (sw.end === SWEEP_END.CANCELLED) {
+    status = `Cancelled after ${sw.done} of ${sw.total} widths.`;
+  } else if (sw.end === SWEEP_END.FAILED) {
+    status = sw.error ?? 'The sweep stopped.';
+  }
+  $('sweep-status').textContent = status;
+  document.body.dataset.sweep = sw.running ? 'running' : (sw.end ?? '');
+
+  const s = sw.slopes;
+  const el = $('sweep-slopes');
+  if (s && (Number.isFinite(s.weightChange) || Number.isFinite(s.kernelDistance))) {
+    el.textContent = `Fitted on widths ≥ 64: weight change slope ${fmtSlope(s.weightChange)}, ` +
+      `kernel distance slope ${fmtSlope(s.kernelDistance)} (1/√width: slope −0.50).`;
+  } else {
+    el.textContent = started ? 'The slopes appear once two widths of at least 64 are done.' : 'Press “Sweep width” to train a range of widths in the background.';
+  }
+  $('sweep-settings').textContent = started ? sw.settings : '';
+
+  // The plot: planned widths on x, points as they arrive, and a 1/√width line through the
+  // geometric mean of all points (so it runs between the two measures, hiding neither).
+  const widths = sw.widths.length ? sw.widths : sweepWidths(Number($('sweep-max').value));
+  const byWidth = new Map(sw.points.map((p) => [p.width, p]));
+  const wc = widths.map((w) => byWidth.get(w)?.weightChange ?? null);
+  const kd = widths.map((w) => byWidth.get(w)?.kernelDistance ?? null);
+  let logC = 0;
+  let count = 0;
+  widths.forEach((w, i) => {
+    for (const v of [wc[i], kd[i]]) {
+      if (Number.isFinite(v) && v > 0) {
+        logC += Math.log(v) + 0.5 * Math.log(w);
+        count++;
+      }
+    }
+  });
+  const ref = widths.map((w) => (count ? Math.exp(logC / count) / Math.sqrt(w) : null));
+  plots.sweep.setData(widths, wc, kd, ref);
+}
+
+// ---------------------------------------------------------------------------------------------
+// User actions.
+
+function onControlChange(name, value, { live }) {
+  state.values = controls.values;
+  writeUrl(state.values, urlExtras(), CONTROLS);
+  const healthy = state.status === 'playing' || state.status === 'paused';
+  if (live && LIVE[name] && healthy && !configDirty && !configInFlight) {
+    liveDirty.add(name);
+    queueFlush();
+  } else {
+    requestConfigure();
+  }
+}
+
+function urlExtras() {
+  return autoplay ? {} : { play: '0' };
+}
+
+function togglePlay() {
+  if (state.playing) {
+    state.playing = false;
+    post({ type: MSG.PAUSE });
+    setStatus('paused');
+    return;
+  }
+  if (state.status === 'refused') return;
+  if (state.status === 'diverged') {
+    state.resumeOnChange = true;
+    requestConfigure();
+    return;
+  }
+  state.playing = true;
+  post({ type: MSG.PLAY });
+  setStatus('playing');
+}
+
+function step(steps = 1) {
+  state.playing = false;
+  post({ type: MSG.STEP, steps });
+  setStatus('paused');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up.
+
+const query = new URLSearchParams(location.search);
+const autoplay = query.get('play') !== '0';
+
+function buildPlots() {
+  plots.fit = new FitPlot($('plot-fit'), {
+    predictions: MODELS.map((m) => ({ key: m, ...MODEL_STYLES[m] })),
+  });
+  plots.boundary = {};
+  for (const m of MODELS) {
+    plots.boundary[m] = new BoundaryPlot($(`plot-boundary-${m}`), $('boundary-readout'), { name: MODEL_STYLES[m].label, maxWidth: 420, compact: true });
+  }
+  $('colorbar-bar').style.background = heatGradientCss();
+
+  const stepAxis = { label: (log) => (log ? 'step (log scale)' : 'step'), name: 'step', format: stepLabel };
+  plots.loss = new SeriesPlot($('plot-loss'), {
+    x: stepAxis,
+    y: { label: 'loss', log: true },
+    series: MODELS.map((m) => ({ ...MODEL_STYLES[m], width: Math.min(MODEL_STYLES[m].width, 2.25) })),
+  });
+  plots.lazy = new SeriesPlot($('plot-lazy'), {
+    x: stepAxis,
+    y: { label: 'relative change', log: true },
+    series: [
+      { label: 'weight change ‖θₜ − θ₀‖/‖θ₀‖', stroke: MEASURE_COLORS.weightChange, width: 2.25 },
+      { label: 'kernel distance ‖Kₜ − K₀‖/‖K₀‖', stroke: MEASURE_COLORS.kernelDistance, width: 2.25, dash: [8, 4] },
+    ],
+  });
+  plots.sweep = new SeriesPlot($('plot-sweep'), {
+    x: { label: 'width (log scale)', name: 'width', log: true, logBase: 2, format: (v) => (Number.isFinite(v) ? formatInt(v) : '') },
+    y: { label: 'relative change', log: true },
+    series: [
+      { label: 'weight change', stroke: MEASURE_COLORS.weightChange, width: 1.5, points: true, pointSize: 9 },
+      { label: 'kernel distance', stroke: MEASURE_COLORS.kernelDistance, width: 1.5, points: true, pointSize: 9 },
+      { label: '∝ 1/√width', stroke: '#555555', width: 1.5, dash: [6, 5] },
+    ],
+  });
+  plots.spectrum = new SeriesPlot($('plot-spectrum'), {
+    height: (w) => Math.min(460, Math.max(260, w * 0.8)),
+    x: { label: 'index (largest first)', name: 'index', format: (v) => (Number.isInteger(v) ? String(v) : '') },
+    y: { label: 'eigenvalue of K/n', log: true, floorRatio: 1e-12 },
+    series: [
+      { label: 'empirical, θ₀', stroke: '#56B4E9', width: 1, points: true, pointSize: 10, pointFill: '#ffffff' },
+      { label: 'empirical, now', stroke: MODEL_STYLES.network.stroke, width: 1, points: true, pointSize: 5 },
+      { label: 'analytic (∞ width)', stroke: MODEL_STYLES.ntk.stroke, width: 2, dash: [2, 3] },
+    ],
+  });
+  plots.gramInit = new MatrixPlot($('plot-gram-init'), { label: 'training point (sorted)', maxWidth: 420 });
+  plots.gramNow = new MatrixPlot($('plot-gram-now'), { label: 'training point (sorted)', maxWidth: 420 });
+}
+
+function start() {
+  const values = { ...defaults(CONTROLS), ...readQuery(location.search, CONTROLS) };
+  controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
+  state.values = controls.values;
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+
+  buildPlots();
+  showFitsFor(values.dataset !== 'sine');
+
+  $('loss-logx').addEventListener('change', (e) => plots.loss.setLogX(e.target.checked));
+  $('lazy-logx').addEventListener('change', (e) => plots.lazy.setLogX(e.target.checked));
+  for (const el of document.querySelectorAll('input[name="loss-set"]')) {
+    el.addEventListener('change', () => {
+      state.lossSet = el.value;
+      $('loss-title').textContent = el.value === 'train' ? 'Train loss' : 'Test loss';
+      renderCurves();
+    });
+  }
+  $('gram-diff').addEventListener('change', renderGram);
+  $('btn-play').addEventListener('click', togglePlay);
+  $('btn-step').addEventListener('click', () => step(1));
+  $('btn-reset').addEventListener('click', requestConfigure);
+  $('btn-sweep').addEventListener('click', startSweep);
+  $('btn-sweep-cancel').addEventListener('click', cancelSweep);
+  $('sweep-max').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
+      e.preventDefault();
+      togglePlay();
+    }
+  });
+  renderSweep();
+
+  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
+    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
+    return;
+  }
+  try {
+    worker = new Worker(new URL('./lazy-worker.js', import.meta.url), { type: 'module' });
+  } catch (err) {
+    fail(`The training worker could not start: ${err?.message ?? err}`);
+    return;
+  }
+  worker.onmessage = onWorkerMessage;
+  worker.onerror = (e) => {
+    e.preventDefault();
+    fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
+      'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
+  };
+  worker.onmessageerror = () => fail('The training worker sent a message the page could not read.');
+  setTimeout(() => {
+    if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
+  }, READY_TIMEOUT_MS);
+
+  state.playing = autoplay;
+  setConfigInFlight(true);
+  state.runId = 1;
+  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
+  if (autoplay) post({ type: MSG.PLAY });
+  writeUrl(state.values, urlExtras(), CONTROLS);
+}
+
+// A small hook for tests and for the curious (read-only use intended, plus step(n)).
+window.descent = {
+  state,
+  controls: CONTROLS,
+  get lastReport() {
+    return state.report;
+  },
+  get firstReport() {
+    return state.firstReport;
+  },
+  get history() {
+    return state.history;
+  },
+  get sweep() {
+    return state.sweep;
+  },
+  /** Pauses and advances exactly `n` steps. */
+  step(n = 1) {
+    step(n);
+  },
+};
+
+start();
