@@ -205,6 +205,18 @@ fn bad_settings_are_refused() {
         msg.contains("would take about") && msg.contains("s to set up"),
         "{msg}"
     );
+    // Mini-batches would break the exact kernel-GD form of the linearisation.
+    let msg = LazyRich::new(
+        PlaygroundConfig {
+            batch_size: 8,
+            ..config(64, 1)
+        },
+        0.0,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(msg.contains("batchSize"), "{msg}");
     // One layer of width 4096 is fine.
     assert!(
         LazyRich::new(

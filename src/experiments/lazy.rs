@@ -209,6 +209,12 @@ impl LazyRich {
                 format!("must be a finite number ≥ 0, got {ridge}"),
             ));
         }
+        if config.batch_size != 0 && config.batch_size < config.n_train {
+            return Err(Error::config(
+                "batchSize",
+                "this scene trains with full-batch gradient descent, for which the linearised network is exact kernel GD",
+            ));
+        }
         check_setup_cost(&config)?;
         let mut pg = Playground::new(config)?;
         let d = pg.data.dim;
