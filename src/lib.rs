@@ -9,6 +9,7 @@
 //! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, divergence.
 //! - [`kernels`]: analytic infinite-width kernels, classical kernels, kernel machines.
 //! - [`experiments`]: one module per scene, producing the numbers each panel shows.
+//! - [`theory`]: closed-form theory curves (Hastie et al., Mei & Montanari) the scenes overlay.
 //! - [`rng`]: explicit seeded randomness (there is no global RNG).
 
 pub mod backend;
@@ -18,6 +19,7 @@ pub mod experiments;
 pub mod kernels;
 pub mod nn;
 pub mod rng;
+pub mod theory;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;

@@ -11,6 +11,8 @@
 //! - `label_noise` flips exactly `round(label_noise · n_train)` training labels chosen at
 //!   random (classification only); test labels are never flipped.
 
+pub mod digits;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};

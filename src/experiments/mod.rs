@@ -1,4 +1,5 @@
 //! One module per scene: the numbers each panel shows.
 
+pub mod double_descent;
 pub mod lazy;
 pub mod playground;
