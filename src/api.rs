@@ -505,3 +505,48 @@ impl EmpiricalNtkBench {
         Ok(k.trace())
     }
 }
+
+/// A double-descent sweep on random features (see `experiments::double_descent`): one seed
+/// per `advance()` call so a page can draw progressively; the ridge re-fits from the cache.
+#[wasm_bindgen]
+pub struct DoubleDescent {
+    inner: crate::experiments::double_descent::DoubleDescent,
+}
+
+#[wasm_bindgen]
+impl DoubleDescent {
+    /// Settings object with the fields of `DoubleDescentConfig` (missing ones defaulted);
+    /// synthetic data only (the digits source needs the CSV, which this constructor does not take).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<DoubleDescent, JsValue> {
+        use crate::experiments::double_descent::{self as dd, DoubleDescentConfig};
+        let config: DoubleDescentConfig = if config.is_undefined() || config.is_null() {
+            DoubleDescentConfig::default()
+        } else {
+            let merged: js_sys::Object = to_js(&DoubleDescentConfig::default())?.unchecked_into();
+            js_sys::Object::assign(&merged, &config.unchecked_into());
+            serde_wasm_bindgen::from_value(merged.into())
+                .map_err(|e| js_sys::Error::new(&format!("invalid settings: {e}")))?
+        };
+        Ok(DoubleDescent {
+            inner: dd::DoubleDescent::new(config, None).map_err(js_err)?,
+        })
+    }
+
+    /// Computes the next seed; returns true once every seed is done.
+    pub fn advance(&mut self) -> Result<bool, JsValue> {
+        self.inner.advance().map_err(js_err)
+    }
+
+    /// Re-fits every size and seed at a new ridge from the cached factorisations.
+    #[wasm_bindgen(js_name = setRidge)]
+    pub fn set_ridge(&mut self, ridge: f64) -> Result<(), JsValue> {
+        self.inner.set_ridge(ridge).map_err(js_err)
+    }
+
+    /// Per size: train/test error and weight norm (mean and standard error over the seeds
+    /// done), the interpolation threshold and the theory curves.
+    pub fn report(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.report())
+    }
+}

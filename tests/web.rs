@@ -3,7 +3,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use descent::api::{
-    LazyRich, Playground, WidthSweep, build_info, default_config, lazy_defaults, limits,
+    DoubleDescent, LazyRich, Playground, WidthSweep, build_info, default_config, lazy_defaults,
+    limits,
 };
 use descent::backend::Trans;
 use descent::backend::cpu::gemm::{Gemm, reference};
@@ -244,4 +245,37 @@ fn width_sweep_trains_one_width_per_call_and_fits_slopes() {
     let slopes = sw.slopes().unwrap();
     let w = num(&slopes, "weightChange");
     assert!((-0.8..=-0.2).contains(&w), "weight-change slope {w}");
+}
+
+#[wasm_bindgen_test]
+fn double_descent_fills_in_seed_by_seed_and_peaks_at_the_threshold() {
+    let cfg = config(&[
+        ("nTrain", 60.into()),
+        ("dim", 30.into()),
+        ("nTest", 200.into()),
+        ("sizes", 15.into()),
+        ("seeds", 2.into()),
+    ]);
+    let mut dd = DoubleDescent::new(cfg).unwrap();
+    assert!(
+        !dd.advance().unwrap(),
+        "two seeds: not done after the first"
+    );
+    assert!(dd.advance().unwrap());
+    let r = dd.report().unwrap();
+    assert_eq!(num(&r, "seedsDone"), 2.0);
+    let ratio: js_sys::Array = get(&r, "ratio").dyn_into().unwrap();
+    assert_eq!(ratio.length(), 15);
+    // The ridgeless test error is largest at the interpolation threshold p = n.
+    let mean: js_sys::Array = get(&get(&r, "testMse"), "mean").dyn_into().unwrap();
+    let values: Vec<f64> = mean.iter().map(|v| v.as_f64().unwrap()).collect();
+    let peak = values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0;
+    assert_eq!(peak as f64, num(&r, "thresholdIndex"), "{values:?}");
+    dd.set_ridge(0.1).unwrap();
+    assert_eq!(num(&dd.report().unwrap(), "ridge"), 0.1);
 }

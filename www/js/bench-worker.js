@@ -2,7 +2,7 @@
 // Playground uses. Message in: {type:'run', only?: 'substring of "depthxwidth"'}.
 // Messages out: {type:'result', result, total}, {type:'done', info}, {type:'error', message}.
 
-import init, { Playground, buildInfo, KernelRegressionBench, EmpiricalNtkBench } from '../pkg/descent.js';
+import init, { Playground, buildInfo, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent } from '../pkg/descent.js';
 
 // (hidden layers, width): the configurations of the native benchmark (benches/train.rs).
 const CONFIGS = [[1, 64], [1, 256], [1, 1024], [1, 4096], [3, 64], [3, 256], [3, 1024]];
@@ -57,6 +57,18 @@ function kernelResults() {
   const ntk = new EmpiricalNtkBench(1024, 256);
   out.push({ name: 'empirical NTK, 1 hidden layer of width 1024, 256 points', ms: timeMs(() => ntk.run()), targetMs: 50 });
   ntk.free();
+  // One random-features double-descent curve: n = 300, 41 sizes up to p = 10n, 5 seeds, 1000
+  // test points (the engine's defaults), then a ridge redraw of all of it.
+  let dd = null;
+  const curveMs = timeMs(() => {
+    dd?.free();
+    dd = new DoubleDescent({});
+    while (!dd.advance());
+  }, 3);
+  out.push({ name: 'double-descent curve: RF ReLU, n 300, 41 sizes to 10n, 5 seeds, 1000 test', ms: curveMs, targetMs: 300 });
+  let r = 0;
+  out.push({ name: '… ridge redraw (all sizes and seeds)', ms: timeMs(() => dd.setRidge((r = (r + 1) % 7) * 1e-3 + 1e-3)), targetMs: 16 });
+  dd.free();
   return out;
 }
 
