@@ -56,7 +56,10 @@ pub fn build_info() -> Result<JsValue, JsValue> {
 }
 
 /// Reads a settings object over the scene's `defaults`: fields given replace defaults.
-fn config_from(config: JsValue, defaults: PlaygroundConfig) -> Result<PlaygroundConfig, JsValue> {
+fn config_from<T: Serialize + serde::de::DeserializeOwned>(
+    config: JsValue,
+    defaults: T,
+) -> Result<T, JsValue> {
     let merged: js_sys::Object = to_js(&defaults)?.unchecked_into();
     if !(config.is_undefined() || config.is_null()) {
         if !config.is_object() {
@@ -66,6 +69,14 @@ fn config_from(config: JsValue, defaults: PlaygroundConfig) -> Result<Playground
     }
     serde_wasm_bindgen::from_value(merged.into())
         .map_err(|e| js_sys::Error::new(&format!("invalid settings: {e}")).into())
+}
+
+/// The page's name of a task.
+fn task_name(task: Task) -> &'static str {
+    match task {
+        Task::Regression => "regression",
+        Task::Classification => "classification",
+    }
 }
 
 /// A live Playground run (see `experiments::playground`).
@@ -89,10 +100,7 @@ impl Playground {
     /// "regression" or "classification".
     #[wasm_bindgen(getter)]
     pub fn task(&self) -> String {
-        match self.inner.task() {
-            Task::Regression => "regression".into(),
-            Task::Classification => "classification".into(),
-        }
+        task_name(self.inner.task()).into()
     }
 
     #[wasm_bindgen(getter, js_name = inputDim)]
@@ -249,10 +257,7 @@ impl LazyRich {
 
     #[wasm_bindgen(getter)]
     pub fn task(&self) -> String {
-        match self.inner.task() {
-            Task::Regression => "regression".into(),
-            Task::Classification => "classification".into(),
-        }
+        task_name(self.inner.task()).into()
     }
 
     #[wasm_bindgen(getter, js_name = inputDim)]
@@ -520,14 +525,7 @@ impl DoubleDescent {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<DoubleDescent, JsValue> {
         use crate::experiments::double_descent::{self as dd, DoubleDescentConfig};
-        let config: DoubleDescentConfig = if config.is_undefined() || config.is_null() {
-            DoubleDescentConfig::default()
-        } else {
-            let merged: js_sys::Object = to_js(&DoubleDescentConfig::default())?.unchecked_into();
-            js_sys::Object::assign(&merged, &config.unchecked_into());
-            serde_wasm_bindgen::from_value(merged.into())
-                .map_err(|e| js_sys::Error::new(&format!("invalid settings: {e}")))?
-        };
+        let config = config_from(config, DoubleDescentConfig::default())?;
         Ok(DoubleDescent {
             inner: dd::DoubleDescent::new(config, None).map_err(js_err)?,
         })

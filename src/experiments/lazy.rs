@@ -377,36 +377,38 @@ impl LazyRich {
         self.pg.trainer_mut().mlp.effective_lr(lr)
     }
 
-    /// Kernel GD after `steps` steps: (train, test, grid) predictions of one side.
-    fn kernel_gd(
+    /// Kernel GD after `steps` steps on the training points (`linearized`: from the network's
+    /// start g₀, else from the zero function).
+    fn kernel_gd_train(
         &self,
         side: &KernelSide,
         lr: f64,
         steps: u64,
-        start: Option<(&[f64], &[f64], &[f64])>,
-    ) -> Result<[DVector<f64>; 3]> {
-        let filter = Filter::Steps { lr, steps };
-        let (g_train, g_test, g_grid) = match start {
-            Some((a, b, c)) => (Some(a), Some(b), Some(c)),
-            None => (None, None, None),
-        };
-        Ok([
-            side.machine.predict_train(filter, &self.y_train, g_train)?,
-            side.machine.predict_test(
-                filter,
-                &side.k_test_train,
-                &self.y_train,
-                g_train,
-                g_test,
-            )?,
-            side.machine.predict_test(
-                filter,
-                &side.k_grid_train,
-                &self.y_train,
-                g_train,
-                g_grid,
-            )?,
-        ])
+        linearized: bool,
+    ) -> Result<DVector<f64>> {
+        let g0 = linearized.then_some(self.g0_train.as_slice());
+        side.machine
+            .predict_train(Filter::Steps { lr, steps }, &self.y_train, g0)
+    }
+
+    /// Kernel GD after `steps` steps on the points whose kernel against the training set is
+    /// `k_x_train` and whose start is `g0_x` (`None`: the zero function, as for the NTK predictor).
+    fn kernel_gd_at(
+        &self,
+        side: &KernelSide,
+        k_x_train: &DMatrix<f64>,
+        g0_x: Option<&[f64]>,
+        lr: f64,
+        steps: u64,
+    ) -> Result<DVector<f64>> {
+        let g0_train = g0_x.map(|_| self.g0_train.as_slice());
+        side.machine.predict_test(
+            Filter::Steps { lr, steps },
+            k_x_train,
+            &self.y_train,
+            g0_train,
+            g0_x,
+        )
     }
 
     /// Runs up to `steps` steps of the network and reports all four models at the step reached.
@@ -428,13 +430,11 @@ impl LazyRich {
         }
         let lr = self.kernel_lr();
         let step = r.step;
-        let starts = (
-            self.g0_train.as_slice(),
-            self.g0_test.as_slice(),
-            self.g0_grid.as_slice(),
-        );
-        let [lin_train, lin_test, _] = self.kernel_gd(&self.empirical, lr, step, Some(starts))?;
-        let [ntk_train, ntk_test, _] = self.kernel_gd(&self.analytic, lr, step, None)?;
+        let (emp, ana) = (&self.empirical, &self.analytic);
+        let lin_train = self.kernel_gd_train(emp, lr, step, true)?;
+        let lin_test = self.kernel_gd_at(emp, &emp.k_test_train, Some(&self.g0_test), lr, step)?;
+        let ntk_train = self.kernel_gd_train(ana, lr, step, false)?;
+        let ntk_test = self.kernel_gd_at(ana, &ana.k_test_train, None, lr, step)?;
         Ok(LazyReport {
             step,
             network: Fit {
@@ -497,13 +497,9 @@ impl LazyRich {
         let network = self.pg.predict_grid();
         let lr = self.kernel_lr();
         let step = self.pg.last_report().step;
-        let starts = (
-            self.g0_train.as_slice(),
-            self.g0_test.as_slice(),
-            self.g0_grid.as_slice(),
-        );
-        let [_, _, lin] = self.kernel_gd(&self.empirical, lr, step, Some(starts))?;
-        let [_, _, ntk] = self.kernel_gd(&self.analytic, lr, step, None)?;
+        let (emp, ana) = (&self.empirical, &self.analytic);
+        let lin = self.kernel_gd_at(emp, &emp.k_grid_train, Some(&self.g0_grid), lr, step)?;
+        let ntk = self.kernel_gd_at(ana, &ana.k_grid_train, None, lr, step)?;
         Ok(GridPredictions {
             network,
             linearized: drawable(lin.as_slice()),
