@@ -76,6 +76,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Checks that a numeric setting is finite and inside its inclusive `range`; the error names
+/// the setting and the range.
+pub fn in_range(field: &'static str, v: f64, range: [f64; 2]) -> Result<()> {
+    if v.is_finite() && v >= range[0] && v <= range[1] {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            format!("must lie in [{}, {}], got {v}", range[0], range[1]),
+        ))
+    }
+}
+
 impl Error {
     pub fn config(field: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidConfig {

@@ -81,7 +81,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Trans;
 use crate::backend::cpu::gemm::Gemm;
 use crate::data::digits::{self, Digits};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, in_range};
 use crate::rng::Rng;
 use crate::theory::mei_montanari::{self, ActivationCoefficients, RfSetting};
 use crate::theory::{self, hastie};
@@ -236,17 +236,6 @@ pub const LIMITS: Limits = Limits {
     max_factor_dim: 1000,
     memory_limit_bytes: MEMORY_LIMIT,
 };
-
-fn in_range(field: &'static str, v: f64, range: [f64; 2]) -> Result<()> {
-    if v.is_finite() && v >= range[0] && v <= range[1] {
-        Ok(())
-    } else {
-        Err(Error::config(
-            field,
-            format!("must lie in [{}, {}], got {v}", range[0], range[1]),
-        ))
-    }
-}
 
 /// One model size of the sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

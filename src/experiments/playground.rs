@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::cpu::Cpu;
 use crate::data::{self, DatasetKind, GridSpec, Task, stream};
-use crate::error::{Error, Result, human_bytes};
+use crate::error::{Error, Result, human_bytes, in_range};
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of};
@@ -111,17 +111,6 @@ pub const LIMITS: Limits = Limits {
     alpha: [0.01, 100.0],
     memory_limit_bytes: MEMORY_LIMIT,
 };
-
-fn in_range(field: &'static str, v: f64, range: [f64; 2]) -> Result<()> {
-    if v.is_finite() && v >= range[0] && v <= range[1] {
-        Ok(())
-    } else {
-        Err(Error::config(
-            field,
-            format!("must lie in [{}, {}], got {v}", range[0], range[1]),
-        ))
-    }
-}
 
 impl PlaygroundConfig {
     /// Checks every setting against [`LIMITS`] and the memory estimate against `memory_limit`.
