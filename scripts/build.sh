@@ -29,5 +29,7 @@ rm -rf dist
 mkdir -p dist/pkg dist/vendor
 cp -r www/. dist/
 cp pkg/descent.js pkg/descent_bg.wasm dist/pkg/
+mkdir -p dist/data
+cp data/digits.csv data/README.md dist/data/
 cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css dist/vendor/
 echo "built dist/ ($(du -sh dist | cut -f1); wasm $(du -h dist/pkg/descent_bg.wasm | cut -f1))"

@@ -31,7 +31,38 @@ const SHOTS = [
   { name: 'lazy-circles', page: 'lazy.html', query: 'dataset=circles&width=64' },
   { name: 'lazy-sweep', page: 'lazy.html', query: '', act: sweep },
   { name: 'lazy-narrow-800', page: 'lazy.html', query: 'alpha=0.1&width=32', viewport: { width: 800, height: 1000 } },
+  // Double descent.
+  { name: 'dd-defaults', page: 'double-descent.html', query: '', act: ddDone },
+  { name: 'dd-optimal-ridge', page: 'double-descent.html', query: '', act: ddOptimal },
+  { name: 'dd-samples', page: 'double-descent.html', query: 'sweep=samples', act: ddDone },
+  { name: 'dd-digits', page: 'double-descent.html', query: 'data=digits&x=params', act: ddDone },
+  { name: 'dd-fourier-nonlinear', page: 'double-descent.html', query: 'features=fourier&teacher=nonlinear', act: ddDone },
+  { name: 'dd-trained', page: 'double-descent.html', query: '', act: ddTrained },
+  { name: 'dd-narrow-800', page: 'double-descent.html', query: '', viewport: { width: 800, height: 1000 }, act: ddDone },
 ];
+
+/** Waits until every seed of the double-descent sweep is computed (at most a minute). */
+async function ddDone(page) {
+  await page.waitForFunction(() => document.body.dataset.status !== 'computing', null, { timeout: 60000 })
+    .catch(() => console.error('  the sweep did not finish within a minute'));
+  await page.waitForTimeout(300);
+}
+
+/** The sweep, then the optimal-ridge button. */
+async function ddOptimal(page) {
+  await ddDone(page);
+  await page.click('#btn-optimal');
+  await page.waitForTimeout(500);
+}
+
+/** The sweep, then the trained-network width sweep to its end (at most three minutes). */
+async function ddTrained(page) {
+  await ddDone(page);
+  await page.click('#fig-trained [data-role="start"]');
+  await page.waitForFunction(() => document.body.dataset.trained && document.body.dataset.trained !== 'running',
+    null, { timeout: 180000 }).catch(() => console.error('  the trained sweep did not finish within three minutes'));
+  await page.waitForTimeout(300);
+}
 
 /** Runs the width sweep to its end (or for at most two minutes). */
 async function sweep(page) {

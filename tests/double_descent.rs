@@ -458,3 +458,36 @@ fn digits_threshold_sits_at_n_times_k_parameters() {
     let err = r.test_error.as_ref().unwrap();
     assert!(*err.mean.last().unwrap() < 0.2, "{:?}", err.mean.last());
 }
+
+/// The page splits the seeds over several sessions (one per worker): blocks of seeds computed
+/// apart give exactly the curves of one session holding them all (replicate s uses seed
+/// `seed + s`, whatever session computes it), so pooling them is the single-session sweep.
+#[test]
+fn seed_blocks_in_separate_sessions_equal_one_session() {
+    let whole_cfg = DoubleDescentConfig {
+        seeds: 3,
+        seed: 40,
+        sizes: 11,
+        ..rf_config()
+    };
+    let mut whole = DoubleDescent::new(whole_cfg.clone(), None).unwrap();
+    whole.run().unwrap();
+    let whole = whole.report();
+    let mut pooled = Vec::new();
+    for (offset, count) in [(0, 2), (2, 1)] {
+        let cfg = DoubleDescentConfig {
+            seed: whole_cfg.seed + offset,
+            seeds: count,
+            ..whole_cfg.clone()
+        };
+        let mut s = DoubleDescent::new(cfg, None).unwrap();
+        s.run().unwrap();
+        pooled.extend(s.report().per_seed);
+    }
+    // Bit-identical: the same arithmetic on the same draws.
+    assert_eq!(pooled, whole.per_seed);
+    assert_eq!(
+        pooled.iter().map(|s| s.seed).collect::<Vec<_>>(),
+        vec![40, 41, 42]
+    );
+}

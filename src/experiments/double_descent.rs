@@ -1581,6 +1581,19 @@ impl Stat {
     }
 }
 
+/// One replicate's curves, one value per size.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedCurves {
+    /// The replicate's seed (`seed + s` for replicate s).
+    pub seed: u64,
+    pub train_mse: Vec<f64>,
+    pub test_mse: Vec<f64>,
+    pub norm: Vec<f64>,
+    /// Digits only.
+    pub test_error: Option<Vec<f64>>,
+}
+
 /// What the page shows: one curve point per size.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1607,8 +1620,9 @@ pub struct Report {
     pub norm: Stat,
     /// Test classification error (digits), else None.
     pub test_error: Option<Stat>,
-    /// Test MSE per finished seed (`seeds_done × sizes`).
-    pub test_mse_per_seed: Vec<Vec<f64>>,
+    /// Every finished replicate's own curves, in the order they were computed (so that
+    /// reports of sessions holding different seeds can be pooled).
+    pub per_seed: Vec<SeedCurves>,
     pub seeds_done: usize,
     pub seeds: usize,
     pub ridge: f64,
@@ -1781,10 +1795,17 @@ impl DoubleDescent {
             norm: Stat::of(&rows(|e| &e.norm)),
             test_error: (cfg.data == DataSource::Digits)
                 .then(|| Stat::of(&rows(|e| &e.test_error))),
-            test_mse_per_seed: self
+            per_seed: self
                 .replicates
                 .iter()
-                .map(|r| r.errors.test_mse.clone())
+                .map(|r| SeedCurves {
+                    seed: r.seed,
+                    train_mse: r.errors.train_mse.clone(),
+                    test_mse: r.errors.test_mse.clone(),
+                    norm: r.errors.norm.clone(),
+                    test_error: (cfg.data == DataSource::Digits)
+                        .then(|| r.errors.test_error.clone()),
+                })
                 .collect(),
             seeds_done: self.replicates.len(),
             seeds: cfg.seeds,
@@ -2013,6 +2034,9 @@ pub fn isotropic_monte_carlo(
     reps: usize,
     seed: u64,
 ) -> Result<Estimate> {
+    in_range("n", n as f64, [1.0, 4000.0])?;
+    in_range("p", p as f64, [1.0, 4000.0])?;
+    in_range("reps", reps as f64, [2.0, 10_000.0])?;
     if n == 0 || p == 0 || reps < 2 {
         return Err(Error::config(
             "reps",

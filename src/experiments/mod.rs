@@ -3,3 +3,4 @@
 pub mod double_descent;
 pub mod lazy;
 pub mod playground;
+pub mod trained_sweep;

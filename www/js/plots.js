@@ -170,8 +170,102 @@ export class SeriesPlot {
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
+      hooks: { draw: [(u) => this.drawExtras(u)] },
     };
     this.u = new uPlot(opts, this.data(), this.container);
+  }
+
+  /**
+   * Error bars: `errors[k]` (an array like the data columns, or null) is drawn as ±errors[k][i]
+   * around series k (0-based, as in setData's columns), in the series' colour.
+   */
+  setErrors(errors) {
+    this.errors = errors;
+    this.u.redraw(false);
+  }
+
+  /**
+   * Reference lines: [{x} or {y}, label, color, dash]: a vertical line at x or a horizontal one
+   * at y across the plot, labelled at its top (vertical) or right end (horizontal).
+   */
+  setMarkers(markers) {
+    this.markers = markers;
+    this.u.redraw(false);
+  }
+
+  drawExtras(u) {
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const px = devicePixelRatio || 1;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    const xs = u.data[0];
+    (this.errors ?? []).forEach((err, k) => {
+      if (!err) return;
+      const ys = u.data[k + 1];
+      if (!ys || u.series[k + 1]?.show === false) return;
+      ctx.strokeStyle = this.opts.series[k].stroke;
+      ctx.lineWidth = 1.25 * px;
+      ctx.beginPath();
+      for (let i = 0; i < xs.length; i++) {
+        const y = ys[i];
+        const e = err[i + this.from];
+        if (y == null || !Number.isFinite(e) || e <= 0) continue;
+        const lo = this.logY ? Math.max(y - e, y * 1e-3) : y - e;
+        const cx = u.valToPos(xs[i], 'x', true);
+        const y0 = u.valToPos(lo, 'y', true);
+        const y1 = u.valToPos(y + e, 'y', true);
+        const cap = 3 * px;
+        ctx.moveTo(cx, y0);
+        ctx.lineTo(cx, y1);
+        ctx.moveTo(cx - cap, y0);
+        ctx.lineTo(cx + cap, y0);
+        ctx.moveTo(cx - cap, y1);
+        ctx.lineTo(cx + cap, y1);
+      }
+      ctx.stroke();
+    });
+    ctx.restore();
+    ctx.save();
+    ctx.font = SMALL_FONT.replace('12px', `${12 * px}px`);
+    for (const m of this.markers ?? []) {
+      ctx.strokeStyle = m.color ?? '#444';
+      ctx.fillStyle = m.color ?? '#444';
+      ctx.lineWidth = 1.5 * px;
+      ctx.setLineDash((m.dash ?? [6, 4]).map((d) => d * px));
+      ctx.beginPath();
+      if (m.x != null) {
+        if (!Number.isFinite(m.x) || (this.logX && m.x <= 0)) continue;
+        const cx = u.valToPos(m.x, 'x', true);
+        if (cx < left || cx > left + width) continue;
+        ctx.moveTo(cx, top);
+        ctx.lineTo(cx, top + height);
+        ctx.stroke();
+        if (m.label) {
+          ctx.setLineDash([]);
+          const tw = ctx.measureText(m.label).width + 8 * px;
+          ctx.textAlign = cx + tw > left + width && cx - tw >= left ? 'right' : 'left';
+          ctx.textBaseline = 'top';
+          ctx.fillText(m.label, cx + (ctx.textAlign === 'left' ? 4 : -4) * px, top + 4 * px);
+        }
+      } else if (m.y != null) {
+        if (!Number.isFinite(m.y) || (this.logY && m.y <= 0)) continue;
+        const cy = u.valToPos(m.y, 'y', true);
+        if (cy < top || cy > top + height) continue;
+        ctx.moveTo(left, cy);
+        ctx.lineTo(left + width, cy);
+        ctx.stroke();
+        if (m.label) {
+          ctx.setLineDash([]);
+          ctx.textAlign = 'right';
+          ctx.textBaseline = 'bottom';
+          ctx.fillText(m.label, left + width - 4 * px, cy - 3 * px);
+        }
+      }
+    }
+    ctx.restore();
   }
 
   /** Switches the x axis between linear and logarithmic. */
@@ -193,6 +287,7 @@ export class SeriesPlot {
     const keep = (v) => (Number.isFinite(v) && v >= floor && (!this.logY || v > 0) ? v : null);
     let from = 0;
     if (this.logX) while (from < xs.length && !(xs[from] > 0)) from++;
+    this.from = from;
     return [Float64Array.from(xs.slice(from)), ...cols.map((c) => Array.from(c.slice(from), keep))];
   }
 

@@ -46,6 +46,11 @@
 //     {type: SWEEP_DONE, sweepId, reason, slopes}   reason is one of SWEEP_END
 //     errors of a sweep: {type: ERROR, sweepId, during: 'sweep', message}
 // A sweep runs in its own worker (a second instance of lazy-worker.js), so training goes on.
+//
+// The double-descent scene (dd.js ↔ a pool of dd-worker.js) uses CONFIGURE, PROGRESS and ERROR,
+// plus SET_LIVE (ridge, noise, teacher re-fit without recomputing) and the isotropic-model
+// messages ISOTROPIC → ISO_CURVES, ISO_POINT, and the trained-network sweep TRAIN, CANCEL_TRAIN →
+// TRAIN_PROGRESS; the messages are spelled out in dd-worker.js.
 
 export const MSG = Object.freeze({
   CONFIGURE: 'configure',
@@ -54,6 +59,13 @@ export const MSG = Object.freeze({
   STEP: 'step',
   SET_LR: 'setLr',
   SET_RIDGE: 'setRidge',
+  SET_LIVE: 'setLive',
+  ISOTROPIC: 'isotropic',
+  ISO_CURVES: 'isoCurves',
+  ISO_POINT: 'isoPoint',
+  TRAIN: 'train',
+  CANCEL_TRAIN: 'cancelTrain',
+  TRAIN_PROGRESS: 'trainProgress',
   SWEEP: 'sweep',
   CANCEL_SWEEP: 'cancelSweep',
   READY: 'ready',
@@ -79,6 +91,8 @@ export const ERROR_DURING = Object.freeze({
   SET_LR: 'setLr', // the run goes on with its previous step size
   SET_RIDGE: 'setRidge', // the kernel regression keeps its previous ridge
   SWEEP: 'sweep', // the sweep stopped
+  ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
+  TRAIN: 'train', // the trained-network sweep stopped
 });
 
 export const SWEEP_END = Object.freeze({

@@ -1,0 +1,155 @@
+// The double-descent page's trained-network panel: a width sweep of two-layer networks with
+// every layer trained by gradient descent for a fixed number of steps (experiments/
+// trained_sweep.rs), run in a worker of its own (a dd-worker.js started on first use), filled in
+// progressively with a progress bar, cancellable. The panel owns its DOM inside `root`
+// (elements marked data-role) and reports its state on document.body.dataset.trained.
+
+import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { formatInt, formatNumber } from './controls.js';
+import { SeriesPlot, COLORS } from './plots.js';
+
+export class TrainedSweepPanel {
+  /**
+   * root: the panel's <figure>; settings(): {noise, seed, seeds, teacher} from the page's controls.
+   */
+  constructor({ root, settings }) {
+    this.root = root;
+    this.settings = settings;
+    this.worker = null;
+    this.ready = false;
+    this.pending = null; // a start requested before the worker was ready
+    this.state = { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null };
+    this.el = (role) => root.querySelector(`[data-role="${role}"]`);
+    this.plot = new SeriesPlot(this.el('plot'), {
+      x: { label: 'parameters per training point  p / n', name: 'p/n', log: true },
+      // Linear: the peak is a factor of about four over the ends, clearer on a linear axis.
+      y: { label: 'mean squared error', log: false, size: 56, range: [0, null] },
+      series: [
+        { label: 'test (mean ± s.e.)', stroke: COLORS.test, width: 2.25, points: true, pointSize: 6 },
+        { label: 'train', stroke: COLORS.train, width: 1.75, dash: [7, 4], points: true, pointSize: 4 },
+      ],
+      height: (w) => Math.min(340, Math.max(220, w * 0.5)),
+    });
+    this.el('start').disabled = false;
+    this.el('start').addEventListener('click', () => this.start());
+    this.el('cancel').addEventListener('click', () => this.cancel());
+    this.setStatus('idle');
+  }
+
+  setStatus(s) {
+    this.state.status = s;
+    document.body.dataset.trained = s;
+    const running = s === 'running';
+    this.el('start').hidden = running;
+    this.el('cancel').hidden = !running;
+    this.el('start').textContent = this.state.report ? 'Train again with the current settings' : 'Train the width sweep';
+  }
+
+  ensureWorker() {
+    if (this.worker) return true;
+    try {
+      this.worker = new Worker(new URL('./dd-worker.js', import.meta.url), { type: 'module' });
+    } catch (err) {
+      this.fail(`The training worker could not start: ${err?.message ?? err}`);
+      return false;
+    }
+    this.worker.onmessage = (e) => this.onMessage(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}.`);
+    };
+    return true;
+  }
+
+  start() {
+    if (!this.ensureWorker()) return;
+    const s = this.settings();
+    this.state.id += 1;
+    this.state.report = null;
+    this.state.progress = null;
+    this.state.startedAt = performance.now();
+    this.state.ms = null;
+    const config = { noise: s.noise, seed: s.seed, seeds: s.seeds, teacher: s.teacher };
+    this.state.config = config;
+    this.el('progress').hidden = false;
+    this.el('status').textContent = 'starting…';
+    this.setStatus('running');
+    const msg = { type: MSG.TRAIN, id: this.state.id, config };
+    if (this.ready) this.worker.postMessage(msg);
+    else this.pending = msg;
+  }
+
+  cancel() {
+    if (this.state.status !== 'running') return;
+    this.worker.postMessage({ type: MSG.CANCEL_TRAIN, id: this.state.id });
+  }
+
+  fail(text) {
+    this.setStatus('failed');
+    this.el('status').textContent = plainMessage(text);
+    this.el('progress').hidden = false;
+  }
+
+  onMessage(msg) {
+    switch (msg.type) {
+      case MSG.READY:
+        this.ready = true;
+        this.defaults = msg.info.trainedDefaults;
+        if (this.pending) this.worker.postMessage(this.pending);
+        this.pending = null;
+        break;
+      case MSG.TRAIN_PROGRESS: {
+        if (msg.id !== this.state.id) break;
+        this.state.report = msg.report;
+        this.state.progress = msg.progress;
+        if (msg.progress.done) {
+          this.state.ms = performance.now() - this.state.startedAt;
+          this.setStatus('done');
+        } else if (msg.progress.cancelled) {
+          this.setStatus('cancelled');
+        }
+        this.render();
+        break;
+      }
+      case MSG.ERROR:
+        if (msg.fatal) this.fail(msg.message);
+        else if (msg.during === ERROR_DURING.TRAIN && msg.id === this.state.id) this.fail(`The sweep stopped: ${msg.message}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  render() {
+    const { report: r, progress: p } = this.state;
+    if (!r) return;
+    this.plot.setData(r.ratio, r.testMse.mean, r.trainMse.mean);
+    this.plot.setErrors([r.testMse.se, r.trainMse.se]);
+    const markers = [{ x: 1, label: 'parameters = n', color: '#555' }];
+    if (Number.isFinite(r.nullMse)) markers.push({ y: r.nullMse, label: 'predicting 0', color: '#888', dash: [2, 4] });
+    this.plot.setMarkers(markers);
+    const bar = this.el('progress').querySelector('progress');
+    bar.max = Math.max(1, p.cellsTotal);
+    bar.value = p.cellsDone;
+    const widths = r.widths.length;
+    const seeds = Math.round(p.cellsTotal / Math.max(1, widths));
+    let text;
+    if (this.state.status === 'running') {
+      text = `network ${formatInt(p.cellsDone + 1)} of ${formatInt(p.cellsTotal)}` +
+        (p.width != null ? ` (width ${formatInt(p.width)}, seed ${formatInt((p.seedIndex ?? 0) + 1)} of ${seeds})` : '');
+    } else if (this.state.status === 'done') {
+      text = `${formatInt(p.cellsTotal)} networks trained in ${formatNumber(this.state.ms / 1000, 3)} s`;
+    } else {
+      text = `cancelled after ${formatInt(p.cellsDone)} of ${formatInt(p.cellsTotal)} networks; the finished ones are drawn`;
+    }
+    this.el('status').textContent = text;
+    const diverged = r.diverged.reduce((a, b) => a + (b ?? 0), 0);
+    this.el('settings').textContent =
+      `n = 100 points in d = 20 dimensions, label noise σ = ${formatNumber(this.state.config.noise)}; ` +
+      `two-layer ReLU networks, widths ${formatInt(r.widths[0])}–${formatInt(r.widths.at(-1))} (p = width·(d + 2) + 1 parameters), ` +
+      `NTK parametrisation, η = ${formatNumber(r.lr)}, ${formatInt(r.steps)} full-batch steps each; ` +
+      `${seeds} seed${seeds === 1 ? '' : 's'} from ${this.state.config.seed}.` +
+      (diverged ? ` ${diverged} run${diverged === 1 ? '' : 's'} diverged and ${diverged === 1 ? 'is' : 'are'} left out.` : '');
+    this.el('plot').setAttribute('aria-label', `Trained networks: test and train error against parameters per training point; ${text}.`);
+  }
+}

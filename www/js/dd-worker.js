@@ -1,0 +1,278 @@
+// The double-descent worker. The page runs a small pool of these; each owns one DoubleDescent
+// session holding a contiguous block of the seeds (replicate s always uses seed `seed + s`, so
+// the blocks together are exactly the single-session sweep). Protocol (names in protocol.js):
+//
+// page → worker
+//   {type: CONFIGURE, runId, config, whole, live}
+//                                            build a session for `config` (its `seed` and `seeds`
+//                                            name this worker's block; `whole` is the sweep with
+//                                            every seed, checked against the limits) and compute its
+//                                            seeds one per task; `live` = {version, ridge, noise,
+//                                            teacher} are the settings to fit with
+//   {type: SET_LIVE, runId, live}            re-fit every finished seed at new live settings
+//   {type: ISOTROPIC, id, config, mc}        the isotropic model's curves, then Monte-Carlo
+//                                            points one per task (a newer id replaces the old)
+//   {type: TRAIN, id, config}                train the width sweep of two-layer networks, in
+//                                            slices of TRAIN_SLICE_MS (a newer id replaces it)
+//   {type: CANCEL_TRAIN, id}                 stop it; the networks trained so far stay
+// worker → page
+//   {type: PROGRESS, runId, version, report, seedMs, done}
+//                                            after each seed and each re-fit; report holds this
+//                                            worker's per-seed curves and the theory
+//   {type: ISO_CURVES, id, curves}, {type: ISO_POINT, id, index, gamma, mean, se}
+//   {type: TRAIN_PROGRESS, id, report, progress}     after every slice; progress.done or
+//                                                    progress.cancelled ends the sweep
+//   {type: ERROR, runId | id, during, message}
+
+import {
+  DoubleDescent, checkDoubleDescent, doubleDescentDefaults, doubleDescentLimits, isotropicCurves, isotropicMonteCarlo,
+  TrainedSweep, trainedSweepDefaults,
+} from '../pkg/descent.js';
+import { MSG, ERROR_DURING, finite, describe } from './protocol.js';
+import { serve, post, yielder } from './worker-core.js';
+
+let session = null;
+let runId = 0;
+let live = null; // {version, ridge, noise, teacher} the session is fitted with
+let seedMs = 0; // time spent computing seeds of this run
+let seeds = 0; // seeds in this worker's block
+let digitsText = null;
+
+/** Plain numbers: finite or NaN (plots leave NaN out), as a Float64Array. */
+function f64(a) {
+  if (a == null) return null;
+  return Float64Array.from(a, (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN));
+}
+
+function cleanReport(r) {
+  return {
+    sweep: r.sweep,
+    ratio: f64(r.ratio),
+    n: Array.from(r.sizes, (s) => finite(s.n)),
+    p: Array.from(r.sizes, (s) => finite(s.p)),
+    params: Array.from(r.params, finite),
+    outputs: finite(r.outputs) ?? 1,
+    thresholdParams: finite(r.thresholdParams),
+    perSeed: Array.from(r.perSeed, (s) => ({
+      seed: finite(s.seed),
+      trainMse: f64(s.trainMse),
+      testMse: f64(s.testMse),
+      norm: f64(s.norm),
+      testError: f64(s.testError),
+    })),
+    theory: f64(r.theory),
+    theoryKernelLimit: finite(r.theoryKernelLimit),
+    theoryOptimalRidge: finite(r.theoryOptimalRidge),
+    ridge: finite(r.ridge),
+  };
+}
+
+function report(done) {
+  post({ type: MSG.PROGRESS, runId, version: live.version, report: cleanReport(session.report()), seedMs, done });
+}
+
+const next = yielder(() => {
+  if (!session) return;
+  const t0 = performance.now();
+  let done;
+  try {
+    done = session.advance();
+  } catch (err) {
+    post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+    session = null;
+    return;
+  }
+  seedMs += performance.now() - t0;
+  report(done);
+  if (!done) next();
+});
+
+async function loadDigits() {
+  if (digitsText == null) {
+    const res = await fetch(new URL('../data/digits.csv', import.meta.url));
+    if (!res.ok) throw new Error(`could not load the digits data (HTTP ${res.status})`);
+    digitsText = await res.text();
+  }
+  return digitsText;
+}
+
+async function configure(msg) {
+  runId = msg.runId;
+  if (session) session.free();
+  session = null;
+  try {
+    const text = msg.config.data === 'digits' ? await loadDigits() : undefined;
+    if (msg.runId !== runId) return; // a newer configure arrived while the data loaded
+    // The whole sweep (all seeds) must pass the limits, whichever block this worker holds.
+    checkDoubleDescent({ ...msg.whole, ...pickSettings(msg.live) });
+    session = new DoubleDescent({ ...msg.config, ...pickSettings(msg.live) }, text);
+  } catch (err) {
+    post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
+    return;
+  }
+  live = { ...msg.live };
+  seedMs = 0;
+  seeds = msg.config.seeds;
+  next();
+}
+
+function pickSettings(l) {
+  return { ridge: l.ridge, noise: l.noise, teacher: l.teacher };
+}
+
+function setLive(msg) {
+  if (!session || msg.runId !== runId) return;
+  const l = msg.live;
+  try {
+    if (l.noise !== live.noise) session.setNoise(l.noise);
+    if (l.teacher !== live.teacher) session.setTeacher(l.teacher);
+    if (l.ridge !== live.ridge) session.setRidge(l.ridge);
+  } catch (err) {
+    post({ type: MSG.ERROR, runId, during: ERROR_DURING.SET_RIDGE, message: describe(err) });
+    return;
+  }
+  live = { ...l };
+  report(session.seedsDone >= seeds);
+}
+
+// The isotropic panel: curves at once, then the Monte-Carlo points one per task.
+let iso = null;
+const isoNext = yielder(() => {
+  if (!iso) return;
+  const { id, config, mc } = iso;
+  const i = iso.index++;
+  if (i >= mc.gammas.length) {
+    iso = null;
+    return;
+  }
+  const gamma = mc.gammas[i];
+  try {
+    const p = Math.max(1, Math.round(gamma * mc.n));
+    const e = isotropicMonteCarlo(mc.n, p, config.signal, config.noise, config.ridge, mc.reps, (mc.seed + i) >>> 0);
+    post({ type: MSG.ISO_POINT, id, index: i, gamma: p / mc.n, mean: finite(e.mean), se: finite(e.se) });
+  } catch (err) {
+    post({ type: MSG.ERROR, id, during: ERROR_DURING.ISOTROPIC, message: describe(err) });
+    iso = null;
+    return;
+  }
+  isoNext();
+});
+
+function isotropic(msg) {
+  try {
+    const c = isotropicCurves(msg.config);
+    const curves = {
+      gamma: f64(c.gamma),
+      minNorm: f64(c.minNorm),
+      minNormFiniteN: f64(c.minNormFiniteN),
+      ridge: f64(c.ridge),
+      optimalRidge: f64(c.optimalRidge),
+      nullRisk: finite(c.nullRisk),
+    };
+    post({ type: MSG.ISO_CURVES, id: msg.id, curves });
+  } catch (err) {
+    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.ISOTROPIC, message: describe(err) });
+    iso = null;
+    return;
+  }
+  iso = msg.mc ? { id: msg.id, config: msg.config, mc: msg.mc, index: 0 } : null;
+  if (iso) isoNext();
+}
+
+// The trained-network width sweep (run in a worker of its own, so the curves above stay live).
+const TRAIN_SLICE_MS = 60;
+let train = null; // {id, sweep}
+
+function trainReport(t) {
+  const r = t.sweep.report();
+  const stat = (x) => ({ mean: f64(x.mean), se: f64(x.se) });
+  const p = t.sweep.progress();
+  return {
+    report: {
+      widths: Array.from(r.widths, finite),
+      params: Array.from(r.params, finite),
+      ratio: f64(r.ratio),
+      thresholdWidth: finite(r.thresholdWidth),
+      trainMse: stat(r.trainMse),
+      testMse: stat(r.testMse),
+      seedsDone: Array.from(r.seedsDone, finite),
+      diverged: Array.from(r.diverged, finite),
+      nullMse: finite(r.nullMse),
+      noiseVariance: finite(r.noiseVariance),
+      steps: finite(Number(r.steps)),
+      lr: finite(r.lr),
+    },
+    progress: {
+      cellsDone: finite(p.cellsDone), cellsTotal: finite(p.cellsTotal), fraction: finite(p.fraction),
+      width: finite(p.width), seedIndex: finite(p.seedIndex), done: !!p.done, cancelled: !!p.cancelled,
+    },
+  };
+}
+
+const trainNext = yielder(() => {
+  if (!train) return;
+  const t = train;
+  try {
+    t.sweep.advance(TRAIN_SLICE_MS);
+  } catch (err) {
+    post({ type: MSG.ERROR, id: t.id, during: ERROR_DURING.TRAIN, message: describe(err) });
+    stopTrain();
+    return;
+  }
+  const { report, progress } = trainReport(t);
+  post({ type: MSG.TRAIN_PROGRESS, id: t.id, report, progress });
+  if (progress.done || progress.cancelled) stopTrain();
+  else trainNext();
+});
+
+function stopTrain() {
+  if (train) train.sweep.free();
+  train = null;
+}
+
+function startTrain(msg) {
+  stopTrain();
+  try {
+    train = { id: msg.id, sweep: new TrainedSweep({ ...msg.config }) };
+  } catch (err) {
+    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.TRAIN, message: describe(err) });
+    return;
+  }
+  const { report, progress } = trainReport(train);
+  post({ type: MSG.TRAIN_PROGRESS, id: msg.id, report, progress });
+  trainNext();
+}
+
+function cancelTrain(msg) {
+  if (!train || train.id !== msg.id) return;
+  train.sweep.cancel();
+  const { report, progress } = trainReport(train);
+  post({ type: MSG.TRAIN_PROGRESS, id: msg.id, report, progress: { ...progress, cancelled: true } });
+  stopTrain();
+}
+
+serve((msg) => {
+  switch (msg.type) {
+    case MSG.CONFIGURE:
+      configure(msg);
+      break;
+    case MSG.SET_LIVE:
+      setLive(msg);
+      break;
+    case MSG.ISOTROPIC:
+      isotropic(msg);
+      break;
+    case MSG.TRAIN:
+      startTrain(msg);
+      break;
+    case MSG.CANCEL_TRAIN:
+      cancelTrain(msg);
+      break;
+    default:
+      break;
+  }
+}, () => ({
+  defaults: { ...doubleDescentDefaults() },
+  limits: { ...doubleDescentLimits() },
+  trainedDefaults: { ...trainedSweepDefaults() },
+}));

@@ -1,0 +1,655 @@
+// The double-descent page. Random-features regression runs in a small pool of workers
+// (dd-worker.js), each holding a contiguous block of the seeds; this file splits the seeds,
+// pools the per-seed curves into mean ± standard error, and draws at most once per frame. The
+// ridge, the label noise and the teacher re-fit from the cached factorisations in every worker
+// at once. The isotropic linear model runs in the first worker; the trained-network width sweep
+// in a worker of its own (dd-train.js).
+
+import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { derive, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { SeriesPlot, COLORS } from './plots.js';
+import { TrainedSweepPanel } from './dd-train.js';
+
+const READY_TIMEOUT_MS = 20000;
+const MAX_WORKERS = 4;
+const DIGITS_ROWS = 1797;
+const N_TEST = 1000;
+// The isotropic model's Monte-Carlo points: n, the γ values (γ = 1 itself only with a ridge,
+// where the minimum-norm risk has no finite expectation nearby) and draws per point.
+const ISO_N = 100;
+const ISO_GAMMAS = [0.1, 0.16, 0.25, 0.4, 0.5, 0.63, 0.8, 1.25, 1.6, 2, 2.5, 4, 6.3, 10];
+const ISO_REPS = 40;
+
+const THEORY_COLOR = '#1b1b1b';
+const NORM_COLOR = '#009E73';
+const ERR_COLOR = '#CC79A7';
+
+// ---------------------------------------------------------------------------------------------
+// Controls. Every entry is a field of the engine's DoubleDescentConfig (the e2e test checks the
+// defaults against doubleDescentDefaults()) and a URL key.
+
+const GROUPS = [
+  { id: 'sweep', title: 'What is swept' },
+  { id: 'fit', title: 'Fit' },
+  { id: 'data', title: 'Data' },
+];
+
+const sphere = (v) => v.data === 'sphere';
+
+const CONTROLS = [
+  {
+    name: 'sweep', group: 'sweep', kind: 'select', label: 'Sweep',
+    options: [['features', 'model-wise: features p = 0.1n … 10n'], ['samples', 'sample-wise: samples n = 0.1p … 10p']],
+    default: 'features',
+    help: 'Grow the model at fixed data, or the data at fixed model. Both peak where p = n.',
+  },
+  {
+    name: 'data', group: 'sweep', kind: 'select', label: 'Data',
+    options: [['sphere', 'synthetic: sphere and teacher'], ['digits', 'digits: 8×8 images, 10 classes']],
+    default: 'sphere',
+    help: 'Synthetic inputs on the sphere of radius √d with a known teacher, or real handwritten digits with one output per class.',
+  },
+  {
+    name: 'features', group: 'sweep', kind: 'select', label: 'Random features',
+    options: [['relu', 'ReLU: max(0, w·x)'], ['fourier', 'Fourier: √2 cos(w·x + b)']],
+    default: 'relu',
+    help: 'The frozen first layer. The theory curve exists for ReLU features on the synthetic data.',
+  },
+  {
+    name: 'ridge', group: 'fit', kind: 'log-slider', label: 'Ridge λ', zero: true,
+    min: 1e-6, max: 10, positions: 70, default: 0, live: true,
+    help: 'Penalty (pλ/d)‖a‖² on the second layer. 0 is the minimum-norm interpolating fit; a ridge near the optimum removes the peak.',
+  },
+  {
+    name: 'seeds', group: 'fit', kind: 'int-slider', label: 'Seeds',
+    min: 1, max: 10, default: 5,
+    help: 'Independent draws of data, teacher and features; the error bars are ± one standard error over them.',
+  },
+  {
+    name: 'nTrain', group: 'data', kind: 'log-slider', label: 'Training points n', integer: true,
+    min: 20, max: 1000, positions: 60, default: 300,
+    help: 'Fixed in the model-wise sweep; the peak sits at p = n.',
+    enabledWhen: (v) => v.sweep === 'features',
+  },
+  {
+    name: 'nFeatures', group: 'data', kind: 'log-slider', label: 'Features p', integer: true,
+    min: 20, max: 1000, positions: 60, default: 300,
+    help: 'Fixed in the sample-wise sweep; the peak sits at n = p.',
+    enabledWhen: (v) => v.sweep === 'samples',
+  },
+  {
+    name: 'dim', group: 'data', kind: 'log-slider', label: 'Input dimension d', integer: true,
+    min: 2, max: 1000, positions: 54, default: 100,
+    help: 'Dimension of the synthetic inputs (the digits have 64 pixels).',
+    enabledWhen: sphere,
+  },
+  {
+    name: 'noise', group: 'data', kind: 'slider', label: 'Label noise σ',
+    min: 0, max: 2, step: 0.05, default: 0.5, live: true,
+    help: 'Standard deviation of the Gaussian noise on the training labels. Noise is what the interpolating fit blows up at the threshold.',
+  },
+  {
+    name: 'teacher', group: 'data', kind: 'select', label: 'Teacher',
+    options: [['linear', 'linear ⟨β, x⟩'], ['nonlinear', 'nonlinear: linear + He₂ part']],
+    default: 'linear', live: true,
+    help: 'The target function of the synthetic data; the nonlinear part acts like extra noise for small models.',
+    enabledWhen: sphere,
+  },
+  derive('seed', { group: 'data', help: 'Seeds data, teacher and features: seed s, s + 1, … for the replicates. The same seed gives the same curves.' }),
+];
+
+const LIVE_NAMES = ['ridge', 'noise', 'teacher'];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  status: 'loading', // loading | computing | done | refused | failed
+  values: null,
+  runId: 0,
+  liveVersion: 0,
+  workers: [], // {worker, ready, block: {offset, count}, part: latest report, sentVersion, ackVersion, dirty}
+  ready: 0,
+  info: null,
+  startedAt: 0,
+  firstSeedMs: null,
+  fullMs: null,
+  pooled: null, // the pooled curves on screen
+  iso: { id: 0, curves: null, points: [] },
+  xAxis: 'ratio',
+  message: null,
+};
+
+let controls = null;
+const plots = {};
+let frame = 0;
+let trained = null;
+
+// ---------------------------------------------------------------------------------------------
+// Text.
+
+function fmt(v, digits = 3) {
+  return Number.isFinite(v) ? formatNumber(v, digits) : '—';
+}
+
+function setMessage(kind, text) {
+  state.message = text ? { kind, text: plainMessage(text) } : null;
+  const el = $('alert');
+  el.hidden = !state.message;
+  el.className = state.message ? `alert alert-${kind}` : 'alert';
+  el.textContent = state.message?.text ?? '';
+}
+
+function setStatus(s) {
+  state.status = s;
+  document.body.dataset.status = s;
+}
+
+function fail(text) {
+  setStatus('failed');
+  setMessage('error', text);
+  $('busy').hidden = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine settings of the current controls.
+
+function gridExtent(v) {
+  return v.sweep === 'features' ? v.nTrain : Math.round(10 * v.nFeatures);
+}
+
+function engineConfig(v) {
+  const nTest = v.data === 'digits' ? Math.max(10, Math.min(N_TEST, DIGITS_ROWS - gridExtent(v))) : N_TEST;
+  return {
+    data: v.data,
+    sweep: v.sweep,
+    features: v.features,
+    nTrain: v.nTrain,
+    nFeatures: v.nFeatures,
+    dim: v.dim,
+    nTest,
+    teacher: v.teacher,
+    noise: v.noise,
+    ridge: v.ridge,
+    seeds: v.seeds,
+    seed: v.seed,
+  };
+}
+
+function liveSettings() {
+  const v = state.values;
+  return { version: state.liveVersion, ridge: v.ridge, noise: v.noise, teacher: v.teacher };
+}
+
+/** Contiguous blocks of the seeds, one per worker (earlier workers take the remainder). */
+function blocks(seeds, workers) {
+  const out = [];
+  let offset = 0;
+  for (let j = 0; j < workers; j++) {
+    const count = Math.floor(seeds / workers) + (j < seeds % workers ? 1 : 0);
+    out.push({ offset, count });
+    offset += count;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+function configure() {
+  if (state.ready < state.workers.length) return;
+  state.runId += 1;
+  state.liveVersion += 1;
+  state.startedAt = performance.now();
+  state.firstSeedMs = null;
+  state.fullMs = null;
+  const cfg = engineConfig(state.values);
+  const parts = blocks(cfg.seeds, state.workers.length);
+  state.workers.forEach((w, j) => {
+    w.block = parts[j];
+    w.part = null;
+    w.done = parts[j].count === 0;
+    w.sentVersion = state.liveVersion;
+    w.ackVersion = state.liveVersion;
+    w.dirty = false;
+    if (parts[j].count === 0) return;
+    w.worker.postMessage({
+      type: MSG.CONFIGURE,
+      runId: state.runId,
+      config: { ...cfg, seed: cfg.seed + parts[j].offset, seeds: parts[j].count },
+      whole: cfg,
+      live: liveSettings(),
+    });
+  });
+  setStatus('computing');
+  $('busy').hidden = false;
+  setMessage(null, null);
+  renderProgress();
+  requestIsotropic();
+  writeUrl(state.values, { x: state.xAxis === 'ratio' ? undefined : state.xAxis }, CONTROLS);
+}
+
+function sendLive(w) {
+  if (!w.block || w.block.count === 0) return;
+  if (w.sentVersion > w.ackVersion) {
+    w.dirty = true; // one re-fit at a time; the newest settings follow when it answers
+    return;
+  }
+  w.sentVersion = state.liveVersion;
+  w.dirty = false;
+  w.worker.postMessage({ type: MSG.SET_LIVE, runId: state.runId, live: liveSettings() });
+}
+
+function requestIsotropic(withMonteCarlo = true) {
+  const v = state.values;
+  state.iso.id += 1;
+  state.iso.points = [];
+  state.iso.curves = null;
+  const gammas = v.ridge > 0 ? [...ISO_GAMMAS.slice(0, 7), 1, ...ISO_GAMMAS.slice(7)] : ISO_GAMMAS;
+  // The last worker holds the fewest seeds.
+  state.workers[state.workers.length - 1]?.worker.postMessage({
+    type: MSG.ISOTROPIC,
+    id: state.iso.id,
+    config: { n: ISO_N, signal: 1, noise: v.noise, ridge: v.ridge, gammaMin: 0.1, gammaMax: 10, points: 241 },
+    mc: withMonteCarlo ? { n: ISO_N, gammas, reps: ISO_REPS, seed: v.seed } : null,
+  });
+}
+
+function onControlChange(name, value, { final, changed }) {
+  if (!changed && !final) return;
+  if (LIVE_NAMES.includes(name) && state.status !== 'refused' && state.status !== 'loading') {
+    if (!changed) return;
+    state.liveVersion += 1;
+    for (const w of state.workers) sendLive(w);
+    // The isotropic curves follow every move; its Monte-Carlo points are redrawn on release.
+    if (name !== 'teacher') requestIsotropic(final);
+    writeUrl(state.values, urlExtras(), CONTROLS);
+    return;
+  }
+  if (!final) return; // rebuilding settings apply when the slider is released
+  configure();
+}
+
+function urlExtras() {
+  return state.xAxis === 'params' ? { x: 'params' } : {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies.
+
+function onMessage(w, msg) {
+  switch (msg.type) {
+    case MSG.READY:
+      w.ready = true;
+      state.ready += 1;
+      if (!state.info) {
+        state.info = msg.info;
+        $('stat-backend').textContent = `CPU (wasm${msg.info.build?.simd ? ' SIMD' : ''}) · ${state.workers.length} worker${state.workers.length > 1 ? 's' : ''}`;
+        $('build-info').textContent = `Descent ${msg.info.build?.version ?? ''}.`;
+      }
+      if (state.ready === state.workers.length) configure();
+      break;
+    case MSG.PROGRESS: {
+      if (msg.runId !== state.runId) break;
+      w.part = msg.report;
+      w.partVersion = msg.version;
+      if (msg.version >= w.ackVersion) w.ackVersion = Math.max(w.ackVersion, msg.version);
+      w.done = msg.done;
+      if (w.dirty && w.sentVersion <= w.ackVersion) sendLive(w);
+      if (state.firstSeedMs == null) state.firstSeedMs = performance.now() - state.startedAt;
+      if (state.workers.every((x) => x.done) && state.fullMs == null) {
+        state.fullMs = performance.now() - state.startedAt;
+        setStatus('done');
+        $('busy').hidden = true;
+      }
+      schedule();
+      break;
+    }
+    case MSG.ISO_CURVES:
+      if (msg.id !== state.iso.id) break;
+      state.iso.curves = msg.curves;
+      schedule();
+      break;
+    case MSG.ISO_POINT:
+      if (msg.id !== state.iso.id) break;
+      state.iso.points[msg.index] = msg;
+      schedule();
+      break;
+    case MSG.ERROR:
+      if (msg.fatal) {
+        fail(msg.message);
+        break;
+      }
+      if (msg.during === ERROR_DURING.ISOTROPIC) {
+        if (msg.id === state.iso.id) $('iso-note').textContent = plainMessage(msg.message);
+        break;
+      }
+      if (msg.runId !== state.runId) break;
+      if (msg.during === ERROR_DURING.CONFIGURE) {
+        // Refused settings: say why; the curves on screen stay, marked as stale.
+        setStatus('refused');
+        $('busy').hidden = true;
+        setMessage('error', `These settings were refused: ${msg.message}`);
+        for (const x of state.workers) x.done = true;
+      } else {
+        setMessage('error', msg.message);
+      }
+      schedule();
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling the workers' per-seed curves.
+
+function meanSe(rows, key, len) {
+  const mean = new Float64Array(len).fill(NaN);
+  const se = new Float64Array(len).fill(NaN);
+  for (let i = 0; i < len; i++) {
+    const vals = [];
+    for (const r of rows) {
+      const v = r[key]?.[i];
+      if (Number.isFinite(v)) vals.push(v);
+    }
+    if (!vals.length) continue;
+    const m = vals.reduce((a, b) => a + b, 0) / vals.length;
+    mean[i] = m;
+    if (vals.length > 1) {
+      const var_ = vals.reduce((a, b) => a + (b - m) ** 2, 0) / (vals.length - 1);
+      se[i] = Math.sqrt(var_ / vals.length);
+    } else {
+      se[i] = 0;
+    }
+  }
+  return { mean, se };
+}
+
+/** The curves pooled over every worker that has answered at the current live settings. */
+function pool() {
+  const parts = state.workers.filter((w) => w.part);
+  if (!parts.length) return null;
+  // While a re-fit is under way, keep drawing the last consistent set.
+  if (parts.some((w) => w.partVersion !== state.liveVersion) && state.pooled) return state.pooled;
+  const base = parts[0].part;
+  const rows = parts.flatMap((w) => w.part.perSeed).sort((a, b) => a.seed - b.seed);
+  const len = base.ratio.length;
+  const digits = rows.some((r) => r.testError);
+  return {
+    base,
+    rows,
+    seedsDone: rows.length,
+    seeds: state.workers.reduce((a, w) => a + (w.block?.count ?? 0), 0),
+    train: meanSe(rows, 'trainMse', len),
+    test: meanSe(rows, 'testMse', len),
+    norm: meanSe(rows, 'norm', len),
+    testError: digits ? meanSe(rows, 'testError', len) : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing.
+
+function schedule() {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    render();
+  });
+}
+
+function xValues(base) {
+  if (state.xAxis === 'params') {
+    // Second-layer parameters per training point, p·K/n.
+    return Float64Array.from(base.params, (q, i) => q / base.n[i]);
+  }
+  return base.ratio;
+}
+
+function xLabel() {
+  const sw = state.pooled?.base.sweep ?? state.values.sweep;
+  if (state.xAxis === 'params') return 'parameters per point  p·K / n';
+  return sw === 'samples' ? 'samples per feature  n / p' : 'features per point  p / n';
+}
+
+function thresholdX(base) {
+  return state.xAxis === 'params' ? base.outputs : 1;
+}
+
+function thresholdLabel(base) {
+  const k = base.outputs;
+  if (state.xAxis === 'params') return k > 1 ? `p·K = n·K (K = ${k})` : 'p = n';
+  return base.sweep === 'samples' ? 'n = p' : 'p = n';
+}
+
+function render() {
+  const pooled = pool();
+  state.pooled = pooled;
+  renderProgress();
+  renderStats();
+  if (!pooled) return;
+  const { base } = pooled;
+  const xs = xValues(base);
+  const thr = { x: thresholdX(base), label: thresholdLabel(base), color: '#555' };
+
+  plots.curve.setData(xs, pooled.test.mean, pooled.train.mean, base.theory ?? new Float64Array(xs.length).fill(NaN));
+  plots.curve.setErrors([pooled.test.se, pooled.train.se, null]);
+  const hasTheory = !!base.theory;
+  if (plots.curve.u.series[3].show !== hasTheory) plots.curve.u.setSeries(3, { show: hasTheory });
+  const markers = [thr];
+  if (Number.isFinite(base.theoryKernelLimit) && base.sweep === 'features') {
+    markers.push({ y: base.theoryKernelLimit, label: 'kernel limit p → ∞', color: THEORY_COLOR, dash: [2, 4] });
+  }
+  plots.curve.setMarkers(markers);
+
+  plots.norm.setData(xs, pooled.norm.mean);
+  plots.norm.setErrors([pooled.norm.se]);
+  plots.norm.setMarkers([thr]);
+
+  $('fig-class').hidden = !pooled.testError;
+  if (pooled.testError) {
+    plots.cls.setData(xs, pooled.testError.mean);
+    plots.cls.setErrors([pooled.testError.se]);
+    plots.cls.setMarkers([thr]);
+  }
+  renderReadout(pooled, xs);
+  renderIsotropic();
+}
+
+function renderProgress() {
+  const pooled = state.pooled;
+  const total = state.workers.reduce((a, w) => a + (w.block?.count ?? 0), 0);
+  const done = pooled?.seedsDone ?? 0;
+  const bar = $('seed-bar');
+  bar.max = Math.max(1, total);
+  bar.value = Math.min(done, total);
+  const running = state.status === 'computing';
+  $('seed-status').textContent = running
+    ? `seed ${Math.min(done + 1, total)} of ${total} computing…`
+    : state.status === 'done' ? `${total} seed${total === 1 ? '' : 's'} done` : '';
+}
+
+function renderStats() {
+  const p = state.pooled;
+  $('stat-sizes').textContent = p ? formatInt(p.base.ratio.length) : '—';
+  $('stat-seeds').textContent = p ? `${p.seedsDone} / ${p.seeds}` : '—';
+  $('stat-first').textContent = state.firstSeedMs != null ? `${formatInt(state.firstSeedMs)} ms` : '—';
+  $('stat-full').textContent = state.fullMs != null ? `${formatInt(state.fullMs)} ms` : '—';
+}
+
+function renderReadout(pooled, xs) {
+  const { base, test } = pooled;
+  const v = state.values;
+  let peak = -1;
+  for (let i = 0; i < xs.length; i++) if (Number.isFinite(test.mean[i]) && (peak < 0 || test.mean[i] > test.mean[peak])) peak = i;
+  const thrX = thresholdX(base);
+  const lines = [];
+  if (peak >= 0) {
+    const where = `${state.xAxis === 'params' ? 'p·K/n' : base.sweep === 'samples' ? 'n/p' : 'p/n'} = ${fmt(xs[peak], 3)}`;
+    const near = Math.abs(Math.log(xs[peak] / thrX)) < 0.12;
+    lines.push(`Highest test error ${fmt(test.mean[peak])} ± ${fmt(test.se[peak], 2)} at ${where}${near ? ', the interpolation threshold' : ''}.`);
+  }
+  const best = base.theoryOptimalRidge;
+  const btn = $('btn-optimal');
+  btn.hidden = !Number.isFinite(best);
+  if (Number.isFinite(best)) {
+    btn.textContent = `Use the optimal ridge λ* ≈ ${fmt(best, 2)}`;
+    lines.push(`Theory: the ridge λ* ≈ ${fmt(best, 2)} minimises the asymptotic risk at the threshold${v.ridge > 0 ? ` (now λ = ${fmt(v.ridge, 2)})` : ''}.`);
+  }
+  if (!base.theory) {
+    lines.push(v.data === 'digits'
+      ? 'No theory curve for the digits: it is real data.'
+      : 'The Mei–Montanari curve is drawn for ReLU features only.');
+  }
+  $('readout').textContent = lines.join(' ');
+  $('plot-curve').setAttribute('aria-label', `Test and train error against ${xLabel()}. ${lines[0] ?? ''}`);
+}
+
+function renderIsotropic() {
+  const { curves, points } = state.iso;
+  if (!curves) return;
+  const xs = curves.gamma;
+  // Monte-Carlo points drawn as a point-only series on the curves' grid: each point at the
+  // grid value nearest its γ.
+  const mc = new Float64Array(xs.length).fill(NaN);
+  const mcSe = new Float64Array(xs.length).fill(NaN);
+  for (const pt of points) {
+    if (!pt || !Number.isFinite(pt.mean)) continue;
+    let best = 0;
+    for (let i = 1; i < xs.length; i++) if (Math.abs(Math.log(xs[i] / pt.gamma)) < Math.abs(Math.log(xs[best] / pt.gamma))) best = i;
+    mc[best] = pt.mean;
+    mcSe[best] = pt.se;
+  }
+  const ridgeCurve = state.values.ridge > 0 ? curves.ridge : new Float64Array(xs.length).fill(NaN);
+  plots.iso.setData(xs, curves.minNorm, curves.minNormFiniteN, ridgeCurve, curves.optimalRidge, mc);
+  plots.iso.setErrors([null, null, null, null, mcSe]);
+  plots.iso.setMarkers([{ x: 1, label: 'γ = 1', color: '#555' }, { y: curves.nullRisk, label: 'null risk r²', color: '#888', dash: [2, 4] }]);
+  const done = points.filter(Boolean).length;
+  const total = state.values.ridge > 0 ? ISO_GAMMAS.length + 1 : ISO_GAMMAS.length;
+  $('iso-note').textContent = done < total ? `Monte Carlo: ${done} of ${total} points…` : `Monte Carlo: ${total} points, ${ISO_REPS} draws each at n = ${ISO_N}.`;
+}
+
+function buildPlots() {
+  plots.curve = new SeriesPlot($('plot-curve'), {
+    x: { label: () => xLabel(), name: 'x', log: true },
+    // Past the threshold the train error is zero up to rounding: values 10⁵ below the largest
+    // are left off the axis.
+    y: { label: 'mean squared error', log: true, size: 70, floorRatio: 1e-5 },
+    series: [
+      { label: 'test (mean ± s.e.)', stroke: COLORS.test, width: 2.25, points: true, pointSize: 5 },
+      { label: 'train', stroke: COLORS.train, width: 1.75, dash: [7, 4], points: true, pointSize: 4 },
+      { label: 'Mei–Montanari theory', stroke: THEORY_COLOR, width: 2 },
+    ],
+    height: (w) => Math.min(420, Math.max(260, w * 0.55)),
+  });
+  plots.norm = new SeriesPlot($('plot-norm'), {
+    x: { label: () => xLabel(), name: 'x', log: true },
+    y: { label: '‖a‖', log: true, size: 60 },
+    series: [{ label: '‖a‖ (mean ± s.e.)', stroke: NORM_COLOR, width: 2, points: true, pointSize: 4 }],
+    height: (w) => Math.min(300, Math.max(200, w * 0.45)),
+  });
+  plots.cls = new SeriesPlot($('plot-class'), {
+    x: { label: () => xLabel(), name: 'x', log: true },
+    y: { label: 'test classification error', log: false, size: 60, range: [0, null] },
+    series: [{ label: 'misclassified (mean ± s.e.)', stroke: ERR_COLOR, width: 2, points: true, pointSize: 4 }],
+    height: (w) => Math.min(300, Math.max(200, w * 0.45)),
+  });
+  plots.iso = new SeriesPlot($('plot-iso'), {
+    x: { label: 'γ = p / n', name: 'γ', log: true },
+    y: { label: 'excess test risk', log: true, size: 64 },
+    series: [
+      { label: 'min-norm, n → ∞', stroke: THEORY_COLOR, width: 2 },
+      { label: `min-norm, exact at n = ${ISO_N}`, stroke: '#0072B2', width: 1.75, dash: [7, 4] },
+      { label: 'ridge λ', stroke: '#E69F00', width: 2 },
+      { label: 'optimal ridge', stroke: NORM_COLOR, width: 1.75, dash: [2, 4] },
+      { label: 'Monte Carlo (± s.e.)', stroke: COLORS.test, points: 'only', pointSize: 7 },
+    ],
+    height: (w) => Math.min(380, Math.max(240, w * 0.5)),
+  });
+}
+
+function setXAxis(axis) {
+  state.xAxis = axis;
+  for (const k of ['curve', 'norm', 'cls']) {
+    plots[k].u.destroy();
+    plots[k].create();
+  }
+  writeUrl(state.values, urlExtras(), CONTROLS);
+  schedule();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function startWorkers() {
+  const n = Math.max(1, Math.min(MAX_WORKERS, (navigator.hardwareConcurrency || 2)));
+  for (let j = 0; j < n; j++) {
+    let worker;
+    try {
+      worker = new Worker(new URL('./dd-worker.js', import.meta.url), { type: 'module' });
+    } catch (err) {
+      fail(`The engine's worker could not start: ${err?.message ?? err}`);
+      return;
+    }
+    const w = { worker, ready: false, block: null, part: null, done: false, sentVersion: 0, ackVersion: 0, dirty: false };
+    worker.onmessage = (e) => onMessage(w, e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      fail(`The engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
+        'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
+    };
+    worker.onmessageerror = () => fail('A worker sent a message the page could not read.');
+    state.workers.push(w);
+  }
+  setTimeout(() => {
+    if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
+  }, READY_TIMEOUT_MS);
+}
+
+function start() {
+  const values = { ...defaults(CONTROLS), ...readQuery(location.search, CONTROLS) };
+  const x = new URLSearchParams(location.search).get('x');
+  if (x === 'params') state.xAxis = 'params';
+  controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
+  state.values = controls.values;
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+  buildPlots();
+  $('x-axis').value = state.xAxis;
+  $('x-axis').addEventListener('change', (e) => setXAxis(e.target.value === 'params' ? 'params' : 'ratio'));
+  $('btn-optimal').addEventListener('click', () => {
+    const best = state.pooled?.base.theoryOptimalRidge;
+    if (!Number.isFinite(best)) return;
+    controls.set('ridge', best);
+    onControlChange('ridge', state.values.ridge, { final: true, changed: true });
+  });
+  $('btn-ridgeless').addEventListener('click', () => {
+    controls.set('ridge', 0);
+    onControlChange('ridge', 0, { final: true, changed: true });
+  });
+
+  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
+    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
+    return;
+  }
+  startWorkers();
+  trained = new TrainedSweepPanel({
+    root: $('fig-trained'),
+    settings: () => ({ noise: state.values.noise, seed: state.values.seed, seeds: state.values.seeds, teacher: state.values.teacher }),
+  });
+}
+
+// A small hook for tests and for the curious (read-only use intended).
+window.descent = {
+  state,
+  controls: CONTROLS,
+  get pooled() {
+    return state.pooled;
+  },
+  get iso() {
+    return state.iso;
+  },
+  get trained() {
+    return trained?.state ?? null;
+  },
+};
+
+start();
