@@ -734,3 +734,156 @@ impl TrainedSweep {
         to_js(&self.inner.report())
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// The Step-size scene and its phase diagrams (see `experiments::step_size`).
+// ------------------------------------------------------------------------------------------
+
+/// The Step-size scene's default settings, every field present (`lr: null` means "use
+/// `lrMultiple` × the stability bound").
+#[wasm_bindgen(js_name = stepSizeDefaults)]
+pub fn step_size_defaults() -> Result<JsValue, JsValue> {
+    to_js(&crate::experiments::step_size::StepSizeConfig::default())
+}
+
+/// The phase diagrams' default settings (`base` holds the network and data of every cell).
+#[wasm_bindgen(js_name = phaseDefaults)]
+pub fn phase_defaults() -> Result<JsValue, JsValue> {
+    to_js(&crate::experiments::step_size::PhaseConfig::default())
+}
+
+/// A live Step-size run: the network beside its linearisation under the same finite step,
+/// with the sharpness (top Hessian and NTK eigenvalues) against 2/η and the regime.
+#[wasm_bindgen]
+pub struct StepSize {
+    inner: crate::experiments::step_size::StepSize,
+}
+
+#[wasm_bindgen]
+impl StepSize {
+    /// Builds data, network, the empirical NTK at θ₀, the bounds (and measures the catapult
+    /// bound when cheap) from a settings object; missing fields take their defaults. Throws a
+    /// readable `Error` for settings out of range or too expensive.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<StepSize, JsValue> {
+        use crate::experiments::step_size::{self as ss, StepSizeConfig};
+        let config = config_from(config, StepSizeConfig::default())?;
+        Ok(StepSize {
+            inner: ss::StepSize::new(config).map_err(js_err)?,
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn step(&self) -> f64 {
+        self.inner.step() as f64
+    }
+
+    #[wasm_bindgen(getter, js_name = paramCount)]
+    pub fn param_count(&self) -> f64 {
+        self.inner.param_count() as f64
+    }
+
+    /// The stability bound 2n/λ_max(Θ₀) in slider units.
+    #[wasm_bindgen(getter, js_name = stabilityBound)]
+    pub fn stability_bound(&self) -> f64 {
+        self.inner.stability_bound()
+    }
+
+    /// The catapult bound as a multiple of the stability bound.
+    #[wasm_bindgen(getter, js_name = catapultMultiple)]
+    pub fn catapult_multiple(&self) -> f64 {
+        self.inner.catapult_multiple()
+    }
+
+    /// The settings in force (with `lr` and `lrMultiple` both filled in).
+    pub fn config(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.config)
+    }
+
+    /// Runs up to `steps` full-batch GD steps and returns the report (see `StepSizeReport`:
+    /// loss and linearised loss per step, sharpness, NTK top eigenvalue and lazy measures per
+    /// tracked step, bounds, regime and its one-sentence explanation).
+    pub fn advance(&mut self, steps: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.advance(steps as u64))
+    }
+
+    /// The report at the current step, without stepping.
+    pub fn report(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.report())
+    }
+
+    /// Restarts from θ₀ with a new step size in slider units (Θ₀ and the bounds are kept).
+    #[wasm_bindgen(js_name = setLr)]
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), JsValue> {
+        self.inner.set_lr(lr).map_err(js_err)
+    }
+
+    /// Restarts from θ₀ with the step size `multiple` × the stability bound.
+    #[wasm_bindgen(js_name = setLrMultiple)]
+    pub fn set_lr_multiple(&mut self, multiple: f64) -> Result<(), JsValue> {
+        self.inner.set_lr_multiple(multiple).map_err(js_err)
+    }
+
+    #[wasm_bindgen(js_name = trainX)]
+    pub fn train_x(&self) -> Vec<f32> {
+        self.inner.playground().data.x_train.clone()
+    }
+
+    #[wasm_bindgen(js_name = trainY)]
+    pub fn train_y(&self) -> Vec<f32> {
+        self.inner.playground().data.y_train.clone()
+    }
+}
+
+/// A phase diagram (step size × width or init scale × width), filled in cell by cell:
+/// call `advance(budgetMs)` repeatedly (from a worker) until `finished`; stop calling (and
+/// `free()`) to cancel. Deterministic from the seed.
+#[wasm_bindgen]
+pub struct PhaseDiagram {
+    inner: crate::experiments::step_size::PhaseDiagram,
+}
+
+#[wasm_bindgen]
+impl PhaseDiagram {
+    /// Throws a readable `Error` (with the time estimate) for grids too expensive to run.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<PhaseDiagram, JsValue> {
+        use crate::experiments::step_size::{self as ss, PhaseConfig};
+        let config = config_from(config, PhaseConfig::default())?;
+        Ok(PhaseDiagram {
+            inner: ss::PhaseDiagram::new(config).map_err(js_err)?,
+        })
+    }
+
+    /// Computes cells until `budgetMs` milliseconds have passed (at least one cell); returns
+    /// `{ done, total, fraction, finished }`.
+    pub fn advance(&mut self, budget_ms: f64) -> Result<JsValue, JsValue> {
+        let start = js_sys::Date::now();
+        let mut progress = self.inner.advance(1).map_err(js_err)?;
+        while !progress.finished && js_sys::Date::now() - start < budget_ms {
+            progress = self.inner.advance(1).map_err(js_err)?;
+        }
+        to_js(&progress)
+    }
+
+    /// Computes exactly `cells` more cells (or fewer at the end); returns the progress.
+    #[wasm_bindgen(js_name = advanceCells)]
+    pub fn advance_cells(&mut self, cells: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.advance(cells as usize).map_err(js_err)?)
+    }
+
+    pub fn progress(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.progress())
+    }
+
+    /// The estimated upper bound of the whole diagram's native run time, seconds.
+    #[wasm_bindgen(getter, js_name = estimateSeconds)]
+    pub fn estimate_seconds(&self) -> f64 {
+        self.inner.config.flops() / crate::experiments::step_size::ASSUMED_FLOPS
+    }
+
+    /// Axes and every cell so far (see `PhaseReport`), null where not computed or undefined.
+    pub fn report(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.report())
+    }
+}

@@ -3,4 +3,5 @@
 pub mod double_descent;
 pub mod lazy;
 pub mod playground;
+pub mod step_size;
 pub mod trained_sweep;

@@ -1,6 +1,7 @@
 //! The multilayer perceptron: parametrisations, forward and backward passes, gradient descent.
 
 pub mod activation;
+pub mod hessian;
 pub mod mlp;
 pub mod ntk;
 pub mod train;
