@@ -39,7 +39,22 @@ const SHOTS = [
   { name: 'dd-fourier-nonlinear', page: 'double-descent.html', query: 'features=fourier&teacher=nonlinear', act: ddDone },
   { name: 'dd-trained', page: 'double-descent.html', query: '', act: ddTrained },
   { name: 'dd-narrow-800', page: 'double-descent.html', query: '', viewport: { width: 800, height: 1000 }, act: ddDone },
+  // Step size.
+  { name: 'step-defaults', page: 'step.html', query: '' },
+  { name: 'step-stable', page: 'step.html', query: 'lrMultiple=0.9' },
+  { name: 'step-stable-erf-4096', page: 'step.html', query: 'lrMultiple=0.9&activation=erf&width=4096' },
+  { name: 'step-divergent', page: 'step.html', query: 'lrMultiple=12' },
+  { name: 'step-phase', page: 'step.html', query: '', act: phase },
+  { name: 'step-narrow-800', page: 'step.html', query: '', viewport: { width: 800, height: 1000 } },
 ];
+
+/** The step-size phase diagram to its end (at most three minutes). */
+async function phase(page) {
+  await page.click('#btn-phase');
+  await page.waitForFunction(() => document.body.dataset.phase && document.body.dataset.phase !== 'running',
+    null, { timeout: 180000 }).catch(() => console.error('  the phase diagram did not finish within three minutes'));
+  await page.waitForTimeout(300);
+}
 
 /** Waits until every seed of the double-descent sweep is computed (at most a minute). */
 async function ddDone(page) {

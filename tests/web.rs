@@ -3,8 +3,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use descent::api::{
-    DoubleDescent, LazyRich, Playground, WidthSweep, build_info, default_config, lazy_defaults,
-    limits,
+    DoubleDescent, LazyRich, Playground, StepSize, TrainedSweep, WidthSweep, build_info,
+    check_double_descent, default_config, lazy_defaults, limits,
 };
 use descent::backend::Trans;
 use descent::backend::cpu::gemm::{Gemm, reference};
@@ -256,7 +256,7 @@ fn double_descent_fills_in_seed_by_seed_and_peaks_at_the_threshold() {
         ("sizes", 15.into()),
         ("seeds", 2.into()),
     ]);
-    let mut dd = DoubleDescent::new(cfg).unwrap();
+    let mut dd = DoubleDescent::new(cfg, None).unwrap();
     assert!(
         !dd.advance().unwrap(),
         "two seeds: not done after the first"
@@ -278,4 +278,78 @@ fn double_descent_fills_in_seed_by_seed_and_peaks_at_the_threshold() {
     assert_eq!(peak as f64, num(&r, "thresholdIndex"), "{values:?}");
     dd.set_ridge(0.1).unwrap();
     assert_eq!(num(&dd.report().unwrap(), "ridge"), 0.1);
+}
+
+#[wasm_bindgen_test]
+fn double_descent_reads_the_digits_csv_and_refuses_oversize_sweeps() {
+    let cfg = config(&[
+        ("data", "digits".into()),
+        ("nTrain", 40.into()),
+        ("nTest", 100.into()),
+        ("sizes", 7.into()),
+        ("seeds", 1.into()),
+    ]);
+    let csv = include_str!("../data/digits.csv").to_string();
+    let mut dd = DoubleDescent::new(cfg.clone(), Some(csv)).unwrap();
+    assert!(dd.advance().unwrap());
+    let r = dd.report().unwrap();
+    assert_eq!(num(&r, "outputs"), 10.0);
+    // Without the CSV the digits cannot be used: a readable error, not a panic.
+    let err = DoubleDescent::new(cfg, None).err().expect("refused");
+    let msg = js_sys::Error::from(err).message().as_string().unwrap();
+    assert!(msg.contains("digits"), "{msg}");
+    // The whole-sweep check refuses what one session could not hold, with the estimate.
+    let big = config(&[("nTrain", 1000.into()), ("seeds", 20.into())]);
+    let err = check_double_descent(big).err().expect("refused");
+    let msg = js_sys::Error::from(err).message().as_string().unwrap();
+    assert!(msg.contains("MB"), "{msg}");
+    assert!(check_double_descent(config(&[])).unwrap() > 1e6);
+}
+
+#[wasm_bindgen_test]
+fn trained_sweep_runs_to_the_end_in_slices() {
+    let cfg = config(&[
+        ("nTrain", 20.into()),
+        ("dim", 4.into()),
+        ("nTest", 50.into()),
+        ("sizes", 4.into()),
+        ("seeds", 1.into()),
+        ("steps", 50.into()),
+    ]);
+    let mut sw = TrainedSweep::new(cfg).unwrap();
+    let mut slices = 0;
+    while !sw.done() {
+        sw.advance(5.0).unwrap();
+        slices += 1;
+        assert!(slices < 10_000, "the sweep does not end");
+    }
+    let r = sw.report().unwrap();
+    let test: js_sys::Array = get(&get(&r, "testMse"), "mean").dyn_into().unwrap();
+    let widths: js_sys::Array = get(&r, "widths").dyn_into().unwrap();
+    assert_eq!(test.length(), widths.length());
+    assert!(test.iter().all(|v| v.as_f64().is_some_and(f64::is_finite)));
+}
+
+#[wasm_bindgen_test]
+fn step_size_reports_bounds_and_a_regime() {
+    let cfg = config(&[
+        ("width", 64.into()),
+        ("nTrain", 16.into()),
+        ("measureCatapult", false.into()),
+        ("lrMultiple", 0.5.into()),
+    ]);
+    let mut run = StepSize::new(cfg).unwrap();
+    let r = run.advance(20).unwrap();
+    assert_eq!(num(&r, "step"), 20.0);
+    let bound = num(&r, "stabilityBound");
+    assert!(bound.is_finite() && bound > 0.0);
+    assert!((num(&r, "lr") - 0.5 * bound).abs() < 1e-9 * bound);
+    assert_eq!(get(&r, "regime").as_string().as_deref(), Some("stable"));
+    let loss: js_sys::Array = get(&r, "loss").dyn_into().unwrap();
+    assert_eq!(loss.length(), 21);
+    // Far above the bound the run diverges and says so, with finite numbers only.
+    run.set_lr_multiple(50.0).unwrap();
+    let r = run.advance(500).unwrap();
+    assert!(num(&r, "diverged") > 0.0);
+    assert_eq!(get(&r, "regime").as_string().as_deref(), Some("divergent"));
 }

@@ -312,6 +312,9 @@ function seriesOpts(c) {
   if (points === 'only') {
     out.paths = () => null;
     out.points = { show: true, size: pointSize ?? 8, width: 1.5, fill: pointFill ?? c.stroke, stroke: c.stroke };
+  } else if (points === 'auto') {
+    // uPlot shows the points only where they are sparse enough to see (a short run).
+    out.points = { size: pointSize ?? 6, width: 1.5, fill: pointFill ?? c.stroke, stroke: c.stroke };
   } else if (points) {
     out.points = { show: true, size: pointSize ?? 7, width: 1.5, fill: pointFill ?? c.stroke, stroke: c.stroke };
   } else {
@@ -810,5 +813,147 @@ export class MatrixPlot {
 
   get canvas() {
     return this.u?.root.querySelector('canvas') ?? null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A heatmap over two log-spaced grids (phase diagrams): cell (i, j) is x = xs[i], y = ys[j],
+ * coloured by `color(value)` (an RGB triple), drawn inside uPlot's log axes; cells not yet
+ * computed stay empty. `readout` shows the cell under the cursor through `describe(i, j)`.
+ *   opts: {x: {label}, y: {label}, readout, describe(i, j) → text}
+ */
+export class GridHeatmap {
+  constructor(container, opts) {
+    this.container = container;
+    this.opts = opts;
+    this.xs = [1, 2];
+    this.ys = [1, 2];
+    this.values = null;
+    this.color = () => [255, 255, 255];
+    this.marker = null;
+    this.measure = autosize(container, () => this.u, (w) => Math.min(440, Math.max(240, w * 0.8)), 560);
+    this.create();
+  }
+
+  /** The edges of log cells: geometric midpoints, and half a step beyond the ends. */
+  static edges(v) {
+    if (v.length === 1) return [v[0] / 1.5, v[0] * 1.5];
+    const e = [];
+    for (let i = 0; i <= v.length; i++) {
+      const a = v[Math.max(0, Math.min(v.length - 1, i - 1))];
+      const b = v[Math.max(0, Math.min(v.length - 1, i))];
+      if (i === 0) e.push(v[0] / Math.sqrt(v[1] / v[0]));
+      else if (i === v.length) e.push(v.at(-1) * Math.sqrt(v.at(-1) / v.at(-2)));
+      else e.push(Math.sqrt(a * b));
+    }
+    return e;
+  }
+
+  create() {
+    const ex = () => GridHeatmap.edges(this.xs);
+    const ey = () => GridHeatmap.edges(this.ys);
+    const opts = {
+      ...this.measure(),
+      scales: {
+        x: { time: false, distr: 3, log: 10, range: () => [ex()[0], ex().at(-1)] },
+        y: { distr: 3, log: 10, range: () => [ey()[0], ey().at(-1)] },
+      },
+      // Ticks at the grid values themselves (every other one when crowded).
+      axes: [
+        axis(this.opts.x.label, { splits: () => GridHeatmap.ticks(this.xs, 8) }),
+        axis(this.opts.y.label, { size: 56, splits: () => GridHeatmap.ticks(this.ys, 9) }),
+      ],
+      series: [{ label: 'x' }, { label: 'y', paths: () => null, points: { show: false } }],
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false }, points: { show: false } },
+      hooks: {
+        drawClear: [(u) => this.drawCells(u)],
+        setCursor: [(u) => this.showCursor(u)],
+      },
+    };
+    this.u = new uPlot(opts, [[this.xs[0], this.xs.at(-1)], [null, null]], this.container);
+  }
+
+  /** At most `max` of the grid values, evenly picked, always including the first and last. */
+  static ticks(v, max) {
+    const step = Math.ceil(v.length / max);
+    const out = v.filter((_, i) => i % step === 0);
+    if (out.at(-1) !== v.at(-1) && v.length > 1) {
+      // The last value replaces a tick that would sit too close to it.
+      if ((v.length - 1) % step < step / 2 + 0.5) out[out.length - 1] = v.at(-1);
+      else out.push(v.at(-1));
+    }
+    return out.map((x) => Number(x.toPrecision(3)));
+  }
+
+  /** The grids (ascending), the values (index j·xs.length + i, null where not computed) and the colour map. */
+  setData(xs, ys, values, color) {
+    const changed = xs.length !== this.xs.length || ys.length !== this.ys.length
+      || xs.some((v, i) => v !== this.xs[i]) || ys.some((v, i) => v !== this.ys[i]);
+    this.xs = xs;
+    this.ys = ys;
+    this.values = values;
+    this.color = color;
+    if (changed) this.u.setData([[xs[0], xs.at(-1)], [null, null]], true);
+    this.u.redraw(false);
+  }
+
+  /** A point drawn as a ring (the live run's setting), or null. */
+  setMarker(m) {
+    this.marker = m;
+    this.u.redraw(false);
+  }
+
+  drawCells(u) {
+    if (!this.values) return;
+    const ctx = u.ctx;
+    const ex = GridHeatmap.edges(this.xs);
+    const ey = GridHeatmap.edges(this.ys);
+    ctx.save();
+    for (let j = 0; j < this.ys.length; j++) {
+      for (let i = 0; i < this.xs.length; i++) {
+        const v = this.values[j * this.xs.length + i];
+        if (v == null) continue;
+        const [r, g, b] = this.color(v);
+        ctx.fillStyle = `rgb(${r},${g},${b})`;
+        const x0 = u.valToPos(ex[i], 'x', true);
+        const x1 = u.valToPos(ex[i + 1], 'x', true);
+        const y0 = u.valToPos(ey[j + 1], 'y', true);
+        const y1 = u.valToPos(ey[j], 'y', true);
+        ctx.fillRect(Math.floor(x0), Math.floor(y0), Math.ceil(x1 - x0) + 1, Math.ceil(y1 - y0) + 1);
+      }
+    }
+    if (this.marker && Number.isFinite(this.marker.x) && Number.isFinite(this.marker.y)) {
+      const px = uPlot.pxRatio;
+      const cx = u.valToPos(this.marker.x, 'x', true);
+      const cy = u.valToPos(this.marker.y, 'y', true);
+      ctx.lineWidth = 2.5 * px;
+      ctx.strokeStyle = '#fff';
+      ctx.beginPath();
+      ctx.arc(cx, cy, 7 * px, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.lineWidth = 1.5 * px;
+      ctx.strokeStyle = '#111';
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+
+  showCursor(u) {
+    const el = this.opts.readout;
+    if (!el) return;
+    const { left, top } = u.cursor;
+    if (left == null || left < 0 || !this.values) {
+      el.textContent = '';
+      return;
+    }
+    const x = u.posToVal(left, 'x');
+    const y = u.posToVal(top, 'y');
+    const nearest = (grid, v) => grid.reduce((b, g, k) => (Math.abs(Math.log(g / v)) < Math.abs(Math.log(grid[b] / v)) ? k : b), 0);
+    const i = nearest(this.xs, x);
+    const j = nearest(this.ys, y);
+    el.textContent = this.opts.describe ? this.opts.describe(i, j) : '';
   }
 }

@@ -51,6 +51,10 @@
 // plus SET_LIVE (ridge, noise, teacher re-fit without recomputing) and the isotropic-model
 // messages ISOTROPIC → ISO_CURVES, ISO_POINT, and the trained-network sweep TRAIN, CANCEL_TRAIN →
 // TRAIN_PROGRESS; the messages are spelled out in dd-worker.js.
+//
+// The step-size scene (step.js ↔ step-worker.js) uses CONFIGURE, PLAY, PAUSE, SET_LR (a restart
+// from θ₀ at a new multiple of the stability bound), PROGRESS and ERROR, and PHASE, CANCEL_PHASE
+// → PHASE_PROGRESS for the phase diagrams; spelled out in step-worker.js.
 
 export const MSG = Object.freeze({
   CONFIGURE: 'configure',
@@ -66,6 +70,9 @@ export const MSG = Object.freeze({
   TRAIN: 'train',
   CANCEL_TRAIN: 'cancelTrain',
   TRAIN_PROGRESS: 'trainProgress',
+  PHASE: 'phase',
+  CANCEL_PHASE: 'cancelPhase',
+  PHASE_PROGRESS: 'phaseProgress',
   SWEEP: 'sweep',
   CANCEL_SWEEP: 'cancelSweep',
   READY: 'ready',
@@ -93,6 +100,7 @@ export const ERROR_DURING = Object.freeze({
   SWEEP: 'sweep', // the sweep stopped
   ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
   TRAIN: 'train', // the trained-network sweep stopped
+  PHASE: 'phase', // the phase diagram stopped
 });
 
 export const SWEEP_END = Object.freeze({

@@ -1,0 +1,122 @@
+// End-to-end tests of the step-size page in headless Chromium, against the built site in dist/.
+// Run from the repository root: node --test tests/e2e/   (build first: bash scripts/build.sh)
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openPage, setRange, startBrowser, startServer } from './helpers.mjs';
+
+describe('Step size', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await startBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const url = (query = '') => `${server.url}step.html${query ? `?${query}` : ''}`;
+
+  /** Opens the page and waits until the run has reached `steps` steps (or stopped by itself). */
+  async function runTo(page, query, steps) {
+    await page.goto(url(query));
+    await page.waitForFunction((s) => {
+      const r = window.descent.report;
+      return r && (r.step >= s || document.body.dataset.status === 'finished');
+    }, steps, { timeout: 60000, polling: 100 });
+    return page.evaluate(() => {
+      const r = window.descent.report;
+      return { ...r, loss: Array.from(r.loss), linearizedLoss: Array.from(r.linearizedLoss), ntkTop: Array.from(r.ntkTop) };
+    });
+  }
+
+  test('at 1.5 η₀ the linearisation diverges while the network catapults and converges', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const r = await runTo(page, '', 600);
+    // The page's defaults are the engine's.
+    const { info, controls } = await page.evaluate(() => ({
+      info: window.descent.state.info.defaults,
+      controls: Object.fromEntries(window.descent.controls.map((c) => [c.name, c.default])),
+    }));
+    for (const [name, value] of Object.entries(controls)) {
+      assert.equal(value, info[name], `default of ${name}: page ${value}, engine ${info[name]}`);
+    }
+    assert.ok(Math.abs(r.lrMultiple - 1.5) < 1e-12);
+    assert.ok(r.linearizedDiverged > 0, 'the linearised model diverges above η₀');
+    assert.ok(r.peakLoss > 2 * r.initialLoss, `spike: peak ${r.peakLoss}, start ${r.initialLoss}`);
+    assert.ok(r.loss.at(-1) < 0.5 * r.initialLoss, `converges: ${r.loss.at(-1)} against ${r.initialLoss}`);
+    // The NTK's top eigenvalue ends below the 2/η the step allows.
+    assert.ok(r.ntkTop.at(-1) < r.twoOverLr, `λ_max/n ${r.ntkTop.at(-1)} against 2/η ${r.twoOverLr}`);
+    assert.equal(r.regime, 'catapult');
+    assert.match(await page.textContent('#regime'), /catapult/i);
+    assert.match(await page.textContent('#m-lin'), /diverged at step \d+/);
+    assert.doesNotMatch(await page.textContent('body'), /NaN|Infinity/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('below η₀ the network follows its linearisation; far above, both diverge', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const stable = await runTo(page, 'lrMultiple=0.9', 300);
+    assert.equal(stable.regime, 'stable');
+    assert.equal(stable.linearizedDiverged, null);
+    // No spike: the loss never rises above its start (1 % for rounding), and it falls.
+    assert.ok(Math.max(...stable.loss) <= 1.01 * stable.initialLoss);
+    assert.ok(stable.loss.at(-1) < 0.5 * stable.initialLoss);
+
+    const div = await runTo(page, 'lrMultiple=12', 4000);
+    assert.equal(await page.evaluate(() => document.body.dataset.status), 'finished');
+    assert.equal(div.regime, 'divergent');
+    assert.ok(div.diverged > 0);
+    assert.match(await page.textContent('#regime'), /diverg/i);
+    assert.doesNotMatch(await page.textContent('body'), /NaN|Infinity/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the step slider restarts from θ₀ with the same bounds and writes the URL', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const before = await runTo(page, 'play=0', 0);
+    await page.waitForFunction(() => document.body.dataset.status === 'paused');
+    const pos = await page.evaluate(() => document.querySelector('input[name="lrMultiple"]').value);
+    await setRange(page, 'lrMultiple', Number(pos) - 10);
+    await page.waitForFunction((m) => window.descent.report && window.descent.report.lrMultiple < m, before.lrMultiple, { timeout: 10000 });
+    const after = await page.evaluate(() => window.descent.report);
+    assert.equal(after.step, 0);
+    assert.equal(after.stabilityBound, before.stabilityBound);
+    assert.ok(Math.abs(after.lr - after.lrMultiple * after.stabilityBound) < 1e-9 * after.lr);
+    await page.waitForFunction(() => /lrMultiple=/.test(location.search));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the phase diagram fills in, reproduces from the seed and can be cancelled', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(url('play=0'));
+    await page.waitForFunction(() => window.descent.report != null);
+    const regimes = async () => {
+      await page.click('#btn-phase');
+      await page.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 120000, polling: 200 });
+      return page.evaluate(() => window.descent.phase.report.regime);
+    };
+    const a = await regimes();
+    assert.equal(a.length, 9 * 13);
+    assert.ok(a.every((c) => c != null));
+    // Small steps are stable at every width; the largest multiple (16 η₀) diverges at every width.
+    assert.ok(a.slice(0, 9).every((c) => c === 0), `bottom row ${a.slice(0, 9)}`);
+    assert.ok(a.slice(-9).every((c) => c === 2), `top row ${a.slice(-9)}`);
+    assert.deepEqual(await regimes(), a);
+    await page.click('#btn-phase');
+    await page.waitForFunction(() => (window.descent.phase.progress?.done ?? 0) >= 3, null, { timeout: 30000, polling: 20 });
+    await page.click('#btn-phase-cancel');
+    await page.waitForFunction(() => document.body.dataset.phase === 'cancelled', null, { timeout: 10000 });
+    const done = await page.evaluate(() => window.descent.phase.progress.done);
+    assert.ok(done >= 3 && done < 9 * 13);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

@@ -1,0 +1,215 @@
+// The step-size worker: one live StepSize run (the network beside its linearisation under the
+// same finite step, with the sharpness tracked) or, in a second instance, a phase diagram.
+// Protocol (names in protocol.js):
+//
+// page → worker
+//   {type: CONFIGURE, runId, config}   a new run from `config` (replaces the current one only if
+//                                      construction succeeds); play state is kept
+//   {type: PLAY} / {type: PAUSE}       train in time-sliced chunks up to MAX_STEPS / stop
+//   {type: SET_LR, runId, multiple}    restart the run from θ₀ at `multiple` × the stability bound
+//   {type: PHASE, id, config}          compute a phase diagram in slices of PHASE_SLICE_MS
+//   {type: CANCEL_PHASE, id}           stop it; the cells computed so far stay
+// worker → page
+//   {type: PROGRESS, runId, report, playing, finished}
+//                                                 after every chunk (and after configure and
+//                                                 setLr); finished: diverged or at MAX_STEPS
+//   {type: PHASE_PROGRESS, id, report, progress}  after every slice; progress.finished or
+//                                                 progress.cancelled ends the diagram
+//   {type: ERROR, runId | id, during, message}
+
+import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../pkg/descent.js';
+import { MSG, ERROR_DURING, finite, describe } from './protocol.js';
+import { serve, post, yielder } from './worker-core.js';
+
+export const MAX_STEPS = 4000;
+const CHUNK_MS = 30;
+const PHASE_SLICE_MS = 80;
+
+let run = null;
+let runId = 0;
+let playing = false;
+let k = 4;
+
+function f64(a) {
+  if (a == null) return null;
+  return Float64Array.from(a, (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN));
+}
+
+function text(s) {
+  return typeof s === 'string' ? s : s == null ? null : String(s);
+}
+
+function cleanReport(r) {
+  const out = {};
+  for (const key of ['step', 'nTrain', 'paramCount', 'lr', 'effectiveLr', 'lrMultiple', 'stabilityBound',
+    'catapultBound', 'catapultMultiple', 'twoOverLr', 'ntkTopInit', 'initialLoss', 'peakLoss', 'peakStep',
+    'linearizedDiverged', 'diverged']) {
+    out[key] = finite(typeof r[key] === 'bigint' ? Number(r[key]) : r[key]);
+  }
+  for (const key of ['loss', 'linearizedLoss', 'sharpness', 'ntkTop', 'weightChange', 'kernelDistance']) {
+    out[key] = f64(r[key]);
+  }
+  out.trackSteps = f64(Array.from(r.trackSteps ?? [], Number));
+  out.regime = text(r.regime);
+  out.predictedRegime = text(r.predictedRegime);
+  out.settled = !!r.settled;
+  out.explanation = text(r.explanation);
+  out.catapultSource = text(r.catapultSource);
+  return out;
+}
+
+function finished(r) {
+  return r.diverged != null || r.step >= MAX_STEPS;
+}
+
+function report(extra = {}) {
+  const r = cleanReport(run.report());
+  post({ type: MSG.PROGRESS, runId, report: r, playing, finished: finished(r), ...extra });
+}
+
+const tick = yielder(() => {
+  if (!playing || !run) return;
+  const t0 = performance.now();
+  let r;
+  try {
+    const left = MAX_STEPS - Number(run.step);
+    r = cleanReport(run.advance(Math.max(1, Math.min(k, left))));
+  } catch (err) {
+    playing = false;
+    post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+    return;
+  }
+  const dt = Math.max(performance.now() - t0, 0.05);
+  k = Math.max(1, Math.min(512, Math.round(Math.min(2 * k, Math.max(k / 2, (k * CHUNK_MS) / dt)))));
+  if (finished(r)) playing = false;
+  post({ type: MSG.PROGRESS, runId, report: r, playing, finished: finished(r) });
+  if (playing) tick();
+});
+
+function configure(msg) {
+  let next;
+  try {
+    next = new StepSize({ ...msg.config });
+  } catch (err) {
+    post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
+    return;
+  }
+  if (run) run.free();
+  run = next;
+  runId = msg.runId;
+  k = 4;
+  report({ configured: true });
+  if (playing) tick();
+}
+
+function setLr(msg) {
+  if (!run || msg.runId !== runId) return;
+  try {
+    run.setLrMultiple(msg.multiple);
+  } catch (err) {
+    post({ type: MSG.ERROR, runId, during: ERROR_DURING.SET_LR, message: describe(err) });
+    return;
+  }
+  k = 4;
+  report({ restarted: true });
+  if (playing) tick();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase diagrams.
+
+let phase = null; // {id, diagram}
+
+function phaseReport() {
+  const r = phase.diagram.report();
+  const nums = (a) => (a ? Array.from(a, (v) => finite(v)) : null);
+  return {
+    axis: r.axis,
+    widths: Array.from(r.widths, finite),
+    ys: Array.from(r.ys, finite),
+    regime: nums(r.regime),
+    finalLoss: nums(r.finalLoss),
+    sharpnessLr: nums(r.sharpnessLr),
+    ntkLr: nums(r.ntkLr),
+    weightChange: nums(r.weightChange),
+    kernelDistance: nums(r.kernelDistance),
+    peakRatio: nums(r.peakRatio),
+    empiricalCatapultBound: nums(r.empiricalCatapultBound),
+    stabilityBound: nums(r.stabilityBound),
+  };
+}
+
+function phaseProgress(p) {
+  return { done: finite(p.done), total: finite(p.total), fraction: finite(p.fraction), finished: !!p.finished };
+}
+
+const phaseTick = yielder(() => {
+  if (!phase) return;
+  let p;
+  try {
+    p = phaseProgress(phase.diagram.advance(PHASE_SLICE_MS));
+  } catch (err) {
+    post({ type: MSG.ERROR, id: phase.id, during: ERROR_DURING.PHASE, message: describe(err) });
+    stopPhase();
+    return;
+  }
+  post({ type: MSG.PHASE_PROGRESS, id: phase.id, report: phaseReport(), progress: p });
+  if (p.finished) stopPhase();
+  else phaseTick();
+});
+
+function stopPhase() {
+  if (phase) phase.diagram.free();
+  phase = null;
+}
+
+function startPhase(msg) {
+  stopPhase();
+  try {
+    phase = { id: msg.id, diagram: new PhaseDiagram({ ...msg.config }) };
+  } catch (err) {
+    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.PHASE, message: describe(err) });
+    return;
+  }
+  post({ type: MSG.PHASE_PROGRESS, id: msg.id, report: phaseReport(), progress: phaseProgress(phase.diagram.progress()) });
+  phaseTick();
+}
+
+function cancelPhase(msg) {
+  if (!phase || phase.id !== msg.id) return;
+  const progress = { ...phaseProgress(phase.diagram.progress()), cancelled: true };
+  post({ type: MSG.PHASE_PROGRESS, id: msg.id, report: phaseReport(), progress });
+  stopPhase();
+}
+
+serve((msg) => {
+  switch (msg.type) {
+    case MSG.CONFIGURE:
+      configure(msg);
+      break;
+    case MSG.PLAY:
+      if (!playing && run) {
+        if (finished(cleanReport(run.report()))) break;
+        playing = true;
+        tick();
+      }
+      break;
+    case MSG.PAUSE:
+      if (playing) {
+        playing = false;
+        if (run) report();
+      }
+      break;
+    case MSG.SET_LR:
+      setLr(msg);
+      break;
+    case MSG.PHASE:
+      startPhase(msg);
+      break;
+    case MSG.CANCEL_PHASE:
+      cancelPhase(msg);
+      break;
+    default:
+      break;
+  }
+}, () => ({ defaults: { ...stepSizeDefaults() }, phaseDefaults: { ...phaseDefaults() } }));

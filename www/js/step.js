@@ -1,0 +1,521 @@
+// The step-size page: a network trained by full-batch GD at a finite step beside its
+// linearisation at the same step, the sharpness (top Hessian and NTK eigenvalues) against 2/η,
+// the step-size slider annotated with the stability and catapult bounds, and phase diagrams.
+// The numerics run in step-worker.js (one instance for the live run, one for phase diagrams);
+// this file keeps state and draws at most once per frame.
+
+import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { derive, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots.js';
+
+const READY_TIMEOUT_MS = 20000;
+const REGIME_TEXT = { stable: 'stable', catapult: 'catapult', divergent: 'divergent', unsettled: 'not settled' };
+// Regime colours (Okabe–Ito): stable blue-green, catapult orange, divergent vermilion-grey, unsettled yellow.
+const REGIME_RGB = [[0, 158, 115], [230, 159, 0], [120, 120, 120], [240, 228, 66]];
+const REGIME_NAMES = ['stable', 'catapult', 'divergent', 'not settled'];
+const SHARP_COLORS = { hessian: '#7B3294', ntk: '#009E73' };
+const LAZY_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
+
+// ---------------------------------------------------------------------------------------------
+// Controls: the Playground's three knobs (the step size as a multiple of the stability bound),
+// the network and the data. Defaults are the engine's stepSizeDefaults() (the e2e test checks).
+
+const GROUPS = [
+  { id: 'knobs', title: 'The three NTK assumptions' },
+  { id: 'model', title: 'Network' },
+  { id: 'data', title: 'Data' },
+];
+
+const CONTROLS = [
+  derive('width', { min: 16, max: 4096, positions: 64, default: 1024 }),
+  {
+    name: 'lrMultiple', group: 'knobs', kind: 'log-slider', label: 'Step size η / η₀',
+    min: 0.1, max: 20, positions: 92, default: 1.5, live: true,
+    help: 'The step size as a multiple of the linear stability bound η₀ = 2n/λ_max(Θ₀). Moving it restarts training from the same θ₀.',
+  },
+  derive('initScale', { min: 0.1, max: 10, positions: 40 }),
+  derive('depth', { group: 'model', max: 3 }),
+  derive('activation', { options: [['relu', 'ReLU'], ['erf', 'erf'], ['tanh', 'tanh'], ['linear', 'linear']] }),
+  derive('parametrization'),
+  derive('dataset', { default: 'sine' }),
+  derive('nTrain', { min: 8, max: 256, positions: 40, default: 32 }),
+  derive('noise'),
+  derive('seed'),
+];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  status: 'loading', // loading | paused | playing | finished | refused | failed
+  playing: true, // the user wants training to run
+  runId: 0,
+  shownRunId: 0,
+  values: null,
+  info: null,
+  report: null,
+  message: null,
+  phase: { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null, config: null },
+};
+
+let worker = null;
+let phaseWorker = null;
+let controls = null;
+const plots = {};
+let frame = 0;
+
+// ---------------------------------------------------------------------------------------------
+
+function fmt(v, d = 3) {
+  return Number.isFinite(v) ? formatNumber(v, d) : '—';
+}
+
+function setMessage(kind, text) {
+  state.message = text ? { kind, text: plainMessage(text) } : null;
+  const el = $('alert');
+  el.hidden = !state.message;
+  el.className = state.message ? `alert alert-${kind}` : 'alert';
+  el.textContent = state.message?.text ?? '';
+}
+
+function setStatus(s) {
+  state.status = s;
+  document.body.dataset.status = s;
+  const btn = $('btn-play');
+  btn.disabled = s === 'loading' || s === 'failed';
+  const playing = s === 'playing';
+  btn.setAttribute('aria-pressed', String(playing));
+  btn.querySelector('.label').textContent = playing ? 'Pause' : 'Play';
+  $('btn-restart').disabled = s === 'loading' || s === 'failed';
+}
+
+function fail(text) {
+  setStatus('failed');
+  setMessage('error', text);
+}
+
+function engineConfig(v) {
+  return {
+    width: v.width, lrMultiple: v.lrMultiple, initScale: v.initScale, depth: v.depth,
+    activation: v.activation, parametrization: v.parametrization, dataset: v.dataset,
+    nTrain: v.nTrain, noise: v.noise, seed: v.seed,
+  };
+}
+
+function configure() {
+  state.runId += 1;
+  $('busy').hidden = false;
+  worker.postMessage({ type: MSG.CONFIGURE, runId: state.runId, config: engineConfig(state.values) });
+  if (state.playing) worker.postMessage({ type: MSG.PLAY });
+  writeUrl(state.values, {}, CONTROLS);
+}
+
+function onControlChange(name, value, { final, changed }) {
+  if (name === 'lrMultiple') {
+    if (!changed) return;
+    // A new step restarts from θ₀ (the bounds and Θ₀ are kept): cheap enough to follow the drag.
+    if (state.shownRunId === state.runId && state.status !== 'refused') {
+      worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: value });
+      if (state.playing) worker.postMessage({ type: MSG.PLAY });
+      writeUrl(state.values, {}, CONTROLS);
+    } else if (final) {
+      configure();
+    }
+    renderRuler();
+    return;
+  }
+  if (!final) return;
+  configure();
+}
+
+function togglePlay() {
+  if (state.status === 'finished') {
+    restart();
+    return;
+  }
+  state.playing = !state.playing;
+  worker.postMessage({ type: state.playing ? MSG.PLAY : MSG.PAUSE });
+  setStatus(state.playing ? 'playing' : 'paused');
+}
+
+function restart() {
+  state.playing = true;
+  worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: state.values.lrMultiple });
+  worker.postMessage({ type: MSG.PLAY });
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case MSG.READY:
+      state.info = msg.info;
+      $('stat-backend').textContent = `CPU (wasm${msg.info.build?.simd ? ' SIMD' : ''})`;
+      $('build-info').textContent = `Descent ${msg.info.build?.version ?? ''}.`;
+      setStatus('paused');
+      break;
+    case MSG.PROGRESS:
+      if (msg.runId !== state.runId) break;
+      state.shownRunId = msg.runId;
+      state.report = msg.report;
+      $('busy').hidden = true;
+      if (state.status === 'refused') setMessage(null, null);
+      if (msg.configured) setMessage(null, null);
+      // finished: diverged or at the step budget; Play then restarts from θ₀.
+      if (msg.finished) setStatus('finished');
+      else setStatus(state.playing ? 'playing' : 'paused');
+      schedule();
+      break;
+    case MSG.ERROR:
+      if (msg.fatal) {
+        fail(msg.message);
+        break;
+      }
+      if (msg.runId !== state.runId) break;
+      $('busy').hidden = true;
+      if (msg.during === ERROR_DURING.CONFIGURE) {
+        setStatus('refused');
+        setMessage('error', `These settings were refused: ${msg.message}`);
+      } else {
+        setMessage('error', msg.message);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing.
+
+function schedule() {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    render();
+  });
+}
+
+function render() {
+  const r = state.report;
+  renderRuler();
+  if (!r) return;
+  document.body.dataset.step = String(r.step);
+  $('stat-step').textContent = formatInt(r.step);
+  $('stat-lr').textContent = fmt(r.lr, 3);
+  $('stat-bound').textContent = fmt(r.stabilityBound, 3);
+  $('stat-params').textContent = formatInt(r.paramCount);
+
+  const steps = Float64Array.from({ length: r.loss.length }, (_, i) => i);
+  // The linearisation's blow-up is cut at 10⁴ × the starting loss so that the network's own
+  // spike stays readable; the marker says where it diverges.
+  const cap = 1e4 * Math.max(r.initialLoss ?? 1, 1e-6);
+  const lin = r.linearizedLoss.map((v) => (v > cap ? NaN : v));
+  plots.loss.setData(steps, r.loss, lin);
+  const markers = [];
+  if (r.linearizedDiverged != null) markers.push({ x: r.linearizedDiverged, label: `linearised diverges (step ${r.linearizedDiverged})`, color: COLORS.test });
+  if (r.diverged != null) markers.push({ x: r.diverged, label: `network diverged at step ${r.diverged}`, color: '#444' });
+  plots.loss.setMarkers(markers);
+
+  plots.sharp.setData(r.trackSteps, r.sharpness, r.ntkTop);
+  plots.sharp.setMarkers([{ y: r.twoOverLr, label: '2/η', color: '#b00020', dash: [8, 4] }]);
+  plots.lazy.setData(r.trackSteps, r.weightChange, r.kernelDistance);
+
+  const regime = r.regime ?? 'stable';
+  const el = $('regime');
+  el.dataset.regime = regime;
+  $('regime-name').textContent = REGIME_TEXT[regime] ?? regime;
+  $('regime-text').textContent = r.explanation ?? '';
+  $('regime-settled').textContent = r.settled ? '' : '(so far: the run has not settled yet)';
+  const last = (a) => (a && a.length ? a[a.length - 1] : NaN);
+  $('m-loss').textContent = fmt(last(r.loss));
+  $('m-lin').textContent = r.linearizedDiverged != null ? `diverged at step ${r.linearizedDiverged}` : fmt(last(r.linearizedLoss));
+  $('m-sharp').textContent = Number.isFinite(last(r.sharpness)) ? `${fmt(last(r.sharpness))} (2/η = ${fmt(r.twoOverLr)})` : '—';
+  $('m-wc').textContent = fmt(last(r.weightChange));
+  $('m-kd').textContent = fmt(last(r.kernelDistance));
+  $('plot-loss').setAttribute('aria-label', `Training loss of the network and of its linearisation against step. Regime: ${REGIME_TEXT[regime] ?? regime}. ${r.explanation ?? ''}`);
+}
+
+/** The annotated step-size axis: zones, the bounds and the current η/η₀. */
+function renderRuler() {
+  const r = state.report;
+  const lo = 0.1;
+  const hi = 20;
+  const pos = (m) => `${(100 * Math.log(m / lo)) / Math.log(hi / lo)}%`;
+  const cat = r?.catapultMultiple;
+  const m = state.values.lrMultiple;
+  $('ruler-stable').style.width = pos(1);
+  const catWidth = Number.isFinite(cat) ? Math.log(Math.min(cat, hi)) / Math.log(hi / lo) * 100 : 0;
+  $('ruler-catapult').style.left = pos(1);
+  $('ruler-catapult').style.width = `${catWidth}%`;
+  $('ruler-mark-cat').hidden = !Number.isFinite(cat);
+  if (Number.isFinite(cat)) {
+    $('ruler-mark-cat').style.left = pos(Math.min(cat, hi));
+    $('ruler-cat-label').textContent = `catapult bound ≈ ${fmt(cat, 2)} η₀`;
+    $('ruler-source').textContent = r?.catapultSource ? `Catapult bound: ${r.catapultSource}.` : '';
+  }
+  $('ruler-now').style.left = pos(Math.min(hi, Math.max(lo, m)));
+  $('ruler-now-label').textContent = `Now η = ${fmt(m, 2)} η₀${r && Number.isFinite(r.stabilityBound) ? ` = ${fmt(m * r.stabilityBound, 3)}` : ''}.`;
+  $('ruler-bound-label').textContent = r && Number.isFinite(r.stabilityBound) ? `η₀ = 2n/λ_max(Θ₀) = ${fmt(r.stabilityBound, 3)}` : 'η₀ = 2n/λ_max(Θ₀)';
+}
+
+function setLogSteps(on) {
+  for (const k of ['loss', 'sharp', 'lazy']) plots[k].setLogX(on);
+  schedule();
+}
+
+const stepAxis = { label: (log) => (log ? 'step (log scale)' : 'step'), name: 'step', format: stepLabel, log: true };
+
+function buildPlots() {
+  plots.loss = new SeriesPlot($('plot-loss'), {
+    x: stepAxis,
+    y: { label: 'training loss', log: true },
+    series: [
+      { label: 'network', stroke: COLORS.train, width: 2.25, points: 'auto' },
+      { label: 'linearised (same η)', stroke: COLORS.test, width: 2, dash: [8, 4], points: 'auto' },
+    ],
+  });
+  plots.sharp = new SeriesPlot($('plot-sharp'), {
+    x: stepAxis,
+    y: { label: 'top eigenvalue', log: true },
+    series: [
+      { label: 'Hessian λ_max', stroke: SHARP_COLORS.hessian, width: 2, points: 'auto' },
+      { label: 'NTK λ_max(Θ)/n', stroke: SHARP_COLORS.ntk, width: 2, dash: [2, 3], points: 'auto' },
+    ],
+  });
+  plots.lazy = new SeriesPlot($('plot-lazy'), {
+    x: stepAxis,
+    y: { label: 'relative change', log: true },
+    series: [
+      { label: '‖θ − θ₀‖/‖θ₀‖', stroke: LAZY_COLORS.weightChange, width: 2 },
+      { label: '‖Θ − Θ₀‖/‖Θ₀‖', stroke: LAZY_COLORS.kernelDistance, width: 2, dash: [7, 4] },
+    ],
+  });
+  plots.phase = new GridHeatmap($('plot-phase'), {
+    x: { label: 'width' },
+    y: { label: 'η / η₀' },
+    readout: $('phase-readout'),
+    describe: describeCell,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase diagrams.
+
+const METRICS = {
+  regime: { label: 'regime', of: (r) => r.regime },
+  finalLoss: { label: 'final training loss (log)', of: (r) => r.finalLoss, log: true },
+  sharpnessLr: { label: 'final sharpness × η (2 is the edge)', of: (r) => r.sharpnessLr, range: [0, 4] },
+  weightChange: { label: 'relative weight change (log)', of: (r) => r.weightChange, log: true },
+  kernelDistance: { label: 'kernel distance (log)', of: (r) => r.kernelDistance, log: true },
+};
+
+function phaseConfig() {
+  const v = state.values;
+  const axis = $('phase-axis').value === 'initScale' ? 'initScale' : 'stepSize';
+  const size = Number($('phase-size').value) === 16 ? 16 : 9;
+  const base = { ...engineConfig(v), nTrain: Math.min(v.nTrain, 32), measureCatapult: false };
+  const cfg = {
+    base, axis, widthMin: 16, widthMax: 4096, widthCount: size,
+    yCount: size === 16 ? 16 : 13,
+    steps: 300,
+  };
+  if (axis === 'initScale') Object.assign(cfg, { yMin: 0.1, yMax: 10, lrMultiple: Math.min(v.lrMultiple, 0.9) });
+  else Object.assign(cfg, { yMin: 0.25, yMax: 16 });
+  return cfg;
+}
+
+function startPhase() {
+  if (!phaseWorker) {
+    try {
+      phaseWorker = new Worker(new URL('./step-worker.js', import.meta.url), { type: 'module' });
+    } catch (err) {
+      setMessage('error', `The phase-diagram worker could not start: ${err?.message ?? err}`);
+      return;
+    }
+    phaseWorker.onmessage = (e) => onPhaseMessage(e.data);
+    phaseWorker.onerror = (e) => {
+      e.preventDefault();
+      setPhaseStatus('failed', 'The phase-diagram engine could not be loaded.');
+    };
+  }
+  const p = state.phase;
+  p.id += 1;
+  p.config = phaseConfig();
+  p.report = null;
+  p.progress = null;
+  p.startedAt = performance.now();
+  p.ms = null;
+  // The metric that fits the axis: regimes over step sizes, weight change over init scales.
+  $('phase-metric').value = p.config.axis === 'initScale' ? 'weightChange' : $('phase-metric').value === 'weightChange' ? 'regime' : $('phase-metric').value;
+  setPhaseStatus('running', 'starting…');
+  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config });
+}
+
+function cancelPhase() {
+  if (state.phase.status !== 'running') return;
+  phaseWorker.postMessage({ type: MSG.CANCEL_PHASE, id: state.phase.id });
+}
+
+function setPhaseStatus(s, text) {
+  state.phase.status = s;
+  document.body.dataset.phase = s;
+  $('btn-phase').hidden = s === 'running';
+  $('btn-phase-cancel').hidden = s !== 'running';
+  $('phase-progress').hidden = s === 'idle';
+  if (text != null) $('phase-status').textContent = plainMessage(text);
+}
+
+function onPhaseMessage(msg) {
+  const p = state.phase;
+  switch (msg.type) {
+    case MSG.PHASE_PROGRESS: {
+      if (msg.id !== p.id) break;
+      p.report = msg.report;
+      p.progress = msg.progress;
+      const bar = $('phase-bar');
+      bar.max = Math.max(1, msg.progress.total);
+      bar.value = msg.progress.done;
+      if (msg.progress.finished) {
+        p.ms = performance.now() - p.startedAt;
+        setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
+      } else if (msg.progress.cancelled) {
+        setPhaseStatus('cancelled', `cancelled after ${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; those are drawn`);
+      } else {
+        $('phase-status').textContent = `run ${formatInt(msg.progress.done + 1)} of ${formatInt(msg.progress.total)}…`;
+      }
+      renderPhase();
+      break;
+    }
+    case MSG.ERROR:
+      if (msg.fatal) setPhaseStatus('failed', msg.message);
+      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${msg.message}`);
+      break;
+    default:
+      break;
+  }
+}
+
+function renderPhase() {
+  const r = state.phase.report;
+  if (!r) return;
+  const key = $('phase-metric').value in METRICS ? $('phase-metric').value : 'regime';
+  const metric = METRICS[key];
+  const raw = metric.of(r) ?? [];
+  let color;
+  let values = raw;
+  if (key === 'regime') {
+    color = (v) => REGIME_RGB[v] ?? [255, 255, 255];
+    $('phase-legend').replaceChildren(...REGIME_NAMES.map((name, i) => {
+      const li = document.createElement('li');
+      const sw = document.createElement('span');
+      sw.className = 'swatch-box';
+      sw.style.background = `rgb(${REGIME_RGB[i].join(',')})`;
+      li.append(sw, name);
+      return li;
+    }));
+    $('phase-colorbar').hidden = true;
+  } else {
+    const finiteVals = raw.filter((v) => v != null && Number.isFinite(v) && (!metric.log || v > 0));
+    let lo;
+    let hi;
+    if (metric.range) [lo, hi] = metric.range;
+    else {
+      lo = Math.min(...finiteVals);
+      hi = Math.max(...finiteVals);
+    }
+    const t = (v) => {
+      if (metric.log) return (Math.log10(v) - Math.log10(lo)) / Math.max(1e-12, Math.log10(hi) - Math.log10(lo));
+      return (v - lo) / Math.max(1e-12, hi - lo);
+    };
+    values = raw.map((v) => (v == null || (metric.log && v <= 0) ? null : v));
+    color = (v) => seqColor(t(v));
+    $('phase-legend').replaceChildren();
+    $('phase-colorbar').hidden = !finiteVals.length;
+    $('phase-bar-gradient').style.background = heatGradientCss(seqColor);
+    $('phase-lo').textContent = fmt(lo, 2);
+    $('phase-hi').textContent = fmt(hi, 2);
+    $('phase-title').textContent = metric.label;
+  }
+  // Divergent cells carry no final numbers: they are drawn grey in every view.
+  const regimes = r.regime ?? [];
+  const shown = values.map((v, i) => (regimes[i] === 2 && key !== 'regime' ? -1 : v));
+  const paint = (v) => (v === -1 ? REGIME_RGB[2] : color(v));
+  const ys = r.ys;
+  $('plot-phase').hidden = false;
+  plots.phase.opts.y.label = r.axis === 'initScale' ? 'initialisation scale s' : 'η / η₀';
+  plots.phase.setData(r.widths, ys, shown, paint);
+  const v = state.values;
+  plots.phase.setMarker({ x: v.width, y: r.axis === 'initScale' ? v.initScale : v.lrMultiple });
+  $('plot-phase').setAttribute('aria-label', `Phase diagram of ${metric.label} over width and ${r.axis === 'initScale' ? 'initialisation scale' : 'step size'}; ${$('phase-status').textContent}`);
+}
+
+function describeCell(i, j) {
+  const r = state.phase.report;
+  if (!r) return '';
+  const idx = j * r.widths.length + i;
+  const code = r.regime?.[idx];
+  if (code == null) return `width ${formatInt(r.widths[i])}: not computed yet`;
+  const y = r.axis === 'initScale' ? `s = ${fmt(r.ys[j], 2)}` : `η = ${fmt(r.ys[j], 2)} η₀`;
+  const parts = [`width ${formatInt(r.widths[i])}, ${y}: ${REGIME_NAMES[code]}`];
+  if (code !== 2) {
+    parts.push(`final loss ${fmt(r.finalLoss?.[idx])}`, `sharpness × η ${fmt(r.sharpnessLr?.[idx])}`, `weight change ${fmt(r.weightChange?.[idx])}`);
+  }
+  return parts.join(' · ');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function start() {
+  const values = { ...defaults(CONTROLS), ...readQuery(location.search, CONTROLS) };
+  const play = new URLSearchParams(location.search).get('play');
+  state.playing = play !== '0';
+  controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
+  state.values = controls.values;
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+  buildPlots();
+  renderRuler();
+  $('btn-play').addEventListener('click', togglePlay);
+  $('btn-restart').addEventListener('click', restart);
+  $('step-logx').addEventListener('change', (e) => setLogSteps(e.target.checked));
+  $('btn-phase').addEventListener('click', startPhase);
+  $('btn-phase-cancel').addEventListener('click', cancelPhase);
+  $('phase-metric').addEventListener('change', renderPhase);
+  setPhaseStatus('idle');
+  document.addEventListener('keydown', (e) => {
+    if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
+      e.preventDefault();
+      togglePlay();
+    }
+  });
+  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
+    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
+    return;
+  }
+  try {
+    worker = new Worker(new URL('./step-worker.js', import.meta.url), { type: 'module' });
+  } catch (err) {
+    fail(`The training worker could not start: ${err?.message ?? err}`);
+    return;
+  }
+  worker.onmessage = (e) => onMessage(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}.`);
+  };
+  setTimeout(() => {
+    if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
+  }, READY_TIMEOUT_MS);
+  setStatus('loading');
+  configure();
+}
+
+window.descent = {
+  state,
+  controls: CONTROLS,
+  get report() {
+    return state.report;
+  },
+  get phase() {
+    return state.phase;
+  },
+};
+
+start();
