@@ -1206,6 +1206,36 @@ fn row_major(a: &DMatrix<f64>) -> Vec<f64> {
     out
 }
 
+/// `c += a·aᵀ` on the upper triangle only (rows ≤ columns; the rest of `c` is left as it is):
+/// `a` is `m × r` and `a_t` its transpose. The rows go in `UPPER_BLOCKS` bands, each multiplied
+/// against the columns from its own first row on, which does (B + 1)/2B of the full product's
+/// work (58 % for B = 6). Readers of `c` take the upper triangle ([`symmetric_row_major`]).
+fn accumulate_upper(c: &mut DMatrix<f64>, a: &DMatrix<f64>, a_t: &DMatrix<f64>) {
+    const UPPER_BLOCKS: usize = 6;
+    let m = c.nrows();
+    let band = m.div_ceil(UPPER_BLOCKS).max(1);
+    for i0 in (0..m).step_by(band) {
+        let rows = band.min(m - i0);
+        let mut view = c.view_mut((i0, i0), (rows, m - i0));
+        view.gemm(1.0, &a.rows(i0, rows), &a_t.columns(i0, m - i0), 1.0);
+    }
+}
+
+/// A symmetric matrix given by its upper triangle (column-major) as a full row-major Vec.
+fn symmetric_row_major(a: &DMatrix<f64>) -> Vec<f64> {
+    let m = a.nrows();
+    let mut out = vec![0.0; m * m];
+    for j in 0..m {
+        let col = a.column(j);
+        for i in 0..=j {
+            let v = col[i];
+            out[i * m + j] = v;
+            out[j * m + i] = v;
+        }
+    }
+    out
+}
+
 /// One size's factorisation and projected labels.
 #[derive(Clone, Debug)]
 struct SizeFit {
@@ -1296,12 +1326,12 @@ fn fit_sizes(
             for (i, s) in grid.iter().enumerate().filter(|(_, s)| s.is_dual()) {
                 if s.p > p_done {
                     let blk = block_f64(phi, p_max, 0..n, p_done..s.p);
-                    gram.gemm(1.0, &blk, &blk.transpose(), 1.0);
+                    accumulate_upper(&mut gram, &blk, &blk.transpose());
                     p_done = s.p;
                 }
                 fits[i] = Some(make_fit(
                     *s,
-                    row_major(&gram),
+                    symmetric_row_major(&gram),
                     y_parts.clone(),
                     y_gram.clone(),
                     k,
@@ -1329,7 +1359,7 @@ fn fit_sizes(
                 if s.n > n_done {
                     let blk = block_f64(phi, p_max, n_done..s.n, 0..p);
                     let blk_t = blk.transpose();
-                    gram.gemm(1.0, &blk_t, &blk, 1.0);
+                    accumulate_upper(&mut gram, &blk_t, &blk);
                     for (bj, y) in b.iter_mut().zip(&comps.train) {
                         bj.gemm(1.0, &blk_t, &rows_f64(y, k, n_done..s.n), 1.0);
                     }
@@ -1337,7 +1367,7 @@ fn fit_sizes(
                 }
                 let parts = b.iter().map(row_major).collect();
                 let y_gram = component_gram(&comps.train, k, s.n);
-                fits[i] = Some(make_fit(*s, row_major(&gram), parts, y_gram, k));
+                fits[i] = Some(make_fit(*s, symmetric_row_major(&gram), parts, y_gram, k));
             }
         }
     }
