@@ -3,7 +3,9 @@
 //! smaller shapes also the speed-up over the f64 reference loop.
 //!
 //! Run with `cargo bench --bench gemm`, or `cargo bench --bench gemm -- 4096` for the shapes
-//! whose label contains "4096".
+//! whose label contains "4096". With `--json` only the square products are timed (no reference
+//! comparison): the lines go to stderr and `{"native": [{"trans", "n", "gflops"}, …]}` to
+//! stdout, for `scripts/bench.mjs`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -41,12 +43,12 @@ fn name(t: Trans) -> &'static str {
 
 /// Times `op(A) · op(B)` of shape m×k · k×n, densely stored; prints GFLOP/s and, when
 /// `vs_reference`, the ratio to the reference loop. Skips shapes whose label does not contain
-/// the first command-line argument, if one is given.
-fn bench(ta: Trans, tb: Trans, m: usize, n: usize, k: usize, vs_reference: bool) {
+/// the first command-line argument, if one is given. Returns the GFLOP/s of the shapes timed.
+fn bench(ta: Trans, tb: Trans, m: usize, n: usize, k: usize, vs_reference: bool) -> Option<f64> {
     let label = format!("{}{} {m}×{k} · {k}×{n}", name(ta), name(tb));
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     if filter.is_some_and(|f| !label.contains(&f)) {
-        return;
+        return None;
     }
     let a: Vec<f32> = (0..m * k)
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
@@ -109,7 +111,17 @@ fn bench(ta: Trans, tb: Trans, m: usize, n: usize, k: usize, vs_reference: bool)
         );
         line += &format!("  ×{:.1} vs reference", slow / fast);
     }
-    println!("{line}");
+    if json_output() {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+    Some(flops / fast * 1e-9)
+}
+
+/// Whether `--json` was given.
+fn json_output() -> bool {
+    std::env::args().any(|a| a == "--json")
 }
 
 fn main() {
@@ -119,6 +131,21 @@ fn main() {
         (Trans::T, Trans::N),
         (Trans::T, Trans::T),
     ];
+    if json_output() {
+        let mut rows = Vec::new();
+        for size in [128, 256, 512, 1024] {
+            for (ta, tb) in trans {
+                if let Some(gflops) = bench(ta, tb, size, size, size, false) {
+                    let t = format!("{}{}", name(ta), name(tb));
+                    rows.push(format!(
+                        "  {{\"trans\": \"{t}\", \"n\": {size}, \"gflops\": {gflops:.3}}}"
+                    ));
+                }
+            }
+        }
+        println!("{{\"native\": [\n{}\n]}}", rows.join(",\n"));
+        return;
+    }
     println!("square");
     for size in [128, 256, 512, 1024] {
         for (ta, tb) in trans {

@@ -46,7 +46,24 @@ const SHOTS = [
   { name: 'step-divergent', page: 'step.html', query: 'lrMultiple=12' },
   { name: 'step-phase', page: 'step.html', query: '', act: phase },
   { name: 'step-narrow-800', page: 'step.html', query: '', viewport: { width: 800, height: 1000 } },
+  // Embed view, presenter mode and the tools' dialogs.
+  { name: 'embed-playground', query: 'embed&controls=width,lr&play=1&dataset=spirals&width=256', viewport: { width: 960, height: 640 } },
+  { name: 'embed-step', page: 'step.html', query: 'embed&controls=lrMultiple&play=1', viewport: { width: 960, height: 640 } },
+  { name: 'embed-dd-narrow', page: 'double-descent.html', query: 'embed', viewport: { width: 640, height: 720 }, act: ddDone },
+  { name: 'present-step', page: 'step.html', query: 'present&preset=catapult&play=1' },
+  { name: 'present-playground', query: 'present&play=1', viewport: { width: 1280, height: 800 } },
+  { name: 'dialog-export', query: '', act: (page) => page.click('text=Export…') },
+  { name: 'dialog-embed', page: 'step.html', query: '', act: embedDialog },
+  { name: 'dialog-help', query: 'present', act: (page) => page.keyboard.press('?') },
 ];
+
+/** The embed dialog with two controls ticked. */
+async function embedDialog(page) {
+  await page.click('text=Embed…');
+  await page.check('#embed-show-lrMultiple');
+  await page.check('#embed-show-width');
+  await page.waitForTimeout(100);
+}
 
 /** The step-size phase diagram to its end (at most three minutes). */
 async function phase(page) {

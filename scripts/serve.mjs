@@ -1,5 +1,6 @@
 // A small static file server for dist/ on localhost, with the MIME types the site needs
-// (application/wasm for streaming compilation). No dependencies.
+// (application/wasm for streaming compilation) and CORS open to all, as sandboxed embeds need.
+// No dependencies.
 //
 //   node scripts/serve.mjs [dir]          serves dir (default dist) on 127.0.0.1:$PORT (default 8080)
 //   import { serve } from './serve.mjs'   serve(dir, port) -> Promise<{ url, port, close() }>; port 0 picks a free one
@@ -39,6 +40,9 @@ export function serve(dir = 'dist', port = 8080, host = '127.0.0.1') {
       res.writeHead(200, {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
         'Cache-Control': 'no-store',
+        // Embeds run in sandboxed iframes (an opaque origin): their module scripts, workers and
+        // the wasm are then cross-origin requests. GitHub Pages sends the same header.
+        'Access-Control-Allow-Origin': '*',
       });
       res.end(body);
     } catch {

@@ -887,3 +887,93 @@ impl PhaseDiagram {
         to_js(&self.inner.report())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark entry points (issue #7): used only by the benchmark page (www/bench.html,
+// www/js/bench-worker.js); the scenes never call them.
+
+/// One dense f32 product `C = op(A) · op(B)` (m×k · k×n) with the engine's GEMM, on fixed
+/// pseudo-random operands, for timing from JavaScript: `new GemmBench("NT", m, n, k)`, then
+/// `run(reps)` computes the product `reps` times back to back.
+#[wasm_bindgen]
+pub struct GemmBench {
+    gemm: crate::backend::cpu::gemm::Gemm,
+    ta: crate::backend::Trans,
+    tb: crate::backend::Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl GemmBench {
+    /// `trans` is "NN", "NT", "TN" or "TT": whether A, then B, is used transposed.
+    #[wasm_bindgen(constructor)]
+    pub fn new(trans: &str, m: u32, n: u32, k: u32) -> Result<GemmBench, JsValue> {
+        use crate::backend::Trans;
+        let t = |c: u8| match c {
+            b'N' => Ok(Trans::N),
+            b'T' => Ok(Trans::T),
+            _ => Err(JsValue::from(js_sys::Error::new(
+                "GemmBench: trans must be NN, NT, TN or TT",
+            ))),
+        };
+        let bytes = trans.as_bytes();
+        if bytes.len() != 2 {
+            return Err(js_sys::Error::new("GemmBench: trans must be NN, NT, TN or TT").into());
+        }
+        let (m, n, k) = (m as usize, n as usize, k as usize);
+        if m == 0 || n == 0 || k == 0 || m * k > 1 << 24 || k * n > 1 << 24 || m * n > 1 << 24 {
+            return Err(js_sys::Error::new("GemmBench: sizes must be in 1..=4096²").into());
+        }
+        Ok(GemmBench {
+            gemm: crate::backend::cpu::gemm::Gemm::new(),
+            ta: t(bytes[0])?,
+            tb: t(bytes[1])?,
+            m,
+            n,
+            k,
+            a: (0..m * k)
+                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+                .collect(),
+            b: (0..k * n)
+                .map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5)
+                .collect(),
+            c: vec![0.0; m * n],
+        })
+    }
+
+    /// Floating-point operations of one product, 2·m·n·k.
+    #[wasm_bindgen(getter)]
+    pub fn flops(&self) -> f64 {
+        2.0 * (self.m * self.n * self.k) as f64
+    }
+
+    /// Computes the product `reps` times; returns one entry of C (so the work is observable).
+    pub fn run(&mut self, reps: u32) -> f32 {
+        use crate::backend::Trans;
+        let lda = if self.ta == Trans::N { self.k } else { self.m };
+        let ldb = if self.tb == Trans::N { self.n } else { self.k };
+        for _ in 0..reps {
+            self.gemm.run(
+                self.ta,
+                self.tb,
+                self.m,
+                self.n,
+                self.k,
+                1.0,
+                &self.a,
+                lda,
+                &self.b,
+                ldb,
+                0.0,
+                &mut self.c,
+                self.n,
+            );
+        }
+        self.c[(self.m * self.n) / 2]
+    }
+}

@@ -1,36 +1,13 @@
-// Benchmark worker: times full-batch training of the benchmark MLPs with the same engine the
-// Playground uses. Message in: {type:'run', only?: 'substring of "depthxwidth"'}.
-// Messages out: {type:'result', result, total}, {type:'done', info}, {type:'error', message}.
+// Descent's benchmark worker: times full-batch training of the benchmark MLPs with the same
+// engine the Playground uses, the engine's GEMM on square products, the measured wasm SIMD128
+// peak, and the kernel workloads the scenes need.
+//
+// Requests in: {id, op, args} with op 'info' | 'mlp' {depth, width} | 'gemm' {trans, n} |
+// 'peak' | 'kernels'. Replies out: {id, result} or {id, error}.
 
-import init, { Playground, buildInfo, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent } from '../pkg/descent.js';
-
-// (hidden layers, width): the configurations of the native benchmark (benches/train.rs).
-const CONFIGS = [[1, 64], [1, 256], [1, 1024], [1, 4096], [3, 64], [3, 256], [3, 1024]];
-
-function stepsPerSecond(pg) {
-  pg.trainSteps(3);
-  const rates = [];
-  let chunk = 1;
-  const start = performance.now();
-  while (performance.now() - start < 1500 || rates.length < 5) {
-    const t = performance.now();
-    const done = pg.trainSteps(chunk);
-    if (done !== chunk) throw new Error('the benchmark run diverged');
-    const dt = (performance.now() - t) / 1000;
-    if (dt < 0.05) {
-      chunk *= 2;
-      continue;
-    }
-    rates.push(chunk / dt);
-  }
-  rates.sort((a, b) => a - b);
-  return rates[rates.length >> 1];
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
+import init, { Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent } from '../pkg/descent.js';
+import { median, unitsPerSecond, N_POINTS } from './bench-timing.js';
+import { measureSimdPeak } from './bench-peak.js';
 
 /** Milliseconds of `fn()`, median of `runs` runs after one warm-up. */
 function timeMs(fn, runs = 5) {
@@ -44,8 +21,30 @@ function timeMs(fn, runs = 5) {
   return median(ts);
 }
 
+function mlp({ depth, width }) {
+  const pg = new Playground({ dataset: 'circles', nTrain: N_POINTS, width, depth, lr: 1e-3 });
+  try {
+    const r = unitsPerSecond((k) => {
+      if (pg.trainSteps(k) !== k) throw new Error('the benchmark run diverged');
+    });
+    return { stepsPerSecond: r.rate, best: r.best, chunks: r.chunks, params: pg.paramCount };
+  } finally {
+    pg.free();
+  }
+}
+
+function gemm({ trans, n }) {
+  const g = new GemmBench(trans, n, n, n);
+  try {
+    const r = unitsPerSecond((k) => g.run(k));
+    return { gflops: (r.rate * g.flops) / 1e9, best: (r.best * g.flops) / 1e9, chunks: r.chunks };
+  } finally {
+    g.free();
+  }
+}
+
 // Kernel workloads with the targets the scenes need to stay interactive.
-function kernelResults() {
+function kernels() {
   const out = [];
   const krr = new KernelRegressionBench(1000, 4096, 2);
   const kernelMs = timeMs(() => krr.kernels());
@@ -72,20 +71,23 @@ function kernelResults() {
   return out;
 }
 
+const OPS = {
+  info: () => buildInfo(),
+  mlp,
+  gemm,
+  peak: () => measureSimdPeak(),
+  kernels,
+};
+
+const ready = init();
+
 self.onmessage = async ({ data }) => {
-  if (data.type !== 'run') return;
+  const { id, op, args } = data;
   try {
-    await init();
-    const configs = CONFIGS.filter(([d, w]) => !data.only || `${d}x${w}`.includes(data.only));
-    for (const [depth, width] of configs) {
-      const pg = new Playground({ dataset: 'circles', nTrain: 256, width, depth, lr: 1e-3 });
-      const result = { config: `${depth}x${width}`, depth, width, params: pg.paramCount, stepsPerSecond: stepsPerSecond(pg) };
-      pg.free();
-      self.postMessage({ type: 'result', result, total: configs.length });
-    }
-    const kernels = !data.only || 'kernels'.includes(data.only) ? kernelResults() : [];
-    self.postMessage({ type: 'done', info: buildInfo(), kernels });
+    await ready;
+    if (!OPS[op]) throw new Error(`unknown benchmark op ${op}`);
+    self.postMessage({ id, result: await OPS[op](args ?? {}) });
   } catch (e) {
-    self.postMessage({ type: 'error', message: String(e?.message ?? e) });
+    self.postMessage({ id, error: String(e?.message ?? e) });
   }
 };

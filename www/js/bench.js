@@ -1,15 +1,48 @@
-// The benchmark page: starts the benchmark worker, shows each result as it arrives, and
-// exposes the finished results as `window.benchResults` (and `data-done` on <body>) for
-// scripts/bench.mjs.
+// The benchmark page: drives Descent's benchmark worker and two TensorFlow.js workers (wasm
+// backend with SIMD on one thread, and CPU backend) through the same figures in one session,
+// interleaved figure by figure so slow drift in the machine's load hits all three alike; shows
+// each result as it arrives and exposes the finished results as `window.benchResults` (and
+// `data-done` on <body>) for scripts/bench.mjs.
+//
+// Query: ?run starts at once; &only=a,b keeps the figures whose name contains a or b (names:
+// "peak", "gemm NN 256", "mlp 3x1024", "kernels"); &peers=0 leaves TensorFlow.js out.
 
-const rows = document.getElementById('rows');
-const status = document.getElementById('status');
-const button = document.getElementById('run');
-const kernelRows = document.getElementById('kernel-rows');
+import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM } from './bench-timing.js';
+
+const $ = (id) => document.getElementById(id);
+const status = $('status');
+const button = $('run');
+
+/** A worker answering {id, op, args} with {id, result | error}, as promises. */
+function rpcWorker(url) {
+  const worker = new Worker(url, { type: 'module' });
+  const pending = new Map();
+  let next = 0;
+  worker.onmessage = ({ data }) => {
+    const p = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.error !== undefined) p?.reject(new Error(data.error));
+    else p?.resolve(data.result);
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    for (const p of pending.values()) p.reject(new Error(`worker ${url} failed: ${e.message}`));
+    pending.clear();
+  };
+  return {
+    call: (op, args) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, op, args });
+      }),
+    terminate: () => worker.terminate(),
+  };
+}
 
 // Multiply-adds of one step: forward (1×), weight gradient (1×) and input gradient (1×,
 // absent for the input layer) of every layer, 2 FLOP each.
-function flopsPerStep(depth, width, n = 256, d = 2) {
+function flopsPerStep(depth, width, n = N_POINTS, d = INPUT_DIM) {
   const dims = [d, ...Array(depth).fill(width), 1];
   let f = 0;
   for (let l = 0; l + 1 < dims.length; l++) {
@@ -19,51 +52,109 @@ function flopsPerStep(depth, width, n = 256, d = 2) {
   return f;
 }
 
-function run() {
+const fmt = (x, digits = 1) => (x == null ? '—' : x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(digits));
+const ratio = (a, b) => (a == null || b == null ? '—' : `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×`);
+
+function addRow(tbody, cells) {
+  const tr = document.createElement('tr');
+  for (const v of cells) {
+    const td = document.createElement('td');
+    td.textContent = v;
+    tr.append(td);
+  }
+  tbody.append(tr);
+}
+
+async function run() {
   button.disabled = true;
-  rows.textContent = '';
-  kernelRows.textContent = '';
+  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows']) $(id).textContent = '';
+  $('peak').textContent = '…';
   document.body.dataset.done = '';
-  status.textContent = 'loading…';
-  const worker = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
-  const results = [];
-  worker.onmessage = ({ data }) => {
-    if (data.type === 'result') {
-      const r = data.result;
-      r.gflops = (r.stepsPerSecond * flopsPerStep(r.depth, r.width)) / 1e9;
-      results.push(r);
-      const tr = document.createElement('tr');
-      for (const v of [`${r.depth} × ${r.width}`, r.params.toLocaleString('en'), r.stepsPerSecond.toFixed(1), r.gflops.toFixed(1)]) {
-        const td = document.createElement('td');
-        td.textContent = v;
-        tr.append(td);
+  const q = new URLSearchParams(location.search);
+  const only = q.get('only')?.split(',').filter(Boolean) ?? null;
+  const want = (name) => !only || only.some((o) => name.includes(o));
+  const withPeers = q.get('peers') !== '0';
+
+  const descent = rpcWorker(new URL('./bench-worker.js', import.meta.url));
+  const peers = withPeers
+    ? {
+        tfjsWasm: rpcWorker(new URL('./bench-tfjs-worker.js?backend=wasm', import.meta.url)),
+        tfjsCpu: rpcWorker(new URL('./bench-tfjs-worker.js?backend=cpu', import.meta.url)),
       }
-      rows.append(tr);
-      status.textContent = `measured ${results.length} of ${data.total}…`;
-    } else if (data.type === 'done') {
-      status.textContent = `done (${data.info.simd ? 'wasm SIMD' : 'wasm without SIMD'}, Descent ${data.info.version}).`;
-      window.benchResults = { userAgent: navigator.userAgent, info: data.info, results, kernels: data.kernels };
-      for (const k of data.kernels) {
-        const tr = document.createElement('tr');
-        for (const v of [k.name, '', `${k.ms.toFixed(1)} ms`, k.targetMs ? `target < ${k.targetMs} ms` : '']) {
-          const td = document.createElement('td');
-          td.textContent = v;
-          tr.append(td);
-        }
-        kernelRows.append(tr);
+    : {};
+  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [] };
+  try {
+    status.textContent = 'loading…';
+    results.info.descent = await descent.call('info');
+    for (const [name, w] of Object.entries(peers)) results.info[name] = await w.call('info');
+    const info = results.info;
+    $('engines').textContent =
+      `Descent ${info.descent.version} (wasm${info.descent.simd ? ' SIMD128' : ''}, one thread)` +
+      (withPeers ? `; TensorFlow.js ${info.tfjsWasm.version}: wasm backend (SIMD ${info.tfjsWasm.simd ? 'on' : 'off'}, ${info.tfjsWasm.threads} thread) and CPU backend` : '') +
+      `; ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? navigator.userAgent}, ${navigator.hardwareConcurrency} logical cores.`;
+
+    // The peak is measured before, between and after the other figures; the largest counts.
+    const peaks = [];
+    const measurePeak = async () => {
+      if (!want('peak')) return;
+      status.textContent = 'measuring the wasm SIMD128 peak…';
+      peaks.push(await descent.call('peak'));
+      const best = peaks.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+      results.peak = { gflops: best.gflops, chains: best.chains, runs: peaks };
+      $('peak').textContent = `${best.gflops.toFixed(1)} GFLOP/s (best of ${peaks.length} measurements; ${best.chains} chains of f32x4 mul + add)`;
+    };
+    await measurePeak();
+
+    const gemms = GEMM_SIZES.flatMap((n) => GEMM_TRANS.map((trans) => ({ n, trans }))).filter(({ n, trans }) => want(`gemm ${trans} ${n}`));
+    for (const [i, { n, trans }] of gemms.entries()) {
+      status.textContent = `matmul ${trans} ${n} (${i + 1} of ${gemms.length})…`;
+      const d = await descent.call('gemm', { trans, n });
+      const row = { trans, n, descent: d.gflops, best: { descent: d.best } };
+      for (const [name, w] of Object.entries(peers)) {
+        const r = await w.call('gemm', { trans, n });
+        row[name] = r.gflops;
+        row.best[name] = r.best;
       }
-      document.body.dataset.done = 'true';
-      button.disabled = false;
-      worker.terminate();
-    } else if (data.type === 'error') {
-      status.textContent = `benchmark failed: ${data.message}`;
-      window.benchResults = { error: data.message, results };
-      document.body.dataset.done = 'error';
-      button.disabled = false;
+      results.gemm.push(row);
+      const peak = results.peak?.gflops;
+      addRow($('gemm-rows'), [`${trans} ${n}`, fmt(row.descent), fmt(row.tfjsWasm), fmt(row.tfjsCpu, 2), ratio(row.descent, row.tfjsWasm), peak ? `${((100 * row.descent) / peak).toFixed(0)} %` : '—']);
     }
-  };
-  const only = new URLSearchParams(location.search).get('only');
-  worker.postMessage({ type: 'run', only });
+
+    if (gemms.length) await measurePeak();
+
+    const mlps = MLP_CONFIGS.filter(([d, w]) => want(`mlp ${d}x${w}`));
+    for (const [i, [depth, width]] of mlps.entries()) {
+      status.textContent = `MLP ${depth} × ${width} (${i + 1} of ${mlps.length})…`;
+      const d = await descent.call('mlp', { depth, width });
+      const row = { config: `${depth}x${width}`, depth, width, params: d.params, flopsPerStep: flopsPerStep(depth, width), descent: d.stepsPerSecond, best: { descent: d.best } };
+      for (const [name, w] of Object.entries(peers)) {
+        const r = await w.call('mlp', { depth, width });
+        row[name] = r.stepsPerSecond;
+        row.best[name] = r.best;
+        row[`${name}Params`] = r.params;
+      }
+      results.mlp.push(row);
+      addRow($('mlp-rows'), [`${depth} × ${width}`, d.params.toLocaleString('en'), fmt(row.descent), fmt((row.descent * row.flopsPerStep) / 1e9), fmt(row.tfjsWasm, 2), fmt(row.tfjsCpu, 2), ratio(row.descent, row.tfjsWasm), ratio(row.descent, row.tfjsCpu)]);
+    }
+
+    if (want('kernels')) {
+      status.textContent = 'kernel workloads…';
+      results.kernels = await descent.call('kernels');
+      for (const k of results.kernels) addRow($('kernel-rows'), [k.name, `${k.ms.toFixed(1)} ms`, k.targetMs ? `< ${k.targetMs} ms` : '']);
+    }
+    await measurePeak();
+    status.textContent = 'done.';
+    window.benchResults = results;
+    document.body.dataset.done = 'true';
+  } catch (e) {
+    status.textContent = `benchmark failed: ${e.message}`;
+    window.benchResults = { ...results, error: e.message };
+    document.body.dataset.done = 'error';
+  } finally {
+    descent.terminate();
+    for (const w of Object.values(peers)) w.terminate();
+    button.disabled = false;
+  }
 }
 
 button.addEventListener('click', run);

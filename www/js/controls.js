@@ -140,7 +140,8 @@ export function parseValue(c, text) {
       if (s === '1' || s === 'true') return true;
       if (s === '0' || s === 'false') return false;
       return undefined;
-    case 'select': {
+    case 'select':
+    case 'radio': {
       const hit = c.options.find(([value]) => value === s);
       if (!hit) return undefined;
       return c.numeric ? Number(hit[0]) : hit[0];
@@ -162,8 +163,11 @@ export function clampValue(c, x) {
   return v;
 }
 
-/** Reads initial values from a query string; unknown keys are ignored, bad values dropped. */
-export function readQuery(search, controls = CONTROLS) {
+/**
+ * Reads initial values from a query string. Bad values are dropped and out-of-range numbers
+ * clamped; each such case is described in `notes` (an array, if given) so the page can say so.
+ */
+export function readQuery(search, controls = CONTROLS, notes = null) {
   const out = {};
   let params;
   try {
@@ -171,12 +175,27 @@ export function readQuery(search, controls = CONTROLS) {
   } catch {
     return out;
   }
+  // Names match case-insensitively (HTML attributes of the web component arrive lower-cased).
+  const byLower = new Map();
+  for (const [k, v] of params) if (!byLower.has(k.toLowerCase())) byLower.set(k.toLowerCase(), v);
   for (const c of controls) {
-    if (!params.has(c.name)) continue;
-    const v = parseValue(c, params.get(c.name));
-    if (v !== undefined) out[c.name] = v;
+    const text = params.has(c.name) ? params.get(c.name) : byLower.get(c.name.toLowerCase());
+    if (text === undefined) continue;
+    const v = parseValue(c, text);
+    if (v === undefined) notes?.push(`${c.name}: ignored ${quote(text)} (not a valid value)`);
+    else {
+      out[c.name] = v;
+      const exact = c.kind === 'select' || c.kind === 'checkbox' ? true : Number(text) === v;
+      if (!exact) notes?.push(`${c.name}: ${quote(text)} is out of range, using ${v}`);
+    }
   }
   return out;
+}
+
+/** A short, printable rendering of untrusted text for console notes. */
+export function quote(text) {
+  const s = String(text ?? '');
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
 function serialise(c, v) {
@@ -190,26 +209,44 @@ export function toQuery(values, controls = CONTROLS) {
   const params = new URLSearchParams();
   for (const c of controls) {
     const v = values[c.name];
-    if (v === c.default && !c.alwaysInUrl) continue;
+    if (v === undefined || (v === c.default && !c.alwaysInUrl)) continue;
     params.set(c.name, serialise(c, v));
   }
   return params.toString();
 }
 
 let urlTimer = 0;
-/** Mirrors `values` in the address bar (debounced; replaceState only, never navigation). */
-export function writeUrl(values, extra = {}, controls = CONTROLS) {
+let urlWrittenAt = -Infinity;
+const URL_INTERVAL_MS = 150;
+/**
+ * Mirrors a query string in the address bar (replaceState only, never navigation): at once, or,
+ * while a slider drags, at most every URL_INTERVAL_MS (the last state always lands).
+ * `query` is a string, or a function called when it is written.
+ */
+export function writeQuery(query) {
   clearTimeout(urlTimer);
-  urlTimer = setTimeout(() => {
+  const write = () => {
+    urlWrittenAt = performance.now();
     try {
-      let q = toQuery(values, controls);
-      for (const [k, v] of Object.entries(extra)) q += (q ? '&' : '') + `${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
+      const q = typeof query === 'function' ? query() : query;
       const url = `${location.pathname}${q ? '?' + q : ''}${location.hash}`;
       history.replaceState(history.state, '', url);
     } catch {
       // Some sandboxed frames forbid history changes; the page works without them.
     }
-  }, 150);
+  };
+  const wait = urlWrittenAt + URL_INTERVAL_MS - performance.now();
+  if (wait <= 0) write();
+  else urlTimer = setTimeout(write, wait);
+}
+
+/** writeQuery for `values` of `controls` plus `extra` {key: value} pairs. */
+export function writeUrl(values, extra = {}, controls = CONTROLS) {
+  writeQuery(() => {
+    let q = toQuery(values, controls);
+    for (const [k, v] of Object.entries(extra)) q += (q ? '&' : '') + `${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
+    return q;
+  });
 }
 
 /** Human formatting: "1,024", "0.05", "3.2e-3", "12". */
@@ -430,12 +467,61 @@ export function buildControls(root, initial, onChange, { controls = CONTROLS, gr
     set(name, v) {
       const e = els.get(name);
       if (!e) return;
-      values[name] = typeof v === 'number' ? clampValue(e.c, v) : v;
+      values[name] = typeof v === 'number' && e.c.kind !== 'select' ? clampValue(e.c, v) : v;
       show(e.c);
       refreshEnabled();
     },
     input(name) {
       return els.get(name)?.input;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// View state: options of a page that are not engine settings (an x axis, a log toggle), kept in
+// the URL like the controls. Same entry format (kinds select, checkbox, radio), plus `el`: the id
+// of the page's own <select> or checkbox, or for 'radio' the name of the radio group. The page
+// keeps its own 'change' listeners on those elements; bindView sets them from `initial` and
+// fires 'change' where a value differs from the element's state, then reports every edit.
+
+export function bindView(view, initial, onChange) {
+  const values = { ...initial };
+  const setters = new Map();
+  for (const c of view) {
+    const els = c.kind === 'radio'
+      ? [...document.querySelectorAll(`input[type="radio"][name="${c.el}"]`)]
+      : [document.getElementById(c.el)].filter(Boolean);
+    if (!els.length) continue;
+    const read = () => {
+      if (c.kind === 'checkbox') return els[0].checked;
+      if (c.kind === 'radio') return els.find((e) => e.checked)?.value ?? c.default;
+      return c.numeric ? Number(els[0].value) : els[0].value;
+    };
+    const write = (v) => {
+      if (c.kind === 'checkbox') els[0].checked = !!v;
+      else if (c.kind === 'radio') for (const e of els) e.checked = e.value === String(v);
+      else els[0].value = String(v);
+    };
+    const target = () => (c.kind === 'radio' ? els.find((e) => e.checked) : els[0]);
+    const set = (v) => {
+      if (read() === v) return;
+      write(v);
+      target()?.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+    setters.set(c.name, set);
+    for (const e of els) {
+      e.addEventListener('change', () => {
+        values[c.name] = read();
+        onChange(c.name, values[c.name]);
+      });
+    }
+    if (values[c.name] === undefined) values[c.name] = read();
+    else set(values[c.name]);
+  }
+  return {
+    values,
+    set(name, v) {
+      setters.get(name)?.(v);
     },
   };
 }

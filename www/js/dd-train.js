@@ -7,6 +7,7 @@
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
 import { formatInt, formatNumber } from './controls.js';
 import { SeriesPlot, COLORS } from './plots.js';
+import { moduleWorker } from './scene.js';
 
 export class TrainedSweepPanel {
   /**
@@ -48,7 +49,7 @@ export class TrainedSweepPanel {
   ensureWorker() {
     if (this.worker) return true;
     try {
-      this.worker = new Worker(new URL('./dd-worker.js', import.meta.url), { type: 'module' });
+      this.worker = moduleWorker(new URL('./dd-worker.js', import.meta.url));
     } catch (err) {
       this.fail(`The training worker could not start: ${err?.message ?? err}`);
       return false;

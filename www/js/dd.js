@@ -6,7 +6,8 @@
 // in a worker of its own (dd-train.js).
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, COLORS } from './plots.js';
 import { TrainedSweepPanel } from './dd-train.js';
 
@@ -100,6 +101,23 @@ const CONTROLS = [
 
 const LIVE_NAMES = ['ridge', 'noise', 'teacher'];
 
+// Page options kept in the URL beside the settings (controls.js bindView).
+const VIEW = [
+  { name: 'x', kind: 'select', el: 'x-axis', options: [['ratio', 'size ratio'], ['params', 'parameters per point']], default: 'ratio' },
+];
+
+const OPTIMAL_RIDGE_AT_DEFAULTS = 0.051;
+
+// Presets: named bundles of overrides of the defaults (the seed is kept). The optimal ridge is
+// Mei–Montanari's λ* at the default settings (the page's "Use the optimal ridge" button).
+const PRESETS = [
+  { id: 'ridgeless', label: 'Ridgeless: the peak at p = n', values: {} },
+  { id: 'optimal-ridge', label: 'Optimal ridge: no peak', values: { ridge: OPTIMAL_RIDGE_AT_DEFAULTS } },
+  { id: 'noiseless', label: 'No label noise', values: { noise: 0 } },
+  { id: 'samples', label: 'Sample-wise: more data can hurt', values: { sweep: 'samples' } },
+  { id: 'digits', label: 'Digits: the threshold at p·K = n·K', values: { data: 'digits' }, view: { x: 'params' } },
+];
+
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -120,6 +138,7 @@ const state = {
 };
 
 let controls = null;
+let shell = null;
 const plots = {};
 let frame = 0;
 let trained = null;
@@ -225,7 +244,7 @@ function configure() {
   setMessage(null, null);
   renderProgress();
   requestIsotropic();
-  writeUrl(state.values, { x: state.xAxis === 'ratio' ? undefined : state.xAxis }, CONTROLS);
+  shell.writeUrl();
 }
 
 function sendLive(w) {
@@ -262,15 +281,11 @@ function onControlChange(name, value, { final, changed }) {
     for (const w of state.workers) sendLive(w);
     // The isotropic curves follow every move; its Monte-Carlo points are redrawn on release.
     if (name !== 'teacher') requestIsotropic(final);
-    writeUrl(state.values, urlExtras(), CONTROLS);
+    shell.writeUrl();
     return;
   }
   if (!final) return; // rebuilding settings apply when the slider is released
   configure();
-}
-
-function urlExtras() {
-  return state.xAxis === 'params' ? { x: 'params' } : {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,7 +589,6 @@ function setXAxis(axis) {
     plots[k].u.destroy();
     plots[k].create();
   }
-  writeUrl(state.values, urlExtras(), CONTROLS);
   schedule();
 }
 
@@ -585,7 +599,7 @@ function startWorkers() {
   for (let j = 0; j < n; j++) {
     let worker;
     try {
-      worker = new Worker(new URL('./dd-worker.js', import.meta.url), { type: 'module' });
+      worker = moduleWorker(new URL('./dd-worker.js', import.meta.url));
     } catch (err) {
       fail(`The engine's worker could not start: ${err?.message ?? err}`);
       return;
@@ -606,14 +620,12 @@ function startWorkers() {
 }
 
 function start() {
-  const values = { ...defaults(CONTROLS), ...readQuery(location.search, CONTROLS) };
-  const x = new URLSearchParams(location.search).get('x');
-  if (x === 'params') state.xAxis = 'params';
+  shell = createScene({ scene: 'double-descent', controls: CONTROLS, view: VIEW, presets: PRESETS });
+  const { values } = shell;
   controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
   state.values = controls.values;
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   buildPlots();
-  $('x-axis').value = state.xAxis;
   $('x-axis').addEventListener('change', (e) => setXAxis(e.target.value === 'params' ? 'params' : 'ratio'));
   $('btn-optimal').addEventListener('click', () => {
     const best = state.pooled?.base.theoryOptimalRidge;
@@ -624,6 +636,30 @@ function start() {
   $('btn-ridgeless').addEventListener('click', () => {
     controls.set('ridge', 0);
     onControlChange('ridge', 0, { final: true, changed: true });
+  });
+  shell.attach({
+    api: controls,
+    apply: () => {
+      state.values = controls.values;
+      configure();
+    },
+    actions: { reset: () => configure() },
+    plots: () => [
+      { id: 'curve', title: 'Random features: test and train error', plot: plots.curve },
+      { id: 'norm', title: 'Size of the fitted weights', plot: plots.norm },
+      { id: 'class', title: 'Digits: classification error', plot: plots.cls },
+      { id: 'iso', title: 'The isotropic linear model', plot: plots.iso },
+      ...(trained ? [{ id: 'trained', title: 'Trained networks', plot: trained.plot }] : []),
+    ],
+    report: () => ({
+      pooled: state.pooled && {
+        base: state.pooled.base, seedsDone: state.pooled.seedsDone, seeds: state.pooled.seeds,
+        train: state.pooled.train, test: state.pooled.test, norm: state.pooled.norm, testError: state.pooled.testError,
+      },
+      isotropic: state.iso,
+      trained: trained?.state.report ?? null,
+    }),
+    weights: null,
   });
 
   if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
@@ -649,6 +685,9 @@ window.descent = {
   },
   get trained() {
     return trained?.state ?? null;
+  },
+  get shell() {
+    return shell;
   },
 };
 

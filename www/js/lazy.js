@@ -3,7 +3,8 @@
 // protocol.js); this file keeps state and draws, at most once per animation frame.
 
 import { MSG, DONE_REASON, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
-import { derive, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { createScene, moduleWorker } from './scene.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
 } from './plots.js';
@@ -56,6 +57,25 @@ const LIVE = {
   ridge: (runId, v) => ({ type: MSG.SET_RIDGE, runId, ridge: v }),
 };
 
+// Page options kept in the URL beside the settings (controls.js bindView).
+const VIEW = [
+  { name: 'loss', kind: 'radio', el: 'loss-set', options: [['test', 'test'], ['train', 'train']], default: 'test' },
+  { name: 'logx', kind: 'checkbox', el: 'loss-logx', default: false },
+  { name: 'lazyLogx', kind: 'checkbox', el: 'lazy-logx', default: false },
+  { name: 'gramDiff', kind: 'checkbox', el: 'gram-diff', default: false },
+  { name: 'sweepMax', kind: 'select', el: 'sweep-max', options: [['256', '256'], ['1024', '1024'], ['4096', '4096']], default: '4096' },
+  { name: 'sweepSteps', kind: 'select', el: 'sweep-steps', options: [['100', '100'], ['300', '300'], ['1000', '1000']], default: '300' },
+];
+
+// Presets: named bundles of overrides of the defaults (the seed is kept).
+const PRESETS = [
+  { id: 'lazy', label: 'Lazy: α = 100', values: { alpha: 100 } },
+  { id: 'rich', label: 'Rich: width 16, α = 0.1', values: { width: 16, alpha: 0.1 } },
+  { id: 'wide', label: 'Wide: width 4096', values: { width: 4096 } },
+  { id: 'boundary', label: 'Four decision boundaries', values: { dataset: 'circles', width: 64 } },
+  { id: 'mean-field', label: 'Mean-field, width 512', values: { parametrization: 'meanField', width: 512, lr: 0.02 } },
+];
+
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -90,6 +110,7 @@ const state = {
 let worker = null;
 let sweepWorker = null;
 let controls = null;
+let shell = null;
 const plots = {};
 
 function emptyHistory() {
@@ -528,7 +549,7 @@ function settingsSummary(v) {
 
 function ensureSweepWorker() {
   if (sweepWorker) return sweepWorker;
-  sweepWorker = new Worker(new URL('./lazy-worker.js', import.meta.url), { type: 'module' });
+  sweepWorker = moduleWorker(new URL('./lazy-worker.js', import.meta.url));
   sweepWorker.onmessage = onSweepMessage;
   sweepWorker.onerror = (e) => {
     e.preventDefault();
@@ -687,7 +708,7 @@ function renderSweep() {
 
 function onControlChange(name, value, { live }) {
   state.values = controls.values;
-  writeUrl(state.values, urlExtras(), CONTROLS);
+  shell.writeUrl();
   const healthy = state.status === 'playing' || state.status === 'paused';
   if (live && LIVE[name] && healthy && !configDirty && !configInFlight) {
     liveDirty.add(name);
@@ -695,10 +716,6 @@ function onControlChange(name, value, { live }) {
   } else {
     requestConfigure();
   }
-}
-
-function urlExtras() {
-  return autoplay ? {} : { play: '0' };
 }
 
 function togglePlay() {
@@ -727,9 +744,6 @@ function step(steps = 1) {
 
 // ---------------------------------------------------------------------------------------------
 // Start-up.
-
-const query = new URLSearchParams(location.search);
-const autoplay = query.get('play') !== '0';
 
 function buildPlots() {
   plots.fit = new FitPlot($('plot-fit'), {
@@ -779,7 +793,8 @@ function buildPlots() {
 }
 
 function start() {
-  const values = { ...defaults(CONTROLS), ...readQuery(location.search, CONTROLS) };
+  shell = createScene({ scene: 'lazy', controls: CONTROLS, view: VIEW, presets: PRESETS });
+  const { values, autoplay } = shell;
   controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
   state.values = controls.values;
   $('controls').addEventListener('submit', (e) => e.preventDefault());
@@ -803,11 +818,35 @@ function start() {
   $('btn-sweep').addEventListener('click', startSweep);
   $('btn-sweep-cancel').addEventListener('click', cancelSweep);
   $('sweep-max').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
-  document.addEventListener('keydown', (e) => {
-    if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
-      e.preventDefault();
-      togglePlay();
-    }
+  shell.attach({
+    api: controls,
+    apply: () => {
+      state.values = controls.values;
+      requestConfigure();
+    },
+    actions: {
+      togglePlay: () => !$('btn-play').disabled && togglePlay(),
+      step: () => !$('btn-step').disabled && step(1),
+      reset: () => !$('btn-reset').disabled && requestConfigure(),
+    },
+    plots: () => [
+      { id: 'fit', title: 'Four fits of the same data', plot: plots.fit },
+      ...MODELS.map((m) => ({ id: `boundary-${m}`, title: `Decision boundary: ${MODEL_STYLES[m].label}`, plot: plots.boundary[m] })),
+      { id: 'loss', title: state.lossSet === 'train' ? 'Train loss' : 'Test loss', plot: plots.loss },
+      { id: 'lazy', title: 'How far training moves the network', plot: plots.lazy },
+      { id: 'sweep', title: 'Across widths', plot: plots.sweep },
+      { id: 'spectrum', title: 'NTK spectrum', plot: plots.spectrum },
+      { id: 'gram-init', title: 'NTK Gram matrix at initialisation', plot: plots.gramInit },
+      { id: 'gram-now', title: $('gram-diff').checked ? 'NTK Gram matrix: change since initialisation' : 'NTK Gram matrix now', plot: plots.gramNow },
+    ],
+    report: () => ({
+      setup: state.setup && { task: state.setup.task, inputDim: state.setup.inputDim, paramCount: state.setup.paramCount },
+      report: state.report,
+      history: state.history,
+      sweep: { widths: state.sweep.widths, points: state.sweep.points, slopes: state.sweep.slopes, steps: state.sweep.steps },
+      spectra: state.gram && { eigInit: state.gram.eigInit, eigNow: state.gram.eigNow, eigAnalytic: state.gram.eigAnalytic },
+    }),
+    weights: null,
   });
   renderSweep();
 
@@ -816,7 +855,7 @@ function start() {
     return;
   }
   try {
-    worker = new Worker(new URL('./lazy-worker.js', import.meta.url), { type: 'module' });
+    worker = moduleWorker(new URL('./lazy-worker.js', import.meta.url));
   } catch (err) {
     fail(`The training worker could not start: ${err?.message ?? err}`);
     return;
@@ -837,7 +876,7 @@ function start() {
   state.runId = 1;
   post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
   if (autoplay) post({ type: MSG.PLAY });
-  writeUrl(state.values, urlExtras(), CONTROLS);
+  shell.writeUrl();
 }
 
 // A small hook for tests and for the curious (read-only use intended, plus step(n)).
@@ -855,6 +894,9 @@ window.descent = {
   },
   get sweep() {
     return state.sweep;
+  },
+  get shell() {
+    return shell;
   },
   /** Pauses and advances exactly `n` steps. */
   step(n = 1) {

@@ -3,13 +3,28 @@
 // at most once per animation frame.
 
 import { MSG, DONE_REASON, ERROR_DURING, plainMessage } from './protocol.js';
-import { CONTROLS, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { CONTROLS, buildControls, formatInt, formatNumber } from './controls.js';
+import { createScene, moduleWorker } from './scene.js';
 import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the older half is thinned by 2
 const READY_TIMEOUT_MS = 20000;
 
 const $ = (id) => document.getElementById(id);
+
+// Page options kept in the URL beside the settings (controls.js bindView).
+const VIEW = [
+  { name: 'logx', kind: 'checkbox', el: 'loss-logx', default: false, label: 'log step axis' },
+];
+
+// Presets: named bundles of overrides of the defaults (the seed is kept).
+const PRESETS = [
+  { id: 'lazy', label: 'Lazy regime: a wide NTK network', values: { width: 2048, lr: 1 } },
+  { id: 'rich', label: 'Rich regime: mean-field, small init', values: { width: 256, parametrization: 'meanField', initScale: 0.1, lr: 0.02 } },
+  { id: 'catapult', label: 'Catapult: η = 10, a spike, then it settles', values: { width: 512, lr: 10 } },
+  { id: 'memorise', label: 'Label noise: memorising', values: { width: 1024, nTrain: 64, labelNoise: 0.2 } },
+  { id: 'regression', label: '1-D regression', values: { dataset: 'sine', width: 256 } },
+];
 
 const state = {
   status: 'loading', // loading | paused | playing | diverged | refused | failed
@@ -29,6 +44,7 @@ const state = {
 
 let worker = null;
 let controls = null;
+let shell = null;
 let lossPlot;
 let fitPlot;
 let boundaryPlot;
@@ -361,7 +377,7 @@ function formatBytes(b) {
 
 function onControlChange(name, value, { live }) {
   state.values = controls.values;
-  writeUrl(state.values, urlExtras());
+  shell.writeUrl();
   const healthy = state.status === 'playing' || state.status === 'paused';
   if (live && healthy && !configDirty && !configInFlight) {
     lrDirty = true;
@@ -369,10 +385,6 @@ function onControlChange(name, value, { live }) {
   } else {
     requestConfigure();
   }
-}
-
-function urlExtras() {
-  return autoplay ? {} : { play: '0' };
 }
 
 function togglePlay() {
@@ -406,11 +418,9 @@ function reset() {
 // ---------------------------------------------------------------------------------------------
 // Start-up.
 
-const query = new URLSearchParams(location.search);
-const autoplay = query.get('play') !== '0';
-
 function start() {
-  const values = { ...defaults(), ...readQuery(location.search) };
+  shell = createScene({ scene: 'playground', controls: CONTROLS, view: VIEW, presets: PRESETS });
+  const { values, autoplay } = shell;
   controls = buildControls($('controls'), values, onControlChange);
   state.values = controls.values;
   $('controls').addEventListener('submit', (e) => e.preventDefault());
@@ -424,12 +434,20 @@ function start() {
   $('btn-play').addEventListener('click', togglePlay);
   $('btn-step').addEventListener('click', stepOnce);
   $('btn-reset').addEventListener('click', reset);
-  document.addEventListener('keydown', (e) => {
-    // Space toggles play when focus is not in a form field.
-    if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
-      e.preventDefault();
-      togglePlay();
-    }
+  shell.attach({
+    api: controls,
+    apply: () => {
+      state.values = controls.values;
+      requestConfigure();
+    },
+    actions: { togglePlay: () => !$('btn-play').disabled && togglePlay(), step: () => !$('btn-step').disabled && stepOnce(), reset: () => !$('btn-reset').disabled && reset() },
+    plots: () => [
+      { id: 'boundary', title: 'Decision boundary', plot: boundaryPlot },
+      { id: 'fit', title: 'Fitted function', plot: fitPlot },
+      { id: 'loss', title: 'Loss', plot: lossPlot },
+    ],
+    report: () => ({ setup: summarySetup(), report: state.report, history: state.history }),
+    weights: null,
   });
 
   // The dataset select shows its 1-D / 2-D plot before the first reply arrives.
@@ -443,7 +461,7 @@ function start() {
     return;
   }
   try {
-    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    worker = moduleWorker(new URL('./worker.js', import.meta.url));
   } catch (err) {
     fail(`The training worker could not start: ${err?.message ?? err}`);
     return;
@@ -468,7 +486,13 @@ function start() {
   state.runId = 1;
   post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
   if (autoplay) post({ type: MSG.PLAY });
-  writeUrl(state.values, urlExtras());
+  shell.writeUrl();
+}
+
+/** The run's facts for the report export (the data points are in the plot exports). */
+function summarySetup() {
+  const s = state.setup;
+  return s && { task: s.task, inputDim: s.inputDim, paramCount: s.paramCount, memoryBytes: s.memoryBytes, gridSpec: s.gridSpec };
 }
 
 // A small hook for tests and for the curious (read-only use intended).
@@ -483,6 +507,15 @@ window.descent = {
   },
   get history() {
     return state.history;
+  },
+  get shell() {
+    return shell;
+  },
+  /** Pauses and advances exactly `n` steps. */
+  step(n = 1) {
+    state.playing = false;
+    post({ type: MSG.STEP, steps: n });
+    setStatus('paused');
   },
 };
 

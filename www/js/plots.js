@@ -34,9 +34,19 @@ export const MODEL_STYLES = {
 const HEAT_NEG = [38, 117, 186];
 const HEAT_POS = [232, 110, 40];
 
-const FONT = '13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const LABEL_FONT = '600 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const SMALL_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+export const FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+// Presenter mode enlarges the type of every chart created afterwards (setPlotScale).
+let fontScale = 1;
+const fontPx = (px) => Math.round(px * fontScale);
+const font = (px, weight = '') => `${weight ? `${weight} ` : ''}${fontPx(px)}px ${FONT_FAMILY}`;
+const FONT = () => font(13);
+const LABEL_FONT = () => font(14, 600);
+const SMALL_FONT = () => font(12);
+
+/** Scales the type (and axis room) of every chart created from now on; 1 is the default. */
+export function setPlotScale(k) {
+  fontScale = Number.isFinite(k) && k > 0 ? k : 1;
+}
 
 /** Maps a prediction to an RGB triple on the diverging scale (clamped to [−1, 1]). */
 export function heatColor(v) {
@@ -86,21 +96,40 @@ function tickLabel(v) {
 function axis(label, extra = {}) {
   return {
     label,
-    font: FONT,
-    labelFont: LABEL_FONT,
+    font: FONT(),
+    labelFont: LABEL_FONT(),
     stroke: '#2b2b2b',
     grid: { stroke: COLORS.grid, width: 1 },
     ticks: { stroke: 'rgba(0,0,0,0.25)', width: 1, size: 5 },
     values: (u, splits) => splits.map(tickLabel),
     ...extra,
+    ...(extra.size ? { size: fontPx(extra.size) } : {}),
+    ...(extra.font ? { font: extra.font() } : {}),
   };
 }
 
-/** Keeps a uPlot chart as wide as its container; height from `heightFor(width)`. */
-function autosize(container, getPlot, heightFor, maxWidth = Infinity) {
+// Embeds cap every chart's height so that a scene fits its frame (setPlotHeightCap).
+let heightCap = () => Infinity;
+
+/** Caps the height of every chart created from now on at `cap()` px (re-read on each resize). */
+export function setPlotHeightCap(cap) {
+  heightCap = typeof cap === 'function' ? cap : () => Infinity;
+}
+
+/**
+ * Keeps a uPlot chart as wide as its container; height from `heightFor(width)`. A chart with
+ * `square` keeps its aspect ratio under the height cap (it narrows instead).
+ */
+function autosize(container, getPlot, heightFor, maxWidth = Infinity, square = false) {
   const measure = () => {
-    const w = Math.max(200, Math.min(maxWidth, Math.floor(container.clientWidth)));
-    return { width: w, height: Math.round(heightFor(w)) };
+    let w = Math.max(200, Math.min(maxWidth, Math.floor(container.clientWidth)));
+    let h = heightFor(w);
+    const cap = Math.max(160, heightCap());
+    if (h > cap) {
+      if (square) w = Math.max(160, Math.floor((w * cap) / h));
+      h = cap;
+    }
+    return { width: w, height: Math.round(h) };
   };
   const ro = new ResizeObserver(() => {
     const u = getPlot();
@@ -115,6 +144,54 @@ function autosize(container, getPlot, heightFor, maxWidth = Infinity) {
 function finiteOrNull(v) {
   return Number.isFinite(v) ? v : null;
 }
+
+
+// ---------------------------------------------------------------------------------------------
+// Export specs. Every plot describes what it shows as plain data (export.js renders it as SVG,
+// PNG, CSV or JSON):
+//   {kind: 'series' | 'heatmap', width, height, plot: {left, top, width, height} (CSS px),
+//    x, y: {label, min, max, log, dir (−1: reversed), ticks: [{v, label}]},
+//    layers: [{type: 'line', xs, ys, stroke, width, dash}
+//             | {type: 'points', xs, ys, size, fill, stroke, shape: 'circle' | 'diamond'}
+//             | {type: 'rects', cells: [[x0, y0, x1, y1, fill]]}
+//             | {type: 'segments', segs: [x0, y0, x1, y1, …], stroke, width, dash}],
+//    markers: [{x} | {y}, label, color, dash], legend: [{label, stroke, dash, shape, fill}],
+//    table: {columns: [names], rows: [[values]]}}   the numbers behind the picture (raw)
+// Coordinates in layers are data values; non-finite values are gaps.
+
+function ticksOf(ax) {
+  const splits = ax?._splits ?? [];
+  const labels = ax?._values ?? [];
+  const out = [];
+  splits.forEach((v, i) => {
+    const label = labels[i];
+    if (Number.isFinite(v) && label != null && label !== '') out.push({ v, label: String(label) });
+  });
+  return out;
+}
+
+function rangeMinMax(sc) {
+  return { min: sc?.min, max: sc?.max, log: sc?.distr === 3, dir: sc?.dir === -1 ? -1 : 1 };
+}
+
+/** The frame of a uPlot chart: its size, the plot area and both axes. */
+function uplotFrame(u, kind) {
+  const px = uPlot.pxRatio || 1;
+  return {
+    kind,
+    width: u.width,
+    height: u.height,
+    plot: { left: u.bbox.left / px, top: u.bbox.top / px, width: u.bbox.width / px, height: u.bbox.height / px },
+    x: { label: u.axes[0]?.label ?? '', ...rangeMinMax(u.scales.x), ticks: ticksOf(u.axes[0]) },
+    y: { label: u.axes[1]?.label ?? '', ...rangeMinMax(u.scales.y), ticks: ticksOf(u.axes[1]) },
+    layers: [],
+    markers: [],
+    legend: [],
+  };
+}
+
+const num = (v) => (v == null || !Number.isFinite(Number(v)) ? null : Number(v));
+const rgbCss = ([r, g, b]) => `rgb(${r},${g},${b})`;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -229,7 +306,7 @@ export class SeriesPlot {
     });
     ctx.restore();
     ctx.save();
-    ctx.font = SMALL_FONT.replace('12px', `${12 * px}px`);
+    ctx.font = font(12 * px);
     for (const m of this.markers ?? []) {
       ctx.strokeStyle = m.color ?? '#444';
       ctx.fillStyle = m.color ?? '#444';
@@ -297,6 +374,50 @@ export class SeriesPlot {
     this.u.setData(this.data());
   }
 
+
+  /** What the chart shows, as plain data (see "Export specs" above). */
+  exportSpec() {
+    const u = this.u;
+    const spec = uplotFrame(u, 'series');
+    const drawn = u.data;
+    const xs = Array.from(drawn[0]);
+    this.opts.series.forEach((c, k) => {
+      if (u.series[k + 1]?.show === false) return;
+      const ys = Array.from(drawn[k + 1] ?? []);
+      if (c.points !== 'only') spec.layers.push({ type: 'line', xs, ys, stroke: c.stroke, width: c.width ?? 1.5, dash: c.dash });
+      const pts = c.points === 'only' || c.points === true || (c.points === 'auto' && xs.length <= 60);
+      if (pts) {
+        spec.layers.push({
+          type: 'points', xs, ys, size: c.pointSize ?? 6, fill: c.pointFill ?? c.stroke, stroke: c.stroke, shape: 'circle',
+        });
+      }
+      const err = this.errors?.[k];
+      if (err) {
+        const segs = [];
+        for (let i = 0; i < xs.length; i++) {
+          const y = ys[i];
+          const e = err[i + this.from];
+          if (y == null || !Number.isFinite(e) || e <= 0) continue;
+          segs.push(xs[i], this.logY ? Math.max(y - e, y * 1e-3) : y - e, xs[i], y + e);
+        }
+        spec.layers.push({ type: 'segments', segs, stroke: c.stroke, width: 1.25 });
+      }
+      spec.legend.push({ label: c.label, stroke: c.stroke, dash: c.dash, shape: c.points === 'only' ? 'circle' : 'line' });
+    });
+    spec.markers = (this.markers ?? []).map((m) => ({ ...m }));
+    // The table: the raw columns (before any log-axis filtering), with the error columns.
+    const [rx, ...cols] = this.last;
+    const name = this.opts.x?.name ?? (typeof this.opts.x?.label === 'string' ? this.opts.x.label : 'x');
+    const columns = [name, ...this.opts.series.map((c) => c.label)];
+    const errCols = (this.errors ?? []).map((e, k) => (e ? k : -1)).filter((k) => k >= 0);
+    for (const k of errCols) columns.push(`${this.opts.series[k].label} standard error`);
+    const rows = [];
+    for (let i = 0; i < rx.length; i++) {
+      rows.push([num(rx[i]), ...cols.map((c) => num(c[i])), ...errCols.map((k) => num(this.errors[k][i]))]);
+    }
+    spec.table = { columns, rows };
+    return spec;
+  }
   get canvas() {
     return this.u.root.querySelector('canvas');
   }
@@ -484,6 +605,42 @@ export class FitPlot {
     if (this.u) this.u.setData(this.data());
   }
 
+  /** What the chart shows, as plain data (see "Export specs" above). */
+  exportSpec() {
+    const u = this.u;
+    const spec = uplotFrame(u, 'series');
+    const [xs, test, train, target, ...preds] = u.data.map((a) => Array.from(a ?? []));
+    spec.layers.push({ type: 'points', xs, ys: test, size: 5, fill: 'none', stroke: '#7a7a7a', shape: 'circle' });
+    spec.layers.push({ type: 'points', xs, ys: train, size: 7, fill: COLORS.test, stroke: COLORS.ink, shape: 'circle' });
+    // Lines join the grid points only (the data rows in between are gaps the chart spans).
+    const joined = (ys) => {
+      const gx = [];
+      const gy = [];
+      ys.forEach((y, i) => {
+        if (y != null) {
+          gx.push(xs[i]);
+          gy.push(y);
+        }
+      });
+      return [gx, gy];
+    };
+    const [tx, ty] = joined(target);
+    spec.layers.push({ type: 'line', xs: tx, ys: ty, stroke: COLORS.target, width: 1.75, dash: [6, 5] });
+    spec.legend.push({ label: 'test points', stroke: '#7a7a7a', fill: 'none', shape: 'circle' });
+    spec.legend.push({ label: 'training points', stroke: COLORS.ink, fill: COLORS.test, shape: 'circle' });
+    spec.legend.push({ label: 'target (noiseless)', stroke: COLORS.target, dash: [6, 5], shape: 'line' });
+    this.predictionStyles.forEach((st, k) => {
+      const [px, py] = joined(preds[k] ?? []);
+      spec.layers.push({ type: 'line', xs: px, ys: py, stroke: st.stroke, width: st.width ?? 2, dash: st.dash });
+      spec.legend.push({ label: st.label, stroke: st.stroke, dash: st.dash, shape: 'line' });
+    });
+    spec.table = {
+      columns: ['x', 'test points y', 'training points y', 'target', ...this.predictionStyles.map((st) => st.label)],
+      rows: xs.map((x, i) => [num(x), num(test[i]), num(train[i]), num(target[i]), ...preds.map((p) => num(p[i]))]),
+    };
+    return spec;
+  }
+
   get canvas() {
     return this.u?.root.querySelector('canvas') ?? null;
   }
@@ -536,7 +693,7 @@ export class BoundaryPlot {
     this.contour = [];
     this.prediction = null;
     // Height ≈ width keeps the plot area close to square (the axes take similar room on both sides).
-    this.measure = autosize(container, () => this.u, (w) => w, maxWidth);
+    this.measure = autosize(container, () => this.u, (w) => w, maxWidth, true);
   }
 
   setSetup(setup) {
@@ -703,6 +860,62 @@ export class BoundaryPlot {
     ctx.restore();
   }
 
+
+  /** What the chart shows, as plain data (see "Export specs" above). */
+  exportSpec() {
+    if (!this.u || !this.setup) return null;
+    const spec = uplotFrame(this.u, 'heatmap');
+    const n = this.size;
+    const rows = [];
+    if (this.prediction) {
+      const dx = (this.hi[0] - this.lo[0]) / (n - 1);
+      const dy = (this.hi[1] - this.lo[1]) / (n - 1);
+      const cells = [];
+      for (let iy = 0; iy < n; iy++) {
+        for (let ix = 0; ix < n; ix++) {
+          const [x, y] = this.cellToVal(ix, iy);
+          const f = this.prediction[iy * n + ix];
+          cells.push([x - dx / 2, y - dy / 2, x + dx / 2, y + dy / 2, rgbCss(heatColor(f))]);
+          rows.push(['grid', x, y, num(f)]);
+        }
+      }
+      spec.layers.push({ type: 'rects', cells });
+      const segs = [];
+      for (let i = 0; i < this.contour.length; i += 2) segs.push(...this.cellToVal(...this.contour[i]), ...this.cellToVal(...this.contour[i + 1]));
+      spec.layers.push({ type: 'segments', segs, stroke: 'rgba(20,20,20,0.85)', width: 2 });
+    }
+    const s = this.setup;
+    const pointsOf = (X, Y, kind) => {
+      const out = { neg: [[], []], pos: [[], []] };
+      for (let i = 0; i < (Y?.length ?? 0); i++) {
+        const x = X[2 * i];
+        const y = X[2 * i + 1];
+        if (!Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(Y[i])) continue;
+        const side = Y[i] > 0 ? out.pos : out.neg;
+        side[0].push(x);
+        side[1].push(y);
+        rows.push([kind, x, y, Y[i]]);
+      }
+      return out;
+    };
+    const test = pointsOf(s.testX, s.testY, 'test');
+    const train = pointsOf(s.trainX, s.trainY, 'train');
+    for (const [side, color] of [['neg', COLORS.neg], ['pos', COLORS.pos]]) {
+      spec.layers.push({ type: 'points', xs: test[side][0], ys: test[side][1], size: 8, fill: '#ffffff', stroke: color, shape: 'diamond' });
+    }
+    for (const [side, color] of [['neg', COLORS.neg], ['pos', COLORS.pos]]) {
+      spec.layers.push({ type: 'points', xs: train[side][0], ys: train[side][1], size: 9, fill: color, stroke: '#ffffff', shape: 'circle' });
+    }
+    spec.legend = [
+      { label: 'train, class −1', fill: COLORS.neg, stroke: '#ffffff', shape: 'circle' },
+      { label: 'train, class +1', fill: COLORS.pos, stroke: '#ffffff', shape: 'circle' },
+      { label: 'test, class −1', fill: '#ffffff', stroke: COLORS.neg, shape: 'diamond' },
+      { label: 'test, class +1', fill: '#ffffff', stroke: COLORS.pos, shape: 'diamond' },
+      { label: 'boundary f = 0', stroke: '#141414', shape: 'line' },
+    ];
+    spec.table = { columns: ['kind', 'x1', 'x2', 'value (f on the grid, label ±1 for points)'], rows };
+    return spec;
+  }
   showCursor(u) {
     if (!this.readout) return;
     const { left, top } = u.cursor;
@@ -745,7 +958,7 @@ export class MatrixPlot {
     this.heat = document.createElement('canvas');
     this.values = null;
     this.scale = { lo: 0, hi: 1, diverging: false };
-    this.measure = autosize(container, () => this.u, (w) => w, maxWidth);
+    this.measure = autosize(container, () => this.u, (w) => w, maxWidth, true);
     this.create();
   }
 
@@ -798,6 +1011,28 @@ export class MatrixPlot {
     this.u.redraw(false);
   }
 
+
+  /** What the chart shows, as plain data (see "Export specs" above). */
+  exportSpec() {
+    if (!this.values) return null;
+    const spec = uplotFrame(this.u, 'heatmap');
+    const n = this.size;
+    const { lo, hi, diverging } = this.scale;
+    const span = hi - lo > 0 ? hi - lo : 1;
+    const half = hi > 0 ? hi : 1;
+    const cells = [];
+    const rows = [];
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < n; c++) {
+        const v = this.values[r * n + c];
+        cells.push([c, r, c + 1, r + 1, rgbCss(diverging ? heatColor(v / half) : seqColor((v - lo) / span))]);
+        rows.push([r, c, num(v)]);
+      }
+    }
+    spec.layers.push({ type: 'rects', cells });
+    spec.table = { columns: ['row', 'column', 'value'], rows };
+    return spec;
+  }
   draw(u) {
     if (!this.values) return;
     const ctx = u.ctx;
@@ -941,6 +1176,30 @@ export class GridHeatmap {
     ctx.restore();
   }
 
+
+  /** What the chart shows, as plain data (see "Export specs" above). */
+  exportSpec() {
+    if (!this.values) return null;
+    const spec = uplotFrame(this.u, 'heatmap');
+    const ex = GridHeatmap.edges(this.xs);
+    const ey = GridHeatmap.edges(this.ys);
+    const cells = [];
+    const rows = [];
+    for (let j = 0; j < this.ys.length; j++) {
+      for (let i = 0; i < this.xs.length; i++) {
+        const v = this.values[j * this.xs.length + i];
+        rows.push([this.xs[i], this.ys[j], num(v)]);
+        if (v == null) continue;
+        cells.push([ex[i], ey[j], ex[i + 1], ey[j + 1], rgbCss(this.color(v))]);
+      }
+    }
+    spec.layers.push({ type: 'rects', cells });
+    if (this.marker && Number.isFinite(this.marker.x) && Number.isFinite(this.marker.y)) {
+      spec.layers.push({ type: 'points', xs: [this.marker.x], ys: [this.marker.y], size: 14, fill: 'none', stroke: '#111111', shape: 'circle' });
+    }
+    spec.table = { columns: [this.opts.x.label, this.opts.y.label, 'value'], rows };
+    return spec;
+  }
   showCursor(u) {
     const el = this.opts.readout;
     if (!el) return;

@@ -5,7 +5,8 @@
 // this file keeps state and draws at most once per frame.
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, defaults, readQuery, writeUrl, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots.js';
 
 const READY_TIMEOUT_MS = 20000;
@@ -43,6 +44,25 @@ const CONTROLS = [
   derive('seed'),
 ];
 
+// Page options kept in the URL beside the settings (controls.js bindView).
+const VIEW = [
+  { name: 'logx', kind: 'checkbox', el: 'step-logx', default: true },
+  { name: 'phaseAxis', kind: 'select', el: 'phase-axis', options: [['stepSize', 'step size'], ['initScale', 'initialisation scale']], default: 'stepSize' },
+  { name: 'phaseSize', kind: 'select', el: 'phase-size', options: [['9', '9'], ['16', '16']], default: '9' },
+  {
+    name: 'phaseMetric', kind: 'select', el: 'phase-metric', default: 'regime',
+    options: [['regime', ''], ['finalLoss', ''], ['sharpnessLr', ''], ['weightChange', ''], ['kernelDistance', '']],
+  },
+];
+
+// Presets: named bundles of overrides of the defaults (the seed is kept).
+const PRESETS = [
+  { id: 'stable', label: 'Stable: η = 0.9 η₀', values: { lrMultiple: 0.9 } },
+  { id: 'catapult', label: 'Catapult: η = 1.5 η₀', values: { lrMultiple: 1.5 } },
+  { id: 'divergent', label: 'Divergent: η = 12 η₀', values: { lrMultiple: 12 } },
+  { id: 'stable-wide', label: 'Stable, erf, width 4096', values: { lrMultiple: 0.9, activation: 'erf', width: 4096 } },
+];
+
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -60,6 +80,7 @@ const state = {
 let worker = null;
 let phaseWorker = null;
 let controls = null;
+let shell = null;
 const plots = {};
 let frame = 0;
 
@@ -85,6 +106,7 @@ function setStatus(s) {
   const playing = s === 'playing';
   btn.setAttribute('aria-pressed', String(playing));
   btn.querySelector('.label').textContent = playing ? 'Pause' : 'Play';
+  btn.classList.toggle('is-playing', playing);
   $('btn-restart').disabled = s === 'loading' || s === 'failed';
 }
 
@@ -106,7 +128,7 @@ function configure() {
   $('busy').hidden = false;
   worker.postMessage({ type: MSG.CONFIGURE, runId: state.runId, config: engineConfig(state.values) });
   if (state.playing) worker.postMessage({ type: MSG.PLAY });
-  writeUrl(state.values, {}, CONTROLS);
+  shell.writeUrl();
 }
 
 function onControlChange(name, value, { final, changed }) {
@@ -116,7 +138,7 @@ function onControlChange(name, value, { final, changed }) {
     if (state.shownRunId === state.runId && state.status !== 'refused') {
       worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: value });
       if (state.playing) worker.postMessage({ type: MSG.PLAY });
-      writeUrl(state.values, {}, CONTROLS);
+      shell.writeUrl();
     } else if (final) {
       configure();
     }
@@ -325,7 +347,7 @@ function phaseConfig() {
 function startPhase() {
   if (!phaseWorker) {
     try {
-      phaseWorker = new Worker(new URL('./step-worker.js', import.meta.url), { type: 'module' });
+      phaseWorker = moduleWorker(new URL('./step-worker.js', import.meta.url));
     } catch (err) {
       setMessage('error', `The phase-diagram worker could not start: ${err?.message ?? err}`);
       return;
@@ -464,9 +486,9 @@ function describeCell(i, j) {
 // ---------------------------------------------------------------------------------------------
 
 function start() {
-  const values = { ...defaults(CONTROLS), ...readQuery(location.search, CONTROLS) };
-  const play = new URLSearchParams(location.search).get('play');
-  state.playing = play !== '0';
+  shell = createScene({ scene: 'step', controls: CONTROLS, view: VIEW, presets: PRESETS });
+  const { values } = shell;
+  state.playing = shell.autoplay;
   controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
   state.values = controls.values;
   $('controls').addEventListener('submit', (e) => e.preventDefault());
@@ -479,18 +501,32 @@ function start() {
   $('btn-phase-cancel').addEventListener('click', cancelPhase);
   $('phase-metric').addEventListener('change', renderPhase);
   setPhaseStatus('idle');
-  document.addEventListener('keydown', (e) => {
-    if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
-      e.preventDefault();
-      togglePlay();
-    }
+  shell.attach({
+    api: controls,
+    apply: () => {
+      state.values = controls.values;
+      renderRuler();
+      if (state.status !== 'loading') configure();
+    },
+    actions: {
+      togglePlay: () => !$('btn-play').disabled && togglePlay(),
+      reset: () => !$('btn-restart').disabled && restart(),
+    },
+    plots: () => [
+      { id: 'loss', title: 'The network and its linearisation, same step', plot: plots.loss },
+      { id: 'sharpness', title: 'Sharpness against 2/η', plot: plots.sharp },
+      { id: 'lazy', title: 'How far the weights and the kernel move', plot: plots.lazy },
+      { id: 'phase', title: 'Phase diagram', plot: plots.phase },
+    ],
+    report: () => ({ report: state.report, phase: state.phase.report && { config: state.phase.config, report: state.phase.report } }),
+    weights: null,
   });
   if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
     fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
     return;
   }
   try {
-    worker = new Worker(new URL('./step-worker.js', import.meta.url), { type: 'module' });
+    worker = moduleWorker(new URL('./step-worker.js', import.meta.url));
   } catch (err) {
     fail(`The training worker could not start: ${err?.message ?? err}`);
     return;
@@ -515,6 +551,9 @@ window.descent = {
   },
   get phase() {
     return state.phase;
+  },
+  get shell() {
+    return shell;
   },
 };
 

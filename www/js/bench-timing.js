@@ -1,0 +1,50 @@
+// Timing shared by the benchmark workers (Descent's and TensorFlow.js's), so every figure on
+// the benchmark page is measured the same way.
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/**
+ * Units per second of `work(k)` (which does k units: training steps, products, …): the median
+ * rate over timed chunks after a warm-up. The warm-up is 3 units (1 when a unit takes over a
+ * second). Chunks double until one lasts at least `minChunkMs`; chunks are then timed for
+ * `budgetMs` and at least `minChunks` (3 when a single unit takes over half a second, so a slow
+ * peer does not take minutes), stopping anyway after `capMs` with what was measured. Also
+ * returns the best chunk's rate (`best`), which shows how much a busy machine took away.
+ */
+export function unitsPerSecond(work, { minChunkMs = 50, budgetMs = 1500, minChunks = 5, capMs = 20000 } = {}) {
+  let t = performance.now();
+  work(1);
+  const first = performance.now() - t;
+  if (first < 1000) work(2);
+  let chunks = first > 500 ? 3 : minChunks;
+  const rates = [];
+  let chunk = 1;
+  const start = performance.now();
+  while (performance.now() - start < budgetMs || rates.length < chunks) {
+    t = performance.now();
+    work(chunk);
+    const ms = performance.now() - t;
+    if (ms < minChunkMs) {
+      chunk *= 2;
+      continue;
+    }
+    rates.push((chunk * 1000) / ms);
+    if (ms > 500) chunks = Math.min(chunks, 3);
+    if (performance.now() - start > capMs && rates.length >= 1) break;
+  }
+  return { rate: median(rates), best: Math.max(...rates), chunks: rates.length, warmupMs: first };
+}
+
+// (hidden layers, width): the configurations of the native benchmark (benches/train.rs).
+export const MLP_CONFIGS = [[1, 64], [1, 256], [1, 1024], [1, 4096], [3, 64], [3, 256], [3, 1024]];
+
+// Square products n×n·n×n in every transposition ("TN": A transposed, B as stored).
+export const GEMM_SIZES = [128, 256, 512, 1024];
+export const GEMM_TRANS = ['NN', 'NT', 'TN', 'TT'];
+
+/** The training data of every MLP benchmark: n = 256 points, d = 2. */
+export const N_POINTS = 256;
+export const INPUT_DIM = 2;

@@ -1,0 +1,586 @@
+// What every scene page shares around its own science: the page modes (?embed, ?present), the
+// URL (strictly parsed, with a console note for anything dropped or clamped; rewritten on every
+// change), presets, keyboard shortcuts, the "Copy link", "Embed" and "Export" tools and their
+// dialogs, text descriptions of the plots, and starting workers inside sandboxed iframes.
+//
+// A page calls createScene() first (it decides the initial values and the mode, before any plot
+// is built), builds its controls and plots, then calls shell.attach() with what the tools need.
+//
+// URL keys besides the settings (all optional):
+//   embed               minimal chrome: plots and the controls named in `controls` only
+//   controls=a,b        the controls an embed keeps visible (names of the scene's table)
+//   present             presenter mode: large type, high contrast
+//   play=0|1            start paused or playing (default: playing, except in embed and presenter
+//                       modes; never when the reader asks for reduced motion)
+//   preset=id           start from a preset (explicit settings in the URL override it)
+
+import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
+import { setPlotScale, setPlotHeightCap } from './plots.js';
+import { SCENES } from './scenes.js';
+import {
+  specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, jsonBlob, textBlob, xmlEscape,
+} from './export.js';
+
+const MODE_KEYS = new Set(['embed', 'controls', 'present', 'play', 'preset']);
+const PRESENT_PLOT_SCALE = 1.45;
+const DESCRIBE_MS = 2000;
+
+/**
+ * Starts a module worker for `url` (a URL relative to the calling module, resolved by the caller).
+ * A page in an opaque origin (a sandboxed iframe without allow-same-origin) may not start a worker
+ * from its own server: there the worker is a one-line data: module that imports the real one
+ * (the server must send Access-Control-Allow-Origin, as GitHub Pages does).
+ */
+export function moduleWorker(url) {
+  const href = String(url instanceof URL ? url.href : url);
+  if (self.origin !== 'null') return new Worker(href, { type: 'module' });
+  return new Worker(`data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(href)};`)}`, { type: 'module' });
+}
+
+/** The control called `name`, matched case-insensitively. */
+function controlNamed(controls, name) {
+  return controls.find((c) => c.name === name) ?? controls.find((c) => c.name.toLowerCase() === name.toLowerCase());
+}
+
+function flag(params, key) {
+  return params.has(key) && !/^(0|false|no)$/i.test(params.get(key));
+}
+
+/** A JSON-safe copy: typed arrays become arrays, non-finite numbers null, functions dropped. */
+export function plain(x, depth = 6) {
+  if (x == null) return null;
+  if (typeof x === 'number') return Number.isFinite(x) ? x : null;
+  if (typeof x === 'bigint') return Number(x);
+  if (typeof x === 'string' || typeof x === 'boolean') return x;
+  if (typeof x === 'function' || depth < 0) return undefined;
+  if (ArrayBuffer.isView(x)) return Array.from(x, (v) => plain(v, 0));
+  if (Array.isArray(x)) return x.map((v) => plain(v, depth - 1));
+  const out = {};
+  for (const [k, v] of Object.entries(x)) {
+    const p = plain(v, depth - 1);
+    if (p !== undefined) out[k] = p;
+  }
+  return out;
+}
+
+/**
+ * scene: a key of SCENES. controls: the scene's control table. view: its view-state table
+ * (controls.js bindView). presets: [{id, label, values: {overrides of the defaults}, view: {…}}].
+ */
+export function createScene({ scene, controls, view = [], presets = [] }) {
+  const meta = SCENES[scene];
+  const search = location.search;
+  const notes = [];
+  let params;
+  try {
+    params = new URLSearchParams(search);
+  } catch {
+    params = new URLSearchParams();
+  }
+
+  const embed = flag(params, 'embed');
+  const present = flag(params, 'present');
+  let visible = null; // the controls an embed keeps, or null: none
+  if (params.has('controls')) {
+    visible = new Set();
+    for (const name of params.get('controls').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const c = controlNamed(controls, name);
+      if (c) visible.add(c.name);
+      else notes.push(`controls: no control named ${quote(name)}`);
+    }
+  }
+  let presetIndex = -1;
+  if (params.has('preset')) {
+    presetIndex = presets.findIndex((p) => p.id === params.get('preset'));
+    if (presetIndex < 0) notes.push(`preset: no preset named ${quote(params.get('preset'))}`);
+  }
+  const preset = presets[presetIndex];
+  const values = { ...defaults(controls), ...(preset?.values ?? {}), ...readQuery(search, controls, notes) };
+  const viewValues = { ...defaults(view), ...(preset?.view ?? {}), ...readQuery(search, view, notes) };
+  const known = new Set([...controls, ...view].map((c) => c.name.toLowerCase()).concat([...MODE_KEYS]));
+  for (const key of new Set(params.keys())) if (!known.has(key.toLowerCase())) notes.push(`${quote(key)} is not a setting of this scene`);
+  if (notes.length) {
+    console.warn(`Descent: some URL parameters were adjusted or ignored (the page uses the defaults there):\n- ${notes.join('\n- ')}`);
+  }
+
+  const reducedMotion = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+  const play = params.get('play');
+  const autoplay = !reducedMotion && (play === '1' || (play !== '0' && !embed && !present));
+
+  const root = document.documentElement;
+  root.classList.toggle('mode-embed', embed);
+  root.classList.toggle('mode-present', present);
+  if (present) setPlotScale(PRESENT_PLOT_SCALE);
+  // An embed fits its frame: no chart taller than about half of it.
+  if (embed) setPlotHeightCap(() => Math.round(0.5 * innerHeight));
+
+  const shell = {
+    scene,
+    meta,
+    embed,
+    present,
+    autoplay,
+    reducedMotion,
+    notes,
+    values,
+    viewValues,
+    presets,
+    presetIndex,
+    controls,
+    view,
+    api: null, // set by attach()
+    viewApi: null,
+    opts: null,
+    attach: (opts) => attach(shell, opts, visible),
+    writeUrl: () => writeUrl(shell, params),
+    stateQuery: () => stateQuery(shell),
+    link: () => sceneUrl(shell, stateQuery(shell)),
+    embedUrl: (shown = visible) => embedUrl(shell, shown),
+    applyPreset: (i) => applyPreset(shell, i),
+  };
+  return shell;
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs.
+
+function stateQuery(shell) {
+  const values = shell.api?.values ?? shell.values;
+  const viewValues = shell.viewApi?.values ?? shell.viewValues;
+  return [toQuery(values, shell.controls), toQuery(viewValues, shell.view)].filter(Boolean).join('&');
+}
+
+/** The mode keys of the page's own URL, kept as they were given (sanitised). */
+function modeQuery(shell, params) {
+  const parts = [];
+  if (shell.embed) parts.push('embed');
+  if (params.has('controls')) {
+    const names = params.get('controls').split(',').map((s) => controlNamed(shell.controls, s.trim())?.name).filter(Boolean);
+    parts.push(`controls=${names.join(',')}`);
+  }
+  if (shell.present) parts.push('present');
+  const play = params.get('play');
+  if (play === '0' || play === '1') parts.push(`play=${play}`);
+  return parts.join('&');
+}
+
+function writeUrl(shell, params) {
+  syncPresetSelect(shell);
+  writeQuery(() => [stateQuery(shell), modeQuery(shell, params)].filter(Boolean).join('&'));
+}
+
+function sceneUrl(shell, query) {
+  const u = new URL(location.href);
+  u.hash = '';
+  u.search = query ? `?${query}` : '';
+  return u.href;
+}
+
+function embedUrl(shell, shown) {
+  const q = stateQuery(shell);
+  const names = shown ? [...shown] : [];
+  const mode = `embed${names.length ? `&controls=${names.join(',')}` : ''}`;
+  return sceneUrl(shell, q ? `${q}&${mode}` : mode);
+}
+
+/** The site's base URL (the folder of the scene pages). */
+function siteBase() {
+  return new URL('./', location.href).href;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attaching the tools.
+
+/**
+ * opts:
+ *   api          the controls API from buildControls (values, set)
+ *   apply()      called after a preset replaced the values: rebuild the run
+ *   actions      {togglePlay, step, reset}: what the keyboard shortcuts do (each optional)
+ *   plots()      [{id, title, plot}] of the plots on the page (plot.exportSpec())
+ *   report()     the current numbers, for the report export
+ *   weights      null, or () => trained weights (plain data): the scene's engine exposes them
+ */
+function attach(shell, opts, visible) {
+  shell.opts = opts;
+  shell.api = opts.api;
+  shell.viewApi = bindView(shell.view, shell.viewValues, () => shell.writeUrl());
+  if (shell.embed) hideControls(visible);
+  buildTools(shell);
+  installShortcuts(shell);
+  startDescriptions(shell);
+  syncPresetSelect(shell);
+}
+
+function hideControls(visible) {
+  const shown = visible ?? new Set();
+  for (const el of document.querySelectorAll('[data-control]')) el.hidden = !shown.has(el.dataset.control);
+  for (const fs of document.querySelectorAll('.controls fieldset')) {
+    fs.hidden = !fs.querySelector('[data-control]:not([hidden])');
+  }
+  document.documentElement.classList.toggle('embed-no-controls', shown.size === 0);
+}
+
+function button(label, { title = '', cls = 'btn btn-small', onClick } = {}) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = cls;
+  b.textContent = label;
+  if (title) b.title = title;
+  if (onClick) b.addEventListener('click', onClick);
+  return b;
+}
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k in e && typeof v !== 'string') e[k] = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+function buildTools(shell) {
+  const host = document.getElementById('scene-tools');
+  if (!host) return;
+  host.replaceChildren();
+  if (shell.embed) return; // an embed shows plots and the chosen controls only (n still cycles presets)
+  if (shell.presets.length) {
+    const select = el('select', { id: 'preset-select', 'aria-label': 'Preset' });
+    select.append(el('option', { value: '', text: 'choose a preset…' }));
+    shell.presets.forEach((p, i) => select.append(el('option', { value: String(i), text: p.label })));
+    select.addEventListener('change', () => {
+      if (select.value !== '') applyPreset(shell, Number(select.value));
+    });
+    host.append(el('label', { class: 'inline-field preset-field', for: 'preset-select' }, 'Preset'), select);
+  }
+  const status = el('span', { class: 'tool-status', role: 'status', id: 'tool-status' });
+  host.append(
+    button('Copy link', { title: 'Copy a link to exactly these settings and seed', onClick: () => copyLink(shell, status) }),
+    button('Embed…', { title: 'An iframe or web-component snippet for a blog post or a slide', onClick: () => openEmbedDialog(shell) }),
+    button('Export…', { title: 'Plots as PNG and SVG, their data as CSV and JSON, the settings and the report', onClick: () => openExportDialog(shell) }),
+    button('?', { title: 'Keyboard shortcuts (?)', cls: 'btn btn-small btn-help', onClick: () => openHelpDialog(shell) }),
+    status,
+  );
+  host.querySelector('.btn-help').setAttribute('aria-label', 'Keyboard shortcuts and help');
+}
+
+function syncPresetSelect(shell) {
+  const select = document.getElementById('preset-select');
+  if (!select || !shell.api) return;
+  const i = currentPreset(shell);
+  select.value = i >= 0 ? String(i) : '';
+}
+
+/** The index of the preset the current values equal, or −1. */
+function currentPreset(shell) {
+  const base = defaults(shell.controls);
+  const baseView = defaults(shell.view);
+  const same = (a, b) => a === b || (typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a)));
+  return shell.presets.findIndex((p) => {
+    const want = { ...base, ...p.values };
+    if (!shell.controls.every((c) => c.name === 'seed' && !('seed' in p.values) ? true : same(shell.api.values[c.name], want[c.name]))) return false;
+    const wantView = { ...baseView, ...(p.view ?? {}) };
+    return !p.view || Object.keys(p.view).every((k) => same(shell.viewApi.values[k], wantView[k]));
+  });
+}
+
+function applyPreset(shell, i) {
+  const p = shell.presets[i];
+  if (!p || !shell.api) return;
+  const seed = shell.api.values.seed;
+  const want = { ...defaults(shell.controls), ...p.values };
+  if (!('seed' in p.values) && seed !== undefined) want.seed = seed; // a preset keeps the seed unless it names one
+  for (const c of shell.controls) shell.api.set(c.name, want[c.name]);
+  for (const [k, v] of Object.entries({ ...defaults(shell.view), ...(p.view ?? {}) })) shell.viewApi.set(k, v);
+  shell.presetIndex = i;
+  shell.opts.apply?.();
+  shell.writeUrl();
+  announce(`Preset: ${p.label}`);
+}
+
+function nextPreset(shell) {
+  if (!shell.presets.length) return;
+  const i = currentPreset(shell);
+  applyPreset(shell, (i + 1) % shell.presets.length);
+}
+
+/** A short message for screen readers and sighted readers alike, in the tools bar. */
+function announce(text) {
+  const s = document.getElementById('tool-status');
+  if (!s) return;
+  s.textContent = text;
+  clearTimeout(announce.timer);
+  announce.timer = setTimeout(() => { s.textContent = ''; }, 4000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clipboard: the async API where allowed, else a selected text field and execCommand.
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const ta = el('textarea', { class: 'sr-only', readonly: '' });
+    ta.value = text;
+    document.body.append(ta);
+    ta.select();
+    let ok = false;
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+    ta.remove();
+    return ok;
+  }
+}
+
+async function copyLink(shell, status) {
+  const url = shell.link();
+  document.body.dataset.link = url;
+  const ok = await copyText(url);
+  status.textContent = ok ? 'Link copied.' : `Copy this link: ${url}`;
+  clearTimeout(copyLink.timer);
+  copyLink.timer = setTimeout(() => { status.textContent = ''; }, 5000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialogs.
+
+function dialog(id, title) {
+  let d = document.getElementById(id);
+  if (d) d.remove();
+  d = el('dialog', { id, class: 'tool-dialog', 'aria-labelledby': `${id}-title` });
+  const head = el('div', { class: 'dialog-head' },
+    el('h2', { id: `${id}-title`, text: title }),
+    button('Close', { cls: 'btn btn-small', onClick: () => d.close() }));
+  d.append(head);
+  d.addEventListener('close', () => d.remove());
+  document.body.append(d);
+  return d;
+}
+
+function openEmbedDialog(shell) {
+  const d = dialog('embed-dialog', 'Embed this scene');
+  const shown = new Set();
+  const width = el('input', { type: 'number', id: 'embed-width', min: '240', max: '4000', value: '960' });
+  const height = el('input', { type: 'number', id: 'embed-height', min: '200', max: '4000', value: '640' });
+  const kind = el('select', { id: 'embed-kind' },
+    el('option', { value: 'iframe', text: 'iframe (sandboxed)' }),
+    el('option', { value: 'component', text: 'web component <descent-scene>' }));
+  const code = el('textarea', { id: 'embed-code', readonly: '', rows: 6, spellcheck: 'false', 'aria-label': 'Embed code' });
+  const status = el('span', { class: 'tool-status', role: 'status' });
+  const preview = el('a', { id: 'embed-preview', target: '_blank', rel: 'noopener', text: 'Open the embed view' });
+
+  const boxes = el('fieldset', { class: 'embed-controls' }, el('legend', { text: 'Controls shown in the embed' }));
+  for (const c of shell.controls) {
+    const id = `embed-show-${c.name}`;
+    const box = el('input', { type: 'checkbox', id, value: c.name });
+    box.addEventListener('change', () => {
+      if (box.checked) shown.add(c.name);
+      else shown.delete(c.name);
+      update();
+    });
+    boxes.append(el('label', { class: 'check', for: id }, box, ` ${c.label}${c.sub ? c.sub : ''}`));
+  }
+
+  function update() {
+    const w = Math.max(240, Math.min(4000, Math.round(Number(width.value) || 960)));
+    const h = Math.max(200, Math.min(4000, Math.round(Number(height.value) || 640)));
+    const src = shell.embedUrl(shown);
+    preview.href = src;
+    const title = `Descent: ${shell.meta.title}`;
+    if (kind.value === 'component') {
+      const attrs = [`scene="${shell.scene}"`];
+      for (const [k, v] of new URLSearchParams(shell.stateQuery())) attrs.push(`${k}="${xmlEscape(v)}"`);
+      if (shown.size) attrs.push(`controls="${[...shown].join(',')}"`);
+      code.value = `<script type="module" src="${xmlEscape(new URL('embed/descent-scene.js', siteBase()).href)}"></script>\n`
+        + `<descent-scene ${attrs.join(' ')} style="width: 100%; max-width: ${w}px; height: ${h}px"></descent-scene>`;
+    } else {
+      code.value = `<iframe src="${xmlEscape(src)}"\n        width="${w}" height="${h}" style="border: 0; max-width: 100%"\n`
+        + `        sandbox="allow-scripts" loading="lazy" title="${xmlEscape(title)}"></iframe>`;
+    }
+  }
+  for (const input of [width, height, kind]) input.addEventListener('input', update);
+  kind.addEventListener('change', update);
+
+  d.append(
+    el('p', { class: 'dialog-note', text: 'The embed shows the plots of this scene with the current settings and seed, and only the controls you tick. It starts paused. The host page needs nothing but this snippet; the server of this site must send Access-Control-Allow-Origin (GitHub Pages does).' }),
+    el('div', { class: 'dialog-row' },
+      el('label', { class: 'inline-field', for: 'embed-kind' }, 'Form '), kind,
+      el('label', { class: 'inline-field', for: 'embed-width' }, 'Width (px) '), width,
+      el('label', { class: 'inline-field', for: 'embed-height' }, 'Height (px) '), height),
+    boxes,
+    code,
+    el('div', { class: 'dialog-row' },
+      button('Copy code', {
+        cls: 'btn btn-primary btn-small',
+        onClick: async () => { status.textContent = (await copyText(code.value)) ? 'Code copied.' : 'Select the code and copy it.'; },
+      }),
+      preview, status),
+  );
+  update();
+  d.showModal();
+}
+
+function visiblePlots(shell) {
+  return (shell.opts.plots?.() ?? []).filter(({ plot }) => plot && plot.container?.getClientRects().length > 0);
+}
+
+function openExportDialog(shell) {
+  const d = dialog('export-dialog', 'Export');
+  const status = el('p', { class: 'tool-status', role: 'status', id: 'export-status' });
+  const base = `descent-${shell.scene}`;
+  const run = (what, fn) => async () => {
+    try {
+      await fn();
+      status.textContent = `Saved ${what}.`;
+    } catch (err) {
+      status.textContent = `Could not export ${what}: ${err?.message ?? err}`;
+    }
+  };
+  const list = el('ul', { class: 'export-list' });
+  for (const { id, title, plot } of visiblePlots(shell)) {
+    const spec = plot.exportSpec?.();
+    const row = el('li', { class: 'export-row', 'data-plot': id }, el('span', { class: 'export-title', text: title }));
+    if (!spec || !spec.table?.rows.length) {
+      row.append(el('span', { class: 'note-muted', text: 'no data yet' }));
+      list.append(row);
+      continue;
+    }
+    const name = `${base}-${id}`;
+    const fresh = () => plot.exportSpec();
+    row.append(
+      button('PNG', {
+        title: `${title}: picture at 2× resolution`,
+        onClick: run(`${name}.png`, async () => {
+          const svg = specToSvg(fresh(), title);
+          const { width, height } = svgSize(svg);
+          download(`${name}.png`, await svgToPng(svg, width, height, 2));
+        }),
+      }),
+      button('SVG', { title: `${title}: vector drawing`, onClick: run(`${name}.svg`, () => download(`${name}.svg`, textBlob(specToSvg(fresh(), title), 'image/svg+xml'))) }),
+      button('CSV', { title: `${title}: the data as a table`, onClick: run(`${name}.csv`, () => download(`${name}.csv`, textBlob(tableToCsv(fresh().table), 'text/csv'))) }),
+      button('JSON', {
+        title: `${title}: the data as JSON`,
+        onClick: run(`${name}.json`, () => {
+          const s = fresh();
+          download(`${name}.json`, jsonBlob({
+            scene: shell.scene, plot: id, title, x: s.x.label, y: s.y.label, settings: settings(shell), data: tableToColumns(s.table),
+          }));
+        }),
+      }),
+    );
+    for (const b of row.querySelectorAll('button')) b.setAttribute('aria-label', `${title}: ${b.textContent}`);
+    list.append(row);
+  }
+  const weights = shell.opts.weights;
+  const whole = el('div', { class: 'dialog-row' },
+    button('Settings (JSON)', { onClick: run(`${base}-settings.json`, () => download(`${base}-settings.json`, jsonBlob(settings(shell)))) }),
+    button('Report (JSON)', { onClick: run(`${base}-report.json`, () => download(`${base}-report.json`, jsonBlob(report(shell)))) }),
+    button('Weights (JSON)', {
+      title: weights ? 'The trained weights' : 'This scene’s engine does not expose its weights',
+      onClick: weights ? run(`${base}-weights.json`, () => download(`${base}-weights.json`, jsonBlob({ settings: settings(shell), weights: plain(weights()) }))) : null,
+    }));
+  if (!weights) whole.lastChild.disabled = true;
+  d.append(
+    el('h3', { text: 'Plots' }), list,
+    el('h3', { text: 'Settings and numbers' }), whole,
+    el('p', {
+      class: 'dialog-note',
+      text: weights ? 'The weights are those of the network now.'
+        : 'The engine of this scene does not expose the trained weights, so there is no weights export: the report holds the settings, the seed and the current numbers, and the link reproduces the run.',
+    }),
+    status,
+  );
+  d.showModal();
+}
+
+function settings(shell) {
+  return {
+    scene: shell.scene,
+    settings: plain({ ...shell.api.values }),
+    view: plain({ ...shell.viewApi.values }),
+    link: shell.link(),
+  };
+}
+
+function report(shell) {
+  return { ...settings(shell), exportedAt: new Date().toISOString(), report: plain(shell.opts.report?.() ?? null) };
+}
+
+const SHORTCUTS = [
+  ['Space', 'play or pause', 'togglePlay'],
+  ['s or →', 'one step (pauses first)', 'step'],
+  ['r', 'reset: start again from the same seed', 'reset'],
+  ['n', 'next preset', 'presets'],
+  ['?', 'this help', null],
+];
+
+function openHelpDialog(shell) {
+  const d = dialog('help-dialog', 'Keyboard shortcuts');
+  const dl = el('dl', { class: 'shortcuts' });
+  for (const [key, what, needs] of SHORTCUTS) {
+    if (needs === 'presets' ? !shell.presets.length : needs && !shell.opts.actions?.[needs]) continue;
+    dl.append(el('dt', {}, el('kbd', { text: key })), el('dd', { text: what }));
+  }
+  d.append(dl,
+    el('p', { class: 'dialog-note', text: 'Shortcuts work when the focus is not in a form field. Tab moves through every control; arrow keys move a focused slider.' }),
+    el('p', { class: 'dialog-note', text: 'Add ?present to the address for presenter mode (large type, high contrast, starts paused), or ?embed for the minimal view used by embeds.' }));
+  d.showModal();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keyboard shortcuts.
+
+function installShortcuts(shell) {
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    if (document.querySelector('dialog[open]')) return;
+    const t = e.target;
+    const field = t instanceof HTMLInputElement || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement || t?.isContentEditable;
+    if (field) return;
+    const a = shell.opts.actions ?? {};
+    let act = null;
+    if (e.key === ' ' && !(t instanceof HTMLButtonElement) && !(t instanceof HTMLAnchorElement)) act = a.togglePlay;
+    else if (e.key === 's' || e.key === 'ArrowRight') act = a.step;
+    else if (e.key === 'r') act = a.reset;
+    else if (e.key === 'n' && shell.presets.length) act = () => nextPreset(shell);
+    else if (e.key === '?' && !shell.embed) act = () => openHelpDialog(shell);
+    if (!act) return;
+    e.preventDefault();
+    act();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text alternatives: each plot is described by its latest values, refreshed every few seconds.
+
+function startDescriptions(shell) {
+  const update = () => {
+    if (document.hidden) return;
+    for (const { plot } of shell.opts.plots?.() ?? []) {
+      const c = plot?.container;
+      if (!c) continue;
+      let p = c.nextElementSibling?.classList.contains('plot-now') ? c.nextElementSibling : null;
+      if (!p) {
+        p = el('p', { class: 'sr-only plot-now', id: `${c.id || 'plot'}-now` });
+        c.after(p);
+        c.setAttribute('aria-describedby', p.id);
+      }
+      let text;
+      try {
+        text = summarize(plot.exportSpec?.());
+      } catch {
+        text = '';
+      }
+      if (p.textContent !== text) p.textContent = text;
+    }
+  };
+  setTimeout(update, 500);
+  setInterval(update, DESCRIBE_MS);
+}
