@@ -2,8 +2,8 @@
 // (dd-worker.js), each holding a contiguous block of the seeds; this file splits the seeds,
 // pools the per-seed curves into mean ± standard error, and draws at most once per frame. The
 // ridge, the label noise and the teacher re-fit from the cached factorisations in every worker
-// at once. The isotropic linear model runs in the first worker; the trained-network width sweep
-// in a worker of its own (dd-train.js).
+// at once. The isotropic linear model runs in a worker of its own, and so does the
+// trained-network width sweep (dd-train.js).
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber } from './controls.js';
@@ -126,6 +126,9 @@ const state = {
   runId: 0,
   liveVersion: 0,
   workers: [], // {worker, ready, block: {offset, count}, part: latest report, sentVersion, ackVersion, dirty}
+  isoWorker: null, // the isotropic model's own worker
+  isoReady: false,
+  isoPending: null, // its request made before it was ready
   ready: 0,
   info: null,
   startedAt: 0,
@@ -264,13 +267,28 @@ function requestIsotropic(withMonteCarlo = true) {
   state.iso.points = [];
   state.iso.curves = null;
   const gammas = v.ridge > 0 ? [...ISO_GAMMAS.slice(0, 7), 1, ...ISO_GAMMAS.slice(7)] : ISO_GAMMAS;
-  // The last worker holds the fewest seeds.
-  state.workers[state.workers.length - 1]?.worker.postMessage({
+  // A worker of its own: a Monte-Carlo point takes up to ~150 ms, which must not hold up the
+  // random-features workers' re-fits.
+  const msg = {
     type: MSG.ISOTROPIC,
     id: state.iso.id,
     config: { n: ISO_N, signal: 1, noise: v.noise, ridge: v.ridge, gammaMin: 0.1, gammaMax: 10, points: 241 },
     mc: withMonteCarlo ? { n: ISO_N, gammas, reps: ISO_REPS, seed: v.seed } : null,
-  });
+  };
+  if (state.isoReady) state.isoWorker.postMessage(msg);
+  else state.isoPending = msg;
+}
+
+function onIsoMessage(msg) {
+  if (msg.type === MSG.READY) {
+    state.isoReady = true;
+    if (state.isoPending) state.isoWorker.postMessage(state.isoPending);
+    state.isoPending = null;
+  } else if (msg.type === MSG.ISO_CURVES || msg.type === MSG.ISO_POINT || (msg.type === MSG.ERROR && !msg.fatal)) {
+    onMessage(null, msg);
+  } else if (msg.type === MSG.ERROR) {
+    $('iso-note').textContent = plainMessage(msg.message);
+  }
 }
 
 function onControlChange(name, value, { final, changed }) {
@@ -613,6 +631,12 @@ function startWorkers() {
     };
     worker.onmessageerror = () => fail('A worker sent a message the page could not read.');
     state.workers.push(w);
+  }
+  try {
+    state.isoWorker = moduleWorker(new URL('./dd-worker.js', import.meta.url));
+    state.isoWorker.onmessage = (e) => onIsoMessage(e.data);
+  } catch (err) {
+    $('iso-note').textContent = `The isotropic-model worker could not start: ${err?.message ?? err}`;
   }
   setTimeout(() => {
     if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
