@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building (and, with --test, testing) Descent needs and is missing:
 # the wasm32 target, the wasm-bindgen CLI matching the crate, wasm-pack, the npm packages,
-# and with --test Chromium and its WebDriver from the system packages. Safe to re-run.
+# and with --test Chromium and its WebDriver and Mesa's software Vulkan from the system
+# packages. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,12 +43,20 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 if [ "$want_test" = 1 ]; then
+  pkgs=()
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-    say "installing chromium and chromium-driver from the system packages"
+    pkgs+=(chromium chromium-driver)
+  fi
+  # Mesa's software Vulkan (lavapipe): the native GPU-backend tests run on it without a GPU.
+  if ! compgen -G "/usr/share/vulkan/icd.d/lvp_icd*.json" >/dev/null || ! command -v vulkaninfo >/dev/null; then
+    pkgs+=(mesa-vulkan-drivers vulkan-tools)
+  fi
+  if [ "${#pkgs[@]}" -gt 0 ]; then
+    say "installing ${pkgs[*]} from the system packages"
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q chromium chromium-driver
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${pkgs[@]}"
   fi
 fi
 say "ready"

@@ -9,6 +9,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# The GPU-backend tests must run here (on lavapipe without a GPU), never skip.
+unset DESCENT_ALLOW_NO_GPU
 
 step "setup"
 bash scripts/setup.sh --test
@@ -23,6 +25,8 @@ cargo test
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
 wasm-pack --log-level warn test --headless --chrome --test web 2>&1 | grep -v 'failed to get wasm-pack version'
+# The GPU backend on the browser's WebGPU (SwiftShader; webdriver.json passes --enable-unsafe-webgpu).
+wasm-pack --log-level warn test --headless --chrome --test web_gpu 2>&1 | grep -v 'failed to get wasm-pack version'
 
 step "build the site"
 bash scripts/build.sh

@@ -32,8 +32,12 @@ pub enum Error {
     },
 
     // --- backends ---
-    /// The GPU backend is unavailable or failed; the CPU path takes over.
-    Gpu { message: String },
+    /// No GPU backend can be created here (no WebGPU adapter, or the device request or the
+    /// shader compilation failed); the CPU path takes over.
+    GpuUnavailable { reason: String },
+    /// A GPU operation failed after the context was created (validation, out of memory, the
+    /// device was lost, a readback could not map); `op` names the backend operation.
+    Gpu { op: &'static str, message: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -69,7 +73,8 @@ impl fmt::Display for Error {
             Error::ShapeMismatch { op, expected, got } => {
                 write!(f, "{op}: shape mismatch, expected {expected}, got {got}")
             }
-            Error::Gpu { message } => write!(f, "GPU backend unavailable: {message}"),
+            Error::GpuUnavailable { reason } => write!(f, "GPU backend unavailable: {reason}"),
+            Error::Gpu { op, message } => write!(f, "GPU backend failed in {op}: {message}"),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The matrix operations the engine needs, behind one seam.
 //!
 //! The MLP trainer ([`crate::nn`]) is written once against [`Backend`]; the CPU implementation
-//! ([`cpu::Cpu`]) is the reference, and a GPU implementation keeps its buffers on the device and
-//! encodes many steps per submission. Reductions write into buffers rather than returning
-//! numbers, so a GPU backend can defer every readback to the end of a batch of steps.
+//! ([`cpu::Cpu`]) is the reference, and the GPU implementation ([`gpu::Gpu`], WebGPU compute
+//! shaders through wgpu, each the twin of the CPU function of the same name) keeps its buffers
+//! on the device and encodes many operations per submission. Reductions write into buffers
+//! rather than returning numbers, so a GPU backend can defer every readback to the end of a
+//! batch of steps and fetch it with [`Backend::read_async`], the readback that works on the web.
 //!
 //! Layout: every matrix is row-major and dense. A batch of activations is `rows × cols` with
 //! one example per row. A weight matrix of a layer with `n_in` inputs and `n_out` outputs is
@@ -11,7 +13,11 @@
 //! `Xᵀ · dZ` (weight gradient) and `dZ · Wᵀ` (input gradient).
 
 pub mod cpu;
+pub mod gpu;
 
+use std::future::Future;
+
+use crate::error::Result;
 pub use crate::nn::activation::Activation;
 
 /// Whether an operand is used as stored or transposed.
@@ -37,8 +43,19 @@ pub trait Backend {
     fn upload(&mut self, data: &[f32]) -> Self::Buf;
     /// Overwrites `buf[..data.len()]` with `data`.
     fn write(&mut self, buf: &mut Self::Buf, data: &[f32]);
-    /// Copies `buf[..out.len()]` into `out` (a readback on a GPU).
+    /// Copies `buf[..out.len()]` into `out` (a readback on a GPU, which blocks natively and
+    /// is unavailable on the web: there use [`Backend::read_async`]).
     fn read(&mut self, buf: &Self::Buf, out: &mut [f32]);
+    /// `buf[..len]`, once every operation queued before this call has run: the readback that
+    /// also works on the web. The future borrows nothing, so more work can be queued before
+    /// it is awaited ("advance k steps, then await one readback of their k losses").
+    fn read_async(
+        &mut self,
+        buf: &Self::Buf,
+        len: usize,
+    ) -> impl Future<Output = Result<Vec<f32>>> + use<Self>;
+    /// Starts the work queued so far (a GPU submits its command buffer; a no-op on the CPU).
+    fn flush(&mut self) {}
     /// `dst[..len] = src[..len]`.
     fn copy(&mut self, src: &Self::Buf, dst: &mut Self::Buf, len: usize);
 

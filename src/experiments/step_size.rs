@@ -616,7 +616,7 @@ impl StepSize {
             }
             self.loss.push(loss);
             self.push_linearized();
-            if self.step() % every == 0 {
+            if self.step().is_multiple_of(every) {
                 self.track();
             }
         }

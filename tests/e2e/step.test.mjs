@@ -90,6 +90,12 @@ describe('Step size', () => {
     assert.equal(after.stabilityBound, before.stabilityBound);
     assert.ok(Math.abs(after.lr - after.lrMultiple * after.stabilityBound) < 1e-9 * after.lr);
     await page.waitForFunction(() => /lrMultiple=/.test(location.search));
+    // The step shortcut: exactly one gradient step per key press, paused.
+    await page.locator('body').press('s');
+    await page.waitForFunction(() => window.descent.report?.step === 1, null, { timeout: 10000 });
+    await page.evaluate(() => window.descent.step(4));
+    await page.waitForFunction(() => window.descent.report?.step === 5, null, { timeout: 10000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.status), 'paused');
     assert.deepEqual(errors, []);
     await page.close();
   });

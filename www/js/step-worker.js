@@ -6,6 +6,7 @@
 //   {type: CONFIGURE, runId, config}   a new run from `config` (replaces the current one only if
 //                                      construction succeeds); play state is kept
 //   {type: PLAY} / {type: PAUSE}       train in time-sliced chunks up to MAX_STEPS / stop
+//   {type: STEP, steps}                pause, then advance exactly `steps` steps
 //   {type: SET_LR, runId, multiple}    restart the run from θ₀ at `multiple` × the stability bound
 //   {type: PHASE, id, config}          compute a phase diagram in slices of PHASE_SLICE_MS
 //   {type: CANCEL_PHASE, id}           stop it; the cells computed so far stay
@@ -200,6 +201,20 @@ serve((msg) => {
         if (run) report();
       }
       break;
+    case MSG.STEP: {
+      // Pauses, then exactly `steps` steps (not past the budget or a divergence).
+      playing = false;
+      if (!run || finished(cleanReport(run.report()))) break;
+      const left = MAX_STEPS - Number(run.step);
+      try {
+        run.advance(Math.max(1, Math.min(Math.floor(Number(msg.steps) || 1), left)));
+      } catch (err) {
+        post({ type: MSG.ERROR, runId, during: ERROR_DURING.STEP, message: describe(err) });
+        break;
+      }
+      report();
+      break;
+    }
     case MSG.SET_LR:
       setLr(msg);
       break;

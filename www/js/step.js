@@ -159,6 +159,12 @@ function togglePlay() {
   setStatus(state.playing ? 'playing' : 'paused');
 }
 
+/** Pauses and advances exactly `n` steps. */
+function step(n) {
+  state.playing = false;
+  worker.postMessage({ type: MSG.STEP, steps: n });
+}
+
 function restart() {
   state.playing = true;
   worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: state.values.lrMultiple });
@@ -511,6 +517,7 @@ function start() {
     actions: {
       togglePlay: () => !$('btn-play').disabled && togglePlay(),
       reset: () => !$('btn-restart').disabled && restart(),
+      step: () => !$('btn-play').disabled && step(1),
     },
     plots: () => [
       { id: 'loss', title: 'The network and its linearisation, same step', plot: plots.loss },
@@ -554,6 +561,10 @@ window.descent = {
   },
   get shell() {
     return shell;
+  },
+  /** Pauses and advances exactly `n` steps. */
+  step(n = 1) {
+    step(n);
   },
 };
 

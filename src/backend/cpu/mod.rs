@@ -45,6 +45,14 @@ impl Backend for Cpu {
         out.copy_from_slice(&buf[..n]);
     }
 
+    fn read_async(
+        &mut self,
+        buf: &Vec<f32>,
+        len: usize,
+    ) -> impl std::future::Future<Output = crate::error::Result<Vec<f32>>> + use<> {
+        std::future::ready(Ok(buf[..len].to_vec()))
+    }
+
     fn copy(&mut self, src: &Vec<f32>, dst: &mut Vec<f32>, len: usize) {
         dst[..len].copy_from_slice(&src[..len]);
     }

@@ -1,0 +1,914 @@
+//! The GPU backend: [`Backend`] on WebGPU compute shaders through wgpu (the browser's WebGPU
+//! on wasm32, Vulkan natively — a real GPU or Mesa's software lavapipe).
+//!
+//! Every operation is one WGSL shader in this folder whose entry point has the name of its CPU
+//! twin in [`super::cpu::Cpu`] (`gemm`, `bias_act`, `act_backward`, `col_sum`, `axpy`,
+//! `residual_loss`); the twin is the fallback and the test oracle.
+//!
+//! - **Parameters stay on the device.** A [`GpuBuf`] is a storage buffer; nothing is copied
+//!   back except by [`Backend::read`] / [`Backend::read_async`].
+//! - **Many operations per submission.** Operations are recorded into one command encoder and
+//!   submitted together on the next readback, [`Backend::flush`], or when the ring of
+//!   per-operation uniform parameter slots ([`PARAM_SLOTS`]) is full.
+//! - **Fallible, asynchronous creation.** [`Gpu::new`] returns
+//!   [`Error::GpuUnavailable`] when there is no adapter, the device request fails or a shader
+//!   does not compile; nothing on this path panics. Errors raised later by the device
+//!   (validation, out of memory, device lost) are recorded, not thrown: [`Gpu::check`] reports
+//!   the first, and every readback returns it.
+//! - **Readback.** Natively [`Backend::read`] blocks (it polls the device until the copy is
+//!   mapped). On the web nothing may block: use [`Backend::read_async`], whose future borrows
+//!   nothing, so a caller can queue k steps, then await one readback of the k losses. The
+//!   synchronous `read` on wasm fills its output with NaN and records an error.
+
+use std::future::Future;
+use std::num::NonZeroU64;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use wgpu::util::DeviceExt;
+
+use super::{Activation, Backend, Trans};
+use crate::error::{Error, Result};
+
+/// Bytes of one operation's uniform parameters (eight 32-bit words; every shader's `Params`
+/// fits in it).
+const PARAM_BYTES: u64 = 32;
+/// Operations recorded per submission at most: the number of uniform parameter slots.
+pub const PARAM_SLOTS: usize = 1024;
+/// Invocations per workgroup of the element-wise shaders.
+const WG_1D: u32 = 256;
+/// Output tile of `gemm.wgsl` (rows and columns).
+const GEMM_TILE: usize = 64;
+/// Columns per workgroup of `col_sum.wgsl`.
+const COL_SUM_COLS: usize = 16;
+/// The WebGPU default for workgroups per dispatch dimension.
+const MAX_GROUPS: u32 = 65_535;
+/// Long loops are split over several dispatches so that no invocation loops more than about
+/// 1024 times: llvmpipe (Mesa's software Vulkan) silently stops any invocation after 65535
+/// loop iterations in all, and a real device may time out a long dispatch.
+/// Inner-dimension slice of one `gemm` dispatch (1024 tiles of 16).
+const GEMM_K_SLICE: usize = 16 * 1024;
+/// Rows per `col_sum` dispatch (1024 per invocation).
+const COL_SUM_ROW_SLICE: usize = 16 * 1024;
+/// Outputs per `residual_loss` dispatch (1024 per invocation).
+const RESIDUAL_SLICE: usize = 256 * 1024;
+
+const ACTIVATION_WGSL: &str = include_str!("activation.wgsl");
+
+/// The shaders, one per [`Backend`] operation, named after their CPU twins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kernel {
+    Gemm,
+    BiasAct,
+    ActBackward,
+    ColSum,
+    Axpy,
+    ResidualLoss,
+}
+
+impl Kernel {
+    const ALL: [Kernel; 6] = [
+        Kernel::Gemm,
+        Kernel::BiasAct,
+        Kernel::ActBackward,
+        Kernel::ColSum,
+        Kernel::Axpy,
+        Kernel::ResidualLoss,
+    ];
+
+    /// The entry point, the shader file's stem and the CPU twin's name.
+    fn name(self) -> &'static str {
+        match self {
+            Kernel::Gemm => "gemm",
+            Kernel::BiasAct => "bias_act",
+            Kernel::ActBackward => "act_backward",
+            Kernel::ColSum => "col_sum",
+            Kernel::Axpy => "axpy",
+            Kernel::ResidualLoss => "residual_loss",
+        }
+    }
+
+    fn source(self) -> String {
+        match self {
+            Kernel::Gemm => include_str!("gemm.wgsl").to_string(),
+            Kernel::BiasAct => format!("{ACTIVATION_WGSL}\n{}", include_str!("bias_act.wgsl")),
+            Kernel::ActBackward => {
+                format!("{ACTIVATION_WGSL}\n{}", include_str!("act_backward.wgsl"))
+            }
+            Kernel::ColSum => include_str!("col_sum.wgsl").to_string(),
+            Kernel::Axpy => include_str!("axpy.wgsl").to_string(),
+            Kernel::ResidualLoss => include_str!("residual_loss.wgsl").to_string(),
+        }
+    }
+
+    /// The storage bindings after the uniform at binding 0, in order: `true` = read-only.
+    fn storage(self) -> &'static [bool] {
+        match self {
+            Kernel::Gemm => &[true, true, false],
+            Kernel::BiasAct => &[false, true, false],
+            Kernel::ActBackward => &[true, true, false],
+            Kernel::ColSum => &[true, false],
+            Kernel::Axpy => &[true, false],
+            Kernel::ResidualLoss => &[true, true, true, false, false],
+        }
+    }
+}
+
+/// The activation codes of activation.wgsl (keep in sync).
+fn act_code(act: Activation) -> u32 {
+    match act {
+        Activation::Relu => 0,
+        Activation::Erf => 1,
+        Activation::Tanh => 2,
+        Activation::Linear => 3,
+    }
+}
+
+/// A buffer of f32 on the device.
+#[derive(Debug)]
+pub struct GpuBuf {
+    buffer: wgpu::Buffer,
+    len: usize,
+}
+
+impl GpuBuf {
+    /// Its length in f32 elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+struct Pipeline {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// The first error the device reported outside an error scope (shared with its callbacks).
+type ErrorSlot = Arc<Mutex<Option<String>>>;
+
+fn record(slot: &ErrorSlot, message: String) {
+    let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+    guard.get_or_insert(message);
+}
+
+/// A wgpu device with the compiled shaders, an open command encoder and the uniform ring.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter: String,
+    pipelines: Vec<Pipeline>,
+    /// `PARAM_SLOTS` slots of `param_stride` bytes, bound with a dynamic offset per operation.
+    params: wgpu::Buffer,
+    params_host: Vec<u8>,
+    param_stride: usize,
+    slots_used: usize,
+    encoder: Option<wgpu::CommandEncoder>,
+    errors: ErrorSlot,
+}
+
+impl Gpu {
+    /// Requests an adapter and a device and compiles the shaders. Fails with
+    /// [`Error::GpuUnavailable`] (never panics) when any of that is impossible, e.g. a browser
+    /// without WebGPU or a machine without a Vulkan driver.
+    pub async fn new() -> Result<Self> {
+        #[cfg(target_arch = "wasm32")]
+        if !wgpu::util::is_browser_webgpu_supported().await {
+            // Checked first: creating an instance where `navigator.gpu` is unreachable panics.
+            return Err(unavailable(
+                "this browser offers no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)",
+            ));
+        }
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(format!("no GPU adapter: {e}")))?;
+        Self::from_adapter(&adapter).await
+    }
+
+    /// [`Gpu::new`] with a chosen adapter.
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
+        let info = adapter.get_info();
+        let name = format!("{} ({})", info.name, info.backend);
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("descent"),
+                // Everything the adapter offers (buffer sizes above all), and no features.
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(format!("the device request failed: {e}")))?;
+        Self::from_device(device, queue, name).await
+    }
+
+    /// Builds the backend on an existing device (tests can inject one). `adapter` is a name
+    /// shown to the reader.
+    pub async fn from_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        adapter: String,
+    ) -> Result<Self> {
+        let errors: ErrorSlot = Arc::new(Mutex::new(None));
+        {
+            let errors = errors.clone();
+            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                record(&errors, e.to_string())
+            }));
+        }
+        {
+            let errors = errors.clone();
+            device.set_device_lost_callback(move |reason, message| {
+                record(&errors, format!("device lost ({reason:?}): {message}"));
+            });
+        }
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let pipelines = Kernel::ALL
+            .iter()
+            .map(|&k| build_pipeline(&device, k))
+            .collect();
+        let param_stride = (device.limits().min_uniform_buffer_offset_alignment as usize)
+            .max(PARAM_BYTES as usize);
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("descent params"),
+            size: (param_stride * PARAM_SLOTS) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = scope.pop().await {
+            return Err(unavailable(format!(
+                "the compute shaders did not compile: {e}"
+            )));
+        }
+        Ok(Gpu {
+            device,
+            queue,
+            adapter,
+            pipelines,
+            params,
+            params_host: vec![0; param_stride * PARAM_SLOTS],
+            param_stride,
+            slots_used: 0,
+            encoder: None,
+            errors,
+        })
+    }
+
+    /// [`Gpu::new`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking() -> Result<Self> {
+        pollster::block_on(Self::new())
+    }
+
+    /// The adapter's name and API, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)".
+    pub fn adapter(&self) -> &str {
+        &self.adapter
+    }
+
+    /// The first error the device reported since creation, if any. Operations after an error
+    /// are still recorded but their results are undefined.
+    pub fn check(&self) -> Result<()> {
+        let guard = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            None => Ok(()),
+            Some(message) => Err(Error::Gpu {
+                op: "device",
+                message: message.clone(),
+            }),
+        }
+    }
+
+    fn fail(&self, op: &'static str, message: String) {
+        record(&self.errors, format!("{op}: {message}"));
+    }
+
+    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        let device = &self.device;
+        self.encoder
+            .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
+    }
+
+    /// Records one dispatch of `kernel` with `params` (eight words, the shader's `Params`)
+    /// over `bufs` (the storage bindings 1, 2, … in order).
+    fn dispatch(
+        &mut self,
+        kernel: Kernel,
+        params: [u32; 8],
+        bufs: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) {
+        if groups.iter().any(|&g| g > MAX_GROUPS) {
+            self.fail(
+                kernel.name(),
+                format!("{groups:?} workgroups exceed the {MAX_GROUPS} per dimension allowed"),
+            );
+            return;
+        }
+        if self.slots_used == PARAM_SLOTS {
+            self.flush_encoder();
+        }
+        let offset = self.slots_used * self.param_stride;
+        self.params_host[offset..offset + PARAM_BYTES as usize]
+            .copy_from_slice(bytemuck::cast_slice(&params));
+        self.slots_used += 1;
+
+        let Pipeline { pipeline, layout } = &self.pipelines[kernel as usize];
+        let mut entries = Vec::with_capacity(1 + bufs.len());
+        entries.push(wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.params,
+                offset: 0,
+                size: NonZeroU64::new(PARAM_BYTES),
+            }),
+        });
+        for (i, b) in bufs.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout,
+            entries: &entries,
+        });
+        let device = &self.device;
+        let encoder = self
+            .encoder
+            .get_or_insert_with(|| device.create_command_encoder(&Default::default()));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name()),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[offset as u32]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+    }
+
+    /// Submits the recorded operations with their uniform parameters.
+    fn flush_encoder(&mut self) {
+        if let Some(encoder) = self.encoder.take() {
+            let used = self.slots_used * self.param_stride;
+            if used > 0 {
+                // Applied at the start of this submission, after every earlier one.
+                self.queue
+                    .write_buffer(&self.params, 0, &self.params_host[..used]);
+            }
+            self.queue.submit([encoder.finish()]);
+            self.slots_used = 0;
+        }
+    }
+
+    /// Queues the copy of `buf[..len]` into a mappable buffer, submits, and requests the map.
+    /// Natively it also waits for the map, so the returned future is ready at once.
+    pub fn read_later(&mut self, buf: &GpuBuf, len: usize) -> Readback {
+        let mut readback = Readback {
+            state: ReadbackState::Done(Ok(Vec::new())),
+            errors: self.errors.clone(),
+        };
+        if let Err(e) = self.check() {
+            readback.state = ReadbackState::Done(Err(e));
+            return readback;
+        }
+        if len > buf.len {
+            readback.state = ReadbackState::Done(Err(Error::ShapeMismatch {
+                op: "read",
+                expected: format!("at most {} values", buf.len),
+                got: format!("{len}"),
+            }));
+            return readback;
+        }
+        if len == 0 {
+            return readback;
+        }
+        let bytes = (len * 4) as u64;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("descent readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.encoder()
+            .copy_buffer_to_buffer(&buf.buffer, 0, &staging, 0, Some(bytes));
+        self.flush_encoder();
+        let signal = Arc::new(Mutex::new(MapSignal::default()));
+        {
+            let signal = signal.clone();
+            staging
+                .slice(..)
+                .map_async(wgpu::MapMode::Read, move |result| {
+                    let mut s = signal.lock().unwrap_or_else(|p| p.into_inner());
+                    s.result = Some(result.map_err(|e| e.to_string()));
+                    if let Some(w) = s.waker.take() {
+                        w.wake();
+                    }
+                });
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Err(e) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
+            readback.state = ReadbackState::Done(Err(Error::Gpu {
+                op: "read",
+                message: format!("waiting for the device failed: {e}"),
+            }));
+            return readback;
+        }
+        readback.state = ReadbackState::Mapping {
+            staging,
+            len,
+            signal,
+        };
+        readback
+    }
+}
+
+/// Compiles one shader into a pipeline with an explicit layout: binding 0 the uniform
+/// parameters (dynamic offset), then the storage buffers.
+fn build_pipeline(device: &wgpu::Device, kernel: Kernel) -> Pipeline {
+    let name = kernel.name();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+    });
+    let mut entries = vec![wgpu::BindGroupLayoutEntry {
+        binding: 0,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: NonZeroU64::new(PARAM_BYTES),
+        },
+        count: None,
+    }];
+    for (i, &read_only) in kernel.storage().iter().enumerate() {
+        entries.push(wgpu::BindGroupLayoutEntry {
+            binding: i as u32 + 1,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        });
+    }
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(name),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(name),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some(name),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    Pipeline { pipeline, layout }
+}
+
+fn unavailable(reason: impl Into<String>) -> Error {
+    Error::GpuUnavailable {
+        reason: reason.into(),
+    }
+}
+
+/// Workgroups for `len` invocations of a 256-wide 1-D shader, folded into 2-D past 65535.
+fn groups_1d(len: usize) -> [u32; 3] {
+    let g = len.div_ceil(WG_1D as usize).max(1);
+    if g <= MAX_GROUPS as usize {
+        [g as u32, 1, 1]
+    } else {
+        [MAX_GROUPS, g.div_ceil(MAX_GROUPS as usize) as u32, 1]
+    }
+}
+
+/// Where a mapping callback leaves its result for the [`Readback`] future.
+#[derive(Default)]
+struct MapSignal {
+    result: Option<std::result::Result<(), String>>,
+    waker: Option<Waker>,
+}
+
+enum ReadbackState {
+    Mapping {
+        staging: wgpu::Buffer,
+        len: usize,
+        signal: Arc<Mutex<MapSignal>>,
+    },
+    Done(Result<Vec<f32>>),
+    Taken,
+}
+
+/// A readback in flight (from [`Gpu::read_later`]): resolves to the values once the device
+/// has run the work queued before it and the copy is mapped. Borrows nothing.
+pub struct Readback {
+    state: ReadbackState,
+    errors: ErrorSlot,
+}
+
+impl Future for Readback {
+    type Output = Result<Vec<f32>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let result = match &this.state {
+            ReadbackState::Mapping { signal, .. } => {
+                let mut s = signal.lock().unwrap_or_else(|p| p.into_inner());
+                match s.result.take() {
+                    None => {
+                        s.waker = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
+                    Some(r) => r,
+                }
+            }
+            ReadbackState::Done(_) | ReadbackState::Taken => Ok(()),
+        };
+        let state = std::mem::replace(&mut this.state, ReadbackState::Taken);
+        let out = match state {
+            ReadbackState::Mapping { staging, len, .. } => match result {
+                Err(e) => Err(Error::Gpu {
+                    op: "read",
+                    message: format!("mapping the readback failed: {e}"),
+                }),
+                Ok(()) => {
+                    let values = match staging.slice(..).get_mapped_range() {
+                        Ok(view) => Ok(view
+                            .chunks_exact(4)
+                            .take(len)
+                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                            .collect::<Vec<f32>>()),
+                        Err(e) => Err(Error::Gpu {
+                            op: "read",
+                            message: format!("the mapped range is unavailable: {e}"),
+                        }),
+                    };
+                    staging.unmap();
+                    values
+                }
+            },
+            ReadbackState::Done(r) => r,
+            ReadbackState::Taken => Err(Error::Gpu {
+                op: "read",
+                message: "the readback was polled after it completed".into(),
+            }),
+        };
+        // An error the device reported while running the queued work poisons the values.
+        let guard = this.errors.lock().unwrap_or_else(|p| p.into_inner());
+        Poll::Ready(match (out, guard.as_ref()) {
+            (Ok(_), Some(message)) => Err(Error::Gpu {
+                op: "device",
+                message: message.clone(),
+            }),
+            (out, _) => out,
+        })
+    }
+}
+
+impl Backend for Gpu {
+    type Buf = GpuBuf;
+
+    fn name(&self) -> &'static str {
+        "webgpu"
+    }
+
+    fn zeros(&mut self, len: usize) -> GpuBuf {
+        // wgpu zero-fills new buffers. Never size 0: empty bindings are invalid.
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: (len.max(1) * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        GpuBuf { buffer, len }
+    }
+
+    fn upload(&mut self, data: &[f32]) -> GpuBuf {
+        if data.is_empty() {
+            return self.zeros(0);
+        }
+        let buffer = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: None,
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            });
+        GpuBuf {
+            buffer,
+            len: data.len(),
+        }
+    }
+
+    fn write(&mut self, buf: &mut GpuBuf, data: &[f32]) {
+        if data.len() > buf.len {
+            self.fail(
+                "write",
+                format!("{} values into a buffer of {}", data.len(), buf.len),
+            );
+            return;
+        }
+        if data.is_empty() {
+            return;
+        }
+        if self.encoder.is_none() {
+            // Nothing recorded is waiting: a queue write lands after every earlier submission.
+            self.queue
+                .write_buffer(&buf.buffer, 0, bytemuck::cast_slice(data));
+        } else {
+            // A queue write would land before the recorded operations that still read the old
+            // contents; stage the data and copy it in order instead.
+            let staging = self
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("descent upload"),
+                    contents: bytemuck::cast_slice(data),
+                    usage: wgpu::BufferUsages::COPY_SRC,
+                });
+            let bytes = (data.len() * 4) as u64;
+            self.encoder()
+                .copy_buffer_to_buffer(&staging, 0, &buf.buffer, 0, Some(bytes));
+        }
+    }
+
+    fn read(&mut self, buf: &GpuBuf, out: &mut [f32]) {
+        #[cfg(not(target_arch = "wasm32"))]
+        let values = pollster::block_on(self.read_later(buf, out.len()));
+        #[cfg(target_arch = "wasm32")]
+        let values: Result<Vec<f32>> = Err(Error::Gpu {
+            op: "read",
+            message: format!(
+                "a synchronous readback of {} values cannot wait in a browser; use read_async",
+                buf.len.min(out.len())
+            ),
+        });
+        match values {
+            Ok(v) if v.len() == out.len() => out.copy_from_slice(&v),
+            Ok(v) => {
+                self.fail("read", format!("{} values for {}", v.len(), out.len()));
+                out.fill(f32::NAN);
+            }
+            Err(e) => {
+                // NaN trips the trainer's divergence check; the cause stays in `check`.
+                self.fail("read", e.to_string());
+                out.fill(f32::NAN);
+            }
+        }
+    }
+
+    fn read_async(
+        &mut self,
+        buf: &GpuBuf,
+        len: usize,
+    ) -> impl Future<Output = Result<Vec<f32>>> + use<> {
+        self.read_later(buf, len)
+    }
+
+    fn flush(&mut self) {
+        self.flush_encoder();
+    }
+
+    fn copy(&mut self, src: &GpuBuf, dst: &mut GpuBuf, len: usize) {
+        if len > src.len || len > dst.len {
+            self.fail(
+                "copy",
+                format!("{len} values from {} into {}", src.len, dst.len),
+            );
+            return;
+        }
+        if len > 0 {
+            self.encoder().copy_buffer_to_buffer(
+                &src.buffer,
+                0,
+                &dst.buffer,
+                0,
+                Some((len * 4) as u64),
+            );
+        }
+    }
+
+    fn gemm(
+        &mut self,
+        ta: Trans,
+        tb: Trans,
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: &GpuBuf,
+        b: &GpuBuf,
+        beta: f32,
+        c: &mut GpuBuf,
+    ) {
+        if m == 0 || n == 0 {
+            return;
+        }
+        if a.len < m * k || b.len < k * n || c.len < m * n {
+            self.fail(
+                "gemm",
+                format!(
+                    "{m}×{k} · {k}×{n} with buffers of {}, {} and {}",
+                    a.len, b.len, c.len
+                ),
+            );
+            return;
+        }
+        let flags = (ta == Trans::T) as u32 | ((tb == Trans::T) as u32) << 1;
+        let groups = [
+            n.div_ceil(GEMM_TILE) as u32,
+            m.div_ceil(GEMM_TILE) as u32,
+            1,
+        ];
+        // Slices of the inner dimension accumulate into C: beta applies to the first only.
+        let mut k_begin = 0;
+        loop {
+            let k_end = (k_begin + GEMM_K_SLICE).min(k);
+            let beta = if k_begin == 0 { beta } else { 1.0 };
+            let params = [
+                m as u32,
+                n as u32,
+                k as u32,
+                flags,
+                alpha.to_bits(),
+                beta.to_bits(),
+                k_begin as u32,
+                k_end as u32,
+            ];
+            self.dispatch(
+                Kernel::Gemm,
+                params,
+                &[&a.buffer, &b.buffer, &c.buffer],
+                groups,
+            );
+            k_begin = k_end;
+            if k_begin >= k {
+                break;
+            }
+        }
+    }
+
+    fn bias_act(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        z: &mut GpuBuf,
+        bias: &GpuBuf,
+        bias_scale: f32,
+        act: Activation,
+        h: &mut GpuBuf,
+    ) {
+        let len = rows * cols;
+        if len == 0 {
+            return;
+        }
+        let params = [
+            rows as u32,
+            cols as u32,
+            bias_scale.to_bits(),
+            act_code(act),
+            0,
+            0,
+            0,
+            0,
+        ];
+        self.dispatch(
+            Kernel::BiasAct,
+            params,
+            &[&z.buffer, &bias.buffer, &h.buffer],
+            groups_1d(len),
+        );
+    }
+
+    fn act_backward(
+        &mut self,
+        len: usize,
+        z: &GpuBuf,
+        dh: &GpuBuf,
+        act: Activation,
+        dz: &mut GpuBuf,
+    ) {
+        if len == 0 {
+            return;
+        }
+        let params = [len as u32, act_code(act), 0, 0, 0, 0, 0, 0];
+        self.dispatch(
+            Kernel::ActBackward,
+            params,
+            &[&z.buffer, &dh.buffer, &dz.buffer],
+            groups_1d(len),
+        );
+    }
+
+    fn col_sum(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        alpha: f32,
+        a: &GpuBuf,
+        beta: f32,
+        out: &mut GpuBuf,
+    ) {
+        if cols == 0 {
+            return;
+        }
+        let groups = [cols.div_ceil(COL_SUM_COLS) as u32, 1, 1];
+        let mut begin = 0;
+        loop {
+            let end = (begin + COL_SUM_ROW_SLICE).min(rows);
+            let beta = if begin == 0 { beta } else { 1.0 };
+            let params = [
+                rows as u32,
+                cols as u32,
+                alpha.to_bits(),
+                beta.to_bits(),
+                begin as u32,
+                end as u32,
+                0,
+                0,
+            ];
+            self.dispatch(Kernel::ColSum, params, &[&a.buffer, &out.buffer], groups);
+            begin = end;
+            if begin >= rows {
+                break;
+            }
+        }
+    }
+
+    fn axpy(&mut self, len: usize, alpha: f32, x: &GpuBuf, y: &mut GpuBuf) {
+        if len == 0 {
+            return;
+        }
+        let params = [len as u32, alpha.to_bits(), 0, 0, 0, 0, 0, 0];
+        self.dispatch(
+            Kernel::Axpy,
+            params,
+            &[&x.buffer, &y.buffer],
+            groups_1d(len),
+        );
+    }
+
+    fn residual_loss(
+        &mut self,
+        len: usize,
+        f: &GpuBuf,
+        f0: Option<&GpuBuf>,
+        scale: f32,
+        y: &GpuBuf,
+        r: &mut GpuBuf,
+        loss: &mut GpuBuf,
+        slot: usize,
+    ) {
+        if slot >= loss.len {
+            self.fail(
+                "residual_loss",
+                format!("slot {slot} of a loss buffer of {}", loss.len),
+            );
+            return;
+        }
+        // Without f0 the shader never reads binding 2; bind f there (read-only twice is valid).
+        let has_f0 = f0.is_some() as u32;
+        let f0 = f0.unwrap_or(f);
+        let mut begin = 0;
+        loop {
+            let end = (begin + RESIDUAL_SLICE).min(len);
+            let params = [
+                len as u32,
+                slot as u32,
+                scale.to_bits(),
+                has_f0,
+                begin as u32,
+                end as u32,
+                (begin > 0) as u32,
+                0,
+            ];
+            self.dispatch(
+                Kernel::ResidualLoss,
+                params,
+                &[&f.buffer, &f0.buffer, &y.buffer, &r.buffer, &loss.buffer],
+                [1, 1, 1],
+            );
+            begin = end;
+            if begin >= len {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! One test body per [`Backend`] operation, generic over the backend: `tests/gpu_backend.rs`
+//! runs each on the CPU and on the GPU natively (Vulkan, lavapipe in CI), `tests/web_gpu.rs`
+//! on the browser's WebGPU (SwiftShader in headless Chromium). Every body checks the backend
+//! against an f64 oracle of the operation's formula with the tolerance stated beside it, on
+//! seeded random data over awkward shapes: 1, primes, non-multiples of the 64-wide GEMM tile
+//! and the 256-wide element-wise workgroups, and a large one.
+//!
+//! Bodies are `async` only for the readback (`read_async`), which is the one that also works
+//! on the web; natively they run under `pollster::block_on`.
+
+#![allow(dead_code)]
+
+use descent::backend::{Activation, Backend, Trans};
+use descent::rng::Rng;
+
+/// GEMM: |got − want| ≤ GEMM_RTOL · (|α| Σ_p |a_ip b_pj| + |β c_ij|): f32 accumulation in any
+/// order (typical error √k · 2⁻²⁴ of that scale: 1.4e-6 at k = 513, 1.2e-5 at k = 40000).
+pub const GEMM_RTOL: f64 = 5e-5;
+/// Activations forward and backward: |got − want| ≤ ACT_TOL · (1 + |want|). The f32 erf
+/// approximation (Abramowitz & Stegun 7.1.26) is within 2e-7 of erf; exp and tanh in f32
+/// add a few ulps.
+pub const ACT_TOL: f64 = 2e-6;
+/// Column sums: |got − want| ≤ SUM_RTOL · (|α| Σ_i |a_ij| + |β out_j|), rows up to 40000.
+pub const SUM_RTOL: f64 = 2e-5;
+/// Element-wise updates (axpy, residual): one or two roundings, ≤ 1e-6 of the operands' size.
+pub const EW_RTOL: f64 = 1e-6;
+/// The loss Σ r² / 2n against the f64 sum of the f64 residuals: relative.
+pub const LOSS_RTOL: f64 = 2e-5;
+
+/// Sizes for the element-wise and reduction bodies. `big` adds one past 65535 workgroups of
+/// 256 (the 2-D fold of the dispatch).
+pub fn lengths(big: bool) -> Vec<usize> {
+    let mut v = vec![1, 2, 7, 255, 256, 257, 1031, 65_537];
+    if big {
+        v.push(65_535 * 256 + 3);
+    }
+    v
+}
+
+fn random(rng: &mut Rng, len: usize, std: f64) -> Vec<f32> {
+    let mut v = vec![0.0f32; len];
+    rng.fill_normal_f32(&mut v, std);
+    v
+}
+
+async fn fetch<B: Backend>(b: &mut B, buf: &B::Buf, len: usize) -> Vec<f32> {
+    b.read_async(buf, len)
+        .await
+        .unwrap_or_else(|e| panic!("{}: readback failed: {e}", b.name()))
+}
+
+/// Asserts |got − want| ≤ tol_i for all i; names the worst element.
+fn assert_close(what: &str, got: &[f32], want: &[f64], tol: impl Fn(usize) -> f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let (mut worst, mut bad, mut first) = (None::<(usize, f64)>, 0usize, None::<usize>);
+    for i in 0..got.len() {
+        let err = (got[i] as f64 - want[i]).abs();
+        // NaN in got fails here too.
+        if err.is_nan() || err > tol(i) {
+            bad += 1;
+            first.get_or_insert(i);
+            if worst.is_none_or(|(_, w)| err > w || err.is_nan()) {
+                worst = Some((i, err));
+            }
+        }
+    }
+    if let Some((i, err)) = worst {
+        panic!(
+            "{what}: {bad} of {} elements out of tolerance, the first at {first:?}; the worst: \
+             element {i} is {} but should be {} (error {err:e}, tolerance {:e})",
+            got.len(),
+            got[i],
+            want[i],
+            tol(i)
+        );
+    }
+}
+
+/// GEMM shapes (m, n, k): ones, primes, tile edges (63, 64, 65), skinny (n = 1 as in the
+/// output layer, k = 1), random ones, and a large one.
+pub fn gemm_shapes(rng: &mut Rng, big: bool) -> Vec<(usize, usize, usize)> {
+    let mut s = vec![
+        (1, 1, 1),
+        (1, 7, 3),
+        (5, 1, 13),
+        (13, 17, 1),
+        (63, 65, 64),
+        (64, 64, 16),
+        (67, 31, 129),
+        (97, 1, 53),
+        (1, 71, 97),
+    ];
+    for _ in 0..4 {
+        s.push((1 + rng.index(150), 1 + rng.index(150), 1 + rng.index(150)));
+    }
+    if big {
+        // A large product, and a long inner dimension (the GPU splits it into three slices).
+        s.push((300, 257, 513));
+        s.push((5, 3, 40_000));
+    }
+    s
+}
+
+/// `gemm` for all four transposition variants and three (α, β) pairs, including β = 0 over a
+/// C full of NaN (which must be overwritten, never read).
+pub async fn gemm<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (m, n, k) in gemm_shapes(&mut rng, big) {
+        for ta in [Trans::N, Trans::T] {
+            for tb in [Trans::N, Trans::T] {
+                for (alpha, beta) in [(1.0f32, 0.0f32), (-0.7, 1.0), (0.5, -1.3)] {
+                    let a = random(&mut rng, m * k, 1.0);
+                    let bm = random(&mut rng, k * n, 1.0);
+                    let c0 = if beta == 0.0 {
+                        vec![f32::NAN; m * n]
+                    } else {
+                        random(&mut rng, m * n, 1.0)
+                    };
+                    // op(A)[i,p] and op(B)[p,j] from their storage order.
+                    let a_at = |i: usize, p: usize| match ta {
+                        Trans::N => a[i * k + p],
+                        Trans::T => a[p * m + i],
+                    } as f64;
+                    let b_at = |p: usize, j: usize| match tb {
+                        Trans::N => bm[p * n + j],
+                        Trans::T => bm[j * k + p],
+                    } as f64;
+                    let mut want = vec![0.0f64; m * n];
+                    let mut scale = vec![0.0f64; m * n];
+                    for i in 0..m {
+                        for j in 0..n {
+                            let (mut s, mut s_abs) = (0.0f64, 0.0f64);
+                            for p in 0..k {
+                                let t = a_at(i, p) * b_at(p, j);
+                                s += t;
+                                s_abs += t.abs();
+                            }
+                            let c_old = if beta == 0.0 {
+                                0.0
+                            } else {
+                                c0[i * n + j] as f64
+                            };
+                            want[i * n + j] = alpha as f64 * s + beta as f64 * c_old;
+                            scale[i * n + j] =
+                                (alpha as f64).abs() * s_abs + (beta as f64 * c_old).abs();
+                        }
+                    }
+                    let ab = b.upload(&a);
+                    let bb = b.upload(&bm);
+                    let mut cb = b.upload(&c0);
+                    b.gemm(ta, tb, m, n, k, alpha, &ab, &bb, beta, &mut cb);
+                    let got = fetch(b, &cb, m * n).await;
+                    assert_close(
+                        &format!(
+                            "{name} gemm {ta:?}{tb:?} m={m} n={n} k={k} alpha={alpha} beta={beta}"
+                        ),
+                        &got,
+                        &want,
+                        |i| GEMM_RTOL * scale[i] + 1e-30,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Row × column shapes for the per-row and per-column operations.
+pub fn matrix_shapes(big: bool) -> Vec<(usize, usize)> {
+    let mut s = vec![
+        (1, 1),
+        (1, 17),
+        (13, 1),
+        (7, 16),
+        (31, 33),
+        (256, 3),
+        (97, 257),
+    ];
+    if big {
+        s.push((10_007, 1));
+        s.push((4_099, 129));
+        // More rows than one GPU dispatch sums (three slices).
+        s.push((40_000, 3));
+    }
+    s
+}
+
+/// `bias_act` for every activation: z ← z + s·bias (per column), h = φ(z).
+pub async fn bias_act<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (rows, cols) in matrix_shapes(big) {
+        for act in Activation::ALL {
+            let bias_scale = 0.8f32;
+            // Spread wide enough to reach erf's and tanh's flat tails and both series branches.
+            let z = random(&mut rng, rows * cols, 2.0);
+            let bias = random(&mut rng, cols, 1.0);
+            let mut z_want = vec![0.0f64; rows * cols];
+            let mut h_want = vec![0.0f64; rows * cols];
+            for i in 0..rows {
+                for j in 0..cols {
+                    // The sum is rounded to f32 on both sides before φ.
+                    let v = z[i * cols + j] + bias_scale * bias[j];
+                    z_want[i * cols + j] = v as f64;
+                    h_want[i * cols + j] = act.apply_f64(v as f64);
+                }
+            }
+            let mut zb = b.upload(&z);
+            let bb = b.upload(&bias);
+            let mut hb = b.upload(&vec![f32::NAN; rows * cols]);
+            b.bias_act(rows, cols, &mut zb, &bb, bias_scale, act, &mut hb);
+            let what = format!("{name} bias_act {act:?} {rows}×{cols}");
+            let z_got = fetch(b, &zb, rows * cols).await;
+            assert_close(&format!("{what} (z)"), &z_got, &z_want, |i| {
+                EW_RTOL * (1.0 + z_want[i].abs())
+            });
+            let h_got = fetch(b, &hb, rows * cols).await;
+            assert_close(&format!("{what} (h)"), &h_got, &h_want, |i| {
+                // A rounding of z moves φ(z) by at most |φ'| · ulp(z).
+                ACT_TOL * (1.0 + h_want[i].abs()) + 1.2e-7 * z_want[i].abs()
+            });
+        }
+    }
+}
+
+/// `act_backward` for every activation: dz = dh · φ'(z).
+pub async fn act_backward<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for len in lengths(big) {
+        for act in Activation::ALL {
+            let z = random(&mut rng, len, 2.0);
+            let dh = random(&mut rng, len, 1.0);
+            let want: Vec<f64> = (0..len)
+                .map(|i| dh[i] as f64 * act.derivative_f64(z[i] as f64))
+                .collect();
+            let zb = b.upload(&z);
+            let dhb = b.upload(&dh);
+            let mut dzb = b.upload(&vec![f32::NAN; len]);
+            b.act_backward(len, &zb, &dhb, act, &mut dzb);
+            let got = fetch(b, &dzb, len).await;
+            assert_close(
+                &format!("{name} act_backward {act:?} len={len}"),
+                &got,
+                &want,
+                |i| ACT_TOL * (1.0 + want[i].abs()),
+            );
+        }
+    }
+}
+
+/// `col_sum` with β = 0 (over NaN), β = 1 and a general β.
+pub async fn col_sum<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (rows, cols) in matrix_shapes(big) {
+        for (alpha, beta) in [(1.0f32, 0.0f32), (-0.3, 1.0), (2.5, -0.5)] {
+            let a = random(&mut rng, rows * cols, 1.0);
+            let out0 = if beta == 0.0 {
+                vec![f32::NAN; cols]
+            } else {
+                random(&mut rng, cols, 1.0)
+            };
+            let mut want = vec![0.0f64; cols];
+            let mut scale = vec![0.0f64; cols];
+            for j in 0..cols {
+                let (mut s, mut s_abs) = (0.0f64, 0.0f64);
+                for i in 0..rows {
+                    s += a[i * cols + j] as f64;
+                    s_abs += (a[i * cols + j] as f64).abs();
+                }
+                let old = if beta == 0.0 { 0.0 } else { out0[j] as f64 };
+                want[j] = alpha as f64 * s + beta as f64 * old;
+                scale[j] = (alpha as f64).abs() * s_abs + (beta as f64 * old).abs();
+            }
+            let ab = b.upload(&a);
+            let mut ob = b.upload(&out0);
+            b.col_sum(rows, cols, alpha, &ab, beta, &mut ob);
+            let got = fetch(b, &ob, cols).await;
+            assert_close(
+                &format!("{name} col_sum {rows}×{cols} alpha={alpha} beta={beta}"),
+                &got,
+                &want,
+                |j| SUM_RTOL * scale[j] + 1e-30,
+            );
+        }
+    }
+}
+
+/// `axpy`: y += α x, touching only the first `len` elements.
+pub async fn axpy<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for len in lengths(big) {
+        let alpha = -1.7f32;
+        let x = random(&mut rng, len, 1.0);
+        // One element past len that must stay as it is.
+        let y = random(&mut rng, len + 1, 1.0);
+        let mut want: Vec<f64> = (0..len)
+            .map(|i| y[i] as f64 + alpha as f64 * x[i] as f64)
+            .collect();
+        want.push(y[len] as f64);
+        let xb = b.upload(&x);
+        let mut yb = b.upload(&y);
+        b.axpy(len, alpha, &xb, &mut yb);
+        let got = fetch(b, &yb, len + 1).await;
+        assert_close(&format!("{name} axpy len={len}"), &got, &want, |i| {
+            let xi = if i < len { x[i] as f64 } else { 0.0 };
+            EW_RTOL * ((y[i] as f64).abs() + (alpha as f64 * xi).abs()) + 1e-30
+        });
+    }
+}
+
+/// `residual_loss` with and without f0, into a middle slot of a 3-slot loss buffer (the
+/// other slots must keep their values).
+pub async fn residual_loss<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for len in lengths(big) {
+        for centred in [false, true] {
+            let scale = 1.3f32;
+            let f = random(&mut rng, len, 1.0);
+            let f0 = random(&mut rng, len, 0.5);
+            let y = random(&mut rng, len, 1.0);
+            let mut r_want = vec![0.0f64; len];
+            let mut r_scale = vec![0.0f64; len];
+            let mut sq = 0.0f64;
+            for i in 0..len {
+                let fi = if centred {
+                    f[i] as f64 - f0[i] as f64
+                } else {
+                    f[i] as f64
+                };
+                r_want[i] = scale as f64 * fi - y[i] as f64;
+                r_scale[i] = (scale as f64 * f[i] as f64).abs()
+                    + if centred {
+                        (scale as f64 * f0[i] as f64).abs()
+                    } else {
+                        0.0
+                    }
+                    + (y[i] as f64).abs();
+                sq += r_want[i] * r_want[i];
+            }
+            let loss_want = [7.0, sq / (2.0 * len as f64), -3.0];
+            let fb = b.upload(&f);
+            let f0b = b.upload(&f0);
+            let yb = b.upload(&y);
+            let mut rb = b.upload(&vec![f32::NAN; len]);
+            let mut lb = b.upload(&[7.0, f32::NAN, -3.0]);
+            b.residual_loss(
+                len,
+                &fb,
+                centred.then_some(&f0b),
+                scale,
+                &yb,
+                &mut rb,
+                &mut lb,
+                1,
+            );
+            let what = format!("{name} residual_loss len={len} centred={centred}");
+            let r_got = fetch(b, &rb, len).await;
+            assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| {
+                EW_RTOL * r_scale[i] + 1e-30
+            });
+            let l_got = fetch(b, &lb, 3).await;
+            assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
+                LOSS_RTOL * loss_want[i].abs()
+            });
+        }
+    }
+}
+
+/// `upload`, `zeros`, `write` (also while operations that read the old contents are still
+/// queued), `copy` and `read_async` of a prefix.
+pub async fn buffers<B: Backend>(b: &mut B, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for len in [1usize, 5, 257, 4099] {
+        let data = random(&mut rng, len, 1.0);
+        let ub = b.upload(&data);
+        assert_eq!(fetch(b, &ub, len).await, data, "{name} upload len={len}");
+        let zb = b.zeros(len);
+        assert_eq!(fetch(b, &zb, len).await, vec![0.0; len], "{name} zeros");
+        let mut dst = b.zeros(len);
+        b.copy(&ub, &mut dst, len.div_ceil(2));
+        let mut want = data.clone();
+        want[len.div_ceil(2)..].fill(0.0);
+        assert_eq!(fetch(b, &dst, len).await, want, "{name} copy len={len}");
+        // y = x + x, then x is overwritten, then y += x: the write must land between.
+        let mut x = b.upload(&data);
+        let mut y = b.zeros(len);
+        b.axpy(len, 1.0, &x, &mut y);
+        b.axpy(len, 1.0, &ub, &mut y);
+        let ones = vec![1.0f32; len];
+        b.write(&mut x, &ones);
+        b.axpy(len, 1.0, &x, &mut y);
+        let want: Vec<f32> = data.iter().map(|v| (v + v) + 1.0).collect();
+        assert_eq!(
+            fetch(b, &y, len).await,
+            want,
+            "{name} write ordering len={len}"
+        );
+        let prefix = len.div_ceil(3);
+        assert_eq!(
+            fetch(b, &ub, prefix).await,
+            data[..prefix].to_vec(),
+            "{name} read prefix"
+        );
+    }
+}
