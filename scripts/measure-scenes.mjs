@@ -34,7 +34,9 @@ try {
     first.push(s.first);
     full.push(s.full);
     workers = s.workers;
-    // A ridge change: from the message to every worker's re-fitted curves on the page.
+    // A ridge change, once the isotropic panel's Monte Carlo (its own worker) is done: from
+    // the message to every worker's re-fitted curves on the page.
+    await page.waitForFunction(() => window.descent.iso.points.filter(Boolean).length >= 14, null, { timeout: 120000 });
     const ms = await page.evaluate(async () => {
       const st = window.descent.state;
       const el = document.querySelector('input[name="ridge"]');
