@@ -24,6 +24,9 @@ step "native tests"
 cargo test
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
+# wasm-bindgen-test's limit is for a whole headless run (20 s by default); the GPU suite on
+# SwiftShader takes about that on a busy 2-core machine.
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
 wasm-pack --log-level warn test --headless --chrome --test web 2>&1 | grep -v 'failed to get wasm-pack version'
 # The GPU backend on the browser's WebGPU (SwiftShader; webdriver.json passes --enable-unsafe-webgpu).
 wasm-pack --log-level warn test --headless --chrome --test web_gpu 2>&1 | grep -v 'failed to get wasm-pack version'

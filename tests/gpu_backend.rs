@@ -205,3 +205,61 @@ fn training_agrees_between_backends() {
         );
     }
 }
+
+#[path = "common/train_async.rs"]
+mod train_async;
+
+/// The batched path's tolerance against step-by-step training on the same GPU: the training
+/// comparison's (in practice the same arithmetic in the same order gives the same bits).
+const TRAIN_TOL: train_async::Tol = train_async::Tol {
+    loss_rtol: TRAIN_LOSS_RTOL,
+    param_tol: TRAIN_PARAM_TOL,
+};
+
+#[test]
+fn cpu_advance_async_matches_sync() {
+    for (activation, center) in [(Activation::Tanh, false), (Activation::Erf, true)] {
+        pollster::block_on(train_async::advance_async_matches_sync(
+            Cpu::new(),
+            Cpu::new(),
+            activation,
+            center,
+            true,
+            None,
+        ));
+    }
+}
+
+#[test]
+fn gpu_advance_async_matches_sync() {
+    let Some(_) = gpu() else { return };
+    for (activation, center) in [(Activation::Tanh, false), (Activation::Erf, true)] {
+        pollster::block_on(train_async::advance_async_matches_sync(
+            gpu().expect("adapter"),
+            gpu().expect("adapter"),
+            activation,
+            center,
+            true,
+            Some(TRAIN_TOL),
+        ));
+    }
+}
+
+#[test]
+fn cpu_advance_async_reports_divergence() {
+    pollster::block_on(train_async::advance_async_reports_divergence(
+        Cpu::new(),
+        Cpu::new(),
+        Some(None),
+    ));
+}
+
+#[test]
+fn gpu_advance_async_reports_divergence() {
+    let Some(_) = gpu() else { return };
+    pollster::block_on(train_async::advance_async_reports_divergence(
+        gpu().expect("adapter"),
+        gpu().expect("adapter"),
+        Some(Some(TRAIN_TOL)),
+    ));
+}

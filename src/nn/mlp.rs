@@ -354,6 +354,22 @@ impl<B: Backend> Mlp<B> {
         l[0]
     }
 
+    /// After [`Mlp::forward`]: the residual into the workspace, as in
+    /// [`Mlp::loss_and_residual`], and the loss into `loss[slot]`, with no readback (a batch of
+    /// steps writes its losses into the slots of one buffer and reads them back once).
+    pub fn residual_loss_into(
+        &self,
+        backend: &mut B,
+        y: &B::Buf,
+        f0: Option<&B::Buf>,
+        alpha: f32,
+        ws: &mut Workspace<B>,
+        loss: &mut B::Buf,
+        slot: usize,
+    ) {
+        backend.residual_loss(ws.rows, &ws.out, f0, alpha, y, &mut ws.r, loss, slot);
+    }
+
     /// Back-propagates the residual left in `ws` by [`Mlp::loss_and_residual`] through the
     /// activations left by [`Mlp::forward`] on the same `x`, and applies `mode`.
     pub fn backward(&mut self, backend: &mut B, x: &B::Buf, ws: &mut Workspace<B>, mode: Backward) {

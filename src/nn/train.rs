@@ -1,5 +1,10 @@
 //! Gradient descent on an [`Mlp`]: full batch by default, mini-batch as an option, with
 //! divergence detection and evaluation in fixed-size chunks.
+//!
+//! Two ways to step: [`Trainer::advance`] reads each step's loss back before the update (a
+//! blocking readback on a GPU, unavailable in a browser), and [`Trainer::advance_async`]
+//! queues k full-batch steps that write their losses into the k slots of one device buffer,
+//! then awaits a single [`Backend::read_async`] of them: the path that trains on the web GPU.
 
 use super::mlp::{Backward, Mlp, Workspace};
 use crate::backend::Backend;
@@ -40,6 +45,9 @@ pub struct Eval {
     pub accuracy: f64,
 }
 
+/// Device copies of every layer's weights and biases.
+type ParamBufs<B> = (Vec<<B as Backend>::Buf>, Vec<<B as Backend>::Buf>);
+
 /// Trains one network on one training set.
 pub struct Trainer<B: Backend> {
     pub backend: B,
@@ -65,6 +73,13 @@ pub struct Trainer<B: Backend> {
     step: u64,
     initial_loss: Option<f32>,
     diverged: Option<u64>,
+    /// The training loss at the start of the latest step taken or refused.
+    last_loss: Option<f32>,
+    /// The k-slot loss buffer of [`Trainer::advance_async`] (grown to the largest k asked).
+    loss_slots: Option<(B::Buf, usize)>,
+    /// The parameters at the start of the latest [`Trainer::advance_async`] batch (weights,
+    /// biases), restored when a step inside it diverges.
+    batch_start: Option<ParamBufs<B>>,
 }
 
 impl<B: Backend> Trainer<B> {
@@ -116,6 +131,9 @@ impl<B: Backend> Trainer<B> {
             step: 0,
             initial_loss: None,
             diverged: None,
+            last_loss: None,
+            loss_slots: None,
+            batch_start: None,
             backend,
             mlp,
         };
@@ -178,6 +196,12 @@ impl<B: Backend> Trainer<B> {
     /// The step at which the run diverged, if it has.
     pub fn diverged(&self) -> Option<u64> {
         self.diverged
+    }
+
+    /// The training loss (on the step's batch, at the parameters before its update) of the
+    /// latest step taken, or of the step that diverged.
+    pub fn last_loss(&self) -> Option<f32> {
+        self.last_loss
     }
 
     /// f(x_i; θ₀) on the training rows, when the output is centred.
@@ -247,8 +271,9 @@ impl<B: Backend> Trainer<B> {
                 )
             }
         };
+        self.last_loss = Some(loss);
         let first = *self.initial_loss.get_or_insert(loss);
-        if !loss.is_finite() || loss > DIVERGENCE_FACTOR * first.max(LOSS_FLOOR) {
+        if is_divergent(loss, first) {
             self.diverged = Some(self.step);
             return Err(Error::Diverged { step: self.step });
         }
@@ -260,6 +285,155 @@ impl<B: Backend> Trainer<B> {
             .backward(&mut self.backend, x, &mut self.ws, Backward::Step { lr });
         self.step += 1;
         Ok(())
+    }
+
+    /// Runs up to `k` full-batch gradient steps with one readback: the k steps are queued, each
+    /// writing the loss at its starting parameters into slot j of a k-slot device buffer, and
+    /// the k losses are fetched by a single [`Backend::read_async`] at the end, so nothing
+    /// blocks (this is the training path on the web GPU). Returns those k losses.
+    ///
+    /// The divergence rule of [`Trainer::advance`] is then applied to the losses in order. When
+    /// step j of the batch is bad, the run is marked diverged at that step and the result is
+    /// exactly what `advance(k)` would have left: the parameters are restored from a device
+    /// copy taken at the batch start and the j good steps are queued again (no readback), so
+    /// [`Trainer::step`] and the parameters are those after the j good updates, and
+    /// `Err(Diverged { step })` names the bad step. Full batch only (a configured mini-batch
+    /// is refused). A failed readback (a device error) restores the batch-start parameters,
+    /// marks the run diverged at the batch start, and returns the readback's error.
+    pub async fn advance_async(&mut self, k: u64) -> Result<Vec<f32>> {
+        if let Some(step) = self.diverged {
+            return Err(Error::Diverged { step });
+        }
+        if self.batches.is_some() {
+            return Err(Error::config(
+                "batchSize",
+                "batched readback-free steps (advance_async) are full-batch only",
+            ));
+        }
+        let Ok(k) = usize::try_from(k) else {
+            return Err(Error::config("steps", format!("{k} steps is too many")));
+        };
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let (mut slots, cap) = match self.loss_slots.take() {
+            Some((buf, cap)) if cap >= k => (buf, cap),
+            _ => (self.backend.zeros(k), k),
+        };
+        self.save_batch_start();
+        for j in 0..k {
+            self.queue_full_step(&mut slots, j);
+        }
+        let readback = self.backend.read_async(&slots, k);
+        let fetched = readback.await;
+        let losses = match fetched {
+            Ok(losses) if losses.len() == k => losses,
+            other => {
+                let e = match other {
+                    Err(e) => e,
+                    Ok(v) => Error::ShapeMismatch {
+                        op: "advance_async",
+                        expected: format!("{k} losses"),
+                        got: format!("{}", v.len()),
+                    },
+                };
+                self.restore_batch_start();
+                self.loss_slots = Some((slots, cap));
+                self.diverged = Some(self.step);
+                return Err(e);
+            }
+        };
+        let mut bad = None;
+        for (j, &loss) in losses.iter().enumerate() {
+            let first = *self.initial_loss.get_or_insert(loss);
+            if is_divergent(loss, first) {
+                bad = Some(j);
+                break;
+            }
+        }
+        match bad {
+            None => {
+                self.step += k as u64;
+                self.last_loss = losses.last().copied();
+                self.loss_slots = Some((slots, cap));
+                Ok(losses)
+            }
+            Some(j) => {
+                // Back to the batch start, then the j good steps again.
+                self.restore_batch_start();
+                for i in 0..j {
+                    self.queue_full_step(&mut slots, i);
+                }
+                self.backend.flush();
+                self.loss_slots = Some((slots, cap));
+                self.step += j as u64;
+                self.last_loss = Some(losses[j]);
+                self.diverged = Some(self.step);
+                Err(Error::Diverged { step: self.step })
+            }
+        }
+    }
+
+    /// Queues one full-batch step whose starting loss goes into `slots[slot]`: the arithmetic
+    /// of [`Trainer::advance`]'s step, without the readback and the check.
+    fn queue_full_step(&mut self, slots: &mut B::Buf, slot: usize) {
+        let lr = (self.mlp.effective_lr(self.lr) / self.alpha) as f32;
+        if !self.forward_cached {
+            self.mlp.forward(&mut self.backend, &self.x, &mut self.ws);
+        }
+        self.forward_cached = false;
+        self.mlp.residual_loss_into(
+            &mut self.backend,
+            &self.y,
+            self.f0.as_ref(),
+            self.alpha as f32,
+            &mut self.ws,
+            slots,
+            slot,
+        );
+        self.mlp.backward(
+            &mut self.backend,
+            &self.x,
+            &mut self.ws,
+            Backward::Step { lr },
+        );
+    }
+
+    /// Queues a device copy of the parameters into `batch_start`.
+    fn save_batch_start(&mut self) {
+        let (ws, bs) = self.batch_start.get_or_insert_with(|| {
+            let layers = &self.mlp.layers;
+            (
+                layers
+                    .iter()
+                    .map(|l| self.backend.zeros(l.fan_in * l.fan_out))
+                    .collect(),
+                layers
+                    .iter()
+                    .map(|l| self.backend.zeros(l.fan_out))
+                    .collect(),
+            )
+        });
+        for (l, shape) in self.mlp.layers.iter().enumerate() {
+            let nw = shape.fan_in * shape.fan_out;
+            self.backend.copy(&self.mlp.weights[l], &mut ws[l], nw);
+            self.backend
+                .copy(&self.mlp.biases[l], &mut bs[l], shape.fan_out);
+        }
+    }
+
+    /// Queues the copy of `batch_start` back into the parameters.
+    fn restore_batch_start(&mut self) {
+        self.forward_cached = false;
+        let Some((ws, bs)) = &self.batch_start else {
+            return;
+        };
+        for (l, shape) in self.mlp.layers.iter().enumerate() {
+            let nw = shape.fan_in * shape.fan_out;
+            self.backend.copy(&ws[l], &mut self.mlp.weights[l], nw);
+            self.backend
+                .copy(&bs[l], &mut self.mlp.biases[l], shape.fan_out);
+        }
     }
 
     /// Marks the run diverged at the current step (e.g. when an evaluation is non-finite).
@@ -311,6 +485,12 @@ impl<B: Backend> Trainer<B> {
             eval_of(&f, self.host_f0.as_deref(), self.alpha, &self.host_y)
         }
     }
+}
+
+/// The divergence rule: `loss` is non-finite or past [`DIVERGENCE_FACTOR`] times the first
+/// loss of the run (floored at [`LOSS_FLOOR`]).
+fn is_divergent(loss: f32, first: f32) -> bool {
+    !loss.is_finite() || loss > DIVERGENCE_FACTOR * first.max(LOSS_FLOOR)
 }
 
 /// Loss (1/2n)Σ(g − y)² and sign accuracy of g = α(f − f0) against y, accumulated in f64.
