@@ -89,8 +89,9 @@ use crate::theory::{self, hastie};
 /// The most memory one session may use, in bytes.
 pub const MEMORY_LIMIT: u64 = 768 * 1024 * 1024;
 
-/// Sub-stream ids of a replicate's seed.
-mod stream {
+/// Sub-stream ids of a replicate's seed (shared with the trained-network sweep, whose data are
+/// the same draws).
+pub(crate) mod stream {
     pub const TEACHER: u64 = 11;
     pub const TRAIN: u64 = 12;
     pub const TEST: u64 = 13;
@@ -978,7 +979,7 @@ impl Components {
 }
 
 /// Points uniform on the sphere of radius `radius` in R^d, `rows × d` row-major.
-fn sphere_points(rng: &mut Rng, rows: usize, d: usize, radius: f64) -> Vec<f32> {
+pub(crate) fn sphere_points(rng: &mut Rng, rows: usize, d: usize, radius: f64) -> Vec<f32> {
     let mut out = vec![0.0f32; rows * d];
     let mut g = vec![0.0f64; d];
     for row in out.chunks_exact_mut(d) {

@@ -55,7 +55,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::double_descent::Teacher;
+use super::double_descent::{Teacher, sphere_points};
 use crate::backend::cpu::Cpu;
 use crate::error::{Error, Result, in_range};
 use crate::nn::Activation;
@@ -77,10 +77,7 @@ pub const ASSUMED_FLOPS: f64 = 5e9;
 
 /// Sub-stream ids of a replicate's seed: the data ones are those of the random-features sweep.
 mod stream {
-    pub const TEACHER: u64 = 11;
-    pub const TRAIN: u64 = 12;
-    pub const TEST: u64 = 13;
-    pub const NOISE: u64 = 15;
+    pub use crate::experiments::double_descent::stream::{NOISE, TEACHER, TEST, TRAIN};
     /// The initial weights of width h use stream `WEIGHTS + h`.
     pub const WEIGHTS: u64 = 1 << 32;
 }
@@ -328,21 +325,6 @@ impl TrainedSweepConfig {
         }
         Ok(())
     }
-}
-
-/// Points uniform on the sphere of radius `radius` in R^d, `rows × d` row-major (the
-/// generator of the random-features sweep, draw for draw).
-fn sphere_points(rng: &mut Rng, rows: usize, d: usize, radius: f64) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows * d];
-    let mut g = vec![0.0f64; d];
-    for row in out.chunks_exact_mut(d) {
-        g.iter_mut().for_each(|v| *v = rng.normal());
-        let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-        row.iter_mut()
-            .zip(&g)
-            .for_each(|(o, &v)| *o = (radius * v / norm) as f32);
-    }
-    out
 }
 
 /// The data of one replicate.
