@@ -124,6 +124,7 @@ export class TrainedSweepPanel {
   render() {
     const { report: r, progress: p } = this.state;
     if (!r) return;
+    this.el('plot').hidden = false; // empty until the first networks are trained
     this.plot.setData(r.ratio, r.testMse.mean, r.trainMse.mean);
     this.plot.setErrors([r.testMse.se, r.trainMse.se]);
     const markers = [{ x: 1, label: 'parameters = n', color: '#555' }];
