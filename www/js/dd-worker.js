@@ -28,7 +28,7 @@ import {
   DoubleDescent, checkDoubleDescent, doubleDescentDefaults, doubleDescentLimits, isotropicCurves, isotropicMonteCarlo,
   TrainedSweep, trainedSweepDefaults,
 } from '../pkg/descent.js';
-import { MSG, ERROR_DURING, finite, describe } from './protocol.js';
+import { MSG, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
 import { serve, post, yielder } from './worker-core.js';
 
 let session = null;
@@ -38,16 +38,10 @@ let seedMs = 0; // time spent computing seeds of this run
 let seeds = 0; // seeds in this worker's block
 let digitsText = null;
 
-/** Plain numbers: finite or NaN (plots leave NaN out), as a Float64Array. */
-function f64(a) {
-  if (a == null) return null;
-  return Float64Array.from(a, (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN));
-}
-
 function cleanReport(r) {
   return {
     sweep: r.sweep,
-    ratio: f64(r.ratio),
+    ratio: floats64(r.ratio),
     n: Array.from(r.sizes, (s) => finite(s.n)),
     p: Array.from(r.sizes, (s) => finite(s.p)),
     params: Array.from(r.params, finite),
@@ -55,12 +49,12 @@ function cleanReport(r) {
     thresholdParams: finite(r.thresholdParams),
     perSeed: Array.from(r.perSeed, (s) => ({
       seed: finite(s.seed),
-      trainMse: f64(s.trainMse),
-      testMse: f64(s.testMse),
-      norm: f64(s.norm),
-      testError: f64(s.testError),
+      trainMse: floats64(s.trainMse),
+      testMse: floats64(s.testMse),
+      norm: floats64(s.norm),
+      testError: floats64(s.testError),
     })),
-    theory: f64(r.theory),
+    theory: floats64(r.theory),
     theoryKernelLimit: finite(r.theoryKernelLimit),
     theoryOptimalRidge: finite(r.theoryOptimalRidge),
     ridge: finite(r.ridge),
@@ -162,11 +156,11 @@ function isotropic(msg) {
   try {
     const c = isotropicCurves(msg.config);
     const curves = {
-      gamma: f64(c.gamma),
-      minNorm: f64(c.minNorm),
-      minNormFiniteN: f64(c.minNormFiniteN),
-      ridge: f64(c.ridge),
-      optimalRidge: f64(c.optimalRidge),
+      gamma: floats64(c.gamma),
+      minNorm: floats64(c.minNorm),
+      minNormFiniteN: floats64(c.minNormFiniteN),
+      ridge: floats64(c.ridge),
+      optimalRidge: floats64(c.optimalRidge),
       nullRisk: finite(c.nullRisk),
     };
     post({ type: MSG.ISO_CURVES, id: msg.id, curves });
@@ -185,13 +179,13 @@ let train = null; // {id, sweep}
 
 function trainReport(t) {
   const r = t.sweep.report();
-  const stat = (x) => ({ mean: f64(x.mean), se: f64(x.se) });
+  const stat = (x) => ({ mean: floats64(x.mean), se: floats64(x.se) });
   const p = t.sweep.progress();
   return {
     report: {
       widths: Array.from(r.widths, finite),
       params: Array.from(r.params, finite),
-      ratio: f64(r.ratio),
+      ratio: floats64(r.ratio),
       thresholdWidth: finite(r.thresholdWidth),
       trainMse: stat(r.trainMse),
       testMse: stat(r.testMse),

@@ -8,8 +8,7 @@
 import init, { LazyRich, lazyDefaults, WidthSweep, buildInfo, limits } from '../pkg/descent.js';
 import {
   MSG, DONE_REASON, ERROR_DURING, SWEEP_END,
-  finite, allFinite, describe, transferables, wasmSimdSupported, NO_SIMD_MESSAGE,
-} from './protocol.js';
+  finite, allFinite, describe, transferables, wasmSimdSupported, NO_SIMD_MESSAGE, floats64 } from './protocol.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call ...
 const MAX_CHUNK_MS = 150; // ... raised up to this where one call has a large fixed cost
@@ -57,12 +56,6 @@ function owned32(a) {
   return allFinite(f) ? f : null;
 }
 
-/** An owned Float64Array copy with non-finite entries as NaN (plots leave them out), or null. */
-function owned64(a) {
-  if (a == null) return null;
-  return a instanceof Float64Array ? a : Float64Array.from(a, (v) => (Number.isFinite(v) ? v : NaN));
-}
-
 const MODELS = ['network', 'linearized', 'ntk', 'krr'];
 
 function cleanGrid(g) {
@@ -81,9 +74,9 @@ function cleanGram(g) {
     size,
     now: square(g.now),
     init: square(g.init),
-    eigNow: owned64(g.eigNow),
-    eigInit: owned64(g.eigInit),
-    eigAnalytic: owned64(g.eigAnalytic),
+    eigNow: floats64(g.eigNow),
+    eigInit: floats64(g.eigInit),
+    eigAnalytic: floats64(g.eigAnalytic),
   };
 }
 

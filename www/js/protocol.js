@@ -119,6 +119,13 @@ export function finite(x) {
   return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
+/** An owned Float64Array of `a` (an array or typed array) with every non-finite entry as NaN,
+ * which the plots leave out; null for null or undefined. */
+export function floats64(a) {
+  if (a == null) return null;
+  return Float64Array.from(a, (v) => (Number.isFinite(v) ? v : NaN));
+}
+
 /** Whether every element of an array is finite. */
 export function allFinite(a) {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;

@@ -19,7 +19,7 @@
 //   {type: ERROR, runId | id, during, message}
 
 import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../pkg/descent.js';
-import { MSG, ERROR_DURING, finite, describe } from './protocol.js';
+import { MSG, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
 import { serve, post, yielder } from './worker-core.js';
 
 export const MAX_STEPS = 4000;
@@ -30,11 +30,6 @@ let run = null;
 let runId = 0;
 let playing = false;
 let k = 4;
-
-function f64(a) {
-  if (a == null) return null;
-  return Float64Array.from(a, (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN));
-}
 
 function text(s) {
   return typeof s === 'string' ? s : s == null ? null : String(s);
@@ -48,9 +43,9 @@ function cleanReport(r) {
     out[key] = finite(typeof r[key] === 'bigint' ? Number(r[key]) : r[key]);
   }
   for (const key of ['loss', 'linearizedLoss', 'sharpness', 'ntkTop', 'weightChange', 'kernelDistance']) {
-    out[key] = f64(r[key]);
+    out[key] = floats64(r[key]);
   }
-  out.trackSteps = f64(Array.from(r.trackSteps ?? [], Number));
+  out.trackSteps = floats64(Array.from(r.trackSteps ?? [], Number));
   out.regime = text(r.regime);
   out.predictedRegime = text(r.predictedRegime);
   out.settled = !!r.settled;
