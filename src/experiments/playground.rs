@@ -6,12 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::data::{self, DatasetKind, GridSpec, Task, stream};
 use crate::error::{Error, Result, human_bytes, in_range};
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
-use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of};
+use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of, ready_now};
 use crate::rng::Rng;
 
 /// Number of test points (fixed, so test losses compare across training-set sizes).
@@ -197,12 +198,24 @@ pub struct Report {
     pub message: Option<String>,
 }
 
-/// One live Playground run.
-pub struct Playground {
+/// Where a run stands, enough to continue it on another backend (see
+/// [`Playground::snapshot_async`] and [`Playground::resume`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// Steps taken.
+    pub step: u64,
+    /// Every parameter, in the order of [`Mlp::params`].
+    pub params: Vec<f32>,
+    /// The first training loss (the divergence bound's reference).
+    pub initial_loss: Option<f32>,
+}
+
+/// One live Playground run, on the CPU by default or on any other [`Backend`].
+pub struct Playground<B: Backend = Cpu> {
     pub config: PlaygroundConfig,
     pub data: data::Dataset,
     pub grid: GridSpec,
-    trainer: Trainer<Cpu>,
+    trainer: Trainer<B>,
     grid_points: Vec<f32>,
     /// f(x; θ₀) on the test points and the grid when the output is centred.
     f0_test: Option<Vec<f32>>,
@@ -211,14 +224,78 @@ pub struct Playground {
     last_grid: Vec<f32>,
 }
 
-impl Playground {
+impl Playground<Cpu> {
     pub fn new(config: PlaygroundConfig) -> Result<Self> {
         Self::with_memory_limit(config, MEMORY_LIMIT)
     }
 
     /// As [`Playground::new`] with another memory limit (for tests of the refusal).
     pub fn with_memory_limit(config: PlaygroundConfig, memory_limit: u64) -> Result<Self> {
+        ready_now(Self::build_async(config, Cpu::new(), memory_limit))
+    }
+
+    /// A run on the CPU continued from `snapshot` (taken on any backend) with the same
+    /// settings: the same data, parameters, step count and divergence reference.
+    pub fn resume(config: PlaygroundConfig, snapshot: &Snapshot) -> Result<Self> {
+        let mut pg = Self::new(config)?;
+        pg.trainer
+            .restore(&snapshot.params, snapshot.step, snapshot.initial_loss)?;
+        pg.evaluate();
+        Ok(pg)
+    }
+
+    /// Runs up to `steps` steps and reports at the parameters reached. A divergence stops
+    /// the run for good: later calls return the same report.
+    pub fn advance(&mut self, steps: u64) -> Report {
+        ready_now(self.advance_async(steps)).unwrap_or_else(|e| self.report_error(e))
+    }
+
+    /// The report at the current parameters, without stepping.
+    pub fn evaluate(&mut self) -> Report {
+        ready_now(self.evaluate_async()).unwrap_or_else(|e| self.report_error(e))
+    }
+
+    /// The network's predictions on [`Playground::grid`]. After a divergence: the last
+    /// finite predictions. Never contains a non-finite value.
+    pub fn predict_grid(&mut self) -> Vec<f32> {
+        ready_now(self.predict_grid_async()).unwrap_or_else(|_| self.last_grid.clone())
+    }
+
+    /// Runs up to `steps` steps without evaluating (for benchmarks); returns the steps
+    /// taken, fewer than asked when the run diverges.
+    pub fn train_only(&mut self, steps: u64) -> u64 {
+        let before = self.trainer.step();
+        if self.last_report.diverged.is_none() {
+            if let Err(Error::Diverged { step }) = self.trainer.advance(steps) {
+                self.record_divergence(step);
+            }
+        }
+        self.trainer.step() - before
+    }
+}
+
+impl<B: Backend> Playground<B> {
+    /// A run on `backend`, built without blocking (the centring pass and the first
+    /// evaluation are read back asynchronously), so it works on the web GPU. Backends that
+    /// cannot wait for a readback inside a step (the GPU ones) train full batch only; their
+    /// mini-batch configurations are refused here.
+    pub async fn build_async(
+        config: PlaygroundConfig,
+        mut backend: B,
+        memory_limit: u64,
+    ) -> Result<Self> {
         config.validate(memory_limit)?;
+        if config.batch_size > 0 && config.batch_size < config.n_train && backend.name() != "cpu" {
+            // A mini-batch step reads its loss back before updating, which a GPU cannot do
+            // without blocking.
+            return Err(Error::config(
+                "batchSize",
+                format!(
+                    "the {} backend trains full batch only; set the batch size to 0 or train on the CPU",
+                    backend.name()
+                ),
+            ));
+        }
         let data = data::generate(
             config.dataset,
             config.n_train,
@@ -227,10 +304,9 @@ impl Playground {
             config.label_noise,
             config.seed,
         )?;
-        let mut backend = Cpu::new();
         let mut rng = Rng::stream(config.seed, stream::WEIGHTS);
         let mlp = Mlp::new(&mut backend, config.spec(), &mut rng)?;
-        let mut trainer = Trainer::new(
+        let mut trainer = Trainer::new_async(
             backend,
             mlp,
             &data.x_train,
@@ -239,14 +315,15 @@ impl Playground {
             config.lr,
             config.batch_size,
             config.seed,
-        )?
+        )
+        .await?
         .with_alpha(config.alpha)?;
         let grid = GridSpec::for_model(config.dataset, config.spec().forward_flops_per_point());
         let grid_points = grid.points();
         let (f0_test, f0_grid) = if config.center_output {
             (
-                Some(trainer.predict(&data.x_test)),
-                Some(trainer.predict(&grid_points)),
+                Some(trainer.predict_async(&data.x_test).await?),
+                Some(trainer.predict_async(&grid_points).await?),
             )
         } else {
             (None, None)
@@ -271,12 +348,17 @@ impl Playground {
             last_report: empty,
             last_grid: Vec::new(),
         };
-        pg.evaluate();
+        pg.evaluate_async().await?;
         if let Some(step) = pg.last_report.diverged {
             // A configuration whose very first outputs overflow is refused outright.
             return Err(Error::Diverged { step });
         }
         Ok(pg)
+    }
+
+    /// The backend's name ("cpu", "webgpu").
+    pub fn backend_name(&self) -> &'static str {
+        self.trainer.backend.name()
     }
 
     pub fn task(&self) -> Task {
@@ -302,34 +384,42 @@ impl Playground {
         Ok(())
     }
 
-    /// Runs up to `steps` steps and reports at the parameters reached. A divergence stops
-    /// the run for good: later calls return the same report.
-    pub fn advance(&mut self, steps: u64) -> Report {
+    /// Runs up to `steps` steps and reports at the parameters reached, without blocking: full
+    /// batch queues the steps and reads their losses back once ([`Trainer::advance_async`]).
+    /// A divergence stops the run for good: later calls return the same report. An error is
+    /// returned only when the backend failed (a lost GPU, say); the run is then unusable on it.
+    pub async fn advance_async(&mut self, steps: u64) -> Result<Report> {
         if self.last_report.diverged.is_some() {
-            return self.last_report.clone();
+            return Ok(self.last_report.clone());
         }
-        match self.trainer.advance(steps) {
-            Ok(()) => self.evaluate(),
-            Err(Error::Diverged { step }) => self.record_divergence(step),
-            Err(e) => {
-                // Stepping reports no other error; keep the run and say what happened.
-                let mut r = self.last_report.clone();
-                r.message = Some(e.to_string());
-                r
-            }
+        let stepped =
+            if self.config.batch_size == 0 || self.config.batch_size >= self.config.n_train {
+                self.trainer.advance_async(steps).await.map(|_| ())
+            } else {
+                self.trainer.advance(steps)
+            };
+        match stepped {
+            Ok(()) => self.evaluate_async().await,
+            Err(Error::Diverged { step }) => Ok(self.record_divergence(step)),
+            Err(e) => Err(e),
         }
     }
 
-    /// Runs up to `steps` steps without evaluating (for benchmarks); returns the steps
-    /// taken, fewer than asked when the run diverges.
-    pub fn train_only(&mut self, steps: u64) -> u64 {
-        let before = self.trainer.step();
-        if self.last_report.diverged.is_none() {
-            if let Err(Error::Diverged { step }) = self.trainer.advance(steps) {
-                self.record_divergence(step);
-            }
-        }
-        self.trainer.step() - before
+    /// The last report with `e` as its message (the run is kept).
+    fn report_error(&self, e: Error) -> Report {
+        let mut r = self.last_report.clone();
+        r.message = Some(e.to_string());
+        r
+    }
+
+    /// Where the run stands: parameters, step count and divergence reference, read back
+    /// without blocking.
+    pub async fn snapshot_async(&mut self) -> Result<Snapshot> {
+        Ok(Snapshot {
+            step: self.trainer.step(),
+            params: self.trainer.params_async().await?,
+            initial_loss: self.trainer.initial_loss(),
+        })
     }
 
     fn record_divergence(&mut self, step: u64) -> Report {
@@ -351,13 +441,13 @@ impl Playground {
         r
     }
 
-    /// The report at the current parameters, without stepping.
-    pub fn evaluate(&mut self) -> Report {
+    /// The report at the current parameters, without stepping or blocking.
+    pub async fn evaluate_async(&mut self) -> Result<Report> {
         if self.last_report.diverged.is_some() {
-            return self.last_report.clone();
+            return Ok(self.last_report.clone());
         }
-        let train = self.trainer.evaluate_train();
-        let f_test = self.trainer.predict(&self.data.x_test);
+        let train = self.trainer.evaluate_train_async().await?;
+        let f_test = self.trainer.predict_async(&self.data.x_test).await?;
         let test = eval_of(
             &f_test,
             self.f0_test.as_deref(),
@@ -369,7 +459,7 @@ impl Playground {
                 Error::Diverged { step } => step,
                 _ => self.trainer.step(),
             };
-            return self.record_divergence(step);
+            return Ok(self.record_divergence(step));
         }
         let classification = self.task() == Task::Classification;
         let report = Report {
@@ -382,14 +472,14 @@ impl Playground {
             message: None,
         };
         self.last_report = report.clone();
-        report
+        Ok(report)
     }
 
-    /// The network's predictions on [`Playground::grid`]. After a divergence: the last
-    /// finite predictions. Never contains a non-finite value.
-    pub fn predict_grid(&mut self) -> Vec<f32> {
+    /// The network's predictions on [`Playground::grid`], without blocking. After a
+    /// divergence: the last finite predictions. Never contains a non-finite value.
+    pub async fn predict_grid_async(&mut self) -> Result<Vec<f32>> {
         if self.last_report.diverged.is_none() {
-            let mut g = self.trainer.predict(&self.grid_points);
+            let mut g = self.trainer.predict_async(&self.grid_points).await?;
             let alpha = self.config.alpha as f32;
             match &self.f0_grid {
                 Some(f0) => g
@@ -405,7 +495,7 @@ impl Playground {
         if self.last_grid.is_empty() {
             self.last_grid = vec![0.0; self.grid.len()];
         }
-        self.last_grid.clone()
+        Ok(self.last_grid.clone())
     }
 
     /// The noiseless regression target on the grid (1-D regression), else None.
@@ -421,7 +511,7 @@ impl Playground {
     }
 
     /// The trainer (network, backend, step count) for scenes built on the Playground.
-    pub fn trainer_mut(&mut self) -> &mut Trainer<Cpu> {
+    pub fn trainer_mut(&mut self) -> &mut Trainer<B> {
         &mut self.trainer
     }
 

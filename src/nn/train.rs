@@ -137,11 +137,6 @@ impl<B: Backend> Trainer<B> {
             backend,
             mlp,
         };
-        if center_output {
-            let f0 = t.predict(x);
-            t.f0 = Some(t.backend.upload(&f0));
-            t.host_f0 = Some(f0);
-        }
         if rows < n {
             let mut rng = Rng::stream(seed, stream::BATCHES);
             let order = rng.permutation(n);
@@ -158,7 +153,40 @@ impl<B: Backend> Trainer<B> {
                 f0: t.backend.zeros(rows),
             });
         }
+        if center_output {
+            ready_now(t.center_output_async())?;
+        }
         Ok(t)
+    }
+
+    /// [`Trainer::new`] without blocking: the centring forward pass (when `center_output`) is
+    /// read back with [`Backend::read_async`], so this works on the web GPU too.
+    pub async fn new_async(
+        backend: B,
+        mlp: Mlp<B>,
+        x: &[f32],
+        y: &[f32],
+        center_output: bool,
+        lr: f64,
+        batch_size: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        let mut t = Self::new(backend, mlp, x, y, false, lr, batch_size, seed)?;
+        if center_output {
+            t.center_output_async().await?;
+        }
+        Ok(t)
+    }
+
+    /// Records f(x_i; θ₀) on the training rows: from now on the trained function is f − f₀.
+    async fn center_output_async(&mut self) -> Result<()> {
+        let x = std::mem::take(&mut self.host_x);
+        let f0 = self.predict_async(&x).await;
+        self.host_x = x;
+        let f0 = f0?;
+        self.f0 = Some(self.backend.upload(&f0));
+        self.host_f0 = Some(f0);
+        Ok(())
     }
 
     /// Sets the lazy-training scale α (see the field); before any step.
@@ -442,8 +470,17 @@ impl<B: Backend> Trainer<B> {
         Error::Diverged { step }
     }
 
-    /// The network's outputs f(x; θ) at `x` (`rows × dim`), evaluated in chunks.
+    /// The network's outputs f(x; θ) at `x` (`rows × dim`), evaluated in chunks. A blocking
+    /// readback: on the web GPU use [`Trainer::predict_async`] (here a failed readback gives
+    /// NaN, which the divergence checks catch).
     pub fn predict(&mut self, x: &[f32]) -> Vec<f32> {
+        let rows = x.len() / self.dim;
+        ready_now(self.predict_async(x)).unwrap_or_else(|_| vec![f32::NAN; rows])
+    }
+
+    /// [`Trainer::predict`] through [`Backend::read_async`]: one readback per chunk of
+    /// [`EVAL_CHUNK`] rows; works on the web GPU.
+    pub async fn predict_async(&mut self, x: &[f32]) -> Result<Vec<f32>> {
         let dim = self.dim;
         let rows = x.len() / dim;
         let mut out = vec![0.0f32; rows];
@@ -452,7 +489,6 @@ impl<B: Backend> Trainer<B> {
         if needs_new {
             self.eval_ws = Some(Workspace::new(&mut self.backend, &self.mlp.spec, chunk));
         }
-        let ws = self.eval_ws.as_mut().expect("created above");
         let mut xbuf = self.backend.zeros(chunk * dim);
         let mut padded = vec![0.0f32; chunk * dim];
         for start in (0..rows).step_by(chunk) {
@@ -460,30 +496,97 @@ impl<B: Backend> Trainer<B> {
             padded[..m * dim].copy_from_slice(&x[start * dim..(start + m) * dim]);
             padded[m * dim..].fill(0.0);
             self.backend.write(&mut xbuf, &padded);
+            let ws = self.eval_ws.as_mut().expect("created above");
             self.mlp.forward(&mut self.backend, &xbuf, ws);
-            let mut tmp = vec![0.0f32; chunk];
-            self.backend.read(&ws.out, &mut tmp);
-            out[start..start + m].copy_from_slice(&tmp[..m]);
+            let values = self.backend.read_async(&ws.out, m).await?;
+            out[start..start + m].copy_from_slice(&values);
         }
-        out
+        Ok(out)
     }
 
-    /// Loss and accuracy on the training set at the current parameters.
+    /// Loss and accuracy on the training set at the current parameters (a blocking readback;
+    /// see [`Trainer::evaluate_train_async`]). A failed readback gives a NaN loss.
     pub fn evaluate_train(&mut self) -> Eval {
-        if self.batches.is_none() {
+        ready_now(self.evaluate_train_async()).unwrap_or(Eval {
+            loss: f64::NAN,
+            accuracy: f64::NAN,
+        })
+    }
+
+    /// [`Trainer::evaluate_train`] through [`Backend::read_async`]; works on the web GPU.
+    pub async fn evaluate_train_async(&mut self) -> Result<Eval> {
+        let f = if self.batches.is_none() {
             // One full-batch forward pass, kept for the next step.
             self.mlp.forward(&mut self.backend, &self.x, &mut self.ws);
             self.forward_cached = true;
-            let mut f = vec![0.0f32; self.n_train];
-            self.backend.read(&self.ws.out, &mut f);
-            let f0 = self.host_f0.clone();
-            eval_of(&f, f0.as_deref(), self.alpha, &self.host_y)
+            self.backend.read_async(&self.ws.out, self.n_train).await?
         } else {
             let x = std::mem::take(&mut self.host_x);
-            let f = self.predict(&x);
+            let f = self.predict_async(&x).await;
             self.host_x = x;
-            eval_of(&f, self.host_f0.as_deref(), self.alpha, &self.host_y)
+            f?
+        };
+        Ok(eval_of(
+            &f,
+            self.host_f0.as_deref(),
+            self.alpha,
+            &self.host_y,
+        ))
+    }
+
+    /// All parameters as one flat vector (the order of [`Mlp::params`]), read back without
+    /// blocking.
+    pub async fn params_async(&mut self) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(self.mlp.param_count());
+        for l in 0..self.mlp.layers.len() {
+            let shape = self.mlp.layers[l];
+            let w = self
+                .backend
+                .read_async(&self.mlp.weights[l], shape.fan_in * shape.fan_out)
+                .await?;
+            out.extend(w);
+            let b = self
+                .backend
+                .read_async(&self.mlp.biases[l], shape.fan_out)
+                .await?;
+            out.extend(b);
         }
+        Ok(out)
+    }
+
+    /// The first training loss of the run (the divergence bound is measured from it).
+    pub fn initial_loss(&self) -> Option<f32> {
+        self.initial_loss
+    }
+
+    /// Puts a run back where a [`Trainer::params_async`] snapshot left it: the parameters,
+    /// the step count and the first loss (so the divergence rule continues unchanged). Used to
+    /// carry a run from one backend to another.
+    pub fn restore(&mut self, params: &[f32], step: u64, initial_loss: Option<f32>) -> Result<()> {
+        self.mlp.set_params(&mut self.backend, params)?;
+        self.step = step;
+        self.initial_loss = initial_loss;
+        self.diverged = None;
+        self.last_loss = None;
+        self.forward_cached = false;
+        Ok(())
+    }
+}
+
+/// The value of a future that is ready when first polled, as every future of the CPU backend
+/// and every native GPU readback are (both finish their work before returning the future).
+/// A future that is still pending (a readback on the web GPU) gives an error instead: blocking
+/// code cannot wait for it there.
+pub fn ready_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => Err(Error::Gpu {
+            op: "read",
+            message: "a synchronous readback cannot wait on this platform; use the async methods"
+                .into(),
+        }),
     }
 }
 

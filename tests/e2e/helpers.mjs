@@ -25,13 +25,17 @@ export async function startServer() {
   return serve(DIST, 0);
 }
 
-/** A headless Chromium with a fresh profile; close() also removes the profile. */
-export async function startBrowser() {
+/**
+ * A headless Chromium with a fresh profile; close() also removes the profile. `extraArgs` adds
+ * flags, e.g. ['--enable-unsafe-webgpu'] for WebGPU (SwiftShader without a GPU); without that
+ * flag headless Chromium here has no WebGPU adapter.
+ */
+export async function startBrowser(extraArgs = []) {
   const userDataDir = await mkdtemp(join(tmpdir(), 'descent-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport: { width: 1280, height: 900 },
   });
   return {

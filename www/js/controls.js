@@ -77,6 +77,12 @@ export const CONTROLS = [
     help: 'Full-batch gradient descent is the theory’s setting; mini-batches add noise.',
   },
   {
+    name: 'backend', group: 'training', kind: 'select', label: 'Backend',
+    options: [['auto', 'auto'], ['cpu', 'CPU (wasm)'], ['gpu', 'GPU (WebGPU)']],
+    default: 'auto',
+    help: 'Where the matrix work runs. Auto uses WebGPU for large full-batch networks when the browser has it, and the CPU otherwise.',
+  },
+  {
     name: 'dataset', group: 'data', kind: 'select', label: 'Dataset',
     options: [['sine', 'sine (1-D regression)'], ['circles', 'circles'], ['xor', 'xor'],
       ['gaussians', 'two gaussians'], ['spirals', 'spirals']],

@@ -175,7 +175,8 @@ function onWorkerMessage(e) {
 function onReady(info) {
   state.info = info;
   const b = info.build ?? {};
-  $('stat-backend').textContent = `${b.backend === 'gpu' ? 'GPU · WebGPU' : 'CPU'} · wasm${b.simd ? ' SIMD' : ''}`;
+  state.simd = Boolean(b.simd);
+  $('stat-backend').textContent = `CPU · wasm${b.simd ? ' SIMD' : ''}`;
   $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
   setStatus(state.playing ? 'playing' : 'paused');
   flush();
@@ -266,9 +267,23 @@ let pendingGrid = null;
 let lossDirty = false;
 let frameQueued = false;
 
+/** The backend indicator and, when a GPU was wanted but the run is on the CPU, the note saying why. */
+function showBackend(info) {
+  if (!info) return;
+  const gpu = info.backend === 'webgpu';
+  const el = $('stat-backend');
+  el.textContent = gpu ? 'GPU · WebGPU' : `CPU · wasm${state.simd ? ' SIMD' : ''}`;
+  el.title = gpu && info.adapter ? `WebGPU adapter: ${info.adapter}` : '';
+  document.body.dataset.backend = gpu ? 'webgpu' : 'cpu';
+  const note = $('backend-note');
+  note.hidden = !info.notice;
+  note.textContent = info.notice ?? '';
+}
+
 function onReport(msg) {
   const r = msg.report;
   if (!r) return;
+  showBackend(msg.backendInfo);
   state.report = r;
   if (Number.isFinite(msg.stepsPerSec)) state.stepsPerSec = msg.stepsPerSec;
   if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs);
@@ -510,6 +525,10 @@ window.descent = {
   },
   get shell() {
     return shell;
+  },
+  /** Makes the GPU fail as a lost device would: the run moves to the CPU and says so. */
+  loseDevice() {
+    post({ type: MSG.LOSE_DEVICE });
   },
   /** Pauses and advances exactly `n` steps. */
   step(n = 1) {

@@ -24,8 +24,12 @@
 //                                      'configure' (the engine refused the config) the previous
 //                                      network is kept, paused. fatal: the engine could not start
 //
-// `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message}, with every
-// non-finite number replaced by null. Typed arrays travel as transferred buffers.
+// `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message, backend, notice},
+// with every non-finite number replaced by null. Typed arrays travel as transferred buffers.
+// PROGRESS and DONE also carry `backendInfo` = {backend: 'cpu' | 'webgpu', adapter, notice}: the
+// backend running, the GPU adapter's name, and why the run is on the CPU when a GPU was wanted.
+// The config's `backend` ('auto' | 'cpu' | 'gpu') chooses it; {type: LOSE_DEVICE} makes the GPU
+// fail as a lost device would, to show (and test) the move to the CPU.
 //
 // The lazy-or-rich scene (lazy.js ↔ lazy-worker.js) speaks the same protocol, with these changes:
 //   report = {step, network, linearized, ntk, krr, weightChange, kernelDistance, diverged, message},
@@ -62,6 +66,7 @@ export const MSG = Object.freeze({
   PAUSE: 'pause',
   STEP: 'step',
   SET_LR: 'setLr',
+  LOSE_DEVICE: 'loseDevice',
   SET_RIDGE: 'setRidge',
   SET_LIVE: 'setLive',
   ISOTROPIC: 'isotropic',

@@ -1,7 +1,10 @@
-// The training worker: owns the wasm engine and the one live Playground network.
-// Protocol in protocol.js. Training is time-sliced: each chunk runs `pg.advance(k)` with k tuned so a
-// chunk takes about CHUNK_MS, posts a progress message, then yields to the event loop so that
-// configure / pause / setLr messages are handled between chunks.
+// The training worker: owns the wasm engine and the one live Playground network, on the CPU or on
+// WebGPU (the engine picks and falls back; see src/experiments/live.rs).
+// Protocol in protocol.js. Training is time-sliced: each chunk awaits `pg.advanceAsync(k)` with k
+// tuned so a chunk takes about CHUNK_MS, posts a progress message, then yields to the event loop so
+// that configure / pause / setLr messages are handled between chunks. Every call into the engine
+// goes through one promise chain (`serial`): a GPU run's calls are asynchronous, and the engine
+// object must not be entered again while one of them is pending.
 
 import init, { Playground, defaultConfig, limits, buildInfo } from '../pkg/descent.js';
 import {
@@ -35,8 +38,17 @@ let refused = false; // the last configure was refused: PLAY and STEP wait for a
 const tickChannel = new MessageChannel();
 tickChannel.port1.onmessage = () => {
   loopPending = false;
-  tick();
+  serial(tick);
 };
+
+// Runs `fn` after every engine call queued before it has settled.
+let chain = Promise.resolve();
+function serial(fn) {
+  chain = chain.then(fn).catch((err) => {
+    post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+  });
+  return chain;
+}
 function scheduleTick() {
   if (loopPending) return;
   loopPending = true;
@@ -53,7 +65,14 @@ function cleanReport(r) {
     testAcc: finite(r.testAcc),
     diverged: r.diverged == null ? null : finite(Number(r.diverged)),
     message: typeof r.message === 'string' ? r.message : (r.message == null ? null : String(r.message)),
+    backend: r.backend === 'webgpu' ? 'webgpu' : 'cpu',
+    notice: typeof r.notice === 'string' ? r.notice : null,
   };
+}
+
+/** Which backend runs and why, for the page's indicator. */
+function backendInfo() {
+  return { backend: pg.backend, adapter: pg.adapter ?? null, notice: pg.notice ?? null };
 }
 
 /** The grid prediction as an owned Float32Array, or null if it holds any non-finite value. */
@@ -66,9 +85,9 @@ function gridWanted(forced) {
   return since >= GRID_MIN_INTERVAL_MS && gridCostMs <= GRID_MAX_SHARE * since;
 }
 
-function predictGrid() {
+async function predictGrid() {
   const t0 = performance.now();
-  const g = pg.predictGrid();
+  const g = await pg.predictGridAsync();
   const now = performance.now();
   gridCostMs = gridMeasured ? 0.7 * gridCostMs + 0.3 * (now - t0) : now - t0;
   gridMeasured = true;
@@ -81,15 +100,16 @@ function post(msg) {
   self.postMessage(msg, transferables(msg));
 }
 
-function postDone(reason, extra = {}) {
+async function postDone(reason, extra = {}) {
   if (!pg) return;
-  const report = lastReport ?? cleanReport(pg.evaluate());
+  const report = lastReport ?? cleanReport(await pg.evaluateAsync());
   const msg = { type: MSG.DONE, runId, reason, report, stepsPerSec, ...extra };
   if (gridWanted(true)) {
-    const grid = predictGrid();
+    const grid = await predictGrid();
     if (grid) msg.grid = grid;
   }
   msg.gridCostMs = gridCostMs;
+  msg.backendInfo = backendInfo();
   post(msg);
 }
 
@@ -100,10 +120,11 @@ function owned(a) {
   return allFinite(f) ? f : null;
 }
 
-function configure(msg) {
+async function configure(msg) {
   let next;
   try {
-    next = new Playground(msg.config);
+    const choice = ['auto', 'cpu', 'gpu'].includes(msg.config?.backend) ? msg.config.backend : 'auto';
+    next = await Playground.create(msg.config, choice);
   } catch (err) {
     // Keep the previous network (and the page keeps its plots); stop training it.
     playing = false;
@@ -118,7 +139,7 @@ function configure(msg) {
   k = 1;
   stepsPerSec = 0;
   const t0 = performance.now();
-  lastReport = cleanReport(pg.evaluate());
+  lastReport = cleanReport(await pg.evaluateAsync());
   const evalMs = performance.now() - t0;
   const spec = pg.gridSpec();
   // Until measured, a grid prediction is estimated from evaluate(), a forward pass over the
@@ -141,17 +162,17 @@ function configure(msg) {
     testY,
     targetGrid: owned(pg.targetGrid()),
   };
-  postDone(DONE_REASON.CONFIGURED, { setup });
+  await postDone(DONE_REASON.CONFIGURED, { setup });
   if (playing) scheduleTick();
 }
 
-function tick() {
+async function tick() {
   if (!playing || !pg) return;
   const t0 = performance.now();
   const before = Number(pg.step);
   let rep;
   try {
-    rep = cleanReport(pg.advance(k));
+    rep = cleanReport(await pg.advanceAsync(k));
   } catch (err) {
     playing = false;
     post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
@@ -171,13 +192,13 @@ function tick() {
 
   if (rep.diverged != null) {
     playing = false;
-    postDone(DONE_REASON.DIVERGED);
+    await postDone(DONE_REASON.DIVERGED);
     return;
   }
 
-  const msg = { type: MSG.PROGRESS, runId, report: rep, stepsPerSec };
+  const msg = { type: MSG.PROGRESS, runId, report: rep, stepsPerSec, backendInfo: backendInfo() };
   if (gridWanted(false)) {
-    const grid = predictGrid();
+    const grid = await predictGrid();
     if (grid) msg.grid = grid;
   }
   msg.gridCostMs = gridCostMs;
@@ -185,10 +206,10 @@ function tick() {
   scheduleTick();
 }
 
-function handle(msg) {
+async function handle(msg) {
   switch (msg.type) {
     case MSG.CONFIGURE:
-      configure(msg);
+      await configure(msg);
       break;
     case MSG.PLAY:
       if (!playing && pg && !refused && lastReport?.diverged == null) {
@@ -199,7 +220,7 @@ function handle(msg) {
     case MSG.PAUSE:
       if (playing) {
         playing = false;
-        postDone(DONE_REASON.PAUSED);
+        await postDone(DONE_REASON.PAUSED);
       }
       break;
     case MSG.STEP: {
@@ -207,14 +228,18 @@ function handle(msg) {
       if (!pg || refused) break;
       const steps = Math.max(1, Math.min(MAX_K, Math.floor(Number(msg.steps) || 1)));
       try {
-        lastReport = cleanReport(pg.advance(steps));
+        lastReport = cleanReport(await pg.advanceAsync(steps));
       } catch (err) {
         post({ type: MSG.ERROR, runId, during: ERROR_DURING.STEP, message: describe(err) });
         break;
       }
-      postDone(lastReport.diverged != null ? DONE_REASON.DIVERGED : DONE_REASON.STEPPED);
+      await postDone(lastReport.diverged != null ? DONE_REASON.DIVERGED : DONE_REASON.STEPPED);
       break;
     }
+    case MSG.LOSE_DEVICE:
+      // Simulates a lost GPU (tests, and readers who want to see the fallback).
+      if (pg) pg.loseDevice();
+      break;
     case MSG.SET_LR:
       if (!pg || msg.runId !== runId) break; // for a run that is gone or not yet built
       try {
@@ -230,7 +255,7 @@ function handle(msg) {
 
 self.onmessage = (e) => {
   if (!ready) backlog.push(e.data);
-  else handle(e.data);
+  else serial(() => handle(e.data));
 };
 
 async function start() {
@@ -240,7 +265,7 @@ async function start() {
     const info = { build: { ...buildInfo() }, defaults: { ...defaultConfig() }, limits: { ...limits() } };
     ready = true;
     self.postMessage({ type: MSG.READY, info });
-    for (const m of backlog.splice(0)) handle(m);
+    for (const m of backlog.splice(0)) serial(() => handle(m));
   } catch (err) {
     self.postMessage({ type: MSG.ERROR, runId: 0, fatal: true, during: ERROR_DURING.INIT, message: `The engine could not start: ${describe(err)}` });
   }

@@ -912,3 +912,16 @@ impl Backend for Gpu {
         }
     }
 }
+
+impl Gpu {
+    /// Destroys the device, as a driver reset or an unplugged GPU would: every later
+    /// operation fails and every readback returns the device-lost error. For tests of the
+    /// fallback to the CPU.
+    pub fn lose_device(&mut self) {
+        record(
+            &self.errors,
+            "device lost: destroyed on request".to_string(),
+        );
+        self.device.destroy();
+    }
+}

@@ -1,0 +1,232 @@
+//! The two backends on the same workloads, natively: full-batch training steps per second of
+//! one MLP on the CPU path and on the GPU backend (wgpu on Vulkan), and the ratio.
+//!
+//! `cargo bench --bench gpu` prints one line per workload to stderr and JSON to stdout. With
+//! only Mesa's software Vulkan (lavapipe) the GPU figures say nothing about a real GPU; the
+//! adapter's name is printed so a reader can tell which one ran. Without an adapter the GPU
+//! columns are skipped and the reason is printed.
+//!
+//! Workloads: n = 256 points, d = 2, ReLU, NTK parametrisation, squared loss (the Playground's
+//! benchmark networks), one hidden layer of width 256 … 4096 and three of width 256 and 1024.
+//! The GPU runs [`Trainer::advance_async`] in batches of [`GPU_BATCH`] steps, each batch one
+//! submission and one readback of its losses: the way the page trains on WebGPU.
+
+use std::time::Instant;
+
+use descent::backend::Backend;
+use descent::backend::cpu::Cpu;
+use descent::backend::gpu::Gpu;
+use descent::nn::Activation;
+use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
+use descent::nn::train::Trainer;
+use descent::rng::Rng;
+
+/// (hidden layers, width) of the single-network workloads.
+const CONFIGS: [(usize, usize); 7] = [
+    (1, 256),
+    (1, 1024),
+    (1, 4096),
+    (3, 256),
+    (3, 1024),
+    (1, 16384),
+    (3, 4096),
+];
+
+/// Steps queued per GPU submission (one readback of their losses each).
+const GPU_BATCH: u64 = 64;
+
+/// Seconds each measurement runs for (after a warm-up).
+const MEASURE_SECONDS: f64 = 1.5;
+
+fn data(n: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = Rng::new(11);
+    let x: Vec<f32> = (0..2 * n).map(|_| rng.normal() as f32).collect();
+    let y: Vec<f32> = (0..n)
+        .map(|i| {
+            if x[2 * i] * x[2 * i + 1] > 0.0 {
+                1.0
+            } else {
+                -1.0
+            }
+        })
+        .collect();
+    (x, y)
+}
+
+fn spec(depth: usize, width: usize) -> MlpSpec {
+    MlpSpec {
+        input_dim: 2,
+        hidden: vec![width; depth],
+        activation: Activation::Relu,
+        parametrization: Parametrization::Ntk,
+        sigma_w: std::f64::consts::SQRT_2,
+        sigma_b: 0.1,
+        init_scale: 1.0,
+    }
+}
+
+fn trainer<B: Backend>(mut backend: B, depth: usize, width: usize) -> Trainer<B> {
+    let (x, y) = data(256);
+    let mut rng = Rng::new(3);
+    let mlp = Mlp::new(&mut backend, spec(depth, width), &mut rng).expect("benchmark spec");
+    Trainer::new(backend, mlp, &x, &y, false, 1e-3, 0, 1).expect("benchmark trainer")
+}
+
+/// The median rate over chunks of at least 50 ms, for [`MEASURE_SECONDS`]: `run(k)` takes k
+/// steps and returns when they are done.
+fn median_rate(mut run: impl FnMut(u64), min_chunk: u64) -> f64 {
+    run(min_chunk);
+    let mut rates = Vec::new();
+    let mut chunk = min_chunk;
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < MEASURE_SECONDS || rates.len() < 5 {
+        let t = Instant::now();
+        run(chunk);
+        let dt = t.elapsed().as_secs_f64();
+        if dt < 0.05 {
+            chunk *= 2;
+            continue;
+        }
+        rates.push(chunk as f64 / dt);
+        if rates.len() >= 40 {
+            break;
+        }
+    }
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
+fn cpu_rate(depth: usize, width: usize) -> f64 {
+    let mut t = trainer(Cpu::new(), depth, width);
+    median_rate(|k| t.advance(k).expect("the benchmark run diverged"), 1)
+}
+
+fn gpu_rate(gpu: Gpu, depth: usize, width: usize) -> f64 {
+    let mut t = trainer(gpu, depth, width);
+    median_rate(
+        |k| {
+            let mut left = k;
+            while left > 0 {
+                let b = left.min(GPU_BATCH);
+                pollster::block_on(t.advance_async(b)).expect("the benchmark run diverged");
+                left -= b;
+            }
+        },
+        GPU_BATCH,
+    )
+}
+
+/// Per-operation cost on the GPU: `reps` identical operations queued, then one readback;
+/// returns (µs to record them, µs per operation in all). Diagnoses where a step's time goes.
+fn op_costs(gpu: &mut Gpu) {
+    use descent::backend::Trans;
+    let reps = 500;
+    let cases: Vec<(&str, usize, usize, usize, Trans, Trans)> = vec![
+        ("gemm NN 256x256x2", 256, 256, 2, Trans::N, Trans::N),
+        ("gemm NN 256x1x256", 256, 1, 256, Trans::N, Trans::N),
+        ("gemm NN 256x1x4096", 256, 1, 4096, Trans::N, Trans::N),
+        ("gemm NT 256x4096x1", 256, 4096, 1, Trans::N, Trans::T),
+        ("gemm TN 4096x1x256", 4096, 1, 256, Trans::T, Trans::N),
+        ("gemm TN 2x4096x256", 2, 4096, 256, Trans::T, Trans::N),
+        ("gemm NN 256x4096x4096", 256, 4096, 4096, Trans::N, Trans::N),
+        ("gemm TN 4096x4096x256", 4096, 4096, 256, Trans::T, Trans::N),
+        (
+            "gemm NN 1024x1024x1024",
+            1024,
+            1024,
+            1024,
+            Trans::N,
+            Trans::N,
+        ),
+    ];
+    for (name, m, n, k, ta, tb) in cases {
+        let a = gpu.upload(&vec![0.5; m * k]);
+        let b = gpu.upload(&vec![0.25; k * n]);
+        let mut c = gpu.zeros(m * n);
+        gpu.gemm(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut c);
+        pollster::block_on(gpu.read_async(&c, 1)).expect("warm-up");
+        let t = Instant::now();
+        for _ in 0..reps {
+            gpu.gemm(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut c);
+        }
+        let record = t.elapsed().as_secs_f64();
+        pollster::block_on(gpu.read_async(&c, 1)).expect("readback");
+        let all = t.elapsed().as_secs_f64();
+        let gflops = 2.0 * (m * n * k) as f64 * reps as f64 / all / 1e9;
+        eprintln!(
+            "{name:>24}: record {:>7.1} µs/op   total {:>8.1} µs/op   {gflops:>8.1} GFLOP/s",
+            record / reps as f64 * 1e6,
+            all / reps as f64 * 1e6
+        );
+    }
+    let x = gpu.upload(&vec![0.5; 256]);
+    let mut y = gpu.zeros(256);
+    let t = Instant::now();
+    for _ in 0..reps {
+        gpu.axpy(256, 0.1, &x, &mut y);
+    }
+    let record = t.elapsed().as_secs_f64();
+    pollster::block_on(gpu.read_async(&y, 1)).expect("readback");
+    let all = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{:>24}: record {:>7.1} µs/op   total {:>8.1} µs/op",
+        "axpy 256",
+        record / reps as f64 * 1e6,
+        all / reps as f64 * 1e6
+    );
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let probe = Gpu::new_blocking();
+    let adapter = match &probe {
+        Ok(g) => g.adapter().to_string(),
+        Err(e) => {
+            eprintln!("no GPU figures: {e}");
+            String::new()
+        }
+    };
+    if std::env::args().any(|a| a == "--ops") {
+        if let Ok(mut g) = probe {
+            op_costs(&mut g);
+        }
+        return;
+    }
+    drop(probe);
+    if !adapter.is_empty() {
+        eprintln!("GPU adapter: {adapter}");
+    }
+    let mut rows = Vec::new();
+    for (depth, width) in CONFIGS {
+        let name = format!("train {depth}x{width}");
+        if !wanted(&name) {
+            continue;
+        }
+        let cpu = cpu_rate(depth, width);
+        let gpu = if adapter.is_empty() {
+            None
+        } else {
+            Gpu::new_blocking().ok().map(|g| gpu_rate(g, depth, width))
+        };
+        match gpu {
+            Some(g) => eprintln!(
+                "{name:>16}: cpu {cpu:>9.1} steps/s   gpu {g:>9.1} steps/s   gpu/cpu {:>6.2}×",
+                g / cpu
+            ),
+            None => eprintln!("{name:>16}: cpu {cpu:>9.1} steps/s"),
+        }
+        rows.push(format!(
+            "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"width\": {width}, \"cpuStepsPerSecond\": {cpu:.2}, \"gpuStepsPerSecond\": {}}}",
+            gpu.map_or("null".to_string(), |g| format!("{g:.2}"))
+        ));
+    }
+    println!(
+        "{{\"adapter\": {:?}, \"rows\": [\n{}\n]}}",
+        adapter,
+        rows.join(",\n")
+    );
+}

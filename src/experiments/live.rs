@@ -1,0 +1,359 @@
+//! The live Playground run behind the page: the same [`Playground`] on the CPU or on the GPU
+//! backend, chosen per workload, and carried over to the CPU when the GPU fails.
+//!
+//! - **Choice.** [`BackendChoice::Auto`] puts a run on the GPU only when WebGPU is there, the
+//!   run is full batch, and a step costs at least [`AUTO_GPU_MIN_FLOPS`]: below that the
+//!   dispatch and readback latency of a GPU outweighs its arithmetic and the CPU path is
+//!   faster. The reader can force either backend.
+//! - **Fallback.** No WebGPU, a failed adapter or device request, or a shader that does not
+//!   compile: the run starts on the CPU and [`Live::notice`] says why, in words.
+//! - **Lost device.** A GPU run keeps a host [`Snapshot`] of its parameters, refreshed after
+//!   steps at an interval that grows with the network's size. When the device fails mid-run
+//!   the run continues on the CPU from the latest snapshot (from the initial parameters,
+//!   which the seed reproduces, when none was taken yet) with the same data, step count and
+//!   divergence reference, and the notice says from which step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::cpu::Cpu;
+use crate::backend::gpu::Gpu;
+use crate::error::{Error, Result};
+use crate::experiments::playground::{
+    MEMORY_LIMIT, Playground, PlaygroundConfig, Report, Snapshot,
+};
+
+/// The reader's choice of backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// The GPU for large full-batch runs when WebGPU is there, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl BackendChoice {
+    /// Parses "auto", "cpu" or "gpu".
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "auto" | "" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "gpu" | "webgpu" => Ok(Self::Gpu),
+            other => Err(Error::config(
+                "backend",
+                format!("expected \"auto\", \"cpu\" or \"gpu\", got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Floating-point operations per full-batch step from which [`BackendChoice::Auto`] prefers
+/// the GPU: 15 MFLOP, about one hidden layer of width 3,000 or three of width 256 on 256
+/// points. Below it the CPU path takes a step in about a millisecond, not much more than a
+/// GPU's dispatches and readback cost in a browser, and a small GPU does not pay back.
+pub const AUTO_GPU_MIN_FLOPS: f64 = 1.5e7;
+
+/// Floating-point operations of one full-batch gradient step: forward, and a backward pass
+/// of about twice its cost.
+pub fn flops_per_step(config: &PlaygroundConfig) -> f64 {
+    3.0 * config.spec().forward_flops_per_point() * config.n_train as f64
+}
+
+fn full_batch(config: &PlaygroundConfig) -> bool {
+    config.batch_size == 0 || config.batch_size >= config.n_train
+}
+
+/// What [`BackendChoice::Auto`] picks for `config` when a GPU is there.
+pub fn auto_prefers_gpu(config: &PlaygroundConfig) -> bool {
+    full_batch(config) && flops_per_step(config) >= AUTO_GPU_MIN_FLOPS
+}
+
+enum Engine {
+    Cpu(Playground<Cpu>),
+    Gpu(Playground<Gpu>),
+}
+
+/// A report with the backend that produced it and the notice in force.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveReport {
+    #[serde(flatten)]
+    pub report: Report,
+    /// "cpu" or "webgpu".
+    pub backend: &'static str,
+    /// Why the run is on the CPU when a GPU was wanted, or that it moved there.
+    pub notice: Option<String>,
+}
+
+/// A live run on one backend, able to move to the CPU.
+pub struct Live {
+    engine: Engine,
+    config: PlaygroundConfig,
+    choice: BackendChoice,
+    /// The GPU adapter's name while on the GPU.
+    adapter: Option<String>,
+    notice: Option<String>,
+    snapshot: Option<Snapshot>,
+    /// Clock reading (ms) of the latest snapshot.
+    snapshot_at: f64,
+}
+
+impl Live {
+    /// Builds the run on the chosen backend. Settings errors (out of range, too large, a
+    /// first step that overflows) are returned as errors; a GPU that cannot be had is not an
+    /// error but a CPU run with a [`Live::notice`]. `now_ms` is a clock reading in ms.
+    pub async fn create(
+        config: PlaygroundConfig,
+        choice: BackendChoice,
+        now_ms: f64,
+    ) -> Result<Self> {
+        config.validate(MEMORY_LIMIT)?;
+        let mut notice = None;
+        let want_gpu = match choice {
+            BackendChoice::Cpu => false,
+            BackendChoice::Auto => auto_prefers_gpu(&config),
+            BackendChoice::Gpu if !full_batch(&config) => {
+                notice = Some(
+                    "The GPU backend trains full batch only; this mini-batch run is on the CPU."
+                        .to_string(),
+                );
+                false
+            }
+            BackendChoice::Gpu => true,
+        };
+        if want_gpu {
+            match Gpu::new().await {
+                Ok(gpu) => {
+                    let adapter = gpu.adapter().to_string();
+                    match Playground::build_async(config.clone(), gpu, MEMORY_LIMIT).await {
+                        Ok(pg) => {
+                            return Ok(Live {
+                                engine: Engine::Gpu(pg),
+                                config,
+                                choice,
+                                adapter: Some(adapter),
+                                notice: None,
+                                snapshot: None,
+                                snapshot_at: now_ms,
+                            });
+                        }
+                        Err(e @ (Error::Gpu { .. } | Error::GpuUnavailable { .. })) => {
+                            notice = Some(format!(
+                                "The GPU failed while setting up ({e}); training runs on the CPU."
+                            ));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => {
+                    let reason = match e {
+                        Error::GpuUnavailable { reason } => reason,
+                        other => other.to_string(),
+                    };
+                    notice = Some(format!(
+                        "WebGPU is not available here ({reason}); training runs on the CPU."
+                    ));
+                }
+            }
+        }
+        Ok(Live {
+            engine: Engine::Cpu(Playground::new(config.clone())?),
+            config,
+            choice,
+            adapter: None,
+            notice,
+            snapshot: None,
+            snapshot_at: now_ms,
+        })
+    }
+
+    /// The backend now running: "cpu" or "webgpu".
+    pub fn backend(&self) -> &'static str {
+        match &self.engine {
+            Engine::Cpu(_) => "cpu",
+            Engine::Gpu(_) => "webgpu",
+        }
+    }
+
+    /// The GPU adapter's name while the run is on the GPU.
+    pub fn adapter(&self) -> Option<&str> {
+        self.adapter.as_deref()
+    }
+
+    /// The reader's choice the run was created with.
+    pub fn choice(&self) -> BackendChoice {
+        self.choice
+    }
+
+    /// Why the run is on the CPU though a GPU was wanted, or that it moved there mid-run.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The CPU run, or `None` while on the GPU.
+    pub fn cpu(&mut self) -> Option<&mut Playground<Cpu>> {
+        match &mut self.engine {
+            Engine::Cpu(pg) => Some(pg),
+            Engine::Gpu(_) => None,
+        }
+    }
+
+    pub fn config(&self) -> &PlaygroundConfig {
+        &self.config
+    }
+
+    /// Data, grid, step count and parameter count, whichever backend runs.
+    pub fn data(&self) -> &crate::data::Dataset {
+        match &self.engine {
+            Engine::Cpu(pg) => &pg.data,
+            Engine::Gpu(pg) => &pg.data,
+        }
+    }
+
+    pub fn grid(&self) -> &crate::data::GridSpec {
+        match &self.engine {
+            Engine::Cpu(pg) => &pg.grid,
+            Engine::Gpu(pg) => &pg.grid,
+        }
+    }
+
+    pub fn step(&self) -> u64 {
+        match &self.engine {
+            Engine::Cpu(pg) => pg.step(),
+            Engine::Gpu(pg) => pg.step(),
+        }
+    }
+
+    pub fn param_count(&self) -> usize {
+        match &self.engine {
+            Engine::Cpu(pg) => pg.param_count(),
+            Engine::Gpu(pg) => pg.param_count(),
+        }
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.config.memory_bytes()
+    }
+
+    pub fn target_grid(&self) -> Option<Vec<f32>> {
+        match &self.engine {
+            Engine::Cpu(pg) => pg.target_grid(),
+            Engine::Gpu(pg) => pg.target_grid(),
+        }
+    }
+
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        match &mut self.engine {
+            Engine::Cpu(pg) => pg.set_lr(lr)?,
+            Engine::Gpu(pg) => pg.set_lr(lr)?,
+        }
+        self.config.lr = lr;
+        Ok(())
+    }
+
+    fn wrap(&self, report: Report) -> LiveReport {
+        LiveReport {
+            report,
+            backend: self.backend(),
+            notice: self.notice.clone(),
+        }
+    }
+
+    /// Up to `steps` steps, then the report. On the GPU, a device failure moves the run to
+    /// the CPU (see the module notes) and the steps are taken there.
+    pub async fn advance(&mut self, steps: u64, now_ms: f64) -> Result<LiveReport> {
+        let interval = self.snapshot_interval_ms();
+        let failed = match &mut self.engine {
+            Engine::Cpu(pg) => {
+                let r = pg.advance(steps);
+                return Ok(self.wrap(r));
+            }
+            Engine::Gpu(pg) => match pg.advance_async(steps).await {
+                Ok(r) => {
+                    if r.diverged.is_none() && now_ms - self.snapshot_at >= interval {
+                        match pg.snapshot_async().await {
+                            Ok(s) => {
+                                self.snapshot = Some(s);
+                                self.snapshot_at = now_ms;
+                            }
+                            Err(e) => {
+                                self.fall_back(e)?;
+                            }
+                        }
+                    }
+                    return Ok(self.wrap(r));
+                }
+                Err(e) => e,
+            },
+        };
+        self.fall_back(failed)?;
+        let pg = self.cpu().expect("on the CPU after a fallback");
+        let r = pg.advance(steps);
+        Ok(self.wrap(r))
+    }
+
+    /// The report at the current parameters.
+    pub async fn evaluate(&mut self) -> Result<LiveReport> {
+        let failed = match &mut self.engine {
+            Engine::Cpu(pg) => {
+                let r = pg.evaluate();
+                return Ok(self.wrap(r));
+            }
+            Engine::Gpu(pg) => match pg.evaluate_async().await {
+                Ok(r) => return Ok(self.wrap(r)),
+                Err(e) => e,
+            },
+        };
+        self.fall_back(failed)?;
+        let pg = self.cpu().expect("on the CPU after a fallback");
+        let r = pg.evaluate();
+        Ok(self.wrap(r))
+    }
+
+    /// Predictions on the grid (never a non-finite value).
+    pub async fn predict_grid(&mut self) -> Result<Vec<f32>> {
+        let failed = match &mut self.engine {
+            Engine::Cpu(pg) => return Ok(pg.predict_grid()),
+            Engine::Gpu(pg) => match pg.predict_grid_async().await {
+                Ok(g) => return Ok(g),
+                Err(e) => e,
+            },
+        };
+        self.fall_back(failed)?;
+        Ok(self
+            .cpu()
+            .expect("on the CPU after a fallback")
+            .predict_grid())
+    }
+
+    /// Milliseconds between snapshots of a GPU run: 1 s, plus 0.1 ms per thousand
+    /// parameters, so that reading the parameters back costs a few per cent of the time at
+    /// most (33 M parameters: every 4.4 s).
+    fn snapshot_interval_ms(&self) -> f64 {
+        1000.0 + self.param_count() as f64 * 1e-4
+    }
+
+    /// Moves the run to the CPU after the GPU failed with `cause`.
+    fn fall_back(&mut self, cause: Error) -> Result<()> {
+        let pg = match &self.snapshot {
+            Some(s) => Playground::resume(self.config.clone(), s)?,
+            None => Playground::new(self.config.clone())?,
+        };
+        let step = pg.step();
+        self.notice = Some(format!(
+            "The GPU stopped working ({cause}); training continues on the CPU from step {step}."
+        ));
+        self.engine = Engine::Cpu(pg);
+        self.adapter = None;
+        Ok(())
+    }
+
+    /// Makes the GPU fail as a lost device would (for tests of the fallback); no effect on
+    /// the CPU.
+    pub fn lose_device(&mut self) {
+        if let Engine::Gpu(pg) = &mut self.engine {
+            pg.trainer_mut().backend.lose_device();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+// The Playground's backends in headless Chromium: WebGPU when asked for (SwiftShader here, with
+// --enable-unsafe-webgpu), the CPU with a note when the browser has no WebGPU, and a GPU lost
+// mid-run handing the run to the CPU without losing its steps.
+// Run from the repository root after building: node --test tests/e2e/
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openPage, startBrowser, startServer, waitForStep } from './helpers.mjs';
+
+// A small full-batch network, so SwiftShader (a CPU emulating a GPU) trains it quickly.
+const SMALL = 'dataset=circles&nTrain=64&width=32&lr=0.5';
+
+describe('Backends', () => {
+  let server;
+  let gpuBrowser;
+  let plainBrowser;
+
+  before(async () => {
+    server = await startServer();
+    gpuBrowser = await startBrowser(['--enable-unsafe-webgpu']);
+    plainBrowser = await startBrowser();
+  });
+
+  after(async () => {
+    await gpuBrowser?.close();
+    await plainBrowser?.close();
+    await server?.close();
+  });
+
+  const backend = (page) => page.evaluate(() => document.body.dataset.backend);
+
+  test('backend=gpu trains on WebGPU and shows it', async () => {
+    const { page, errors } = await openPage(gpuBrowser.context);
+    await page.goto(`${server.url}?${SMALL}&backend=gpu`);
+    await waitForStep(page, 20, 60000);
+    assert.equal(await backend(page), 'webgpu');
+    assert.match(await page.textContent('#stat-backend'), /GPU · WebGPU/);
+    assert.ok(!(await page.isVisible('#backend-note')), 'no note while the GPU runs');
+    const first = await page.evaluate(() => window.descent.firstReport);
+    await page.waitForFunction(
+      (l0) => window.descent.lastReport && window.descent.lastReport.trainLoss < 0.8 * l0,
+      first.trainLoss,
+      { timeout: 60000, polling: 200 },
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a lost GPU hands the run to the CPU, which goes on from its steps and says so', async () => {
+    const { page, errors } = await openPage(gpuBrowser.context);
+    await page.goto(`${server.url}?${SMALL}&backend=gpu`);
+    await waitForStep(page, 30, 60000);
+    assert.equal(await backend(page), 'webgpu');
+    const before = await page.evaluate(() => window.descent.lastReport.step);
+    await page.evaluate(() => window.descent.loseDevice());
+    await page.waitForFunction(() => document.body.dataset.backend === 'cpu', null, { timeout: 30000 });
+    const note = await page.textContent('#backend-note');
+    assert.ok(await page.isVisible('#backend-note'), 'the move is shown');
+    assert.match(note, /GPU stopped working .*continues on the CPU from step \d+/);
+    const from = Number(note.match(/from step (\d+)/)[1]);
+    assert.ok(from <= before, `resumed from a snapshot (step ${from}) no later than the GPU got (${before})`);
+    // Training goes on past where the GPU stopped, with finite losses and no NaN on the page.
+    await waitForStep(page, before + 50, 30000);
+    const r = await page.evaluate(() => window.descent.lastReport);
+    assert.ok(Number.isFinite(r.trainLoss), `train loss ${r.trainLoss}`);
+    assert.equal(r.diverged, null);
+    assert.doesNotMatch(await page.textContent('body'), /NaN/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('without WebGPU, backend=gpu trains on the CPU and the page says why', async () => {
+    const { page, errors } = await openPage(plainBrowser.context);
+    await page.goto(`${server.url}?${SMALL}&backend=gpu`);
+    await waitForStep(page, 5, 30000);
+    assert.equal(await backend(page), 'cpu');
+    assert.match(await page.textContent('#stat-backend'), /CPU · wasm/);
+    assert.ok(await page.isVisible('#backend-note'));
+    assert.match(await page.textContent('#backend-note'), /WebGPU is not available here .*training runs on the CPU/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('auto keeps a small network on the CPU without a note', async () => {
+    const { page, errors } = await openPage(gpuBrowser.context);
+    await page.goto(`${server.url}?${SMALL}`);
+    await waitForStep(page, 5, 30000);
+    assert.equal(await backend(page), 'cpu');
+    assert.ok(!(await page.isVisible('#backend-note')));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
