@@ -69,9 +69,10 @@ pub fn auto_prefers_gpu(config: &PlaygroundConfig) -> bool {
     full_batch(config) && flops_per_step(config) >= AUTO_GPU_MIN_FLOPS
 }
 
+/// Both boxed: a run is large and moves between the variants.
 enum Engine {
-    Cpu(Playground<Cpu>),
-    Gpu(Playground<Gpu>),
+    Cpu(Box<Playground<Cpu>>),
+    Gpu(Box<Playground<Gpu>>),
 }
 
 /// A report with the backend that produced it and the notice in force.
@@ -129,7 +130,7 @@ impl Live {
                     match Playground::build_async(config.clone(), gpu, MEMORY_LIMIT).await {
                         Ok(pg) => {
                             return Ok(Live {
-                                engine: Engine::Gpu(pg),
+                                engine: Engine::Gpu(Box::new(pg)),
                                 config,
                                 choice,
                                 adapter: Some(adapter),
@@ -158,7 +159,7 @@ impl Live {
             }
         }
         Ok(Live {
-            engine: Engine::Cpu(Playground::new(config.clone())?),
+            engine: Engine::Cpu(Box::new(Playground::new(config.clone())?)),
             config,
             choice,
             adapter: None,
@@ -344,7 +345,7 @@ impl Live {
         self.notice = Some(format!(
             "The GPU stopped working ({cause}); training continues on the CPU from step {step}."
         ));
-        self.engine = Engine::Cpu(pg);
+        self.engine = Engine::Cpu(Box::new(pg));
         self.adapter = None;
         Ok(())
     }
