@@ -7,7 +7,10 @@
 //! columns are skipped and the reason is printed.
 //!
 //! Workloads: n = 256 points, d = 2, ReLU, NTK parametrisation, squared loss (the Playground's
-//! benchmark networks), one hidden layer of width 256 … 4096 and three of width 256 and 1024.
+//! benchmark networks), one hidden layer of width 256 … 16384 and three of width 256 … 4096;
+//! and 64 networks of one architecture with their own seeds and step sizes, trained at once by
+//! the batched trainer on the GPU, against the same 64 trained one after another on the CPU
+//! (and the batched trainer's CPU twin).
 //! The GPU runs [`Trainer::advance_async`] in batches of [`GPU_BATCH`] steps, each batch one
 //! submission and one readback of its losses: the way the page trains on WebGPU.
 
@@ -17,6 +20,7 @@ use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
 use descent::backend::gpu::Gpu;
 use descent::nn::Activation;
+use descent::nn::batched::{BatchedTrainer, NetConfig};
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::train::Trainer;
 use descent::rng::Rng;
@@ -176,6 +180,72 @@ fn op_costs(gpu: &mut Gpu) {
     );
 }
 
+/// Networks in the batched workload.
+const BATCH: usize = 64;
+
+/// (hidden layers, width) of the batched workloads: 64 networks each.
+const BATCH_CONFIGS: [(usize, usize); 3] = [(1, 256), (1, 1024), (3, 256)];
+
+/// 64 networks: seeds 1…64, step sizes spread over a factor of 4 (all stable).
+fn net_configs() -> Vec<NetConfig> {
+    (0..BATCH)
+        .map(|i| NetConfig {
+            seed: 1 + i as u64,
+            init_scale: 1.0,
+            lr: 1e-3 * (1.0 + 3.0 * i as f64 / BATCH as f64),
+        })
+        .collect()
+}
+
+/// Steps per second of all 64 networks (one step = every network one step): on the CPU as 64
+/// Trainers one after another, and as the CPU twin of the batched trainer.
+fn cpu_batch_rates(depth: usize, width: usize) -> (f64, f64) {
+    let (x, y) = data(256);
+    let mut trainers: Vec<Trainer<Cpu>> = net_configs()
+        .iter()
+        .map(|c| {
+            let mut backend = Cpu::new();
+            let mut rng = Rng::stream(c.seed, descent::data::stream::WEIGHTS);
+            let mlp = Mlp::new(&mut backend, spec(depth, width), &mut rng).expect("spec");
+            Trainer::new(backend, mlp, &x, &y, false, c.lr, 0, 1).expect("trainer")
+        })
+        .collect();
+    let sequential = median_rate(
+        |k| {
+            for t in trainers.iter_mut() {
+                t.advance(k).expect("the benchmark run diverged");
+            }
+        },
+        1,
+    );
+    let mut batched =
+        BatchedTrainer::new(Cpu::new(), spec(depth, width), &x, &y, &net_configs()).expect("batch");
+    let twin = median_rate(
+        |k| {
+            batched.advance(k).expect("batched run");
+        },
+        1,
+    );
+    (sequential, twin)
+}
+
+fn gpu_batch_rate(gpu: Gpu, depth: usize, width: usize) -> f64 {
+    let (x, y) = data(256);
+    let mut batched =
+        BatchedTrainer::new(gpu, spec(depth, width), &x, &y, &net_configs()).expect("batch");
+    median_rate(
+        |k| {
+            let mut left = k;
+            while left > 0 {
+                let b = left.min(GPU_BATCH);
+                pollster::block_on(batched.advance_async(b)).expect("batched run");
+                left -= b;
+            }
+        },
+        GPU_BATCH,
+    )
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -221,6 +291,31 @@ fn main() {
         }
         rows.push(format!(
             "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"width\": {width}, \"cpuStepsPerSecond\": {cpu:.2}, \"gpuStepsPerSecond\": {}}}",
+            gpu.map_or("null".to_string(), |g| format!("{g:.2}"))
+        ));
+    }
+    for (depth, width) in BATCH_CONFIGS {
+        let name = format!("batch64 {depth}x{width}");
+        if !wanted(&name) {
+            continue;
+        }
+        let (cpu, twin) = cpu_batch_rates(depth, width);
+        let gpu = if adapter.is_empty() {
+            None
+        } else {
+            Gpu::new_blocking()
+                .ok()
+                .map(|g| gpu_batch_rate(g, depth, width))
+        };
+        match gpu {
+            Some(g) => eprintln!(
+                "{name:>16}: cpu {cpu:>9.1} steps/s (batched twin {twin:.1})   gpu {g:>9.1} steps/s   gpu/cpu {:>6.2}×",
+                g / cpu
+            ),
+            None => eprintln!("{name:>16}: cpu {cpu:>9.1} steps/s (batched twin {twin:.1})"),
+        }
+        rows.push(format!(
+            "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"width\": {width}, \"networks\": {BATCH}, \"cpuStepsPerSecond\": {cpu:.2}, \"cpuBatchedTwinStepsPerSecond\": {twin:.2}, \"gpuStepsPerSecond\": {}}}",
             gpu.map_or("null".to_string(), |g| format!("{g:.2}"))
         ));
     }

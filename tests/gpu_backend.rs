@@ -70,6 +70,10 @@ on_both! {
     axpy: |b| ops::axpy(b, 15, true);
     residual_loss: |b| ops::residual_loss(b, 16, true);
     buffers: |b| ops::buffers(b, 17);
+    gemm_batched: |b| ops::gemm_batched(b, 18, true);
+    bias_act_batched: |b| ops::bias_act_batched(b, 19, true);
+    col_sum_batched: |b| ops::col_sum_batched(b, 20, true);
+    residual_loss_batched: |b| ops::residual_loss_batched(b, 21, true);
 }
 
 #[test]

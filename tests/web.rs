@@ -64,7 +64,9 @@ fn training_through_the_api_lowers_the_loss() {
     assert!(num(&r, "trainAcc") > 0.9);
     assert!(get(&r, "diverged").is_null());
     assert!(get(&r, "message").is_null());
-    let grid: Float32Array = JsValue::from(pg.predict_grid()).dyn_into().unwrap();
+    let grid: Float32Array = JsValue::from(pg.predict_grid().expect("a CPU run"))
+        .dyn_into()
+        .unwrap();
     let spec = pg.grid_spec().unwrap();
     assert_eq!(grid.length() as f64, num(&spec, "size").powi(2));
     assert_eq!(pg.train_x().len(), 2 * 128);
@@ -76,7 +78,7 @@ fn regression_has_a_target_curve() {
     let mut pg = Playground::new(config(&[("dataset", "sine".into())])).unwrap();
     assert_eq!(pg.task(), "regression");
     let target = pg.target_grid().unwrap();
-    assert_eq!(target.len(), pg.predict_grid().len());
+    assert_eq!(target.len(), pg.predict_grid().expect("a CPU run").len());
     assert!(get(&pg.evaluate().unwrap(), "trainAcc").is_null());
 }
 
@@ -88,7 +90,12 @@ fn divergence_is_reported_in_words() {
     let msg = get(&r, "message").as_string().unwrap();
     assert!(msg.starts_with(&format!("diverged at step {k}")), "{msg}");
     assert!(num(&r, "trainLoss").is_finite());
-    assert!(pg.predict_grid().iter().all(|v| v.is_finite()));
+    assert!(
+        pg.predict_grid()
+            .expect("a CPU run")
+            .iter()
+            .all(|v| v.is_finite())
+    );
 }
 
 #[wasm_bindgen_test]

@@ -52,6 +52,10 @@ on_both! {
     axpy: |b| ops::axpy(b, 15, false);
     residual_loss: |b| ops::residual_loss(b, 16, false);
     buffers: |b| ops::buffers(b, 17);
+    gemm_batched: |b| ops::gemm_batched(b, 18, false);
+    bias_act_batched: |b| ops::bias_act_batched(b, 19, false);
+    col_sum_batched: |b| ops::col_sum_batched(b, 20, false);
+    residual_loss_batched: |b| ops::residual_loss_batched(b, 21, false);
 }
 
 #[wasm_bindgen_test]
@@ -113,4 +117,52 @@ async fn cpu_advance_async_reports_divergence() {
 #[wasm_bindgen_test]
 async fn gpu_advance_async_reports_divergence() {
     train_async::advance_async_reports_divergence(Cpu::new(), gpu().await, None).await;
+}
+
+#[path = "common/batched_train.rs"]
+mod batched_train;
+
+/// Batched training on the web GPU against single CPU runs: the tolerances of the native
+/// comparison (tests/batched.rs; rounding only, measured there below 3e-6).
+const BATCH_TOL: batched_train::Tol = batched_train::Tol {
+    loss_rtol: 1e-4,
+    param_tol: 1e-4,
+};
+
+#[wasm_bindgen_test]
+async fn cpu_batch_matches_single_runs() {
+    let mut b = Cpu::new();
+    for case in batched_train::cases(true) {
+        b = batched_train::batch_matches_single(b, &case, None).await;
+    }
+}
+
+/// Many networks trained at once on the browser's WebGPU, one readback per call (the short
+/// cases: 12 steps, to keep the suite within its time limit on SwiftShader).
+#[wasm_bindgen_test]
+async fn gpu_batch_matches_single_runs() {
+    let mut b = gpu().await;
+    for case in batched_train::cases(true) {
+        b = batched_train::batch_matches_single(b, &case, Some(BATCH_TOL)).await;
+    }
+    b.check().expect("no device error");
+}
+
+#[wasm_bindgen_test]
+async fn cpu_batch_divergence_is_per_network() {
+    let mut b = Cpu::new();
+    for k in [4, 20] {
+        b = batched_train::divergence_is_per_network(b, k, 12, true, None).await;
+    }
+}
+
+/// The divergence step against the CPU single run's, and the healthy networks to the batch
+/// tolerance (the diverging network's own losses differ across backends, as above).
+#[wasm_bindgen_test]
+async fn gpu_batch_divergence_is_per_network() {
+    let mut b = gpu().await;
+    for k in [4, 20] {
+        b = batched_train::divergence_is_per_network(b, k, 12, false, Some(BATCH_TOL)).await;
+    }
+    b.check().expect("no device error");
 }

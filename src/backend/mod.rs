@@ -7,6 +7,14 @@
 //! rather than returning numbers, so a GPU backend can defer every readback to the end of a
 //! batch of steps and fetch it with [`Backend::read_async`], the readback that works on the web.
 //!
+//! The `*_batched` operations run one operation for `batch` independent networks of the same
+//! shape at once (one GPU dispatch for all of them): network b's operand starts at element
+//! `b · stride` of its buffer, and a stride of 0 shares one operand among all networks (the
+//! training inputs). An optional per-network coefficient buffer scales each network's product
+//! or sum; a coefficient of 0 skips the network's operand entirely, so a network frozen by a
+//! zero step size keeps its parameters even when its gradient is not finite, and nothing of
+//! one network ever reaches another.
+//!
 //! Layout: every matrix is row-major and dense. A batch of activations is `rows × cols` with
 //! one example per row. A weight matrix of a layer with `n_in` inputs and `n_out` outputs is
 //! stored `n_in × n_out`, so the forward pass is `Z = X · W` and the backward pass needs
@@ -122,6 +130,78 @@ pub trait Backend {
         len: usize,
         f: &Self::Buf,
         f0: Option<&Self::Buf>,
+        scale: f32,
+        y: &Self::Buf,
+        r: &mut Self::Buf,
+        loss: &mut Self::Buf,
+        slot: usize,
+    );
+
+    /// [`Backend::gemm`] for `batch` networks at once: for every b < `batch`,
+    /// `C_b = alpha · s_b · op(A_b) · op(B_b) + beta · C_b`, where A_b starts at element
+    /// `b · stride_a` of `a` (likewise B_b, C_b), each packed as in [`Backend::gemm`], and
+    /// `s_b = scales[b]` (1 when `scales` is `None`). A stride of 0 shares one operand among
+    /// all networks (never C: `stride_c ≥ m·n`). When `alpha · s_b == 0`, A_b and B_b are not
+    /// read and `C_b = beta · C_b`; with `beta == 0`, C is overwritten and never read.
+    fn gemm_batched(
+        &mut self,
+        ta: Trans,
+        tb: Trans,
+        m: usize,
+        n: usize,
+        k: usize,
+        batch: usize,
+        alpha: f32,
+        scales: Option<&Self::Buf>,
+        a: &Self::Buf,
+        stride_a: usize,
+        b: &Self::Buf,
+        stride_b: usize,
+        beta: f32,
+        c: &mut Self::Buf,
+        stride_c: usize,
+    );
+
+    /// [`Backend::bias_act`] for `batch` networks: `z` and `h` hold `batch` packed
+    /// `rows × cols` matrices one after another, `bias` holds `batch` rows of `cols` (network
+    /// b's bias starts at `b · cols`).
+    fn bias_act_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        z: &mut Self::Buf,
+        bias: &Self::Buf,
+        bias_scale: f32,
+        act: Activation,
+        h: &mut Self::Buf,
+    );
+
+    /// [`Backend::col_sum`] for `batch` networks: `a` holds `batch` packed `rows × cols`
+    /// matrices, and `out[b·cols + j] = alpha · s_b · Σ_i a_b[i,j] + beta · out[b·cols + j]`
+    /// with `s_b = scales[b]` (1 when `None`). When `alpha · s_b == 0`, a_b is not read.
+    fn col_sum_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        alpha: f32,
+        scales: Option<&Self::Buf>,
+        a: &Self::Buf,
+        beta: f32,
+        out: &mut Self::Buf,
+    );
+
+    /// [`Backend::residual_loss`] (without f0) for `batch` networks on shared targets: `f` and
+    /// `r` hold `batch` runs of `len` outputs, `y` one run of `len` targets;
+    /// `r[b·len + i] = scale · f[b·len + i] − y[i]` and
+    /// `loss[slot·batch + b] = Σ_i r[b·len + i]² / (2·len)` (so step j of a run of steps writes
+    /// row j of a `steps × batch` loss matrix).
+    fn residual_loss_batched(
+        &mut self,
+        batch: usize,
+        len: usize,
+        f: &Self::Buf,
         scale: f32,
         y: &Self::Buf,
         r: &mut Self::Buf,

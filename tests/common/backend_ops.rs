@@ -408,3 +408,350 @@ pub async fn buffers<B: Backend>(b: &mut B, seed: u64) {
         );
     }
 }
+
+/// How a batched body lays out one operand of `batch` networks: each network's block of
+/// `size` elements at `net · stride` (stride 0: one block shared by all), and the gaps of a
+/// stride past the size filled with a sentinel that must come back untouched.
+fn batched_operand(rng: &mut Rng, batch: usize, size: usize, stride: usize, gap: f32) -> Vec<f32> {
+    let mut v = vec![gap; (batch.max(1) - 1) * stride + size];
+    for net in 0..if stride == 0 { 1 } else { batch } {
+        rng.fill_normal_f32(&mut v[net * stride..net * stride + size], 1.0);
+    }
+    v
+}
+
+/// Batched shapes (batch, m, n, k): one network, primes, tile edges (63, 64, 65), skinny
+/// products (n = 1, m = 1, k = 1), and with `big` a large product, a long inner dimension
+/// (three GPU slices) and more networks than one dispatch has workgroups along z.
+pub fn gemm_batched_shapes(big: bool) -> Vec<(usize, usize, usize, usize)> {
+    let mut s = vec![
+        (1, 1, 1, 1),
+        (2, 1, 7, 3),
+        (3, 63, 65, 64),
+        (5, 64, 1, 17),
+        (7, 13, 17, 1),
+        (13, 65, 63, 31),
+        (11, 1, 64, 65),
+    ];
+    if big {
+        s.push((3, 300, 257, 513));
+        s.push((2, 5, 3, 40_000));
+        s.push((65_537, 1, 2, 3));
+    }
+    s
+}
+
+/// `gemm_batched` for all four transpositions, with no operand, A or B shared (stride 0),
+/// packed and padded strides, with and without per-network scales. With scales, one network's
+/// scale is 0 and its own operand is NaN: its C must be β·C, and no NaN may reach another.
+/// Each network is checked against the f64 product with [`GEMM_RTOL`], the gaps of padded
+/// strides exactly.
+pub async fn gemm_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    let pairs = [(1.0f32, 0.0f32), (-0.7, 1.0), (0.5, -1.3)];
+    for (batch, m, n, k) in gemm_batched_shapes(big) {
+        let mut combos = Vec::new();
+        for ta in [Trans::N, Trans::T] {
+            for tb in [Trans::N, Trans::T] {
+                for shared in 0..3 {
+                    combos.push((ta, tb, shared));
+                }
+            }
+        }
+        if batch > 1000 {
+            // Many networks (slow on a software GPU): one variant, with scales, is enough to
+            // cross the dispatch split.
+            combos.truncate(1);
+        }
+        // Large products (slow on a software GPU): each transposition once.
+        let heavy = m * n * k > 10_000_000 || k > 10_000;
+        for (combo, &(ta, tb, shared)) in combos.iter().enumerate() {
+            if heavy && ![0, 4, 8, 11].contains(&combo) {
+                continue;
+            }
+            let (alpha, beta) = pairs[combo % 3];
+            let with_scales = combo % 2 == 1 || batch > 1000;
+            let pad = if combo % 4 == 3 { 5 } else { 0 };
+            let stride_a = if shared == 1 { 0 } else { m * k + pad };
+            let stride_b = if shared == 2 { 0 } else { k * n + pad };
+            let stride_c = m * n + pad;
+            let mut a = batched_operand(&mut rng, batch, m * k, stride_a, 0.0);
+            let mut bm = batched_operand(&mut rng, batch, k * n, stride_b, 0.0);
+            let mut c0 = batched_operand(&mut rng, batch, m * n, stride_c, 9.0);
+            if beta == 0.0 {
+                for net in 0..batch {
+                    c0[net * stride_c..net * stride_c + m * n].fill(f32::NAN);
+                }
+            }
+            let mut scales: Vec<f32> = (0..batch).map(|i| 0.5 + (i % 5) as f32 * 0.3).collect();
+            let frozen = batch / 2;
+            if with_scales && batch > 1 {
+                scales[frozen] = 0.0;
+                if stride_a > 0 {
+                    a[frozen * stride_a..frozen * stride_a + m * k].fill(f32::NAN);
+                } else {
+                    bm[frozen * stride_b..frozen * stride_b + k * n].fill(f32::NAN);
+                }
+            }
+            let mut want: Vec<f64> = c0.iter().map(|&v| v as f64).collect();
+            let mut tol = vec![0.0f64; c0.len()];
+            for net in 0..batch {
+                let s_b = if with_scales { scales[net] as f64 } else { 1.0 };
+                let (a0, b0, cb) = (net * stride_a, net * stride_b, net * stride_c);
+                let a_at = |i: usize, p: usize| match ta {
+                    Trans::N => a[a0 + i * k + p],
+                    Trans::T => a[a0 + p * m + i],
+                } as f64;
+                let b_at = |p: usize, j: usize| match tb {
+                    Trans::N => bm[b0 + p * n + j],
+                    Trans::T => bm[b0 + j * k + p],
+                } as f64;
+                for i in 0..m {
+                    for j in 0..n {
+                        let (mut s, mut s_abs) = (0.0f64, 0.0f64);
+                        if alpha as f64 * s_b != 0.0 {
+                            for p in 0..k {
+                                let t = a_at(i, p) * b_at(p, j);
+                                s += t;
+                                s_abs += t.abs();
+                            }
+                        }
+                        let idx = cb + i * n + j;
+                        let c_old = if beta == 0.0 { 0.0 } else { c0[idx] as f64 };
+                        let scale = alpha as f64 * s_b;
+                        want[idx] = scale * s + beta as f64 * c_old;
+                        tol[idx] =
+                            GEMM_RTOL * (scale.abs() * s_abs + (beta as f64 * c_old).abs()) + 1e-30;
+                    }
+                }
+            }
+            let ab = b.upload(&a);
+            let bb = b.upload(&bm);
+            let sb = b.upload(&scales);
+            let mut cbuf = b.upload(&c0);
+            b.gemm_batched(
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                batch,
+                alpha,
+                with_scales.then_some(&sb),
+                &ab,
+                stride_a,
+                &bb,
+                stride_b,
+                beta,
+                &mut cbuf,
+                stride_c,
+            );
+            let got = fetch(b, &cbuf, c0.len()).await;
+            assert_close(
+                &format!(
+                    "{name} gemm_batched {ta:?}{tb:?} batch={batch} m={m} n={n} k={k} \
+                     strides=({stride_a}, {stride_b}, {stride_c}) scales={with_scales} \
+                     alpha={alpha} beta={beta}"
+                ),
+                &got,
+                &want,
+                |i| tol[i],
+            );
+        }
+    }
+}
+
+/// Batched (batch, rows, cols) shapes of the per-row and per-column operations; with `big`,
+/// more rows than one GPU dispatch sums and more networks than one dispatch has workgroups.
+pub fn batched_matrix_shapes(big: bool) -> Vec<(usize, usize, usize)> {
+    let mut s = vec![
+        (1, 1, 1),
+        (2, 1, 17),
+        (3, 13, 1),
+        (7, 7, 16),
+        (5, 31, 33),
+        (13, 3, 64),
+        (2, 64, 65),
+        (11, 63, 1),
+    ];
+    if big {
+        s.push((3, 4_099, 129));
+        s.push((2, 40_000, 3));
+        s.push((65_537, 1, 2));
+    }
+    s
+}
+
+/// `bias_act_batched` for every activation: z_b ← z_b + s·bias_b (per column), h = φ(z).
+pub async fn bias_act_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (batch, rows, cols) in batched_matrix_shapes(big) {
+        for act in Activation::ALL {
+            let bias_scale = 0.8f32;
+            let size = rows * cols;
+            let z = random(&mut rng, batch * size, 2.0);
+            let bias = random(&mut rng, batch * cols, 1.0);
+            let mut z_want = vec![0.0f64; batch * size];
+            let mut h_want = vec![0.0f64; batch * size];
+            for net in 0..batch {
+                for i in 0..rows {
+                    for j in 0..cols {
+                        let idx = net * size + i * cols + j;
+                        // The sum is rounded to f32 on both sides before φ.
+                        let v = z[idx] + bias_scale * bias[net * cols + j];
+                        z_want[idx] = v as f64;
+                        h_want[idx] = act.apply_f64(v as f64);
+                    }
+                }
+            }
+            let mut zb = b.upload(&z);
+            let bb = b.upload(&bias);
+            let mut hb = b.upload(&vec![f32::NAN; batch * size]);
+            b.bias_act_batched(batch, rows, cols, &mut zb, &bb, bias_scale, act, &mut hb);
+            let what = format!("{name} bias_act_batched {act:?} {batch} × {rows}×{cols}");
+            let z_got = fetch(b, &zb, batch * size).await;
+            assert_close(&format!("{what} (z)"), &z_got, &z_want, |i| {
+                EW_RTOL * (1.0 + z_want[i].abs())
+            });
+            let h_got = fetch(b, &hb, batch * size).await;
+            assert_close(&format!("{what} (h)"), &h_got, &h_want, |i| {
+                // As in `bias_act`: a rounding of z moves φ(z) by at most |φ'| · ulp(z).
+                ACT_TOL * (1.0 + h_want[i].abs()) + 1.2e-7 * z_want[i].abs()
+            });
+        }
+    }
+}
+
+/// `col_sum_batched` with β = 0 (over NaN), β = 1 and a general β, with and without
+/// per-network scales (one of them 0 over a NaN matrix, which must not be read).
+pub async fn col_sum_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (batch, rows, cols) in batched_matrix_shapes(big) {
+        for (case, (alpha, beta)) in [(1.0f32, 0.0f32), (-0.3, 1.0), (2.5, -0.5)]
+            .into_iter()
+            .enumerate()
+        {
+            let with_scales = case != 1;
+            let size = rows * cols;
+            let mut a = random(&mut rng, batch * size, 1.0);
+            let out0 = if beta == 0.0 {
+                vec![f32::NAN; batch * cols]
+            } else {
+                random(&mut rng, batch * cols, 1.0)
+            };
+            let mut scales: Vec<f32> = (0..batch).map(|i| 1.5 - (i % 7) as f32 * 0.4).collect();
+            let frozen = batch / 2;
+            if with_scales {
+                scales[frozen] = 0.0;
+                a[frozen * size..(frozen + 1) * size].fill(f32::NAN);
+            }
+            let mut want = vec![0.0f64; batch * cols];
+            let mut tol = vec![0.0f64; batch * cols];
+            for net in 0..batch {
+                let s_b = if with_scales { scales[net] as f64 } else { 1.0 };
+                let scale = alpha as f64 * s_b;
+                for j in 0..cols {
+                    let (mut s, mut s_abs) = (0.0f64, 0.0f64);
+                    if scale != 0.0 {
+                        for i in 0..rows {
+                            let v = a[net * size + i * cols + j] as f64;
+                            s += v;
+                            s_abs += v.abs();
+                        }
+                    }
+                    let idx = net * cols + j;
+                    let old = if beta == 0.0 { 0.0 } else { out0[idx] as f64 };
+                    want[idx] = scale * s + beta as f64 * old;
+                    tol[idx] = SUM_RTOL * (scale.abs() * s_abs + (beta as f64 * old).abs()) + 1e-30;
+                }
+            }
+            let ab = b.upload(&a);
+            let sb = b.upload(&scales);
+            let mut ob = b.upload(&out0);
+            b.col_sum_batched(
+                batch,
+                rows,
+                cols,
+                alpha,
+                with_scales.then_some(&sb),
+                &ab,
+                beta,
+                &mut ob,
+            );
+            let got = fetch(b, &ob, batch * cols).await;
+            assert_close(
+                &format!(
+                    "{name} col_sum_batched {batch} × {rows}×{cols} scales={with_scales} \
+                     alpha={alpha} beta={beta}"
+                ),
+                &got,
+                &want,
+                |i| tol[i],
+            );
+        }
+    }
+}
+
+/// Batched (batch, len) shapes of `residual_loss_batched`; with `big`, more outputs than one
+/// GPU dispatch sums and more networks than one dispatch has workgroups.
+pub fn batched_lengths(big: bool) -> Vec<(usize, usize)> {
+    let mut v = vec![
+        (1, 1),
+        (2, 7),
+        (3, 255),
+        (7, 256),
+        (13, 257),
+        (5, 1031),
+        (64, 63),
+        (65, 65),
+    ];
+    if big {
+        v.push((2, 256 * 1024 * 2 + 3));
+        v.push((65_537, 2));
+    }
+    v
+}
+
+/// `residual_loss_batched`: per-network residuals against shared targets, and the losses into
+/// the middle row of a 3 × batch loss buffer (the other rows must keep their values).
+pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (batch, len) in batched_lengths(big) {
+        let scale = 1.3f32;
+        let f = random(&mut rng, batch * len, 1.0);
+        let y = random(&mut rng, len, 1.0);
+        let mut r_want = vec![0.0f64; batch * len];
+        let mut r_tol = vec![0.0f64; batch * len];
+        let mut loss0 = vec![7.0f32; 3 * batch];
+        loss0[batch..2 * batch].fill(f32::NAN);
+        loss0[2 * batch..].fill(-3.0);
+        let mut loss_want: Vec<f64> = loss0.iter().map(|&v| v as f64).collect();
+        for net in 0..batch {
+            let mut sq = 0.0f64;
+            for i in 0..len {
+                let idx = net * len + i;
+                r_want[idx] = scale as f64 * f[idx] as f64 - y[i] as f64;
+                r_tol[idx] =
+                    EW_RTOL * ((scale as f64 * f[idx] as f64).abs() + (y[i] as f64).abs()) + 1e-30;
+                sq += r_want[idx] * r_want[idx];
+            }
+            loss_want[batch + net] = sq / (2.0 * len as f64);
+        }
+        let fb = b.upload(&f);
+        let yb = b.upload(&y);
+        let mut rb = b.upload(&vec![f32::NAN; batch * len]);
+        let mut lb = b.upload(&loss0);
+        b.residual_loss_batched(batch, len, &fb, scale, &yb, &mut rb, &mut lb, 1);
+        let what = format!("{name} residual_loss_batched {batch} × {len}");
+        let r_got = fetch(b, &rb, batch * len).await;
+        assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
+        let l_got = fetch(b, &lb, 3 * batch).await;
+        assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
+            LOSS_RTOL * loss_want[i].abs()
+        });
+    }
+}

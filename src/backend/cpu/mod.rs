@@ -87,13 +87,7 @@ impl Backend for Cpu {
         h: &mut Vec<f32>,
     ) {
         let (z, h, bias) = (&mut z[..rows * cols], &mut h[..rows * cols], &bias[..cols]);
-        // One monomorphic loop per activation, so the element loop vectorises.
-        match act {
-            Activation::Relu => bias_act_with(cols, z, bias, bias_scale, h, |v| v.max(0.0)),
-            Activation::Erf => bias_act_with(cols, z, bias, bias_scale, h, erf_f32),
-            Activation::Tanh => bias_act_with(cols, z, bias, bias_scale, h, f32::tanh),
-            Activation::Linear => bias_act_with(cols, z, bias, bias_scale, h, |v| v),
-        }
+        bias_act_slices(cols, z, bias, bias_scale, act, h);
     }
 
     fn act_backward(
@@ -122,29 +116,16 @@ impl Backend for Cpu {
         beta: f32,
         out: &mut Vec<f32>,
     ) {
-        // f32 partial sums over blocks of 64 rows, added into f64 totals: row-wise and
-        // vectorisable, with the rounding error of a 64-term sum per block.
-        let sums = &mut self.col_scratch;
-        sums.clear();
-        sums.resize(cols, 0.0);
-        let block = &mut self.col_block;
-        block.clear();
-        block.resize(cols, 0.0);
-        for rows_chunk in a[..rows * cols].chunks(64 * cols) {
-            block.fill(0.0);
-            for row in rows_chunk.chunks_exact(cols) {
-                for (s, &v) in block.iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-            for (t, &s) in sums.iter_mut().zip(block.iter()) {
-                *t += s as f64;
-            }
-        }
-        for (o, &s) in out[..cols].iter_mut().zip(sums.iter()) {
-            let prev = if beta == 0.0 { 0.0 } else { beta * *o };
-            *o = alpha * s as f32 + prev;
-        }
+        col_sum_slices(
+            &mut self.col_scratch,
+            &mut self.col_block,
+            rows,
+            cols,
+            alpha,
+            &a[..rows * cols],
+            beta,
+            &mut out[..cols],
+        );
     }
 
     fn axpy(&mut self, len: usize, alpha: f32, x: &Vec<f32>, y: &mut Vec<f32>) {
@@ -164,18 +145,208 @@ impl Backend for Cpu {
         loss: &mut Vec<f32>,
         slot: usize,
     ) {
-        let mut acc = 0.0f64;
-        for i in 0..len {
-            let fi = match f0 {
-                Some(f0) => f[i] - f0[i],
-                None => f[i],
-            };
-            let ri = scale * fi - y[i];
-            r[i] = ri;
-            acc += (ri as f64) * (ri as f64);
-        }
-        loss[slot] = (acc / (2.0 * len as f64)) as f32;
+        loss[slot] = residual_loss_slices(len, f, f0.map(|v| &v[..]), scale, y, r);
     }
+
+    fn gemm_batched(
+        &mut self,
+        ta: Trans,
+        tb: Trans,
+        m: usize,
+        n: usize,
+        k: usize,
+        batch: usize,
+        alpha: f32,
+        scales: Option<&Vec<f32>>,
+        a: &Vec<f32>,
+        stride_a: usize,
+        b: &Vec<f32>,
+        stride_b: usize,
+        beta: f32,
+        c: &mut Vec<f32>,
+        stride_c: usize,
+    ) {
+        if m == 0 || n == 0 {
+            return;
+        }
+        let lda = if ta == Trans::N { k } else { m };
+        let ldb = if tb == Trans::N { n } else { k };
+        for net in 0..batch {
+            // `Gemm::run` reads neither operand when this is 0: a frozen network stays as it is.
+            let alpha_b = alpha * scales.map_or(1.0, |s| s[net]);
+            self.gemm.run(
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                alpha_b,
+                &a[net * stride_a..],
+                lda,
+                &b[net * stride_b..],
+                ldb,
+                beta,
+                &mut c[net * stride_c..],
+                n,
+            );
+        }
+    }
+
+    fn bias_act_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        z: &mut Vec<f32>,
+        bias: &Vec<f32>,
+        bias_scale: f32,
+        act: Activation,
+        h: &mut Vec<f32>,
+    ) {
+        let size = rows * cols;
+        if size == 0 {
+            return;
+        }
+        let nets = z[..batch * size]
+            .chunks_exact_mut(size)
+            .zip(h[..batch * size].chunks_exact_mut(size))
+            .zip(bias[..batch * cols].chunks_exact(cols));
+        for ((z, h), bias) in nets {
+            bias_act_slices(cols, z, bias, bias_scale, act, h);
+        }
+    }
+
+    fn col_sum_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        alpha: f32,
+        scales: Option<&Vec<f32>>,
+        a: &Vec<f32>,
+        beta: f32,
+        out: &mut Vec<f32>,
+    ) {
+        let size = rows * cols;
+        for net in 0..batch {
+            let alpha_b = alpha * scales.map_or(1.0, |s| s[net]);
+            let out_b = &mut out[net * cols..(net + 1) * cols];
+            if alpha_b == 0.0 {
+                // a_b is not read (it may hold anything, NaN included).
+                for o in out_b {
+                    *o = if beta == 0.0 { 0.0 } else { beta * *o };
+                }
+                continue;
+            }
+            col_sum_slices(
+                &mut self.col_scratch,
+                &mut self.col_block,
+                rows,
+                cols,
+                alpha_b,
+                &a[net * size..(net + 1) * size],
+                beta,
+                out_b,
+            );
+        }
+    }
+
+    fn residual_loss_batched(
+        &mut self,
+        batch: usize,
+        len: usize,
+        f: &Vec<f32>,
+        scale: f32,
+        y: &Vec<f32>,
+        r: &mut Vec<f32>,
+        loss: &mut Vec<f32>,
+        slot: usize,
+    ) {
+        for net in 0..batch {
+            let at = net * len;
+            loss[slot * batch + net] =
+                residual_loss_slices(len, &f[at..at + len], None, scale, y, &mut r[at..at + len]);
+        }
+    }
+}
+
+/// The body of [`Backend::bias_act`] on one `rows × cols` matrix (`z`, `h`) and its `cols`
+/// biases.
+fn bias_act_slices(
+    cols: usize,
+    z: &mut [f32],
+    bias: &[f32],
+    bias_scale: f32,
+    act: Activation,
+    h: &mut [f32],
+) {
+    // One monomorphic loop per activation, so the element loop vectorises.
+    match act {
+        Activation::Relu => bias_act_with(cols, z, bias, bias_scale, h, |v| v.max(0.0)),
+        Activation::Erf => bias_act_with(cols, z, bias, bias_scale, h, erf_f32),
+        Activation::Tanh => bias_act_with(cols, z, bias, bias_scale, h, f32::tanh),
+        Activation::Linear => bias_act_with(cols, z, bias, bias_scale, h, |v| v),
+    }
+}
+
+/// The body of [`Backend::col_sum`] on one `rows × cols` matrix `a` into `out` (`cols`),
+/// with the scratch of [`Cpu`].
+fn col_sum_slices(
+    sums: &mut Vec<f64>,
+    block: &mut Vec<f32>,
+    rows: usize,
+    cols: usize,
+    alpha: f32,
+    a: &[f32],
+    beta: f32,
+    out: &mut [f32],
+) {
+    if cols == 0 {
+        return;
+    }
+    // f32 partial sums over blocks of 64 rows, added into f64 totals: row-wise and
+    // vectorisable, with the rounding error of a 64-term sum per block.
+    sums.clear();
+    sums.resize(cols, 0.0);
+    block.clear();
+    block.resize(cols, 0.0);
+    for rows_chunk in a[..rows * cols].chunks(64 * cols) {
+        block.fill(0.0);
+        for row in rows_chunk.chunks_exact(cols) {
+            for (s, &v) in block.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        for (t, &s) in sums.iter_mut().zip(block.iter()) {
+            *t += s as f64;
+        }
+    }
+    for (o, &s) in out[..cols].iter_mut().zip(sums.iter()) {
+        let prev = if beta == 0.0 { 0.0 } else { beta * *o };
+        *o = alpha * s as f32 + prev;
+    }
+}
+
+/// The body of [`Backend::residual_loss`] on `len` outputs: writes `r`, returns the loss.
+fn residual_loss_slices(
+    len: usize,
+    f: &[f32],
+    f0: Option<&[f32]>,
+    scale: f32,
+    y: &[f32],
+    r: &mut [f32],
+) -> f32 {
+    let mut acc = 0.0f64;
+    for i in 0..len {
+        let fi = match f0 {
+            Some(f0) => f[i] - f0[i],
+            None => f[i],
+        };
+        let ri = scale * fi - y[i];
+        r[i] = ri;
+        acc += (ri as f64) * (ri as f64);
+    }
+    (acc / (2.0 * len as f64)) as f32
 }
 
 /// `z[i,j] += bias_scale · bias[j]; h[i,j] = φ(z[i,j])` over rows of `cols`.

@@ -3,7 +3,9 @@
 //!
 //! Every operation is one WGSL shader in this folder whose entry point has the name of its CPU
 //! twin in [`super::cpu::Cpu`] (`gemm`, `bias_act`, `act_backward`, `col_sum`, `axpy`,
-//! `residual_loss`); the twin is the fallback and the test oracle.
+//! `residual_loss`, and the batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`,
+//! `residual_loss_batched`, each one dispatch for a whole batch of networks); the twin is the
+//! fallback and the test oracle.
 //!
 //! - **Parameters stay on the device.** A [`GpuBuf`] is a storage buffer; nothing is copied
 //!   back except by [`Backend::read`] / [`Backend::read_async`].
@@ -31,9 +33,12 @@ use wgpu::util::DeviceExt;
 use super::{Activation, Backend, Trans};
 use crate::error::{Error, Result};
 
-/// Bytes of one operation's uniform parameters (eight 32-bit words; every shader's `Params`
-/// fits in it).
-const PARAM_BYTES: u64 = 32;
+/// Bytes of one operation's uniform parameters (sixteen 32-bit words; every shader's `Params`
+/// fits in it). Each slot of the ring is this rounded up to the device's uniform offset
+/// alignment (a power of two, at least 32 in WebGPU).
+const PARAM_BYTES: u64 = 64;
+/// 32-bit words of [`PARAM_BYTES`].
+const PARAM_WORDS: usize = PARAM_BYTES as usize / 4;
 /// Operations recorded per submission at most: the number of uniform parameter slots.
 pub const PARAM_SLOTS: usize = 1024;
 /// Invocations per workgroup of the element-wise shaders.
@@ -53,8 +58,16 @@ const GEMM_K_SLICE: usize = 16 * 1024;
 const COL_SUM_ROW_SLICE: usize = 16 * 1024;
 /// Outputs per `residual_loss` dispatch (1024 per invocation).
 const RESIDUAL_SLICE: usize = 256 * 1024;
+/// Inner-dimension slices of one `gemv` dispatch: 1024 iterations of its 64 lanes per row (A as
+/// stored), or of its 4 lanes per row (A transposed).
+const GEMV_K_SLICE: usize = 64 * 1024;
+const GEMV_T_K_SLICE: usize = 4 * 1024;
+/// Networks per dispatch of the batched operations that give each network its own workgroups
+/// along one dimension (`gemm_batched`, `col_sum_batched`, `residual_loss_batched`).
+const BATCH_SLICE: usize = MAX_GROUPS as usize;
 
 const ACTIVATION_WGSL: &str = include_str!("activation.wgsl");
+const GEMM_TILE_WGSL: &str = include_str!("gemm_tile.wgsl");
 
 /// The shaders, one per [`Backend`] operation, named after their CPU twins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,16 +78,26 @@ enum Kernel {
     ColSum,
     Axpy,
     ResidualLoss,
+    GemmBatched,
+    BiasActBatched,
+    ColSumBatched,
+    ResidualLossBatched,
+    Gemv,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 6] = [
+    const ALL: [Kernel; 11] = [
         Kernel::Gemm,
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
         Kernel::Axpy,
         Kernel::ResidualLoss,
+        Kernel::GemmBatched,
+        Kernel::BiasActBatched,
+        Kernel::ColSumBatched,
+        Kernel::ResidualLossBatched,
+        Kernel::Gemv,
     ];
 
     /// The entry point, the shader file's stem and the CPU twin's name.
@@ -86,12 +109,17 @@ impl Kernel {
             Kernel::ColSum => "col_sum",
             Kernel::Axpy => "axpy",
             Kernel::ResidualLoss => "residual_loss",
+            Kernel::GemmBatched => "gemm_batched",
+            Kernel::BiasActBatched => "bias_act_batched",
+            Kernel::ColSumBatched => "col_sum_batched",
+            Kernel::ResidualLossBatched => "residual_loss_batched",
+            Kernel::Gemv => "gemv",
         }
     }
 
     fn source(self) -> String {
         match self {
-            Kernel::Gemm => include_str!("gemm.wgsl").to_string(),
+            Kernel::Gemm => format!("{GEMM_TILE_WGSL}\n{}", include_str!("gemm.wgsl")),
             Kernel::BiasAct => format!("{ACTIVATION_WGSL}\n{}", include_str!("bias_act.wgsl")),
             Kernel::ActBackward => {
                 format!("{ACTIVATION_WGSL}\n{}", include_str!("act_backward.wgsl"))
@@ -99,6 +127,16 @@ impl Kernel {
             Kernel::ColSum => include_str!("col_sum.wgsl").to_string(),
             Kernel::Axpy => include_str!("axpy.wgsl").to_string(),
             Kernel::ResidualLoss => include_str!("residual_loss.wgsl").to_string(),
+            Kernel::GemmBatched => {
+                format!("{GEMM_TILE_WGSL}\n{}", include_str!("gemm_batched.wgsl"))
+            }
+            Kernel::BiasActBatched => format!(
+                "{ACTIVATION_WGSL}\n{}",
+                include_str!("bias_act_batched.wgsl")
+            ),
+            Kernel::ColSumBatched => include_str!("col_sum_batched.wgsl").to_string(),
+            Kernel::ResidualLossBatched => include_str!("residual_loss_batched.wgsl").to_string(),
+            Kernel::Gemv => include_str!("gemv.wgsl").to_string(),
         }
     }
 
@@ -111,6 +149,11 @@ impl Kernel {
             Kernel::ColSum => &[true, false],
             Kernel::Axpy => &[true, false],
             Kernel::ResidualLoss => &[true, true, true, false, false],
+            Kernel::GemmBatched => &[true, true, true, false],
+            Kernel::BiasActBatched => &[false, true, false],
+            Kernel::ColSumBatched => &[true, true, false],
+            Kernel::ResidualLossBatched => &[true, true, false, false],
+            Kernel::Gemv => &[true, true, true, false],
         }
     }
 }
@@ -167,6 +210,10 @@ pub struct Gpu {
     params_host: Vec<u8>,
     param_stride: usize,
     slots_used: usize,
+    /// The compute pass open on `encoder`: consecutive dispatches share one pass (wgpu orders
+    /// them by their buffer use), which saves a pass's set-up per operation (about 15 µs on a
+    /// real GPU). Declared before `encoder`, so it is dropped first. It is ended before a copy is recorded and before the encoder is submitted.
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: Option<wgpu::CommandEncoder>,
     errors: ErrorSlot,
 }
@@ -258,6 +305,7 @@ impl Gpu {
             param_stride,
             slots_used: 0,
             encoder: None,
+            pass: None,
             errors,
         })
     }
@@ -290,21 +338,30 @@ impl Gpu {
         record(&self.errors, format!("{op}: {message}"));
     }
 
+    /// The open encoder, for a copy: ends the open compute pass first.
     fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
         let device = &self.device;
         self.encoder
             .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
     }
 
-    /// Records one dispatch of `kernel` with `params` (eight words, the shader's `Params`)
-    /// over `bufs` (the storage bindings 1, 2, … in order).
+    /// Records one dispatch of `kernel` with `params` (at most [`PARAM_WORDS`] words, the
+    /// shader's `Params`) over `bufs` (the storage bindings 1, 2, … in order).
     fn dispatch(
         &mut self,
         kernel: Kernel,
-        params: [u32; 8],
+        params: &[u32],
         bufs: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) {
+        if params.len() > PARAM_WORDS {
+            self.fail(
+                kernel.name(),
+                format!("{} parameter words, more than {PARAM_WORDS}", params.len()),
+            );
+            return;
+        }
         if groups.iter().any(|&g| g > MAX_GROUPS) {
             self.fail(
                 kernel.name(),
@@ -316,8 +373,8 @@ impl Gpu {
             self.flush_encoder();
         }
         let offset = self.slots_used * self.param_stride;
-        self.params_host[offset..offset + PARAM_BYTES as usize]
-            .copy_from_slice(bytemuck::cast_slice(&params));
+        self.params_host[offset..offset + 4 * params.len()]
+            .copy_from_slice(bytemuck::cast_slice(params));
         self.slots_used += 1;
 
         let Pipeline { pipeline, layout } = &self.pipelines[kernel as usize];
@@ -341,14 +398,22 @@ impl Gpu {
             layout,
             entries: &entries,
         });
-        let device = &self.device;
-        let encoder = self
-            .encoder
-            .get_or_insert_with(|| device.create_command_encoder(&Default::default()));
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(kernel.name()),
-            timestamp_writes: None,
-        });
+        if self.pass.is_none() {
+            let device = &self.device;
+            let encoder = self
+                .encoder
+                .get_or_insert_with(|| device.create_command_encoder(&Default::default()));
+            let pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("descent"),
+                    timestamp_writes: None,
+                })
+                .forget_lifetime();
+            self.pass = Some(pass);
+        }
+        let Some(pass) = self.pass.as_mut() else {
+            return;
+        };
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[offset as u32]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
@@ -356,6 +421,7 @@ impl Gpu {
 
     /// Submits the recorded operations with their uniform parameters.
     fn flush_encoder(&mut self) {
+        self.pass = None;
         if let Some(encoder) = self.encoder.take() {
             let used = self.slots_used * self.param_stride;
             if used > 0 {
@@ -731,6 +797,18 @@ impl Backend for Gpu {
             );
             return;
         }
+        if self.try_gemv(
+            (ta, tb),
+            (m, n, k, 1),
+            alpha,
+            None,
+            (a, 0),
+            (b, 0),
+            beta,
+            (c, 0),
+        ) {
+            return;
+        }
         let flags = (ta == Trans::T) as u32 | ((tb == Trans::T) as u32) << 1;
         let groups = [
             n.div_ceil(GEMM_TILE) as u32,
@@ -754,7 +832,7 @@ impl Backend for Gpu {
             ];
             self.dispatch(
                 Kernel::Gemm,
-                params,
+                &params,
                 &[&a.buffer, &b.buffer, &c.buffer],
                 groups,
             );
@@ -791,7 +869,7 @@ impl Backend for Gpu {
         ];
         self.dispatch(
             Kernel::BiasAct,
-            params,
+            &params,
             &[&z.buffer, &bias.buffer, &h.buffer],
             groups_1d(len),
         );
@@ -811,7 +889,7 @@ impl Backend for Gpu {
         let params = [len as u32, act_code(act), 0, 0, 0, 0, 0, 0];
         self.dispatch(
             Kernel::ActBackward,
-            params,
+            &params,
             &[&z.buffer, &dh.buffer, &dz.buffer],
             groups_1d(len),
         );
@@ -844,7 +922,7 @@ impl Backend for Gpu {
                 0,
                 0,
             ];
-            self.dispatch(Kernel::ColSum, params, &[&a.buffer, &out.buffer], groups);
+            self.dispatch(Kernel::ColSum, &params, &[&a.buffer, &out.buffer], groups);
             begin = end;
             if begin >= rows {
                 break;
@@ -859,7 +937,7 @@ impl Backend for Gpu {
         let params = [len as u32, alpha.to_bits(), 0, 0, 0, 0, 0, 0];
         self.dispatch(
             Kernel::Axpy,
-            params,
+            &params,
             &[&x.buffer, &y.buffer],
             groups_1d(len),
         );
@@ -901,7 +979,7 @@ impl Backend for Gpu {
             ];
             self.dispatch(
                 Kernel::ResidualLoss,
-                params,
+                &params,
                 &[&f.buffer, &f0.buffer, &y.buffer, &r.buffer, &loss.buffer],
                 [1, 1, 1],
             );
@@ -911,9 +989,365 @@ impl Backend for Gpu {
             }
         }
     }
+
+    fn gemm_batched(
+        &mut self,
+        ta: Trans,
+        tb: Trans,
+        m: usize,
+        n: usize,
+        k: usize,
+        batch: usize,
+        alpha: f32,
+        scales: Option<&GpuBuf>,
+        a: &GpuBuf,
+        stride_a: usize,
+        b: &GpuBuf,
+        stride_b: usize,
+        beta: f32,
+        c: &mut GpuBuf,
+        stride_c: usize,
+    ) {
+        if m == 0 || n == 0 || batch == 0 {
+            return;
+        }
+        let fits = |len: usize, stride: usize, size: usize| {
+            (batch - 1).saturating_mul(stride).saturating_add(size) <= len
+        };
+        if !fits(a.len, stride_a, m * k)
+            || !fits(b.len, stride_b, k * n)
+            || !fits(c.len, stride_c, m * n)
+            || (batch > 1 && stride_c < m * n)
+            || scales.is_some_and(|s| s.len < batch)
+        {
+            self.fail(
+                "gemm_batched",
+                format!(
+                    "{batch} × ({m}×{k} · {k}×{n}) with strides {stride_a}, {stride_b}, \
+                     {stride_c} over buffers of {}, {} and {} ({} scales)",
+                    a.len,
+                    b.len,
+                    c.len,
+                    scales.map_or(0, |s| s.len)
+                ),
+            );
+            return;
+        }
+        if self.try_gemv(
+            (ta, tb),
+            (m, n, k, batch),
+            alpha,
+            scales,
+            (a, stride_a),
+            (b, stride_b),
+            beta,
+            (c, stride_c),
+        ) {
+            return;
+        }
+        let flags = (ta == Trans::T) as u32
+            | ((tb == Trans::T) as u32) << 1
+            | (scales.is_some() as u32) << 2;
+        // Without scales the shader never reads binding 3; bind a there (read-only twice is valid).
+        let scales = scales.unwrap_or(a);
+        let mut net = 0;
+        while net < batch {
+            let nets = (batch - net).min(BATCH_SLICE);
+            let groups = [
+                n.div_ceil(GEMM_TILE) as u32,
+                m.div_ceil(GEMM_TILE) as u32,
+                nets as u32,
+            ];
+            // Slices of the inner dimension accumulate into C: beta applies to the first only.
+            let mut k_begin = 0;
+            loop {
+                let k_end = (k_begin + GEMM_K_SLICE).min(k);
+                let beta = if k_begin == 0 { beta } else { 1.0 };
+                let params = [
+                    m as u32,
+                    n as u32,
+                    k as u32,
+                    flags,
+                    alpha.to_bits(),
+                    beta.to_bits(),
+                    k_begin as u32,
+                    k_end as u32,
+                    stride_a as u32,
+                    stride_b as u32,
+                    stride_c as u32,
+                    net as u32,
+                ];
+                self.dispatch(
+                    Kernel::GemmBatched,
+                    &params,
+                    &[&a.buffer, &b.buffer, &scales.buffer, &c.buffer],
+                    groups,
+                );
+                k_begin = k_end;
+                if k_begin >= k {
+                    break;
+                }
+            }
+            net += nets;
+        }
+    }
+
+    fn bias_act_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        z: &mut GpuBuf,
+        bias: &GpuBuf,
+        bias_scale: f32,
+        act: Activation,
+        h: &mut GpuBuf,
+    ) {
+        let len = batch * rows * cols;
+        if len == 0 {
+            return;
+        }
+        if z.len < len || h.len < len || bias.len < batch * cols {
+            self.fail(
+                "bias_act_batched",
+                format!(
+                    "{batch} × {rows}×{cols} over buffers of {}, {} and {} biases",
+                    z.len, h.len, bias.len
+                ),
+            );
+            return;
+        }
+        let params = [
+            rows as u32,
+            cols as u32,
+            bias_scale.to_bits(),
+            act_code(act),
+            len as u32,
+        ];
+        self.dispatch(
+            Kernel::BiasActBatched,
+            &params,
+            &[&z.buffer, &bias.buffer, &h.buffer],
+            groups_1d(len),
+        );
+    }
+
+    fn col_sum_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        alpha: f32,
+        scales: Option<&GpuBuf>,
+        a: &GpuBuf,
+        beta: f32,
+        out: &mut GpuBuf,
+    ) {
+        if cols == 0 || batch == 0 {
+            return;
+        }
+        if a.len < batch * rows * cols
+            || out.len < batch * cols
+            || scales.is_some_and(|s| s.len < batch)
+        {
+            self.fail(
+                "col_sum_batched",
+                format!(
+                    "{batch} × {rows}×{cols} over buffers of {} and {} ({} scales)",
+                    a.len,
+                    out.len,
+                    scales.map_or(0, |s| s.len)
+                ),
+            );
+            return;
+        }
+        let has_scales = scales.is_some() as u32;
+        // Without scales the shader never reads binding 2; bind a there (read-only twice is valid).
+        let scales = scales.unwrap_or(a);
+        let mut net = 0;
+        while net < batch {
+            let nets = (batch - net).min(BATCH_SLICE);
+            let groups = [cols.div_ceil(COL_SUM_COLS) as u32, nets as u32, 1];
+            let mut begin = 0;
+            loop {
+                let end = (begin + COL_SUM_ROW_SLICE).min(rows);
+                let beta = if begin == 0 { beta } else { 1.0 };
+                let params = [
+                    rows as u32,
+                    cols as u32,
+                    alpha.to_bits(),
+                    beta.to_bits(),
+                    begin as u32,
+                    end as u32,
+                    net as u32,
+                    has_scales,
+                ];
+                self.dispatch(
+                    Kernel::ColSumBatched,
+                    &params,
+                    &[&a.buffer, &scales.buffer, &out.buffer],
+                    groups,
+                );
+                begin = end;
+                if begin >= rows {
+                    break;
+                }
+            }
+            net += nets;
+        }
+    }
+
+    fn residual_loss_batched(
+        &mut self,
+        batch: usize,
+        len: usize,
+        f: &GpuBuf,
+        scale: f32,
+        y: &GpuBuf,
+        r: &mut GpuBuf,
+        loss: &mut GpuBuf,
+        slot: usize,
+    ) {
+        if batch == 0 {
+            return;
+        }
+        if (slot + 1) * batch > loss.len
+            || f.len < batch * len
+            || r.len < batch * len
+            || y.len < len
+        {
+            self.fail(
+                "residual_loss_batched",
+                format!(
+                    "{batch} × {len} outputs into slot {slot} over buffers of {}, {}, {} \
+                     targets and {} losses",
+                    f.len, r.len, y.len, loss.len
+                ),
+            );
+            return;
+        }
+        let mut net = 0;
+        while net < batch {
+            let nets = (batch - net).min(BATCH_SLICE);
+            let mut begin = 0;
+            loop {
+                let end = (begin + RESIDUAL_SLICE).min(len);
+                let params = [
+                    len as u32,
+                    batch as u32,
+                    slot as u32,
+                    scale.to_bits(),
+                    begin as u32,
+                    end as u32,
+                    (begin > 0) as u32,
+                    net as u32,
+                ];
+                self.dispatch(
+                    Kernel::ResidualLossBatched,
+                    &params,
+                    &[&f.buffer, &y.buffer, &r.buffer, &loss.buffer],
+                    [nets as u32, 1, 1],
+                );
+                begin = end;
+                if begin >= len {
+                    break;
+                }
+            }
+            net += nets;
+        }
+    }
 }
 
 impl Gpu {
+    /// `C_b = alpha · s_b · op(A_b) · x_b + beta · C_b` with one output column (gemv.wgsl), for
+    /// `gemm` and `gemm_batched` products with one output column or row. Operands are checked
+    /// by the caller. Returns false (nothing recorded) when the shape needs more workgroups
+    /// than one dispatch allows; the caller then takes the tiled path.
+    fn gemv(
+        &mut self,
+        ta: bool,
+        m: usize,
+        k: usize,
+        batch: usize,
+        alpha: f32,
+        scales: Option<&GpuBuf>,
+        (a, stride_a): (&GpuBuf, usize),
+        (x, stride_x): (&GpuBuf, usize),
+        beta: f32,
+        (c, stride_c): (&GpuBuf, usize),
+    ) -> bool {
+        let rows_per_group = if ta { 64 } else { 4 };
+        let groups_x = m.div_ceil(rows_per_group);
+        if groups_x > MAX_GROUPS as usize {
+            return false;
+        }
+        let slice = if ta { GEMV_T_K_SLICE } else { GEMV_K_SLICE };
+        let flags = ta as u32 | (scales.is_some() as u32) << 2;
+        let scales = scales.unwrap_or(a);
+        let mut net = 0;
+        while net < batch {
+            let nets = (batch - net).min(BATCH_SLICE);
+            let mut k_begin = 0;
+            loop {
+                let k_end = (k_begin + slice).min(k);
+                let beta = if k_begin == 0 { beta } else { 1.0 };
+                let params = [
+                    m as u32,
+                    k as u32,
+                    flags,
+                    alpha.to_bits(),
+                    beta.to_bits(),
+                    k_begin as u32,
+                    k_end as u32,
+                    stride_a as u32,
+                    stride_x as u32,
+                    stride_c as u32,
+                    net as u32,
+                ];
+                self.dispatch(
+                    Kernel::Gemv,
+                    &params,
+                    &[&a.buffer, &x.buffer, &scales.buffer, &c.buffer],
+                    [groups_x as u32, 1, nets as u32],
+                );
+                k_begin = k_end;
+                if k_begin >= k {
+                    break;
+                }
+            }
+            net += nets;
+        }
+        true
+    }
+
+    /// Routes a product with one output column (or row, as its transpose) to [`Gpu::gemv`];
+    /// false when it is not such a product or gemv declined it.
+    fn try_gemv(
+        &mut self,
+        (ta, tb): (Trans, Trans),
+        (m, n, k, batch): (usize, usize, usize, usize),
+        alpha: f32,
+        scales: Option<&GpuBuf>,
+        a: (&GpuBuf, usize),
+        b: (&GpuBuf, usize),
+        beta: f32,
+        c: (&GpuBuf, usize),
+    ) -> bool {
+        if k == 0 {
+            return false;
+        }
+        if n == 1 {
+            // op(B) is k×1: contiguous whether B is stored k×1 or 1×k.
+            self.gemv(ta == Trans::T, m, k, batch, alpha, scales, a, b, beta, c)
+        } else if m == 1 {
+            // Cᵀ = op(B)ᵀ · op(A)ᵀ: op(B)ᵀ is n×k, stored as is when tb == T, transposed when
+            // tb == N; op(A)ᵀ (k×1) and Cᵀ (n×1) have the memory of op(A) and C.
+            self.gemv(tb == Trans::N, n, k, batch, alpha, scales, b, a, beta, c)
+        } else {
+            false
+        }
+    }
+
     /// Destroys the device, as a driver reset or an unplugged GPU would: every later
     /// operation fails and every readback returns the device-lost error. For tests of the
     /// fallback to the CPU.
