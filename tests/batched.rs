@@ -2,37 +2,20 @@
 //! its single `Trainer` run on the CPU (tests/common/batched_train.rs), with the batch on the
 //! CPU (bit for bit) and on the GPU (Vulkan; lavapipe in CI).
 //!
-//! The GPU tests need a wgpu adapter (Mesa's lavapipe runs them without a GPU:
-//! `apt-get install mesa-vulkan-drivers`). Without one they FAIL, unless
-//! `DESCENT_ALLOW_NO_GPU=1` is set, in which case they print why and pass without running.
+//! The GPU tests need a wgpu adapter (Mesa's lavapipe will do); without one they FAIL unless
+//! `DESCENT_ALLOW_NO_GPU=1` is set (see tests/common/native_gpu.rs).
 
 #![cfg(not(target_arch = "wasm32"))]
+
+#[path = "common/native_gpu.rs"]
+mod native_gpu;
 
 #[path = "common/batched_train.rs"]
 mod batched_train;
 
 use batched_train::Tol;
 use descent::backend::cpu::Cpu;
-use descent::backend::gpu::Gpu;
-
-/// The GPU backend, or `None` (test skipped) when there is no adapter and
-/// `DESCENT_ALLOW_NO_GPU=1`; without that variable a missing adapter fails the test.
-fn gpu() -> Option<Gpu> {
-    match Gpu::new_blocking() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            if std::env::var("DESCENT_ALLOW_NO_GPU").as_deref() == Ok("1") {
-                eprintln!("skipping a GPU test (DESCENT_ALLOW_NO_GPU=1): {e}");
-                None
-            } else {
-                panic!(
-                    "{e}. The GPU tests need a Vulkan adapter (Mesa's lavapipe will do: apt-get \
-                     install mesa-vulkan-drivers); set DESCENT_ALLOW_NO_GPU=1 to skip them"
-                );
-            }
-        }
-    }
-}
+use native_gpu::gpu;
 
 /// The batch on the GPU against single runs on the CPU, after 120 steps: the two backends
 /// differ only by rounding (GEMM and reduction summation orders, f32 erf and tanh), which the

@@ -8,36 +8,20 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "common/native_gpu.rs"]
+mod native_gpu;
+
 #[path = "common/backend_ops.rs"]
 mod ops;
 
 use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
-use descent::backend::gpu::Gpu;
 use descent::error::Error;
 use descent::nn::Activation;
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::train::Trainer;
 use descent::rng::Rng;
-
-/// The GPU backend, or `None` (test skipped) when there is no adapter and
-/// `DESCENT_ALLOW_NO_GPU=1`; without that variable a missing adapter fails the test.
-fn gpu() -> Option<Gpu> {
-    match Gpu::new_blocking() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            if std::env::var("DESCENT_ALLOW_NO_GPU").as_deref() == Ok("1") {
-                eprintln!("skipping a GPU test (DESCENT_ALLOW_NO_GPU=1): {e}");
-                None
-            } else {
-                panic!(
-                    "{e}. The GPU tests need a Vulkan adapter (Mesa's lavapipe will do: apt-get \
-                     install mesa-vulkan-drivers); set DESCENT_ALLOW_NO_GPU=1 to skip them"
-                );
-            }
-        }
-    }
-}
+use native_gpu::gpu;
 
 /// One test per backend from one body: `cpu_NAME` and `gpu_NAME`.
 macro_rules! on_both {

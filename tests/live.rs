@@ -6,23 +6,15 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use descent::backend::gpu::Gpu;
+#[path = "common/native_gpu.rs"]
+mod native_gpu;
+
 use descent::data::DatasetKind;
 use descent::experiments::live::{BackendChoice, Live, auto_prefers_gpu};
 use descent::experiments::playground::{Playground, PlaygroundConfig};
 
 fn gpu_present() -> bool {
-    match Gpu::new_blocking() {
-        Ok(_) => true,
-        Err(e) => {
-            if std::env::var("DESCENT_ALLOW_NO_GPU").as_deref() == Ok("1") {
-                eprintln!("skipping a GPU test (DESCENT_ALLOW_NO_GPU=1): {e}");
-                false
-            } else {
-                panic!("{e}; set DESCENT_ALLOW_NO_GPU=1 to skip the GPU tests");
-            }
-        }
-    }
+    native_gpu::gpu().is_some()
 }
 
 fn small() -> PlaygroundConfig {
