@@ -10,7 +10,8 @@
 //! benchmark networks), one hidden layer of width 256 … 16384 and three of width 256 … 4096;
 //! and 64 networks of one architecture with their own seeds and step sizes, trained at once by
 //! the batched trainer on the GPU, against the same 64 trained one after another on the CPU
-//! (and the batched trainer's CPU twin).
+//! (and the batched trainer's CPU twin); and the empirical NTK Gram matrix of a network on n
+//! points (the layer Grams through the backend's gemm, summed in f64 on the host).
 //! The GPU runs [`Trainer::advance_async`] in batches of [`GPU_BATCH`] steps, each batch one
 //! submission and one readback of its losses: the way the page trains on WebGPU.
 
@@ -180,6 +181,25 @@ fn op_costs(gpu: &mut Gpu) {
     );
 }
 
+/// (hidden layers, width, points) of the empirical-NTK Gram workloads.
+const NTK_CONFIGS: [(usize, usize, usize); 3] = [(1, 1024, 256), (3, 1024, 512), (1, 4096, 1024)];
+
+/// Empirical NTK Gram matrices (n × n, every layer, `nn::ntk::empirical_kernels`) per second:
+/// the layer Grams run on `backend`, the sum over layers in f64 on the host.
+fn ntk_rate<B: Backend>(mut backend: B, depth: usize, width: usize, n: usize) -> f64 {
+    let (x, _) = data(n);
+    let mut rng = Rng::new(3);
+    let mlp = Mlp::new(&mut backend, spec(depth, width), &mut rng).expect("spec");
+    median_rate(
+        |k| {
+            for _ in 0..k {
+                descent::nn::ntk::empirical_kernels(&mut backend, &mlp, &x, None).expect("ntk");
+            }
+        },
+        1,
+    )
+}
+
 /// Networks in the batched workload.
 const BATCH: usize = 64;
 
@@ -292,6 +312,31 @@ fn main() {
         rows.push(format!(
             "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"width\": {width}, \"cpuStepsPerSecond\": {cpu:.2}, \"gpuStepsPerSecond\": {}}}",
             gpu.map_or("null".to_string(), |g| format!("{g:.2}"))
+        ));
+    }
+    for (depth, width, n) in NTK_CONFIGS {
+        let name = format!("ntk {depth}x{width} n={n}");
+        if !wanted(&name) {
+            continue;
+        }
+        let cpu = ntk_rate(Cpu::new(), depth, width, n);
+        let gpu = if adapter.is_empty() {
+            None
+        } else {
+            Gpu::new_blocking()
+                .ok()
+                .map(|g| ntk_rate(g, depth, width, n))
+        };
+        match gpu {
+            Some(g) => eprintln!(
+                "{name:>16}: cpu {cpu:>9.2} Grams/s   gpu {g:>9.2} Grams/s   gpu/cpu {:>6.2}×",
+                g / cpu
+            ),
+            None => eprintln!("{name:>16}: cpu {cpu:>9.2} Grams/s"),
+        }
+        rows.push(format!(
+            "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"width\": {width}, \"points\": {n}, \"cpuGramsPerSecond\": {cpu:.3}, \"gpuGramsPerSecond\": {}}}",
+            gpu.map_or("null".to_string(), |g| format!("{g:.3}"))
         ));
     }
     for (depth, width) in BATCH_CONFIGS {
