@@ -19,7 +19,7 @@
 //!   operands are handled entirely by the packing, so all four `op` combinations run the same
 //!   micro-kernel at the same speed.
 //!
-//! Micro-kernels: `core::arch::wasm32` SIMD128 on wasm (4 × 8 tile, multiply then add since
+//! Micro-kernels: `core::arch::wasm32` SIMD128 on wasm (3 × 12 tile, multiply then add since
 //! baseline SIMD128 has no fused multiply-add), AVX2 + FMA on x86_64 when the CPU has it (6 × 16
 //! tile, detected at run time), and otherwise a portable 4 × 8 loop the compiler vectorises.
 //!
@@ -521,9 +521,10 @@ trait MicroKernel<const MR: usize, const NR: usize> {
     /// `j < NR`, with `C[i, j]` at `c + i·ldc + j`; C is not read when `beta == 0`.
     ///
     /// # Safety
-    /// `a` must be valid for reading `kc·MR` floats and `b` for `kc·NR` floats; the `MR` rows of
-    /// `NR` floats at `c + i·ldc` must be valid for reading and writing, and no reference to them
-    /// may be alive; the CPU must support the instructions the kernel uses.
+    /// `a` must be valid for reading `kc·MR` floats and `b` for `kc·NR` floats, both aligned for
+    /// f32 (pointers into f32 slices); the `MR` rows of `NR` floats at `c + i·ldc` must be valid
+    /// for reading and writing, and no reference to them may be alive; the CPU must support the
+    /// instructions the kernel uses.
     unsafe fn tile(
         kc: usize,
         a: *const f32,
@@ -533,6 +534,20 @@ trait MicroKernel<const MR: usize, const NR: usize> {
         c: *mut f32,
         ldc: usize,
     );
+
+    /// The product of an edge tile, whose last columns may lie beyond C: at least the first
+    /// `nr ≤ NR` columns of `t[i][j] = Σ_{p<kc} a[p·MR + i] · b[p·NR + j]`; the other columns of
+    /// `t` may be left as they were. A kernel whose columns come in vectors overrides this to
+    /// skip the vectors beyond `nr`.
+    ///
+    /// # Safety
+    /// As [`tile`](Self::tile) for `a` and `b`.
+    unsafe fn edge(kc: usize, a: *const f32, b: *const f32, nr: usize, t: &mut [[f32; NR]; MR]) {
+        let _ = nr;
+        // SAFETY: forwarded contract; `t` is MR rows of NR floats, contiguous, so row stride NR
+        // addresses exactly `t`, which is not otherwise borrowed during the call.
+        unsafe { Self::tile(kc, a, b, 1.0, 0.0, t.as_mut_ptr().cast(), NR) }
+    }
 }
 
 /// The blocked product with micro-kernel `K`. Requires `m, n, k ≥ 1` and C checked by
@@ -601,22 +616,11 @@ unsafe fn blocked<const MR: usize, const NR: usize, K: MicroKernel<MR, NR>>(
                             )
                         };
                     } else {
-                        // Edge tile: compute the full tile from the zero-padded panels into a
-                        // local buffer and keep the part inside C.
+                        // Edge tile: compute the tile (at least its first nr columns) from the
+                        // zero-padded panels into a local buffer and keep the part inside C.
                         let mut t = [[0.0f32; NR]; MR];
-                        // SAFETY: as above for `ap` and `bp`; `t` is MR rows of NR floats,
-                        // contiguous, so row stride NR addresses exactly `t`.
-                        unsafe {
-                            K::tile(
-                                kc,
-                                ap.as_ptr(),
-                                bp.as_ptr(),
-                                1.0,
-                                0.0,
-                                t.as_mut_ptr().cast(),
-                                NR,
-                            )
-                        };
+                        // SAFETY: as above for `ap` and `bp` (and the CPU features of K).
+                        unsafe { K::edge(kc, ap.as_ptr(), bp.as_ptr(), nr, &mut t) };
                         for (r, trow) in t.iter().enumerate().take(mr) {
                             let crow = &mut c[(i + r) * ldc + j..][..nr];
                             for (cv, &v) in crow.iter_mut().zip(trow) {
@@ -721,13 +725,7 @@ fn pack<const W: usize>(
             let rows: [&[f32]; W] = core::array::from_fn(|r| &x[(o + r) * ld + p0..][..kc]);
             let body = kc - kc % 4;
             for p in (0..body).step_by(4) {
-                let block: [[f32; 4]; W] =
-                    core::array::from_fn(|r| rows[r][p..p + 4].try_into().unwrap());
-                for (u, out) in panel[p * W..(p + 4) * W].chunks_exact_mut(W).enumerate() {
-                    for r in 0..W {
-                        out[r] = block[r][u];
-                    }
-                }
+                transpose4::<W>(&rows, p, &mut panel[p * W..(p + 4) * W]);
             }
             for p in body..kc {
                 for r in 0..W {
@@ -742,6 +740,23 @@ fn pack<const W: usize>(
                     panel[p * W + r] = v;
                 }
             }
+        }
+    }
+}
+
+/// Depths `p .. p+4` of W rows, depth by depth: `out[u·W + r] = rows[r][p + u]` for u < 4,
+/// r < W (`out` holds 4·W floats).
+#[inline(always)]
+fn transpose4<const W: usize>(rows: &[&[f32]; W], p: usize, out: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if W.is_multiple_of(4) || W == 3 {
+        simd128::transpose4::<W>(rows, p, out);
+        return;
+    }
+    let block: [[f32; 4]; W] = core::array::from_fn(|r| rows[r][p..p + 4].try_into().unwrap());
+    for (u, out) in out.chunks_exact_mut(W).enumerate() {
+        for r in 0..W {
+            out[r] = block[r][u];
         }
     }
 }
@@ -887,29 +902,38 @@ mod avx2 {
     }
 }
 
-/// WebAssembly SIMD128 4 × 8 micro-kernel: eight 4-lane accumulators, two vectors of B and a
+/// WebAssembly SIMD128 3 × 12 micro-kernel: nine 4-lane accumulators, three vectors of B and a
 /// splat of A per step, updated with multiply then add (baseline SIMD128 has no fused form).
-/// Larger tiles need more than the 15 vector registers V8 allocates on x86-64 and spill. Also
-/// the dot product of the skinny path, which the compiler does not vectorise well for wasm.
+///
+/// V8 compiles wasm SIMD on x86-64 to 15 allocatable xmm registers; this tile holds 9
+/// accumulators, 3 vectors of B, a splat of A and a product. A step then issues 18 `mulps` /
+/// `addps` against 3 vector loads, 3 broadcast loads and the loop's own few instructions, which
+/// keeps the two multiply and two add pipes closer to busy than a 4 × 8 tile (16 arithmetic
+/// instructions against 6 loads). 5 × 8 measures about the same; anything with 12 or more
+/// accumulators spills. Also the dot product of the skinny path, which the compiler does not
+/// vectorise well for wasm.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
     use super::{Blocking, MicroKernel};
     use core::arch::wasm32::{
-        f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat, v128, v128_load, v128_store,
+        f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat, i32x4_shuffle, v128, v128_load,
+        v128_store,
     };
 
-    pub const MR: usize = 4;
+    pub const MR: usize = 3;
     /// Vectors of four lanes per tile row.
-    const NV: usize = 2;
+    const NV: usize = 3;
     pub const NR: usize = 4 * NV;
 
     pub struct Simd128;
 
     impl MicroKernel<MR, NR> for Simd128 {
+        /// `mc` a multiple of MR; a packed A block of 129 × 256 floats (132 KiB) stays in L2, a
+        /// B panel of 256 × 12 floats (12 KiB) in L1.
         const BLOCKING: Blocking = Blocking {
-            mc: 128,
+            mc: 129,
             kc: 256,
-            nc: 4096,
+            nc: 4092,
         };
 
         #[inline]
@@ -922,37 +946,139 @@ mod simd128 {
             c: *mut f32,
             ldc: usize,
         ) {
-            let mut acc = [[f32x4_splat(0.0); NV]; MR];
-            for p in 0..kc {
-                let mut bv = [f32x4_splat(0.0); NV];
-                for (v, bvv) in bv.iter_mut().enumerate() {
-                    // SAFETY: p < kc, so b + p·NR + 4v .. + 4 lies in the packed B panel;
-                    // `v128_load` has no alignment requirement.
-                    *bvv = unsafe { v128_load(b.add(p * NR + 4 * v).cast::<v128>()) };
-                }
-                for i in 0..MR {
-                    // SAFETY: p < kc and i < MR, so a + p·MR + i lies in the packed A panel.
-                    let ai = f32x4_splat(unsafe { *a.add(p * MR + i) });
-                    for v in 0..NV {
-                        acc[i][v] = f32x4_add(acc[i][v], f32x4_mul(ai, bv[v]));
-                    }
+            // SAFETY: forwarded contract, with all NV vectors of each step of B.
+            unsafe { tile::<NV>(kc, a, b, alpha, beta, c, ldc) }
+        }
+
+        #[inline]
+        unsafe fn edge(
+            kc: usize,
+            a: *const f32,
+            b: *const f32,
+            nr: usize,
+            t: &mut [[f32; NR]; MR],
+        ) {
+            let t = t.as_mut_ptr().cast::<f32>();
+            // SAFETY: forwarded contract; `t` is MR rows of NR floats, contiguous, so row stride
+            // NR addresses exactly `t`. Only the first V vectors of each step of B are read, and
+            // columns 4V.. of `t` are left as they were, which the contract allows.
+            unsafe {
+                match nr.div_ceil(4) {
+                    1 => tile::<1>(kc, a, b, 1.0, 0.0, t, NR),
+                    2 => tile::<2>(kc, a, b, 1.0, 0.0, t, NR),
+                    _ => tile::<NV>(kc, a, b, 1.0, 0.0, t, NR),
                 }
             }
-            let va = f32x4_splat(alpha);
-            let vb = f32x4_splat(beta);
-            for (i, acc_row) in acc.iter().enumerate() {
-                for (v, &x) in acc_row.iter().enumerate() {
-                    // SAFETY: the caller guarantees NR readable and writable floats at c + i·ldc.
-                    unsafe {
-                        let ptr = c.add(i * ldc + 4 * v).cast::<v128>();
-                        let r = if beta == 0.0 {
-                            f32x4_mul(va, x)
-                        } else {
-                            f32x4_add(f32x4_mul(va, x), f32x4_mul(vb, v128_load(ptr)))
-                        };
-                        v128_store(ptr, r);
-                    }
+        }
+    }
+
+    /// One step of the product: `acc[i][v] += a[i] · b[4v .. 4v+4]` for i < MR, v < V.
+    ///
+    /// # Safety
+    /// `a` must be valid for reading MR floats and `b` for 4V floats.
+    #[inline(always)]
+    unsafe fn step<const V: usize>(a: *const f32, b: *const f32, acc: &mut [[v128; V]; MR]) {
+        let mut bv = [f32x4_splat(0.0); V];
+        for (v, bvv) in bv.iter_mut().enumerate() {
+            // SAFETY: 4v + 4 ≤ 4V floats at b; `v128_load` has no alignment requirement.
+            *bvv = unsafe { v128_load(b.add(4 * v).cast::<v128>()) };
+        }
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: i < MR floats at a. Read as unaligned so that the compiler draws no
+            // alignment fact from it that would let it drop the masks in `tile`.
+            let ai = f32x4_splat(unsafe { a.add(i).read_unaligned() });
+            for (accv, &bvv) in acc_row.iter_mut().zip(&bv) {
+                *accv = f32x4_add(*accv, f32x4_mul(ai, bvv));
+            }
+        }
+    }
+
+    /// [`MicroKernel::tile`] on the first V vectors (4V columns) of each step of the NR-wide B
+    /// panel, writing the first 4V columns of the MR rows of C.
+    ///
+    /// # Safety
+    /// As [`MicroKernel::tile`] with 4V in place of NR for C.
+    #[inline(always)]
+    unsafe fn tile<const V: usize>(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        alpha: f32,
+        beta: f32,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        let mut acc = [[f32x4_splat(0.0); V]; MR];
+        let (mut ap, mut bp) = (a, b);
+        for _ in 0..kc {
+            // SAFETY: at step p < kc, ap = a + p·MR and bp = b + p·NR: MR floats at ap and
+            // NR ≥ 4V floats at bp lie in the packed panels.
+            unsafe { step::<V>(ap, bp, &mut acc) };
+            // Clearing the two low address bits changes nothing (both pointers stay 4-aligned)
+            // but hides the pointers' steady advance from LLVM's loop strength reduction, which
+            // would otherwise rewrite `ap + 4i` and `bp + 16v` without the no-wrap flag that
+            // lets the wasm backend fold the constants into the loads' offset immediates: V8
+            // then spends an extra add on almost every load of the loop.
+            // SAFETY: at most one step past the end of the panels (p + 1 ≤ kc).
+            ap = unsafe { ap.add(MR) }.map_addr(|x| x & !3);
+            bp = unsafe { bp.add(NR) }.map_addr(|x| x & !3);
+        }
+        let va = f32x4_splat(alpha);
+        let vb = f32x4_splat(beta);
+        for (i, acc_row) in acc.iter().enumerate() {
+            for (v, &x) in acc_row.iter().enumerate() {
+                // SAFETY: the caller guarantees 4V readable and writable floats at c + i·ldc.
+                unsafe {
+                    let ptr = c.add(i * ldc + 4 * v).cast::<v128>();
+                    let r = if beta == 0.0 {
+                        f32x4_mul(va, x)
+                    } else {
+                        f32x4_add(f32x4_mul(va, x), f32x4_mul(vb, v128_load(ptr)))
+                    };
+                    v128_store(ptr, r);
                 }
+            }
+        }
+    }
+
+    /// [`super::transpose4`] for W a multiple of 4 (4 × 4 blocks, eight shuffles each) or W = 3
+    /// (nine shuffles), with vector loads and stores instead of a load and a store per float.
+    #[inline(always)]
+    pub fn transpose4<const W: usize>(rows: &[&[f32]; W], p: usize, out: &mut [f32]) {
+        let load = |r: usize| {
+            let src = &rows[r][p..p + 4];
+            // SAFETY: `src` holds 4 floats; `v128_load` has no alignment requirement.
+            unsafe { v128_load(src.as_ptr().cast::<v128>()) }
+        };
+        let out = &mut out[..4 * W];
+        let mut store = |at: usize, x: v128| {
+            let dst = &mut out[at..at + 4];
+            // SAFETY: `dst` holds 4 floats; `v128_store` has no alignment requirement.
+            unsafe { v128_store(dst.as_mut_ptr().cast::<v128>(), x) };
+        };
+        if W == 3 {
+            // Rows x, y, z to x0 y0 z0 x1 | y1 z1 x2 y2 | z2 x3 y3 z3.
+            let (x, y, z) = (load(0), load(1), load(2));
+            let xy01 = i32x4_shuffle::<0, 4, 1, 5>(x, y); // x0 y0 x1 y1
+            let z0x1 = i32x4_shuffle::<0, 0, 5, 5>(z, x); // z0 z0 x1 x1
+            store(0, i32x4_shuffle::<0, 1, 4, 6>(xy01, z0x1));
+            let y1z1 = i32x4_shuffle::<1, 1, 5, 5>(y, z); // y1 y1 z1 z1
+            let xy23 = i32x4_shuffle::<2, 6, 3, 7>(x, y); // x2 y2 x3 y3
+            store(4, i32x4_shuffle::<0, 2, 4, 5>(y1z1, xy23));
+            let z2xy3 = i32x4_shuffle::<2, 2, 6, 7>(z, xy23); // z2 z2 x3 y3
+            let y3z3 = i32x4_shuffle::<3, 3, 7, 7>(xy23, z); // y3 y3 z3 z3
+            store(8, i32x4_shuffle::<0, 2, 4, 6>(z2xy3, y3z3));
+        } else {
+            for g in (0..W).step_by(4) {
+                let (r0, r1, r2, r3) = (load(g), load(g + 1), load(g + 2), load(g + 3));
+                let t0 = i32x4_shuffle::<0, 4, 1, 5>(r0, r1); // a0 b0 a1 b1
+                let t1 = i32x4_shuffle::<0, 4, 1, 5>(r2, r3); // c0 d0 c1 d1
+                let t2 = i32x4_shuffle::<2, 6, 3, 7>(r0, r1); // a2 b2 a3 b3
+                let t3 = i32x4_shuffle::<2, 6, 3, 7>(r2, r3); // c2 d2 c3 d3
+                store(g, i32x4_shuffle::<0, 1, 4, 5>(t0, t1));
+                store(W + g, i32x4_shuffle::<2, 3, 6, 7>(t0, t1));
+                store(2 * W + g, i32x4_shuffle::<0, 1, 4, 5>(t2, t3));
+                store(3 * W + g, i32x4_shuffle::<2, 3, 6, 7>(t2, t3));
             }
         }
     }

@@ -10,6 +10,10 @@
 //! value. The check allows `(k + 8)·ε·(|alpha|·S + |beta·c|)` (twice that bound, room for the
 //! `O(k·u)` term) plus `f32::MIN_POSITIVE` for results that are exactly zero. A NaN anywhere, a
 //! missing or doubled term, or a stray write fails it (see `checker_rejects_wrong_results`).
+//!
+//! On wasm32 the same tests run under `wasm-bindgen-test` (`cargo test --target
+//! wasm32-unknown-unknown --lib gemm`, in Node), so the SIMD128 kernel and packing are checked
+//! too.
 
 use super::*;
 
@@ -278,7 +282,8 @@ const SMALL_DIMS: [usize; 20] = [
     1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 31, 32, 33, 47,
 ];
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn small_shapes_match_reference() {
     let mut rng = Rng(1);
     let mut g = Gemm::new();
@@ -288,7 +293,8 @@ fn small_shapes_match_reference() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn every_transposition_and_scaling_on_a_fixed_shape() {
     let mut rng = Rng(2);
     let mut g = Gemm::new();
@@ -323,7 +329,8 @@ fn every_transposition_and_scaling_on_a_fixed_shape() {
 
 /// Shapes beyond the default blocks of every kernel (mc ≤ 144 rows, kc = 256 depth) and beyond
 /// the skinny path's chunk of rows (1024).
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn large_shapes_match_reference() {
     let mut rng = Rng(3);
     let mut g = Gemm::new();
@@ -361,7 +368,8 @@ fn large_shapes_match_reference() {
 /// The blocked path with tiny random blockings, so that small matrices cross every block and
 /// tile boundary (including partial blocks in all three dimensions at once), and with shapes the
 /// public entry point would send elsewhere (one row or column).
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn blocked_path_with_small_blocks_matches_reference() {
     let mut rng = Rng(4);
     let mut g = Gemm::new();
@@ -378,7 +386,8 @@ fn blocked_path_with_small_blocks_matches_reference() {
 }
 
 /// The portable micro-kernel, which a CPU with a SIMD kernel never reaches through `run`.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn portable_kernel_matches_reference() {
     let mut rng = Rng(8);
     let mut g = Gemm::new();
@@ -403,7 +412,8 @@ fn portable_kernel_matches_reference() {
 
 /// The skinny path on every depth, including those [`Gemm::run`] sends to the plain loop, and on
 /// row counts beyond its chunk of rows.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn skinny_path_matches_reference() {
     let mut rng = Rng(7);
     let mut g = Gemm::new();
@@ -422,7 +432,8 @@ fn skinny_path_matches_reference() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn zero_depth_scales_c() {
     let mut rng = Rng(5);
     let mut g = Gemm::new();
@@ -445,7 +456,8 @@ fn zero_depth_scales_c() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn beta_zero_ignores_nan_in_c() {
     let mut g = Gemm::new();
     for (ta, tb) in TRANS {
@@ -480,7 +492,8 @@ fn beta_zero_ignores_nan_in_c() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn empty_products_leave_c_alone() {
     let mut g = Gemm::new();
     let mut c = vec![SENTINEL; 6];
@@ -519,7 +532,8 @@ fn empty_products_leave_c_alone() {
 
 /// The check is not vacuous: a result off by the size of one typical term (|a·b| ≈ 0.25, far
 /// above the tolerance of about 3e-3 here), a NaN, or a write into the padding fails.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn checker_rejects_wrong_results() {
     let mut rng = Rng(6);
     let case = Case {
@@ -587,7 +601,8 @@ fn checker_rejects_wrong_results() {
 }
 
 /// Once the scratch has grown for a shape, repeating it reuses the same buffers.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn repeated_products_reuse_scratch() {
     let mut g = Gemm::new();
     for (ta, tb, m, n, k) in [
