@@ -1,5 +1,5 @@
-// The tiled inner product shared by gemm.wgsl and gemm_batched.wgsl (prepended to each). Each
-// of those declares the operands `a` and `b` that `gemm_tile` reads.
+// The tiled inner product of gemm_batched.wgsl (prepended to it; `Gpu::gemm` is its one-network
+// case). It declares the operands `a` and `b` that `gemm_tile` reads.
 //
 // One workgroup of 16×16 invocations computes a 64×64 tile of C, each invocation a 4×4 block
 // strided by 16 (rows ty + 16·i, columns tx + 16·j), stepping through k in tiles of 16 staged

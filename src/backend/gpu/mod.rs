@@ -1,11 +1,12 @@
 //! The GPU backend: [`Backend`] on WebGPU compute shaders through wgpu (the browser's WebGPU
 //! on wasm32, Vulkan natively — a real GPU or Mesa's software lavapipe).
 //!
-//! Every operation is one WGSL shader in this folder whose entry point has the name of its CPU
-//! twin in [`super::cpu::Cpu`] (`gemm`, `bias_act`, `act_backward`, `col_sum`, `axpy`,
+//! Every operation is a WGSL shader in this folder whose entry point has the name of its CPU
+//! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`,
 //! `residual_loss`, and the batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`,
-//! `residual_loss_batched`, each one dispatch for a whole batch of networks); the twin is the
-//! fallback and the test oracle.
+//! `residual_loss_batched`, each one dispatch for a whole batch of networks); `gemm` is
+//! `gemm_batched` with one network, and products with one output column or row of either go
+//! to `gemv`. The twin is the fallback and the test oracle.
 //!
 //! - **Parameters stay on the device.** A [`GpuBuf`] is a storage buffer; nothing is copied
 //!   back except by [`Backend::read`] / [`Backend::read_async`].
@@ -43,7 +44,7 @@ const PARAM_WORDS: usize = PARAM_BYTES as usize / 4;
 pub const PARAM_SLOTS: usize = 1024;
 /// Invocations per workgroup of the element-wise shaders.
 const WG_1D: u32 = 256;
-/// Output tile of `gemm.wgsl` (rows and columns).
+/// Output tile of `gemm_tile.wgsl` (rows and columns).
 const GEMM_TILE: usize = 64;
 /// Columns per workgroup of `col_sum.wgsl`.
 const COL_SUM_COLS: usize = 16;
@@ -72,7 +73,6 @@ const GEMM_TILE_WGSL: &str = include_str!("gemm_tile.wgsl");
 /// The shaders, one per [`Backend`] operation, named after their CPU twins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kernel {
-    Gemm,
     BiasAct,
     ActBackward,
     ColSum,
@@ -86,8 +86,7 @@ enum Kernel {
 }
 
 impl Kernel {
-    const ALL: [Kernel; 11] = [
-        Kernel::Gemm,
+    const ALL: [Kernel; 10] = [
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
@@ -103,7 +102,6 @@ impl Kernel {
     /// The entry point, the shader file's stem and the CPU twin's name.
     fn name(self) -> &'static str {
         match self {
-            Kernel::Gemm => "gemm",
             Kernel::BiasAct => "bias_act",
             Kernel::ActBackward => "act_backward",
             Kernel::ColSum => "col_sum",
@@ -119,7 +117,6 @@ impl Kernel {
 
     fn source(self) -> String {
         match self {
-            Kernel::Gemm => format!("{GEMM_TILE_WGSL}\n{}", include_str!("gemm.wgsl")),
             Kernel::BiasAct => format!("{ACTIVATION_WGSL}\n{}", include_str!("bias_act.wgsl")),
             Kernel::ActBackward => {
                 format!("{ACTIVATION_WGSL}\n{}", include_str!("act_backward.wgsl"))
@@ -143,7 +140,6 @@ impl Kernel {
     /// The storage bindings after the uniform at binding 0, in order: `true` = read-only.
     fn storage(self) -> &'static [bool] {
         match self {
-            Kernel::Gemm => &[true, true, false],
             Kernel::BiasAct => &[false, true, false],
             Kernel::ActBackward => &[true, true, false],
             Kernel::ColSum => &[true, false],
@@ -797,50 +793,8 @@ impl Backend for Gpu {
             );
             return;
         }
-        if self.try_gemv(
-            (ta, tb),
-            (m, n, k, 1),
-            alpha,
-            None,
-            (a, 0),
-            (b, 0),
-            beta,
-            (c, 0),
-        ) {
-            return;
-        }
-        let flags = (ta == Trans::T) as u32 | ((tb == Trans::T) as u32) << 1;
-        let groups = [
-            n.div_ceil(GEMM_TILE) as u32,
-            m.div_ceil(GEMM_TILE) as u32,
-            1,
-        ];
-        // Slices of the inner dimension accumulate into C: beta applies to the first only.
-        let mut k_begin = 0;
-        loop {
-            let k_end = (k_begin + GEMM_K_SLICE).min(k);
-            let beta = if k_begin == 0 { beta } else { 1.0 };
-            let params = [
-                m as u32,
-                n as u32,
-                k as u32,
-                flags,
-                alpha.to_bits(),
-                beta.to_bits(),
-                k_begin as u32,
-                k_end as u32,
-            ];
-            self.dispatch(
-                Kernel::Gemm,
-                &params,
-                &[&a.buffer, &b.buffer, &c.buffer],
-                groups,
-            );
-            k_begin = k_end;
-            if k_begin >= k {
-                break;
-            }
-        }
+        // One network of the batched product: the same tiles and gemv, one shader less.
+        self.gemm_batched(ta, tb, m, n, k, 1, alpha, None, a, 0, b, 0, beta, c, 0);
     }
 
     fn bias_act(
