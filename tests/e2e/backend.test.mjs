@@ -51,8 +51,19 @@ describe('Backends', () => {
     await page.goto(`${server.url}?${SMALL}&backend=gpu`);
     await waitForStep(page, 30, 60000);
     assert.equal(await backend(page), 'webgpu');
-    const before = await page.evaluate(() => window.descent.lastReport.step);
+    // Paused, the page's last report is the worker's step (while playing the worker runs
+    // ahead of the page, and may have taken a later snapshot than the page has seen).
+    await page.click('#btn-play');
+    await page.waitForFunction(() => document.body.dataset.status === 'paused');
+    // The worker's pause report arrives after the button's state: read until the step holds.
+    let before = -1;
+    for (let seen = -2; seen !== before; ) {
+      seen = before;
+      await page.waitForTimeout(400);
+      before = await page.evaluate(() => window.descent.lastReport.step);
+    }
     await page.evaluate(() => window.descent.loseDevice());
+    await page.click('#btn-play');
     await page.waitForFunction(() => document.body.dataset.backend === 'cpu', null, { timeout: 30000 });
     const note = await page.textContent('#backend-note');
     assert.ok(await page.isVisible('#backend-note'), 'the move is shown');
