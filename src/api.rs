@@ -942,9 +942,12 @@ impl StepSize {
     }
 }
 
-/// A phase diagram (step size × width or init scale × width), filled in cell by cell:
-/// call `advance(budgetMs)` repeatedly (from a worker) until `finished`; stop calling (and
-/// `free()`) to cancel. Deterministic from the seed.
+/// A phase diagram (step size × width or init scale × width), filled in width by width (each
+/// width's networks train together; see `experiments::step_size::PhaseDiagram`):
+/// `new PhaseDiagram(config)` trains on the CPU and `advance(budgetMs)` computes
+/// synchronously; `await PhaseDiagram.create(config, backend)` ("auto", "cpu" or "gpu") may
+/// train on WebGPU and is driven with `await advanceAsync(budgetMs)`. Call repeatedly (from a
+/// worker) until `finished`; stop calling (and `free()`) to cancel. Deterministic from the seed.
 #[wasm_bindgen]
 pub struct PhaseDiagram {
     inner: crate::experiments::step_size::PhaseDiagram,
@@ -962,21 +965,56 @@ impl PhaseDiagram {
         })
     }
 
-    /// Computes cells until `budgetMs` milliseconds have passed (at least one cell); returns
-    /// `{ done, total, fraction, finished }`.
-    pub fn advance(&mut self, budget_ms: f64) -> Result<JsValue, JsValue> {
-        let start = js_sys::Date::now();
-        let mut progress = self.inner.advance(1).map_err(js_err)?;
-        while !progress.finished && js_sys::Date::now() - start < budget_ms {
-            progress = self.inner.advance(1).map_err(js_err)?;
-        }
-        to_js(&progress)
+    /// A diagram on the chosen backend ("auto": WebGPU for the widths whose batched step is
+    /// large enough, when the browser has it). A GPU that cannot be had gives a CPU diagram
+    /// whose progress `notice` says why; settings errors reject the promise.
+    pub async fn create(config: JsValue, backend: String) -> Result<PhaseDiagram, JsValue> {
+        use crate::experiments::step_size::{self as ss, PhaseConfig};
+        let config = config_from(config, PhaseConfig::default())?;
+        let choice = BackendChoice::parse(&backend).map_err(js_err)?;
+        Ok(PhaseDiagram {
+            inner: ss::PhaseDiagram::create(config, choice)
+                .await
+                .map_err(js_err)?,
+        })
     }
 
-    /// Computes exactly `cells` more cells (or fewer at the end); returns the progress.
+    /// Computes until `budgetMs` milliseconds have passed (at least one slice of work) on a
+    /// CPU diagram; returns `{ done, total, fraction, finished, activity, backend, notice }`.
+    pub fn advance(&mut self, budget_ms: f64) -> Result<JsValue, JsValue> {
+        let start = js_sys::Date::now();
+        loop {
+            let progress = ready_now(self.inner.advance_async()).map_err(js_err)?;
+            if progress.finished || js_sys::Date::now() - start >= budget_ms {
+                return to_js(&progress);
+            }
+        }
+    }
+
+    /// [`PhaseDiagram::advance`] on either backend, without blocking.
+    #[wasm_bindgen(js_name = advanceAsync)]
+    pub async fn advance_async(&mut self, budget_ms: f64) -> Result<JsValue, JsValue> {
+        let start = js_sys::Date::now();
+        loop {
+            let progress = self.inner.advance_async().await.map_err(js_err)?;
+            if progress.finished || js_sys::Date::now() - start >= budget_ms {
+                return to_js(&progress);
+            }
+        }
+    }
+
+    /// Computes exactly `cells` more cells (or fewer at the end) on a CPU diagram; returns the
+    /// progress.
     #[wasm_bindgen(js_name = advanceCells)]
     pub fn advance_cells(&mut self, cells: u32) -> Result<JsValue, JsValue> {
         to_js(&self.inner.advance(cells as usize).map_err(js_err)?)
+    }
+
+    /// Destroys the GPU device of a diagram training on it (a simulated device loss: the
+    /// diagram continues on the CPU).
+    #[wasm_bindgen(js_name = loseDevice)]
+    pub fn lose_device(&mut self) {
+        self.inner.lose_device();
     }
 
     pub fn progress(&self) -> Result<JsValue, JsValue> {

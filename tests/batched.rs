@@ -71,3 +71,174 @@ fn gpu_divergence_is_per_network() {
     }
     g.check().expect("no device error");
 }
+
+/// A phase diagram whose columns train on the GPU against the same diagram on the CPU (80
+/// steps, widths 16–256). Stable cells (η < η₀) contract every error mode, so their
+/// measurements agree to rounding: 1e-3 relative on the final loss, sharpness and NTK, and
+/// on the lazy measures. Above the bound the loss spike amplifies rounding by orders of
+/// magnitude, so there only the regime is compared (a catapult cell's regime already says it
+/// ended finite and below its starting loss).
+#[test]
+fn gpu_phase_diagram_agrees_with_cpu() {
+    use descent::experiments::live::BackendChoice;
+    use descent::experiments::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
+    let Some(g) = gpu() else { return };
+    let config = PhaseConfig {
+        base: StepSizeConfig {
+            n_train: 16,
+            ..StepSizeConfig::default()
+        },
+        width_min: 16,
+        width_max: 256,
+        width_count: 3,
+        y_min: 0.5,
+        y_max: 16.0,
+        y_count: 5,
+        steps: 80,
+        ..PhaseConfig::default()
+    };
+    let mut cpu = PhaseDiagram::new(config.clone()).unwrap();
+    while !cpu.advance(5).unwrap().finished {}
+    let mut on_gpu = PhaseDiagram::new(config).unwrap();
+    on_gpu.set_gpu(g, BackendChoice::Gpu);
+    let mut backends = std::collections::BTreeSet::new();
+    loop {
+        let p = on_gpu.advance(1).unwrap();
+        backends.insert(p.backend);
+        assert_eq!(p.notice, None, "the GPU must not fail here");
+        if p.finished {
+            break;
+        }
+    }
+    assert_eq!(backends.into_iter().collect::<Vec<_>>(), ["webgpu"]);
+    let (a, b) = (on_gpu.report(), cpu.report());
+    let rel = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => (x - y).abs() / y.abs().max(1e-12),
+        (None, None) => 0.0,
+        _ => f64::INFINITY,
+    };
+    for i in 0..a.regime.len() {
+        let what = format!("cell {i} (width {}, {}×)", a.widths[i % 3], a.ys[i / 3]);
+        assert_eq!(a.regime[i], b.regime[i], "{what}");
+        if a.ys[i / 3] < 1.0 {
+            for (name, x, y) in [
+                ("final loss", a.final_loss[i], b.final_loss[i]),
+                ("sharpness", a.sharpness_lr[i], b.sharpness_lr[i]),
+                ("NTK", a.ntk_lr[i], b.ntk_lr[i]),
+                ("weight change", a.weight_change[i], b.weight_change[i]),
+                (
+                    "kernel distance",
+                    a.kernel_distance[i],
+                    b.kernel_distance[i],
+                ),
+            ] {
+                assert!(rel(x, y) <= 1e-3, "{what} {name}: {x:?} against {y:?}");
+            }
+        }
+        if a.regime[i] == Some(1) {
+            assert!(a.final_loss[i].is_some_and(f64::is_finite), "{what}");
+        }
+    }
+}
+
+/// A GPU lost while a phase diagram's first width trains: the diagram says so, goes on on the
+/// CPU from that width (restarted from θ₀), and ends with every cell exactly as the CPU-only
+/// diagram's (the cells before the loss would be GPU-rounded; here there are none).
+#[test]
+fn phase_diagram_survives_a_lost_gpu() {
+    use descent::experiments::live::BackendChoice;
+    use descent::experiments::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
+    let Some(g) = gpu() else { return };
+    let config = PhaseConfig {
+        base: StepSizeConfig {
+            n_train: 16,
+            ..StepSizeConfig::default()
+        },
+        width_min: 64,
+        width_max: 4096,
+        width_count: 2,
+        y_min: 0.5,
+        y_max: 4.0,
+        y_count: 4,
+        steps: 200,
+        ..PhaseConfig::default()
+    };
+    let mut cpu = PhaseDiagram::new(config.clone()).unwrap();
+    while !cpu.advance(8).unwrap().finished {}
+    let mut d = PhaseDiagram::new(config).unwrap();
+    d.set_gpu(g, BackendChoice::Gpu);
+    // Set up the first width, then train one slice of it on the GPU.
+    let p = pollster::block_on(d.advance_async()).unwrap();
+    assert_eq!(p.backend, "webgpu");
+    let p = pollster::block_on(d.advance_async()).unwrap();
+    assert!(p.activity.contains("training together"), "{}", p.activity);
+    assert!(!p.finished && p.done == 0);
+    d.lose_device();
+    let mut last = p;
+    while !last.finished {
+        last = pollster::block_on(d.advance_async()).unwrap();
+    }
+    assert_eq!(last.backend, "cpu");
+    let notice = last.notice.clone().expect("a notice");
+    assert!(
+        notice.starts_with("The GPU stopped working") && notice.contains("from width 64"),
+        "{notice}"
+    );
+    let (a, b) = (d.report(), cpu.report());
+    assert_eq!(a.regime, b.regime);
+    assert_eq!(a.final_loss, b.final_loss);
+    assert_eq!(a.sharpness_lr, b.sharpness_lr);
+    assert_eq!(a.stability_bound, b.stability_bound);
+}
+
+/// A batch too large for the memory limit, or with one buffer past WebGPU's default binding
+/// size, is refused with its estimate before anything is allocated.
+#[test]
+fn oversize_batches_are_refused_with_their_estimate() {
+    use descent::nn::batched::{BatchedTrainer, MAX_BUFFER_BYTES, MEMORY_LIMIT, NetConfig};
+    use descent::nn::{Activation, MlpSpec, Parametrization};
+    let spec = |width: usize| MlpSpec {
+        input_dim: 2,
+        hidden: vec![width; 2],
+        activation: Activation::Relu,
+        parametrization: Parametrization::Ntk,
+        sigma_w: 1.4,
+        sigma_b: 0.1,
+        init_scale: 1.0,
+    };
+    let net = NetConfig {
+        seed: 1,
+        init_scale: 1.0,
+        lr: 0.1,
+    };
+    let (x, y) = (vec![0.5f32; 2 * 256], vec![1.0f32; 256]);
+    // 9 networks of 2 × 2048 on 16 points: 9 × 2048² weights (151 MB) in one buffer, 160 MB
+    // in all.
+    let (bytes, largest) = BatchedTrainer::<Cpu>::memory_bytes(&spec(2048), 16, 9);
+    assert!(
+        largest > MAX_BUFFER_BYTES && bytes < MEMORY_LIMIT,
+        "{bytes} {largest}"
+    );
+    let err = BatchedTrainer::new(Cpu::new(), spec(2048), &x[..32], &y[..16], &[net; 9])
+        .err()
+        .expect("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("one buffer of a batch of 9 networks")
+            && msg.contains("more than the 134.2 MB limit"),
+        "{msg}"
+    );
+    // 64 networks of 2 × 1024 on 256 points: 673 MB in all.
+    let err = BatchedTrainer::new(Cpu::new(), spec(1024), &x, &y, &[net; 64])
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("would need about 672.7 MB of memory, more than the 536.9 MB limit"),
+        "{err}"
+    );
+    // 8 of them fit, and the estimate covers at least their parameters and activations.
+    let (bytes, _) = BatchedTrainer::<Cpu>::memory_bytes(&spec(1024), 256, 8);
+    assert!(bytes >= 4 * 8 * (1024 * 1024 + 2 * 256 * 1024 * 2) as u64);
+    assert!(BatchedTrainer::new(Cpu::new(), spec(1024), &x, &y, &[net; 8]).is_ok());
+}

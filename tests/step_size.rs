@@ -543,3 +543,160 @@ fn divergence_is_reported_without_nan() {
     assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
     assert!(r.loss.iter().all(|v| v.is_finite()));
 }
+
+/// What a phase-diagram cell must hold, from a single [`StepSize`] run of the cell's settings
+/// (tracked at step 0 and at the end only), by the rule the diagram documents: divergent if
+/// the run diverged; unsettled if it ended at or above its starting loss, or above the
+/// stability bound with λ_max(Θ_T)·η/n still ≥ 2 (or unmeasurable); else catapult above the
+/// bound and stable below it.
+fn single_run_cell(config: &PhaseConfig, width: usize, y: f64) -> Option<(Regime, StepSizeReport)> {
+    let mut cfg = StepSizeConfig {
+        width,
+        hessian_iters: config.hessian_iters,
+        track_every: config.steps as u32,
+        lr: None,
+        measure_catapult: false,
+        ..config.base.clone()
+    };
+    match config.axis {
+        PhaseAxis::StepSize => cfg.lr_multiple = y,
+        PhaseAxis::InitScale => {
+            cfg.init_scale = y;
+            cfg.lr_multiple = config.lr_multiple;
+        }
+    }
+    let mut run = match StepSize::new(cfg) {
+        Ok(run) => run,
+        Err(descent::error::Error::Diverged { .. }) => return None,
+        Err(e) => panic!("{e}"),
+    };
+    let r = run.advance(config.steps);
+    let tracked_at_end = r.diverged.is_none() && r.track_steps.last() == Some(&r.step);
+    let ntk_lr = tracked_at_end.then(|| r.ntk_top.last().unwrap() * r.effective_lr);
+    let regime = if r.diverged.is_some() {
+        Regime::Divergent
+    } else if *r.loss.last().unwrap() >= r.initial_loss
+        || ntk_lr.is_none_or(|v| v >= 2.0 && r.lr_multiple > 1.0)
+    {
+        Regime::Unsettled
+    } else if r.lr_multiple > 1.0 {
+        Regime::Catapult
+    } else {
+        Regime::Stable
+    };
+    Some((regime, r))
+}
+
+/// |a − b| ≤ rtol·|b| for two optional numbers that must both be present or both absent.
+fn close(what: &str, a: Option<f64>, b: Option<f64>, rtol: f64) {
+    match (a, b) {
+        (Some(a), Some(b)) => assert!(
+            (a - b).abs() <= rtol * b.abs(),
+            "{what}: {a} against {b} (rtol {rtol:e})"
+        ),
+        (None, None) => {}
+        _ => panic!("{what}: {a:?} against {b:?}"),
+    }
+}
+
+/// The diagram trains each width's cells together as one batch; on the CPU every cell must be
+/// what a single Step-size run with the same settings gives. The batch's parameters equal the
+/// single runs' bit for bit (tests/batched.rs), and the measurements (NTK, Hessian power
+/// iteration from the same warm start) run on the same numbers, so those agree to 1e-9. The
+/// peak loss is tracked in the f32 losses of the training steps here and in f64 evaluations
+/// there: 1e-5 relative covers an f32 sum of 16 squares (about 16 · 2⁻²⁴ ≈ 1e-6).
+#[test]
+fn phase_diagram_cells_equal_single_step_size_runs() {
+    let small = |base: StepSizeConfig| PhaseConfig {
+        base: StepSizeConfig {
+            n_train: 16,
+            ..base
+        },
+        width_min: 16,
+        width_max: 256,
+        width_count: 3,
+        y_min: 0.5,
+        y_max: 16.0,
+        y_count: 5,
+        steps: 80,
+        ..PhaseConfig::default()
+    };
+    let configs = [
+        small(StepSizeConfig::default()),
+        small(StepSizeConfig {
+            center_output: true,
+            init_scale: 2.0,
+            activation: Activation::Tanh,
+            ..StepSizeConfig::default()
+        }),
+        small(StepSizeConfig {
+            parametrization: Parametrization::MeanField,
+            depth: 2,
+            ..StepSizeConfig::default()
+        }),
+        PhaseConfig {
+            axis: PhaseAxis::InitScale,
+            y_min: 0.25,
+            y_max: 4.0,
+            lr_multiple: 0.9,
+            ..small(StepSizeConfig::default())
+        },
+    ];
+    for config in configs {
+        let mut d = PhaseDiagram::new(config.clone()).unwrap();
+        while !d.advance(3).unwrap().finished {}
+        let r = d.report();
+        let mut seen = [0usize; 4];
+        for (iy, &y) in r.ys.iter().enumerate() {
+            for (ix, &w) in r.widths.iter().enumerate() {
+                let i = iy * r.widths.len() + ix;
+                let what = format!("{:?} width {w}, y {y:.3}", config.axis);
+                let Some((regime, s)) = single_run_cell(&config, w, y) else {
+                    assert_eq!(r.regime[i], Some(Regime::Divergent.code()), "{what}");
+                    continue;
+                };
+                assert_eq!(r.regime[i], Some(regime.code()), "{what}: {s:?}");
+                seen[regime.code() as usize] += 1;
+                if regime == Regime::Divergent {
+                    assert_eq!(r.final_loss[i], None, "{what}");
+                    continue;
+                }
+                let eta = s.effective_lr;
+                close(&what, r.final_loss[i], s.loss.last().copied(), 1e-9);
+                close(
+                    &what,
+                    r.peak_ratio[i],
+                    Some(s.peak_loss / s.initial_loss),
+                    1e-5,
+                );
+                close(
+                    &what,
+                    r.sharpness_lr[i],
+                    s.sharpness.last().map(|v| v * eta),
+                    1e-9,
+                );
+                close(&what, r.ntk_lr[i], s.ntk_top.last().map(|v| v * eta), 1e-9);
+                close(
+                    &what,
+                    r.weight_change[i],
+                    s.weight_change.last().copied(),
+                    1e-9,
+                );
+                close(
+                    &what,
+                    r.kernel_distance[i],
+                    s.kernel_distance.last().copied(),
+                    1e-9,
+                );
+            }
+        }
+        // Each configuration exercises trained cells, not only divergent ones.
+        assert!(
+            seen[0] + seen[1] >= 3,
+            "{:?}: regimes {seen:?}",
+            config.axis
+        );
+        let p = r.progress;
+        assert!(p.finished && p.done == p.total && p.fraction == 1.0 && p.backend == "cpu");
+    }
+}

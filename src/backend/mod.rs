@@ -192,16 +192,18 @@ pub trait Backend {
         out: &mut Self::Buf,
     );
 
-    /// [`Backend::residual_loss`] (without f0) for `batch` networks on shared targets: `f` and
-    /// `r` hold `batch` runs of `len` outputs, `y` one run of `len` targets;
-    /// `r[b·len + i] = scale · f[b·len + i] − y[i]` and
-    /// `loss[slot·batch + b] = Σ_i r[b·len + i]² / (2·len)` (so step j of a run of steps writes
-    /// row j of a `steps × batch` loss matrix).
+    /// [`Backend::residual_loss`] for `batch` networks on shared targets: `f`, `r` and `f0`
+    /// (when present: each network's outputs at its θ₀, for a centred run) hold `batch` runs of
+    /// `len` outputs, `y` one run of `len` targets;
+    /// `r[b·len + i] = scale · (f[b·len + i] − f0[b·len + i]) − y[i]` (without f0:
+    /// `scale · f[b·len + i] − y[i]`) and `loss[slot·batch + b] = Σ_i r[b·len + i]² / (2·len)`
+    /// (so step j of a run of steps writes row j of a `steps × batch` loss matrix).
     fn residual_loss_batched(
         &mut self,
         batch: usize,
         len: usize,
         f: &Self::Buf,
+        f0: Option<&Self::Buf>,
         scale: f32,
         y: &Self::Buf,
         r: &mut Self::Buf,

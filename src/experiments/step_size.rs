@@ -30,13 +30,17 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
+use super::live::{AUTO_GPU_MIN_FLOPS, BackendChoice, flops_per_step};
 use super::playground::{Playground, PlaygroundConfig};
+use crate::backend::cpu::Cpu;
+use crate::backend::gpu::Gpu;
 use crate::data::DatasetKind;
 use crate::error::{Error, Result, in_range};
 use crate::kernels::KernelMachine;
+use crate::nn::batched::{BatchedTrainer, NetConfig, is_divergent};
 use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
 use crate::nn::ntk::{empirical_kernels, kernel_distance, relative_change};
-use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
+use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR, eval_of};
 use crate::nn::{Activation, Parametrization};
 
 /// The most training points the scene takes (n × n kernels every few steps).
@@ -960,10 +964,19 @@ pub struct PhaseCell {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseProgress {
+    /// Finished cells.
     pub done: usize,
     pub total: usize,
+    /// Of the whole diagram's work, counting the column in training (0 to 1).
     pub fraction: f64,
     pub finished: bool,
+    /// What is being computed now, in words ("width 1024: 13 networks training together, step
+    /// 150 of 300").
+    pub activity: String,
+    /// The backend of the column under way (or of the last one): "cpu" or "webgpu".
+    pub backend: &'static str,
+    /// Why the diagram trains on the CPU although a GPU was asked for, or that it moved there.
+    pub notice: Option<String>,
 }
 
 /// Everything a heatmap needs; cell arrays are row-major over (y, width): index
@@ -992,29 +1005,301 @@ pub struct PhaseReport {
     pub progress: PhaseProgress,
 }
 
-/// A phase diagram computed cell by cell, in index order; deterministic from the seed (every
-/// cell of a width starts from the same θ₀ on the same data).
+/// A cell's network at θ₀, measured on the CPU in f64: what its training starts from and
+/// what its final state is compared with. The cells of a step-size column share one.
+struct Start {
+    /// The network at θ₀ on the column's data (its trainer holds the CPU copy used to
+    /// measure the trained parameters).
+    pg: Playground,
+    objective: Objective,
+    theta_0: Vec<f32>,
+    /// f(x_train; θ₀) when the output is centred.
+    f0: Option<Vec<f32>>,
+    k0: DMatrix<f64>,
+    /// The stability bound 2n/λ_max(Θ₀), slider units.
+    bound: f64,
+    /// The loss at θ₀, f64 (as [`StepSize`] measures it).
+    initial_loss: f64,
+    /// The top eigenvectors at θ₀ (NTK, Hessian): each cell's final measurement starts its
+    /// power iteration from them, as a [`StepSize`] run tracked at step 0 does.
+    ntk_vec: Vec<f64>,
+    hess_vec: Vec<f64>,
+}
+
+/// The networks of one column trained together, on one backend (both boxed: they are large
+/// and one replaces the other).
+enum ColumnTrainer {
+    Cpu(Box<BatchedTrainer<Cpu>>),
+    Gpu(Box<BatchedTrainer<Gpu>>),
+}
+
+/// Runs one async method of whichever trainer a [`ColumnTrainer`] holds.
+macro_rules! on_trainer {
+    ($trainer:expr, $t:ident => $call:expr) => {
+        match $trainer {
+            ColumnTrainer::Cpu($t) => $call,
+            ColumnTrainer::Gpu($t) => $call,
+        }
+    };
+}
+
+/// One width's cells: their starts, the batch training them and its measurements so far.
+struct Column {
+    ix: usize,
+    /// Per cell (index iy): its start (an index into `starts`), or none when the network
+    /// overflowed at θ₀ (a divergent cell that needs no training).
+    start_of: Vec<Option<usize>>,
+    starts: Vec<Start>,
+    /// The cells in training, in batch order (their iy), with their slider step sizes.
+    trained: Vec<usize>,
+    lrs: Vec<f64>,
+    /// The batch while it trains (dropped once its final state is read).
+    trainer: Option<ColumnTrainer>,
+    steps_done: u64,
+    /// Per batch entry: the largest loss over steps 1 … `steps_done` so far.
+    peak: Vec<f32>,
+    /// After training: per batch entry, the final parameters and the f64 loss there (None when
+    /// diverged; taken when measured).
+    finals: Vec<Option<(Vec<f32>, f64)>>,
+    /// Cells of this column measured and stored so far (in batch order).
+    measured: usize,
+}
+
+/// Floating-point work of one slice of a column's training ([`PhaseDiagram::advance_async`]
+/// returns after each): about 20 ms on the CPU.
+const TRAIN_SLICE_FLOPS: f64 = 2e8;
+
+/// A phase diagram, one width (column) at a time: the column's cells — one network each,
+/// every cell of a step-size column starting from the same θ₀ on the same data — are trained
+/// together as one [`BatchedTrainer`] batch, on the CPU or on the GPU (see [`PhaseDiagram::create`]),
+/// then each trained network is measured on the CPU in f64 (empirical NTK, Hessian power
+/// iteration) exactly as a [`StepSize`] run would be. Deterministic from the seed; on the CPU
+/// every cell equals the [`StepSize`] run of the same settings (tests/step_size.rs).
 pub struct PhaseDiagram {
     pub config: PhaseConfig,
     widths: Vec<usize>,
     ys: Vec<f64>,
-    cells: Vec<PhaseCell>,
+    /// Row-major over (iy, ix), as the report.
+    cells: Vec<Option<PhaseCell>>,
     bounds: Vec<Option<f64>>,
+    next_column: usize,
+    column: Option<Column>,
+    choice: BackendChoice,
+    /// The GPU while it is usable and not lent to a column.
+    gpu: Option<Gpu>,
+    backend: &'static str,
+    notice: Option<String>,
+}
+
+/// Training and measuring of the cells from their networks' numbers (see [`PhaseDiagram`]).
+fn classify(
+    lr_multiple: f64,
+    initial_loss: f64,
+    final_loss: Option<f64>,
+    peak_loss: f64,
+    tracked: Option<Tracked>,
+    eta: f64,
+) -> PhaseCell {
+    let Some(final_loss) = final_loss else {
+        return PhaseCell {
+            regime: Regime::Divergent,
+            final_loss: None,
+            sharpness_lr: None,
+            ntk_lr: None,
+            weight_change: None,
+            kernel_distance: None,
+            peak_ratio: Some(peak_loss / initial_loss).filter(|v| v.is_finite()),
+        };
+    };
+    let ntk_lr = tracked.map(|t| t.ntk_top * eta);
+    let regime =
+        if final_loss >= initial_loss || ntk_lr.is_none_or(|v| v >= 2.0 && lr_multiple > 1.0) {
+            Regime::Unsettled
+        } else if lr_multiple > 1.0 {
+            Regime::Catapult
+        } else {
+            Regime::Stable
+        };
+    PhaseCell {
+        regime,
+        final_loss: Some(final_loss),
+        sharpness_lr: tracked.map(|t| t.sharpness * eta),
+        ntk_lr,
+        weight_change: tracked.map(|t| t.weight_change),
+        kernel_distance: tracked.map(|t| t.kernel_distance),
+        peak_ratio: Some(peak_loss / initial_loss).filter(|v| v.is_finite()),
+    }
+}
+
+/// The final measurements of a trained network (as [`StepSize`] tracks them).
+#[derive(Clone, Copy, Debug)]
+struct Tracked {
+    /// λ_max(Θ_T)/n.
+    ntk_top: f64,
+    /// The top Hessian eigenvalue.
+    sharpness: f64,
+    weight_change: f64,
+    kernel_distance: f64,
+}
+
+impl Start {
+    /// The network of `config` at θ₀ and its measurements; `Ok(None)` when its outputs
+    /// overflow at θ₀ (a divergent cell).
+    fn new(config: &StepSizeConfig) -> Result<Option<Start>> {
+        let mut pg = match Playground::new(config.playground()) {
+            Ok(pg) => pg,
+            Err(Error::Diverged { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let x = pg.data.x_train.clone();
+        let y = pg.data.y_train.clone();
+        let t = pg.trainer_mut();
+        let theta_0 = t.mlp.params(&mut t.backend);
+        let lr_factor = t.mlp.effective_lr(1.0);
+        let f_init = t.predict(&x);
+        let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk;
+        let machine = KernelMachine::new(&k0)?;
+        let lambda0 = machine.lambda_max();
+        if !(lambda0.is_finite() && lambda0 > 0.0) {
+            return Err(Error::config(
+                "initScale",
+                "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
+            ));
+        }
+        let centred = config.center_output;
+        let f0 = centred.then(|| f_init.clone());
+        let initial_loss = eval_of(&f_init, f0.as_deref(), 1.0, &y).loss;
+        let objective = Objective::new(&config.playground().spec(), &x, &y, f0.as_deref(), 1.0)?;
+        let n = y.len() as f64;
+        let mut start = Start {
+            pg,
+            objective,
+            theta_0,
+            f0,
+            k0,
+            bound: 2.0 * n / lambda0 / lr_factor,
+            initial_loss,
+            ntk_vec: Vec::new(),
+            hess_vec: Vec::new(),
+        };
+        // What a StepSize run measures at step 0: it warm-starts the final measurement.
+        let (mut ntk_vec, mut hess_vec) = (Vec::new(), Vec::new());
+        let theta_0 = start.theta_0.clone();
+        let k0 = start.k0.clone();
+        start.measure(
+            &theta_0,
+            &k0,
+            &mut ntk_vec,
+            &mut hess_vec,
+            config.hessian_iters,
+        );
+        start.ntk_vec = ntk_vec;
+        start.hess_vec = hess_vec;
+        Ok(Some(start))
+    }
+
+    /// The NTK and Hessian top eigenvalues and the lazy measures at `theta`, with the power
+    /// iterations started from `ntk_vec` and `hess_vec`; None when anything is not finite.
+    fn measure(
+        &mut self,
+        theta: &[f32],
+        k: &DMatrix<f64>,
+        ntk_vec: &mut Vec<f64>,
+        hess_vec: &mut Vec<f64>,
+        hessian_iters: u32,
+    ) -> Option<Tracked> {
+        if k.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let n = self.objective.n() as f64;
+        let ntk_top = top_eigenvalue_sym(k, ntk_vec, 200, 1e-6).value / n;
+        let point = self.objective.at(&widen(theta)).ok()?;
+        let sharpness = hessian::hessian_top(&point, hess_vec, hessian_iters as usize, 1e-3).value;
+        (ntk_top.is_finite() && sharpness.is_finite()).then(|| Tracked {
+            ntk_top,
+            sharpness,
+            weight_change: relative_change(theta, &self.theta_0),
+            kernel_distance: kernel_distance(k, &self.k0),
+        })
+    }
+
+    /// The empirical NTK of the network with parameters `theta` on the training inputs.
+    fn kernel_at(&mut self, theta: &[f32]) -> Result<DMatrix<f64>> {
+        let x = self.pg.data.x_train.clone();
+        let t = self.pg.trainer_mut();
+        t.mlp.set_params(&mut t.backend, theta)?;
+        Ok(empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk)
+    }
 }
 
 impl PhaseDiagram {
+    /// A diagram trained on the CPU.
     pub fn new(config: PhaseConfig) -> Result<Self> {
         config.validate()?;
         let widths = config.widths();
         let ys = config.ys();
-        let bounds = vec![None; widths.len()];
         Ok(PhaseDiagram {
+            cells: vec![None; widths.len() * ys.len()],
+            bounds: vec![None; widths.len()],
             config,
             widths,
             ys,
-            cells: Vec::new(),
-            bounds,
+            next_column: 0,
+            column: None,
+            choice: BackendChoice::Cpu,
+            gpu: None,
+            backend: "cpu",
+            notice: None,
         })
+    }
+
+    /// A diagram whose columns train on the chosen backend: [`BackendChoice::Auto`] gives a
+    /// column the GPU when WebGPU is there and one batched step costs at least
+    /// [`AUTO_GPU_MIN_FLOPS`] (the same rule as the Playground's, for the whole batch);
+    /// [`BackendChoice::Gpu`] every column. A GPU that cannot be had is not an error: the
+    /// diagram trains on the CPU and [`PhaseProgress::notice`] says why.
+    pub async fn create(config: PhaseConfig, choice: BackendChoice) -> Result<Self> {
+        let mut d = Self::new(config)?;
+        d.choice = choice;
+        let wanted = match choice {
+            BackendChoice::Cpu => false,
+            BackendChoice::Gpu => true,
+            BackendChoice::Auto => (0..d.widths.len()).any(|ix| d.column_prefers_gpu(ix)),
+        };
+        if wanted {
+            match Gpu::new().await {
+                Ok(gpu) => d.gpu = Some(gpu),
+                Err(e) if choice == BackendChoice::Gpu => {
+                    d.notice = Some(format!(
+                        "WebGPU is not available here ({}); the phase diagram trains on the CPU.",
+                        gpu_reason(&e)
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(d)
+    }
+
+    /// Gives the diagram a GPU (a test's device) and the choice its columns follow.
+    pub fn set_gpu(&mut self, gpu: Gpu, choice: BackendChoice) {
+        self.gpu = Some(gpu);
+        self.choice = choice;
+    }
+
+    /// Destroys the GPU device, held or lent to the column in training (a simulated device
+    /// loss: the next operation on it fails and the diagram continues on the CPU).
+    pub fn lose_device(&mut self) {
+        if let Some(gpu) = self.gpu.as_mut() {
+            gpu.lose_device();
+        }
+        if let Some(Column {
+            trainer: Some(ColumnTrainer::Gpu(t)),
+            ..
+        }) = self.column.as_mut()
+        {
+            t.backend.lose_device();
+        }
     }
 
     pub fn total(&self) -> usize {
@@ -1022,40 +1307,19 @@ impl PhaseDiagram {
     }
 
     pub fn is_done(&self) -> bool {
-        self.cells.len() == self.total()
+        self.next_column == self.widths.len() && self.column.is_none()
     }
 
-    pub fn progress(&self) -> PhaseProgress {
-        let (done, total) = (self.cells.len(), self.total());
-        PhaseProgress {
-            done,
-            total,
-            fraction: done as f64 / total as f64,
-            finished: done == total,
-        }
+    fn done(&self) -> usize {
+        self.cells.iter().filter(|c| c.is_some()).count()
     }
 
-    /// Computes up to `cells` more cells; returns the progress.
-    pub fn advance(&mut self, cells: usize) -> Result<PhaseProgress> {
-        for _ in 0..cells {
-            if self.is_done() {
-                break;
-            }
-            let i = self.cells.len();
-            let (iy, ix) = (i / self.widths.len(), i % self.widths.len());
-            let cell = self.run_cell(ix, iy)?;
-            self.cells.push(cell);
-        }
-        Ok(self.progress())
-    }
-
-    fn run_cell(&mut self, ix: usize, iy: usize) -> Result<PhaseCell> {
+    /// The step-size configuration of cell (ix, iy), before its step size is known.
+    fn cell_config(&self, ix: usize, iy: usize) -> StepSizeConfig {
         let c = &self.config;
         let mut base = StepSizeConfig {
             width: self.widths[ix],
             hessian_iters: c.hessian_iters,
-            // Measure only at the end (and at the start, which `StepSize` always does).
-            track_every: 10_000,
             lr: None,
             measure_catapult: false,
             ..c.base.clone()
@@ -1067,66 +1331,322 @@ impl PhaseDiagram {
                 base.lr_multiple = c.lr_multiple;
             }
         }
-        let mut run = match StepSize::new(base) {
-            Ok(run) => run,
-            // A network whose very first outputs overflow (huge init scale) diverged at step 0.
-            Err(Error::Diverged { .. }) => {
-                return Ok(PhaseCell {
-                    regime: Regime::Divergent,
-                    final_loss: None,
-                    sharpness_lr: None,
-                    ntk_lr: None,
-                    weight_change: None,
-                    kernel_distance: None,
-                    peak_ratio: None,
-                });
+        base
+    }
+
+    /// Floating-point operations of one batched training step of column `ix`.
+    fn column_step_flops(&self, ix: usize) -> f64 {
+        let pc = self.cell_config(ix, 0).playground();
+        flops_per_step(&pc) * self.ys.len() as f64
+    }
+
+    fn column_prefers_gpu(&self, ix: usize) -> bool {
+        match self.choice {
+            BackendChoice::Cpu => false,
+            BackendChoice::Gpu => true,
+            BackendChoice::Auto => self.column_step_flops(ix) >= AUTO_GPU_MIN_FLOPS,
+        }
+    }
+
+    pub fn progress(&self) -> PhaseProgress {
+        let (done, total) = (self.done(), self.total());
+        // A column in training counts ¾ of a cell per network by its steps; measuring the
+        // network completes the cell.
+        let partial = self.column.as_ref().map_or(0.0, |c| {
+            let left = c.trained.len() - c.measured;
+            let trained = if c.trainer.is_none() {
+                1.0
+            } else {
+                c.steps_done as f64 / self.config.steps.max(1) as f64
+            };
+            0.75 * trained * left as f64
+        });
+        let activity = match &self.column {
+            _ if self.is_done() => "done".to_string(),
+            None => format!("width {}: starting", self.widths[self.next_column]),
+            Some(c) if c.trainer.is_some() => format!(
+                "width {}: {} network{} training together, step {} of {}",
+                self.widths[c.ix],
+                c.trained.len(),
+                if c.trained.len() == 1 { "" } else { "s" },
+                c.steps_done,
+                self.config.steps
+            ),
+            Some(c) => format!(
+                "width {}: measuring network {} of {} (NTK and sharpness)",
+                self.widths[c.ix],
+                c.measured + 1,
+                c.trained.len()
+            ),
+        };
+        PhaseProgress {
+            done,
+            total,
+            fraction: ((done as f64 + partial) / total as f64).min(1.0),
+            finished: self.is_done(),
+            activity,
+            backend: self.backend,
+            notice: self.notice.clone(),
+        }
+    }
+
+    /// Computes until `cells` more cells are finished (or the diagram is); returns the
+    /// progress. Blocks on the GPU's readbacks natively; on the web use
+    /// [`PhaseDiagram::advance_async`].
+    pub fn advance(&mut self, cells: usize) -> Result<PhaseProgress> {
+        let target = (self.done() + cells).min(self.total());
+        while self.done() < target && !self.is_done() {
+            block_on(self.advance_async())?;
+        }
+        Ok(self.progress())
+    }
+
+    /// One slice of work (setting up a column, about [`TRAIN_SLICE_FLOPS`] of its training,
+    /// or measuring one of its networks); returns the progress. A GPU that fails hands the
+    /// column under way to the CPU, which restarts it from θ₀ (cells already finished are
+    /// kept), and the notice says so.
+    pub async fn advance_async(&mut self) -> Result<PhaseProgress> {
+        if self.is_done() {
+            return Ok(self.progress());
+        }
+        match self.work().await {
+            Ok(()) => {}
+            Err(Error::Gpu { op, message }) => {
+                let ix = self.column.as_ref().map_or(self.next_column, |c| c.ix);
+                self.column = None;
+                self.gpu = None;
+                self.next_column = ix;
+                self.choice = BackendChoice::Cpu;
+                self.backend = "cpu";
+                self.notice = Some(format!(
+                    "The GPU stopped working ({}); the phase diagram continues on the CPU from width {}.",
+                    Error::Gpu { op, message },
+                    self.widths[ix]
+                ));
             }
             Err(e) => return Err(e),
-        };
-        if c.axis == PhaseAxis::StepSize || self.bounds[ix].is_none() {
-            self.bounds[ix] = Some(run.stability_bound());
         }
-        let steps = c.steps;
-        run.advance(steps);
-        if run.diverged.is_none() && run.track_steps.last() != Some(&run.step()) {
-            run.track();
-        }
-        let r = run.report();
-        let finished = r.diverged.is_none() && r.track_steps.last() == Some(&r.step);
-        let eta = r.effective_lr;
-        let last = |v: &Vec<f64>| if finished { v.last().copied() } else { None };
-        let ntk_lr = last(&r.ntk_top).map(|v| v * eta);
-        let regime = if r.diverged.is_some() {
-            Regime::Divergent
-        } else if r.loss.last().copied().unwrap_or(f64::INFINITY) >= r.initial_loss
-            || ntk_lr.is_none_or(|v| v >= 2.0 && r.lr_multiple > 1.0)
-        {
-            Regime::Unsettled
-        } else if r.lr_multiple > 1.0 {
-            Regime::Catapult
-        } else {
-            Regime::Stable
+        Ok(self.progress())
+    }
+
+    async fn work(&mut self) -> Result<()> {
+        let Some(ix) = self.column.as_ref().map(|c| c.ix) else {
+            let ix = self.next_column;
+            self.next_column += 1;
+            return self.start_column(ix).await;
         };
-        Ok(PhaseCell {
-            regime,
-            final_loss: (r.diverged.is_none()).then(|| *r.loss.last().expect("loss")),
-            sharpness_lr: last(&r.sharpness).map(|v| v * eta),
-            ntk_lr,
-            weight_change: last(&r.weight_change),
-            kernel_distance: last(&r.kernel_distance),
-            peak_ratio: Some(r.peak_loss / r.initial_loss).filter(|v| v.is_finite()),
-        })
+        let per_step = self.column_step_flops(ix).max(1.0);
+        let steps = self.config.steps;
+        let Some(column) = self.column.as_mut() else {
+            return Ok(());
+        };
+        match column.trainer.as_mut() {
+            Some(trainer) if column.steps_done < steps => {
+                let k = ((TRAIN_SLICE_FLOPS / per_step) as u64).clamp(1, steps - column.steps_done);
+                // Losses at the parameters before each step: step 0's is the starting loss.
+                let skip = usize::from(column.steps_done == 0);
+                let losses = on_trainer!(trainer, t => t.advance_async(k).await)?;
+                for (peak, l) in column.peak.iter_mut().zip(&losses) {
+                    for &v in l.iter().skip(skip) {
+                        *peak = peak.max(v);
+                    }
+                }
+                column.steps_done += k;
+                Ok(())
+            }
+            Some(_) => self.finish_training().await,
+            None => {
+                self.measure_next();
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets up column `ix`: the θ₀ measurements of its cells and the batch that trains them.
+    async fn start_column(&mut self, ix: usize) -> Result<()> {
+        let ny = self.ys.len();
+        let mut starts = Vec::new();
+        let mut start_of = vec![None; ny];
+        match self.config.axis {
+            PhaseAxis::StepSize => {
+                if let Some(s) = Start::new(&self.cell_config(ix, 0))? {
+                    starts.push(s);
+                    start_of.fill(Some(0));
+                }
+            }
+            PhaseAxis::InitScale => {
+                for (iy, at) in start_of.iter_mut().enumerate() {
+                    if let Some(s) = Start::new(&self.cell_config(ix, iy))? {
+                        *at = Some(starts.len());
+                        starts.push(s);
+                    }
+                }
+            }
+        }
+        if self.config.axis == PhaseAxis::StepSize || self.bounds[ix].is_none() {
+            self.bounds[ix] = starts.first().map(|s| s.bound);
+        }
+        let mut trained = Vec::new();
+        let mut lrs = Vec::new();
+        let mut nets = Vec::new();
+        for iy in 0..ny {
+            let cfg = self.cell_config(ix, iy);
+            match start_of[iy] {
+                None => self.store(ix, iy, classify(1.0, 1.0, None, f64::NAN, None, 0.0)),
+                Some(s) => {
+                    let lr = cfg.lr_multiple * starts[s].bound;
+                    trained.push(iy);
+                    lrs.push(lr);
+                    nets.push(NetConfig {
+                        seed: cfg.seed,
+                        init_scale: cfg.init_scale,
+                        lr,
+                    });
+                }
+            }
+        }
+        if nets.is_empty() {
+            return Ok(());
+        }
+        let base = self.cell_config(ix, 0);
+        let spec = base.playground().spec();
+        let (x, y) = {
+            let data = &starts[0].pg.data;
+            (data.x_train.clone(), data.y_train.clone())
+        };
+        let use_gpu = self.column_prefers_gpu(ix) && self.gpu.is_some();
+        let mut trainer = match self.gpu.take() {
+            Some(gpu) if use_gpu => {
+                self.backend = "webgpu";
+                ColumnTrainer::Gpu(Box::new(BatchedTrainer::new(gpu, spec, &x, &y, &nets)?))
+            }
+            other => {
+                self.gpu = other;
+                self.backend = "cpu";
+                ColumnTrainer::Cpu(Box::new(BatchedTrainer::new(
+                    Cpu::new(),
+                    spec,
+                    &x,
+                    &y,
+                    &nets,
+                )?))
+            }
+        };
+        if base.center_output {
+            on_trainer!(&mut trainer, t => t.center_output())?;
+        }
+        let peak = vec![f32::NEG_INFINITY; nets.len()];
+        self.column = Some(Column {
+            ix,
+            start_of,
+            starts,
+            trained,
+            lrs,
+            trainer: Some(trainer),
+            steps_done: 0,
+            peak,
+            finals: Vec::new(),
+            measured: 0,
+        });
+        Ok(())
+    }
+
+    /// After the column's last step: the final losses (f64, from one forward pass) and
+    /// parameters of its networks; the trainer is dropped and a GPU returns to the diagram.
+    async fn finish_training(&mut self) -> Result<()> {
+        let Some(column) = self.column.as_mut() else {
+            return Ok(());
+        };
+        let Some(mut trainer) = column.trainer.take() else {
+            return Ok(());
+        };
+        let x = column.starts[0].pg.data.x_train.clone();
+        let y = column.starts[0].pg.data.y_train.clone();
+        let losses = on_trainer!(&mut trainer, t => t.train_losses_async().await)?;
+        let outputs = on_trainer!(&mut trainer, t => t.predict_async(&x).await)?;
+        let params = on_trainer!(&mut trainer, t => t.all_params_async().await)?;
+        let mut finals = Vec::with_capacity(column.trained.len());
+        for (b, theta) in params.into_iter().enumerate() {
+            let start = &column.starts[column.start_of[column.trained[b]].unwrap_or(0)];
+            let diverged = on_trainer!(&trainer, t => t.diverged(b)).is_some();
+            let first = start.initial_loss as f32;
+            let loss = eval_of(&outputs[b], start.f0.as_deref(), 1.0, &y).loss;
+            if diverged || is_divergent(losses[b], first) || is_divergent(loss as f32, first) {
+                finals.push(None);
+            } else {
+                column.peak[b] = column.peak[b].max(loss as f32);
+                finals.push(Some((theta, loss)));
+            }
+        }
+        column.finals = finals;
+        if let ColumnTrainer::Gpu(t) = trainer {
+            self.gpu = Some(t.backend);
+        }
+        Ok(())
+    }
+
+    /// Measures the next trained network of the column and stores its cell; closes the column
+    /// after the last.
+    fn measure_next(&mut self) {
+        let hessian_iters = self.config.hessian_iters;
+        let Some((ix, b, iy)) = self
+            .column
+            .as_ref()
+            .map(|c| (c.ix, c.measured, c.trained[c.measured]))
+        else {
+            return;
+        };
+        let lr_multiple = self.cell_config(ix, iy).lr_multiple;
+        let Some(column) = self.column.as_mut() else {
+            return;
+        };
+        let final_state = column.finals[b].take();
+        let start = &mut column.starts[column.start_of[iy].unwrap_or(0)];
+        let eta = column.lrs[b] * start.pg.trainer_mut().mlp.effective_lr(1.0);
+        let peak = (column.peak[b] as f64).max(start.initial_loss);
+        let cell = match final_state {
+            None => classify(lr_multiple, start.initial_loss, None, peak, None, eta),
+            Some((theta, loss)) => {
+                let tracked = start.kernel_at(&theta).ok().and_then(|k| {
+                    let (mut ntk_vec, mut hess_vec) =
+                        (start.ntk_vec.clone(), start.hess_vec.clone());
+                    start.measure(&theta, &k, &mut ntk_vec, &mut hess_vec, hessian_iters)
+                });
+                classify(
+                    lr_multiple,
+                    start.initial_loss,
+                    Some(loss),
+                    peak,
+                    tracked,
+                    eta,
+                )
+            }
+        };
+        column.measured += 1;
+        if column.measured == column.trained.len() {
+            self.column = None;
+        }
+        self.store(ix, iy, cell);
+    }
+
+    fn store(&mut self, ix: usize, iy: usize, cell: PhaseCell) {
+        let nx = self.widths.len();
+        self.cells[iy * nx + ix] = Some(cell);
     }
 
     /// The cell at (ix, iy) if computed.
     pub fn cell(&self, ix: usize, iy: usize) -> Option<&PhaseCell> {
-        self.cells.get(iy * self.widths.len() + ix)
+        self.cells
+            .get(iy * self.widths.len() + ix)
+            .and_then(Option::as_ref)
     }
 
     pub fn report(&self) -> PhaseReport {
         let total = self.total();
         let pick = |f: fn(&PhaseCell) -> Option<f64>| -> Vec<Option<f64>> {
-            (0..total).map(|i| self.cells.get(i).and_then(f)).collect()
+            (0..total)
+                .map(|i| self.cells[i].as_ref().and_then(f))
+                .collect()
         };
         let nx = self.widths.len();
         let empirical = (0..nx)
@@ -1155,7 +1675,7 @@ impl PhaseDiagram {
             widths: self.widths.clone(),
             ys: self.ys.clone(),
             regime: (0..total)
-                .map(|i| self.cells.get(i).map(|c| c.regime.code()))
+                .map(|i| self.cells[i].as_ref().map(|c| c.regime.code()))
                 .collect(),
             final_loss: pick(|c| c.final_loss),
             sharpness_lr: pick(|c| c.sharpness_lr),
@@ -1167,6 +1687,26 @@ impl PhaseDiagram {
             stability_bound: self.bounds.clone(),
             progress: self.progress(),
         }
+    }
+}
+
+/// The reason inside a [`Error::GpuUnavailable`], or the error's message.
+fn gpu_reason(e: &Error) -> String {
+    match e {
+        Error::GpuUnavailable { reason } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Blocks on a future natively; in wasm only ready futures (the CPU's) complete.
+fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        pollster::block_on(future)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::nn::train::ready_now(future)
     }
 }
 

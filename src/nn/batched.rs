@@ -9,7 +9,8 @@
 //! costs the dispatches of one.
 //!
 //! Each network does exactly what a full-batch [`Trainer`](super::Trainer) with the same
-//! settings does (uncentred, α = 1, squared loss (1/2n) Σ (f − y)²): the same initial weights
+//! settings does (α = 1, squared loss (1/2n) Σ (f − y)², centred or not: see
+//! [`BatchedTrainer::center_output`]): the same initial weights
 //! (drawn as [`Mlp::new`](super::Mlp::new) draws them from `Rng::stream(seed,
 //! stream::WEIGHTS)`), the same products with the same scalars, so on the CPU backend every
 //! loss and parameter equals the single run's bit for bit.
@@ -18,6 +19,11 @@
 //! `batch × fan_in × fan_out`, its biases `batch × fan_out`, the activations
 //! `batch × rows × width`, the outputs and residuals `batch × rows`; the training inputs
 //! (`n × d`) and targets (`n`) are shared (batch stride 0).
+//!
+//! **Memory.** [`BatchedTrainer::memory_bytes`] estimates what a batch keeps on its backend;
+//! [`BatchedTrainer::new`] refuses a batch over [`MEMORY_LIMIT`] in all, or with one buffer
+//! over [`MAX_BUFFER_BYTES`] (WebGPU's default largest storage binding, which every adapter
+//! offers), with its estimate in the message.
 //!
 //! **Divergence.** [`BatchedTrainer::advance_async`] queues k steps whose losses fill a
 //! `k × batch` device buffer read back once. Each network's losses then go through the rule of
@@ -35,6 +41,13 @@ use crate::backend::{Backend, Trans};
 use crate::data::stream;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+
+/// The most memory a batch may keep on its backend (parameters, training workspace, data).
+pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
+
+/// The largest single buffer a batch may use: 128 MiB, WebGPU's default (and guaranteed)
+/// `maxStorageBufferBindingSize`.
+pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Activation elements (batch × rows × width) of one evaluation chunk at most, so that
 /// [`BatchedTrainer::predict_async`] on many wide networks keeps its buffers at 64 MB.
@@ -70,7 +83,7 @@ struct Workspace<B: Backend> {
     out_pre: B::Buf,
     /// Outputs f, `batch × rows`.
     out: B::Buf,
-    /// Residuals r = f − y, `batch × rows`.
+    /// Residuals r = f − f0 − y (f − y uncentred), `batch × rows`.
     r: B::Buf,
     /// Back-propagated signals (ping-pong), each `batch × rows × max width`.
     delta: [B::Buf; 2],
@@ -286,6 +299,8 @@ pub struct BatchedTrainer<B: Backend> {
     /// Training inputs `n × d` and targets `n`, shared by every network.
     x: B::Buf,
     y: B::Buf,
+    /// Each network's outputs at θ₀ on the training inputs, `batch × n`, for a centred batch.
+    f0: Option<B::Buf>,
     ws: Workspace<B>,
     /// Workspace, input chunk and its host staging for [`BatchedTrainer::predict_async`].
     eval: Option<(Workspace<B>, B::Buf, Vec<f32>)>,
@@ -325,6 +340,29 @@ impl<B: Backend> BatchedTrainer<B> {
                 op: "BatchedTrainer::new",
                 expected: format!("x of {n} × {dim}"),
                 got: format!("{} values", x.len()),
+            });
+        }
+        let (bytes, largest) = Self::memory_bytes(&spec, n, batch);
+        if bytes > MEMORY_LIMIT || largest > MAX_BUFFER_BYTES {
+            let what = format!(
+                "a batch of {batch} network{} of {} hidden layer{} (widest {}) on {n} points",
+                if batch == 1 { "" } else { "s" },
+                spec.hidden.len(),
+                if spec.hidden.len() == 1 { "" } else { "s" },
+                spec.max_width(),
+            );
+            return Err(if bytes > MEMORY_LIMIT {
+                Error::TooLarge {
+                    what,
+                    bytes,
+                    limit: MEMORY_LIMIT,
+                }
+            } else {
+                Error::TooLarge {
+                    what: format!("one buffer of {what}"),
+                    bytes: largest,
+                    limit: MAX_BUFFER_BYTES,
+                }
             });
         }
         let layers = spec.layers();
@@ -392,6 +430,7 @@ impl<B: Backend> BatchedTrainer<B> {
             n_train: n,
             x: xb,
             y: yb,
+            f0: None,
             ws,
             eval: None,
             loss_slots: None,
@@ -402,6 +441,50 @@ impl<B: Backend> BatchedTrainer<B> {
             diverged: vec![None; batch],
             backend,
         })
+    }
+
+    /// Estimated bytes a batch of `batch` networks of `spec` on `n` training points keeps on
+    /// its backend (parameters, training workspace, data, centring outputs; not the chunked
+    /// workspace of [`BatchedTrainer::predict_async`], at most a few times 64 MB), and the
+    /// largest single buffer among them.
+    pub fn memory_bytes(spec: &MlpSpec, n: usize, batch: usize) -> (u64, u64) {
+        let (b, n, d) = (batch as u64, n as u64, spec.input_dim as u64);
+        let hidden: u64 = spec.hidden.iter().map(|&w| w as u64).sum();
+        let widest = spec.max_width() as u64;
+        let layers = spec.layers();
+        let params: u64 = layers
+            .iter()
+            .map(|l| (l.fan_in * l.fan_out + l.fan_out) as u64)
+            .sum();
+        let largest_weights = layers
+            .iter()
+            .map(|l| (l.fan_in * l.fan_out) as u64)
+            .max()
+            .unwrap_or(0);
+        // z and h per hidden layer, two signal buffers, out_pre, out, r and f0.
+        let workspace = b * n * (2 * hidden + 2 * widest + 4);
+        let coefs = 2 * b * layers.len() as u64;
+        let total = 4 * (b * params + workspace + coefs + n * (d + 1));
+        let largest = 4 * b * largest_weights.max(n * widest);
+        (total, largest)
+    }
+
+    /// Trains every network's f(x;θ) − f(x;θ₀) from now on (as a [`Trainer`](super::Trainer)
+    /// built with `center_output` does): the batch's outputs at its current parameters are
+    /// kept on the device (no readback) and subtracted in every loss. Before any step.
+    pub fn center_output(&mut self) -> Result<()> {
+        if self.step > 0 {
+            return Err(Error::config(
+                "centerOutput",
+                "a batch is centred at θ₀, before its first step",
+            ));
+        }
+        let len = self.batch() * self.n_train;
+        let mut f0 = self.backend.zeros(len);
+        self.nets.forward(&mut self.backend, &self.x, &mut self.ws);
+        self.backend.copy(&self.ws.out, &mut f0, len);
+        self.f0 = Some(f0);
+        Ok(())
     }
 
     /// The number of networks.
@@ -526,6 +609,7 @@ impl<B: Backend> BatchedTrainer<B> {
             batch,
             self.n_train,
             &self.ws.out,
+            self.f0.as_ref(),
             1.0,
             &self.y,
             &mut self.ws.r,
@@ -553,7 +637,8 @@ impl<B: Backend> BatchedTrainer<B> {
         }
     }
 
-    /// The training loss (1/2n) Σ (f − y)² of every network at its current parameters (one
+    /// The training loss (1/2n) Σ (f − f0 − y)² (uncentred: (1/2n) Σ (f − y)²) of every
+    /// network at its current parameters (one
     /// forward pass of the batch, one readback). A diverged network's value is not meaningful.
     pub async fn train_losses_async(&mut self) -> Result<Vec<f32>> {
         let batch = self.batch();
@@ -566,6 +651,7 @@ impl<B: Backend> BatchedTrainer<B> {
             batch,
             self.n_train,
             &self.ws.out,
+            self.f0.as_ref(),
             1.0,
             &self.y,
             &mut self.ws.r,
@@ -578,8 +664,8 @@ impl<B: Backend> BatchedTrainer<B> {
     }
 
     /// The outputs f(x; θ_b) of every network at `x` (`rows × d`, row-major): one vector of
-    /// `rows` per network, evaluated in chunks with one readback each. A diverged network's
-    /// outputs are not meaningful.
+    /// `rows` per network, evaluated in chunks with one readback each; never centred (f0 is
+    /// known on the training inputs only). A diverged network's outputs are not meaningful.
     pub async fn predict_async(&mut self, x: &[f32]) -> Result<Vec<Vec<f32>>> {
         let (batch, dim) = (self.batch(), self.spec.input_dim);
         if !x.len().is_multiple_of(dim) {

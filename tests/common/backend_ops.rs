@@ -715,43 +715,63 @@ pub fn batched_lengths(big: bool) -> Vec<(usize, usize)> {
     v
 }
 
-/// `residual_loss_batched`: per-network residuals against shared targets, and the losses into
-/// the middle row of a 3 × batch loss buffer (the other rows must keep their values).
+/// `residual_loss_batched`: per-network residuals against shared targets, with and without
+/// each network's θ₀ outputs f0 (centred runs), and the losses into the middle row of a
+/// 3 × batch loss buffer (the other rows must keep their values).
 pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
     let mut rng = Rng::new(seed);
     let name = b.name();
     for (batch, len) in batched_lengths(big) {
-        let scale = 1.3f32;
-        let f = random(&mut rng, batch * len, 1.0);
-        let y = random(&mut rng, len, 1.0);
-        let mut r_want = vec![0.0f64; batch * len];
-        let mut r_tol = vec![0.0f64; batch * len];
-        let mut loss0 = vec![7.0f32; 3 * batch];
-        loss0[batch..2 * batch].fill(f32::NAN);
-        loss0[2 * batch..].fill(-3.0);
-        let mut loss_want: Vec<f64> = loss0.iter().map(|&v| v as f64).collect();
-        for net in 0..batch {
-            let mut sq = 0.0f64;
-            for i in 0..len {
-                let idx = net * len + i;
-                r_want[idx] = scale as f64 * f[idx] as f64 - y[i] as f64;
-                r_tol[idx] =
-                    EW_RTOL * ((scale as f64 * f[idx] as f64).abs() + (y[i] as f64).abs()) + 1e-30;
-                sq += r_want[idx] * r_want[idx];
+        for centred in [false, true] {
+            let scale = 1.3f32;
+            let f = random(&mut rng, batch * len, 1.0);
+            let f0 = random(&mut rng, if centred { batch * len } else { 0 }, 1.0);
+            let y = random(&mut rng, len, 1.0);
+            let mut r_want = vec![0.0f64; batch * len];
+            let mut r_tol = vec![0.0f64; batch * len];
+            let mut loss0 = vec![7.0f32; 3 * batch];
+            loss0[batch..2 * batch].fill(f32::NAN);
+            loss0[2 * batch..].fill(-3.0);
+            let mut loss_want: Vec<f64> = loss0.iter().map(|&v| v as f64).collect();
+            for net in 0..batch {
+                let mut sq = 0.0f64;
+                for i in 0..len {
+                    let idx = net * len + i;
+                    let f0i = if centred { f0[idx] as f64 } else { 0.0 };
+                    let g = f[idx] as f64 - f0i;
+                    r_want[idx] = scale as f64 * g - y[i] as f64;
+                    // One more rounding (f − f0) when centred, of the size of |f| + |f0|.
+                    r_tol[idx] = EW_RTOL
+                        * (scale as f64 * (f[idx] as f64).abs().max(g.abs() + f0i.abs())
+                            + (y[i] as f64).abs())
+                        + 1e-30;
+                    sq += r_want[idx] * r_want[idx];
+                }
+                loss_want[batch + net] = sq / (2.0 * len as f64);
             }
-            loss_want[batch + net] = sq / (2.0 * len as f64);
+            let fb = b.upload(&f);
+            let f0b = centred.then(|| b.upload(&f0));
+            let yb = b.upload(&y);
+            let mut rb = b.upload(&vec![f32::NAN; batch * len]);
+            let mut lb = b.upload(&loss0);
+            b.residual_loss_batched(
+                batch,
+                len,
+                &fb,
+                f0b.as_ref(),
+                scale,
+                &yb,
+                &mut rb,
+                &mut lb,
+                1,
+            );
+            let what = format!("{name} residual_loss_batched {batch} × {len} (centred: {centred})");
+            let r_got = fetch(b, &rb, batch * len).await;
+            assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
+            let l_got = fetch(b, &lb, 3 * batch).await;
+            assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
+                LOSS_RTOL * loss_want[i].abs()
+            });
         }
-        let fb = b.upload(&f);
-        let yb = b.upload(&y);
-        let mut rb = b.upload(&vec![f32::NAN; batch * len]);
-        let mut lb = b.upload(&loss0);
-        b.residual_loss_batched(batch, len, &fb, scale, &yb, &mut rb, &mut lb, 1);
-        let what = format!("{name} residual_loss_batched {batch} × {len}");
-        let r_got = fetch(b, &rb, batch * len).await;
-        assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
-        let l_got = fetch(b, &lb, 3 * batch).await;
-        assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
-            LOSS_RTOL * loss_want[i].abs()
-        });
     }
 }

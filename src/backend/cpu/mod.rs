@@ -256,6 +256,7 @@ impl Backend for Cpu {
         batch: usize,
         len: usize,
         f: &Vec<f32>,
+        f0: Option<&Vec<f32>>,
         scale: f32,
         y: &Vec<f32>,
         r: &mut Vec<f32>,
@@ -264,8 +265,14 @@ impl Backend for Cpu {
     ) {
         for net in 0..batch {
             let at = net * len;
-            loss[slot * batch + net] =
-                residual_loss_slices(len, &f[at..at + len], None, scale, y, &mut r[at..at + len]);
+            loss[slot * batch + net] = residual_loss_slices(
+                len,
+                &f[at..at + len],
+                f0.map(|f0| &f0[at..at + len]),
+                scale,
+                y,
+                &mut r[at..at + len],
+            );
         }
     }
 }

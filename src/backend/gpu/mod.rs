@@ -148,7 +148,7 @@ impl Kernel {
             Kernel::GemmBatched => &[true, true, true, false],
             Kernel::BiasActBatched => &[false, true, false],
             Kernel::ColSumBatched => &[true, true, false],
-            Kernel::ResidualLossBatched => &[true, true, false, false],
+            Kernel::ResidualLossBatched => &[true, true, true, false, false],
             Kernel::Gemv => &[true, true, true, false],
         }
     }
@@ -1156,6 +1156,7 @@ impl Backend for Gpu {
         batch: usize,
         len: usize,
         f: &GpuBuf,
+        f0: Option<&GpuBuf>,
         scale: f32,
         y: &GpuBuf,
         r: &mut GpuBuf,
@@ -1169,6 +1170,7 @@ impl Backend for Gpu {
             || f.len < batch * len
             || r.len < batch * len
             || y.len < len
+            || f0.is_some_and(|f0| f0.len < batch * len)
         {
             self.fail(
                 "residual_loss_batched",
@@ -1180,6 +1182,9 @@ impl Backend for Gpu {
             );
             return;
         }
+        // Without f0 the shader never reads binding 2; bind f there (read-only twice is valid).
+        let has_f0 = f0.is_some() as u32;
+        let f0 = f0.unwrap_or(f);
         let mut net = 0;
         while net < batch {
             let nets = (batch - net).min(BATCH_SLICE);
@@ -1195,11 +1200,12 @@ impl Backend for Gpu {
                     end as u32,
                     (begin > 0) as u32,
                     net as u32,
+                    has_f0,
                 ];
                 self.dispatch(
                     Kernel::ResidualLossBatched,
                     &params,
-                    &[&f.buffer, &y.buffer, &r.buffer, &loss.buffer],
+                    &[&f.buffer, &f0.buffer, &y.buffer, &r.buffer, &loss.buffer],
                     [nets as u32, 1, 1],
                 );
                 begin = end;

@@ -1,6 +1,8 @@
-// residual_loss_batched: r[b·len + i] = scale · f[b·len + i] − y[i] and
-// loss[slot·batch + b] = Σ_i r[b·len + i]² / (2·len) for the networks b of a batch (the
-// outputs of each network back to back, the targets shared).
+// residual_loss_batched: r[b·len + i] = scale · (f[b·len + i] − f0[b·len + i]) − y[i]
+// (f0 absent: scale · f[b·len + i] − y[i]) and loss[slot·batch + b] = Σ_i r[b·len + i]² /
+// (2·len) for the networks b of a batch (the outputs of each network back to back, as are its
+// outputs at θ₀ in f0; the targets shared). When f0 is absent the host binds f in its place
+// and sets has_f0 = 0.
 // CPU twin: `Cpu::residual_loss_batched` (src/backend/cpu/mod.rs).
 //
 // As residual_loss.wgsl, one workgroup of 256 invocations per network (the workgroup's x):
@@ -19,13 +21,15 @@ struct Params {
     end: u32,
     accumulate: u32,
     batch_begin: u32,
+    has_f0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> f: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> r: array<f32>;
-@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(2) var<storage, read> f0: array<f32>;
+@group(0) @binding(3) var<storage, read> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> r: array<f32>;
+@group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 
 var<workgroup> partial: array<f32, 256>;
 
@@ -35,7 +39,11 @@ fn residual_loss_batched(@builtin(local_invocation_index) lid: u32, @builtin(wor
     let base = net * p.len;
     var s = 0.0;
     for (var i = p.begin + lid; i < p.end; i += 256u) {
-        let ri = p.scale * f[base + i] - y[i];
+        var fi = f[base + i];
+        if (p.has_f0 != 0u) {
+            fi = fi - f0[base + i];
+        }
+        let ri = p.scale * fi - y[i];
         r[base + i] = ri;
         s = fma(ri, ri, s);
     }
