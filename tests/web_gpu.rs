@@ -68,6 +68,17 @@ async fn gpu_adapter_is_named() {
 #[path = "common/train_async.rs"]
 mod train_async;
 
+#[path = "common/phase_diagram.rs"]
+mod phase_diagram;
+
+/// A phase diagram's widths trained on the web GPU against the CPU (two widths, 40 steps:
+/// SwiftShader is slow).
+#[wasm_bindgen_test]
+async fn phase_diagram_on_webgpu_agrees_with_cpu() {
+    let g = phase_diagram::gpu_agrees_with_cpu(gpu().await, 2, 40).await;
+    g.check().expect("no device error");
+}
+
 use descent::nn::Activation;
 
 /// Training on the web GPU against the CPU backend stepping synchronously: the tolerances of

@@ -101,4 +101,52 @@ describe('Backends', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  // The step-size page's phase diagram: each width's networks train as one batch, on WebGPU when
+  // asked for. On SwiftShader the whole diagram would take minutes, so the GPU is lost as soon as
+  // a width trains on it, and the CPU finishes the diagram.
+  const phaseState = (page) => page.evaluate(() => ({
+    status: document.body.dataset.phase,
+    backend: document.body.dataset.phaseBackend,
+    shown: document.querySelector('#phase-backend-now').textContent,
+    note: document.querySelector('#phase-note').hidden ? null : document.querySelector('#phase-note').textContent,
+    regime: window.descent.phase.report?.regime ?? null,
+  }));
+
+  test('a phase diagram on WebGPU shows it, and a lost GPU hands the diagram to the CPU', async () => {
+    const { page, errors } = await openPage(gpuBrowser.context);
+    await page.goto(`${server.url}step.html?play=0&phaseBackend=gpu`);
+    await page.waitForFunction(() => window.descent.report != null, null, { timeout: 60000 });
+    await page.click('#btn-phase');
+    await page.waitForFunction(() => document.body.dataset.phaseBackend === 'webgpu', null, { timeout: 60000, polling: 20 });
+    assert.match((await phaseState(page)).shown, /GPU · WebGPU/);
+    await page.evaluate(() => window.descent.loseDevice());
+    await page.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 180000, polling: 200 });
+    const s = await phaseState(page);
+    assert.equal(s.backend, 'cpu');
+    assert.match(s.shown, /CPU · wasm SIMD/);
+    assert.match(s.note ?? '', /^The GPU stopped working .*; the phase diagram continues on the CPU from width \d+\.$/);
+    assert.equal(s.regime.length, 9 * 13);
+    assert.ok(s.regime.every((c) => c != null));
+    // Small steps are stable at every width; 16 η₀ diverges at every width.
+    assert.ok(s.regime.slice(0, 9).every((c) => c === 0), `bottom row ${s.regime.slice(0, 9)}`);
+    assert.ok(s.regime.slice(-9).every((c) => c === 2), `top row ${s.regime.slice(-9)}`);
+    assert.doesNotMatch(await page.textContent('#fig-phase'), /NaN|Infinity/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('without WebGPU a phase diagram asked for on the GPU trains on the CPU and says why', async () => {
+    const { page, errors } = await openPage(plainBrowser.context);
+    await page.goto(`${server.url}step.html?play=0&phaseBackend=gpu`);
+    await page.waitForFunction(() => window.descent.report != null, null, { timeout: 60000 });
+    await page.click('#btn-phase');
+    await page.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 120000, polling: 200 });
+    const s = await phaseState(page);
+    assert.equal(s.backend, 'cpu');
+    assert.match(s.note ?? '', /^WebGPU is not available here \(.+\); the phase diagram trains on the CPU\.$/);
+    assert.ok(s.regime.every((c) => c != null));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

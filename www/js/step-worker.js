@@ -8,14 +8,17 @@
 //   {type: PLAY} / {type: PAUSE}       train in time-sliced chunks up to MAX_STEPS / stop
 //   {type: STEP, steps}                pause, then advance exactly `steps` steps
 //   {type: SET_LR, runId, multiple}    restart the run from θ₀ at `multiple` × the stability bound
-//   {type: PHASE, id, config}          compute a phase diagram in slices of PHASE_SLICE_MS
+//   {type: PHASE, id, config, backend} compute a phase diagram in slices of PHASE_SLICE_MS,
+//                                      its widths training on backend 'auto' | 'cpu' | 'gpu'
 //   {type: CANCEL_PHASE, id}           stop it; the cells computed so far stay
+//   {type: LOSE_DEVICE}                destroy the diagram's GPU device (it goes on on the CPU)
 // worker → page
 //   {type: PROGRESS, runId, report, playing, finished}
 //                                                 after every chunk (and after configure and
 //                                                 setLr); finished: diverged or at MAX_STEPS
 //   {type: PHASE_PROGRESS, id, report, progress}  after every slice; progress.finished or
-//                                                 progress.cancelled ends the diagram
+//                                                 progress.cancelled ends the diagram;
+//                                                 progress.backend, .notice, .activity
 //   {type: ERROR, runId | id, during, message}
 
 import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../pkg/descent.js';
@@ -114,10 +117,13 @@ function setLr(msg) {
 // ---------------------------------------------------------------------------------------------
 // Phase diagrams.
 
-let phase = null; // {id, diagram}
+// One diagram at a time. Its engine calls are async (a GPU diagram reads back without
+// blocking), and a diagram must not be freed while a call on it is pending, so only its own
+// loop frees it: a cancel or a newer request sets a flag the loop reads after each slice.
+let phase = null; // {id, diagram, cancel, replaced, lose}
 
-function phaseReport() {
-  const r = phase.diagram.report();
+function phaseReport(diagram) {
+  const r = diagram.report();
   const nums = (a) => (a ? Array.from(a, (v) => finite(v)) : null);
   return {
     axis: r.axis,
@@ -136,46 +142,85 @@ function phaseReport() {
 }
 
 function phaseProgress(p) {
-  return { done: finite(p.done), total: finite(p.total), fraction: finite(p.fraction), finished: !!p.finished };
+  return {
+    done: finite(p.done), total: finite(p.total), fraction: finite(p.fraction), finished: !!p.finished,
+    activity: String(p.activity ?? ''), backend: p.backend === 'webgpu' ? 'webgpu' : 'cpu',
+    notice: p.notice ? String(p.notice) : null,
+  };
 }
 
-const phaseTick = yielder(() => {
-  if (!phase) return;
-  let p;
-  try {
-    p = phaseProgress(phase.diagram.advance(PHASE_SLICE_MS));
-  } catch (err) {
-    post({ type: MSG.ERROR, id: phase.id, during: ERROR_DURING.PHASE, message: describe(err) });
-    stopPhase();
-    return;
+/**
+ * After each await, when no engine call is pending: frees a replaced or cancelled diagram
+ * (reporting the cancel) and returns true when the loop must stop; destroys the GPU device when
+ * that was asked for meanwhile.
+ */
+function phaseStopped(run) {
+  if (run.lose && !run.replaced && !run.cancel) {
+    run.lose = false;
+    run.diagram.loseDevice();
   }
-  post({ type: MSG.PHASE_PROGRESS, id: phase.id, report: phaseReport(), progress: p });
-  if (p.finished) stopPhase();
-  else phaseTick();
-});
-
-function stopPhase() {
-  if (phase) phase.diagram.free();
-  phase = null;
+  if (run.replaced) {
+    run.diagram.free();
+    return true;
+  }
+  if (run.cancel) {
+    const progress = { ...phaseProgress(run.diagram.progress()), cancelled: true };
+    post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress });
+    run.diagram.free();
+    if (phase === run) phase = null;
+    return true;
+  }
+  return false;
 }
 
-function startPhase(msg) {
-  stopPhase();
+async function startPhase(msg) {
+  if (phase) phase.replaced = true;
+  const run = { id: msg.id, diagram: null, cancel: false, replaced: false, lose: false };
+  phase = run;
   try {
-    phase = { id: msg.id, diagram: new PhaseDiagram({ ...msg.config }) };
+    run.diagram = await PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
   } catch (err) {
-    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.PHASE, message: describe(err) });
+    if (!run.replaced) {
+      post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.PHASE, message: describe(err) });
+      if (phase === run) phase = null;
+    }
     return;
   }
-  post({ type: MSG.PHASE_PROGRESS, id: msg.id, report: phaseReport(), progress: phaseProgress(phase.diagram.progress()) });
-  phaseTick();
+  if (phaseStopped(run)) return;
+  post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: phaseProgress(run.diagram.progress()) });
+  for (;;) {
+    let p;
+    try {
+      p = phaseProgress(await run.diagram.advanceAsync(PHASE_SLICE_MS));
+    } catch (err) {
+      if (!run.replaced) post({ type: MSG.ERROR, id: run.id, during: ERROR_DURING.PHASE, message: describe(err) });
+      run.diagram.free();
+      if (phase === run) phase = null;
+      return;
+    }
+    if (phaseStopped(run)) return;
+    post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: p });
+    if (p.finished) {
+      run.diagram.free();
+      if (phase === run) phase = null;
+      return;
+    }
+    // Let a cancel or a new request in between slices.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (phaseStopped(run)) return;
+  }
 }
 
 function cancelPhase(msg) {
-  if (!phase || phase.id !== msg.id) return;
-  const progress = { ...phaseProgress(phase.diagram.progress()), cancelled: true };
-  post({ type: MSG.PHASE_PROGRESS, id: msg.id, report: phaseReport(), progress });
-  stopPhase();
+  if (phase && phase.id === msg.id) phase.cancel = true;
+}
+
+/**
+ * Simulates a lost GPU under the diagram in training (window.descent.loseDevice() on the page):
+ * done by the diagram's loop between slices, since a slice in flight holds the diagram.
+ */
+function losePhaseDevice() {
+  if (phase) phase.lose = true;
 }
 
 serve((msg) => {
@@ -218,6 +263,9 @@ serve((msg) => {
       break;
     case MSG.CANCEL_PHASE:
       cancelPhase(msg);
+      break;
+    case MSG.LOSE_DEVICE:
+      losePhaseDevice();
       break;
     default:
       break;

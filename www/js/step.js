@@ -50,6 +50,10 @@ const VIEW = [
   { name: 'phaseAxis', kind: 'select', el: 'phase-axis', options: [['stepSize', 'step size'], ['initScale', 'initialisation scale']], default: 'stepSize' },
   { name: 'phaseSize', kind: 'select', el: 'phase-size', options: [['9', '9'], ['16', '16']], default: '9' },
   {
+    name: 'phaseBackend', kind: 'select', el: 'phase-backend', default: 'auto',
+    options: [['auto', 'auto'], ['cpu', 'CPU (wasm)'], ['gpu', 'GPU (WebGPU)']],
+  },
+  {
     name: 'phaseMetric', kind: 'select', el: 'phase-metric', default: 'regime',
     options: [['regime', ''], ['finalLoss', ''], ['sharpnessLr', ''], ['weightChange', ''], ['kernelDistance', '']],
   },
@@ -374,7 +378,8 @@ function startPhase() {
   // The metric that fits the axis: regimes over step sizes, weight change over init scales.
   $('phase-metric').value = p.config.axis === 'initScale' ? 'weightChange' : $('phase-metric').value === 'weightChange' ? 'regime' : $('phase-metric').value;
   setPhaseStatus('running', 'starting…');
-  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config });
+  const backend = ['cpu', 'gpu'].includes($('phase-backend').value) ? $('phase-backend').value : 'auto';
+  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config, backend });
 }
 
 function cancelPhase() {
@@ -391,6 +396,16 @@ function setPhaseStatus(s, text) {
   if (text != null) $('phase-status').textContent = plainMessage(text);
 }
 
+/** Which backend trains the diagram's current width, and the note when a GPU was wanted but is not used. */
+function showPhaseBackend(progress) {
+  const gpu = progress.backend === 'webgpu';
+  $('phase-backend-now').textContent = gpu ? 'GPU · WebGPU' : 'CPU · wasm SIMD';
+  document.body.dataset.phaseBackend = gpu ? 'webgpu' : 'cpu';
+  const note = $('phase-note');
+  note.hidden = !progress.notice;
+  note.textContent = progress.notice ? plainMessage(progress.notice) : '';
+}
+
 function onPhaseMessage(msg) {
   const p = state.phase;
   switch (msg.type) {
@@ -399,15 +414,16 @@ function onPhaseMessage(msg) {
       p.report = msg.report;
       p.progress = msg.progress;
       const bar = $('phase-bar');
-      bar.max = Math.max(1, msg.progress.total);
-      bar.value = msg.progress.done;
+      bar.max = 1;
+      bar.value = msg.progress.fraction;
+      showPhaseBackend(msg.progress);
       if (msg.progress.finished) {
         p.ms = performance.now() - p.startedAt;
         setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
       } else if (msg.progress.cancelled) {
         setPhaseStatus('cancelled', `cancelled after ${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; those are drawn`);
       } else {
-        $('phase-status').textContent = `run ${formatInt(msg.progress.done + 1)} of ${formatInt(msg.progress.total)}…`;
+        $('phase-status').textContent = `${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; ${plainMessage(msg.progress.activity)}…`;
       }
       renderPhase();
       break;
@@ -565,6 +581,10 @@ window.descent = {
   /** Pauses and advances exactly `n` steps. */
   step(n = 1) {
     step(n);
+  },
+  /** Simulates a lost GPU under the phase diagram in training: it continues on the CPU. */
+  loseDevice() {
+    if (phaseWorker) phaseWorker.postMessage({ type: MSG.LOSE_DEVICE });
   },
 };
 
