@@ -137,3 +137,39 @@ fn a_gpu_lost_before_any_snapshot_restarts_from_the_initial_parameters() {
         "from θ₀ on the CPU: the CPU run itself"
     );
 }
+
+/// A GPU emulated on the CPU (lavapipe here, SwiftShader in a browser) is slower than the CPU
+/// path, so auto never takes it and says why; forced onto it, the run trains there and warns.
+/// On a real GPU auto takes it for a large network, silently.
+#[test]
+fn auto_passes_over_a_software_gpu_and_says_so() {
+    let Some(g) = native_gpu::gpu() else { return };
+    let software = g.is_software();
+    drop(g);
+    let big = PlaygroundConfig {
+        width: 4096,
+        n_train: 256,
+        ..small()
+    };
+    let live = pollster::block_on(Live::create(big, BackendChoice::Auto, 0.0)).unwrap();
+    let forced = pollster::block_on(Live::create(small(), BackendChoice::Gpu, 0.0)).unwrap();
+    assert_eq!(forced.backend(), "webgpu");
+    if software {
+        assert_eq!(live.backend(), "cpu");
+        let notice = live.notice().expect("a notice");
+        assert!(
+            notice.starts_with("The GPU here is a software emulation on the CPU (")
+                && notice.contains("so training runs on the CPU"),
+            "{notice}"
+        );
+        let warning = forced.notice().expect("a warning");
+        assert!(
+            warning.contains("much slower than the CPU path"),
+            "{warning}"
+        );
+    } else {
+        assert_eq!(live.backend(), "webgpu");
+        assert_eq!(live.notice(), None);
+        assert_eq!(forced.notice(), None);
+    }
+}

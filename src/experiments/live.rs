@@ -6,7 +6,9 @@
 //!   dispatch and readback latency of a GPU outweighs its arithmetic and the CPU path is
 //!   faster. The reader can force either backend.
 //! - **Fallback.** No WebGPU, a failed adapter or device request, or a shader that does not
-//!   compile: the run starts on the CPU and [`Live::notice`] says why, in words.
+//!   compile: the run starts on the CPU and [`Live::notice`] says why, in words. A software
+//!   adapter (SwiftShader, lavapipe: a GPU emulated on the CPU) is never auto's choice, and
+//!   the notice says so; forced onto one, the run says it is slower than the CPU path.
 //! - **Lost device.** A GPU run keeps a host [`Snapshot`] of its parameters, refreshed after
 //!   steps at an interval that grows with the network's size. When the device fails mid-run
 //!   the run continues on the CPU from the latest snapshot (from the initial parameters,
@@ -69,6 +71,22 @@ pub fn auto_prefers_gpu(config: &PlaygroundConfig) -> bool {
     full_batch(config) && flops_per_step(config) >= AUTO_GPU_MIN_FLOPS
 }
 
+/// The notice for [`BackendChoice::Auto`] when the only WebGPU adapter emulates a GPU in
+/// software: `what` says where the work runs instead.
+pub fn software_notice(adapter: &str, what: &str) -> String {
+    format!(
+        "The GPU here is a software emulation on the CPU ({adapter}), slower than the CPU path, so {what}; \
+         choose the GPU backend to use it anyway."
+    )
+}
+
+/// The notice for a run the reader put on a software WebGPU adapter.
+pub fn software_warning(adapter: &str) -> String {
+    format!(
+        "The GPU here is a software emulation on the CPU ({adapter}): the GPU backend runs, but much slower than the CPU path would."
+    )
+}
+
 /// Both boxed: a run is large and moves between the variants.
 enum Engine {
     Cpu(Box<Playground<Cpu>>),
@@ -125,8 +143,12 @@ impl Live {
         };
         if want_gpu {
             match Gpu::new().await {
+                Ok(gpu) if gpu.is_software() && choice == BackendChoice::Auto => {
+                    notice = Some(software_notice(gpu.adapter(), "training runs on the CPU"));
+                }
                 Ok(gpu) => {
                     let adapter = gpu.adapter().to_string();
+                    let software = gpu.is_software().then(|| software_warning(&adapter));
                     match Playground::build_async(config.clone(), gpu, MEMORY_LIMIT).await {
                         Ok(pg) => {
                             return Ok(Live {
@@ -134,7 +156,7 @@ impl Live {
                                 config,
                                 choice,
                                 adapter: Some(adapter),
-                                notice: None,
+                                notice: software,
                                 snapshot: None,
                                 snapshot_at: now_ms,
                             });

@@ -30,7 +30,9 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-use super::live::{AUTO_GPU_MIN_FLOPS, BackendChoice, flops_per_step};
+use super::live::{
+    AUTO_GPU_MIN_FLOPS, BackendChoice, flops_per_step, software_notice, software_warning,
+};
 use super::playground::{Playground, PlaygroundConfig};
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
@@ -1332,7 +1334,18 @@ impl PhaseDiagram {
         };
         if wanted {
             match Gpu::new().await {
-                Ok(gpu) => d.gpu = Some(gpu),
+                Ok(gpu) if gpu.is_software() && choice == BackendChoice::Auto => {
+                    d.notice = Some(software_notice(
+                        gpu.adapter(),
+                        "the phase diagram trains on the CPU",
+                    ));
+                }
+                Ok(gpu) => {
+                    if gpu.is_software() {
+                        d.notice = Some(software_warning(gpu.adapter()));
+                    }
+                    d.gpu = Some(gpu);
+                }
                 Err(e) if choice == BackendChoice::Gpu => {
                     d.notice = Some(format!(
                         "WebGPU is not available here ({}); the phase diagram trains on the CPU.",

@@ -35,7 +35,8 @@ describe('Backends', () => {
     await waitForStep(page, 20, 60000);
     assert.equal(await backend(page), 'webgpu');
     assert.match(await page.textContent('#stat-backend'), /GPU · WebGPU/);
-    assert.ok(!(await page.isVisible('#backend-note')), 'no note while the GPU runs');
+    // SwiftShader is a GPU emulated on the CPU: the page says the CPU path would be faster.
+    assert.match(await page.textContent('#backend-note'), /software emulation on the CPU .*much slower than the CPU path/);
     const first = await page.evaluate(() => window.descent.firstReport);
     await page.waitForFunction(
       (l0) => window.descent.lastReport && window.descent.lastReport.trainLoss < 0.8 * l0,
@@ -88,6 +89,16 @@ describe('Backends', () => {
     assert.match(await page.textContent('#stat-backend'), /CPU · wasm/);
     assert.ok(await page.isVisible('#backend-note'));
     assert.match(await page.textContent('#backend-note'), /WebGPU is not available here .*training runs on the CPU/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('auto passes over a software WebGPU for a large network and says why', async () => {
+    const { page, errors } = await openPage(gpuBrowser.context);
+    await page.goto(`${server.url}?dataset=circles&nTrain=512&width=2048&depth=1&play=0`);
+    await page.waitForFunction(() => document.body.dataset.backend != null, null, { timeout: 60000 });
+    assert.equal(await backend(page), 'cpu');
+    assert.match(await page.textContent('#backend-note'), /^The GPU here is a software emulation on the CPU \(.+\), slower than the CPU path, so training runs on the CPU; choose the GPU backend to use it anyway\.$/);
     assert.deepEqual(errors, []);
     await page.close();
   });

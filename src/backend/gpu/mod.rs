@@ -200,6 +200,8 @@ pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
     adapter: String,
+    /// The adapter emulates a GPU on the CPU (SwiftShader in a browser, lavapipe natively).
+    software: bool,
     pipelines: Vec<Pipeline>,
     /// `PARAM_SLOTS` slots of `param_stride` bytes, bound with a dynamic offset per operation.
     params: wgpu::Buffer,
@@ -240,7 +242,13 @@ impl Gpu {
     /// [`Gpu::new`] with a chosen adapter.
     pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
-        let name = format!("{} ({})", info.name, info.backend);
+        let software = info.device_type == wgpu::DeviceType::Cpu;
+        // Browsers may leave the description empty (Chromium's SwiftShader does).
+        let name = match (info.name.is_empty(), software) {
+            (false, _) => format!("{} ({})", info.name, info.backend),
+            (true, true) => format!("{} fallback adapter", info.backend),
+            (true, false) => format!("unnamed {} adapter", info.backend),
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("descent"),
@@ -250,7 +258,9 @@ impl Gpu {
             })
             .await
             .map_err(|e| unavailable(format!("the device request failed: {e}")))?;
-        Self::from_device(device, queue, name).await
+        let mut gpu = Self::from_device(device, queue, name).await?;
+        gpu.software = software;
+        Ok(gpu)
     }
 
     /// Builds the backend on an existing device (tests can inject one). `adapter` is a name
@@ -295,6 +305,7 @@ impl Gpu {
             device,
             queue,
             adapter,
+            software: false,
             pipelines,
             params,
             params_host: vec![0; param_stride * PARAM_SLOTS],
@@ -315,6 +326,12 @@ impl Gpu {
     /// The adapter's name and API, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)".
     pub fn adapter(&self) -> &str {
         &self.adapter
+    }
+
+    /// Whether the adapter is a software emulation of a GPU on the CPU (a WebGPU fallback
+    /// adapter such as SwiftShader, or Mesa's lavapipe): correct but slower than the CPU path.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     /// The first error the device reported since creation, if any. Operations after an error
