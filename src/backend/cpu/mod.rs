@@ -289,7 +289,20 @@ fn bias_act_slices(
 ) {
     // One monomorphic loop per activation, so the element loop vectorises.
     match act {
-        Activation::Relu => bias_act_with(cols, z, bias, bias_scale, h, |v| v.max(0.0)),
+        // `v.max(0.0)` has IEEE minNum/maxNum semantics, which wasm's f32.max and f32x4.max
+        // implement with a NaN- and sign-checking sequence that stops the loop vectorising
+        // (0.37 G elements/s in V8, against 6–7 for the other element-wise loops). A compare
+        // and select gives the same values (NaN → 0 as max does) and becomes f32x4.pmax.
+        Activation::Relu => {
+            bias_act_with(
+                cols,
+                z,
+                bias,
+                bias_scale,
+                h,
+                |v| if v > 0.0 { v } else { 0.0 },
+            )
+        }
         Activation::Erf => bias_act_with(cols, z, bias, bias_scale, h, erf_f32),
         Activation::Tanh => bias_act_with(cols, z, bias, bias_scale, h, f32::tanh),
         Activation::Linear => bias_act_with(cols, z, bias, bias_scale, h, |v| v),
