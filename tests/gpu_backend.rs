@@ -58,6 +58,8 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, true);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, true);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, true);
+    ntk_accumulate: |b| ops::ntk_accumulate(b, 22, true);
+    nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, true);
 }
 
 #[test]
