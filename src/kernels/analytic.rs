@@ -91,6 +91,7 @@ use std::f64::consts::PI;
 
 use super::quadrature::GaussHermite;
 use super::{series, special};
+use crate::backend::{Backend, KernelRecursion, MAX_RECURSION_DEPTH, Trans};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, MlpSpec, Parametrization};
 
@@ -414,6 +415,143 @@ pub fn nngp_ntk(
     Ok((nngp, ntk))
 }
 
+/// [`nngp_ntk`] on a [`Backend`]: the element-wise layer recursion runs in f32 as one
+/// operation over the whole matrix ([`Backend::nngp_ntk_recursion`], a WGSL compute shader on
+/// the GPU and its CPU twin), after a `gemm` of the inputs for the first layer, with one
+/// asynchronous readback, so it also runs on the web GPU. ReLU, erf and linear only (tanh has
+/// no closed form; use [`nngp_ntk`]). Inputs are f32 (n1 × d and n2 × d, row-major); the
+/// kernels come back as f64 matrices (n1 × n2).
+///
+/// Treated exactly as [`nngp_ntk`] does, in f64 on the host: the per-point quantities (the
+/// variances Σ^l(x, x) of every layer, an O(n·L) pass), the diagonal of the symmetric case,
+/// the entries of bitwise identical inputs (given the exact diagonal values), the mirrored
+/// upper triangle, and the mean-field output factor.
+///
+/// **Precision.** Every other entry is an f32 recursion: relative to the diagonal scale
+/// √(K(x,x)K(x',x')), a few f32 roundings per layer (≈ 1e-6 after three layers), except where
+/// a correlation ρ between two inputs is near 1 in some layer. There ReLU's
+/// Σ̇ = s²σ_w²(π − arccos ρ)/2π has derivative ∝ 1/√(1 − ρ²): an f32 error δ ≈ 1e-6 in ρ moves
+/// arccos ρ by up to min(δ/√(1 − ρ²), √(2δ)) ≈ 1.4e-3 rad, so the NTK of nearly identical
+/// (not identical) inputs is good to about 5e-4 relative per layer. The NNGP is not affected
+/// (its derivative in ρ is bounded), nor is erf (its arcsine argument stays below
+/// 2a/(1 + 2a) < 1). Use [`nngp_ntk`] where that matters (ill-conditioned kernel solves).
+///
+/// **Size.** The output buffer holds 2·n1·n2 f32: WebGPU's default limit of 128 MiB per
+/// storage binding allows n1·n2 ≤ 2²⁴ (4096 × 4096) in a browser; beyond what the device
+/// allows the readback returns the device's error.
+pub async fn nngp_ntk_on<B: Backend>(
+    backend: &mut B,
+    spec: &KernelSpec,
+    x1: &[f32],
+    x2: Option<&[f32]>,
+    d: usize,
+) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
+    let x1_64: Vec<f64> = x1.iter().map(|&v| v as f64).collect();
+    let x2_64: Option<Vec<f64>> = x2.map(|x| x.iter().map(|&v| v as f64).collect());
+    check_inputs(spec, &x1_64, x2_64.as_deref(), d)?;
+    if spec.depth > MAX_RECURSION_DEPTH {
+        return Err(Error::config(
+            "depth",
+            format!("the device recursion runs at most {MAX_RECURSION_DEPTH} layers"),
+        ));
+    }
+    let co = spec.coefs(d);
+    let depth = spec.depth;
+    let (p1, p2) = match spec.activation {
+        Activation::Relu => device_points(&Relu, &co, depth, &x1_64, x2_64.as_deref(), d),
+        Activation::Erf => device_points(&Erf, &co, depth, &x1_64, x2_64.as_deref(), d),
+        Activation::Linear => device_points(&Linear, &co, depth, &x1_64, x2_64.as_deref(), d),
+        Activation::Tanh => {
+            return Err(Error::config(
+                "activation",
+                "the device recursion has closed forms for ReLU, erf and linear only; tanh's \
+                 Hermite series runs on the CPU (nngp_ntk)",
+            ));
+        }
+    };
+    let xb = x2.unwrap_or(x1);
+    let (n1, n2) = (x1.len() / d, xb.len() / d);
+    if n1 == 0 || n2 == 0 {
+        return Ok((DMatrix::zeros(n1, n2), DMatrix::zeros(n1, n2)));
+    }
+    let len = n1 * n2;
+    let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let x1_buf = backend.upload(x1);
+    let x2_buf = x2.map(|x| backend.upload(x));
+    // Rows of the device matrix are the inputs x2_j, columns the x1_i: the row-major n2 × n1
+    // matrix is the column-major n1 × n2 one of nalgebra. a1 = x2·x1ᵀ/d (n2 × d)·(d × n1).
+    let mut a1 = backend.zeros(len);
+    backend.gemm(
+        Trans::N,
+        Trans::T,
+        n2,
+        n1,
+        d,
+        co.inv_d as f32,
+        x2_buf.as_ref().unwrap_or(&x1_buf),
+        &x1_buf,
+        0.0,
+        &mut a1,
+    );
+    let var_cols = backend.upload(&to_f32(&p1.var));
+    let var_rows = p2.as_ref().map(|p2| backend.upload(&to_f32(&p2.var)));
+    let mut coefs = to_f32(&co.alpha_w);
+    coefs.extend(to_f32(&co.alpha_b));
+    let coefs = backend.upload(&coefs);
+    let rec = KernelRecursion {
+        depth,
+        activation: spec.activation,
+        s2: co.s2 as f32,
+        sw2: co.sw2 as f32,
+        sb2: co.sb2 as f32,
+    };
+    let mut out = backend.zeros(2 * len);
+    backend.nngp_ntk_recursion(
+        n2,
+        n1,
+        rec,
+        &a1,
+        var_rows.as_ref().unwrap_or(&var_cols),
+        &var_cols,
+        &coefs,
+        &mut out,
+    );
+    let values = backend.read_async(&out, 2 * len).await?;
+    let widen = |v: &[f32]| DMatrix::from_iterator(n1, n2, v.iter().map(|&x| x as f64));
+    let (mut nngp, mut ntk) = (widen(&values[..len]), widen(&values[len..]));
+    if x2.is_none() {
+        for i in 0..n1 {
+            nngp[(i, i)] = p1.diag_nngp[i];
+            ntk[(i, i)] = p1.diag_ntk[i];
+        }
+    }
+    finish(
+        &co,
+        &x1_64,
+        x2_64.as_deref(),
+        d,
+        (&p1.diag_nngp, &p1.diag_ntk),
+        (Some(&mut nngp), &mut ntk),
+    );
+    Ok((nngp, ntk))
+}
+
+/// The per-point quantities of both input sets for [`nngp_ntk_on`] (the second `None` in the
+/// symmetric case).
+fn device_points<D: Dual>(
+    dual: &D,
+    co: &Coefs,
+    depth: usize,
+    x1: &[f64],
+    x2: Option<&[f64]>,
+    d: usize,
+) -> (Points, Option<Points>) {
+    (
+        points(dual, co, depth, x1, d),
+        x2.map(|x2| points(dual, co, depth, x2, d)),
+    )
+}
+
 /// [`nngp_ntk`] into existing matrices (reshaped to n1 × n2 when their shape differs), so that
 /// recomputing a kernel of the same size allocates nothing.
 pub fn nngp_ntk_into(
@@ -606,6 +744,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Per-point quantities of one input set: the aux of every layer, layer-major
 /// (`aux0[l·n + p]`), and the diagonal NNGP and NTK.
 struct Points {
+    /// Σ^{l+1}(x, x), the variance at the input of hidden layer l + 1 (layer-major).
+    var: Vec<f64>,
     aux0: Vec<f64>,
     aux1: Vec<f64>,
     diag_nngp: Vec<f64>,
@@ -615,6 +755,7 @@ struct Points {
 fn points<D: Dual>(dual: &D, co: &Coefs, depth: usize, x: &[f64], d: usize) -> Points {
     let n = x.len() / d;
     let mut pts = Points {
+        var: vec![0.0; depth * n],
         aux0: vec![0.0; depth * n],
         aux1: vec![0.0; depth * n],
         diag_nngp: vec![0.0; n],
@@ -626,6 +767,7 @@ fn points<D: Dual>(dual: &D, co: &Coefs, depth: usize, x: &[f64], d: usize) -> P
         let mut th = co.alpha_w[0] * sq + co.alpha_b[0];
         for l in 0..depth {
             let (a0, a1) = dual.aux(a);
+            pts.var[l * n + p] = a;
             pts.aux0[l * n + p] = a0;
             pts.aux1[l * n + p] = a1;
             let (e, ed) = dual.diag(a);
