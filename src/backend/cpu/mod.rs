@@ -191,8 +191,9 @@ impl Backend for Cpu {
         let (s2, sw2, sb2) = (rec.s2, rec.sw2, rec.sb2);
         let s2sw2 = s2 * sw2;
         let (nngp, ntk) = out[..2 * len].split_at_mut(len);
-        for e in 0..len {
-            let (r, c) = (e / cols, e % cols);
+        // Element e = r·cols + c, as the shader's invocations, walked row by row.
+        for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
+            let e = r * cols + c;
             let g = a1[e];
             let mut sigma = s2 * (sw2 * g + sb2);
             let mut theta = alpha_w[0] * g + alpha_b[0];
