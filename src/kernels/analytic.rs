@@ -1,6 +1,8 @@
 //! Infinite-width NNGP and NTK of Descent's MLP family, in f64, for any depth, σ_w, σ_b,
 //! initialisation scale s, parametrisation, and activation (closed forms for ReLU, erf and
-//! linear; 2-D Gauss–Hermite quadrature for tanh or any activation).
+//! linear; 2-D Gauss–Hermite quadrature for tanh or any activation). For large matrices,
+//! [`nngp_ntk_on`] runs the closed-form recursion in f32 on a [`Backend`] (a GPU's compute
+//! shader, or its CPU twin), with the precision it documents.
 //!
 //! # Conventions (those of [`crate::nn::mlp`])
 //!
@@ -536,8 +538,8 @@ pub async fn nngp_ntk_on<B: Backend>(
     Ok((nngp, ntk))
 }
 
-/// The per-point quantities of both input sets for [`nngp_ntk_on`] (the second `None` in the
-/// symmetric case).
+/// The per-point quantities of both input sets for [`nngp_ntk_on`]: `x1` is n1 × d and `x2`
+/// n2 × d, row-major (the second result is `None` in the symmetric case, `x2` = `None`).
 fn device_points<D: Dual>(
     dual: &D,
     co: &Coefs,

@@ -35,8 +35,9 @@ struct Sample {
     deltas: Vec<Vec<f64>>,
 }
 
-/// Per input row, in f64 from the f32 parameters of `cpu_net` (the same draws as the network
-/// under test): the layer inputs X^l (l = 0..=L) and the signals D^l = ∂f/∂z^l (l = 1..=L+1).
+/// Per row of `x` (n × d, row-major), in f64 from the f32 parameters of `net` (the same draws
+/// as the network under test): the layer inputs X^l (l = 0..=L) and the signals D^l = ∂f/∂z^l
+/// (l = 1..=L+1).
 fn per_sample(net: &Mlp<Cpu>, x: &[f32]) -> Vec<Sample> {
     let d = net.spec.input_dim;
     let act = net.spec.activation;
@@ -162,7 +163,8 @@ pub async fn empirical_kernels<B: Backend>(b: &mut B, seed: u64) {
     }
 }
 
-/// Σ^l (l = 1..=depth) between the rows of x1 and x2 in f64, and their diagonals: the NNGP of
+/// Σ^l (l = 1..=depth) between the rows of x1 (n1 × d) and x2 (n2 × d) in f64 (n1 × n2), and
+/// the diagonals of each set with itself: the NNGP of
 /// the NTK-parametrisation network with l − 1 hidden layers (the same in every
 /// parametrisation).
 fn layer_nngps(
