@@ -438,15 +438,35 @@ pub fn nngp_ntk(
 /// (its derivative in ρ is bounded), nor is erf (its arcsine argument stays below
 /// 2a/(1 + 2a) < 1). Use [`nngp_ntk`] where that matters (ill-conditioned kernel solves).
 ///
-/// **Size.** The output buffer holds 2·n1·n2 f32: WebGPU's default limit of 128 MiB per
-/// storage binding allows n1·n2 ≤ 2²⁴ (4096 × 4096) in a browser; beyond what the device
-/// allows the readback returns the device's error.
+/// **Size.** The matrix is computed in blocks of columns of at most [`DEVICE_BLOCK_ENTRIES`]
+/// entries ([`nngp_ntk_on_blocks`]), so device memory stays within WebGPU's default binding
+/// limits whatever n1 and n2 (a single column of more than 2²³ entries excepted).
 pub async fn nngp_ntk_on<B: Backend>(
     backend: &mut B,
     spec: &KernelSpec,
     x1: &[f32],
     x2: Option<&[f32]>,
     d: usize,
+) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
+    nngp_ntk_on_blocks(backend, spec, x1, x2, d, DEVICE_BLOCK_ENTRIES).await
+}
+
+/// Kernel entries [`nngp_ntk_on`] computes per device operation at most (rounded to whole
+/// columns of the result): 2²³, so that the block's output (both kernels) takes 64 MiB, half
+/// WebGPU's default limit for one storage binding.
+pub const DEVICE_BLOCK_ENTRIES: usize = 1 << 23;
+
+/// [`nngp_ntk_on`] in blocks of at most `block_entries` entries (at least one column of the
+/// n1 × n2 result, x2_j against every x1_i, per block): each block a `gemm` and one
+/// `nngp_ntk_recursion` into reused device buffers, and its own asynchronous readback, all
+/// queued before the first is awaited.
+pub async fn nngp_ntk_on_blocks<B: Backend>(
+    backend: &mut B,
+    spec: &KernelSpec,
+    x1: &[f32],
+    x2: Option<&[f32]>,
+    d: usize,
+    block_entries: usize,
 ) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
     let x1_64: Vec<f64> = x1.iter().map(|&v| v as f64).collect();
     let x2_64: Option<Vec<f64>> = x2.map(|x| x.iter().map(|&v| v as f64).collect());
@@ -476,27 +496,13 @@ pub async fn nngp_ntk_on<B: Backend>(
     if n1 == 0 || n2 == 0 {
         return Ok((DMatrix::zeros(n1, n2), DMatrix::zeros(n1, n2)));
     }
-    let len = n1 * n2;
     let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-    let x1_buf = backend.upload(x1);
-    let x2_buf = x2.map(|x| backend.upload(x));
     // Rows of the device matrix are the inputs x2_j, columns the x1_i: the row-major n2 × n1
-    // matrix is the column-major n1 × n2 one of nalgebra. a1 = x2·x1ᵀ/d (n2 × d)·(d × n1).
-    let mut a1 = backend.zeros(len);
-    backend.gemm(
-        Trans::N,
-        Trans::T,
-        n2,
-        n1,
-        d,
-        co.inv_d as f32,
-        x2_buf.as_ref().unwrap_or(&x1_buf),
-        &x1_buf,
-        0.0,
-        &mut a1,
-    );
+    // matrix is the column-major n1 × n2 one of nalgebra, and a block of device rows j0..j1
+    // is the contiguous block of columns j0..j1.
+    let rows_per_block = (block_entries / n1).clamp(1, n2);
+    let x1_buf = backend.upload(x1);
     let var_cols = backend.upload(&to_f32(&p1.var));
-    let var_rows = p2.as_ref().map(|p2| backend.upload(&to_f32(&p2.var)));
     let mut coefs = to_f32(&co.alpha_w);
     coefs.extend(to_f32(&co.alpha_b));
     let coefs = backend.upload(&coefs);
@@ -507,20 +513,52 @@ pub async fn nngp_ntk_on<B: Backend>(
         sw2: co.sw2 as f32,
         sb2: co.sb2 as f32,
     };
-    let mut out = backend.zeros(2 * len);
-    backend.nngp_ntk_recursion(
-        n2,
-        n1,
-        rec,
-        &a1,
-        var_rows.as_ref().unwrap_or(&var_cols),
-        &var_cols,
-        &coefs,
-        &mut out,
-    );
-    let values = backend.read_async(&out, 2 * len).await?;
-    let widen = |v: &[f32]| DMatrix::from_iterator(n1, n2, v.iter().map(|&x| x as f64));
-    let (mut nngp, mut ntk) = (widen(&values[..len]), widen(&values[len..]));
+    let var_all = &p2.as_ref().unwrap_or(&p1).var;
+    let mut x_rows = backend.zeros(rows_per_block * d);
+    let mut var_rows = backend.zeros(depth * rows_per_block);
+    let mut a1 = backend.zeros(rows_per_block * n1);
+    let mut out = backend.zeros(2 * rows_per_block * n1);
+    let mut host_var = vec![0.0f32; depth * rows_per_block];
+    let mut readbacks = Vec::with_capacity(n2.div_ceil(rows_per_block));
+    for j0 in (0..n2).step_by(rows_per_block) {
+        let m = rows_per_block.min(n2 - j0);
+        backend.write(&mut x_rows, &xb[j0 * d..(j0 + m) * d]);
+        for l in 0..depth {
+            for (h, &v) in host_var[l * m..(l + 1) * m]
+                .iter_mut()
+                .zip(&var_all[l * n2 + j0..l * n2 + j0 + m])
+            {
+                *h = v as f32;
+            }
+        }
+        backend.write(&mut var_rows, &host_var[..depth * m]);
+        // a1 = x2[j0..j0+m]·x1ᵀ/d: (m × d)·(d × n1).
+        backend.gemm(
+            Trans::N,
+            Trans::T,
+            m,
+            n1,
+            d,
+            co.inv_d as f32,
+            &x_rows,
+            &x1_buf,
+            0.0,
+            &mut a1,
+        );
+        backend.nngp_ntk_recursion(m, n1, rec, &a1, &var_rows, &var_cols, &coefs, &mut out);
+        readbacks.push((j0, m, backend.read_async(&out, 2 * m * n1)));
+    }
+    let (mut nngp, mut ntk) = (DMatrix::zeros(n1, n2), DMatrix::zeros(n1, n2));
+    for (j0, m, readback) in readbacks {
+        let values = readback.await?;
+        let len = m * n1;
+        let cols = j0 * n1..(j0 + m) * n1;
+        for (dst, src) in [(&mut nngp, &values[..len]), (&mut ntk, &values[len..])] {
+            for (o, &v) in dst.as_mut_slice()[cols.clone()].iter_mut().zip(src) {
+                *o = v as f64;
+            }
+        }
+    }
     if x2.is_none() {
         for i in 0..n1 {
             nngp[(i, i)] = p1.diag_nngp[i];

@@ -10,7 +10,9 @@
 use crate::ops;
 use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
-use descent::kernels::analytic::{KernelSpec, nngp_ntk, nngp_ntk_on};
+use descent::kernels::analytic::{
+    DEVICE_BLOCK_ENTRIES, KernelSpec, nngp_ntk, nngp_ntk_on, nngp_ntk_on_blocks,
+};
 use descent::kernels::random_features::relu_feature_grams_on;
 use descent::nn::Activation;
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
@@ -245,63 +247,76 @@ pub async fn analytic_kernels<B: Backend>(b: &mut B, seed: u64, big: bool) {
                     let (diag1_nngp, diag1_ntk) = nngp_ntk(&spec, &x1_64, None, d).expect("valid");
                     let (diag2_nngp, diag2_ntk) = nngp_ntk(&spec, xb64, None, d).expect("valid");
                     let layers = layer_nngps(&spec, &x1_64, xb64, d);
-                    let got = nngp_ntk_on(b, &spec, &x1, cross.then_some(&x2[..]), d)
-                        .await
-                        .unwrap_or_else(|e| panic!("{name} nngp_ntk_on: {e}"));
-                    let what =
-                        format!("{name} nngp_ntk_on {act:?} depth {depth} {par:?} cross={cross}");
-                    assert_eq!(got.0.shape(), want_nngp.shape(), "{what}: shape");
-                    for i in 0..want_nngp.nrows() {
-                        for j in 0..want_nngp.ncols() {
-                            let identical = x1_64[i * d..(i + 1) * d] == xb64[j * d..(j + 1) * d];
-                            let rhos: Vec<f64> = layers
-                                .iter()
-                                .map(|(c, a, bb)| {
-                                    (c[(i, j)] / (a[i] * bb[j]).sqrt()).clamp(-1.0, 1.0)
-                                })
-                                .collect();
-                            let slack = if act == Activation::Relu {
-                                ops::relu_rho_slack(&rhos)
-                            } else {
-                                0.0
-                            };
-                            for (kind, g, w, scale, extra) in [
-                                (
-                                    "nngp",
-                                    &got.0,
-                                    &want_nngp,
-                                    (diag1_nngp[(i, i)] * diag2_nngp[(j, j)]).sqrt(),
-                                    0.0,
-                                ),
-                                (
-                                    "ntk",
-                                    &got.1,
-                                    &want_ntk,
-                                    (diag1_ntk[(i, i)] * diag2_ntk[(j, j)]).sqrt(),
-                                    slack,
-                                ),
-                            ] {
-                                // Identical inputs: the f64 diagonal value itself.
-                                let rtol = if identical {
-                                    1e-15
+                    // The whole matrix in one block, and (depth 3, NTK parametrisation) in
+                    // blocks of one column (a one-row gemm) and of a few columns, the last
+                    // one short.
+                    let blocks: &[usize] = if depth == 3 && par == Parametrization::Ntk {
+                        &[DEVICE_BLOCK_ENTRIES, 1, 3 * n1 + 1]
+                    } else {
+                        &[DEVICE_BLOCK_ENTRIES]
+                    };
+                    for &block in blocks {
+                        let got =
+                            nngp_ntk_on_blocks(b, &spec, &x1, cross.then_some(&x2[..]), d, block)
+                                .await
+                                .unwrap_or_else(|e| panic!("{name} nngp_ntk_on: {e}"));
+                        let what = format!(
+                            "{name} nngp_ntk_on {act:?} depth {depth} {par:?} cross={cross} block={block}"
+                        );
+                        assert_eq!(got.0.shape(), want_nngp.shape(), "{what}: shape");
+                        for i in 0..want_nngp.nrows() {
+                            for j in 0..want_nngp.ncols() {
+                                let identical =
+                                    x1_64[i * d..(i + 1) * d] == xb64[j * d..(j + 1) * d];
+                                let rhos: Vec<f64> = layers
+                                    .iter()
+                                    .map(|(c, a, bb)| {
+                                        (c[(i, j)] / (a[i] * bb[j]).sqrt()).clamp(-1.0, 1.0)
+                                    })
+                                    .collect();
+                                let slack = if act == Activation::Relu {
+                                    ops::relu_rho_slack(&rhos)
                                 } else {
-                                    ops::RECURSION_RTOL + extra
+                                    0.0
                                 };
-                                let err = (g[(i, j)] - w[(i, j)]).abs();
-                                assert!(
-                                    err <= rtol * scale,
-                                    "{what} {kind} ({i}, {j}){}: {} but should be {} (error {err:e}, tolerance {:e})",
-                                    if identical { " (identical inputs)" } else { "" },
-                                    g[(i, j)],
-                                    w[(i, j)],
-                                    rtol * scale
-                                );
+                                for (kind, g, w, scale, extra) in [
+                                    (
+                                        "nngp",
+                                        &got.0,
+                                        &want_nngp,
+                                        (diag1_nngp[(i, i)] * diag2_nngp[(j, j)]).sqrt(),
+                                        0.0,
+                                    ),
+                                    (
+                                        "ntk",
+                                        &got.1,
+                                        &want_ntk,
+                                        (diag1_ntk[(i, i)] * diag2_ntk[(j, j)]).sqrt(),
+                                        slack,
+                                    ),
+                                ] {
+                                    // Identical inputs: the f64 diagonal value itself.
+                                    let rtol = if identical {
+                                        1e-15
+                                    } else {
+                                        ops::RECURSION_RTOL + extra
+                                    };
+                                    let err = (g[(i, j)] - w[(i, j)]).abs();
+                                    assert!(
+                                        err <= rtol * scale,
+                                        "{what} {kind} ({i}, {j}){}: {} but should be {} (error {err:e}, tolerance {:e})",
+                                        if identical { " (identical inputs)" } else { "" },
+                                        g[(i, j)],
+                                        w[(i, j)],
+                                        rtol * scale
+                                    );
+                                }
                             }
                         }
-                    }
-                    if !cross {
-                        assert_eq!(got.0, got.0.transpose(), "{what}: the NNGP is symmetric");
-                        assert_eq!(got.1, got.1.transpose(), "{what}: the NTK is symmetric");
+                        if !cross {
+                            assert_eq!(got.0, got.0.transpose(), "{what}: the NNGP is symmetric");
+                            assert_eq!(got.1, got.1.transpose(), "{what}: the NTK is symmetric");
+                        }
                     }
                 }
             }
