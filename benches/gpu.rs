@@ -10,21 +10,28 @@
 //! benchmark networks), one hidden layer of width 256 … 16384 and three of width 256 … 4096;
 //! and 64 networks of one architecture with their own seeds and step sizes, trained at once by
 //! the batched trainer on the GPU, against the same 64 trained one after another on the CPU
-//! (and the batched trainer's CPU twin); and the empirical NTK Gram matrix of a network on n
-//! points (the layer Grams through the backend's gemm, summed in f64 on the host).
+//! (and the batched trainer's CPU twin); the empirical NTK Gram matrix of a network on n
+//! points (the layer Grams through the backend's gemm, combined on the device, one readback);
+//! the analytic NNGP and NTK of a ReLU network on n points (`kernels::analytic::nngp_ntk_on`,
+//! the f32 element-wise recursion, beside the f64 CPU closed forms `nngp_ntk`); and the
+//! random-feature Grams of the double-descent scene at 11 prefix sizes
+//! (`kernels::random_features::relu_feature_grams_on`, beside an f64 accumulation on the CPU).
 //! The GPU runs [`Trainer::advance_async`] in batches of [`GPU_BATCH`] steps, each batch one
 //! submission and one readback of its losses: the way the page trains on WebGPU.
 
 use std::time::Instant;
 
-use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
 use descent::backend::gpu::Gpu;
+use descent::backend::{Backend, Trans};
+use descent::kernels::analytic::{KernelSpec, nngp_ntk, nngp_ntk_on};
+use descent::kernels::random_features::relu_feature_grams_on;
 use descent::nn::Activation;
 use descent::nn::batched::{BatchedTrainer, NetConfig};
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::train::Trainer;
 use descent::rng::Rng;
+use nalgebra::DMatrix;
 
 /// (hidden layers, width) of the single-network workloads.
 const CONFIGS: [(usize, usize); 7] = [
@@ -185,7 +192,7 @@ fn op_costs(gpu: &mut Gpu) {
 const NTK_CONFIGS: [(usize, usize, usize); 3] = [(1, 1024, 256), (3, 1024, 512), (1, 4096, 1024)];
 
 /// Empirical NTK Gram matrices (n × n, every layer, `nn::ntk::empirical_kernels`) per second:
-/// the layer Grams run on `backend`, the sum over layers in f64 on the host.
+/// the layer Grams and their sum run on `backend`, with one readback per kernel.
 fn ntk_rate<B: Backend>(mut backend: B, depth: usize, width: usize, n: usize) -> f64 {
     let (x, _) = data(n);
     let mut rng = Rng::new(3);
@@ -194,6 +201,107 @@ fn ntk_rate<B: Backend>(mut backend: B, depth: usize, width: usize, n: usize) ->
         |k| {
             for _ in 0..k {
                 descent::nn::ntk::empirical_kernels(&mut backend, &mlp, &x, None).expect("ntk");
+            }
+        },
+        1,
+    )
+}
+
+/// (hidden layers, points) of the analytic-kernel workloads (ReLU, NTK parametrisation, d = 2).
+const ANALYTIC_CONFIGS: [(usize, usize); 2] = [(3, 1024), (3, 4096)];
+
+fn analytic_spec(depth: usize) -> KernelSpec {
+    KernelSpec::ntk(depth, Activation::Relu, std::f64::consts::SQRT_2, 0.1)
+}
+
+/// Analytic (NNGP, NTK) pairs per second of n × n through `nngp_ntk_on` on `backend` (f32).
+fn analytic_rate<B: Backend>(mut backend: B, depth: usize, n: usize) -> f64 {
+    let (x, _) = data(n);
+    let spec = analytic_spec(depth);
+    median_rate(
+        |k| {
+            for _ in 0..k {
+                pollster::block_on(nngp_ntk_on(&mut backend, &spec, &x, None, 2)).expect("kernel");
+            }
+        },
+        1,
+    )
+}
+
+/// The same through the f64 CPU closed forms (`nngp_ntk`, one triangle).
+fn analytic_rate_f64(depth: usize, n: usize) -> f64 {
+    let (x, _) = data(n);
+    let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let spec = analytic_spec(depth);
+    median_rate(
+        |k| {
+            for _ in 0..k {
+                nngp_ntk(&spec, &x, None, 2).expect("kernel");
+            }
+        },
+        1,
+    )
+}
+
+/// (points n, input dimension d, features p_max) of the random-feature Gram workloads; the
+/// Grams are read at 11 prefixes p_max·{0.1, 0.2, …, 1} (0.1 rounded to a multiple of 1).
+const RF_CONFIGS: [(usize, usize, usize); 2] = [(300, 100, 3000), (1000, 100, 4000)];
+
+fn rf_data(n: usize, d: usize, p_max: usize) -> (Vec<f32>, Vec<f32>, Vec<usize>) {
+    let mut rng = Rng::new(17);
+    let mut x = vec![0.0f32; n * d];
+    rng.fill_normal_f32(&mut x, 1.0);
+    let mut w = vec![0.0f32; d * p_max];
+    rng.fill_normal_f32(&mut w, 1.0 / (d as f64).sqrt());
+    let prefixes = (1..=10).map(|i| p_max * i / 10).collect();
+    (x, w, prefixes)
+}
+
+/// Sets of all prefix Grams per second through `relu_feature_grams_on` on `backend` (f32).
+fn rf_rate<B: Backend>(mut backend: B, n: usize, d: usize, p_max: usize) -> f64 {
+    let (x, w, prefixes) = rf_data(n, d, p_max);
+    median_rate(
+        |k| {
+            for _ in 0..k {
+                pollster::block_on(relu_feature_grams_on(
+                    &mut backend,
+                    &x,
+                    d,
+                    &w,
+                    p_max,
+                    &prefixes,
+                    0,
+                ))
+                .expect("grams");
+            }
+        },
+        1,
+    )
+}
+
+/// The same with the Gram accumulated in f64 on the CPU, as the double-descent scene does
+/// (features in f32 through the CPU backend, K += Φ_ΔΦ_Δᵀ in f64 by nalgebra, the full
+/// product rather than the scene's upper triangle).
+fn rf_rate_f64(n: usize, d: usize, p_max: usize) -> f64 {
+    let (x, w, prefixes) = rf_data(n, d, p_max);
+    let mut cpu = Cpu::new();
+    median_rate(
+        |k| {
+            for _ in 0..k {
+                let mut z = vec![0.0f32; n * p_max];
+                cpu.gemm(Trans::N, Trans::N, n, p_max, d, 1.0, &x, &w, 0.0, &mut z);
+                let mut gram = DMatrix::<f64>::zeros(n, n);
+                let mut done = 0;
+                let mut grams = Vec::new();
+                for &p in &prefixes {
+                    let blk = DMatrix::from_fn(n, p - done, |i, j| {
+                        z[i * p_max + done + j].max(0.0) as f64
+                    });
+                    gram.gemm(1.0, &blk, &blk.transpose(), 1.0);
+                    grams.push(gram.clone());
+                    done = p;
+                }
+                std::hint::black_box(grams);
             }
         },
         1,
@@ -336,6 +444,54 @@ fn main() {
         }
         rows.push(format!(
             "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"width\": {width}, \"points\": {n}, \"cpuGramsPerSecond\": {cpu:.3}, \"gpuGramsPerSecond\": {}}}",
+            gpu.map_or("null".to_string(), |g| format!("{g:.3}"))
+        ));
+    }
+    for (depth, n) in ANALYTIC_CONFIGS {
+        let name = format!("analytic relu L={depth} n={n}");
+        if !wanted(&name) {
+            continue;
+        }
+        let f64_cpu = analytic_rate_f64(depth, n);
+        let twin = analytic_rate(Cpu::new(), depth, n);
+        let gpu = if adapter.is_empty() {
+            None
+        } else {
+            Gpu::new_blocking().ok().map(|g| analytic_rate(g, depth, n))
+        };
+        match gpu {
+            Some(g) => eprintln!(
+                "{name:>16}: cpu f64 {f64_cpu:>8.2}/s (f32 twin {twin:.2}/s)   gpu {g:>8.2}/s   gpu/cpu-f64 {:>6.2}×",
+                g / f64_cpu
+            ),
+            None => eprintln!("{name:>16}: cpu f64 {f64_cpu:>8.2}/s (f32 twin {twin:.2}/s)"),
+        }
+        rows.push(format!(
+            "  {{\"workload\": \"{name}\", \"depth\": {depth}, \"points\": {n}, \"cpuF64KernelsPerSecond\": {f64_cpu:.3}, \"cpuF32TwinKernelsPerSecond\": {twin:.3}, \"gpuKernelsPerSecond\": {}}}",
+            gpu.map_or("null".to_string(), |g| format!("{g:.3}"))
+        ));
+    }
+    for (n, d, p_max) in RF_CONFIGS {
+        let name = format!("rf-gram n={n} p={p_max}");
+        if !wanted(&name) {
+            continue;
+        }
+        let f64_cpu = rf_rate_f64(n, d, p_max);
+        let twin = rf_rate(Cpu::new(), n, d, p_max);
+        let gpu = if adapter.is_empty() {
+            None
+        } else {
+            Gpu::new_blocking().ok().map(|g| rf_rate(g, n, d, p_max))
+        };
+        match gpu {
+            Some(g) => eprintln!(
+                "{name:>16}: cpu f64 {f64_cpu:>8.2}/s (f32 twin {twin:.2}/s)   gpu {g:>8.2}/s   gpu/cpu-f64 {:>6.2}×",
+                g / f64_cpu
+            ),
+            None => eprintln!("{name:>16}: cpu f64 {f64_cpu:>8.2}/s (f32 twin {twin:.2}/s)"),
+        }
+        rows.push(format!(
+            "  {{\"workload\": \"{name}\", \"points\": {n}, \"inputDim\": {d}, \"features\": {p_max}, \"cpuF64GramSetsPerSecond\": {f64_cpu:.3}, \"cpuF32TwinGramSetsPerSecond\": {twin:.3}, \"gpuGramSetsPerSecond\": {}}}",
             gpu.map_or("null".to_string(), |g| format!("{g:.3}"))
         ));
     }

@@ -14,6 +14,9 @@ mod native_gpu;
 #[path = "common/backend_ops.rs"]
 mod ops;
 
+#[path = "common/kernels_gpu.rs"]
+mod kernels_gpu;
+
 use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
 use descent::error::Error;
@@ -58,6 +61,11 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, true);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, true);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, true);
+    ntk_accumulate: |b| ops::ntk_accumulate(b, 22, true);
+    nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, true);
+    empirical_kernels: |b| kernels_gpu::empirical_kernels(b, 31);
+    analytic_kernels: |b| kernels_gpu::analytic_kernels(b, 32, true);
+    random_feature_grams: |b| kernels_gpu::random_feature_grams(b, 33, true);
 }
 
 #[test]

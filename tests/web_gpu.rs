@@ -9,6 +9,9 @@
 #[path = "common/backend_ops.rs"]
 mod ops;
 
+#[path = "common/kernels_gpu.rs"]
+mod kernels_gpu;
+
 use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
 use descent::backend::gpu::Gpu;
@@ -56,6 +59,11 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, false);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, false);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, false);
+    ntk_accumulate: |b| ops::ntk_accumulate(b, 22, false);
+    nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, false);
+    empirical_kernels: |b| kernels_gpu::empirical_kernels(b, 31);
+    analytic_kernels: |b| kernels_gpu::analytic_kernels(b, 32, false);
+    random_feature_grams: |b| kernels_gpu::random_feature_grams(b, 33, false);
 }
 
 #[wasm_bindgen_test]

@@ -37,7 +37,28 @@ pub enum Trans {
     T,
 }
 
-/// The operations of one training step. All lengths are in f32 elements.
+/// Hidden layers [`Backend::nngp_ntk_recursion`] runs at most: one GPU invocation loops over
+/// them (a few dozen operations each; far below llvmpipe's 65535 loop iterations, and far
+/// deeper than any scene).
+pub const MAX_RECURSION_DEPTH: usize = 1024;
+
+/// The scalars of [`Backend::nngp_ntk_recursion`] (see [`crate::kernels::analytic`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KernelRecursion {
+    /// L, the number of hidden layers.
+    pub depth: usize,
+    /// φ: ReLU, erf or linear.
+    pub activation: Activation,
+    /// s², the variance multiplier of the initialisation scale.
+    pub s2: f32,
+    /// σ_w².
+    pub sw2: f32,
+    /// σ_b².
+    pub sb2: f32,
+}
+
+/// The operations of a training step and of the kernel matrices (empirical and analytic). All
+/// lengths are in f32 elements.
 pub trait Backend {
     /// A device buffer of f32.
     type Buf;
@@ -135,6 +156,55 @@ pub trait Backend {
         r: &mut Self::Buf,
         loss: &mut Self::Buf,
         slot: usize,
+    );
+
+    /// One layer's term of the empirical NTK ([`crate::nn::ntk`]), accumulated element-wise:
+    /// `out[offset + i] = beta · out[offset + i] + g_d[i] · (w_coef · g_x[i] + b_coef)` for
+    /// `i < len`, with `g_d[i] = 1` when `g_d` is `None` (the output layer, whose signal is 1).
+    /// `g_d` and `g_x` are the layer's signal and input Grams (`len` = n1·n2 elements each, any
+    /// layout, the same for both and for `out`); with `beta == 0`, `out` is overwritten and
+    /// never read. The offset lets the NTK and the NNGP share one buffer and one readback.
+    fn ntk_accumulate(
+        &mut self,
+        len: usize,
+        g_d: Option<&Self::Buf>,
+        g_x: &Self::Buf,
+        w_coef: f32,
+        b_coef: f32,
+        beta: f32,
+        out: &mut Self::Buf,
+        offset: usize,
+    );
+
+    /// The layer recursion of the analytic NNGP and NTK ([`crate::kernels::analytic`]) in f32,
+    /// for every element of a `rows × cols` kernel matrix (row-major) at once. Element (r, c)
+    /// pairs the input r of one set with the input c of the other:
+    ///
+    /// ```text
+    /// g = a1[r,c] (= x_r·x_c/d),   Σ = s²(σ_w² g + σ_b²),   Θ = α_w[0] g + α_b[0]
+    /// for l in 0..depth:  (E, Ė) = (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, Σ], [Σ, b]])
+    ///                     with a = var_rows[l·rows + r], b = var_cols[l·cols + c],
+    ///                     Θ ← Θ · s²σ_w² Ė + α_w[l+1] E + α_b[l+1],   Σ ← s²(σ_w² E + σ_b²)
+    /// out[r·cols + c] = Σ (the NNGP),   out[rows·cols + r·cols + c] = Θ (the NTK)
+    /// ```
+    ///
+    /// `var_rows` (`depth × rows`) and `var_cols` (`depth × cols`) hold the variances
+    /// Σ^{l+1}(x, x) of each input at the input of hidden layer l + 1, `layer_coefs` the
+    /// `2·(depth + 1)` coefficients α_w[0..=depth] then α_b[0..=depth]; `out` holds
+    /// `2·rows·cols`. The moments are the closed forms of ReLU (arc-cosine), erf (arcsine) and
+    /// the identity (`Activation::Linear`); tanh has none (its kernels are a Hermite series on
+    /// the CPU) and gives NaN. The output factor of the mean-field parametrisation and the exact
+    /// diagonal are applied by the caller ([`crate::kernels::analytic::nngp_ntk_on`]).
+    fn nngp_ntk_recursion(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        rec: KernelRecursion,
+        a1: &Self::Buf,
+        var_rows: &Self::Buf,
+        var_cols: &Self::Buf,
+        layer_coefs: &Self::Buf,
+        out: &mut Self::Buf,
     );
 
     /// [`Backend::gemm`] for `batch` networks at once: for every b < `batch`,

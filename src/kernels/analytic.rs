@@ -1,6 +1,8 @@
 //! Infinite-width NNGP and NTK of Descent's MLP family, in f64, for any depth, σ_w, σ_b,
 //! initialisation scale s, parametrisation, and activation (closed forms for ReLU, erf and
-//! linear; 2-D Gauss–Hermite quadrature for tanh or any activation).
+//! linear; 2-D Gauss–Hermite quadrature for tanh or any activation). For large matrices,
+//! [`nngp_ntk_on`] runs the closed-form recursion in f32 on a [`Backend`] (a GPU's compute
+//! shader, or its CPU twin), with the precision it documents.
 //!
 //! # Conventions (those of [`crate::nn::mlp`])
 //!
@@ -91,6 +93,7 @@ use std::f64::consts::PI;
 
 use super::quadrature::GaussHermite;
 use super::{series, special};
+use crate::backend::{Backend, KernelRecursion, MAX_RECURSION_DEPTH, Trans};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, MlpSpec, Parametrization};
 
@@ -414,6 +417,181 @@ pub fn nngp_ntk(
     Ok((nngp, ntk))
 }
 
+/// [`nngp_ntk`] on a [`Backend`]: the element-wise layer recursion runs in f32 as one
+/// operation over the whole matrix ([`Backend::nngp_ntk_recursion`], a WGSL compute shader on
+/// the GPU and its CPU twin), after a `gemm` of the inputs for the first layer, with one
+/// asynchronous readback, so it also runs on the web GPU. ReLU, erf and linear only (tanh has
+/// no closed form; use [`nngp_ntk`]). Inputs are f32 (n1 × d and n2 × d, row-major); the
+/// kernels come back as f64 matrices (n1 × n2).
+///
+/// Treated exactly as [`nngp_ntk`] does, in f64 on the host: the per-point quantities (the
+/// variances Σ^l(x, x) of every layer, an O(n·L) pass), the diagonal of the symmetric case,
+/// the entries of bitwise identical inputs (given the exact diagonal values), the mirrored
+/// upper triangle, and the mean-field output factor.
+///
+/// **Precision.** Every other entry is an f32 recursion: relative to the diagonal scale
+/// √(K(x,x)K(x',x')), a few f32 roundings per layer (≈ 1e-6 after three layers), except where
+/// a correlation ρ between two inputs is near 1 in some layer. There ReLU's
+/// Σ̇ = s²σ_w²(π − arccos ρ)/2π has derivative ∝ 1/√(1 − ρ²): an f32 error δ ≈ 1e-6 in ρ moves
+/// arccos ρ by up to min(δ/√(1 − ρ²), √(2δ)) ≈ 1.4e-3 rad, so the NTK of nearly identical
+/// (not identical) inputs is good to about 5e-4 relative per layer. The NNGP is not affected
+/// (its derivative in ρ is bounded), nor is erf (its arcsine argument stays below
+/// 2a/(1 + 2a) < 1). Use [`nngp_ntk`] where that matters (ill-conditioned kernel solves).
+///
+/// **Size.** The matrix is computed in blocks of columns of at most [`DEVICE_BLOCK_ENTRIES`]
+/// entries ([`nngp_ntk_on_blocks`]), so device memory stays within WebGPU's default binding
+/// limits whatever n1 and n2 (a single column of more than 2²³ entries excepted).
+pub async fn nngp_ntk_on<B: Backend>(
+    backend: &mut B,
+    spec: &KernelSpec,
+    x1: &[f32],
+    x2: Option<&[f32]>,
+    d: usize,
+) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
+    nngp_ntk_on_blocks(backend, spec, x1, x2, d, DEVICE_BLOCK_ENTRIES).await
+}
+
+/// Kernel entries [`nngp_ntk_on`] computes per device operation at most (rounded to whole
+/// columns of the result): 2²³, so that the block's output (both kernels) takes 64 MiB, half
+/// WebGPU's default limit for one storage binding.
+pub const DEVICE_BLOCK_ENTRIES: usize = 1 << 23;
+
+/// [`nngp_ntk_on`] in blocks of at most `block_entries` entries (at least one column of the
+/// n1 × n2 result, x2_j against every x1_i, per block): each block a `gemm` and one
+/// `nngp_ntk_recursion` into reused device buffers, and its own asynchronous readback, all
+/// queued before the first is awaited.
+pub async fn nngp_ntk_on_blocks<B: Backend>(
+    backend: &mut B,
+    spec: &KernelSpec,
+    x1: &[f32],
+    x2: Option<&[f32]>,
+    d: usize,
+    block_entries: usize,
+) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
+    let x1_64: Vec<f64> = x1.iter().map(|&v| v as f64).collect();
+    let x2_64: Option<Vec<f64>> = x2.map(|x| x.iter().map(|&v| v as f64).collect());
+    check_inputs(spec, &x1_64, x2_64.as_deref(), d)?;
+    if spec.depth > MAX_RECURSION_DEPTH {
+        return Err(Error::config(
+            "depth",
+            format!("the device recursion runs at most {MAX_RECURSION_DEPTH} layers"),
+        ));
+    }
+    let co = spec.coefs(d);
+    let depth = spec.depth;
+    let (p1, p2) = match spec.activation {
+        Activation::Relu => device_points(&Relu, &co, depth, &x1_64, x2_64.as_deref(), d),
+        Activation::Erf => device_points(&Erf, &co, depth, &x1_64, x2_64.as_deref(), d),
+        Activation::Linear => device_points(&Linear, &co, depth, &x1_64, x2_64.as_deref(), d),
+        Activation::Tanh => {
+            return Err(Error::config(
+                "activation",
+                "the device recursion has closed forms for ReLU, erf and linear only; tanh's \
+                 Hermite series runs on the CPU (nngp_ntk)",
+            ));
+        }
+    };
+    let xb = x2.unwrap_or(x1);
+    let (n1, n2) = (x1.len() / d, xb.len() / d);
+    if n1 == 0 || n2 == 0 {
+        return Ok((DMatrix::zeros(n1, n2), DMatrix::zeros(n1, n2)));
+    }
+    let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    // Rows of the device matrix are the inputs x2_j, columns the x1_i: the row-major n2 × n1
+    // matrix is the column-major n1 × n2 one of nalgebra, and a block of device rows j0..j1
+    // is the contiguous block of columns j0..j1.
+    let rows_per_block = (block_entries / n1).clamp(1, n2);
+    let x1_buf = backend.upload(x1);
+    let var_cols = backend.upload(&to_f32(&p1.var));
+    let mut coefs = to_f32(&co.alpha_w);
+    coefs.extend(to_f32(&co.alpha_b));
+    let coefs = backend.upload(&coefs);
+    let rec = KernelRecursion {
+        depth,
+        activation: spec.activation,
+        s2: co.s2 as f32,
+        sw2: co.sw2 as f32,
+        sb2: co.sb2 as f32,
+    };
+    let var_all = &p2.as_ref().unwrap_or(&p1).var;
+    let mut x_rows = backend.zeros(rows_per_block * d);
+    let mut var_rows = backend.zeros(depth * rows_per_block);
+    let mut a1 = backend.zeros(rows_per_block * n1);
+    let mut out = backend.zeros(2 * rows_per_block * n1);
+    let mut host_var = vec![0.0f32; depth * rows_per_block];
+    let mut readbacks = Vec::with_capacity(n2.div_ceil(rows_per_block));
+    for j0 in (0..n2).step_by(rows_per_block) {
+        let m = rows_per_block.min(n2 - j0);
+        backend.write(&mut x_rows, &xb[j0 * d..(j0 + m) * d]);
+        for l in 0..depth {
+            for (h, &v) in host_var[l * m..(l + 1) * m]
+                .iter_mut()
+                .zip(&var_all[l * n2 + j0..l * n2 + j0 + m])
+            {
+                *h = v as f32;
+            }
+        }
+        backend.write(&mut var_rows, &host_var[..depth * m]);
+        // a1 = x2[j0..j0+m]·x1ᵀ/d: (m × d)·(d × n1).
+        backend.gemm(
+            Trans::N,
+            Trans::T,
+            m,
+            n1,
+            d,
+            co.inv_d as f32,
+            &x_rows,
+            &x1_buf,
+            0.0,
+            &mut a1,
+        );
+        backend.nngp_ntk_recursion(m, n1, rec, &a1, &var_rows, &var_cols, &coefs, &mut out);
+        readbacks.push((j0, m, backend.read_async(&out, 2 * m * n1)));
+    }
+    let (mut nngp, mut ntk) = (DMatrix::zeros(n1, n2), DMatrix::zeros(n1, n2));
+    for (j0, m, readback) in readbacks {
+        let values = readback.await?;
+        let len = m * n1;
+        let cols = j0 * n1..(j0 + m) * n1;
+        for (dst, src) in [(&mut nngp, &values[..len]), (&mut ntk, &values[len..])] {
+            for (o, &v) in dst.as_mut_slice()[cols.clone()].iter_mut().zip(src) {
+                *o = v as f64;
+            }
+        }
+    }
+    if x2.is_none() {
+        for i in 0..n1 {
+            nngp[(i, i)] = p1.diag_nngp[i];
+            ntk[(i, i)] = p1.diag_ntk[i];
+        }
+    }
+    finish(
+        &co,
+        &x1_64,
+        x2_64.as_deref(),
+        d,
+        (&p1.diag_nngp, &p1.diag_ntk),
+        (Some(&mut nngp), &mut ntk),
+    );
+    Ok((nngp, ntk))
+}
+
+/// The per-point quantities of both input sets for [`nngp_ntk_on`]: `x1` is n1 × d and `x2`
+/// n2 × d, row-major (the second result is `None` in the symmetric case, `x2` = `None`).
+fn device_points<D: Dual>(
+    dual: &D,
+    co: &Coefs,
+    depth: usize,
+    x1: &[f64],
+    x2: Option<&[f64]>,
+    d: usize,
+) -> (Points, Option<Points>) {
+    (
+        points(dual, co, depth, x1, d),
+        x2.map(|x2| points(dual, co, depth, x2, d)),
+    )
+}
+
 /// [`nngp_ntk`] into existing matrices (reshaped to n1 × n2 when their shape differs), so that
 /// recomputing a kernel of the same size allocates nothing.
 pub fn nngp_ntk_into(
@@ -606,6 +784,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Per-point quantities of one input set: the aux of every layer, layer-major
 /// (`aux0[l·n + p]`), and the diagonal NNGP and NTK.
 struct Points {
+    /// Σ^{l+1}(x, x), the variance at the input of hidden layer l + 1 (layer-major).
+    var: Vec<f64>,
     aux0: Vec<f64>,
     aux1: Vec<f64>,
     diag_nngp: Vec<f64>,
@@ -615,6 +795,7 @@ struct Points {
 fn points<D: Dual>(dual: &D, co: &Coefs, depth: usize, x: &[f64], d: usize) -> Points {
     let n = x.len() / d;
     let mut pts = Points {
+        var: vec![0.0; depth * n],
         aux0: vec![0.0; depth * n],
         aux1: vec![0.0; depth * n],
         diag_nngp: vec![0.0; n],
@@ -626,6 +807,7 @@ fn points<D: Dual>(dual: &D, co: &Coefs, depth: usize, x: &[f64], d: usize) -> P
         let mut th = co.alpha_w[0] * sq + co.alpha_b[0];
         for l in 0..depth {
             let (a0, a1) = dual.aux(a);
+            pts.var[l * n + p] = a;
             pts.aux0[l * n + p] = a0;
             pts.aux1[l * n + p] = a1;
             let (e, ed) = dual.diag(a);

@@ -2,11 +2,13 @@
 //!
 //! - [`analytic`]: the NNGP and NTK of the MLP family of [`crate::nn`] (closed forms for
 //!   ReLU, erf and linear, quadrature for tanh), in the NTK, standard and mean-field
-//!   parametrisations, with the per-layer split of the NTK.
+//!   parametrisations, with the per-layer split of the NTK; on a backend (a GPU) in f32 for
+//!   ReLU, erf and linear ([`analytic::nngp_ntk_on`]).
 //! - [`classical`]: RBF and Laplace kernels.
 //! - [`machine`]: kernel ridge regression, kernel gradient flow and discrete kernel gradient
 //!   descent from one cached eigendecomposition of `k_train_train`.
 //! - [`quadrature`]: Gauss–Hermite rules for Gaussian expectations.
+//! - [`random_features`]: Gram matrices of random ReLU features on a backend (GPU or CPU).
 //! - [`series`]: Hermite-series kernels of odd activations without a closed form (tanh).
 //!
 //! Kernel matrices are f64 [`nalgebra::DMatrix`] with rows indexing the first argument
@@ -16,6 +18,7 @@ pub mod analytic;
 pub mod classical;
 pub mod machine;
 pub mod quadrature;
+pub mod random_features;
 pub mod series;
 pub(crate) mod special;
 

@@ -81,6 +81,50 @@ pub fn asin(x: f64) -> f64 {
     select(big, FRAC_PI_2 - 2.0 * p, p).copysign(x)
 }
 
+/// asin(t) for 0 ≤ t ≤ ½ in f32: the same polynomial as [`asin_reduced`], by Horner's scheme.
+/// The twin of `asin_reduced` in src/backend/gpu/nngp_ntk_recursion.wgsl (keep in sync).
+#[inline(always)]
+fn asin_reduced_f32(t: f32) -> f32 {
+    let u = t * t;
+    let mut p = ASIN_P[11] as f32;
+    for &c in ASIN_P[..11].iter().rev() {
+        p = p * u + c as f32;
+    }
+    t + t * u * p
+}
+
+/// acos(x) in f32 for x ∈ [−1, 1] (the caller clamps), by the reduction of [`acos`]: within a
+/// few f32 ulps of the true value (`tests` below). The CPU twin of `acos_f32` in the analytic
+/// kernel shader, where the WGSL builtin's accuracy is not specified tightly enough near ±1.
+#[inline(always)]
+pub fn acos_f32(x: f32) -> f32 {
+    let ax = x.abs();
+    let big = ax > 0.5;
+    let half = ((1.0 - ax) * 0.5).max(0.0).sqrt();
+    let p = asin_reduced_f32(if big { half } else { ax });
+    let r = if big {
+        2.0 * p
+    } else {
+        std::f32::consts::FRAC_PI_2 - p
+    };
+    if x < 0.0 { std::f32::consts::PI - r } else { r }
+}
+
+/// asin(x) in f32 for x ∈ [−1, 1] (the caller clamps); see [`acos_f32`].
+#[inline(always)]
+pub fn asin_f32(x: f32) -> f32 {
+    let ax = x.abs();
+    let big = ax > 0.5;
+    let half = ((1.0 - ax) * 0.5).max(0.0).sqrt();
+    let p = asin_reduced_f32(if big { half } else { ax });
+    let r = if big {
+        std::f32::consts::FRAC_PI_2 - 2.0 * p
+    } else {
+        p
+    };
+    if x < 0.0 { -r } else { r }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +165,40 @@ mod tests {
         );
         assert_eq!(acos(1.0), 0.0);
         assert_eq!(asin(0.0), 0.0);
+    }
+    #[test]
+    fn f32_acos_and_asin_are_within_a_few_ulps() {
+        // Against the f64 functions at the same f32 argument, in units of f32 ε·max(|value|,
+        // 2⁻²⁰): the polynomial is exact to f64 precision, so what is left is the f32 rounding
+        // of a dozen operations (≤ 4 units) and, just above ½, asin's cancellation π/2 − 2p
+        // (about 3×): bound 6 for asin, 4 for acos.
+        let ulps = |got: f32, want: f64| {
+            (got as f64 - want).abs() / (f32::EPSILON as f64 * want.abs().max(1e-6))
+        };
+        let mut worst = (0.0f64, 0.0f64);
+        let n = 100_000;
+        let xs = (0..=n)
+            .map(|i| (-1.0 + 2.0 * i as f64 / n as f64) as f32)
+            .chain([
+                1.0,
+                -1.0,
+                0.5,
+                -0.5,
+                0.0,
+                1.0 - f32::EPSILON,
+                -1.0 + f32::EPSILON,
+                1e-30,
+            ]);
+        for x in xs {
+            let xd = x as f64;
+            worst.0 = worst.0.max(ulps(acos_f32(x), xd.acos()));
+            worst.1 = worst.1.max(ulps(asin_f32(x), xd.asin()));
+        }
+        assert!(
+            worst.0 < 4.0 && worst.1 < 6.0,
+            "worst (acos, asin) in f32 ε·|value|: {worst:?}"
+        );
+        assert_eq!(acos_f32(1.0), 0.0);
+        assert_eq!(asin_f32(0.0), 0.0);
     }
 }

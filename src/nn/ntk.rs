@@ -12,7 +12,16 @@
 //! where D^l = ∂f/∂z^l per sample (n × n_l) comes from one backward pass with the output
 //! signal set to 1 on every row (D^{L+1} = 1, no 1/n):
 //! D^{l−1} = (w_mult^l · D^l W^lᵀ) ∘ φ'(z^{l−1}). Each layer costs two Gram matrices,
-//! O(n₁·n₂·width), through the backend's `gemm`; the Grams are combined in f64 on the host.
+//! O(n₁·n₂·width), through the backend's `gemm`, combined on the device by
+//! [`Backend::ntk_accumulate`]; the kernels are read back once, at the end, so the same code
+//! runs on the CPU, natively on a GPU and on the web's WebGPU, where nothing may block.
+//!
+//! **Precision.** Everything is f32, the network's precision: the Gram matrices and their sum
+//! over layers, accumulated on the device. The sum adds three or four roundings per layer,
+//! each ≤ 2⁻²⁴ of that layer's |term| (a few 1e-7 of the largest entry after a handful of
+//! layers), below the Grams' own error of order √width·2⁻²⁴ (about 1e-6 at width 256): an f64
+//! sum of the same f32 Grams would differ by less than their rounding. The returned matrices
+//! are the f32 values widened to f64.
 //!
 //! The empirical NNGP is the covariance of the output over a fresh draw of the output layer
 //! given the last hidden features: w_std²·w_mult²·X^L X'^Lᵀ + b_std²·b_mult² (its mean over
@@ -21,6 +30,7 @@
 use nalgebra::DMatrix;
 
 use super::mlp::{Mlp, Workspace};
+use super::train::ready_now;
 use crate::backend::{Backend, Trans};
 use crate::error::{Error, Result};
 
@@ -97,7 +107,7 @@ impl<B: Backend> Side<B> {
     }
 }
 
-/// `out` (n1 × n2, column-major) = A₁ A₂ᵀ for A₁ (n1 × k) and A₂ (n2 × k) row-major: the
+/// `gram` (n1 × n2, column-major) = A₁ A₂ᵀ for A₁ (n1 × k) and A₂ (n2 × k) row-major: the
 /// row-major product A₂ A₁ᵀ (n2 × n1) has the same memory layout.
 fn gram<B: Backend>(
     backend: &mut B,
@@ -106,17 +116,29 @@ fn gram<B: Backend>(
     k: usize,
     a1: &B::Buf,
     a2: &B::Buf,
-    buf: &mut B::Buf,
-    host: &mut [f32],
+    gram: &mut B::Buf,
 ) {
-    backend.gemm(Trans::N, Trans::T, n2, n1, k, 1.0, a2, a1, 0.0, buf);
-    backend.read(buf, host);
+    backend.gemm(Trans::N, Trans::T, n2, n1, k, 1.0, a2, a1, 0.0, gram);
 }
 
 /// The empirical NTK and NNGP of `mlp` between the rows of `x1` (n1 × d, row-major f32) and
-/// of `x2` (n2 × d), or of `x1` with itself when `x2` is `None`. Gram matrices in f32 (the
-/// network's precision), summed over layers in f64; n1 × n2 each.
+/// of `x2` (n2 × d), or of `x1` with itself when `x2` is `None`; n1 × n2 each. A blocking
+/// wrapper of [`empirical_kernels_async`] (the one code path): it works on the CPU backend
+/// and natively on a GPU, whose readbacks finish before they return; on the web GPU use the
+/// async function.
 pub fn empirical_kernels<B: Backend>(
+    backend: &mut B,
+    mlp: &Mlp<B>,
+    x1: &[f32],
+    x2: Option<&[f32]>,
+) -> Result<EmpiricalKernels> {
+    ready_now(empirical_kernels_async(backend, mlp, x1, x2))
+}
+
+/// [`empirical_kernels`] with one asynchronous readback at the end: every layer's Grams and
+/// their sum stay on the device (f32 throughout; see the module documentation for the
+/// precision). x1 is n1 × d and x2 n2 × d, row-major f32; the kernels are n1 × n2.
+pub async fn empirical_kernels_async<B: Backend>(
     backend: &mut B,
     mlp: &Mlp<B>,
     x1: &[f32],
@@ -135,34 +157,32 @@ pub fn empirical_kernels<B: Backend>(
     let mut s1 = Side::new(backend, mlp, x1);
     let mut s2 = x2.map(|x2| Side::new(backend, mlp, x2));
     let (n1, n2) = (s1.rows, s2.as_ref().map_or(s1.rows, |s| s.rows));
-    let mut buf = backend.zeros(n1 * n2);
-    let (mut gx, mut gd) = (vec![0.0f32; n1 * n2], vec![0.0f32; n1 * n2]);
-    let mut ntk = DMatrix::<f64>::zeros(n1, n2);
+    let len = n1 * n2;
+    // The layer Grams of the signals and of the inputs, and the kernels: NTK then NNGP.
+    let (mut g_d, mut g_x) = (backend.zeros(len), backend.zeros(len));
+    let mut kernels = backend.zeros(2 * len);
     let out = mlp.layers.len() - 1;
 
-    // Output layer: D = 1, so its term is w_mult²·X^L X'^Lᵀ + b_mult².
+    // Output layer: D = 1, so its NTK term is w_mult²·X^L X'^Lᵀ + b_mult², and the NNGP is
+    // the same Gram with the readout's variances: w_std²·w_mult²·X^L X'^Lᵀ + b_std²·b_mult².
     let shape = mlp.layers[out];
     {
         let a2 = s2.as_ref().unwrap_or(&s1).input(out);
-        gram(
-            backend,
-            n1,
-            n2,
-            shape.fan_in,
-            s1.input(out),
-            a2,
-            &mut buf,
-            &mut gx,
-        );
+        gram(backend, n1, n2, shape.fan_in, s1.input(out), a2, &mut g_x);
     }
-    let (wm2, bm2) = ((shape.w_mult as f64).powi(2), (shape.b_mult as f64).powi(2));
+    let (wm2, bm2) = (shape.w_mult * shape.w_mult, shape.b_mult * shape.b_mult);
     let (w_var, b_var) = (shape.w_std * shape.w_std, shape.b_std * shape.b_std);
-    let mut nngp = DMatrix::<f64>::zeros(n1, n2);
-    for ((t, s), &g) in ntk.iter_mut().zip(nngp.iter_mut()).zip(&gx) {
-        let g = g as f64;
-        *t = wm2 * g + bm2;
-        *s = w_var * wm2 * g + b_var * bm2;
-    }
+    backend.ntk_accumulate(len, None, &g_x, wm2, bm2, 0.0, &mut kernels, 0);
+    backend.ntk_accumulate(
+        len,
+        None,
+        &g_x,
+        (w_var * wm2 as f64) as f32,
+        (b_var * bm2 as f64) as f32,
+        0.0,
+        &mut kernels,
+        len,
+    );
 
     // Hidden layers, from the last down: (D D'ᵀ) ∘ (w_mult² X X'ᵀ + b_mult²).
     for k in (0..out).rev() {
@@ -179,8 +199,7 @@ pub fn empirical_kernels<B: Backend>(
             shape.fan_out,
             &s1.delta[0],
             &other.delta[0],
-            &mut buf,
-            &mut gd,
+            &mut g_d,
         );
         gram(
             backend,
@@ -189,15 +208,17 @@ pub fn empirical_kernels<B: Backend>(
             shape.fan_in,
             s1.input(k),
             other.input(k),
-            &mut buf,
-            &mut gx,
+            &mut g_x,
         );
-        let (wm2, bm2) = ((shape.w_mult as f64).powi(2), (shape.b_mult as f64).powi(2));
-        for ((t, &gdv), &gxv) in ntk.iter_mut().zip(&gd).zip(&gx) {
-            *t += gdv as f64 * (wm2 * gxv as f64 + bm2);
-        }
+        let (wm2, bm2) = (shape.w_mult * shape.w_mult, shape.b_mult * shape.b_mult);
+        backend.ntk_accumulate(len, Some(&g_d), &g_x, wm2, bm2, 1.0, &mut kernels, 0);
     }
-    Ok(EmpiricalKernels { ntk, nngp })
+    let values = backend.read_async(&kernels, 2 * len).await?;
+    let widen = |v: &[f32]| DMatrix::from_iterator(n1, n2, v.iter().map(|&x| x as f64));
+    Ok(EmpiricalKernels {
+        ntk: widen(&values[..len]),
+        nngp: widen(&values[len..]),
+    })
 }
 
 /// ‖K_t − K_0‖_F / ‖K_0‖_F for two kernel matrices of the same shape: how far a kernel has

@@ -775,3 +775,262 @@ pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) 
         }
     }
 }
+
+/// `ntk_accumulate`: out[offset + i] = β·out[offset + i] + g_d[i]·(w·g_x[i] + b), without g_d
+/// (the output layer) over NaN with β = 0, and with g_d, β = 1 (the hidden layers) or a general
+/// β, at an offset; the elements around the range must come back untouched. Three or four
+/// roundings of operands of the sizes in `scale`: EW_RTOL.
+pub async fn ntk_accumulate<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for len in lengths(big) {
+        for (with_gd, beta, offset) in [(false, 0.0f32, 0usize), (true, 1.0, 3), (true, -0.6, 1)] {
+            let (w, bias) = (1.7f32, -0.45f32);
+            let gd = random(&mut rng, len, 1.0);
+            let gx = random(&mut rng, len, 1.0);
+            let total = offset + len + 2;
+            let mut out0 = random(&mut rng, total, 1.0);
+            if beta == 0.0 {
+                out0[offset..offset + len].fill(f32::NAN);
+            }
+            let mut want: Vec<f64> = out0.iter().map(|&v| v as f64).collect();
+            let mut scale = vec![0.0f64; total];
+            for i in 0..len {
+                let g = if with_gd { gd[i] as f64 } else { 1.0 };
+                let inner = w as f64 * gx[i] as f64 + bias as f64;
+                let old = if beta == 0.0 {
+                    0.0
+                } else {
+                    out0[offset + i] as f64
+                };
+                want[offset + i] = beta as f64 * old + g * inner;
+                scale[offset + i] = (beta as f64 * old).abs()
+                    + g.abs() * ((w as f64 * gx[i] as f64).abs() + (bias as f64).abs());
+            }
+            let gdb = b.upload(&gd);
+            let gxb = b.upload(&gx);
+            let mut ob = b.upload(&out0);
+            b.ntk_accumulate(
+                len,
+                with_gd.then_some(&gdb),
+                &gxb,
+                w,
+                bias,
+                beta,
+                &mut ob,
+                offset,
+            );
+            let got = fetch(b, &ob, total).await;
+            assert_close(
+                &format!(
+                    "{name} ntk_accumulate len={len} g_d={with_gd} beta={beta} offset={offset}"
+                ),
+                &got,
+                &want,
+                |i| EW_RTOL * scale[i] + 1e-30,
+            );
+        }
+    }
+}
+
+/// The analytic recursion in f32 against f64, relative to the diagonal scale
+/// √(K(x,x)K(x',x')) (Cauchy–Schwarz: no entry is larger): about a dozen f32 roundings per
+/// layer, each ≤ 2⁻²⁴ of that scale (≈ 7e-7 a layer), over at most 3 layers, amplified by the
+/// conditioning of the moments: erf's Ė = (4/π)q₁q₂/√(1 − t²) by up to 1/(1 − t²) ≈ 5 in its
+/// argument t ≤ 2a/(1 + 2a) for the variances here (a ≤ 2.2); ReLU's E has a derivative in ρ
+/// of at most ½√(ab). Measured worst: 1.3e-6 (erf NTK, depth 3), 7e-7 elsewhere.
+pub const RECURSION_RTOL: f64 = 4e-6;
+/// The absolute error δ of an f32 correlation ρ after a few layers (a dozen roundings of
+/// 2⁻²⁴ ≈ 6e-8), for the ReLU NTK's conditioning term: ReLU's Ė = (π − arccos ρ)/2π (times
+/// s²σ_w²), and arccos moves by min(δ/√(1 − ρ²), √(2δ)) when ρ moves by δ, which relative to
+/// Ė's diagonal value ½ and through the later layers (which only scale it) is at most that
+/// over π of the NTK's scale per layer.
+pub const RHO_ABS_ERR: f64 = 1e-6;
+
+/// The ReLU NTK's extra tolerance (relative to its scale) for a pair whose layer correlations
+/// were `rhos`: Σ_l min(δ/√(1 − ρ_l²), √(2δ))/π.
+pub fn relu_rho_slack(rhos: &[f64]) -> f64 {
+    let d = RHO_ABS_ERR;
+    rhos.iter()
+        .map(|&r| {
+            let s = (1.0 - r * r).max(0.0).sqrt();
+            let dtheta = if s > 0.0 {
+                (d / s).min((2.0 * d).sqrt())
+            } else {
+                (2.0 * d).sqrt()
+            };
+            dtheta / std::f64::consts::PI
+        })
+        .sum()
+}
+
+/// One pair's f64 recursion from the f32 inputs of the operation: (Σ, Θ, the correlation at
+/// the input of each hidden layer).
+fn recursion_f64(
+    act: Activation,
+    (s2, sw2, sb2): (f64, f64, f64),
+    coefs: &[f64],
+    g: f64,
+    var_a: &[f64],
+    var_b: &[f64],
+) -> (f64, f64, Vec<f64>) {
+    use descent::kernels::analytic::moments;
+    let depth = var_a.len();
+    let mut sigma = s2 * (sw2 * g + sb2);
+    let mut theta = coefs[0] * g + coefs[depth + 1];
+    let mut rhos = Vec::with_capacity(depth);
+    for l in 0..depth {
+        let (a, b) = (var_a[l], var_b[l]);
+        rhos.push((sigma / (a * b).sqrt()).clamp(-1.0, 1.0));
+        let (e, ed) = moments(act, a, sigma, b);
+        theta = theta * (s2 * sw2 * ed) + coefs[l + 1] * e + coefs[depth + 2 + l];
+        sigma = s2 * (sw2 * e + sb2);
+    }
+    (sigma, theta, rhos)
+}
+
+/// `nngp_ntk_recursion` for ReLU, erf and linear at depths 1 and 3, against the f64 recursion
+/// with the closed forms of `kernels::analytic::moments`, on consistent inputs: per point a
+/// squared norm q ∈ [0.3, 2] (a1 of a point with itself) and the chain of its variances, and
+/// a1[r,c] = ρ√(q_r q_c) with ρ uniform in (−0.97, 0.97), plus entries at ρ = ±1 and just
+/// below 1, where ReLU's NTK is ill-conditioned ([`relu_rho_slack`]). The per-layer
+/// coefficients differ from layer to layer, as in the standard parametrisation.
+pub async fn nngp_ntk_recursion<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    use descent::backend::KernelRecursion;
+    use descent::kernels::analytic::diag_moments;
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    let (s, sw, sb) = (1.1f64, 1.3f64, 0.4f64);
+    let (s2, sw2, sb2) = (s * s, sw * sw, sb * sb);
+    let mut cases: Vec<(usize, usize, usize, Activation)> = Vec::new();
+    for (rows, cols) in [
+        (1, 1),
+        (1, 17),
+        (13, 1),
+        (7, 16),
+        (63, 65),
+        (64, 64),
+        (97, 257),
+    ] {
+        for act in [Activation::Relu, Activation::Erf, Activation::Linear] {
+            for depth in [1, 3] {
+                cases.push((rows, cols, depth, act));
+            }
+        }
+    }
+    if big {
+        // Past 65535 workgroups of 256: the 2-D fold of the dispatch.
+        cases.push((3, 65_535 * 256 / 3 + 2, 1, Activation::Relu));
+    }
+    for (rows, cols, depth, act) in cases {
+        // Per point: q, and the variances Σ^{l+1}(x, x) for l < depth (f64 chain, then f32).
+        let chain = |q: f64| {
+            let mut a = s2 * (sw2 * q + sb2);
+            let mut out = Vec::with_capacity(depth);
+            for _ in 0..depth {
+                out.push(a);
+                a = s2 * (sw2 * diag_moments(act, a).0 + sb2);
+            }
+            out
+        };
+        let q_rows: Vec<f64> = (0..rows).map(|_| rng.uniform_in(0.3, 2.0)).collect();
+        let q_cols: Vec<f64> = (0..cols).map(|_| rng.uniform_in(0.3, 2.0)).collect();
+        let mut var_rows = vec![0.0f32; depth * rows];
+        let mut var_cols = vec![0.0f32; depth * cols];
+        for (qs, var, n) in [
+            (&q_rows, &mut var_rows, rows),
+            (&q_cols, &mut var_cols, cols),
+        ] {
+            for (p, &q) in qs.iter().enumerate() {
+                for (l, a) in chain(q).into_iter().enumerate() {
+                    var[l * n + p] = a as f32;
+                }
+            }
+        }
+        let special = [1.0, -1.0, 1.0 - 1e-6, 1.0 - 1e-4, 0.999];
+        let a1: Vec<f32> = (0..rows * cols)
+            .map(|e| {
+                let (r, c) = (e / cols, e % cols);
+                let rho = if e % 7 == 3 {
+                    special[(e / 7) % special.len()]
+                } else {
+                    rng.uniform_in(-0.97, 0.97)
+                };
+                (rho * (q_rows[r] * q_cols[c]).sqrt()) as f32
+            })
+            .collect();
+        let coefs: Vec<f32> = (0..=depth)
+            .map(|l| (sw2 * (1.0 + 0.3 * l as f64)) as f32)
+            .chain((0..=depth).map(|l| (sb2 * (1.0 + 0.5 * l as f64)) as f32))
+            .collect();
+        let coefs64: Vec<f64> = coefs.iter().map(|&v| v as f64).collect();
+        let sc = (s2 as f32 as f64, sw2 as f32 as f64, sb2 as f32 as f64);
+        let col_of = |var: &[f32], n: usize, p: usize| -> Vec<f64> {
+            (0..depth).map(|l| var[l * n + p] as f64).collect()
+        };
+        let rows_var: Vec<Vec<f64>> = (0..rows).map(|r| col_of(&var_rows, rows, r)).collect();
+        let cols_var: Vec<Vec<f64>> = (0..cols).map(|c| col_of(&var_cols, cols, c)).collect();
+        // The diagonal scales: the recursion of a point with itself.
+        let diag = |q: f64, var: &[f64]| {
+            let (sg, th, _) = recursion_f64(act, sc, &coefs64, q, var, var);
+            (sg, th)
+        };
+        let d_rows: Vec<(f64, f64)> = (0..rows).map(|r| diag(q_rows[r], &rows_var[r])).collect();
+        let d_cols: Vec<(f64, f64)> = (0..cols).map(|c| diag(q_cols[c], &cols_var[c])).collect();
+        let len = rows * cols;
+        let mut want = vec![0.0f64; 2 * len];
+        let mut tol = vec![0.0f64; 2 * len];
+        for e in 0..len {
+            let (r, c) = (e / cols, e % cols);
+            let (sg, th, rhos) =
+                recursion_f64(act, sc, &coefs64, a1[e] as f64, &rows_var[r], &cols_var[c]);
+            want[e] = sg;
+            want[len + e] = th;
+            let slack = if act == Activation::Relu {
+                relu_rho_slack(&rhos)
+            } else {
+                0.0
+            };
+            tol[e] = RECURSION_RTOL * (d_rows[r].0 * d_cols[c].0).sqrt();
+            tol[len + e] = (RECURSION_RTOL + slack) * (d_rows[r].1 * d_cols[c].1).sqrt();
+        }
+        let rec = KernelRecursion {
+            depth,
+            activation: act,
+            s2: sc.0 as f32,
+            sw2: sc.1 as f32,
+            sb2: sc.2 as f32,
+        };
+        let a1b = b.upload(&a1);
+        let vrb = b.upload(&var_rows);
+        let vcb = b.upload(&var_cols);
+        let cb = b.upload(&coefs);
+        let mut ob = b.upload(&vec![f32::NAN; 2 * len]);
+        b.nngp_ntk_recursion(rows, cols, rec, &a1b, &vrb, &vcb, &cb, &mut ob);
+        let got = fetch(b, &ob, 2 * len).await;
+        assert_close(
+            &format!("{name} nngp_ntk_recursion {act:?} depth={depth} {rows}×{cols}"),
+            &got,
+            &want,
+            |i| tol[i],
+        );
+    }
+    // tanh has no closed form here: NaN, which the callers refuse beforehand.
+    let rec = KernelRecursion {
+        depth: 2,
+        activation: Activation::Tanh,
+        s2: 1.0,
+        sw2: 1.0,
+        sb2: 0.0,
+    };
+    let a1b = b.upload(&[0.5; 6]);
+    let vb = b.upload(&[1.0; 6]);
+    let cb = b.upload(&[1.0; 6]);
+    let mut ob = b.zeros(12);
+    b.nngp_ntk_recursion(2, 3, rec, &a1b, &vb, &vb, &cb, &mut ob);
+    let got = fetch(b, &ob, 12).await;
+    assert!(
+        got.iter().all(|v| v.is_nan()),
+        "{name}: tanh gives NaN, got {got:?}"
+    );
+}

@@ -3,7 +3,8 @@
 
 pub mod gemm;
 
-use super::{Activation, Backend, Trans};
+use super::{Activation, Backend, KernelRecursion, Trans};
+use crate::kernels::special::{acos_f32, asin_f32};
 use crate::nn::activation::erf_f32;
 
 /// The CPU backend. Holds the packing scratch of the matrix kernels so steps allocate nothing.
@@ -148,6 +149,66 @@ impl Backend for Cpu {
         loss[slot] = residual_loss_slices(len, f, f0.map(|v| &v[..]), scale, y, r);
     }
 
+    fn ntk_accumulate(
+        &mut self,
+        len: usize,
+        g_d: Option<&Vec<f32>>,
+        g_x: &Vec<f32>,
+        w_coef: f32,
+        b_coef: f32,
+        beta: f32,
+        out: &mut Vec<f32>,
+        offset: usize,
+    ) {
+        let out = &mut out[offset..offset + len];
+        for i in 0..len {
+            let mut term = w_coef * g_x[i] + b_coef;
+            if let Some(g_d) = g_d {
+                term *= g_d[i];
+            }
+            out[i] = if beta == 0.0 {
+                term
+            } else {
+                beta * out[i] + term
+            };
+        }
+    }
+
+    fn nngp_ntk_recursion(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        rec: KernelRecursion,
+        a1: &Vec<f32>,
+        var_rows: &Vec<f32>,
+        var_cols: &Vec<f32>,
+        layer_coefs: &Vec<f32>,
+        out: &mut Vec<f32>,
+    ) {
+        let len = rows * cols;
+        let depth = rec.depth;
+        let (alpha_w, alpha_b) = layer_coefs[..2 * (depth + 1)].split_at(depth + 1);
+        let (s2, sw2, sb2) = (rec.s2, rec.sw2, rec.sb2);
+        let s2sw2 = s2 * sw2;
+        let (nngp, ntk) = out[..2 * len].split_at_mut(len);
+        // Element e = r·cols + c, as the shader's invocations, walked row by row.
+        for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
+            let e = r * cols + c;
+            let g = a1[e];
+            let mut sigma = s2 * (sw2 * g + sb2);
+            let mut theta = alpha_w[0] * g + alpha_b[0];
+            for l in 0..depth {
+                let a = var_rows[l * rows + r];
+                let b = var_cols[l * cols + c];
+                let (m, md) = dual_moments_f32(rec.activation, a, sigma, b);
+                theta = theta * (s2sw2 * md) + alpha_w[l + 1] * m + alpha_b[l + 1];
+                sigma = s2 * (sw2 * m + sb2);
+            }
+            nngp[e] = sigma;
+            ntk[e] = theta;
+        }
+    }
+
     fn gemm_batched(
         &mut self,
         ta: Trans,
@@ -274,6 +335,44 @@ impl Backend for Cpu {
                 &mut r[at..at + len],
             );
         }
+    }
+}
+
+const INV_2PI_F32: f32 = 0.5 / std::f32::consts::PI;
+
+/// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]) in f32: the closed forms of
+/// `crate::kernels::analytic` for ReLU, erf and the identity, in the order of operations of
+/// `moments` in nngp_ntk_recursion.wgsl (keep in sync); NaN for tanh, which has none.
+#[inline(always)]
+fn dual_moments_f32(act: Activation, a: f32, c: f32, b: f32) -> (f32, f32) {
+    match act {
+        Activation::Relu => {
+            let (ra, rb) = (a.max(0.0).sqrt(), b.max(0.0).sqrt());
+            let ia = if ra > 0.0 { 1.0 / ra } else { 0.0 };
+            let ib = if rb > 0.0 { 1.0 / rb } else { 0.0 };
+            let rho = (c * (ia * ib)).clamp(-1.0, 1.0);
+            let sin = ((1.0 - rho) * (1.0 + rho)).sqrt();
+            // π − ϑ = arccos(−ρ), accurate near ρ = −1 too.
+            let pi_minus = acos_f32(-rho);
+            let live = if ra * rb > 0.0 { 1.0 } else { 0.0 };
+            (
+                ra * rb * (sin + pi_minus * rho) * INV_2PI_F32,
+                live * pi_minus * INV_2PI_F32,
+            )
+        }
+        Activation::Erf => {
+            let qa = 1.0 / (1.0 + 2.0 * a).sqrt();
+            let qb = 1.0 / (1.0 + 2.0 * b).sqrt();
+            let qq = qa * qb;
+            let arg = (2.0 * c * qq).clamp(-1.0, 1.0);
+            let det = ((1.0 - arg) * (1.0 + arg)).sqrt();
+            (
+                std::f32::consts::FRAC_2_PI * asin_f32(arg),
+                2.0 * std::f32::consts::FRAC_2_PI * qq / det.max(f32::MIN_POSITIVE),
+            )
+        }
+        Activation::Linear => (c, 1.0),
+        Activation::Tanh => (f32::NAN, f32::NAN),
     }
 }
 

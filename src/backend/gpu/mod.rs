@@ -4,9 +4,10 @@
 //! Every operation is a WGSL shader in this folder whose entry point has the name of its CPU
 //! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`,
 //! `residual_loss`, and the batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`,
-//! `residual_loss_batched`, each one dispatch for a whole batch of networks); `gemm` is
-//! `gemm_batched` with one network, and products with one output column or row of either go
-//! to `gemv`. The twin is the fallback and the test oracle.
+//! `residual_loss_batched`, each one dispatch for a whole batch of networks, and the kernel
+//! matrices' `ntk_accumulate` and `nngp_ntk_recursion`); `gemm` is `gemm_batched` with one
+//! network, and products with one output column or row of either go to `gemv`. The twin is the
+//! fallback and the test oracle.
 //!
 //! - **Parameters stay on the device.** A [`GpuBuf`] is a storage buffer; nothing is copied
 //!   back except by [`Backend::read`] / [`Backend::read_async`].
@@ -31,7 +32,7 @@ use std::task::{Context, Poll, Waker};
 
 use wgpu::util::DeviceExt;
 
-use super::{Activation, Backend, Trans};
+use super::{Activation, Backend, KernelRecursion, MAX_RECURSION_DEPTH, Trans};
 use crate::error::{Error, Result};
 
 /// Bytes of one operation's uniform parameters (sixteen 32-bit words; every shader's `Params`
@@ -83,10 +84,12 @@ enum Kernel {
     ColSumBatched,
     ResidualLossBatched,
     Gemv,
+    NtkAccumulate,
+    NngpNtkRecursion,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 10] = [
+    const ALL: [Kernel; 12] = [
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
@@ -97,6 +100,8 @@ impl Kernel {
         Kernel::ColSumBatched,
         Kernel::ResidualLossBatched,
         Kernel::Gemv,
+        Kernel::NtkAccumulate,
+        Kernel::NngpNtkRecursion,
     ];
 
     /// The entry point, the shader file's stem and the CPU twin's name.
@@ -112,6 +117,8 @@ impl Kernel {
             Kernel::ColSumBatched => "col_sum_batched",
             Kernel::ResidualLossBatched => "residual_loss_batched",
             Kernel::Gemv => "gemv",
+            Kernel::NtkAccumulate => "ntk_accumulate",
+            Kernel::NngpNtkRecursion => "nngp_ntk_recursion",
         }
     }
 
@@ -134,6 +141,13 @@ impl Kernel {
             Kernel::ColSumBatched => include_str!("col_sum_batched.wgsl").to_string(),
             Kernel::ResidualLossBatched => include_str!("residual_loss_batched.wgsl").to_string(),
             Kernel::Gemv => include_str!("gemv.wgsl").to_string(),
+            Kernel::NtkAccumulate => {
+                format!("{ACTIVATION_WGSL}\n{}", include_str!("ntk_accumulate.wgsl"))
+            }
+            Kernel::NngpNtkRecursion => format!(
+                "{ACTIVATION_WGSL}\n{}",
+                include_str!("nngp_ntk_recursion.wgsl")
+            ),
         }
     }
 
@@ -150,6 +164,8 @@ impl Kernel {
             Kernel::ColSumBatched => &[true, true, false],
             Kernel::ResidualLossBatched => &[true, true, true, false, false],
             Kernel::Gemv => &[true, true, true, false],
+            Kernel::NtkAccumulate => &[true, true, false],
+            Kernel::NngpNtkRecursion => &[true, true, true, true, false],
         }
     }
 }
@@ -959,6 +975,110 @@ impl Backend for Gpu {
                 break;
             }
         }
+    }
+
+    fn ntk_accumulate(
+        &mut self,
+        len: usize,
+        g_d: Option<&GpuBuf>,
+        g_x: &GpuBuf,
+        w_coef: f32,
+        b_coef: f32,
+        beta: f32,
+        out: &mut GpuBuf,
+        offset: usize,
+    ) {
+        if len == 0 {
+            return;
+        }
+        if g_x.len < len || g_d.is_some_and(|g| g.len < len) || out.len < offset + len {
+            self.fail(
+                "ntk_accumulate",
+                format!(
+                    "{len} elements at offset {offset} over buffers of {}, {} and {}",
+                    g_d.map_or(0, |g| g.len),
+                    g_x.len,
+                    out.len
+                ),
+            );
+            return;
+        }
+        let has_gd = g_d.is_some() as u32;
+        // Without g_d the shader never reads binding 1; bind g_x there (read-only twice is valid).
+        let g_d = g_d.unwrap_or(g_x);
+        let params = [
+            len as u32,
+            offset as u32,
+            w_coef.to_bits(),
+            b_coef.to_bits(),
+            beta.to_bits(),
+            has_gd,
+            0,
+            0,
+        ];
+        self.dispatch(
+            Kernel::NtkAccumulate,
+            &params,
+            &[&g_d.buffer, &g_x.buffer, &out.buffer],
+            groups_1d(len),
+        );
+    }
+
+    fn nngp_ntk_recursion(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        rec: KernelRecursion,
+        a1: &GpuBuf,
+        var_rows: &GpuBuf,
+        var_cols: &GpuBuf,
+        layer_coefs: &GpuBuf,
+        out: &mut GpuBuf,
+    ) {
+        let len = rows * cols;
+        if len == 0 {
+            return;
+        }
+        let depth = rec.depth;
+        if a1.len < len
+            || var_rows.len < depth * rows
+            || var_cols.len < depth * cols
+            || layer_coefs.len < 2 * (depth + 1)
+            || out.len < 2 * len
+            || depth > MAX_RECURSION_DEPTH
+        {
+            self.fail(
+                "nngp_ntk_recursion",
+                format!(
+                    "{rows}×{cols} at depth {depth} (at most {MAX_RECURSION_DEPTH}) over buffers \
+                     of {}, {}, {}, {} coefficients and {}",
+                    a1.len, var_rows.len, var_cols.len, layer_coefs.len, out.len
+                ),
+            );
+            return;
+        }
+        let params = [
+            rows as u32,
+            cols as u32,
+            depth as u32,
+            act_code(rec.activation),
+            rec.s2.to_bits(),
+            rec.sw2.to_bits(),
+            rec.sb2.to_bits(),
+            f32::NAN.to_bits(),
+        ];
+        self.dispatch(
+            Kernel::NngpNtkRecursion,
+            &params,
+            &[
+                &a1.buffer,
+                &var_rows.buffer,
+                &var_cols.buffer,
+                &layer_coefs.buffer,
+                &out.buffer,
+            ],
+            groups_1d(len),
+        );
     }
 
     fn gemm_batched(
