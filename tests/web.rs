@@ -307,7 +307,7 @@ fn double_descent_reads_the_digits_csv_and_refuses_oversize_sweeps() {
     assert!(msg.contains("digits"), "{msg}");
     // The whole-sweep check refuses what one session could not hold, with the estimate.
     let big = config(&[("nTrain", 1000.into()), ("seeds", 20.into())]);
-    let err = check_double_descent(big).err().expect("refused");
+    let err = check_double_descent(big).expect_err("refused");
     let msg = js_sys::Error::from(err).message().as_string().unwrap();
     assert!(msg.contains("MB"), "{msg}");
     assert!(check_double_descent(config(&[])).unwrap() > 1e6);

@@ -5,7 +5,7 @@ pub mod gemm;
 
 use super::{Activation, Backend, KernelRecursion, Trans};
 use crate::kernels::special::{acos_f32, asin_f32};
-use crate::nn::activation::erf_f32;
+use crate::nn::activation::{erf_f32, tanh_f32};
 
 /// The CPU backend. Holds the packing scratch of the matrix kernels so steps allocate nothing.
 #[derive(Default)]
@@ -403,7 +403,7 @@ fn bias_act_slices(
             )
         }
         Activation::Erf => bias_act_with(cols, z, bias, bias_scale, h, erf_f32),
-        Activation::Tanh => bias_act_with(cols, z, bias, bias_scale, h, f32::tanh),
+        Activation::Tanh => bias_act_with(cols, z, bias, bias_scale, h, tanh_f32),
         Activation::Linear => bias_act_with(cols, z, bias, bias_scale, h, |v| v),
     }
 }

@@ -1,6 +1,6 @@
 // The activations φ and their derivatives φ', shared by bias_act.wgsl and act_backward.wgsl
-// (prepended to each). CPU twins: `Activation::apply` / `Activation::derivative` and
-// `erf_f32` in src/nn/activation.rs.
+// (prepended to each). CPU twins: `Activation::apply` / `Activation::derivative`, `erf_f32`
+// and `tanh_f32` in src/nn/activation.rs.
 
 // Activation codes; keep in sync with `act_code` in mod.rs.
 const ACT_RELU: u32 = 0u;
@@ -10,9 +10,9 @@ const ACT_LINEAR: u32 = 3u;
 
 const FRAC_2_SQRT_PI: f32 = 1.1283791670955126;
 
-// Twin of `erf_f32`: a Taylor series for |x| < 0.5, Abramowitz & Stegun 7.1.26 beyond. The
-// CPU evaluates the second branch in f64; here it is f32 (WGSL has no f64), which adds a few
-// 1e-7 of absolute error.
+// Twin of `erf_f32`: a Taylor series for |x| < 0.5, Abramowitz & Stegun 7.1.26 beyond, in f32
+// on both (the CPU twin computes both branches and selects, so that its loop vectorises, and
+// has its own exp_f32; within 4e-7 of erf).
 fn erf_f32(x: f32) -> f32 {
     let ax = abs(x);
     if (ax < 0.5) {
