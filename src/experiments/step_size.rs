@@ -370,6 +370,89 @@ pub struct StepSizeReport {
     pub diverged: Option<u64>,
 }
 
+/// A Step-size network at θ₀ and what every measurement of it starts from.
+struct Initial {
+    theta_0: Vec<f32>,
+    /// η_eff per slider unit.
+    lr_factor: f64,
+    /// f(x_train; θ₀).
+    f_init: Vec<f32>,
+    /// Θ₀ on the training inputs, its eigendecomposition and top eigenvalue (> 0).
+    k0: DMatrix<f64>,
+    machine: KernelMachine,
+    lambda0: f64,
+    /// The f64 objective the Hessian is taken of (centred on f(·; θ₀) when the run is).
+    objective: Objective,
+}
+
+impl Initial {
+    /// Of `pg`, just built from `config` (an NTK that is zero or not finite is refused).
+    fn of(pg: &mut Playground, config: &StepSizeConfig) -> Result<Self> {
+        let x = pg.data.x_train.clone();
+        let y = pg.data.y_train.clone();
+        let t = pg.trainer_mut();
+        let theta_0 = t.mlp.params(&mut t.backend);
+        let lr_factor = t.mlp.effective_lr(1.0);
+        let f_init = t.predict(&x);
+        let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk;
+        let machine = KernelMachine::new(&k0)?;
+        let lambda0 = machine.lambda_max();
+        if !(lambda0.is_finite() && lambda0 > 0.0) {
+            return Err(Error::config(
+                "initScale",
+                "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
+            ));
+        }
+        let f0 = config.center_output.then_some(f_init.as_slice());
+        let objective = Objective::new(&config.playground().spec(), &x, &y, f0, 1.0)?;
+        Ok(Initial {
+            theta_0,
+            lr_factor,
+            f_init,
+            k0,
+            machine,
+            lambda0,
+            objective,
+        })
+    }
+}
+
+/// The measurements of a tracking point.
+#[derive(Clone, Copy, Debug)]
+struct Tracked {
+    /// λ_max(Θ)/n.
+    ntk_top: f64,
+    /// The top Hessian eigenvalue.
+    sharpness: f64,
+    weight_change: f64,
+    kernel_distance: f64,
+}
+
+/// The NTK and Hessian top eigenvalues and the lazy measures at parameters `theta` with NTK `k`
+/// (against θ₀ and Θ₀), the power iterations warm-started from `(ntk_vec, hess_vec)`;
+/// None when anything is not finite.
+fn measure(
+    objective: &Objective,
+    (theta_0, k0): (&[f32], &DMatrix<f64>),
+    (theta, k): (&[f32], &DMatrix<f64>),
+    (ntk_vec, hess_vec): (&mut Vec<f64>, &mut Vec<f64>),
+    hessian_iters: u32,
+) -> Option<Tracked> {
+    if k.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let n = objective.n() as f64;
+    let ntk_top = top_eigenvalue_sym(k, ntk_vec, 200, 1e-6).value / n;
+    let point = objective.at(&widen(theta)).ok()?;
+    let sharpness = hessian::hessian_top(&point, hess_vec, hessian_iters as usize, 1e-3).value;
+    (ntk_top.is_finite() && sharpness.is_finite()).then(|| Tracked {
+        ntk_top,
+        sharpness,
+        weight_change: relative_change(theta, theta_0),
+        kernel_distance: kernel_distance(k, k0),
+    })
+}
+
 /// One live Step-size run.
 pub struct StepSize {
     pub config: StepSizeConfig,
@@ -405,32 +488,21 @@ impl StepSize {
         let mut pg = Playground::new(config.playground())?;
         let x_train = pg.data.x_train.clone();
         let y_train = pg.data.y_train.clone();
-        let t = pg.trainer_mut();
-        let theta_0 = t.mlp.params(&mut t.backend);
-        let lr_factor = t.mlp.effective_lr(1.0);
-        let f0 = t.predict(&x_train);
-        let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x_train, None)?.ntk;
-        let machine = KernelMachine::new(&k0)?;
-        let lambda0 = machine.lambda_max();
-        if !(lambda0.is_finite() && lambda0 > 0.0) {
-            return Err(Error::config(
-                "initScale",
-                "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
-            ));
-        }
+        let Initial {
+            theta_0,
+            lr_factor,
+            f_init: f0,
+            k0,
+            machine,
+            lambda0,
+            objective,
+        } = Initial::of(&mut pg, &config)?;
         let n = y_train.len();
         let centred = config.center_output;
         let residual0: Vec<f64> = (0..n)
             .map(|i| (if centred { 0.0 } else { f0[i] as f64 }) - y_train[i] as f64)
             .collect();
         let lin = Linearized::new(&machine, &residual0);
-        let objective = Objective::new(
-            &config.playground().spec(),
-            &x_train,
-            &y_train,
-            centred.then_some(f0.as_slice()),
-            1.0,
-        )?;
         let mut s = StepSize {
             config,
             pg,
@@ -655,26 +727,20 @@ impl StepSize {
         let Ok(k) = empirical_kernels(&mut t.backend, &t.mlp, &self.x_train, None) else {
             return;
         };
-        let k = k.ntk;
-        if k.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
-            return;
-        }
-        let n = self.objective.n() as f64;
-        let ntk = top_eigenvalue_sym(&k, &mut self.ntk_vec, 200, 1e-6).value / n;
-        let Ok(point) = self.objective.at(&widen(&theta)) else {
+        let Some(m) = measure(
+            &self.objective,
+            (&self.theta_0, &self.k0),
+            (&theta, &k.ntk),
+            (&mut self.ntk_vec, &mut self.hess_vec),
+            self.config.hessian_iters,
+        ) else {
             return;
         };
-        let iters = self.config.hessian_iters as usize;
-        let hess = hessian::hessian_top(&point, &mut self.hess_vec, iters, 1e-3).value;
-        if !(ntk.is_finite() && hess.is_finite()) {
-            return;
-        }
         self.track_steps.push(self.step());
-        self.sharpness.push(hess);
-        self.ntk_top.push(ntk);
-        self.weight_change
-            .push(relative_change(&theta, &self.theta_0));
-        self.kernel_distance.push(kernel_distance(&k, &self.k0));
+        self.sharpness.push(m.sharpness);
+        self.ntk_top.push(m.ntk_top);
+        self.weight_change.push(m.weight_change);
+        self.kernel_distance.push(m.kernel_distance);
     }
 
     /// The report at the current step, without stepping.
@@ -1197,17 +1263,6 @@ fn classify(
     }
 }
 
-/// The final measurements of a trained network (as [`StepSize`] tracks them).
-#[derive(Clone, Copy, Debug)]
-struct Tracked {
-    /// λ_max(Θ_T)/n.
-    ntk_top: f64,
-    /// The top Hessian eigenvalue.
-    sharpness: f64,
-    weight_change: f64,
-    kernel_distance: f64,
-}
-
 impl Start {
     /// The network of `config` at θ₀ and its measurements; `Ok(None)` when its outputs
     /// overflow at θ₀ (a divergent cell).
@@ -1217,76 +1272,38 @@ impl Start {
             Err(Error::Diverged { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let x = pg.data.x_train.clone();
         let y = pg.data.y_train.clone();
-        let t = pg.trainer_mut();
-        let theta_0 = t.mlp.params(&mut t.backend);
-        let lr_factor = t.mlp.effective_lr(1.0);
-        let f_init = t.predict(&x);
-        let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk;
-        let machine = KernelMachine::new(&k0)?;
-        let lambda0 = machine.lambda_max();
-        if !(lambda0.is_finite() && lambda0 > 0.0) {
-            return Err(Error::config(
-                "initScale",
-                "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
-            ));
-        }
-        let centred = config.center_output;
-        let f0 = centred.then(|| f_init.clone());
+        let Initial {
+            theta_0,
+            lr_factor,
+            f_init,
+            k0,
+            lambda0,
+            objective,
+            ..
+        } = Initial::of(&mut pg, config)?;
+        let f0 = config.center_output.then(|| f_init.clone());
         let initial_loss = eval_of(&f_init, f0.as_deref(), 1.0, &y).loss;
-        let objective = Objective::new(&config.playground().spec(), &x, &y, f0.as_deref(), 1.0)?;
-        let n = y.len() as f64;
-        let mut start = Start {
+        // What a StepSize run measures at step 0: it warm-starts the final measurement.
+        let (mut ntk_vec, mut hess_vec) = (Vec::new(), Vec::new());
+        measure(
+            &objective,
+            (&theta_0, &k0),
+            (&theta_0, &k0),
+            (&mut ntk_vec, &mut hess_vec),
+            config.hessian_iters,
+        );
+        Ok(Some(Start {
             pg,
             objective,
             theta_0,
             f0,
             k0,
-            bound: 2.0 * n / lambda0 / lr_factor,
+            bound: 2.0 * y.len() as f64 / lambda0 / lr_factor,
             initial_loss,
-            ntk_vec: Vec::new(),
-            hess_vec: Vec::new(),
-        };
-        // What a StepSize run measures at step 0: it warm-starts the final measurement.
-        let (mut ntk_vec, mut hess_vec) = (Vec::new(), Vec::new());
-        let theta_0 = start.theta_0.clone();
-        let k0 = start.k0.clone();
-        start.measure(
-            &theta_0,
-            &k0,
-            &mut ntk_vec,
-            &mut hess_vec,
-            config.hessian_iters,
-        );
-        start.ntk_vec = ntk_vec;
-        start.hess_vec = hess_vec;
-        Ok(Some(start))
-    }
-
-    /// The NTK and Hessian top eigenvalues and the lazy measures at `theta`, with the power
-    /// iterations started from `ntk_vec` and `hess_vec`; None when anything is not finite.
-    fn measure(
-        &mut self,
-        theta: &[f32],
-        k: &DMatrix<f64>,
-        ntk_vec: &mut Vec<f64>,
-        hess_vec: &mut Vec<f64>,
-        hessian_iters: u32,
-    ) -> Option<Tracked> {
-        if k.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
-            return None;
-        }
-        let n = self.objective.n() as f64;
-        let ntk_top = top_eigenvalue_sym(k, ntk_vec, 200, 1e-6).value / n;
-        let point = self.objective.at(&widen(theta)).ok()?;
-        let sharpness = hessian::hessian_top(&point, hess_vec, hessian_iters as usize, 1e-3).value;
-        (ntk_top.is_finite() && sharpness.is_finite()).then(|| Tracked {
-            ntk_top,
-            sharpness,
-            weight_change: relative_change(theta, &self.theta_0),
-            kernel_distance: kernel_distance(k, &self.k0),
-        })
+            ntk_vec,
+            hess_vec,
+        }))
     }
 
     /// The empirical NTK of the network with parameters `theta` on the training inputs.
@@ -1717,7 +1734,13 @@ impl PhaseDiagram {
                 let tracked = start.kernel_at(&theta).ok().and_then(|k| {
                     let (mut ntk_vec, mut hess_vec) =
                         (start.ntk_vec.clone(), start.hess_vec.clone());
-                    start.measure(&theta, &k, &mut ntk_vec, &mut hess_vec, hessian_iters)
+                    measure(
+                        &start.objective,
+                        (&start.theta_0, &start.k0),
+                        (&theta, &k),
+                        (&mut ntk_vec, &mut hess_vec),
+                        hessian_iters,
+                    )
                 });
                 classify(
                     lr_multiple,
