@@ -351,19 +351,12 @@ impl<B: Backend> BatchedTrainer<B> {
                 if spec.hidden.len() == 1 { "" } else { "s" },
                 spec.max_width(),
             );
-            return Err(if bytes > MEMORY_LIMIT {
-                Error::TooLarge {
-                    what,
-                    bytes,
-                    limit: MEMORY_LIMIT,
-                }
+            let (what, bytes, limit) = if bytes > MEMORY_LIMIT {
+                (what, bytes, MEMORY_LIMIT)
             } else {
-                Error::TooLarge {
-                    what: format!("one buffer of {what}"),
-                    bytes: largest,
-                    limit: MAX_BUFFER_BYTES,
-                }
-            });
+                (format!("one buffer of {what}"), largest, MAX_BUFFER_BYTES)
+            };
+            return Err(Error::TooLarge { what, bytes, limit });
         }
         let layers = spec.layers();
         let last = layers.len() - 1;
@@ -448,8 +441,10 @@ impl<B: Backend> BatchedTrainer<B> {
     /// workspace of [`BatchedTrainer::predict_async`], at most a few times 64 MB), and the
     /// largest single buffer among them.
     pub fn memory_bytes(spec: &MlpSpec, n: usize, batch: usize) -> (u64, u64) {
+        // Per network, the single trainer's workspace (z and h per hidden layer, two signal
+        // buffers, out_pre, out, r) and the centring outputs f0.
+        let workspace = batch as u64 * (super::mlp::Workspace::<B>::bytes(spec, n) + 4 * n as u64);
         let (b, n, d) = (batch as u64, n as u64, spec.input_dim as u64);
-        let hidden: u64 = spec.hidden.iter().map(|&w| w as u64).sum();
         let widest = spec.max_width() as u64;
         let layers = spec.layers();
         let params: u64 = layers
@@ -461,10 +456,8 @@ impl<B: Backend> BatchedTrainer<B> {
             .map(|l| (l.fan_in * l.fan_out) as u64)
             .max()
             .unwrap_or(0);
-        // z and h per hidden layer, two signal buffers, out_pre, out, r and f0.
-        let workspace = b * n * (2 * hidden + 2 * widest + 4);
         let coefs = 2 * b * layers.len() as u64;
-        let total = 4 * (b * params + workspace + coefs + n * (d + 1));
+        let total = 4 * (b * params + coefs + n * (d + 1)) + workspace;
         let largest = 4 * b * largest_weights.max(n * widest);
         (total, largest)
     }
