@@ -374,6 +374,15 @@ fn gpu_batch_rate(gpu: Gpu, depth: usize, width: usize) -> f64 {
     )
 }
 
+/// `rate` on a fresh GPU device, when the probe found an adapter (`present`).
+fn on_gpu(present: bool, rate: impl FnOnce(Gpu) -> f64) -> Option<f64> {
+    if present {
+        Gpu::new_blocking().ok().map(rate)
+    } else {
+        None
+    }
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -395,6 +404,7 @@ fn main() {
         return;
     }
     drop(probe);
+    let present = !adapter.is_empty();
     if !adapter.is_empty() {
         eprintln!("GPU adapter: {adapter}");
     }
@@ -405,11 +415,7 @@ fn main() {
             continue;
         }
         let cpu = cpu_rate(depth, width);
-        let gpu = if adapter.is_empty() {
-            None
-        } else {
-            Gpu::new_blocking().ok().map(|g| gpu_rate(g, depth, width))
-        };
+        let gpu = on_gpu(present, |g| gpu_rate(g, depth, width));
         match gpu {
             Some(g) => eprintln!(
                 "{name:>16}: cpu {cpu:>9.1} steps/s   gpu {g:>9.1} steps/s   gpu/cpu {:>6.2}×",
@@ -428,13 +434,7 @@ fn main() {
             continue;
         }
         let cpu = ntk_rate(Cpu::new(), depth, width, n);
-        let gpu = if adapter.is_empty() {
-            None
-        } else {
-            Gpu::new_blocking()
-                .ok()
-                .map(|g| ntk_rate(g, depth, width, n))
-        };
+        let gpu = on_gpu(present, |g| ntk_rate(g, depth, width, n));
         match gpu {
             Some(g) => eprintln!(
                 "{name:>16}: cpu {cpu:>9.2} Grams/s   gpu {g:>9.2} Grams/s   gpu/cpu {:>6.2}×",
@@ -454,11 +454,7 @@ fn main() {
         }
         let f64_cpu = analytic_rate_f64(depth, n);
         let twin = analytic_rate(Cpu::new(), depth, n);
-        let gpu = if adapter.is_empty() {
-            None
-        } else {
-            Gpu::new_blocking().ok().map(|g| analytic_rate(g, depth, n))
-        };
+        let gpu = on_gpu(present, |g| analytic_rate(g, depth, n));
         match gpu {
             Some(g) => eprintln!(
                 "{name:>16}: cpu f64 {f64_cpu:>8.2}/s (f32 twin {twin:.2}/s)   gpu {g:>8.2}/s   gpu/cpu-f64 {:>6.2}×",
@@ -478,11 +474,7 @@ fn main() {
         }
         let f64_cpu = rf_rate_f64(n, d, p_max);
         let twin = rf_rate(Cpu::new(), n, d, p_max);
-        let gpu = if adapter.is_empty() {
-            None
-        } else {
-            Gpu::new_blocking().ok().map(|g| rf_rate(g, n, d, p_max))
-        };
+        let gpu = on_gpu(present, |g| rf_rate(g, n, d, p_max));
         match gpu {
             Some(g) => eprintln!(
                 "{name:>16}: cpu f64 {f64_cpu:>8.2}/s (f32 twin {twin:.2}/s)   gpu {g:>8.2}/s   gpu/cpu-f64 {:>6.2}×",
@@ -501,13 +493,7 @@ fn main() {
             continue;
         }
         let (cpu, twin) = cpu_batch_rates(depth, width);
-        let gpu = if adapter.is_empty() {
-            None
-        } else {
-            Gpu::new_blocking()
-                .ok()
-                .map(|g| gpu_batch_rate(g, depth, width))
-        };
+        let gpu = on_gpu(present, |g| gpu_batch_rate(g, depth, width));
         match gpu {
             Some(g) => eprintln!(
                 "{name:>16}: cpu {cpu:>9.1} steps/s (batched twin {twin:.1})   gpu {g:>9.1} steps/s   gpu/cpu {:>6.2}×",
