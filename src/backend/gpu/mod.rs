@@ -2,11 +2,12 @@
 //! on wasm32, Vulkan natively — a real GPU or Mesa's software lavapipe).
 //!
 //! Every operation is a WGSL shader in this folder whose entry point has the name of its CPU
-//! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`,
-//! `residual_loss`, and the batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`,
-//! `residual_loss_batched`, each one dispatch for a whole batch of networks, and the kernel
-//! matrices' `ntk_accumulate` and `nngp_ntk_recursion`); `gemm` is `gemm_batched` with one
-//! network, and products with one output column or row of either go to `gemv`. The twin is the
+//! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`, and the
+//! batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`, `residual_loss_batched`,
+//! each one dispatch for a whole batch of networks, and the kernel matrices' `ntk_accumulate`
+//! and `nngp_ntk_recursion`); `gemm` and `residual_loss` are `gemm_batched` and
+//! `residual_loss_batched` with one network, and products with one output column or row of
+//! either go to `gemv`. The twin is the
 //! fallback and the test oracle.
 //!
 //! - **Parameters stay on the device.** A [`GpuBuf`] is a storage buffer; nothing is copied
@@ -78,7 +79,6 @@ enum Kernel {
     ActBackward,
     ColSum,
     Axpy,
-    ResidualLoss,
     GemmBatched,
     BiasActBatched,
     ColSumBatched,
@@ -89,12 +89,11 @@ enum Kernel {
 }
 
 impl Kernel {
-    const ALL: [Kernel; 12] = [
+    const ALL: [Kernel; 11] = [
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
         Kernel::Axpy,
-        Kernel::ResidualLoss,
         Kernel::GemmBatched,
         Kernel::BiasActBatched,
         Kernel::ColSumBatched,
@@ -111,7 +110,6 @@ impl Kernel {
             Kernel::ActBackward => "act_backward",
             Kernel::ColSum => "col_sum",
             Kernel::Axpy => "axpy",
-            Kernel::ResidualLoss => "residual_loss",
             Kernel::GemmBatched => "gemm_batched",
             Kernel::BiasActBatched => "bias_act_batched",
             Kernel::ColSumBatched => "col_sum_batched",
@@ -130,7 +128,6 @@ impl Kernel {
             }
             Kernel::ColSum => include_str!("col_sum.wgsl").to_string(),
             Kernel::Axpy => include_str!("axpy.wgsl").to_string(),
-            Kernel::ResidualLoss => include_str!("residual_loss.wgsl").to_string(),
             Kernel::GemmBatched => {
                 format!("{GEMM_TILE_WGSL}\n{}", include_str!("gemm_batched.wgsl"))
             }
@@ -158,7 +155,6 @@ impl Kernel {
             Kernel::ActBackward => &[true, true, false],
             Kernel::ColSum => &[true, false],
             Kernel::Axpy => &[true, false],
-            Kernel::ResidualLoss => &[true, true, true, false, false],
             Kernel::GemmBatched => &[true, true, true, false],
             Kernel::BiasActBatched => &[false, true, false],
             Kernel::ColSumBatched => &[true, true, false],
@@ -941,40 +937,8 @@ impl Backend for Gpu {
         loss: &mut GpuBuf,
         slot: usize,
     ) {
-        if slot >= loss.len {
-            self.fail(
-                "residual_loss",
-                format!("slot {slot} of a loss buffer of {}", loss.len),
-            );
-            return;
-        }
-        // Without f0 the shader never reads binding 2; bind f there (read-only twice is valid).
-        let has_f0 = f0.is_some() as u32;
-        let f0 = f0.unwrap_or(f);
-        let mut begin = 0;
-        loop {
-            let end = (begin + RESIDUAL_SLICE).min(len);
-            let params = [
-                len as u32,
-                slot as u32,
-                scale.to_bits(),
-                has_f0,
-                begin as u32,
-                end as u32,
-                (begin > 0) as u32,
-                0,
-            ];
-            self.dispatch(
-                Kernel::ResidualLoss,
-                &params,
-                &[&f.buffer, &f0.buffer, &y.buffer, &r.buffer, &loss.buffer],
-                [1, 1, 1],
-            );
-            begin = end;
-            if begin >= len {
-                break;
-            }
-        }
+        // A batch of one network (loss[slot · 1 + 0]); the same shader and slices.
+        self.residual_loss_batched(1, len, f, f0, scale, y, r, loss, slot);
     }
 
     fn ntk_accumulate(

@@ -3,9 +3,10 @@
 // (2·len) for the networks b of a batch (the outputs of each network back to back, as are its
 // outputs at θ₀ in f0; the targets shared). When f0 is absent the host binds f in its place
 // and sets has_f0 = 0.
-// CPU twin: `Cpu::residual_loss_batched` (src/backend/cpu/mod.rs).
+// CPU twin: `Cpu::residual_loss_batched` (src/backend/cpu/mod.rs). `Gpu::residual_loss` is
+// this shader with a batch of one.
 //
-// As residual_loss.wgsl, one workgroup of 256 invocations per network (the workgroup's x):
+// One workgroup of 256 invocations per network (the workgroup's x):
 // each strides over the outputs begin..end accumulating r² in f32, then a tree in workgroup
 // memory. The host splits many outputs into slices, each adding its part of the loss
 // (accumulate = 1 after the first), so that no invocation loops for long (llvmpipe stops a
