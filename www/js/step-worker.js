@@ -149,8 +149,14 @@ function phaseProgress(p) {
   };
 }
 
+/** Frees the diagram of `run` and forgets it. */
+function endPhase(run) {
+  run.diagram.free();
+  if (phase === run) phase = null;
+}
+
 /**
- * After each await, when no engine call is pending: frees a replaced or cancelled diagram
+ * Between slices, when no engine call is pending: ends a replaced or cancelled diagram
  * (reporting the cancel) and returns true when the loop must stop; destroys the GPU device when
  * that was asked for meanwhile.
  */
@@ -159,15 +165,12 @@ function phaseStopped(run) {
     run.lose = false;
     run.diagram.loseDevice();
   }
-  if (run.replaced) {
-    run.diagram.free();
-    return true;
-  }
-  if (run.cancel) {
+  if (run.cancel && !run.replaced) {
     const progress = { ...phaseProgress(run.diagram.progress()), cancelled: true };
     post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress });
-    run.diagram.free();
-    if (phase === run) phase = null;
+  }
+  if (run.replaced || run.cancel) {
+    endPhase(run);
     return true;
   }
   return false;
@@ -189,25 +192,22 @@ async function startPhase(msg) {
   if (phaseStopped(run)) return;
   post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: phaseProgress(run.diagram.progress()) });
   for (;;) {
+    // Let a cancel or a new request in before each slice.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (phaseStopped(run)) return;
     let p;
     try {
       p = phaseProgress(await run.diagram.advanceAsync(PHASE_SLICE_MS));
     } catch (err) {
       if (!run.replaced) post({ type: MSG.ERROR, id: run.id, during: ERROR_DURING.PHASE, message: describe(err) });
-      run.diagram.free();
-      if (phase === run) phase = null;
+      endPhase(run);
       return;
     }
-    if (phaseStopped(run)) return;
-    post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: p });
+    if (!run.replaced) post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: p });
     if (p.finished) {
-      run.diagram.free();
-      if (phase === run) phase = null;
+      endPhase(run);
       return;
     }
-    // Let a cancel or a new request in between slices.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    if (phaseStopped(run)) return;
   }
 }
 

@@ -49,10 +49,8 @@ const VIEW = [
   { name: 'logx', kind: 'checkbox', el: 'step-logx', default: true },
   { name: 'phaseAxis', kind: 'select', el: 'phase-axis', options: [['stepSize', 'step size'], ['initScale', 'initialisation scale']], default: 'stepSize' },
   { name: 'phaseSize', kind: 'select', el: 'phase-size', options: [['9', '9'], ['16', '16']], default: '9' },
-  {
-    name: 'phaseBackend', kind: 'select', el: 'phase-backend', default: 'auto',
-    options: [['auto', 'auto'], ['cpu', 'CPU (wasm)'], ['gpu', 'GPU (WebGPU)']],
-  },
+  // The Playground's backend choices (auto, CPU, GPU), for the diagram's widths.
+  { name: 'phaseBackend', kind: 'select', el: 'phase-backend', options: derive('backend').options, default: 'auto' },
   {
     name: 'phaseMetric', kind: 'select', el: 'phase-metric', default: 'regime',
     options: [['regime', ''], ['finalLoss', ''], ['sharpnessLr', ''], ['weightChange', ''], ['kernelDistance', '']],
@@ -378,8 +376,7 @@ function startPhase() {
   // The metric that fits the axis: regimes over step sizes, weight change over init scales.
   $('phase-metric').value = p.config.axis === 'initScale' ? 'weightChange' : $('phase-metric').value === 'weightChange' ? 'regime' : $('phase-metric').value;
   setPhaseStatus('running', 'starting…');
-  const backend = ['cpu', 'gpu'].includes($('phase-backend').value) ? $('phase-backend').value : 'auto';
-  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config, backend });
+  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config, backend: $('phase-backend').value });
 }
 
 function cancelPhase() {
