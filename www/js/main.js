@@ -278,6 +278,15 @@ function showBackend(info) {
   const note = $('backend-note');
   note.hidden = !info.notice;
   note.textContent = info.notice ?? '';
+  logBackendDetail(info);
+}
+
+let loggedDetail = null;
+/** The technical reason behind the note, once per distinct reason, for developers (never an error). */
+function logBackendDetail(info) {
+  if (!info.detail || info.detail === loggedDetail) return;
+  loggedDetail = info.detail;
+  console.info(`Descent: ${info.notice ?? 'backend'} Detail: ${info.detail}`);
 }
 
 function onReport(msg) {

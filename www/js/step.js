@@ -401,6 +401,11 @@ function showPhaseBackend(progress) {
   const note = $('phase-note');
   note.hidden = !progress.notice;
   note.textContent = progress.notice ? plainMessage(progress.notice) : '';
+  // The technical reason goes to the console once per diagram, for developers.
+  if (progress.noticeDetail && state.phase.loggedDetail !== state.phase.id) {
+    state.phase.loggedDetail = state.phase.id;
+    console.info(`Descent: ${progress.notice} Detail: ${progress.noticeDetail}`);
+  }
 }
 
 function onPhaseMessage(msg) {

@@ -70,9 +70,9 @@ function cleanReport(r) {
   };
 }
 
-/** Which backend runs and why, for the page's indicator. */
+/** Which backend runs and why, for the page's indicator (`detail`: the technical why, for the console). */
 function backendInfo() {
-  return { backend: pg.backend, adapter: pg.adapter ?? null, notice: pg.notice ?? null };
+  return { backend: pg.backend, adapter: pg.adapter ?? null, notice: pg.notice ?? null, detail: pg.noticeDetail ?? null };
 }
 
 /** The grid prediction as an owned Float32Array, or null if it holds any non-finite value. */
