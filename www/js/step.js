@@ -109,6 +109,7 @@ function setStatus(s) {
   btn.setAttribute('aria-pressed', String(playing));
   btn.querySelector('.label').textContent = playing ? 'Pause' : 'Play';
   btn.classList.toggle('is-playing', playing);
+  $('btn-step').disabled = s === 'loading' || s === 'failed' || s === 'finished' || s === 'refused';
   $('btn-restart').disabled = s === 'loading' || s === 'failed';
 }
 
@@ -153,6 +154,7 @@ function onControlChange(name, value, { final, changed }) {
 
 function togglePlay() {
   if (state.status === 'finished') {
+    state.playing = true;
     restart();
     return;
   }
@@ -165,12 +167,16 @@ function togglePlay() {
 function step(n) {
   state.playing = false;
   worker.postMessage({ type: MSG.STEP, steps: n });
+  if (state.status === 'playing') setStatus('paused');
 }
 
+/**
+ * Back to θ₀ at step 0, keeping the play state as every scene's reset does: training that was
+ * running (or ran until it finished) goes on running; paused, it waits at step 0.
+ */
 function restart() {
-  state.playing = true;
   worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: state.values.lrMultiple });
-  worker.postMessage({ type: MSG.PLAY });
+  if (state.playing) worker.postMessage({ type: MSG.PLAY });
 }
 
 function onMessage(msg) {
@@ -519,6 +525,7 @@ function start() {
   buildPlots();
   renderRuler();
   $('btn-play').addEventListener('click', togglePlay);
+  $('btn-step').addEventListener('click', () => step(1));
   $('btn-restart').addEventListener('click', restart);
   $('step-logx').addEventListener('change', (e) => setLogSteps(e.target.checked));
   $('btn-phase').addEventListener('click', startPhase);
@@ -535,7 +542,7 @@ function start() {
     actions: {
       togglePlay: () => !$('btn-play').disabled && togglePlay(),
       reset: () => !$('btn-restart').disabled && restart(),
-      step: () => !$('btn-play').disabled && step(1),
+      step: () => !$('btn-step').disabled && step(1),
     },
     plots: () => [
       { id: 'loss', title: 'The network and its linearisation, same step', plot: plots.loss },
