@@ -57,11 +57,13 @@ const VIEW = [
   },
 ];
 
-// Presets: named bundles of overrides of the defaults (the seed is kept).
+// Presets: named bundles of overrides of the defaults (the seed is kept), with the page options
+// and the figure (`focus`, first in presenter mode) they are about: the catapult's spike and a
+// divergence happen in the first steps, so those two set the log step axis.
 const PRESETS = [
   { id: 'stable', label: 'Stable: η = 0.9 η₀', values: { lrMultiple: 0.9 } },
-  { id: 'catapult', label: 'Catapult: η = 1.5 η₀', values: { lrMultiple: 1.5 } },
-  { id: 'divergent', label: 'Divergent: η = 12 η₀', values: { lrMultiple: 12 } },
+  { id: 'catapult', label: 'Catapult: η = 1.5 η₀', values: { lrMultiple: 1.5 }, view: { logx: true }, focus: 'fig-loss' },
+  { id: 'divergent', label: 'Divergent: η = 12 η₀', values: { lrMultiple: 12 }, view: { logx: true }, focus: 'fig-loss' },
   { id: 'stable-wide', label: 'Stable, erf, width 4096', values: { lrMultiple: 0.9, activation: 'erf', width: 4096 } },
 ];
 
