@@ -548,7 +548,7 @@ function report(shell) {
 const SHORTCUTS = [
   ['Space', 'play or pause', 'togglePlay'],
   ['s or →', 'one step (pauses first)', 'step'],
-  ['r', 'reset: start again from the same seed', 'reset'],
+  ['r', 'reset: back to step 0 from the same seed, still playing or paused as before', 'reset'],
   ['n', 'next preset', 'presets'],
   ['?', 'this help', null],
 ];
