@@ -3,8 +3,8 @@
 // Protocol in protocol.js. Training is time-sliced: each chunk awaits `pg.advanceAsync(k)` with k
 // tuned so a chunk takes about CHUNK_MS, posts a progress message, then yields to the event loop so
 // that configure / pause / setLr messages are handled between chunks. The first EARLY_STEPS steps
-// are taken one at a time and each one's losses are sent (`points`), so that the page's history
-// holds every early step. Every call into the engine
+// (GPU_EARLY_STEPS on the GPU) are taken one at a time and each one's losses are sent (`points`),
+// so that the page's history holds every early step. Every call into the engine
 // goes through one promise chain (`serial`): a GPU run's calls are asynchronous, and the engine
 // object must not be entered again while one of them is pending.
 
@@ -22,6 +22,10 @@ const GRID_MAX_SHARE = 0.2; // ... and only while they cost under this share of 
 // only the share rule above applies, while playing.
 const FORCED_GRID_MAX_MS = 1500;
 const MAX_K = 1 << 20;
+// On the GPU every single step waits for two readbacks (the step's loss, then the evaluation):
+// about 2–5 ms in a browser, over 100 ms on a software adapter. There the first steps are taken
+// one at a time only up to this step (the catapult's spike is at step 3), not EARLY_STEPS.
+const GPU_EARLY_STEPS = 100;
 
 let ready = false;
 const backlog = []; // messages that arrived before the engine was loaded
@@ -169,11 +173,17 @@ async function configure(msg) {
   if (playing) scheduleTick();
 }
 
+/** Up to which step the steps are taken one at a time on the backend running now. */
+function earlyEnd() {
+  return pg.backend === 'webgpu' ? GPU_EARLY_STEPS : EARLY_STEPS;
+}
+
 /**
- * The first EARLY_STEPS steps, one at a time for up to CHUNK_MS: the report after each, and
- * its losses as `points` ({step, train, test}, one entry per step) for the page's history.
+ * The first steps (up to earlyEnd()), one at a time for up to CHUNK_MS: the report after each,
+ * and its losses as `points` ({step, train, test}, one entry per step) for the page's history.
  */
 async function earlySteps() {
+  const end = earlyEnd();
   const t0 = performance.now();
   const step = [];
   const train = [];
@@ -184,7 +194,7 @@ async function earlySteps() {
     step.push(rep.step);
     train.push(rep.trainLoss ?? NaN);
     test.push(rep.testLoss ?? NaN);
-  } while (rep.diverged == null && rep.step < EARLY_STEPS && performance.now() - t0 < CHUNK_MS);
+  } while (rep.diverged == null && rep.step < end && performance.now() - t0 < CHUNK_MS);
   return { rep, points: { step: Float64Array.from(step), train: Float64Array.from(train), test: Float64Array.from(test) } };
 }
 
@@ -192,7 +202,7 @@ async function tick() {
   if (!playing || !pg) return;
   const t0 = performance.now();
   const before = Number(pg.step);
-  const early = before < EARLY_STEPS;
+  const early = before < earlyEnd();
   let rep;
   let points = null;
   try {
