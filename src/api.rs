@@ -141,6 +141,12 @@ impl Playground {
         self.inner.notice().map(str::to_string)
     }
 
+    /// The technical account behind `notice` (for the console), else `undefined`.
+    #[wasm_bindgen(getter, js_name = noticeDetail)]
+    pub fn notice_detail(&self) -> Option<String> {
+        self.inner.notice_detail().map(str::to_string)
+    }
+
     /// "regression" or "classification".
     #[wasm_bindgen(getter)]
     pub fn task(&self) -> String {

@@ -33,8 +33,10 @@ pub enum Error {
 
     // --- backends ---
     /// No GPU backend can be created here (no WebGPU adapter, or the device request or the
-    /// shader compilation failed); the CPU path takes over.
-    GpuUnavailable { reason: String },
+    /// shader compilation failed); the CPU path takes over. `reason` says what happened in
+    /// plain words for the reader ("this browser does not offer WebGPU"); `detail` is the
+    /// technical account for a developer's console.
+    GpuUnavailable { reason: String, detail: String },
     /// A GPU operation failed after the context was created (validation, out of memory, the
     /// device was lost, a readback could not map); `op` names the backend operation.
     Gpu { op: &'static str, message: String },
@@ -73,7 +75,9 @@ impl fmt::Display for Error {
             Error::ShapeMismatch { op, expected, got } => {
                 write!(f, "{op}: shape mismatch, expected {expected}, got {got}")
             }
-            Error::GpuUnavailable { reason } => write!(f, "GPU backend unavailable: {reason}"),
+            Error::GpuUnavailable { reason, detail } => {
+                write!(f, "GPU backend unavailable: {reason} ({detail})")
+            }
             Error::Gpu { op, message } => write!(f, "GPU backend failed in {op}: {message}"),
         }
     }

@@ -10,7 +10,8 @@
 mod native_gpu;
 
 use descent::data::DatasetKind;
-use descent::experiments::live::{BackendChoice, Live, auto_prefers_gpu};
+use descent::error::Error;
+use descent::experiments::live::{BackendChoice, Live, auto_prefers_gpu, unavailable_notice};
 use descent::experiments::playground::{Playground, PlaygroundConfig};
 
 fn gpu_present() -> bool {
@@ -172,4 +173,33 @@ fn auto_passes_over_a_software_gpu_and_says_so() {
         assert_eq!(live.notice(), None);
         assert_eq!(forced.notice(), None);
     }
+}
+
+/// The reader sees what happened in plain words and where the work runs; the adapter or device
+/// error stays in the detail, for the console.
+#[test]
+fn a_missing_gpu_is_said_in_plain_words_and_the_detail_kept_apart() {
+    let e = Error::GpuUnavailable {
+        reason: "this browser does not offer WebGPU".into(),
+        detail: "navigator.gpu is missing or requestAdapter() returned null".into(),
+    };
+    let (text, detail) = unavailable_notice(&e, "training runs on the CPU");
+    assert_eq!(
+        text,
+        "This browser does not offer WebGPU, so training runs on the CPU."
+    );
+    assert_eq!(
+        detail,
+        "navigator.gpu is missing or requestAdapter() returned null"
+    );
+    let gpu = Error::Gpu {
+        op: "create_buffer",
+        message: "out of memory".into(),
+    };
+    let (text, detail) = unavailable_notice(&gpu, "the phase diagram trains on the CPU");
+    assert_eq!(
+        text,
+        "The GPU failed while setting up, so the phase diagram trains on the CPU."
+    );
+    assert!(detail.contains("out of memory"), "{detail}");
 }

@@ -6,7 +6,9 @@
 //!   dispatch and readback latency of a GPU outweighs its arithmetic and the CPU path is
 //!   faster. The reader can force either backend.
 //! - **Fallback.** No WebGPU, a failed adapter or device request, or a shader that does not
-//!   compile: the run starts on the CPU and [`Live::notice`] says why, in words. A software
+//!   compile: the run starts on the CPU and [`Live::notice`] says why in plain words
+//!   ([`unavailable_notice`]); the technical account is [`Live::notice_detail`], for the
+//!   console. A software
 //!   adapter (SwiftShader, lavapipe: a GPU emulated on the CPU) is never auto's choice, and
 //!   the notice says so; forced onto one, the run says it is slower than the CPU path.
 //! - **Lost device.** A GPU run keeps a host [`Snapshot`] of its parameters, refreshed after
@@ -87,6 +89,33 @@ pub fn software_warning(adapter: &str) -> String {
     )
 }
 
+/// The notice when no GPU can be had, in plain words (what happened, then `what` runs where
+/// instead: "training runs on the CPU"), and the technical detail for a developer's console.
+pub fn unavailable_notice(e: &Error, what: &str) -> (String, String) {
+    match e {
+        Error::GpuUnavailable { reason, detail } => (
+            format!("{}, so {what}.", capitalised(reason)),
+            detail.clone(),
+        ),
+        Error::Gpu { .. } => (
+            format!("The GPU failed while setting up, so {what}."),
+            e.to_string(),
+        ),
+        other => (
+            format!("The GPU could not be used, so {what}."),
+            other.to_string(),
+        ),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// Both boxed: a run is large and moves between the variants.
 enum Engine {
     Cpu(Box<Playground<Cpu>>),
@@ -113,6 +142,8 @@ pub struct Live {
     /// The GPU adapter's name while on the GPU.
     adapter: Option<String>,
     notice: Option<String>,
+    /// The technical account behind `notice`, for the console, when there is one.
+    notice_detail: Option<String>,
     snapshot: Option<Snapshot>,
     /// Clock reading (ms) of the latest snapshot.
     snapshot_at: f64,
@@ -129,6 +160,7 @@ impl Live {
     ) -> Result<Self> {
         config.validate(MEMORY_LIMIT)?;
         let mut notice = None;
+        let mut notice_detail = None;
         let want_gpu = match choice {
             BackendChoice::Cpu => false,
             BackendChoice::Auto => auto_prefers_gpu(&config),
@@ -157,26 +189,23 @@ impl Live {
                                 choice,
                                 adapter: Some(adapter),
                                 notice: software,
+                                notice_detail: None,
                                 snapshot: None,
                                 snapshot_at: now_ms,
                             });
                         }
                         Err(e @ (Error::Gpu { .. } | Error::GpuUnavailable { .. })) => {
-                            notice = Some(format!(
-                                "The GPU failed while setting up ({e}); training runs on the CPU."
-                            ));
+                            let (text, detail) = unavailable_notice(&e, "training runs on the CPU");
+                            notice = Some(text);
+                            notice_detail = Some(detail);
                         }
                         Err(e) => return Err(e),
                     }
                 }
                 Err(e) => {
-                    let reason = match e {
-                        Error::GpuUnavailable { reason } => reason,
-                        other => other.to_string(),
-                    };
-                    notice = Some(format!(
-                        "WebGPU is not available here ({reason}); training runs on the CPU."
-                    ));
+                    let (text, detail) = unavailable_notice(&e, "training runs on the CPU");
+                    notice = Some(text);
+                    notice_detail = Some(detail);
                 }
             }
         }
@@ -186,6 +215,7 @@ impl Live {
             choice,
             adapter: None,
             notice,
+            notice_detail,
             snapshot: None,
             snapshot_at: now_ms,
         })
@@ -212,6 +242,12 @@ impl Live {
     /// Why the run is on the CPU though a GPU was wanted, or that it moved there mid-run.
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
+    }
+
+    /// The technical account behind [`Live::notice`] (an adapter or device error), for the
+    /// console; `None` when the notice says it all.
+    pub fn notice_detail(&self) -> Option<&str> {
+        self.notice_detail.as_deref()
     }
 
     /// The CPU run, or `None` while on the GPU.
@@ -367,6 +403,7 @@ impl Live {
         self.notice = Some(format!(
             "The GPU stopped working ({cause}); training continues on the CPU from step {step}."
         ));
+        self.notice_detail = None;
         self.engine = Engine::Cpu(Box::new(pg));
         self.adapter = None;
         Ok(())

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::live::{
     AUTO_GPU_MIN_FLOPS, BackendChoice, flops_per_step, software_notice, software_warning,
+    unavailable_notice,
 };
 use super::playground::{Playground, PlaygroundConfig};
 use crate::backend::Backend;
@@ -1048,6 +1049,8 @@ pub struct PhaseProgress {
     pub backend: &'static str,
     /// Why the diagram trains on the CPU although a GPU was asked for, or that it moved there.
     pub notice: Option<String>,
+    /// The technical account behind `notice` (an adapter or device error), for the console.
+    pub notice_detail: Option<String>,
 }
 
 /// Everything a heatmap needs; cell arrays are row-major over (y, width): index
@@ -1221,6 +1224,7 @@ pub struct PhaseDiagram {
     gpu: Option<Gpu>,
     backend: &'static str,
     notice: Option<String>,
+    notice_detail: Option<String>,
 }
 
 /// Training and measuring of the cells from their networks' numbers (see [`PhaseDiagram`]).
@@ -1333,6 +1337,7 @@ impl PhaseDiagram {
             gpu: None,
             backend: "cpu",
             notice: None,
+            notice_detail: None,
         })
     }
 
@@ -1364,10 +1369,10 @@ impl PhaseDiagram {
                     d.gpu = Some(gpu);
                 }
                 Err(e) if choice == BackendChoice::Gpu => {
-                    d.notice = Some(format!(
-                        "WebGPU is not available here ({}); the phase diagram trains on the CPU.",
-                        gpu_reason(&e)
-                    ));
+                    let (text, detail) =
+                        unavailable_notice(&e, "the phase diagram trains on the CPU");
+                    d.notice = Some(text);
+                    d.notice_detail = Some(detail);
                 }
                 Err(_) => {}
             }
@@ -1512,6 +1517,7 @@ impl PhaseDiagram {
             activity,
             backend,
             notice: self.notice.clone(),
+            notice_detail: self.notice_detail.clone(),
         }
     }
 
@@ -1548,6 +1554,7 @@ impl PhaseDiagram {
                     Error::Gpu { op, message },
                     self.widths[ix]
                 ));
+                self.notice_detail = None;
             }
             Err(e) => return Err(e),
         }
@@ -1817,14 +1824,6 @@ impl PhaseDiagram {
             stability_bound: self.bounds.clone(),
             progress: self.progress(),
         }
-    }
-}
-
-/// The reason inside a [`Error::GpuUnavailable`], or the error's message.
-fn gpu_reason(e: &Error) -> String {
-    match e {
-        Error::GpuUnavailable { reason } => reason.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -81,14 +81,26 @@ describe('Backends', () => {
     await page.close();
   });
 
+  /** Console messages of `type` ('info', 'warning', …) the page logs from now on. */
+  const consoleOf = (page, type) => {
+    const out = [];
+    page.on('console', (m) => {
+      if (m.type() === type) out.push(m.text());
+    });
+    return out;
+  };
+
   test('without WebGPU, backend=gpu trains on the CPU and the page says why', async () => {
     const { page, errors } = await openPage(plainBrowser.context);
+    const infos = consoleOf(page, 'info');
     await page.goto(`${server.url}?${SMALL}&backend=gpu`);
     await waitForStep(page, 5, 30000);
     assert.equal(await backend(page), 'cpu');
     assert.match(await page.textContent('#stat-backend'), /CPU · wasm/);
     assert.ok(await page.isVisible('#backend-note'));
-    assert.match(await page.textContent('#backend-note'), /WebGPU is not available here .*training runs on the CPU/);
+    // Plain words on the page; the technical reason only in the console.
+    assert.equal(await page.textContent('#backend-note'), 'This browser does not offer WebGPU, so training runs on the CPU.');
+    assert.ok(infos.some((t) => /navigator\.gpu is missing or requestAdapter\(\) returned null/.test(t)), `console: ${infos}`);
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -149,13 +161,15 @@ describe('Backends', () => {
 
   test('without WebGPU a phase diagram asked for on the GPU trains on the CPU and says why', async () => {
     const { page, errors } = await openPage(plainBrowser.context);
+    const infos = consoleOf(page, 'info');
     await page.goto(`${server.url}step.html?play=0&phaseBackend=gpu`);
     await page.waitForFunction(() => window.descent.report != null, null, { timeout: 60000 });
     await page.click('#btn-phase');
     await page.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 120000, polling: 200 });
     const s = await phaseState(page);
     assert.equal(s.backend, 'cpu');
-    assert.match(s.note ?? '', /^WebGPU is not available here \(.+\); the phase diagram trains on the CPU\.$/);
+    assert.match(s.note ?? '', /^This browser does not offer WebGPU, so the phase diagram trains on the CPU\.$/);
+    assert.ok(infos.some((t) => /navigator\.gpu is missing or requestAdapter\(\) returned null/.test(t)), `console: ${infos}`);
     assert.ok(s.regime.every((c) => c != null));
     assert.deepEqual(errors, []);
     await page.close();

@@ -155,6 +155,109 @@ describe('Playground', () => {
     await page.close();
   });
 
+  /** Where the loss plot draws step `x`, as a share of its plotting width (0: left edge). */
+  const xShare = (page, x) => page.evaluate((step) => {
+    const u = window.descent.shell.opts.plots().find((p) => p.id === 'loss').plot.u;
+    return u.valToPos(step, 'x') / u.bbox.width * devicePixelRatio;
+  }, x);
+
+  test('the catapult preset keeps every early step and shows its spike on a log step axis', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(url('preset=catapult'));
+    // Well past the spike: on a linear axis the first steps are then a pixel wide.
+    await waitForStep(page, 3000, 60000);
+    assert.equal(await page.isChecked('#loss-logx'), true, 'the preset switches on the log step axis');
+    assert.equal(await page.evaluate(() => window.descent.shell.opts.plots().find((p) => p.id === 'loss').plot.logX), true);
+    await page.waitForFunction(() => /logx=1/.test(location.search));
+    const h = await page.evaluate(() => {
+      const { step, train } = window.descent.history;
+      return { step: step.slice(0, 60), train: train.slice(0, 60) };
+    });
+    // Every one of the first steps is in the history, one point each.
+    assert.deepEqual(h.step, Array.from({ length: 60 }, (_, i) => i));
+    // The spike: the loss rises over the first steps to many times its start, then falls below it.
+    const peak = Math.max(...h.train.slice(0, 20));
+    const at = h.train.indexOf(peak);
+    assert.ok(peak > 5 * h.train[0], `peak ${peak} against the start ${h.train[0]}`);
+    assert.ok(at >= 2 && at <= 10, `the spike is at step ${at}`);
+    assert.ok(h.train[59] < h.train[0], `settles: ${h.train[59]} at step 59`);
+    // Drawn where it can be seen: the peak's step lies inside the plot, not at its left edge (on a
+    // linear axis over 3,000 steps it would be at 0.1 % of the width; on the log axis it is at
+    // log(at)/log(last step), 8 % or more up to 100k steps).
+    const share = await xShare(page, at);
+    assert.ok(share > 0.05 && share < 0.6, `the spike is drawn at ${(100 * share).toFixed(1)} % of the plot width`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('presenter mode puts the loss plot of the catapult preset on screen at 1280 × 900', async () => {
+    const { page, errors } = await openPage(browser.context);
+    assert.deepEqual(page.viewportSize(), { width: 1280, height: 900 });
+    await page.goto(url('preset=catapult&present'));
+    await page.waitForFunction(() => document.body.dataset.status === 'paused', null, { timeout: 30000 });
+    await page.keyboard.press('Space'); // presenter mode starts paused
+    await waitForStep(page, 500, 60000);
+    await page.waitForTimeout(300);
+    const r = await page.evaluate(() => {
+      const box = (id) => document.getElementById(id).getBoundingClientRect();
+      return { loss: box('plot-loss').toJSON(), main: box('fig-main').toJSON(), h: innerHeight, w: innerWidth };
+    });
+    assert.ok(r.loss.top >= 0 && r.loss.bottom <= r.h && r.loss.height > 200, `loss plot at ${JSON.stringify(r.loss)} in ${r.w}×${r.h}`);
+    assert.ok(r.loss.top < r.main.top, 'the figure of the preset comes first');
+    assert.ok(await xShare(page, 3) > 0.05, 'the spike is drawn inside the plot');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('says when the loss has stopped moving, and not before', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const converged = () => page.evaluate(() => ({
+      at: document.body.dataset.converged ?? '',
+      shown: document.querySelector('#stat-converged').textContent,
+      note: document.querySelector('#converged-note').hidden ? null : document.querySelector('#converged-note').textContent,
+      step: window.descent.lastReport?.step,
+    }));
+    // The default network keeps improving for a long time: no claim while its loss still falls.
+    await page.goto(url());
+    await waitForStep(page, 20000, 60000);
+    let c = await converged();
+    assert.equal(c.at, '', `default run at step ${c.step}`);
+    assert.equal(c.shown, 'not yet');
+    assert.equal(c.note, null);
+
+    // Two hidden units cannot fit the circles: the loss settles within some thousand steps.
+    await page.goto(url('width=2'));
+    await waitForStep(page, 50);
+    c = await converged();
+    assert.equal(c.at, '', 'not in the first steps');
+    await page.waitForFunction(() => document.body.dataset.converged, null, { timeout: 60000, polling: 100 });
+    c = await converged();
+    const k = Number(c.at);
+    assert.ok(k >= 1000, `converged at step ${k}`);
+    assert.equal(c.shown, `at step ${k.toLocaleString('en-US')}`);
+    assert.match(c.note, /^Converged at step [\d,]+: over the last half of training \(steps [\d,]+ to [\d,]+\) the train loss changed by less than 0\.1 %\.$/);
+    // The claim holds on the history the page drew: over steps s/2..s (from the last point at or
+    // before s/2) the train loss stayed within 0.1 % of its last value.
+    const { step, train } = await page.evaluate(() => window.descent.history);
+    const s = step.at(-1);
+    let from = step.length - 1;
+    while (from > 0 && step[from] > s / 2) from--;
+    const window = train.slice(from);
+    const spread = Math.max(...window.map((v) => Math.abs(v - train.at(-1))));
+    assert.ok(spread <= 1e-3 * train.at(-1), `spread ${spread} against ${train.at(-1)}`);
+    assert.ok(train.at(-1) < 0.9 * train[0]);
+
+    // A diverged run never shows it.
+    await page.goto(url('lr=100'));
+    await page.waitForFunction(() => document.body.dataset.status === 'diverged', null, { timeout: 15000 });
+    c = await converged();
+    assert.equal(c.at, '');
+    assert.equal(c.shown, '—');
+    assert.equal(c.note, null);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('URL settings are parsed strictly and a refused network keeps the page usable', async () => {
     const { page, errors } = await openPage(browser.context);
     await page.goto(url('width=abc&depth=99&lr=1e9&initScale=0.5&dataset=%3Cb%3Eevil%3C%2Fb%3E&seed=12&bogus=%3Cimg%3E'));

@@ -6,8 +6,9 @@ import { MSG, DONE_REASON, ERROR_DURING, plainMessage } from './protocol.js';
 import { CONTROLS, buildControls, formatInt, formatNumber } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
 import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots.js';
+import { CONVERGENCE, settled, thinHistory } from './history.js';
 
-const HISTORY_CAP = 20000; // loss points kept; beyond it the older half is thinned by 2
+const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)
 const READY_TIMEOUT_MS = 20000;
 
 const $ = (id) => document.getElementById(id);
@@ -17,11 +18,20 @@ const VIEW = [
   { name: 'logx', kind: 'checkbox', el: 'loss-logx', default: false, label: 'log step axis' },
 ];
 
-// Presets: named bundles of overrides of the defaults (the seed is kept).
+// Presets: named bundles of overrides of the defaults (the seed is kept), with the page options
+// (`view`) they are about and the figure they are about (`focus`: shown first, and scrolled into
+// view, in presenter mode). The catapult's spike and the rich regime's slow start happen in the
+// first steps: on a linear step axis they are a pixel wide after a few seconds of training.
 const PRESETS = [
   { id: 'lazy', label: 'Lazy regime: a wide NTK network', values: { width: 2048, lr: 1 } },
-  { id: 'rich', label: 'Rich regime: mean-field, small init', values: { width: 256, parametrization: 'meanField', initScale: 0.1, lr: 0.02 } },
-  { id: 'catapult', label: 'Catapult: η = 10, a spike, then it settles', values: { width: 512, lr: 10 } },
+  {
+    id: 'rich', label: 'Rich regime: mean-field, small init', values: { width: 256, parametrization: 'meanField', initScale: 0.1, lr: 0.02 },
+    view: { logx: true }, focus: 'fig-loss',
+  },
+  {
+    id: 'catapult', label: 'Catapult: η = 10, a spike, then it settles', values: { width: 512, lr: 10 },
+    view: { logx: true }, focus: 'fig-loss',
+  },
   { id: 'memorise', label: 'Label noise: memorising', values: { width: 1024, nTrain: 64, labelNoise: 0.2 } },
   { id: 'regression', label: '1-D regression', values: { dataset: 'sine', width: 256 } },
 ];
@@ -39,6 +49,7 @@ const state = {
   stepsPerSec: 0,
   info: null, // {build, defaults, limits} from the engine
   history: { step: [], train: [], test: [] },
+  convergedAt: null, // step from which the train loss has stopped moving (history.js settled), or null
   message: null, // {kind, text} shown in the alert region
 };
 
@@ -188,6 +199,7 @@ function onConfigured(msg) {
   state.shownRunId = msg.runId;
   state.setup = s;
   state.history = { step: [], train: [], test: [] };
+  state.convergedAt = null;
   state.firstReport = msg.report;
   state.report = null;
   setMessage(null, null);
@@ -278,6 +290,15 @@ function showBackend(info) {
   const note = $('backend-note');
   note.hidden = !info.notice;
   note.textContent = info.notice ?? '';
+  logBackendDetail(info);
+}
+
+let loggedDetail = null;
+/** The technical reason behind the note, once per distinct reason, for developers (never an error). */
+function logBackendDetail(info) {
+  if (!info.detail || info.detail === loggedDetail) return;
+  loggedDetail = info.detail;
+  console.info(`Descent: ${info.notice ?? 'backend'} Detail: ${info.detail}`);
 }
 
 function onReport(msg) {
@@ -288,16 +309,11 @@ function onReport(msg) {
   if (Number.isFinite(msg.stepsPerSec)) state.stepsPerSec = msg.stepsPerSec;
   if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs);
   const h = state.history;
-  const last = h.step.length - 1;
-  if (last >= 0 && h.step[last] === r.step) {
-    h.train[last] = r.trainLoss;
-    h.test[last] = r.testLoss;
-  } else {
-    h.step.push(r.step);
-    h.train.push(r.trainLoss);
-    h.test.push(r.testLoss);
-    if (h.step.length > HISTORY_CAP) thin(h);
-  }
+  const p = msg.points;
+  if (p) for (let i = 0; i < p.step.length; i++) addPoint(h, p.step[i], finiteOrNull(p.train[i]), finiteOrNull(p.test[i]));
+  addPoint(h, r.step, r.trainLoss, r.testLoss);
+  if (h.step.length > HISTORY_CAP) thinHistory(h);
+  state.convergedAt = r.diverged == null && settled(h) ? (state.convergedAt ?? r.step) : null;
   lossDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
   queueFrame();
@@ -313,15 +329,20 @@ function showGridNote(costMs) {
   }
 }
 
-/** Halves the resolution of the older half of the history (keeps the first point). */
-function thin(h) {
-  const half = h.step.length >> 1;
-  for (const key of ['step', 'train', 'test']) {
-    const a = h[key];
-    const out = [];
-    for (let i = 0; i < half; i += 2) out.push(a[i]);
-    for (let i = half; i < a.length; i++) out.push(a[i]);
-    h[key] = out;
+function finiteOrNull(v) {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Appends a point to the history, or updates the last one when it is of the same step. */
+function addPoint(h, step, train, test) {
+  const last = h.step.length - 1;
+  if (last >= 0 && h.step[last] === step) {
+    h.train[last] = train;
+    h.test[last] = test;
+  } else if (last < 0 || step > h.step[last]) {
+    h.step.push(step);
+    h.train.push(train);
+    h.test.push(test);
   }
 }
 
@@ -365,6 +386,28 @@ function renderNumbers() {
   body.trainLoss = Number.isFinite(r.trainLoss) ? String(r.trainLoss) : '';
   body.testLoss = Number.isFinite(r.testLoss) ? String(r.testLoss) : '';
   body.diverged = r.diverged == null ? '' : String(r.diverged);
+  renderConverged(r);
+}
+
+/** The convergence rule in words (history.js CONVERGENCE; its window is the last half). */
+function convergenceRule() {
+  const c = CONVERGENCE;
+  return `Converged at step s: the first step s at which the train loss has changed by less than ${formatNumber(100 * c.tolerance, 2)} % `
+    + `over the last half of training (steps s/2 to s), judged from step ${formatInt(c.minStep)} on and once the loss is below `
+    + `${formatNumber(100 * c.minDrop, 2)} % of its start. Never for a diverged run.`;
+}
+
+/** The convergence indicator: "not yet", the step from which the loss stopped moving, or — (diverged). */
+function renderConverged(r) {
+  const k = state.convergedAt;
+  const s = r.step;
+  document.body.dataset.converged = k == null ? '' : String(k);
+  $('stat-converged').textContent = r.diverged != null ? '—' : k == null ? 'not yet' : `at step ${formatInt(k)}`;
+  const note = $('converged-note');
+  note.hidden = k == null;
+  const pct = `${formatNumber(100 * CONVERGENCE.tolerance, 2)} %`;
+  const text = k == null ? '' : `Converged at step ${formatInt(k)}: over the last half of training (steps ${formatInt(Math.floor(s / 2))} to ${formatInt(s)}) the train loss changed by less than ${pct}.`;
+  if (note.textContent !== text) note.textContent = text;
 }
 
 function renderButtons() {
@@ -446,6 +489,7 @@ function start() {
   $('colorbar-bar').style.background = heatGradientCss();
 
   $('loss-logx').addEventListener('change', (e) => lossPlot.setLogX(e.target.checked));
+  $('converged-item').title = convergenceRule();
   $('btn-play').addEventListener('click', togglePlay);
   $('btn-step').addEventListener('click', stepOnce);
   $('btn-reset').addEventListener('click', reset);

@@ -11,10 +11,14 @@
 //
 // worker → page
 //   {type: READY, info}                engine loaded: info = {build, defaults, limits}
-//   {type: PROGRESS, runId, report, stepsPerSec, gridCostMs, grid?}
+//   {type: PROGRESS, runId, report, stepsPerSec, gridCostMs, grid?, points?}
 //                                      a training chunk finished; `grid` (Float32Array, only when
 //                                      included) is the prediction on the grid; gridCostMs is what
-//                                      one grid prediction costs (large networks get fewer)
+//                                      one grid prediction costs (large networks get fewer);
+//                                      `points` = {step, train, test} (Float64Arrays, NaN where not
+//                                      finite): the losses after each step of a chunk of the first
+//                                      EARLY_STEPS (history.js), taken one at a time (also on a
+//                                      DONE for a divergence there)
 //   {type: DONE, runId, reason, report, stepsPerSec, gridCostMs, grid?, setup?}
 //                                      the worker is idle for this run. reason is one of
 //                                      DONE_REASON; `setup` (after CONFIGURE only) carries the
@@ -26,8 +30,9 @@
 //
 // `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message, backend, notice},
 // with every non-finite number replaced by null. Typed arrays travel as transferred buffers.
-// PROGRESS and DONE also carry `backendInfo` = {backend: 'cpu' | 'webgpu', adapter, notice}: the
-// backend running, the GPU adapter's name, and why the run is on the CPU when a GPU was wanted.
+// PROGRESS and DONE also carry `backendInfo` = {backend: 'cpu' | 'webgpu', adapter, notice, detail}:
+// the backend running, the GPU adapter's name, why the run is on the CPU when a GPU was wanted (in
+// plain words, for the page), and the technical reason behind that (for the console).
 // The config's `backend` ('auto' | 'cpu' | 'gpu') chooses it; {type: LOSE_DEVICE} makes the GPU
 // fail as a lost device would, to show (and test) the move to the CPU.
 //

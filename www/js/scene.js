@@ -65,7 +65,8 @@ export function plain(x, depth = 6) {
 
 /**
  * scene: a key of SCENES. controls: the scene's control table. view: its view-state table
- * (controls.js bindView). presets: [{id, label, values: {overrides of the defaults}, view: {…}}].
+ * (controls.js bindView). presets: [{id, label, values: {overrides of the defaults}, view: {…},
+ * focus: the id of the figure the preset is about (presenter mode shows it first)}].
  */
 export function createScene({ scene, controls, view = [], presets = [] }) {
   const meta = SCENES[scene];
@@ -209,6 +210,36 @@ function attach(shell, opts, visible) {
   installShortcuts(shell);
   startDescriptions(shell);
   syncPresetSelect(shell);
+  if (shell.present) focusPreset(shell.presets[shell.presetIndex]);
+}
+
+/**
+ * Presenter mode: the figure a preset is about (its `focus`, an element id) goes first among the
+ * plots (CSS .preset-focus) and is scrolled into view, also while the page is still laying out
+ * its plots (the first seconds), so that a slide shows what the preset is for.
+ */
+function focusPreset(p) {
+  for (const e of document.querySelectorAll('.preset-focus')) e.classList.remove('preset-focus');
+  focusPreset.observer?.disconnect();
+  const target = p?.focus ? document.getElementById(p.focus) : null;
+  if (!target) return;
+  target.classList.add('preset-focus');
+  const show = () => target.scrollIntoView({ block: 'nearest', behavior: 'instant' });
+  requestAnimationFrame(show);
+  if (typeof ResizeObserver !== 'function') return;
+  const observer = new ResizeObserver(show);
+  observer.observe(document.body);
+  observer.observe(target);
+  focusPreset.observer = observer;
+  // The reader's own scrolling wins: stop following once they scroll or after a few seconds.
+  const stop = () => {
+    observer.disconnect();
+    removeEventListener('wheel', stop);
+    removeEventListener('touchmove', stop);
+  };
+  addEventListener('wheel', stop, { passive: true });
+  addEventListener('touchmove', stop, { passive: true });
+  setTimeout(stop, 3000);
 }
 
 function hideControls(visible) {
@@ -298,6 +329,7 @@ function applyPreset(shell, i) {
   shell.presetIndex = i;
   shell.opts.apply?.();
   shell.writeUrl();
+  if (shell.present) focusPreset(p);
   announce(`Preset: ${p.label}`);
 }
 
@@ -516,7 +548,7 @@ function report(shell) {
 const SHORTCUTS = [
   ['Space', 'play or pause', 'togglePlay'],
   ['s or →', 'one step (pauses first)', 'step'],
-  ['r', 'reset: start again from the same seed', 'reset'],
+  ['r', 'reset: back to step 0 from the same seed, still playing or paused as before', 'reset'],
   ['n', 'next preset', 'presets'],
   ['?', 'this help', null],
 ];

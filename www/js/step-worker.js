@@ -146,6 +146,7 @@ function phaseProgress(p) {
     done: finite(p.done), total: finite(p.total), fraction: finite(p.fraction), finished: !!p.finished,
     activity: String(p.activity ?? ''), backend: p.backend === 'webgpu' ? 'webgpu' : 'cpu',
     notice: p.notice ? String(p.notice) : null,
+    noticeDetail: p.noticeDetail ? String(p.noticeDetail) : null,
   };
 }
 

@@ -57,11 +57,13 @@ const VIEW = [
   },
 ];
 
-// Presets: named bundles of overrides of the defaults (the seed is kept).
+// Presets: named bundles of overrides of the defaults (the seed is kept), with the page options
+// and the figure (`focus`, first in presenter mode) they are about: the catapult's spike and a
+// divergence happen in the first steps, so those two set the log step axis.
 const PRESETS = [
   { id: 'stable', label: 'Stable: η = 0.9 η₀', values: { lrMultiple: 0.9 } },
-  { id: 'catapult', label: 'Catapult: η = 1.5 η₀', values: { lrMultiple: 1.5 } },
-  { id: 'divergent', label: 'Divergent: η = 12 η₀', values: { lrMultiple: 12 } },
+  { id: 'catapult', label: 'Catapult: η = 1.5 η₀', values: { lrMultiple: 1.5 }, view: { logx: true }, focus: 'fig-loss' },
+  { id: 'divergent', label: 'Divergent: η = 12 η₀', values: { lrMultiple: 12 }, view: { logx: true }, focus: 'fig-loss' },
   { id: 'stable-wide', label: 'Stable, erf, width 4096', values: { lrMultiple: 0.9, activation: 'erf', width: 4096 } },
 ];
 
@@ -109,6 +111,7 @@ function setStatus(s) {
   btn.setAttribute('aria-pressed', String(playing));
   btn.querySelector('.label').textContent = playing ? 'Pause' : 'Play';
   btn.classList.toggle('is-playing', playing);
+  $('btn-step').disabled = s === 'loading' || s === 'failed' || s === 'finished' || s === 'refused';
   $('btn-restart').disabled = s === 'loading' || s === 'failed';
 }
 
@@ -153,6 +156,7 @@ function onControlChange(name, value, { final, changed }) {
 
 function togglePlay() {
   if (state.status === 'finished') {
+    state.playing = true;
     restart();
     return;
   }
@@ -165,12 +169,16 @@ function togglePlay() {
 function step(n) {
   state.playing = false;
   worker.postMessage({ type: MSG.STEP, steps: n });
+  if (state.status === 'playing') setStatus('paused');
 }
 
+/**
+ * Back to θ₀ at step 0, keeping the play state as every scene's reset does: training that was
+ * running (or ran until it finished) goes on running; paused, it waits at step 0.
+ */
 function restart() {
-  state.playing = true;
   worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: state.values.lrMultiple });
-  worker.postMessage({ type: MSG.PLAY });
+  if (state.playing) worker.postMessage({ type: MSG.PLAY });
 }
 
 function onMessage(msg) {
@@ -401,6 +409,11 @@ function showPhaseBackend(progress) {
   const note = $('phase-note');
   note.hidden = !progress.notice;
   note.textContent = progress.notice ? plainMessage(progress.notice) : '';
+  // The technical reason goes to the console once per diagram, for developers.
+  if (progress.noticeDetail && state.phase.loggedDetail !== state.phase.id) {
+    state.phase.loggedDetail = state.phase.id;
+    console.info(`Descent: ${progress.notice} Detail: ${progress.noticeDetail}`);
+  }
 }
 
 function onPhaseMessage(msg) {
@@ -514,6 +527,7 @@ function start() {
   buildPlots();
   renderRuler();
   $('btn-play').addEventListener('click', togglePlay);
+  $('btn-step').addEventListener('click', () => step(1));
   $('btn-restart').addEventListener('click', restart);
   $('step-logx').addEventListener('change', (e) => setLogSteps(e.target.checked));
   $('btn-phase').addEventListener('click', startPhase);
@@ -530,7 +544,7 @@ function start() {
     actions: {
       togglePlay: () => !$('btn-play').disabled && togglePlay(),
       reset: () => !$('btn-restart').disabled && restart(),
-      step: () => !$('btn-play').disabled && step(1),
+      step: () => !$('btn-step').disabled && step(1),
     },
     plots: () => [
       { id: 'loss', title: 'The network and its linearisation, same step', plot: plots.loss },

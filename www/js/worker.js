@@ -2,11 +2,14 @@
 // WebGPU (the engine picks and falls back; see src/experiments/live.rs).
 // Protocol in protocol.js. Training is time-sliced: each chunk awaits `pg.advanceAsync(k)` with k
 // tuned so a chunk takes about CHUNK_MS, posts a progress message, then yields to the event loop so
-// that configure / pause / setLr messages are handled between chunks. Every call into the engine
+// that configure / pause / setLr messages are handled between chunks. The first EARLY_STEPS steps
+// (GPU_EARLY_STEPS on the GPU) are taken one at a time and each one's losses are sent (`points`),
+// so that the page's history holds every early step. Every call into the engine
 // goes through one promise chain (`serial`): a GPU run's calls are asynchronous, and the engine
 // object must not be entered again while one of them is pending.
 
 import init, { Playground, defaultConfig, limits, buildInfo } from '../pkg/descent.js';
+import { EARLY_STEPS } from './history.js';
 import {
   MSG, DONE_REASON, ERROR_DURING, finite, allFinite, describe, transferables, wasmSimdSupported, NO_SIMD_MESSAGE,
 } from './protocol.js';
@@ -19,6 +22,10 @@ const GRID_MAX_SHARE = 0.2; // ... and only while they cost under this share of 
 // only the share rule above applies, while playing.
 const FORCED_GRID_MAX_MS = 1500;
 const MAX_K = 1 << 20;
+// On the GPU every single step waits for two readbacks (the step's loss, then the evaluation):
+// about 2–5 ms in a browser, over 100 ms on a software adapter. There the first steps are taken
+// one at a time only up to this step (the catapult's spike is at step 3), not EARLY_STEPS.
+const GPU_EARLY_STEPS = 100;
 
 let ready = false;
 const backlog = []; // messages that arrived before the engine was loaded
@@ -70,9 +77,9 @@ function cleanReport(r) {
   };
 }
 
-/** Which backend runs and why, for the page's indicator. */
+/** Which backend runs and why, for the page's indicator (`detail`: the technical why, for the console). */
 function backendInfo() {
-  return { backend: pg.backend, adapter: pg.adapter ?? null, notice: pg.notice ?? null };
+  return { backend: pg.backend, adapter: pg.adapter ?? null, notice: pg.notice ?? null, detail: pg.noticeDetail ?? null };
 }
 
 /** The grid prediction as an owned Float32Array, or null if it holds any non-finite value. */
@@ -166,13 +173,41 @@ async function configure(msg) {
   if (playing) scheduleTick();
 }
 
+/** Up to which step the steps are taken one at a time on the backend running now. */
+function earlyEnd() {
+  return pg.backend === 'webgpu' ? GPU_EARLY_STEPS : EARLY_STEPS;
+}
+
+/**
+ * The first steps (up to earlyEnd()), one at a time for up to CHUNK_MS: the report after each,
+ * and its losses as `points` ({step, train, test}, one entry per step) for the page's history.
+ */
+async function earlySteps() {
+  const end = earlyEnd();
+  const t0 = performance.now();
+  const step = [];
+  const train = [];
+  const test = [];
+  let rep;
+  do {
+    rep = cleanReport(await pg.advanceAsync(1));
+    step.push(rep.step);
+    train.push(rep.trainLoss ?? NaN);
+    test.push(rep.testLoss ?? NaN);
+  } while (rep.diverged == null && rep.step < end && performance.now() - t0 < CHUNK_MS);
+  return { rep, points: { step: Float64Array.from(step), train: Float64Array.from(train), test: Float64Array.from(test) } };
+}
+
 async function tick() {
   if (!playing || !pg) return;
   const t0 = performance.now();
   const before = Number(pg.step);
+  const early = before < earlyEnd();
   let rep;
+  let points = null;
   try {
-    rep = cleanReport(await pg.advanceAsync(k));
+    if (early) ({ rep, points } = await earlySteps());
+    else rep = cleanReport(await pg.advanceAsync(k));
   } catch (err) {
     playing = false;
     post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
@@ -187,16 +222,17 @@ async function tick() {
   }
   // Aim the next chunk at CHUNK_MS, changing k by at most a factor of 2 per chunk.
   const ratio = Math.min(2, Math.max(0.5, CHUNK_MS / dt));
-  k = Math.max(1, Math.min(MAX_K, Math.round(k * ratio)));
+  if (!early) k = Math.max(1, Math.min(MAX_K, Math.round(k * ratio)));
   lastReport = rep;
 
   if (rep.diverged != null) {
     playing = false;
-    await postDone(DONE_REASON.DIVERGED);
+    await postDone(DONE_REASON.DIVERGED, points ? { points } : {});
     return;
   }
 
   const msg = { type: MSG.PROGRESS, runId, report: rep, stepsPerSec, backendInfo: backendInfo() };
+  if (points) msg.points = points;
   if (gridWanted(false)) {
     const grid = await predictGrid();
     if (grid) msg.grid = grid;

@@ -237,7 +237,8 @@ impl Gpu {
         if !wgpu::util::is_browser_webgpu_supported().await {
             // Checked first: creating an instance where `navigator.gpu` is unreachable panics.
             return Err(unavailable(
-                "this browser offers no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)",
+                "this browser does not offer WebGPU",
+                "navigator.gpu is missing or requestAdapter() returned null",
             ));
         }
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
@@ -247,7 +248,7 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| unavailable(format!("no GPU adapter: {e}")))?;
+            .map_err(|e| unavailable("no GPU adapter was found", e.to_string()))?;
         Self::from_adapter(&adapter).await
     }
 
@@ -269,7 +270,12 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| unavailable(format!("the device request failed: {e}")))?;
+            .map_err(|e| {
+                unavailable(
+                    "the GPU could not be opened",
+                    format!("the device request failed: {e}"),
+                )
+            })?;
         let mut gpu = Self::from_device(device, queue, name).await?;
         gpu.software = software;
         Ok(gpu)
@@ -309,9 +315,10 @@ impl Gpu {
             mapped_at_creation: false,
         });
         if let Some(e) = scope.pop().await {
-            return Err(unavailable(format!(
-                "the compute shaders did not compile: {e}"
-            )));
+            return Err(unavailable(
+                "the GPU could not compile Descent's shaders",
+                format!("the compute shaders did not compile: {e}"),
+            ));
         }
         Ok(Gpu {
             device,
@@ -571,9 +578,11 @@ fn build_pipeline(device: &wgpu::Device, kernel: Kernel) -> Pipeline {
     Pipeline { pipeline, layout }
 }
 
-fn unavailable(reason: impl Into<String>) -> Error {
+/// `reason` in plain words for the reader, `detail` for the console.
+fn unavailable(reason: &str, detail: impl Into<String>) -> Error {
     Error::GpuUnavailable {
-        reason: reason.into(),
+        reason: reason.to_string(),
+        detail: detail.into(),
     }
 }
 
