@@ -4,6 +4,7 @@
 //! Every `#[wasm_bindgen]` export lives in [`api`] (wasm only); nothing else sees `JsValue`.
 //!
 //! Modules:
+//! - [`math`]: activations, special functions and quadrature (imports nothing above it).
 //! - [`data`]: seeded datasets, splits and plotting grids.
 //! - [`backend`]: the matrix operations the engine needs (the seam a GPU backend takes over).
 //! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, divergence.
@@ -17,6 +18,7 @@ pub mod data;
 pub mod error;
 pub mod experiments;
 pub mod kernels;
+pub mod math;
 pub mod nn;
 pub mod rng;
 pub mod theory;
