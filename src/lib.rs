@@ -12,10 +12,12 @@
 //! - [`experiments`]: one module per scene, producing the numbers each panel shows.
 //! - [`theory`]: closed-form theory curves (Hastie et al., Mei & Montanari) the scenes overlay.
 //! - [`rng`]: explicit seeded randomness (there is no global RNG).
+//! - [`exec`]: the one way synchronous callers wait for the engine's futures.
 
 pub mod backend;
 pub mod data;
 pub mod error;
+pub mod exec;
 pub mod experiments;
 pub mod kernels;
 pub mod math;

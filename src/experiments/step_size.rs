@@ -39,6 +39,7 @@ use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::data::DatasetKind;
 use crate::error::{Error, Result, in_range};
+use crate::exec::block_on;
 use crate::kernels::KernelMachine;
 use crate::nn::batched::{BatchedTrainer, NetConfig, is_divergent};
 use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
@@ -1825,18 +1826,6 @@ fn gpu_reason(e: &Error) -> String {
     match e {
         Error::GpuUnavailable { reason } => reason.clone(),
         other => other.to_string(),
-    }
-}
-
-/// Blocks on a future natively; in wasm only ready futures (the CPU's) complete.
-fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        pollster::block_on(future)
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        crate::nn::train::ready_now(future)
     }
 }
 

@@ -334,7 +334,7 @@ impl Gpu {
     /// [`Gpu::new`], blocking (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Self> {
-        pollster::block_on(Self::new())
+        crate::exec::block_on(Self::new())
     }
 
     /// The adapter's name and API, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)".
@@ -737,7 +737,7 @@ impl Backend for Gpu {
 
     fn read(&mut self, buf: &GpuBuf, out: &mut [f32]) {
         #[cfg(not(target_arch = "wasm32"))]
-        let values = pollster::block_on(self.read_later(buf, out.len()));
+        let values = crate::exec::block_on(self.read_later(buf, out.len()));
         #[cfg(target_arch = "wasm32")]
         let values: Result<Vec<f32>> = Err(Error::Gpu {
             op: "read",
