@@ -82,9 +82,10 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Trans;
 use crate::backend::cpu::gemm::Gemm;
 use crate::data::digits::{self, Digits};
+use crate::data::sphere;
 use crate::error::{Error, Result, in_range};
 use crate::linalg::Tridiagonal;
-use crate::linalg::tridiagonal::dot;
+use crate::linalg::dot;
 use crate::rng::Rng;
 use crate::theory::mei_montanari::{self, ActivationCoefficients, RfSetting};
 use crate::theory::{self, hastie};
@@ -92,14 +93,12 @@ use crate::theory::{self, hastie};
 /// The most memory one session may use, in bytes.
 pub const MEMORY_LIMIT: u64 = 768 * 1024 * 1024;
 
-/// Sub-stream ids of a replicate's seed (shared with the trained-network sweep, whose data are
-/// the same draws).
-pub(crate) mod stream {
-    pub const TEACHER: u64 = 11;
-    pub const TRAIN: u64 = 12;
-    pub const TEST: u64 = 13;
+/// Sub-stream ids of a replicate's seed beyond the sphere data's
+/// ([`crate::data::sphere::stream`], which the trained-network sweep draws from too).
+mod stream {
+    /// The digits' label noise draws from the stream of the sphere data's noise.
+    pub use crate::data::sphere::stream::NOISE;
     pub const FEATURES: u64 = 14;
-    pub const NOISE: u64 = 15;
     pub const SPLIT: u64 = 16;
 }
 
@@ -465,20 +464,6 @@ impl Components {
     }
 }
 
-/// Points uniform on the sphere of radius `radius` in R^d, `rows × d` row-major.
-pub(crate) fn sphere_points(rng: &mut Rng, rows: usize, d: usize, radius: f64) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows * d];
-    let mut g = vec![0.0f64; d];
-    for row in out.chunks_exact_mut(d) {
-        g.iter_mut().for_each(|v| *v = rng.normal());
-        let norm = dot(&g, &g).sqrt();
-        row.iter_mut()
-            .zip(&g)
-            .for_each(|(o, &v)| *o = (radius * v / norm) as f32);
-    }
-    out
-}
-
 /// The inputs and label components of one replicate.
 struct DrawnData {
     /// `n_max × d`.
@@ -491,38 +476,13 @@ struct DrawnData {
 }
 
 fn draw_sphere(cfg: &DoubleDescentConfig, seed: u64, n_max: usize) -> DrawnData {
-    let d = cfg.dim;
-    let radius = (d as f64).sqrt();
-    let mut teacher = Rng::stream(seed, stream::TEACHER);
-    let beta = sphere_points(&mut teacher, 1, d, 1.0);
-    let u = sphere_points(&mut teacher, 1, d, 1.0);
-    let x_train = sphere_points(&mut Rng::stream(seed, stream::TRAIN), n_max, d, radius);
-    let x_test = sphere_points(&mut Rng::stream(seed, stream::TEST), cfg.n_test, d, radius);
-    // Var He₂(⟨u, x⟩) on the sphere of radius √d: E t⁴ − 1 = 3d/(d + 2) − 1.
-    let he2_sd = (2.0 * (d as f64 - 1.0) / (d as f64 + 2.0)).sqrt();
-    let parts = |x: &[f32]| -> (Vec<f64>, Vec<f64>) {
-        x.chunks_exact(d)
-            .map(|xi| {
-                let lin: f64 = xi
-                    .iter()
-                    .zip(&beta)
-                    .map(|(&a, &b)| a as f64 * b as f64)
-                    .sum();
-                let t: f64 = xi.iter().zip(&u).map(|(&a, &b)| a as f64 * b as f64).sum();
-                (lin, (t * t - 1.0) / he2_sd)
-            })
-            .unzip()
-    };
-    let (lin_train, nl_train) = parts(&x_train);
-    let (lin_test, nl_test) = parts(&x_test);
-    let mut noise_rng = Rng::stream(seed, stream::NOISE);
-    let noise: Vec<f64> = (0..n_max).map(|_| noise_rng.normal()).collect();
+    let draw = sphere::draw(seed, cfg.dim, n_max, cfg.n_test);
     DrawnData {
-        x_train,
-        x_test,
+        x_train: draw.x_train,
+        x_test: draw.x_test,
         components: Components {
-            train: vec![lin_train, nl_train, noise],
-            test: vec![lin_test, nl_test, vec![0.0; cfg.n_test]],
+            train: vec![draw.train.linear, draw.train.he2, draw.noise],
+            test: vec![draw.test.linear, draw.test.he2, vec![0.0; cfg.n_test]],
         },
         test_labels: None,
     }

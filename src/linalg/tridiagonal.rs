@@ -3,6 +3,8 @@
 //! reduction (the double-descent scene's re-fits; Golub & Van Loan, *Matrix Computations*,
 //! §8.3.1).
 
+use super::dot;
+
 /// A symmetric matrix A = Q T Qᵀ in tridiagonal form: T has diagonal `diag` and off-diagonal
 /// `off`; Q = H₀H₁⋯H_{m−2} with Householder reflectors H_k = I − τ_k v_k v_kᵀ acting on the
 /// coordinates k+1..m (first entry of v_k is 1).
@@ -215,28 +217,6 @@ fn update_dot_axpy2(
         p[j] += c0.2 * x0 + c1.2 * x1;
     }
     (t0, t1)
-}
-
-/// Σ a_j b_j (four independent sums, so that it vectorises).
-#[inline]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 4];
-    let mut a4 = a.chunks_exact(4);
-    let mut b4 = b.chunks_exact(4);
-    for (a, b) in (&mut a4).zip(&mut b4) {
-        for l in 0..4 {
-            acc[l] += a[l] * b[l];
-        }
-    }
-    let tail: f64 = a4
-        .remainder()
-        .iter()
-        .zip(b4.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Where the reflector of length m starts in [`Tridiagonal`]'s packed storage: after the
