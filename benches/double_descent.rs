@@ -15,9 +15,8 @@
 use std::time::Instant;
 
 use descent::data::digits;
-use descent::experiments::double_descent::{
-    DataSource, DoubleDescent, DoubleDescentConfig, Sweep, Tridiagonal,
-};
+use descent::experiments::double_descent::{DataSource, DoubleDescent, DoubleDescentConfig, Sweep};
+use descent::linalg::Tridiagonal;
 use descent::rng::Rng;
 use nalgebra::DMatrix;
 

@@ -9,10 +9,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Task;
 use crate::error::Error;
+use crate::exec::block_on;
 use crate::experiments::lazy;
 use crate::experiments::live::{self, BackendChoice, Live};
 use crate::experiments::playground::{self, PlaygroundConfig};
-use crate::nn::train::ready_now;
 
 fn js_err(e: Error) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
@@ -105,8 +105,7 @@ impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<Playground, JsValue> {
         let config = config_from(config, PlaygroundConfig::default())?;
-        let inner =
-            ready_now(Live::create(config, BackendChoice::Cpu, now_ms())).map_err(js_err)?;
+        let inner = block_on(Live::create(config, BackendChoice::Cpu, now_ms())).map_err(js_err)?;
         Ok(Playground { inner })
     }
 
@@ -990,7 +989,7 @@ impl PhaseDiagram {
     pub fn advance(&mut self, budget_ms: f64) -> Result<JsValue, JsValue> {
         let start = js_sys::Date::now();
         loop {
-            let progress = ready_now(self.inner.advance_async()).map_err(js_err)?;
+            let progress = block_on(self.inner.advance_async()).map_err(js_err)?;
             if progress.finished || js_sys::Date::now() - start >= budget_ms {
                 return to_js(&progress);
             }

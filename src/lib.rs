@@ -4,19 +4,25 @@
 //! Every `#[wasm_bindgen]` export lives in [`api`] (wasm only); nothing else sees `JsValue`.
 //!
 //! Modules:
+//! - [`math`]: activations, special functions and quadrature (imports nothing above it).
 //! - [`data`]: seeded datasets, splits and plotting grids.
 //! - [`backend`]: the matrix operations the engine needs (the seam a GPU backend takes over).
 //! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, divergence.
+//! - [`linalg`]: Householder tridiagonalisation and shifted solves (one reduction, every ridge).
 //! - [`kernels`]: analytic infinite-width kernels, classical kernels, kernel machines.
 //! - [`experiments`]: one module per scene, producing the numbers each panel shows.
 //! - [`theory`]: closed-form theory curves (Hastie et al., Mei & Montanari) the scenes overlay.
 //! - [`rng`]: explicit seeded randomness (there is no global RNG).
+//! - [`exec`]: the one way synchronous callers wait for the engine's futures.
 
 pub mod backend;
 pub mod data;
 pub mod error;
+pub mod exec;
 pub mod experiments;
 pub mod kernels;
+pub mod linalg;
+pub mod math;
 pub mod nn;
 pub mod rng;
 pub mod theory;

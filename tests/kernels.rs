@@ -11,9 +11,9 @@ use descent::kernels::analytic::{
 };
 use descent::kernels::classical::{laplace, rbf};
 use descent::kernels::machine::kernel_ridge;
-use descent::kernels::quadrature::GaussHermite;
 use descent::kernels::{Filter, KernelMachine, nngp_ntk, ntk_into};
-use descent::nn::activation::erf;
+use descent::math::activation::erf;
+use descent::math::quadrature::GaussHermite;
 use descent::nn::{Activation, Parametrization};
 use descent::rng::Rng;
 use nalgebra::{DMatrix, DVector};

@@ -26,7 +26,7 @@ pub mod gpu;
 use std::future::Future;
 
 use crate::error::Result;
-pub use crate::nn::activation::Activation;
+pub use crate::math::Activation;
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,6 @@
-//! Seeded datasets: a 1-D regression set and four 2-D classification sets.
+//! Seeded datasets: a 1-D regression set and four 2-D classification sets (this module),
+//! high-dimensional sphere data with linear and nonlinear teachers ([`sphere`]) and the 8×8
+//! digits ([`digits`]).
 //!
 //! Every generator draws from an explicit seed, so a seed reproduces the same points.
 //! Conventions:
@@ -12,6 +14,7 @@
 //!   random (classification only); test labels are never flipped.
 
 pub mod digits;
+pub mod sphere;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,9 +10,10 @@ use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::data::{self, DatasetKind, GridSpec, Task, stream};
 use crate::error::{Error, Result, human_bytes, in_range};
+use crate::exec::block_on;
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
-use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of, ready_now};
+use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of};
 use crate::rng::Rng;
 
 /// Number of test points (fixed, so test losses compare across training-set sizes).
@@ -231,7 +232,7 @@ impl Playground<Cpu> {
 
     /// As [`Playground::new`] with another memory limit (for tests of the refusal).
     pub fn with_memory_limit(config: PlaygroundConfig, memory_limit: u64) -> Result<Self> {
-        ready_now(Self::build_async(config, Cpu::new(), memory_limit))
+        block_on(Self::build_async(config, Cpu::new(), memory_limit))
     }
 
     /// A run on the CPU continued from `snapshot` (taken on any backend) with the same
@@ -247,18 +248,18 @@ impl Playground<Cpu> {
     /// Runs up to `steps` steps and reports at the parameters reached. A divergence stops
     /// the run for good: later calls return the same report.
     pub fn advance(&mut self, steps: u64) -> Report {
-        ready_now(self.advance_async(steps)).unwrap_or_else(|e| self.report_error(e))
+        block_on(self.advance_async(steps)).unwrap_or_else(|e| self.report_error(e))
     }
 
     /// The report at the current parameters, without stepping.
     pub fn evaluate(&mut self) -> Report {
-        ready_now(self.evaluate_async()).unwrap_or_else(|e| self.report_error(e))
+        block_on(self.evaluate_async()).unwrap_or_else(|e| self.report_error(e))
     }
 
     /// The network's predictions on [`Playground::grid`]. After a divergence: the last
     /// finite predictions. Never contains a non-finite value.
     pub fn predict_grid(&mut self) -> Vec<f32> {
-        ready_now(self.predict_grid_async()).unwrap_or_else(|_| self.last_grid.clone())
+        block_on(self.predict_grid_async()).unwrap_or_else(|_| self.last_grid.clone())
     }
 
     /// Runs up to `steps` steps without evaluating (for benchmarks); returns the steps

@@ -40,6 +40,7 @@ use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::data::DatasetKind;
 use crate::error::{Error, Result, in_range};
+use crate::exec::block_on;
 use crate::kernels::KernelMachine;
 use crate::nn::batched::{BatchedTrainer, NetConfig, is_divergent};
 use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
@@ -1824,18 +1825,6 @@ impl PhaseDiagram {
             stability_bound: self.bounds.clone(),
             progress: self.progress(),
         }
-    }
-}
-
-/// Blocks on a future natively; in wasm only ready futures (the CPU's) complete.
-fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        pollster::block_on(future)
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        crate::nn::train::ready_now(future)
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! # Conventions
 //!
-//! - Data: exactly the sphere data of [`super::double_descent`] (same sub-streams, so a seed
+//! - Data: [`crate::data::sphere`], as for the random-features sweep (same sub-streams, so a seed
 //!   and n give the same training set as the random-features sweep): x ~ Unif(S^{d−1}(√d)),
 //!   teacher ⟨β, x⟩ with ‖β‖² = `signal` plus, for the nonlinear teacher, a He₂ part of
 //!   variance `nonlinear`; labels y = f(x) + σε with σ = `noise`.
@@ -55,8 +55,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::double_descent::{Teacher, sphere_points};
+use super::double_descent::Teacher;
 use crate::backend::cpu::Cpu;
+use crate::data::sphere;
 use crate::error::{Error, Result, in_range};
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
@@ -75,9 +76,8 @@ pub const WORK_LIMIT: f64 = 1.5e12;
 /// (measured natively: about 1.5e10 FLOP/s on these small networks; wasm is 2–3× slower).
 pub const ASSUMED_FLOPS: f64 = 5e9;
 
-/// Sub-stream ids of a replicate's seed: the data ones are those of the random-features sweep.
+/// Sub-stream ids of a replicate's seed beyond the data's ([`crate::data::sphere::stream`]).
 mod stream {
-    pub use crate::experiments::double_descent::stream::{NOISE, TEACHER, TEST, TRAIN};
     /// The initial weights of width h use stream `WEIGHTS + h`.
     pub const WEIGHTS: u64 = 1 << 32;
 }
@@ -339,56 +339,36 @@ struct SeedData {
 }
 
 fn draw_data(cfg: &TrainedSweepConfig, seed: u64) -> SeedData {
-    let d = cfg.dim;
-    let radius = (d as f64).sqrt();
-    let mut teacher = Rng::stream(seed, stream::TEACHER);
-    let beta = sphere_points(&mut teacher, 1, d, 1.0);
-    let u = sphere_points(&mut teacher, 1, d, 1.0);
-    let x_train = sphere_points(
-        &mut Rng::stream(seed, stream::TRAIN),
-        cfg.n_train,
-        d,
-        radius,
-    );
-    let x_test = sphere_points(&mut Rng::stream(seed, stream::TEST), cfg.n_test, d, radius);
-    // Var He₂(⟨u, x⟩) on the sphere of radius √d: 2(d − 1)/(d + 2) (0 for d = 1, where the
-    // part is constant and is left out).
-    let he2_sd = (2.0 * (d as f64 - 1.0) / (d as f64 + 2.0)).sqrt();
+    let draw = sphere::draw(seed, cfg.dim, cfg.n_train, cfg.n_test);
+    // For d = 1 the He₂ part is constant, not finite after standardising, and left out.
     let w_lin = cfg.signal.sqrt();
-    let w_nl = if cfg.teacher == Teacher::Nonlinear && he2_sd > 0.0 {
+    let w_nl = if cfg.teacher == Teacher::Nonlinear && sphere::he2_sd(cfg.dim) > 0.0 {
         cfg.nonlinear.sqrt()
     } else {
         0.0
     };
-    let target = |x: &[f32]| -> Vec<f64> {
-        x.chunks_exact(d)
-            .map(|xi| {
-                let lin: f64 = xi
-                    .iter()
-                    .zip(&beta)
-                    .map(|(&a, &b)| a as f64 * b as f64)
-                    .sum();
-                let t: f64 = xi.iter().zip(&u).map(|(&a, &b)| a as f64 * b as f64).sum();
-                let nl = if w_nl > 0.0 {
-                    (t * t - 1.0) / he2_sd
-                } else {
-                    0.0
-                };
+    let target = |parts: &sphere::TeacherParts| -> Vec<f64> {
+        parts
+            .linear
+            .iter()
+            .zip(&parts.he2)
+            .map(|(&lin, &he2)| {
+                let nl = if w_nl > 0.0 { he2 } else { 0.0 };
                 w_lin * lin + w_nl * nl
             })
             .collect()
     };
-    let f_train = target(&x_train);
-    let f_test = target(&x_test);
-    let mut noise_rng = Rng::stream(seed, stream::NOISE);
+    let f_train = target(&draw.train);
+    let f_test = target(&draw.test);
     let y_train = f_train
         .iter()
-        .map(|&f| (f + cfg.noise * noise_rng.normal()) as f32)
+        .zip(&draw.noise)
+        .map(|(&f, &e)| (f + cfg.noise * e) as f32)
         .collect();
     SeedData {
-        x_train,
+        x_train: draw.x_train,
         y_train,
-        x_test,
+        x_test: draw.x_test,
         f_test,
     }
 }

@@ -79,7 +79,7 @@
 //!
 //! Per layer, the quantities of a single point (Λ₁₁, its square root, …) are computed once per
 //! point; each matrix entry then costs one arccosine (ReLU) or arcsine and one square root
-//! (erf), evaluated by branch-free polynomials (module `special`) in loops over a column
+//! (erf), evaluated by branch-free polynomials (`crate::math::special`) in loops over a column
 //! that the compiler vectorises, or one Horner pass of ≤ 128 terms (tanh). The symmetric case
 //! (x1 = x2) fills one triangle.
 //!
@@ -91,10 +91,11 @@ use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-use super::quadrature::GaussHermite;
-use super::{series, special};
+use super::series;
 use crate::backend::{Backend, KernelRecursion, MAX_RECURSION_DEPTH, Trans};
 use crate::error::{Error, Result};
+use crate::math::quadrature::GaussHermite;
+use crate::math::special;
 use crate::nn::{Activation, MlpSpec, Parametrization};
 
 /// The network whose infinite-width (or, for the standard parametrisation, expected

@@ -7,7 +7,6 @@
 //! - [`classical`]: RBF and Laplace kernels.
 //! - [`machine`]: kernel ridge regression, kernel gradient flow and discrete kernel gradient
 //!   descent from one cached eigendecomposition of `k_train_train`.
-//! - [`quadrature`]: Gauss–Hermite rules for Gaussian expectations.
 //! - [`random_features`]: Gram matrices of random ReLU features on a backend (GPU or CPU).
 //! - [`series`]: Hermite-series kernels of odd activations without a closed form (tanh).
 //!
@@ -17,10 +16,8 @@
 pub mod analytic;
 pub mod classical;
 pub mod machine;
-pub mod quadrature;
 pub mod random_features;
 pub mod series;
-pub(crate) mod special;
 
 pub use analytic::{KernelSpec, NtkTerms, nngp_ntk, nngp_ntk_into, ntk_into, ntk_terms};
 pub use machine::{Filter, KernelMachine};

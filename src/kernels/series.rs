@@ -29,7 +29,7 @@
 
 use std::sync::OnceLock;
 
-use super::quadrature::GaussHermite;
+use crate::math::quadrature::GaussHermite;
 use crate::nn::Activation;
 
 /// Odd Hermite terms kept at most (degree 2·TERMS − 1 in z).

@@ -745,27 +745,27 @@ impl<B: Backend> BatchedTrainer<B> {
 impl<B: Backend> BatchedTrainer<B> {
     /// [`BatchedTrainer::advance_async`], blocking.
     pub fn advance(&mut self, k: u64) -> Result<Vec<Vec<f32>>> {
-        pollster::block_on(self.advance_async(k))
+        crate::exec::block_on(self.advance_async(k))
     }
 
     /// [`BatchedTrainer::train_losses_async`], blocking.
     pub fn train_losses(&mut self) -> Result<Vec<f32>> {
-        pollster::block_on(self.train_losses_async())
+        crate::exec::block_on(self.train_losses_async())
     }
 
     /// [`BatchedTrainer::predict_async`], blocking.
     pub fn predict(&mut self, x: &[f32]) -> Result<Vec<Vec<f32>>> {
-        pollster::block_on(self.predict_async(x))
+        crate::exec::block_on(self.predict_async(x))
     }
 
     /// [`BatchedTrainer::params_async`], blocking.
     pub fn params(&mut self, net: usize) -> Result<Vec<f32>> {
-        pollster::block_on(self.params_async(net))
+        crate::exec::block_on(self.params_async(net))
     }
 
     /// [`BatchedTrainer::all_params_async`], blocking.
     pub fn all_params(&mut self) -> Result<Vec<Vec<f32>>> {
-        pollster::block_on(self.all_params_async())
+        crate::exec::block_on(self.all_params_async())
     }
 }
 

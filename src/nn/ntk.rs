@@ -30,9 +30,9 @@
 use nalgebra::DMatrix;
 
 use super::mlp::{Mlp, Workspace};
-use super::train::ready_now;
 use crate::backend::{Backend, Trans};
 use crate::error::{Error, Result};
+use crate::exec::block_on;
 
 /// The empirical kernels of one network between two sets of inputs.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,7 +132,7 @@ pub fn empirical_kernels<B: Backend>(
     x1: &[f32],
     x2: Option<&[f32]>,
 ) -> Result<EmpiricalKernels> {
-    ready_now(empirical_kernels_async(backend, mlp, x1, x2))
+    block_on(empirical_kernels_async(backend, mlp, x1, x2))
 }
 
 /// [`empirical_kernels`] with one asynchronous readback at the end: every layer's Grams and

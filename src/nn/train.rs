@@ -154,7 +154,7 @@ impl<B: Backend> Trainer<B> {
             });
         }
         if center_output {
-            ready_now(t.center_output_async())?;
+            crate::exec::block_on(t.center_output_async())?;
         }
         Ok(t)
     }
@@ -475,7 +475,7 @@ impl<B: Backend> Trainer<B> {
     /// NaN, which the divergence checks catch).
     pub fn predict(&mut self, x: &[f32]) -> Vec<f32> {
         let rows = x.len() / self.dim;
-        ready_now(self.predict_async(x)).unwrap_or_else(|_| vec![f32::NAN; rows])
+        crate::exec::block_on(self.predict_async(x)).unwrap_or_else(|_| vec![f32::NAN; rows])
     }
 
     /// [`Trainer::predict`] through [`Backend::read_async`]: one readback per chunk of
@@ -507,7 +507,7 @@ impl<B: Backend> Trainer<B> {
     /// Loss and accuracy on the training set at the current parameters (a blocking readback;
     /// see [`Trainer::evaluate_train_async`]). A failed readback gives a NaN loss.
     pub fn evaluate_train(&mut self) -> Eval {
-        ready_now(self.evaluate_train_async()).unwrap_or(Eval {
+        crate::exec::block_on(self.evaluate_train_async()).unwrap_or(Eval {
             loss: f64::NAN,
             accuracy: f64::NAN,
         })
@@ -570,23 +570,6 @@ impl<B: Backend> Trainer<B> {
         self.last_loss = None;
         self.forward_cached = false;
         Ok(())
-    }
-}
-
-/// The value of a future that is ready when first polled, as every future of the CPU backend
-/// and every native GPU readback are (both finish their work before returning the future).
-/// A future that is still pending (a readback on the web GPU) gives an error instead: blocking
-/// code cannot wait for it there.
-pub fn ready_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(r) => r,
-        std::task::Poll::Pending => Err(Error::Gpu {
-            op: "read",
-            message: "a synchronous readback cannot wait on this platform; use the async methods"
-                .into(),
-        }),
     }
 }
 

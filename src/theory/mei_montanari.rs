@@ -74,7 +74,7 @@ use serde::Serialize;
 
 use super::RiskParts;
 use super::hastie;
-use crate::kernels::quadrature::GaussHermite;
+use crate::math::quadrature::GaussHermite;
 use crate::nn::Activation;
 
 /// The Hermite coefficients of an activation under G ~ N(0, 1).

@@ -4,8 +4,8 @@
 pub mod gemm;
 
 use super::{Activation, Backend, KernelRecursion, Trans};
-use crate::kernels::special::{acos_f32, asin_f32};
-use crate::nn::activation::{erf_f32, tanh_f32};
+use crate::math::activation::{erf_f32, tanh_f32};
+use crate::math::special::{acos_f32, asin_f32};
 
 /// The CPU backend. Holds the packing scratch of the matrix kernels so steps allocate nothing.
 #[derive(Default)]

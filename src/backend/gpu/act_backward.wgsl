@@ -1,7 +1,7 @@
 // act_backward: dz[i] = dh[i] · φ'(z[i]) for i < len.
 // CPU twin: `Cpu::act_backward` (src/backend/cpu/mod.rs). activation.wgsl is prepended.
 
-// Keep in sync with `ActBackwardParams` in mod.rs.
+// Keep in sync with `ActBackwardParams` in params.rs (field for field).
 struct Params {
     len: u32,
     act: u32,

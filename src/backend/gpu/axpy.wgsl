@@ -1,7 +1,7 @@
 // axpy: y[i] += alpha · x[i] for i < len.
 // CPU twin: `Cpu::axpy` (src/backend/cpu/mod.rs).
 
-// Keep in sync with `AxpyParams` in mod.rs.
+// Keep in sync with `AxpyParams` in params.rs (field for field).
 struct Params {
     len: u32,
     alpha: f32,

@@ -1,7 +1,7 @@
 // bias_act: z[i,j] += bias_scale · bias[j]; h[i,j] = φ(z[i,j]) on a rows × cols matrix.
 // CPU twin: `Cpu::bias_act` (src/backend/cpu/mod.rs). activation.wgsl is prepended.
 
-// Keep in sync with `BiasActParams` in mod.rs.
+// Keep in sync with `BiasActParams` in params.rs (field for field).
 struct Params {
     rows: u32,
     cols: u32,

@@ -3,7 +3,7 @@
 // back (len = batch · rows · cols elements in all).
 // CPU twin: `Cpu::bias_act_batched` (src/backend/cpu/mod.rs). activation.wgsl is prepended.
 
-// Keep in sync with `Gpu::bias_act_batched` in mod.rs.
+// Keep in sync with `BiasActBatchedParams` in params.rs (field for field).
 struct Params {
     rows: u32,
     cols: u32,

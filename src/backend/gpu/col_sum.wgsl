@@ -7,7 +7,7 @@
 // row_begin..row_end; the host splits many rows into slices (beta = 1 after the first) so
 // that no invocation loops for long (llvmpipe stops a loop after 65535 iterations).
 
-// Keep in sync with `ColSumParams` in mod.rs.
+// Keep in sync with `ColSumParams` in params.rs (field for field).
 struct Params {
     rows: u32,
     cols: u32,

@@ -11,7 +11,7 @@
 // the host splits many rows into slices (beta = 1 after the first) so that no invocation
 // loops for long (llvmpipe stops a loop after 65535 iterations).
 
-// Keep in sync with `Gpu::col_sum_batched` in mod.rs.
+// Keep in sync with `ColSumBatchedParams` in params.rs (field for field).
 struct Params {
     rows: u32,
     cols: u32,

@@ -9,7 +9,7 @@
 // dispatch covers the slice k_begin..k_end of the inner dimension (beta = 1 after the first)
 // and the networks batch_begin.. batch_begin + (workgroups along z).
 
-// Keep in sync with `Gpu::gemm_batched` in mod.rs.
+// Keep in sync with `GemmBatchedParams` in params.rs (field for field).
 struct Params {
     m: u32,
     n: u32,

@@ -11,7 +11,7 @@
 // dimension (the host keeps each lane's loop short) and the networks batch_begin + wid.z.
 // When alpha · s_b == 0 the product does not enter C_b; with beta == 0, C_b is not read.
 
-// Keep in sync with `Gpu::gemv` in mod.rs.
+// Keep in sync with `GemvParams` in params.rs (field for field).
 struct Params {
     m: u32,
     k: u32,

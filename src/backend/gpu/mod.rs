@@ -31,7 +31,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use bytemuck::Pod;
 use wgpu::util::DeviceExt;
+
+mod params;
+use params::*;
 
 use super::{Activation, Backend, KernelRecursion, MAX_RECURSION_DEPTH, Trans};
 use crate::error::{Error, Result};
@@ -40,8 +44,6 @@ use crate::error::{Error, Result};
 /// fits in it). Each slot of the ring is this rounded up to the device's uniform offset
 /// alignment (a power of two, at least 32 in WebGPU).
 const PARAM_BYTES: u64 = 64;
-/// 32-bit words of [`PARAM_BYTES`].
-const PARAM_WORDS: usize = PARAM_BYTES as usize / 4;
 /// Operations recorded per submission at most: the number of uniform parameter slots.
 pub const PARAM_SLOTS: usize = 1024;
 /// Invocations per workgroup of the element-wise shaders.
@@ -339,7 +341,7 @@ impl Gpu {
     /// [`Gpu::new`], blocking (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Self> {
-        pollster::block_on(Self::new())
+        crate::exec::block_on(Self::new())
     }
 
     /// The adapter's name and API, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)".
@@ -378,22 +380,15 @@ impl Gpu {
             .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
     }
 
-    /// Records one dispatch of `kernel` with `params` (at most [`PARAM_WORDS`] words, the
-    /// shader's `Params`) over `bufs` (the storage bindings 1, 2, … in order).
-    fn dispatch(
+    /// Records one dispatch of `kernel` with `params` (the shader's `Params`, a struct of
+    /// [`params`]) over `bufs` (the storage bindings 1, 2, … in order).
+    fn dispatch<P: Pod>(
         &mut self,
         kernel: Kernel,
-        params: &[u32],
+        params: &P,
         bufs: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) {
-        if params.len() > PARAM_WORDS {
-            self.fail(
-                kernel.name(),
-                format!("{} parameter words, more than {PARAM_WORDS}", params.len()),
-            );
-            return;
-        }
         if groups.iter().any(|&g| g > MAX_GROUPS) {
             self.fail(
                 kernel.name(),
@@ -405,8 +400,8 @@ impl Gpu {
             self.flush_encoder();
         }
         let offset = self.slots_used * self.param_stride;
-        self.params_host[offset..offset + 4 * params.len()]
-            .copy_from_slice(bytemuck::cast_slice(params));
+        let bytes = bytemuck::bytes_of(params);
+        self.params_host[offset..offset + bytes.len()].copy_from_slice(bytes);
         self.slots_used += 1;
 
         let Pipeline { pipeline, layout } = &self.pipelines[kernel as usize];
@@ -751,7 +746,7 @@ impl Backend for Gpu {
 
     fn read(&mut self, buf: &GpuBuf, out: &mut [f32]) {
         #[cfg(not(target_arch = "wasm32"))]
-        let values = pollster::block_on(self.read_later(buf, out.len()));
+        let values = crate::exec::block_on(self.read_later(buf, out.len()));
         #[cfg(target_arch = "wasm32")]
         let values: Result<Vec<f32>> = Err(Error::Gpu {
             op: "read",
@@ -849,16 +844,12 @@ impl Backend for Gpu {
         if len == 0 {
             return;
         }
-        let params = [
-            rows as u32,
-            cols as u32,
-            bias_scale.to_bits(),
-            act_code(act),
-            0,
-            0,
-            0,
-            0,
-        ];
+        let params = BiasActParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            bias_scale,
+            act: act_code(act),
+        };
         self.dispatch(
             Kernel::BiasAct,
             &params,
@@ -878,7 +869,11 @@ impl Backend for Gpu {
         if len == 0 {
             return;
         }
-        let params = [len as u32, act_code(act), 0, 0, 0, 0, 0, 0];
+        let params = ActBackwardParams {
+            len: len as u32,
+            act: act_code(act),
+            _pad: [0; 2],
+        };
         self.dispatch(
             Kernel::ActBackward,
             &params,
@@ -904,16 +899,15 @@ impl Backend for Gpu {
         loop {
             let end = (begin + COL_SUM_ROW_SLICE).min(rows);
             let beta = if begin == 0 { beta } else { 1.0 };
-            let params = [
-                rows as u32,
-                cols as u32,
-                alpha.to_bits(),
-                beta.to_bits(),
-                begin as u32,
-                end as u32,
-                0,
-                0,
-            ];
+            let params = ColSumParams {
+                rows: rows as u32,
+                cols: cols as u32,
+                alpha,
+                beta,
+                row_begin: begin as u32,
+                row_end: end as u32,
+                _pad: [0; 2],
+            };
             self.dispatch(Kernel::ColSum, &params, &[&a.buffer, &out.buffer], groups);
             begin = end;
             if begin >= rows {
@@ -926,7 +920,11 @@ impl Backend for Gpu {
         if len == 0 {
             return;
         }
-        let params = [len as u32, alpha.to_bits(), 0, 0, 0, 0, 0, 0];
+        let params = AxpyParams {
+            len: len as u32,
+            alpha,
+            _pad: [0; 2],
+        };
         self.dispatch(
             Kernel::Axpy,
             &params,
@@ -979,16 +977,15 @@ impl Backend for Gpu {
         let has_gd = g_d.is_some() as u32;
         // Without g_d the shader never reads binding 1; bind g_x there (read-only twice is valid).
         let g_d = g_d.unwrap_or(g_x);
-        let params = [
-            len as u32,
-            offset as u32,
-            w_coef.to_bits(),
-            b_coef.to_bits(),
-            beta.to_bits(),
+        let params = NtkAccumulateParams {
+            len: len as u32,
+            offset: offset as u32,
+            w_coef,
+            b_coef,
+            beta,
             has_gd,
-            0,
-            0,
-        ];
+            _pad: [0; 2],
+        };
         self.dispatch(
             Kernel::NtkAccumulate,
             &params,
@@ -1030,16 +1027,16 @@ impl Backend for Gpu {
             );
             return;
         }
-        let params = [
-            rows as u32,
-            cols as u32,
-            depth as u32,
-            act_code(rec.activation),
-            rec.s2.to_bits(),
-            rec.sw2.to_bits(),
-            rec.sb2.to_bits(),
-            f32::NAN.to_bits(),
-        ];
+        let params = NngpNtkRecursionParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            depth: depth as u32,
+            act: act_code(rec.activation),
+            s2: rec.s2,
+            sw2: rec.sw2,
+            sb2: rec.sb2,
+            nan_bits: f32::NAN.to_bits(),
+        };
         self.dispatch(
             Kernel::NngpNtkRecursion,
             &params,
@@ -1127,20 +1124,21 @@ impl Backend for Gpu {
             loop {
                 let k_end = (k_begin + GEMM_K_SLICE).min(k);
                 let beta = if k_begin == 0 { beta } else { 1.0 };
-                let params = [
-                    m as u32,
-                    n as u32,
-                    k as u32,
+                let params = GemmBatchedParams {
+                    m: m as u32,
+                    n: n as u32,
+                    k: k as u32,
                     flags,
-                    alpha.to_bits(),
-                    beta.to_bits(),
-                    k_begin as u32,
-                    k_end as u32,
-                    stride_a as u32,
-                    stride_b as u32,
-                    stride_c as u32,
-                    net as u32,
-                ];
+                    alpha,
+                    beta,
+                    k_begin: k_begin as u32,
+                    k_end: k_end as u32,
+                    stride_a: stride_a as u32,
+                    stride_b: stride_b as u32,
+                    stride_c: stride_c as u32,
+                    batch_begin: net as u32,
+                    _pad: [0; 4],
+                };
                 self.dispatch(
                     Kernel::GemmBatched,
                     &params,
@@ -1181,13 +1179,14 @@ impl Backend for Gpu {
             );
             return;
         }
-        let params = [
-            rows as u32,
-            cols as u32,
-            bias_scale.to_bits(),
-            act_code(act),
-            len as u32,
-        ];
+        let params = BiasActBatchedParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            bias_scale,
+            act: act_code(act),
+            len: len as u32,
+            _pad: [0; 3],
+        };
         self.dispatch(
             Kernel::BiasActBatched,
             &params,
@@ -1236,16 +1235,16 @@ impl Backend for Gpu {
             loop {
                 let end = (begin + COL_SUM_ROW_SLICE).min(rows);
                 let beta = if begin == 0 { beta } else { 1.0 };
-                let params = [
-                    rows as u32,
-                    cols as u32,
-                    alpha.to_bits(),
-                    beta.to_bits(),
-                    begin as u32,
-                    end as u32,
-                    net as u32,
+                let params = ColSumBatchedParams {
+                    rows: rows as u32,
+                    cols: cols as u32,
+                    alpha,
+                    beta,
+                    row_begin: begin as u32,
+                    row_end: end as u32,
+                    batch_begin: net as u32,
                     has_scales,
-                ];
+                };
                 self.dispatch(
                     Kernel::ColSumBatched,
                     &params,
@@ -1301,17 +1300,17 @@ impl Backend for Gpu {
             let mut begin = 0;
             loop {
                 let end = (begin + RESIDUAL_SLICE).min(len);
-                let params = [
-                    len as u32,
-                    batch as u32,
-                    slot as u32,
-                    scale.to_bits(),
-                    begin as u32,
-                    end as u32,
-                    (begin > 0) as u32,
-                    net as u32,
+                let params = ResidualLossBatchedParams {
+                    len: len as u32,
+                    batch: batch as u32,
+                    slot: slot as u32,
+                    scale,
+                    begin: begin as u32,
+                    end: end as u32,
+                    accumulate: (begin > 0) as u32,
+                    batch_begin: net as u32,
                     has_f0,
-                ];
+                };
                 self.dispatch(
                     Kernel::ResidualLossBatched,
                     &params,
@@ -1361,19 +1360,20 @@ impl Gpu {
             loop {
                 let k_end = (k_begin + slice).min(k);
                 let beta = if k_begin == 0 { beta } else { 1.0 };
-                let params = [
-                    m as u32,
-                    k as u32,
+                let params = GemvParams {
+                    m: m as u32,
+                    k: k as u32,
                     flags,
-                    alpha.to_bits(),
-                    beta.to_bits(),
-                    k_begin as u32,
-                    k_end as u32,
-                    stride_a as u32,
-                    stride_x as u32,
-                    stride_c as u32,
-                    net as u32,
-                ];
+                    alpha,
+                    beta,
+                    k_begin: k_begin as u32,
+                    k_end: k_end as u32,
+                    stride_a: stride_a as u32,
+                    stride_x: stride_x as u32,
+                    stride_c: stride_c as u32,
+                    batch_begin: net as u32,
+                    _pad: [0; 5],
+                };
                 self.dispatch(
                     Kernel::Gemv,
                     &params,

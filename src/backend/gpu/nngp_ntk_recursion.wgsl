@@ -12,7 +12,7 @@
 // rather than the builtin, whose WGSL accuracy bound is loose near ±1, where ReLU's
 // correlations go with depth. activation.wgsl is prepended (activation codes, flat_index).
 
-// Keep in sync with `nngp_ntk_recursion` in mod.rs.
+// Keep in sync with `NngpNtkRecursionParams` in params.rs (field for field).
 struct Params {
     rows: u32,
     cols: u32,

@@ -3,7 +3,7 @@
 // with g_d[i] = 1 when has_gd == 0 (then binding 1 is not read); beta == 0 overwrites out.
 // CPU twin: `Cpu::ntk_accumulate` (src/backend/cpu/mod.rs). activation.wgsl is prepended.
 
-// Keep in sync with `ntk_accumulate` in mod.rs.
+// Keep in sync with `NtkAccumulateParams` in params.rs (field for field).
 struct Params {
     len: u32,
     offset: u32,

@@ -12,7 +12,7 @@
 // (accumulate = 1 after the first), so that no invocation loops for long (llvmpipe stops a
 // loop after 65535 iterations), and many networks over dispatches from batch_begin.
 
-// Keep in sync with `Gpu::residual_loss_batched` in mod.rs.
+// Keep in sync with `ResidualLossBatchedParams` in params.rs (field for field).
 struct Params {
     len: u32,
     batch: u32,
