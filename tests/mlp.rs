@@ -3,7 +3,7 @@
 
 use descent::backend::cpu::Cpu;
 use descent::nn::mlp::{LayerShape, Mlp, MlpSpec, Parametrization, Workspace};
-use descent::nn::{Activation, Trainer};
+use descent::nn::{Activation, Loss, Trainer};
 use descent::rng::Rng;
 
 /// f(x) for every row of `x` (`n × d`) in f64, from flat parameters W¹, b¹, W², b², …
@@ -136,7 +136,8 @@ fn gradients_match_finite_differences() {
                 let f0_64: Option<Vec<f64>> =
                     f0.as_ref().map(|f| f.iter().map(|&v| v as f64).collect());
                 let mut ws = Workspace::new(&mut be, &sp, n);
-                let (loss, grad) = mlp.gradient(&mut be, &x, &y, f0.as_ref(), &mut ws);
+                let (loss, grad) =
+                    mlp.gradient(&mut be, Loss::Squared, &x, &y, f0.as_ref(), &mut ws);
 
                 let theta: Vec<f64> = theta32.iter().map(|&v| v as f64).collect();
                 let want_loss = loss_f64(&mlp.layers, act, &theta, &x64, &y64, f0_64.as_deref());
@@ -231,7 +232,7 @@ fn a_gradient_step_moves_along_the_negative_gradient() {
         let mut mlp = Mlp::new(&mut be, sp.clone(), &mut Rng::new(5)).unwrap();
         let (x, y) = random_data(11, 3, 9);
         let mut ws = Workspace::new(&mut be, &sp, 11);
-        let (_, grad) = mlp.gradient(&mut be, &x, &y, None, &mut ws);
+        let (_, grad) = mlp.gradient(&mut be, Loss::Squared, &x, &y, None, &mut ws);
         let theta0 = mlp.params(&mut be);
         let lr = 0.05;
         let eff = mlp.effective_lr(lr) as f32;

@@ -6,7 +6,7 @@ use descent::backend::cpu::Cpu;
 use descent::kernels::{KernelSpec, nngp_ntk};
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
 use descent::nn::ntk::{empirical_kernels, kernel_distance, relative_change};
-use descent::nn::{Activation, Trainer};
+use descent::nn::{Activation, Loss, Trainer};
 use descent::rng::Rng;
 use nalgebra::DMatrix;
 
@@ -60,7 +60,7 @@ fn jacobian(be: &mut Cpu, mlp: &mut Mlp<Cpu>, x: &[f32]) -> Vec<Vec<f64>> {
             let f = ws.out[0];
             let y = vec![f - 1.0];
             let r = (f - y[0]) as f64;
-            let (_, g) = mlp.gradient(be, &xi, &y, None, &mut ws);
+            let (_, g) = mlp.gradient(be, Loss::Squared, &xi, &y, None, &mut ws);
             g.iter().map(|&v| v as f64 / r).collect()
         })
         .collect()

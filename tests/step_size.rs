@@ -8,7 +8,7 @@ use descent::experiments::step_size::*;
 use descent::kernels::KernelMachine;
 use descent::nn::hessian::{Objective, random_unit, top_eigenvalue, top_eigenvalue_sym, widen};
 use descent::nn::ntk::empirical_kernels;
-use descent::nn::{Activation, Mlp, MlpSpec, Parametrization, Trainer};
+use descent::nn::{Activation, Loss, Mlp, MlpSpec, Parametrization, Trainer};
 use descent::rng::Rng;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
@@ -119,7 +119,7 @@ fn objective_matches_the_network_and_the_trainer() {
         mlp.set_params(&mut backend, &theta32).unwrap();
         let (xb, yb) = (backend.upload_f32(&x), backend.upload_f32(&y));
         let mut ws = descent::nn::mlp::Workspace::new(&mut backend, &spec, 7);
-        let (_, g32) = mlp.gradient(&mut backend, &xb, &yb, None, &mut ws);
+        let (_, g32) = mlp.gradient(&mut backend, Loss::Squared, &xb, &yb, None, &mut ws);
         let obj = Objective::new(&spec, &x, &y, None, 1.0).unwrap();
         let g = obj.at(&widen(&theta32)).unwrap().gradient().to_vec();
         let e = rel_err(&widen(&g32), &g);

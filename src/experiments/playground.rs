@@ -13,7 +13,7 @@ use crate::error::{Error, Result, human_bytes, in_range};
 use crate::exec::block_on;
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
-use crate::nn::train::{EVAL_CHUNK, Trainer, eval_of};
+use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
 
 /// Number of test points (fixed, so test losses compare across training-set sizes).
@@ -449,7 +449,7 @@ impl<B: Backend> Playground<B> {
         }
         let train = self.trainer.evaluate_train_async().await?;
         let f_test = self.trainer.predict_async(&self.data.x_test).await?;
-        let test = eval_of(
+        let test = self.trainer.loss().eval(
             &f_test,
             self.f0_test.as_deref(),
             self.config.alpha,

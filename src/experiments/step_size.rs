@@ -42,11 +42,12 @@ use crate::data::DatasetKind;
 use crate::error::{Error, Result, in_range};
 use crate::exec::block_on;
 use crate::kernels::KernelMachine;
+use crate::nn::Loss;
 use crate::nn::batched::{BatchedTrainer, NetConfig, is_divergent};
 use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
 use crate::nn::mlp::MlpSpec;
 use crate::nn::ntk::{empirical_kernels, kernel_distance, relative_change};
-use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR, eval_of};
+use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
 use crate::nn::{Activation, Parametrization};
 
 /// The most training points the scene takes (n × n kernels every few steps).
@@ -1288,7 +1289,7 @@ impl Start {
             ..
         } = Initial::of(&mut pg, config)?;
         let f0 = config.center_output.then(|| f_init.clone());
-        let initial_loss = eval_of(&f_init, f0.as_deref(), 1.0, &y).loss;
+        let initial_loss = Loss::Squared.eval(&f_init, f0.as_deref(), 1.0, &y).loss;
         // What a StepSize run measures at step 0: it warm-starts the final measurement.
         let (mut ntk_vec, mut hess_vec) = (Vec::new(), Vec::new());
         measure(
@@ -1702,7 +1703,9 @@ impl PhaseDiagram {
         for (b, (train_loss, diverged, outputs, theta)) in states.into_iter().enumerate() {
             let start = &column.starts[column.start_of[column.trained[b]].unwrap_or(0)];
             let first = start.initial_loss as f32;
-            let loss = eval_of(&outputs, start.f0.as_deref(), 1.0, &y).loss;
+            let loss = Loss::Squared
+                .eval(&outputs, start.f0.as_deref(), 1.0, &y)
+                .loss;
             if diverged || is_divergent(train_loss, first) || is_divergent(loss as f32, first) {
                 finals.push(None);
             } else {

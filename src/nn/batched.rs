@@ -34,9 +34,9 @@
 //! rest of that batch of steps was applied before the readback showed the bad loss). The other
 //! networks are unaffected: no operation mixes networks.
 
-use super::Activation;
 use super::mlp::{LayerShape, MlpSpec, Parametrization};
 use super::train::{DIVERGENCE_FACTOR, EVAL_CHUNK, LOSS_FLOOR};
+use super::{Activation, Loss};
 use crate::backend::{Backend, Trans};
 use crate::data::stream;
 use crate::error::{Error, Result};
@@ -296,6 +296,8 @@ pub struct BatchedTrainer<B: Backend> {
     host_w_coef: Vec<Vec<f32>>,
     host_b_coef: Vec<Vec<f32>>,
     n_train: usize,
+    /// The training loss of every network (the squared loss; see [`Loss`]).
+    loss: Loss,
     /// Training inputs `n × d` and targets `n`, shared by every network.
     x: B::Buf,
     y: B::Buf,
@@ -421,6 +423,7 @@ impl<B: Backend> BatchedTrainer<B> {
             host_w_coef,
             host_b_coef,
             n_train: n,
+            loss: Loss::default(),
             x: xb,
             y: yb,
             f0: None,
@@ -598,7 +601,8 @@ impl<B: Backend> BatchedTrainer<B> {
     fn queue_step(&mut self, slots: &mut B::Buf, slot: usize) {
         let batch = self.batch();
         self.nets.forward(&mut self.backend, &self.x, &mut self.ws);
-        self.backend.residual_loss_batched(
+        self.loss.signal_batched_into(
+            &mut self.backend,
             batch,
             self.n_train,
             &self.ws.out,
@@ -640,7 +644,8 @@ impl<B: Backend> BatchedTrainer<B> {
             None => self.backend.zeros(batch),
         };
         self.nets.forward(&mut self.backend, &self.x, &mut self.ws);
-        self.backend.residual_loss_batched(
+        self.loss.signal_batched_into(
+            &mut self.backend,
             batch,
             self.n_train,
             &self.ws.out,

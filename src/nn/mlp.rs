@@ -35,7 +35,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Activation;
+use super::{Activation, Loss};
 use crate::backend::{Backend, Trans};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -337,37 +337,48 @@ impl<B: Backend> Mlp<B> {
         }
     }
 
-    /// After [`Mlp::forward`]: the residual r = α(f − f0) − y into the workspace and the loss
-    /// (1/2n) Σ r² into its loss slot; returns the loss (a readback of one number). α is the
-    /// output scale (1 for the plain network).
+    /// After [`Mlp::forward`]: the output signal of `loss` (for the squared loss the residual
+    /// r = α(f − f0) − y) into the workspace and the loss into its loss slot; returns the loss
+    /// (a readback of one number). α is the output scale (1 for the plain network).
     pub fn loss_and_residual(
         &self,
         backend: &mut B,
+        loss: Loss,
         y: &B::Buf,
         f0: Option<&B::Buf>,
         alpha: f32,
         ws: &mut Workspace<B>,
     ) -> f32 {
-        backend.residual_loss(ws.rows, &ws.out, f0, alpha, y, &mut ws.r, &mut ws.loss, 0);
+        let Workspace {
+            rows,
+            out,
+            r,
+            loss: slot,
+            ..
+        } = ws;
+        loss.signal_into(backend, *rows, out, f0, alpha, y, r, slot, 0);
         let mut l = [0.0f32];
         backend.read(&ws.loss, &mut l);
         l[0]
     }
 
-    /// After [`Mlp::forward`]: the residual into the workspace, as in
-    /// [`Mlp::loss_and_residual`], and the loss into `loss[slot]`, with no readback (a batch of
-    /// steps writes its losses into the slots of one buffer and reads them back once).
+    /// After [`Mlp::forward`]: the output signal into the workspace, as in
+    /// [`Mlp::loss_and_residual`], and the loss into `slots[slot]`, with no readback (a batch
+    /// of steps writes its losses into the slots of one buffer and reads them back once).
     pub fn residual_loss_into(
         &self,
         backend: &mut B,
+        loss: Loss,
         y: &B::Buf,
         f0: Option<&B::Buf>,
         alpha: f32,
         ws: &mut Workspace<B>,
-        loss: &mut B::Buf,
+        slots: &mut B::Buf,
         slot: usize,
     ) {
-        backend.residual_loss(ws.rows, &ws.out, f0, alpha, y, &mut ws.r, loss, slot);
+        loss.signal_into(
+            backend, ws.rows, &ws.out, f0, alpha, y, &mut ws.r, slots, slot,
+        );
     }
 
     /// Back-propagates the residual left in `ws` by [`Mlp::loss_and_residual`] through the
@@ -455,18 +466,19 @@ impl<B: Backend> Mlp<B> {
         }
     }
 
-    /// The full-batch gradient of the loss on (x, y) as flat vectors, layer by layer: W¹, b¹,
+    /// The full-batch gradient of `loss` on (x, y) as flat vectors, layer by layer: W¹, b¹,
     /// W², b², … (the order of [`Mlp::params`]). Returns (loss, gradient).
     pub fn gradient(
         &mut self,
         backend: &mut B,
+        loss: Loss,
         x: &B::Buf,
         y: &B::Buf,
         f0: Option<&B::Buf>,
         ws: &mut Workspace<B>,
     ) -> (f32, Vec<f32>) {
         self.forward(backend, x, ws);
-        let loss = self.loss_and_residual(backend, y, f0, 1.0, ws);
+        let loss = self.loss_and_residual(backend, loss, y, f0, 1.0, ws);
         self.backward(backend, x, ws, Backward::Gradient);
         let (gw, gb) = self.grads.as_ref().expect("allocated by backward");
         let mut out = Vec::with_capacity(self.param_count());

@@ -6,6 +6,7 @@
 //! queues k full-batch steps that write their losses into the k slots of one device buffer,
 //! then awaits a single [`Backend::read_async`] of them: the path that trains on the web GPU.
 
+use super::loss::{Eval, Loss};
 use super::mlp::{Backward, Mlp, Workspace};
 use crate::backend::Backend;
 use crate::data::stream;
@@ -36,15 +37,6 @@ struct Batches<B: Backend> {
     f0: B::Buf,
 }
 
-/// Loss and accuracy of predictions against targets.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Eval {
-    /// (1/2n) Σ (g − y)²
-    pub loss: f64,
-    /// Fraction of rows with sign(g) = y (meaningful for ±1 labels).
-    pub accuracy: f64,
-}
-
 /// Device copies of every layer's weights and biases.
 type ParamBufs<B> = (Vec<<B as Backend>::Buf>, Vec<<B as Backend>::Buf>);
 
@@ -66,6 +58,8 @@ pub struct Trainer<B: Backend> {
     forward_cached: bool,
     eval_ws: Option<Workspace<B>>,
     batches: Option<Batches<B>>,
+    /// The training loss (the squared loss; see [`Loss`]).
+    loss: Loss,
     lr: f64,
     /// The lazy-training scale α: the trained model is α·(f − f₀) (or α·f uncentred), on the
     /// loss divided by α² (Chizat, Oyallon & Bach 2019). 1 is the plain network.
@@ -126,6 +120,7 @@ impl<B: Backend> Trainer<B> {
             forward_cached: false,
             eval_ws: None,
             batches: None,
+            loss: Loss::default(),
             lr,
             alpha: 1.0,
             step: 0,
@@ -260,6 +255,7 @@ impl<B: Backend> Trainer<B> {
                 self.forward_cached = false;
                 self.mlp.loss_and_residual(
                     &mut self.backend,
+                    self.loss,
                     &self.y,
                     self.f0.as_ref(),
                     self.alpha as f32,
@@ -292,6 +288,7 @@ impl<B: Backend> Trainer<B> {
                 let f0 = self.host_f0.as_ref().map(|_| &b.f0);
                 self.mlp.loss_and_residual(
                     &mut self.backend,
+                    self.loss,
                     &b.y,
                     f0,
                     self.alpha as f32,
@@ -412,6 +409,7 @@ impl<B: Backend> Trainer<B> {
         self.forward_cached = false;
         self.mlp.residual_loss_into(
             &mut self.backend,
+            self.loss,
             &self.y,
             self.f0.as_ref(),
             self.alpha as f32,
@@ -526,12 +524,9 @@ impl<B: Backend> Trainer<B> {
             self.host_x = x;
             f?
         };
-        Ok(eval_of(
-            &f,
-            self.host_f0.as_deref(),
-            self.alpha,
-            &self.host_y,
-        ))
+        Ok(self
+            .loss
+            .eval(&f, self.host_f0.as_deref(), self.alpha, &self.host_y))
     }
 
     /// All parameters as one flat vector (the order of [`Mlp::params`]), read back without
@@ -552,6 +547,11 @@ impl<B: Backend> Trainer<B> {
             out.extend(b);
         }
         Ok(out)
+    }
+
+    /// The training loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
     }
 
     /// The first training loss of the run (the divergence bound is measured from it).
@@ -577,23 +577,6 @@ impl<B: Backend> Trainer<B> {
 /// loss of the run (floored at [`LOSS_FLOOR`]).
 fn is_divergent(loss: f32, first: f32) -> bool {
     !loss.is_finite() || loss > DIVERGENCE_FACTOR * first.max(LOSS_FLOOR)
-}
-
-/// Loss (1/2n)Σ(g − y)² and sign accuracy of g = α(f − f0) against y, accumulated in f64.
-pub fn eval_of(f: &[f32], f0: Option<&[f32]>, alpha: f64, y: &[f32]) -> Eval {
-    let n = y.len().max(1) as f64;
-    let (mut sq, mut correct) = (0.0f64, 0usize);
-    for i in 0..y.len() {
-        let g = alpha * (f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64));
-        sq += (g - y[i] as f64).powi(2);
-        if (g > 0.0) == (y[i] > 0.0) {
-            correct += 1;
-        }
-    }
-    Eval {
-        loss: sq / (2.0 * n),
-        accuracy: correct as f64 / n,
-    }
 }
 
 fn check_lr(lr: f64) -> Result<()> {
