@@ -491,19 +491,24 @@ pub struct WidthSweep {
 #[wasm_bindgen]
 impl WidthSweep {
     /// `config` as for `LazyRich`; `widths` the widths in order; `steps` the training budget;
-    /// `seeds` networks per width (seed, seed + 1, …; one when left out).
+    /// one seed per width.
     #[wasm_bindgen(constructor)]
-    pub fn new(
+    pub fn new(config: JsValue, widths: Vec<u32>, steps: u32) -> Result<WidthSweep, JsValue> {
+        Self::with_seeds(config, widths, steps, 1)
+    }
+
+    /// As `new`, with `seeds` networks per width (seed, seed + 1, …).
+    #[wasm_bindgen(js_name = withSeeds)]
+    pub fn with_seeds(
         config: JsValue,
         widths: Vec<u32>,
         steps: u32,
-        seeds: Option<u32>,
+        seeds: u32,
     ) -> Result<WidthSweep, JsValue> {
         let config = config_from(config, lazy_defaults_config())?;
         let widths = widths.into_iter().map(|w| w as usize).collect();
-        let seeds = seeds.unwrap_or(1) as usize;
         Ok(WidthSweep {
-            inner: lazy::WidthSweep::with_seeds(config, widths, seeds, steps as u64)
+            inner: lazy::WidthSweep::with_seeds(config, widths, seeds as usize, steps as u64)
                 .map_err(js_err)?,
         })
     }

@@ -327,7 +327,7 @@ function startSweep(msg) {
   if (sweep) endSweep(SWEEP_END.CANCELLED);
   let expected;
   try {
-    sweep = new WidthSweep(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1);
+    sweep = WidthSweep.withSeeds(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1);
     expected = cleanSlopes(sweep.expectedSlopes());
   } catch (err) {
     post({ type: MSG.ERROR, sweepId: msg.sweepId, during: ERROR_DURING.SWEEP, message: describe(err) });

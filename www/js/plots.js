@@ -287,6 +287,7 @@ export class SeriesPlot {
       if (!ys || u.series[k + 1]?.show === false) return;
       ctx.strokeStyle = this.opts.series[k].stroke;
       ctx.lineWidth = 1.25 * px;
+      ctx.setLineDash([]); // solid, whatever the last series drew with
       ctx.beginPath();
       for (let i = 0; i < xs.length; i++) {
         const bar = errorBar(err, i + this.from, ys[i], this.logY);
