@@ -700,7 +700,7 @@ function expectationText(v, expected) {
   let text = `Expected for ${act}, ${layers}: weight change slope ${slopeWords(w)}, kernel distance slope ${slopeWords(k)}.`;
   if (v.activation === 'relu' && v.dataset === 'sine') {
     text += ' On these 1-D inputs every ReLU kink sits near x = 0 and the kernel distance falls more slowly at ' +
-      'widths up to 4,096: about −0.3 to −0.4 over many seeds, anywhere from −0.2 to −0.5 with three, as it ' +
+      'widths up to 4,096: about −0.3 to −0.4 over many seeds, anywhere from about −0.2 to −0.5 with three, as it ' +
       'varies several-fold from seed to seed.';
   }
   return text;
