@@ -185,7 +185,7 @@ describe('Lazy or rich', () => {
     await page.waitForFunction((t) => document.getElementById('sweep-slopes').textContent.includes(t), expectErf, { timeout: 10000 });
     const caption = await page.textContent('#sweep-caption');
     assert.ok(!/both measures\s+fall like 1\/√width/.test(caption), caption);
-    for (const claim of ['only an upper bound', 'like 1/width with two or more', 'kernel distance falls like 1/width', 'seed noise, not a trend']) {
+    for (const claim of ['only an upper bound', 'like 1/width with two or more', 'kernel distance falls like 1/width', 'for ReLU more slowly']) {
       assert.ok(caption.replace(/\s+/g, ' ').includes(claim), `caption says “${claim}”: ${caption}`);
     }
 
@@ -237,7 +237,7 @@ describe('Lazy or rich', () => {
     await page.waitForFunction(() => document.getElementById('sweep-slopes').textContent.includes('Expected for ReLU'), null, { timeout: 10000 });
     const relu = await page.textContent('#sweep-slopes');
     assert.ok(relu.includes('Expected for ReLU, 2 hidden layers: weight change slope −1, kernel distance slope −½.'), relu);
-    assert.ok(relu.includes('falls more slowly'), relu);
+    assert.ok(relu.includes('falls more slowly') && relu.includes('seed noise, not a trend'), relu);
     assert.equal(await page.inputValue('#sweep-seeds'), '1');
     assert.equal(new URL(page.url()).searchParams.get('sweepSeeds'), '1');
     await page.goto(url('play=0&parametrization=meanField'));

@@ -699,9 +699,9 @@ function expectationText(v, expected) {
   const layers = v.depth === 1 ? 'one hidden layer' : `${v.depth} hidden layers`;
   let text = `Expected for ${act}, ${layers}: weight change slope ${slopeWords(w)}, kernel distance slope ${slopeWords(k)}.`;
   if (v.activation === 'relu' && v.dataset === 'sine') {
-    text += ' On these 1-D inputs every ReLU kink sits near x = 0 and the kernel distance falls more slowly at ' +
-      'widths up to 4,096: about −0.3 to −0.4 over many seeds, anywhere from about −0.2 to −0.5 with three, as it ' +
-      'varies several-fold from seed to seed.';
+    text += ' On these 1-D inputs every ReLU kink sits near x = 0, so the kernel distance falls more slowly at ' +
+      'widths up to 4,096: about −0.3 to −0.4 over many seeds, anywhere from about −0.2 to −0.5 with three. It ' +
+      'varies several-fold from seed to seed, so a single seed is not even monotone in width: seed noise, not a trend.';
   }
   return text;
 }
