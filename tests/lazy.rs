@@ -142,7 +142,7 @@ fn the_lazy_scale_alpha_moves_between_lazy_and_rich() {
 }
 
 #[test]
-fn weight_change_and_kernel_distance_fall_like_one_over_root_width() {
+fn a_one_seed_sweep_visits_every_width_and_its_slopes_stay_within_the_bounds() {
     // Widths 64…2048, 200 steps. The relative weight change falls like 1/√width (Lee et al.
     // 2019): slope in [−0.7, −0.3] (one seed). The kernel distance is bounded by 1/√width
     // (Jacot et al. 2018) and for smooth activations falls like 1/width (Dyer & Gur-Ari
