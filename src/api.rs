@@ -402,6 +402,13 @@ impl LazyRich {
         self.inner.set_lr(lr).map_err(js_err)
     }
 
+    /// `{ weightChange, kernelDistance }`: the slopes against width that theory predicts for
+    /// this run's settings (null where it predicts none).
+    #[wasm_bindgen(js_name = expectedSlopes)]
+    pub fn expected_slopes(&self) -> Result<JsValue, JsValue> {
+        to_js(&lazy::expected_slopes(&self.inner.playground().config))
+    }
+
     #[wasm_bindgen(js_name = setRidge)]
     pub fn set_ridge(&mut self, ridge: f64) -> Result<(), JsValue> {
         self.inner.set_ridge(ridge).map_err(js_err)
@@ -454,8 +461,10 @@ impl LazyRich {
         Ok(obj.into())
     }
 
-    /// `{ size, now, init, eigNow, eigInit, eigAnalytic }`: the NTK Gram matrix on up to 64
-    /// sorted training points now and at initialisation, and the spectra of K/n, descending.
+    /// `{ size, now, init, eigNow, eigInit, eigAnalytic, eigFloor }`: the NTK Gram matrix on up
+    /// to 64 sorted training points now and at initialisation, the spectra of K/n, descending,
+    /// and the fraction of the largest eigenvalue below which the empirical (f32) spectra are
+    /// rounding noise.
     #[wasm_bindgen(js_name = ntkGram)]
     pub fn ntk_gram(&mut self) -> Result<JsValue, JsValue> {
         let g = self.inner.gram().map_err(js_err)?;
@@ -473,6 +482,7 @@ impl LazyRich {
             "eigAnalytic",
             &js_sys::Float64Array::from(g.eig_analytic.as_slice()),
         )?;
+        set("eigFloor", &JsValue::from(g.eig_floor))?;
         Ok(obj.into())
     }
 }
@@ -485,26 +495,53 @@ pub struct WidthSweep {
 
 #[wasm_bindgen]
 impl WidthSweep {
-    /// `config` as for `LazyRich`; `widths` the widths in order; `steps` the training budget.
+    /// `config` as for `LazyRich`; `widths` the widths in order; `steps` the training budget;
+    /// one seed per width.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, widths: Vec<u32>, steps: u32) -> Result<WidthSweep, JsValue> {
+        Self::with_seeds(config, widths, steps, 1)
+    }
+
+    /// As `new`, with `seeds` networks per width (seed, seed + 1, …).
+    #[wasm_bindgen(js_name = withSeeds)]
+    pub fn with_seeds(
+        config: JsValue,
+        widths: Vec<u32>,
+        steps: u32,
+        seeds: u32,
+    ) -> Result<WidthSweep, JsValue> {
         let config = config_from(config, lazy_defaults_config())?;
         let widths = widths.into_iter().map(|w| w as usize).collect();
         Ok(WidthSweep {
-            inner: lazy::WidthSweep::new(config, widths, steps as u64).map_err(js_err)?,
+            inner: lazy::WidthSweep::with_seeds(config, widths, seeds as usize, steps as u64)
+                .map_err(js_err)?,
         })
     }
 
-    /// Trains the next width: `{ width, weightChange, kernelDistance, index, total, done }`.
+    /// Trains the next (width, seed):
+    /// `{ width, seed, weightChange, kernelDistance, index, total, done }`.
     #[wasm_bindgen(js_name = next)]
     pub fn next_point(&mut self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.next_point().map_err(js_err)?)
     }
 
     /// `{ weightChange, kernelDistance }`: slopes of log(measure) against log(width) over
-    /// the finished widths ≥ 64 (null with fewer than two).
+    /// the finished runs of width ≥ 64 (null with fewer than two widths).
     pub fn slopes(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.slopes())
+    }
+
+    /// `{ weightChange, kernelDistance }`: the slopes theory predicts for this sweep's settings
+    /// (null where it predicts none).
+    #[wasm_bindgen(js_name = expectedSlopes)]
+    pub fn expected_slopes(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.expected_slopes())
+    }
+
+    /// The finished runs by width: `[{ width, runs, diverged, weightChange, kernelDistance }]`,
+    /// each measure `{ mean, min, max, count }` over the seeds (mean: geometric) or null.
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.summary())
     }
 }
 

@@ -230,6 +230,12 @@ fn lazy_rich_reports_all_four_models_and_the_lazy_measures() {
     let n = num(&gram, "size") as u32;
     let now: Float32Array = get(&gram, "now").dyn_into().unwrap();
     assert_eq!(now.length(), n * n);
+    let train_points = s.train_y().len() as f64;
+    assert_eq!(
+        num(&gram, "eigFloor"),
+        train_points * f32::EPSILON as f64,
+        "the f32 floor of the empirical spectra"
+    );
     s.set_ridge(0.5).unwrap();
     assert!(s.set_ridge(-1.0).is_err());
     let err = LazyRich::new(config(&[("nTrain", 2000.into())]))
@@ -252,6 +258,23 @@ fn width_sweep_trains_one_width_per_call_and_fits_slopes() {
     let slopes = sw.slopes().unwrap();
     let w = num(&slopes, "weightChange");
     assert!((-0.8..=-0.2).contains(&w), "weight-change slope {w}");
+
+    // Two seeds per width: four runs, summarised per width; the expected slopes of erf, one
+    // hidden layer, NTK parametrisation.
+    let mut sw =
+        WidthSweep::with_seeds(config(&[("nTrain", 16.into())]), vec![16, 32], 10, 2).unwrap();
+    for i in 0..4 {
+        assert_eq!(num(&sw.next_point().unwrap(), "index"), i as f64);
+    }
+    let summary: js_sys::Array = sw.summary().unwrap().dyn_into().unwrap();
+    assert_eq!(summary.length(), 2);
+    let first = summary.get(0);
+    assert_eq!(num(&first, "runs"), 2.0);
+    let wc = get(&first, "weightChange");
+    assert!(num(&wc, "min") <= num(&wc, "mean") && num(&wc, "mean") <= num(&wc, "max"));
+    let expected = sw.expected_slopes().unwrap();
+    assert_eq!(num(&expected, "weightChange"), -0.5);
+    assert_eq!(num(&expected, "kernelDistance"), -1.0);
 }
 
 #[wasm_bindgen_test]

@@ -176,4 +176,175 @@ describe('Lazy or rich', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+  test('the width sweep averages several seeds, draws slopes −½ and −1, and reads out what theory expects', async () => {
+    const { page, errors } = await openPage(browser.context);
+    // An old link without sweepSeeds: three seeds per width.
+    await page.goto(url('play=0&sweepMax=256&sweepSteps=100'));
+    await waitForStep(page, 0);
+    const expectErf = 'Expected for erf, one hidden layer: weight change slope −½, kernel distance slope −1.';
+    await page.waitForFunction((t) => document.getElementById('sweep-slopes').textContent.includes(t), expectErf, { timeout: 10000 });
+    const caption = await page.textContent('#sweep-caption');
+    assert.ok(!/both measures\s+fall like 1\/√width/.test(caption), caption);
+    for (const claim of ['only an upper bound', 'like 1/width with two or more', 'kernel distance falls like 1/width', 'for ReLU more slowly']) {
+      assert.ok(caption.replace(/\s+/g, ' ').includes(claim), `caption says “${claim}”: ${caption}`);
+    }
+
+    await page.click('#btn-sweep');
+    await page.waitForFunction(() => document.body.dataset.sweep === 'finished', null, { timeout: 60000, polling: 100 });
+    const sweep = await page.evaluate(() => ({ ...window.descent.sweep }));
+    assert.equal(sweep.seeds, 3);
+    assert.equal(sweep.runs.length, 15);
+    assert.deepEqual(sweep.runs.slice(0, 3).map((r) => r.width), [16, 16, 16]);
+    assert.equal(new Set(sweep.runs.slice(0, 3).map((r) => r.seed)).size, 3, 'three different seeds');
+    assert.deepEqual(sweep.points.map((p) => [p.width, p.runs]), [[16, 3], [32, 3], [64, 3], [128, 3], [256, 3]]);
+    for (const p of sweep.points) {
+      for (const k of ['weightChange', 'kernelDistance']) {
+        const runs = sweep.runs.filter((r) => r.width === p.width).map((r) => r[k]);
+        const geo = Math.exp(runs.reduce((a, v) => a + Math.log(v), 0) / runs.length);
+        assert.ok(Math.abs(p[k] - geo) < 1e-9 * geo, `${k} at ${p.width}: ${p[k]} vs geometric mean ${geo}`);
+        assert.equal(p[`${k}Min`], Math.min(...runs));
+        assert.equal(p[`${k}Max`], Math.max(...runs));
+      }
+    }
+    const readout = await page.textContent('#sweep-slopes');
+    assert.match(readout, /Fitted on widths ≥ 64, 3 seeds each: weight change slope −\d\.\d\d, kernel distance slope −\d\.\d\d\./);
+    assert.ok(readout.includes(expectErf), readout);
+    assert.match(await page.textContent('#sweep-status'), /Done: 5 widths × 3 seeds, 100 steps each\./);
+
+    // What the plot draws: the means, bars over the seeds' range, and two reference lines whose
+    // slopes are −½ and −1 on the log–log axes.
+    const drawn = await page.evaluate(() => {
+      const p = window.descent.plots.sweep;
+      return {
+        labels: p.opts.series.map((c) => c.label),
+        data: p.u.data.map((a) => Array.from(a)),
+        errors: p.errors.map((e) => (e ? { lo: Array.from(e.lo), hi: Array.from(e.hi) } : null)),
+      };
+    });
+    assert.deepEqual(drawn.labels.slice(2), ['slope −½: ∝ 1/√width', 'slope −1: ∝ 1/width']);
+    const [xs, wc, , half, one] = drawn.data;
+    const slopeOf = (ys) => Math.log(ys[4] / ys[2]) / Math.log(xs[4] / xs[2]);
+    assert.ok(Math.abs(slopeOf(half) + 0.5) < 1e-9, `reference −½: ${slopeOf(half)}`);
+    assert.ok(Math.abs(slopeOf(one) + 1) < 1e-9, `reference −1: ${slopeOf(one)}`);
+    for (let i = 0; i < xs.length; i++) {
+      const [lo, hi] = [drawn.errors[0].lo[i], drawn.errors[0].hi[i]];
+      assert.ok(lo < wc[i] && wc[i] < hi, `weight-change bar at ${xs[i]}: ${lo} < ${wc[i]} < ${hi}`);
+    }
+
+    // Another activation and depth: the readout names their slopes; one seed keeps its key.
+    await page.goto(url('play=0&activation=relu&depth=2&sweepSeeds=1'));
+    await waitForStep(page, 0);
+    await page.waitForFunction(() => document.getElementById('sweep-slopes').textContent.includes('Expected for ReLU'), null, { timeout: 10000 });
+    const relu = await page.textContent('#sweep-slopes');
+    assert.ok(relu.includes('Expected for ReLU, 2 hidden layers: weight change slope −1, kernel distance slope −½.'), relu);
+    assert.ok(relu.includes('falls more slowly') && relu.includes('seed noise, not a trend'), relu);
+    assert.equal(await page.inputValue('#sweep-seeds'), '1');
+    assert.equal(new URL(page.url()).searchParams.get('sweepSeeds'), '1');
+    await page.goto(url('play=0&parametrization=meanField'));
+    await waitForStep(page, 0);
+    await page.waitForFunction(() => /mean-field parametrisation the network does not become lazy/.test(document.getElementById('sweep-slopes').textContent), null, { timeout: 10000 });
+
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the NTK spectrum leaves out the empirical eigenvalues below the f32 rounding floor', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(url('play=0'));
+    await waitForStep(page, 0);
+    await page.waitForFunction(() => window.descent.state.gram?.eigInit, null, { timeout: 15000 });
+    await page.waitForTimeout(200);
+    const s = await page.evaluate(() => {
+      const g = window.descent.state.gram;
+      const p = window.descent.plots.spectrum;
+      return {
+        floor: g.eigFloor,
+        eigInit: Array.from(g.eigInit),
+        eigNow: Array.from(g.eigNow),
+        eigAnalytic: Array.from(g.eigAnalytic),
+        drawn: p.u.data.map((a) => Array.from(a)),
+        markers: p.markers,
+      };
+    });
+    const n = s.eigInit.length;
+    assert.equal(n, 64);
+    // n · ε_f32 with ε_f32 = 2⁻²³.
+    assert.ok(Math.abs(s.floor - 64 * 2 ** -23) < 1e-15, `floor ${s.floor}`);
+    const [, init, now, analytic] = s.drawn;
+    for (const [name, drawn, raw] of [['θ₀', init, s.eigInit], ['now', now, s.eigNow]]) {
+      const cut = s.floor * raw[0];
+      const shown = drawn.filter((v) => v != null);
+      assert.ok(shown.length >= 5, `${name}: ${shown.length} eigenvalues drawn`);
+      assert.ok(shown.every((v) => v >= cut), `${name}: nothing drawn below ${cut}: ${shown}`);
+      assert.ok(raw.filter((v) => v < cut).length > n / 2, `${name}: most of the tail is rounding noise and left out`);
+      assert.equal(shown.length, raw.filter((v) => v >= cut).length, `${name}: everything above the floor is drawn`);
+    }
+    // The analytic (f64) spectrum is drawn below that floor.
+    assert.ok(analytic.some((v) => v != null && v < s.floor * s.eigAnalytic[0]), 'analytic values below the f32 floor');
+    assert.equal(s.markers.length, 1);
+    assert.ok(Math.abs(s.markers[0].y - s.floor * s.eigInit[0]) < 1e-12 * s.eigInit[0]);
+    assert.match((await page.textContent('#fig-spectrum .caption')).replace(/\s+/g, ' '), /single precision \(f32\).*rounding noise and are left out/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('subscripts sit right after their letter (K₀, Kₜ), also in flex headings', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(url('play=0'));
+    await waitForStep(page, 0);
+    await page.waitForFunction(() => window.descent.state.gram, null, { timeout: 15000 });
+    const check = () => page.evaluate(() => {
+      const out = [];
+      for (const sub of document.querySelectorAll('#fig-gram sub, .metrics-lazy sub, #fig-lazy sub')) {
+        const prev = sub.previousSibling;
+        if (!prev || prev.nodeType !== Node.TEXT_NODE || !prev.textContent.length) continue;
+        const r = document.createRange();
+        r.setStart(prev, prev.textContent.length - 1);
+        r.setEnd(prev, prev.textContent.length);
+        const letter = r.getBoundingClientRect();
+        const box = sub.getBoundingClientRect();
+        if (!letter.width || !box.width) continue; // not shown
+        out.push({ text: `${prev.textContent.slice(-1)}${sub.textContent}`, gap: box.left - letter.right, where: sub.parentElement.id || sub.parentElement.className });
+      }
+      return out;
+    });
+    let subs = await check();
+    const names = subs.map((s) => s.text);
+    for (const want of ['K0', 'Kt']) assert.ok(names.includes(want), `${want} among ${names}`);
+    for (const s of subs) assert.ok(Math.abs(s.gap) < 1.5, `${s.text} in ${s.where}: ${s.gap.toFixed(1)} px between letter and subscript`);
+    assert.equal((await page.textContent('#gram-now-title')).trim(), 'now Kt');
+    await page.check('#gram-diff');
+    subs = await check();
+    for (const s of subs) assert.ok(Math.abs(s.gap) < 1.5, `${s.text} in ${s.where}: ${s.gap.toFixed(1)} px (difference shown)`);
+    assert.equal((await page.textContent('#gram-now-title')).trim(), 'change Kt − K0');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the training points are drawn on top of the four fitted curves', async () => {
+    const { page, errors } = await openPage(browser.context);
+    // Trained until the curves run through the points: each point's centre must still show its fill.
+    await reportAt(page, 'width=256', 300);
+    await page.waitForTimeout(300);
+    const res = await page.evaluate(() => {
+      const u = window.descent.plots.fit.u;
+      const c = u.root.querySelector('canvas');
+      const ctx = c.getContext('2d');
+      const { trainX, trainY } = window.descent.state.setup;
+      const seen = [];
+      for (let i = 0; i < trainX.length; i++) {
+        const px = Math.round(u.valToPos(trainX[i], 'x', true));
+        const py = Math.round(u.valToPos(trainY[i], 'y', true));
+        seen.push(Array.from(ctx.getImageData(px, py, 1, 1).data.slice(0, 3)));
+      }
+      return { seen, legend: Array.from(u.root.querySelectorAll('.u-legend .u-series')).map((e) => e.textContent.trim()) };
+    });
+    assert.ok(res.legend.some((l) => l.includes('training points')), JSON.stringify(res.legend));
+    const fill = [213, 94, 0]; // COLORS.test, the training points' fill
+    const isFill = (rgb) => rgb.every((v, k) => Math.abs(v - fill[k]) <= 30);
+    const shown = res.seen.filter(isFill).length;
+    assert.ok(shown >= 0.95 * res.seen.length, `${shown} of ${res.seen.length} training points visible: ${JSON.stringify(res.seen.filter((c) => !isFill(c)))}`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

@@ -3,7 +3,7 @@
 // Protocol in protocol.js. Training is time-sliced as in worker.js: each chunk runs
 // `run.advance(k)` with k tuned so a chunk takes about CHUNK_MS, posts a progress message, then
 // yields so that configure / pause / setLr / setRidge messages are handled between chunks.
-// A sweep trains one width per task (`sweep.next()`), yielding between widths for CANCEL_SWEEP.
+// A sweep trains one (width, seed) per task (`sweep.next()`), yielding between them for CANCEL_SWEEP.
 
 import init, { LazyRich, lazyDefaults, WidthSweep, buildInfo, limits } from '../pkg/descent.js';
 import {
@@ -77,6 +77,7 @@ function cleanGram(g) {
     eigNow: floats64(g.eigNow),
     eigInit: floats64(g.eigInit),
     eigAnalytic: floats64(g.eigAnalytic),
+    eigFloor: finite(g.eigFloor),
   };
 }
 
@@ -213,6 +214,7 @@ function configure(msg) {
     testX: owned32(run.testX()),
     testY,
     targetGrid: owned32(run.targetGrid()),
+    expectedSlopes: cleanSlopes(run.expectedSlopes()),
   };
   postDone(DONE_REASON.CONFIGURED, { setup });
   if (playing) scheduleTick();
@@ -285,46 +287,74 @@ function cleanSlopes(s) {
   return { weightChange: finite(s?.weightChange), kernelDistance: finite(s?.kernelDistance) };
 }
 
+/**
+ * The sweep's finished runs by width, one point per width: the geometric mean over its seeds
+ * of each measure (`weightChange`, `kernelDistance`) and their range (`…Min`, `…Max`).
+ */
+function cleanSummary(list) {
+  const out = [];
+  for (const w of list ?? []) {
+    const p = { width: finite(w.width), runs: finite(w.runs) ?? 0, diverged: finite(w.diverged) ?? 0 };
+    for (const key of ['weightChange', 'kernelDistance']) {
+      const m = w[key];
+      p[key] = finite(m?.mean);
+      p[`${key}Min`] = finite(m?.min);
+      p[`${key}Max`] = finite(m?.max);
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+function sweepState() {
+  return { slopes: cleanSlopes(sweep.slopes()), points: cleanSummary(sweep.summary()) };
+}
+
 function endSweep(reason) {
   if (!sweep) return;
-  let slopes = { weightChange: null, kernelDistance: null };
+  let extra = { slopes: { weightChange: null, kernelDistance: null } };
   try {
-    slopes = cleanSlopes(sweep.slopes());
+    extra = sweepState();
   } catch {
     // keep the empty slopes
   }
   sweep.free();
   sweep = null;
-  post({ type: MSG.SWEEP_DONE, sweepId, reason, slopes });
+  post({ type: MSG.SWEEP_DONE, sweepId, reason, ...extra });
 }
 
 function startSweep(msg) {
   if (sweep) endSweep(SWEEP_END.CANCELLED);
+  let expected;
   try {
-    sweep = new WidthSweep(withDefaults(msg.config), msg.widths, msg.steps);
+    sweep = WidthSweep.withSeeds(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1);
+    expected = cleanSlopes(sweep.expectedSlopes());
   } catch (err) {
     post({ type: MSG.ERROR, sweepId: msg.sweepId, during: ERROR_DURING.SWEEP, message: describe(err) });
     return;
   }
   sweepId = msg.sweepId;
+  post({ type: MSG.SWEEP_PROGRESS, sweepId, run: null, index: -1, total: msg.widths.length * (msg.seeds ?? 1), expected });
   scheduleSweep();
 }
 
 function sweepTick() {
   if (!sweep) return;
   let r;
-  let slopes;
+  let now;
   try {
     r = sweep.next();
-    slopes = cleanSlopes(sweep.slopes());
+    now = sweepState();
   } catch (err) {
     post({ type: MSG.ERROR, sweepId, during: ERROR_DURING.SWEEP, message: describe(err) });
     sweep.free();
     sweep = null;
     return;
   }
-  const point = { width: finite(r.width), weightChange: finite(r.weightChange), kernelDistance: finite(r.kernelDistance) };
-  post({ type: MSG.SWEEP_PROGRESS, sweepId, point, index: finite(r.index), total: finite(r.total), slopes });
+  const run = {
+    width: finite(r.width), seed: finite(Number(r.seed)), weightChange: finite(r.weightChange), kernelDistance: finite(r.kernelDistance),
+  };
+  post({ type: MSG.SWEEP_PROGRESS, sweepId, run, index: finite(r.index), total: finite(r.total), ...now });
   if (r.done) endSweep(SWEEP_END.FINISHED);
   else scheduleSweep();
 }

@@ -13,6 +13,7 @@ const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is
 const READY_TIMEOUT_MS = 20000;
 const CANCEL_GRACE_MS = 400; // a sweep worker that has not stopped by then is terminated
 const SWEEP_MIN_WIDTH = 16;
+const SLOPE_MIN_WIDTH = 64; // widths that enter the fitted slopes (experiments::lazy::SLOPE_MIN_WIDTH)
 
 const MODELS = ['network', 'linearized', 'ntk', 'krr'];
 const MEASURE_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
@@ -65,6 +66,7 @@ const VIEW = [
   { name: 'gramDiff', kind: 'checkbox', el: 'gram-diff', default: false },
   { name: 'sweepMax', kind: 'select', el: 'sweep-max', options: [['256', '256'], ['1024', '1024'], ['4096', '4096']], default: '4096' },
   { name: 'sweepSteps', kind: 'select', el: 'sweep-steps', options: [['100', '100'], ['300', '300'], ['1000', '1000']], default: '300' },
+  { name: 'sweepSeeds', kind: 'select', el: 'sweep-seeds', options: [['1', '1'], ['3', '3'], ['5', '5'], ['10', '10']], default: '3' },
 ];
 
 // Presets: named bundles of overrides of the defaults (the seed is kept).
@@ -98,10 +100,13 @@ const state = {
     id: 0,
     running: false,
     widths: [], // planned widths
-    points: [], // {width, weightChange, kernelDistance} in arrival order
+    seeds: 1, // networks per width
+    points: [], // one per width so far: geometric means over its seeds and their range (protocol.js)
+    runs: [], // {width, seed, weightChange, kernelDistance}: every finished network
+    expected: null, // the slopes theory predicts for the sweep's settings
     slopes: null,
-    total: 0,
-    done: 0,
+    total: 0, // networks: widths × seeds
+    done: 0, // networks finished
     end: null, // a SWEEP_END once over
     settings: '',
   },
@@ -283,6 +288,7 @@ function onConfigured(msg) {
   $('stat-params').textContent = formatInt(s.paramCount);
   onReport(msg);
   setStatus(state.playing ? 'playing' : 'paused');
+  if (!state.sweep.id) renderSweep(); // the expectation of the current settings
 }
 
 function showFitsFor(twoD) {
@@ -477,16 +483,28 @@ function renderGram() {
     for (let i = 0; i < d.length; i++) d[i] = g.now[i] - g.init[i];
     showMatrix(plots.gramNow, d, g.size, 'now', true);
     $('gram-now-title').replaceChildren('change K', sub('t'), ' − K', sub('0'));
+    $('plot-gram-now').setAttribute('aria-label', 'Change of the empirical NTK Gram matrix since initialisation, Kₜ − K₀');
   } else {
     showMatrix(plots.gramNow, g.now, g.size, 'now');
     $('gram-now-title').replaceChildren('now K', sub('t'));
+    $('plot-gram-now').setAttribute('aria-label', 'Empirical NTK Gram matrix Kₜ now');
   }
 
-  // Spectra, largest first; index from 1.
+  // Spectra, largest first; index from 1. The empirical kernels are f32: their eigenvalues below
+  // eigFloor × their largest are rounding noise and are not drawn; the line marks that level.
   const n = Math.max(g.eigInit?.length ?? 0, g.eigNow?.length ?? 0, g.eigAnalytic?.length ?? 0);
   const idx = Array.from({ length: n }, (_, i) => i + 1);
   const col = (a) => idx.map((_, i) => (a && i < a.length ? a[i] : null));
-  plots.spectrum.setData(idx, col(g.eigInit), col(g.eigNow), col(g.eigAnalytic));
+  const floor = Number.isFinite(g.eigFloor) ? g.eigFloor : 0;
+  const resolved = (a) => {
+    const top = a?.[0];
+    return col(a).map((v) => (Number.isFinite(top) && v != null && v >= floor * top ? v : null));
+  };
+  plots.spectrum.setData(idx, resolved(g.eigInit), resolved(g.eigNow), col(g.eigAnalytic));
+  const top = g.eigInit?.[0];
+  plots.spectrum.setMarkers(floor > 0 && Number.isFinite(top)
+    ? [{ y: floor * top, label: 'f32 rounding: empirical values below are noise', color: '#777777', dash: [2, 4] }]
+    : []);
 }
 
 function renderNumbers() {
@@ -536,7 +554,7 @@ function sweepWidths(max) {
   return out;
 }
 
-function settingsSummary(v) {
+function settingsSummary(v, seeds) {
   const label = (name, value) => {
     const c = CONTROLS.find((x) => x.name === name);
     const hit = c?.options?.find(([val]) => val === String(value));
@@ -544,7 +562,8 @@ function settingsSummary(v) {
   };
   return `Settings of this sweep: α = ${formatNumber(v.alpha)}, s = ${formatNumber(v.initScale)}, η = ${formatNumber(v.lr)}, ` +
     `${label('parametrization', v.parametrization)} parametrisation, ${label('activation', v.activation)}, ` +
-    `${v.depth} hidden layer${v.depth === 1 ? '' : 's'}, ${label('dataset', v.dataset)}, n = ${v.nTrain}, seed ${v.seed}.`;
+    `${v.depth} hidden layer${v.depth === 1 ? '' : 's'}, ${label('dataset', v.dataset)}, n = ${v.nTrain}, ` +
+    (seeds > 1 ? `seeds ${v.seed}–${v.seed + seeds - 1}.` : `seed ${v.seed}.`);
 }
 
 function ensureSweepWorker() {
@@ -562,21 +581,26 @@ function startSweep() {
   if (state.sweep.running) return;
   const max = Number($('sweep-max').value);
   const steps = Number($('sweep-steps').value);
+  const seeds = Number($('sweep-seeds').value) || 1;
   const widths = sweepWidths(max);
   const sw = state.sweep;
   sw.id += 1;
   sw.running = true;
   sw.widths = widths;
+  sw.seeds = seeds;
   sw.points = [];
+  sw.runs = [];
   sw.slopes = null;
-  sw.total = widths.length;
+  sw.expected = null;
+  sw.total = widths.length * seeds;
   sw.done = 0;
   sw.end = null;
   sw.steps = steps;
-  sw.settings = settingsSummary(state.values);
+  sw.settings = settingsSummary(state.values, seeds);
+  sw.values = { ...state.values };
   sw.error = null;
   try {
-    ensureSweepWorker().postMessage({ type: MSG.SWEEP, sweepId: sw.id, config: { ...state.values }, widths, steps });
+    ensureSweepWorker().postMessage({ type: MSG.SWEEP, sweepId: sw.id, config: { ...state.values }, widths, steps, seeds });
   } catch (err) {
     sweepFailed(`The sweep could not start: ${err?.message ?? err}`);
     return;
@@ -621,10 +645,12 @@ function onSweepMessage(e) {
   switch (msg.type) {
     case MSG.SWEEP_PROGRESS:
       if (msg.sweepId !== sw.id || !sw.running) return;
-      if (msg.point) sw.points.push(msg.point);
-      sw.done = Number.isFinite(msg.index) ? msg.index + 1 : sw.points.length;
+      if (msg.expected) sw.expected = msg.expected;
+      if (msg.run) sw.runs.push(msg.run);
+      if (msg.points) sw.points = msg.points;
+      if (msg.slopes) sw.slopes = msg.slopes;
+      sw.done = Number.isFinite(msg.index) ? msg.index + 1 : sw.runs.length;
       if (Number.isFinite(msg.total)) sw.total = msg.total;
-      sw.slopes = msg.slopes;
       renderSweep();
       break;
     case MSG.SWEEP_DONE:
@@ -637,6 +663,7 @@ function onSweepMessage(e) {
       sw.running = false;
       sw.end = msg.reason;
       sw.slopes = msg.slopes ?? sw.slopes;
+      sw.points = msg.points ?? sw.points;
       renderSweep();
       break;
     case MSG.ERROR:
@@ -648,6 +675,37 @@ function onSweepMessage(e) {
   }
 }
 
+/** A slope as people write it: −½ and −1 for the laws, two decimals otherwise. */
+function slopeWords(v) {
+  if (v === -0.5) return '−½';
+  if (v === -1) return '−1';
+  return fmtSlope(v);
+}
+
+/**
+ * What theory expects of the sweep for settings `v` (the slopes `expected` come from the engine,
+ * experiments::lazy::expected_slopes).
+ */
+function expectationText(v, expected) {
+  if (!v) return '';
+  const w = expected?.weightChange;
+  const k = expected?.kernelDistance;
+  if (!Number.isFinite(w) && !Number.isFinite(k)) {
+    return v.parametrization === 'meanField'
+      ? 'In the mean-field parametrisation the network does not become lazy as it widens: no 1/width law is expected.'
+      : 'Theory predicts no power law for these settings (it is stated for the NTK parametrisation).';
+  }
+  const act = CONTROLS.find((c) => c.name === 'activation')?.options?.find(([val]) => val === v.activation)?.[1] ?? v.activation;
+  const layers = v.depth === 1 ? 'one hidden layer' : `${v.depth} hidden layers`;
+  let text = `Expected for ${act}, ${layers}: weight change slope ${slopeWords(w)}, kernel distance slope ${slopeWords(k)}.`;
+  if (v.activation === 'relu' && v.dataset === 'sine') {
+    text += ' On these 1-D inputs every ReLU kink sits near x = 0, so the kernel distance falls more slowly at ' +
+      'widths up to 4,096: about −0.3 to −0.4 over many seeds, anywhere from about −0.2 to −0.5 with three. It ' +
+      'varies several-fold from seed to seed, so a single seed is not even monotone in width: seed noise, not a trend.';
+  }
+  return text;
+}
+
 function renderSweep() {
   const sw = state.sweep;
   const ok = state.status !== 'loading' && state.status !== 'failed';
@@ -655,52 +713,76 @@ function renderSweep() {
   $('btn-sweep-cancel').hidden = !sw.running;
   $('sweep-max').disabled = sw.running;
   $('sweep-steps').disabled = sw.running;
+  $('sweep-seeds').disabled = sw.running;
   const started = sw.id > 0;
+  const seeds = Math.max(1, sw.seeds);
+  const widthsDone = Math.floor(sw.done / seeds);
   $('sweep-progress').hidden = !started;
-  $('sweep-bar').max = Math.max(1, sw.total);
-  $('sweep-bar').value = sw.done;
-  const next = sw.widths[sw.done];
+  $('sweep-bar').max = Math.max(1, sw.widths.length);
+  $('sweep-bar').value = sw.done / seeds;
+  const next = sw.widths[widthsDone];
   let status = '';
   if (sw.running) {
-    status = next ? `Training width ${formatInt(next)} (${sw.done + 1} of ${sw.total}) for ${formatInt(sw.steps)} steps…` : 'Finishing…';
+    const which = seeds > 1 ? `, seed ${(sw.done % seeds) + 1} of ${seeds}` : '';
+    status = next
+      ? `Training width ${formatInt(next)} (${widthsDone + 1} of ${sw.widths.length}${which}) for ${formatInt(sw.steps)} steps…`
+      : 'Finishing…';
   } else if (sw.end === SWEEP_END.FINISHED) {
-    status = `Done: ${sw.done} widths, ${formatInt(sw.steps)} steps each.`;
+    status = `Done: ${widthsDone} widths${seeds > 1 ? ` × ${seeds} seeds` : ''}, ${formatInt(sw.steps)} steps each.`;
   } else if (sw.end === SWEEP_END.CANCELLED) {
-    status = `Cancelled after ${sw.done} of ${sw.total} widths.`;
+    status = `Cancelled after ${widthsDone} of ${sw.widths.length} widths.`;
   } else if (sw.end === SWEEP_END.FAILED) {
     status = sw.error ?? 'The sweep stopped.';
   }
   $('sweep-status').textContent = status;
   document.body.dataset.sweep = sw.running ? 'running' : (sw.end ?? '');
 
+  // The readout: fitted slopes of this sweep, and what theory expects for its settings (before
+  // any sweep: for the current settings).
   const s = sw.slopes;
   const el = $('sweep-slopes');
+  const expectNow = expectationText(started ? sw.values : state.values, started ? sw.expected : state.setup?.expectedSlopes);
   if (s && (Number.isFinite(s.weightChange) || Number.isFinite(s.kernelDistance))) {
-    el.textContent = `Fitted on widths ≥ 64: weight change slope ${fmtSlope(s.weightChange)}, ` +
-      `kernel distance slope ${fmtSlope(s.kernelDistance)} (1/√width: slope −0.50).`;
+    const over = seeds > 1 ? `, ${seeds} seeds each` : ', one seed each';
+    el.textContent = `Fitted on widths ≥ ${SLOPE_MIN_WIDTH}${over}: weight change slope ${fmtSlope(s.weightChange)}, ` +
+      `kernel distance slope ${fmtSlope(s.kernelDistance)}. ${expectNow}`;
   } else {
-    el.textContent = started ? 'The slopes appear once two widths of at least 64 are done.' : 'Press “Sweep width” to train a range of widths in the background.';
+    el.textContent = (started ? `The slopes appear once two widths of at least ${SLOPE_MIN_WIDTH} are done. `
+      : 'Press “Sweep width” to train a range of widths in the background. ') + expectNow;
   }
   $('sweep-settings').textContent = started ? sw.settings : '';
 
-  // The plot: planned widths on x, points as they arrive, and a 1/√width line through the
-  // geometric mean of all points (so it runs between the two measures, hiding neither).
+  // The plot: planned widths on x; per width the geometric mean over the seeds finished so far,
+  // with bars over their range; and lines of slope −½ and −1 through the geometric mean of the
+  // points of width ≥ SLOPE_MIN_WIDTH (where the slopes are fitted), so they run between the two
+  // measures, hiding neither.
   const widths = sw.widths.length ? sw.widths : sweepWidths(Number($('sweep-max').value));
   const byWidth = new Map(sw.points.map((p) => [p.width, p]));
-  const wc = widths.map((w) => byWidth.get(w)?.weightChange ?? null);
-  const kd = widths.map((w) => byWidth.get(w)?.kernelDistance ?? null);
+  const col = (key) => widths.map((w) => byWidth.get(w)?.[key] ?? null);
+  const wc = col('weightChange');
+  const kd = col('kernelDistance');
   let logC = 0;
+  let logW = 0;
   let count = 0;
   widths.forEach((w, i) => {
+    if (w < SLOPE_MIN_WIDTH) return;
     for (const v of [wc[i], kd[i]]) {
       if (Number.isFinite(v) && v > 0) {
-        logC += Math.log(v) + 0.5 * Math.log(w);
+        logC += Math.log(v);
+        logW += Math.log(w);
         count++;
       }
     }
   });
-  const ref = widths.map((w) => (count ? Math.exp(logC / count) / Math.sqrt(w) : null));
-  plots.sweep.setData(widths, wc, kd, ref);
+  const line = (slope) => widths.map((w) => (count ? Math.exp(logC / count + slope * (Math.log(w) - logW / count)) : null));
+  plots.sweep.setData(widths, wc, kd, line(-0.5), line(-1));
+  const spread = seeds > 1;
+  plots.sweep.setErrors([
+    spread ? { lo: col('weightChangeMin'), hi: col('weightChangeMax'), label: 'over seeds' } : null,
+    spread ? { lo: col('kernelDistanceMin'), hi: col('kernelDistanceMax'), label: 'over seeds' } : null,
+    null,
+    null,
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -775,7 +857,8 @@ function buildPlots() {
     series: [
       { label: 'weight change', stroke: MEASURE_COLORS.weightChange, width: 1.5, points: true, pointSize: 9 },
       { label: 'kernel distance', stroke: MEASURE_COLORS.kernelDistance, width: 1.5, points: true, pointSize: 9 },
-      { label: '∝ 1/√width', stroke: '#555555', width: 1.5, dash: [6, 5] },
+      { label: 'slope −½: ∝ 1/√width', stroke: '#555555', width: 1.5, dash: [6, 5] },
+      { label: 'slope −1: ∝ 1/width', stroke: '#555555', width: 1.5, dash: [2, 3] },
     ],
   });
   plots.spectrum = new SeriesPlot($('plot-spectrum'), {
@@ -818,6 +901,7 @@ function start() {
   $('btn-sweep').addEventListener('click', startSweep);
   $('btn-sweep-cancel').addEventListener('click', cancelSweep);
   $('sweep-max').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
+  $('sweep-seeds').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
   shell.attach({
     api: controls,
     apply: () => {
@@ -836,14 +920,22 @@ function start() {
       { id: 'lazy', title: 'How far training moves the network', plot: plots.lazy },
       { id: 'sweep', title: 'Across widths', plot: plots.sweep },
       { id: 'spectrum', title: 'NTK spectrum', plot: plots.spectrum },
-      { id: 'gram-init', title: 'NTK Gram matrix at initialisation', plot: plots.gramInit },
-      { id: 'gram-now', title: $('gram-diff').checked ? 'NTK Gram matrix: change since initialisation' : 'NTK Gram matrix now', plot: plots.gramNow },
+      { id: 'gram-init', title: 'NTK Gram matrix at initialisation K₀', plot: plots.gramInit },
+      { id: 'gram-now', title: $('gram-diff').checked ? 'NTK Gram matrix: change since initialisation Kₜ − K₀' : 'NTK Gram matrix now Kₜ', plot: plots.gramNow },
     ],
     report: () => ({
       setup: state.setup && { task: state.setup.task, inputDim: state.setup.inputDim, paramCount: state.setup.paramCount },
       report: state.report,
       history: state.history,
-      sweep: { widths: state.sweep.widths, points: state.sweep.points, slopes: state.sweep.slopes, steps: state.sweep.steps },
+      sweep: {
+        widths: state.sweep.widths,
+        seeds: state.sweep.seeds,
+        points: state.sweep.points,
+        runs: state.sweep.runs,
+        slopes: state.sweep.slopes,
+        expectedSlopes: state.sweep.expected,
+        steps: state.sweep.steps,
+      },
       spectra: state.gram && { eigInit: state.gram.eigInit, eigNow: state.gram.eigNow, eigAnalytic: state.gram.eigAnalytic },
     }),
     weights: null,
@@ -894,6 +986,10 @@ window.descent = {
   },
   get sweep() {
     return state.sweep;
+  },
+  /** The page's plots (read-only use: what each one draws). */
+  get plots() {
+    return plots;
   },
   get shell() {
     return shell;

@@ -254,7 +254,9 @@ export class SeriesPlot {
 
   /**
    * Error bars: `errors[k]` (an array like the data columns, or null) is drawn as ±errors[k][i]
-   * around series k (0-based, as in setData's columns), in the series' colour.
+   * around series k (0-based, as in setData's columns), in the series' colour. Instead of an
+   * array, `{lo, hi, label}` draws bars from lo[i] to hi[i] (a range, e.g. over seeds; `label`
+   * names them in the exported table, as "min" or "max" of `label`).
    */
   setErrors(errors) {
     this.errors = errors;
@@ -285,15 +287,14 @@ export class SeriesPlot {
       if (!ys || u.series[k + 1]?.show === false) return;
       ctx.strokeStyle = this.opts.series[k].stroke;
       ctx.lineWidth = 1.25 * px;
+      ctx.setLineDash([]); // solid, whatever the last series drew with
       ctx.beginPath();
       for (let i = 0; i < xs.length; i++) {
-        const y = ys[i];
-        const e = err[i + this.from];
-        if (y == null || !Number.isFinite(e) || e <= 0) continue;
-        const lo = this.logY ? Math.max(y - e, y * 1e-3) : y - e;
+        const bar = errorBar(err, i + this.from, ys[i], this.logY);
+        if (!bar) continue;
         const cx = u.valToPos(xs[i], 'x', true);
-        const y0 = u.valToPos(lo, 'y', true);
-        const y1 = u.valToPos(y + e, 'y', true);
+        const y0 = u.valToPos(bar[0], 'y', true);
+        const y1 = u.valToPos(bar[1], 'y', true);
         const cap = 3 * px;
         ctx.moveTo(cx, y0);
         ctx.lineTo(cx, y1);
@@ -395,10 +396,8 @@ export class SeriesPlot {
       if (err) {
         const segs = [];
         for (let i = 0; i < xs.length; i++) {
-          const y = ys[i];
-          const e = err[i + this.from];
-          if (y == null || !Number.isFinite(e) || e <= 0) continue;
-          segs.push(xs[i], this.logY ? Math.max(y - e, y * 1e-3) : y - e, xs[i], y + e);
+          const bar = errorBar(err, i + this.from, ys[i], this.logY);
+          if (bar) segs.push(xs[i], bar[0], xs[i], bar[1]);
         }
         spec.layers.push({ type: 'segments', segs, stroke: c.stroke, width: 1.25 });
       }
@@ -410,10 +409,21 @@ export class SeriesPlot {
     const name = this.opts.x?.name ?? (typeof this.opts.x?.label === 'string' ? this.opts.x.label : 'x');
     const columns = [name, ...this.opts.series.map((c) => c.label)];
     const errCols = (this.errors ?? []).map((e, k) => (e ? k : -1)).filter((k) => k >= 0);
-    for (const k of errCols) columns.push(`${this.opts.series[k].label} standard error`);
+    const errValues = [];
+    for (const k of errCols) {
+      const e = this.errors[k];
+      const name = this.opts.series[k].label;
+      if (Array.isArray(e) || ArrayBuffer.isView(e)) {
+        columns.push(`${name} standard error`);
+        errValues.push(e);
+      } else {
+        columns.push(`${name} min ${e.label ?? ''}`.trim(), `${name} max ${e.label ?? ''}`.trim());
+        errValues.push(e.lo, e.hi);
+      }
+    }
     const rows = [];
     for (let i = 0; i < rx.length; i++) {
-      rows.push([num(rx[i]), ...cols.map((c) => num(c[i])), ...errCols.map((k) => num(this.errors[k][i]))]);
+      rows.push([num(rx[i]), ...cols.map((c) => num(c[i])), ...errValues.map((e) => num(e?.[i]))]);
     }
     spec.table = { columns, rows };
     return spec;
@@ -421,6 +431,23 @@ export class SeriesPlot {
   get canvas() {
     return this.u.root.querySelector('canvas');
   }
+}
+
+/**
+ * The drawn extent [lo, hi] of error bar i around the value y, or null: `err` is an array of
+ * ± half-widths or {lo, hi} arrays of bounds (see SeriesPlot.setErrors).
+ */
+function errorBar(err, i, y, logY) {
+  if (y == null) return null;
+  if (Array.isArray(err) || ArrayBuffer.isView(err)) {
+    const e = err[i];
+    if (!Number.isFinite(e) || e <= 0) return null;
+    return [logY ? Math.max(y - e, y * 1e-3) : y - e, y + e];
+  }
+  const lo = err.lo?.[i];
+  const hi = err.hi?.[i];
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi <= lo || (logY && lo <= 0)) return null;
+  return [lo, hi];
 }
 
 /** uPlot series options from {label, stroke, width, dash, points, pointSize, pointFill}. */
@@ -535,17 +562,18 @@ export class FitPlot {
       axes: [axis('x'), axis('y', { size: 56 })],
       series: [
         { label: 'x' },
-        // Drawn in this order: test points underneath, then training points, target, prediction.
+        // Drawn in this order: test points underneath, then the target, the predictions, and
+        // the training points on top (the curves pass through them once fitted).
         {
           label: 'test points', stroke: '#7a7a7a', fill: '#ffffff', paths: pointsOnly,
           points: { show: true, size: 5, width: 1.25, stroke: 'rgba(60,60,60,0.5)', fill: 'rgba(255,255,255,0)' },
         },
+        { label: 'target (noiseless)', stroke: COLORS.target, width: 1.75, dash: [6, 5], spanGaps: true, points: { show: false } },
+        ...this.predictionStyles.map(({ key, ...style }) => ({ ...style, spanGaps: true, points: { show: false } })),
         {
           label: 'training points', stroke: COLORS.test, fill: COLORS.test, paths: pointsOnly,
           points: { show: true, size: 7, width: 1, stroke: COLORS.ink, fill: COLORS.test },
         },
-        { label: 'target (noiseless)', stroke: COLORS.target, width: 1.75, dash: [6, 5], spanGaps: true, points: { show: false } },
-        ...this.predictionStyles.map(({ key, ...style }) => ({ ...style, spanGaps: true, points: { show: false } })),
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
@@ -572,7 +600,7 @@ export class FitPlot {
       } else if (kind === 1) train[j] = finiteOrNull(s.trainY?.[i]);
       else test[j] = finiteOrNull(s.testY?.[i]);
     }
-    return [xs, test, train, target, ...preds];
+    return [xs, test, target, ...preds, train];
   }
 
   /** grid: Float32Array of the (first) prediction at the grid points. */
@@ -609,9 +637,10 @@ export class FitPlot {
   exportSpec() {
     const u = this.u;
     const spec = uplotFrame(u, 'series');
-    const [xs, test, train, target, ...preds] = u.data.map((a) => Array.from(a ?? []));
+    const [xs, test, target, ...rest] = u.data.map((a) => Array.from(a ?? []));
+    const preds = rest.slice(0, this.predictionStyles.length);
+    const train = rest[this.predictionStyles.length] ?? [];
     spec.layers.push({ type: 'points', xs, ys: test, size: 5, fill: 'none', stroke: '#7a7a7a', shape: 'circle' });
-    spec.layers.push({ type: 'points', xs, ys: train, size: 7, fill: COLORS.test, stroke: COLORS.ink, shape: 'circle' });
     // Lines join the grid points only (the data rows in between are gaps the chart spans).
     const joined = (ys) => {
       const gx = [];
@@ -634,6 +663,7 @@ export class FitPlot {
       spec.layers.push({ type: 'line', xs: px, ys: py, stroke: st.stroke, width: st.width ?? 2, dash: st.dash });
       spec.legend.push({ label: st.label, stroke: st.stroke, dash: st.dash, shape: 'line' });
     });
+    spec.layers.push({ type: 'points', xs, ys: train, size: 7, fill: COLORS.test, stroke: COLORS.ink, shape: 'circle' });
     spec.table = {
       columns: ['x', 'test points y', 'training points y', 'target', ...this.predictionStyles.map((st) => st.label)],
       rows: xs.map((x, i) => [num(x), num(test[i]), num(train[i]), num(target[i]), ...preds.map((p) => num(p[i]))]),

@@ -40,19 +40,29 @@
 //   report = {step, network, linearized, ntk, krr, weightChange, kernelDistance, diverged, message},
 //            each model's entry {trainLoss, testLoss, trainAcc, testAcc}
 //   grid   = {network, linearized, ntk, krr}: one Float32Array per model (null if not finite)
-//   gram   = {size, now, init, eigNow, eigInit, eigAnalytic} (PROGRESS / DONE, when included): the
-//            empirical NTK Gram matrix now and at θ₀, and the spectra of K/n
+//   gram   = {size, now, init, eigNow, eigInit, eigAnalytic, eigFloor} (PROGRESS / DONE, when
+//            included): the empirical NTK Gram matrix now and at θ₀, the spectra of K/n, and the
+//            fraction of the largest eigenvalue below which the empirical (f32) spectra are noise
+//   setup  also carries expectedSlopes = {weightChange, kernelDistance}: the slopes against width
+//            that theory predicts for the run's settings (null where it predicts none)
 //   page → worker
 //     {type: SET_RIDGE, runId, ridge}  new ridge for the kernel regression of run `runId`
-//     {type: SWEEP, sweepId, config, widths, steps}
-//                                      train `config` at each width for `steps` steps, one width
-//                                      per task (so messages are handled between widths)
-//     {type: CANCEL_SWEEP, sweepId}    stop that sweep after the width in progress
+//     {type: SWEEP, sweepId, config, widths, steps, seeds}
+//                                      train `config` at each width for `steps` steps with `seeds`
+//                                      seeds (seed, seed + 1, …), one (width, seed) per task (so
+//                                      messages are handled between them)
+//     {type: CANCEL_SWEEP, sweepId}    stop that sweep after the run in progress
 //   worker → page
-//     {type: SWEEP_PROGRESS, sweepId, point, index, total, slopes}
-//                                      point = {width, weightChange, kernelDistance}; slopes =
-//                                      {weightChange, kernelDistance}, null where not yet known
-//     {type: SWEEP_DONE, sweepId, reason, slopes}   reason is one of SWEEP_END
+//     {type: SWEEP_PROGRESS, sweepId, run, index, total, slopes, points, expected}
+//                                      run = {width, seed, weightChange, kernelDistance} just
+//                                      finished (null in the first message, which carries
+//                                      `expected` = {weightChange, kernelDistance}, the slopes
+//                                      theory predicts); points = one per width so far,
+//                                      {width, runs, diverged, weightChange, kernelDistance (geometric
+//                                      means over seeds), weightChangeMin, …Max, kernelDistanceMin,
+//                                      …Max}; slopes = {weightChange, kernelDistance}, null where
+//                                      not yet known
+//     {type: SWEEP_DONE, sweepId, reason, slopes, points}   reason is one of SWEEP_END
 //     errors of a sweep: {type: ERROR, sweepId, during: 'sweep', message}
 // A sweep runs in its own worker (a second instance of lazy-worker.js), so training goes on.
 //
