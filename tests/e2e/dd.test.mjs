@@ -26,8 +26,9 @@ describe('Double descent', () => {
   /** Opens the page and waits until every seed is computed; returns the pooled curves. */
   async function computed(page, query, timeout = 60000) {
     await page.goto(url(query));
-    await page.waitForFunction(() => document.body.dataset.status === 'done'
-      && window.descent.pooled?.seedsDone === window.descent.pooled?.seeds, null, { timeout, polling: 100 });
+    // `pooled` must exist: undefined === undefined would pass before the first seed is pooled.
+    await page.waitForFunction(() => document.body.dataset.status === 'done' && window.descent.pooled != null
+      && window.descent.pooled.seedsDone === window.descent.pooled.seeds, null, { timeout, polling: 100 });
     return pooled(page);
   }
 
