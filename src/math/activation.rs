@@ -87,6 +87,35 @@ impl Activation {
         }
     }
 
+    /// φ''(x) in f64 (0 for ReLU and linear, almost everywhere).
+    pub fn second_derivative_f64(self, x: f64) -> f64 {
+        match self {
+            Activation::Relu | Activation::Linear => 0.0,
+            Activation::Tanh => {
+                let t = x.tanh();
+                -2.0 * t * (1.0 - t * t)
+            }
+            Activation::Erf => -2.0 * x * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+        }
+    }
+
+    /// Whether φ is piecewise linear (φ'' = 0 almost everywhere), so that the Hessian of a
+    /// network has no φ'' term.
+    pub fn is_piecewise_linear(self) -> bool {
+        matches!(self, Activation::Relu | Activation::Linear)
+    }
+
+    /// The activation's code in the GPU shaders (the `ACT_*` constants of
+    /// src/backend/gpu/activation.wgsl, checked by a test).
+    pub fn gpu_code(self) -> u32 {
+        match self {
+            Activation::Relu => 0,
+            Activation::Erf => 1,
+            Activation::Tanh => 2,
+            Activation::Linear => 3,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Activation::Relu => "relu",
@@ -271,14 +300,41 @@ mod tests {
 
     #[test]
     fn derivatives_match_finite_differences() {
-        // Central differences in f64 with h = 1e-6 have O(h²) truncation error: 1e-6 is ample.
+        // Central differences in f64 with h = 1e-6 have O(h²) truncation error (about 1e-12
+        // here) plus rounding of order ε/h ≈ 2e-10: 1e-6 is ample for φ' and φ''.
         for act in Activation::ALL {
             for &x in &[-2.3, -0.7, 0.31, 1.9] {
                 let h = 1e-6;
                 let fd = (act.apply_f64(x + h) - act.apply_f64(x - h)) / (2.0 * h);
                 assert!((fd - act.derivative_f64(x)).abs() < 1e-6, "{act:?} at {x}");
                 assert!((act.derivative(x as f32) as f64 - act.derivative_f64(x)).abs() < 1e-6);
+                let fd2 = (act.derivative_f64(x + h) - act.derivative_f64(x - h)) / (2.0 * h);
+                assert!(
+                    (fd2 - act.second_derivative_f64(x)).abs() < 1e-6,
+                    "φ'' of {act:?} at {x}"
+                );
+                if act.is_piecewise_linear() {
+                    assert_eq!(act.second_derivative_f64(x), 0.0);
+                }
             }
         }
+    }
+
+    /// Every activation's GPU code is the `ACT_*` constant of the shaders' activation.wgsl
+    /// (named after [`Activation::name`]), and the codes are distinct.
+    #[test]
+    fn gpu_codes_match_the_shader_constants() {
+        let wgsl = include_str!("../backend/gpu/activation.wgsl");
+        for act in Activation::ALL {
+            let decl = format!(
+                "const ACT_{}: u32 = {}u;",
+                act.name().to_uppercase(),
+                act.gpu_code()
+            );
+            assert!(wgsl.contains(&decl), "activation.wgsl lacks `{decl}`");
+        }
+        let mut codes: Vec<u32> = Activation::ALL.iter().map(|a| a.gpu_code()).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), Activation::ALL.len());
     }
 }

@@ -59,18 +59,6 @@ use super::mlp::{LayerShape, MlpSpec};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 
-/// φ''(x) in f64 (0 for ReLU and linear, almost everywhere).
-pub fn second_derivative(act: Activation, x: f64) -> f64 {
-    match act {
-        Activation::Relu | Activation::Linear => 0.0,
-        Activation::Tanh => {
-            let t = x.tanh();
-            -2.0 * t * (1.0 - t * t)
-        }
-        Activation::Erf => -2.0 * x * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
-    }
-}
-
 /// The training objective of a network on fixed data, in f64 (see the module notes).
 #[derive(Clone, Debug)]
 pub struct Objective {
@@ -177,8 +165,8 @@ impl Objective {
             if l < last {
                 h.push(zl.map(|v| act.apply_f64(v)));
                 dphi.push(zl.map(|v| act.derivative_f64(v)));
-                if matches!(act, Activation::Tanh | Activation::Erf) {
-                    ddphi.push(zl.map(|v| second_derivative(act, v)));
+                if !act.is_piecewise_linear() {
+                    ddphi.push(zl.map(|v| act.second_derivative_f64(v)));
                 }
             } else {
                 f = zl.column(0).into_owned();

@@ -1,8 +1,8 @@
 // The activations φ and their derivatives φ', shared by bias_act.wgsl and act_backward.wgsl
 // (prepended to each). CPU twins: `Activation::apply` / `Activation::derivative`, `erf_f32`
-// and `tanh_f32` in src/nn/activation.rs.
+// and `tanh_f32` in src/math/activation.rs.
 
-// Activation codes; keep in sync with `act_code` in mod.rs.
+// Activation codes: `Activation::gpu_code` in src/math/activation.rs (a test there checks them).
 const ACT_RELU: u32 = 0u;
 const ACT_ERF: u32 = 1u;
 const ACT_TANH: u32 = 2u;

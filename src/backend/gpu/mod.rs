@@ -168,16 +168,6 @@ impl Kernel {
     }
 }
 
-/// The activation codes of activation.wgsl (keep in sync).
-fn act_code(act: Activation) -> u32 {
-    match act {
-        Activation::Relu => 0,
-        Activation::Erf => 1,
-        Activation::Tanh => 2,
-        Activation::Linear => 3,
-    }
-}
-
 /// A buffer of f32 on the device.
 #[derive(Debug)]
 pub struct GpuBuf {
@@ -848,7 +838,7 @@ impl Backend for Gpu {
             rows: rows as u32,
             cols: cols as u32,
             bias_scale,
-            act: act_code(act),
+            act: act.gpu_code(),
         };
         self.dispatch(
             Kernel::BiasAct,
@@ -871,7 +861,7 @@ impl Backend for Gpu {
         }
         let params = ActBackwardParams {
             len: len as u32,
-            act: act_code(act),
+            act: act.gpu_code(),
             _pad: [0; 2],
         };
         self.dispatch(
@@ -1031,7 +1021,7 @@ impl Backend for Gpu {
             rows: rows as u32,
             cols: cols as u32,
             depth: depth as u32,
-            act: act_code(rec.activation),
+            act: rec.activation.gpu_code(),
             s2: rec.s2,
             sw2: rec.sw2,
             sb2: rec.sb2,
@@ -1183,7 +1173,7 @@ impl Backend for Gpu {
             rows: rows as u32,
             cols: cols as u32,
             bias_scale,
-            act: act_code(act),
+            act: act.gpu_code(),
             len: len as u32,
             _pad: [0; 3],
         };
