@@ -442,6 +442,8 @@ function renderPhase() {
   const raw = metric.of(r) ?? [];
   let color;
   let values = raw;
+  let lo = NaN;
+  let hi = NaN;
   if (key === 'regime') {
     color = (v) => REGIME_RGB[v] ?? [255, 255, 255];
     $('phase-legend').replaceChildren(...REGIME_NAMES.map((name, i) => {
@@ -455,8 +457,6 @@ function renderPhase() {
     $('phase-colorbar').hidden = true;
   } else {
     const finiteVals = raw.filter((v) => v != null && Number.isFinite(v) && (!metric.log || v > 0));
-    let lo;
-    let hi;
     if (metric.range) [lo, hi] = metric.range;
     else {
       lo = Math.min(...finiteVals);
@@ -482,9 +482,15 @@ function renderPhase() {
   const ys = r.ys;
   $('plot-phase').hidden = false;
   plots.phase.opts.y.label = r.axis === 'initScale' ? 'initialisation scale s' : 'η / η₀';
+  // The same key in exports: every regime's colour, or the scale and the grey of divergent cells.
+  const categories = REGIME_NAMES.map((label, i) => ({ label, color: REGIME_RGB[i] }));
+  plots.phase.setLegend(key === 'regime' ? { categories } : {
+    categories: [{ label: 'divergent (no final value)', color: REGIME_RGB[2] }],
+    scale: { label: metric.label.replace(/ \(log\)$/, ''), lo, hi, log: !!metric.log, color: seqColor },
+  });
   plots.phase.setData(r.widths, ys, shown, paint);
   const v = state.values;
-  plots.phase.setMarker({ x: v.width, y: r.axis === 'initScale' ? v.initScale : v.lrMultiple });
+  plots.phase.setMarker({ x: v.width, y: r.axis === 'initScale' ? v.initScale : v.lrMultiple, label: 'the live run’s setting' });
   $('plot-phase').setAttribute('aria-label', `Phase diagram of ${metric.label} over width and ${r.axis === 'initScale' ? 'initialisation scale' : 'step size'}; ${$('phase-status').textContent}`);
 }
 
