@@ -49,7 +49,10 @@ function scaleOf(axis, lo, len, flip) {
 /** An SVG document (a string) of `spec` with `title` above it and the legend below. */
 export function specToSvg(spec, title = '') {
   const { plot } = spec;
-  const perRow = spec.width < 560 ? 2 : 3; // legend entries per row
+  // Legend entries per row: 2 or 3, fewer where the longest label (≈ 7.5 px a character after
+  // its 30 px swatch) would run into the next entry.
+  const entryW = Math.max(0, ...spec.legend.map((e) => 30 + String(e.label).length * 7.5 + 16));
+  const perRow = Math.max(1, Math.min(spec.width < 560 ? 2 : 3, Math.floor((spec.width - 12) / Math.max(1, entryW))));
   const legendRows = Math.ceil(spec.legend.length / perRow);
   const barH = spec.colorbar ? COLORBAR_H : 0;
   // Room for the y tick labels and title, which a compact chart may not have left (≈ 7.5 px a character).
