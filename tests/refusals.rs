@@ -244,3 +244,21 @@ fn a_capped_deep_run_measures_its_start_fully_and_restarts_warm() {
         "{again} against {first}"
     );
 }
+
+#[test]
+fn a_too_costly_phase_diagram_names_the_depth_the_reader_raised() {
+    use descent::experiments::step_size::PhaseConfig;
+    // The page's diagram (widths 16–4096, 13 step multiples) of a network with 2 hidden layers.
+    let d = PhaseConfig::default();
+    let deep = PhaseConfig {
+        base: StepSizeConfig {
+            depth: 2,
+            ..d.base.clone()
+        },
+        ..d
+    };
+    let (field, text) = refused(deep.validate().unwrap_err());
+    assert_eq!(field, "depth", "{text}");
+    assert!(text.contains("diagram would take"), "{text}");
+    assert!(text.contains("lower `depth`, `widthMax`"), "{text}");
+}

@@ -144,18 +144,11 @@ impl StepSizeConfig {
         }
     }
 
+    /// Checks the settings, the memory and the cost of one sharpness measurement of the live
+    /// run (see [`Self::hessian_iters_per_point`]).
     pub fn validate(&self) -> Result<()> {
-        in_range("nTrain", self.n_train as f64, [4.0, MAX_TRAIN as f64])?;
-        in_range("depth", self.depth as f64, [1.0, MAX_DEPTH as f64])?;
-        in_range("lrMultiple", self.lr_multiple, [1e-3, 100.0])?;
-        if let Some(lr) = self.lr {
-            in_range("lr", lr, super::playground::LIMITS.lr)?;
-        }
-        in_range("trackEvery", self.track_every as f64, [1.0, 10_000.0])?;
-        in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
+        self.validate_settings()?;
         let defaults = StepSizeConfig::default().playground();
-        self.playground()
-            .validate_in_scene(super::playground::MEMORY_LIMIT, &defaults)?;
         let flops = track_flops_with(self, self.hessian_iters_per_point());
         if flops > TRACK_FLOP_BUDGET {
             let fixes = self.playground().size_settings(&defaults);
@@ -175,6 +168,22 @@ impl StepSizeConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Every setting in its range and the network within the memory limit (a phase diagram's
+    /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
+    pub fn validate_settings(&self) -> Result<()> {
+        in_range("nTrain", self.n_train as f64, [4.0, MAX_TRAIN as f64])?;
+        in_range("depth", self.depth as f64, [1.0, MAX_DEPTH as f64])?;
+        in_range("lrMultiple", self.lr_multiple, [1e-3, 100.0])?;
+        if let Some(lr) = self.lr {
+            in_range("lr", lr, super::playground::LIMITS.lr)?;
+        }
+        in_range("trackEvery", self.track_every as f64, [1.0, 10_000.0])?;
+        in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
+        let defaults = StepSizeConfig::default().playground();
+        self.playground()
+            .validate_in_scene(super::playground::MEMORY_LIMIT, &defaults)
     }
 
     /// Hessian power iterations per sharpness measurement of the live run: `hessian_iters`, or
@@ -1053,7 +1062,7 @@ impl PhaseConfig {
                 width: w,
                 ..self.base.clone()
             }
-            .validate()?;
+            .validate_settings()?;
         }
         let flops = self.flops();
         if flops > PHASE_FLOP_BUDGET {
