@@ -177,8 +177,18 @@ describe('Figures, exports and refusals', () => {
     await page.goto(url('double-descent.html', 'nTrain=1000'));
     await page.waitForFunction(() => document.body.dataset.status === 'refused', null, { timeout: 60000 });
     const text = await page.textContent('#alert');
-    assert.match(text, /lower `nTrain`, `seeds`/);
-    assert.doesNotMatch(text, /width|depth/);
+    // The engine names settings by their URL keys; the page adds the labels of its controls.
+    assert.match(text, /lower Training points n \(`nTrain`\), Seeds \(`seeds`\)/);
+    assert.doesNotMatch(text, /width|depth/i);
+
+    // The step-size diagram of a deeper network than the default: too costly, and the
+    // refusal names the depth the reader raised, not the diagram's widest width.
+    await page.goto(url('step.html', 'play=0&depth=2'));
+    await page.waitForFunction(() => window.descent.report != null, null, { timeout: 60000 });
+    await page.click('#btn-phase');
+    await page.waitForFunction(() => document.body.dataset.phase === 'failed', null, { timeout: 30000 });
+    const phase = await page.textContent('#phase-status');
+    assert.match(phase, /invalid setting Hidden layers \(`depth`\): this 13 × 9 diagram would take/);
     assert.deepEqual(errors, []);
     await page.close();
   });

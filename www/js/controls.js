@@ -273,6 +273,18 @@ export function formatInt(v) {
   return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—';
 }
 
+/**
+ * An engine message with the settings it names in backquotes (`depth`, the URL keys) given
+ * with their labels on this page as well: "Hidden layers (`depth`)". Names the page has no
+ * control for stay as they are.
+ */
+export function labelSettings(text, controls = CONTROLS) {
+  return String(text ?? '').replace(/`([A-Za-z]+)`/g, (whole, name) => {
+    const c = controls.find((k) => k.name === name);
+    return c ? `${c.label}${c.sub ?? ''} (${whole})` : whole;
+  });
+}
+
 export function formatNumber(v, digits = 2) {
   if (!Number.isFinite(v)) return '—';
   if (v === 0) return '0';

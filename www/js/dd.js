@@ -6,7 +6,7 @@
 // trained-network width sweep (dd-train.js).
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, COLORS } from './plots.js';
 import { TrainedSweepPanel } from './dd-train.js';
@@ -364,7 +364,7 @@ function onMessage(w, msg) {
         // Refused settings: say why; the curves on screen stay, marked as stale.
         setStatus('refused');
         $('busy').hidden = true;
-        setMessage('error', `These settings were refused: ${msg.message}`);
+        setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
         for (const x of state.workers) x.done = true;
       } else {
         setMessage('error', msg.message);

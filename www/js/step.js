@@ -5,7 +5,7 @@
 // this file keeps state and draws at most once per frame.
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots.js';
 
@@ -202,7 +202,7 @@ function onMessage(msg) {
       $('busy').hidden = true;
       if (msg.during === ERROR_DURING.CONFIGURE) {
         setStatus('refused');
-        setMessage('error', `These settings were refused: ${msg.message}`);
+        setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
       } else {
         setMessage('error', msg.message);
       }
@@ -427,7 +427,7 @@ function onPhaseMessage(msg) {
     }
     case MSG.ERROR:
       if (msg.fatal) setPhaseStatus('failed', msg.message);
-      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${msg.message}`);
+      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${labelSettings(msg.message, CONTROLS)}`);
       break;
     default:
       break;
