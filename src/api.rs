@@ -301,17 +301,6 @@ pub fn backend_advice(config: JsValue) -> Result<JsValue, JsValue> {
 
 /// The Lazy-or-rich scene's defaults: the Playground's settings for a 1-D fit with centred
 /// output, plus `ridge` for kernel regression.
-fn lazy_defaults_config() -> PlaygroundConfig {
-    PlaygroundConfig {
-        dataset: crate::data::DatasetKind::Sine,
-        n_train: 64,
-        width: 256,
-        activation: crate::nn::Activation::Erf,
-        center_output: true,
-        lr: 0.1,
-        ..PlaygroundConfig::default()
-    }
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -326,7 +315,7 @@ struct LazyDefaults {
 #[wasm_bindgen(js_name = lazyDefaults)]
 pub fn lazy_defaults() -> Result<JsValue, JsValue> {
     to_js(&LazyDefaults {
-        config: lazy_defaults_config(),
+        config: lazy::scene_defaults(),
         ridge: DEFAULT_RIDGE,
         max_train: lazy::MAX_TRAIN,
     })
@@ -361,7 +350,7 @@ impl LazyRich {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<LazyRich, JsValue> {
         let ridge = ridge_of(&config)?;
-        let config = config_from(config, lazy_defaults_config())?;
+        let config = config_from(config, lazy::scene_defaults())?;
         Ok(LazyRich {
             inner: lazy::LazyRich::new(config, ridge).map_err(js_err)?,
         })
@@ -510,7 +499,7 @@ impl WidthSweep {
         steps: u32,
         seeds: u32,
     ) -> Result<WidthSweep, JsValue> {
-        let config = config_from(config, lazy_defaults_config())?;
+        let config = config_from(config, lazy::scene_defaults())?;
         let widths = widths.into_iter().map(|w| w as usize).collect();
         Ok(WidthSweep {
             inner: lazy::WidthSweep::with_seeds(config, widths, seeds as usize, steps as u64)

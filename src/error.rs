@@ -12,11 +12,13 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
-    /// The configuration would need more memory than Descent allows itself.
+    /// The configuration would need more memory than Descent allows itself. `fixes` are the
+    /// settings that make it smaller, the one that was raised the most first (see [`blame`]).
     TooLarge {
         what: String,
         bytes: u64,
         limit: u64,
+        fixes: Vec<&'static str>,
     },
 
     // --- numerics ---
@@ -64,11 +66,17 @@ impl fmt::Display for Error {
             Error::InvalidConfig { field, message } => {
                 write!(f, "invalid setting `{field}`: {message}")
             }
-            Error::TooLarge { what, bytes, limit } => write!(
+            Error::TooLarge {
+                what,
+                bytes,
+                limit,
+                fixes,
+            } => write!(
                 f,
-                "{what} would need about {} of memory, more than the {} limit; choose a smaller width, depth or data size",
+                "{what} would need about {} of memory, more than the {} limit; {}",
                 human_bytes(*bytes),
-                human_bytes(*limit)
+                human_bytes(*limit),
+                lower(fixes)
             ),
             Error::Diverged { step } => write!(f, "diverged at step {step}"),
             Error::NotPositiveDefinite { what } => write!(f, "{what} is not positive definite"),
@@ -98,11 +106,74 @@ pub fn in_range(field: &'static str, v: f64, range: [f64; 2]) -> Result<()> {
     }
 }
 
+/// "`a`, `b` or `c`": setting names as the URL and the messages spell them.
+pub fn settings_list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        k => format!("{} or {}", quoted[..k - 1].join(", "), quoted[k - 1]),
+    }
+}
+
+/// The advice of a refusal: "lower `a`, `b` or `c`" (or a general word when none is known).
+pub fn lower(fixes: &[&str]) -> String {
+    if fixes.is_empty() {
+        "choose smaller settings".into()
+    } else {
+        format!("lower {}", settings_list(fixes))
+    }
+}
+
+/// The settings behind a cost, in the order to name them when it is too high: those raised above
+/// their default, the most raised (by ratio) first, then the others as given. `costs` are
+/// (name, value, default) of every setting the cost grows with, in the scene's defaults; the
+/// first name returned is the one the reader moved (at the defaults nothing is refused).
+pub fn blame(costs: &[(&'static str, f64, f64)]) -> Vec<&'static str> {
+    let ratio = |&(_, v, d): &(&'static str, f64, f64)| if d > 0.0 { v / d } else { v };
+    let mut raised: Vec<&(&'static str, f64, f64)> = costs.iter().filter(|c| c.1 > c.2).collect();
+    raised.sort_by(|a, b| ratio(b).total_cmp(&ratio(a)));
+    let mut out: Vec<&'static str> = raised.iter().map(|c| c.0).collect();
+    for c in costs {
+        if !out.contains(&c.0) {
+            out.push(c.0);
+        }
+    }
+    out
+}
+
 impl Error {
     pub fn config(field: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidConfig {
             field,
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blame_names_the_most_raised_setting_first() {
+        // depth 1 → 3 (×3) beats width 1024 → 2048 (×2); nTrain at its default comes last.
+        let order = blame(&[
+            ("width", 2048.0, 1024.0),
+            ("depth", 3.0, 1.0),
+            ("nTrain", 32.0, 32.0),
+        ]);
+        assert_eq!(order, ["depth", "width", "nTrain"]);
+        // Nothing raised: the given order.
+        assert_eq!(
+            blame(&[("nTrain", 300.0, 300.0), ("seeds", 5.0, 5.0)]),
+            ["nTrain", "seeds"]
+        );
+        assert_eq!(
+            lower(&["depth", "width", "nTrain"]),
+            "lower `depth`, `width` or `nTrain`"
+        );
+        assert_eq!(lower(&["seeds"]), "lower `seeds`");
+        assert_eq!(lower(&[]), "choose smaller settings");
     }
 }

@@ -83,7 +83,7 @@ use crate::backend::Trans;
 use crate::backend::cpu::gemm::Gemm;
 use crate::data::digits::{self, Digits};
 use crate::data::sphere;
-use crate::error::{Error, Result, in_range};
+use crate::error::{Error, Result, blame, in_range};
 use crate::linalg::Tridiagonal;
 use crate::linalg::dot;
 use crate::rng::Rng;
@@ -408,9 +408,28 @@ impl DoubleDescentConfig {
                 ),
                 bytes,
                 limit: memory_limit,
+                fixes: self.size_settings(),
             });
         }
         Ok(())
+    }
+
+    /// The settings the sweep's memory and work grow with: the fixed side of the sweep (`nTrain`
+    /// model-wise, `nFeatures` sample-wise), `seeds`, `nTest`, `ratioMax` and `sizes`, the one
+    /// raised the most above its default first (see [`crate::error::blame`]).
+    pub fn size_settings(&self) -> Vec<&'static str> {
+        let d = DoubleDescentConfig::default();
+        let base = match self.sweep {
+            Sweep::Features => ("nTrain", self.n_train as f64, d.n_train as f64),
+            Sweep::Samples => ("nFeatures", self.n_features as f64, d.n_features as f64),
+        };
+        blame(&[
+            base,
+            ("seeds", self.seeds as f64, d.seeds as f64),
+            ("nTest", self.n_test as f64, d.n_test as f64),
+            ("ratioMax", self.ratio_max, d.ratio_max),
+            ("sizes", self.sizes as f64, d.sizes as f64),
+        ])
     }
 
     /// The ridge on the raw Gram for a size: ρ = n·p·λ/d.

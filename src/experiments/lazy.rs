@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::playground::{Playground, PlaygroundConfig, Report};
 use crate::data::Task;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, lower};
 use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
 use crate::nn::ntk::{empirical_kernels, kernel_distance};
 
@@ -45,22 +45,37 @@ pub fn setup_flops(config: &PlaygroundConfig) -> f64 {
     rows * (6.0 * spec.param_count() as f64 + 4.0 * n * hidden)
 }
 
-/// Refuses configurations whose set-up would take far longer than an interactive scene allows.
+/// The scene's default settings (its page and `lazyDefaults()` start from them).
+pub fn scene_defaults() -> PlaygroundConfig {
+    PlaygroundConfig {
+        dataset: crate::data::DatasetKind::Sine,
+        n_train: 64,
+        width: 256,
+        activation: crate::nn::Activation::Erf,
+        center_output: true,
+        lr: 0.1,
+        ..PlaygroundConfig::default()
+    }
+}
+
+/// Refuses configurations whose set-up would take far longer than an interactive scene allows;
+/// the refusal names first the setting raised the most above [`scene_defaults`].
 fn check_setup_cost(config: &PlaygroundConfig) -> Result<()> {
     let flops = setup_flops(config);
     if flops > SETUP_FLOP_BUDGET {
+        let fixes = config.size_settings(&scene_defaults());
         return Err(Error::config(
-            "width",
+            fixes[0],
             format!(
                 "{} hidden layer{} of width {} on {} points would take about {:.0} s to set up here (the empirical NTK on \
-                 every training, test and plotting point), more than the scene allows (about {:.0} s); choose a smaller \
-                 width, depth or number of points",
+                 every training, test and plotting point), more than the scene allows (about {:.0} s); {}",
                 config.depth,
                 if config.depth == 1 { "" } else { "s" },
                 config.width,
                 config.n_train,
                 flops / ASSUMED_FLOPS,
-                SETUP_FLOP_BUDGET / ASSUMED_FLOPS
+                SETUP_FLOP_BUDGET / ASSUMED_FLOPS,
+                lower(&fixes)
             ),
         ));
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::data::{self, DatasetKind, GridSpec, Task, stream};
-use crate::error::{Error, Result, human_bytes, in_range};
+use crate::error::{Error, Result, blame, human_bytes, in_range};
 use crate::exec::block_on;
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
@@ -117,6 +117,12 @@ pub const LIMITS: Limits = Limits {
 impl PlaygroundConfig {
     /// Checks every setting against [`LIMITS`] and the memory estimate against `memory_limit`.
     pub fn validate(&self, memory_limit: u64) -> Result<()> {
+        self.validate_in_scene(memory_limit, &Self::default())
+    }
+
+    /// [`validate`](Self::validate) for a scene whose defaults are `defaults`: a refusal names
+    /// first the setting raised the most above them.
+    pub fn validate_in_scene(&self, memory_limit: u64, defaults: &PlaygroundConfig) -> Result<()> {
         let l = &LIMITS;
         in_range("width", self.width as f64, l.width)?;
         in_range("depth", self.depth as f64, l.depth)?;
@@ -141,9 +147,20 @@ impl PlaygroundConfig {
                 ),
                 bytes,
                 limit: memory_limit,
+                fixes: self.size_settings(defaults),
             });
         }
         Ok(())
+    }
+
+    /// The settings the network's size and cost grow with (width, depth, nTrain), the one raised
+    /// the most above `defaults` first (see [`crate::error::blame`]).
+    pub fn size_settings(&self, defaults: &PlaygroundConfig) -> Vec<&'static str> {
+        blame(&[
+            ("width", self.width as f64, defaults.width as f64),
+            ("depth", self.depth as f64, defaults.depth as f64),
+            ("nTrain", self.n_train as f64, defaults.n_train as f64),
+        ])
     }
 
     pub fn spec(&self) -> MlpSpec {

@@ -39,7 +39,7 @@ use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::data::DatasetKind;
-use crate::error::{Error, Result, in_range};
+use crate::error::{Error, Result, blame, in_range, lower};
 use crate::exec::block_on;
 use crate::kernels::KernelMachine;
 use crate::nn::Loss;
@@ -147,7 +147,35 @@ impl StepSizeConfig {
         }
     }
 
+    /// Checks the settings, the memory and the cost of one sharpness measurement of the live
+    /// run (see [`Self::hessian_iters_per_point`]).
     pub fn validate(&self) -> Result<()> {
+        self.validate_settings()?;
+        let defaults = StepSizeConfig::default().playground();
+        let flops = track_flops_with(self, self.hessian_iters_per_point());
+        if flops > TRACK_FLOP_BUDGET {
+            let fixes = self.playground().size_settings(&defaults);
+            return Err(Error::config(
+                fixes[0],
+                format!(
+                    "measuring the sharpness of {} hidden layer{} of width {} on {} points would take about {:.1} s each time \
+                     here, more than the scene allows (about {:.1} s); {}",
+                    self.depth,
+                    if self.depth == 1 { "" } else { "s" },
+                    self.width,
+                    self.n_train,
+                    flops / ASSUMED_FLOPS,
+                    TRACK_FLOP_BUDGET / ASSUMED_FLOPS,
+                    lower(&fixes)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every setting in its range and the network within the memory limit (a phase diagram's
+    /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
+    pub fn validate_settings(&self) -> Result<()> {
         in_range("nTrain", self.n_train as f64, [4.0, MAX_TRAIN as f64])?;
         in_range("depth", self.depth as f64, [1.0, MAX_DEPTH as f64])?;
         in_range("lrMultiple", self.lr_multiple, [1e-3, 100.0])?;
@@ -156,32 +184,48 @@ impl StepSizeConfig {
         }
         in_range("trackEvery", self.track_every as f64, [1.0, 10_000.0])?;
         in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
+        let defaults = StepSizeConfig::default().playground();
         self.playground()
-            .validate(super::playground::MEMORY_LIMIT)?;
-        let flops = track_flops(self);
-        if flops > TRACK_FLOP_BUDGET {
-            return Err(Error::config(
-                "width",
-                format!(
-                    "measuring the sharpness of {} hidden layer{} of width {} on {} points would take about {:.1} s each time \
-                     here, more than the scene allows (about {:.1} s); choose a smaller width, depth or number of points",
-                    self.depth,
-                    if self.depth == 1 { "" } else { "s" },
-                    self.width,
-                    self.n_train,
-                    flops / ASSUMED_FLOPS,
-                    TRACK_FLOP_BUDGET / ASSUMED_FLOPS
-                ),
-            ));
-        }
-        Ok(())
+            .validate_in_scene(super::playground::MEMORY_LIMIT, &defaults)
+    }
+
+    /// Hessian power iterations per sharpness measurement of the live run: `hessian_iters`, or
+    /// fewer where that many would take one measurement past [`TRACK_FLOP_BUDGET`] (deep and
+    /// wide networks), but at least [`MIN_HESSIAN_ITERS`]. Every measurement is warm-started
+    /// from the previous eigenvector, so with fewer per point the power iteration goes on
+    /// across the points, `track_every` steps apart; the first one, from a cold start, takes
+    /// all `hessian_iters` once.
+    pub fn hessian_iters_per_point(&self) -> u32 {
+        let (kernel, per_iter) = track_costs(self);
+        let fit = ((TRACK_FLOP_BUDGET - kernel) / per_iter).floor();
+        let fit = if fit.is_finite() && fit > 0.0 {
+            fit.min(u32::MAX as f64) as u32
+        } else {
+            0
+        };
+        self.hessian_iters.min(fit.max(MIN_HESSIAN_ITERS))
     }
 }
+
+/// The fewest Hessian power iterations one sharpness measurement of the live run takes (see
+/// [`StepSizeConfig::hessian_iters_per_point`]).
+pub const MIN_HESSIAN_ITERS: u32 = 4;
 
 /// Estimated FLOPs of one sharpness measurement: the n × n empirical NTK (two Gram products
 /// per layer) and `hessian_iters` Hessian-vector products (about 8 forward-pass equivalents
 /// each, in f64).
 pub fn track_flops(c: &StepSizeConfig) -> f64 {
+    track_flops_with(c, c.hessian_iters)
+}
+
+/// [`track_flops`] with `iters` Hessian iterations.
+pub fn track_flops_with(c: &StepSizeConfig, iters: u32) -> f64 {
+    let (kernel, per_iter) = track_costs(c);
+    kernel + iters as f64 * per_iter
+}
+
+/// (FLOPs of the n × n empirical NTK, FLOPs of one Hessian-vector product) of one measurement.
+fn track_costs(c: &StepSizeConfig) -> (f64, f64) {
     let spec = c.playground().spec();
     let n = c.n_train as f64;
     let p = spec.param_count() as f64;
@@ -190,7 +234,7 @@ pub fn track_flops(c: &StepSizeConfig) -> f64 {
         .iter()
         .map(|l| (l.fan_in + l.fan_out) as f64)
         .sum();
-    2.0 * n * n * widths + c.hessian_iters as f64 * 16.0 * n * p
+    (2.0 * n * n * widths, 16.0 * n * p)
 }
 
 /// The catapult bound as a multiple of the stability bound, with its source. Linear:
@@ -473,6 +517,8 @@ pub struct StepSize {
     catapult: (f64, String),
     hess_vec: Vec<f64>,
     ntk_vec: Vec<f64>,
+    /// (ntk_vec, hess_vec) after the measurement at θ₀.
+    start_vecs: Option<(Vec<f64>, Vec<f64>)>,
     loss: Vec<f64>,
     lin_loss: Vec<Option<f64>>,
     lin_diverged: Option<u64>,
@@ -519,6 +565,7 @@ impl StepSize {
             lr: 0.0,
             catapult: (0.0, String::new()),
             hess_vec: Vec::new(),
+            start_vecs: None,
             ntk_vec: Vec::new(),
             loss: Vec::new(),
             lin_loss: Vec::new(),
@@ -663,8 +710,20 @@ impl StepSize {
         self.track_steps.clear();
         self.lin_diverged = None;
         self.diverged = None;
-        self.hess_vec.clear();
-        self.ntk_vec.clear();
+        match &self.start_vecs {
+            // A capped run restarts its power iterations from θ₀'s eigenvectors (the restart is
+            // at θ₀), so that its first measurement needs no cold start.
+            Some((ntk, hess))
+                if self.config.hessian_iters_per_point() < self.config.hessian_iters =>
+            {
+                self.ntk_vec = ntk.clone();
+                self.hess_vec = hess.clone();
+            }
+            _ => {
+                self.hess_vec.clear();
+                self.ntk_vec.clear();
+            }
+        }
         let l0 = self.pg.trainer_mut().evaluate_train().loss;
         self.loss.push(l0);
         self.lin_loss
@@ -730,15 +789,25 @@ impl StepSize {
         let Ok(k) = empirical_kernels(&mut t.backend, &t.mlp, &self.x_train, None) else {
             return;
         };
+        // The first measurement starts cold and takes every iteration (once, in the set-up);
+        // later ones continue from the last eigenvector within the per-point budget.
+        let iters = if self.hess_vec.is_empty() {
+            self.config.hessian_iters
+        } else {
+            self.config.hessian_iters_per_point()
+        };
         let Some(m) = measure(
             &self.objective,
             (&self.theta_0, &self.k0),
             (&theta, &k.ntk),
             (&mut self.ntk_vec, &mut self.hess_vec),
-            self.config.hessian_iters,
+            iters,
         ) else {
             return;
         };
+        if self.start_vecs.is_none() {
+            self.start_vecs = Some((self.ntk_vec.clone(), self.hess_vec.clone()));
+        }
         self.track_steps.push(self.step());
         self.sharpness.push(m.sharpness);
         self.ntk_top.push(m.ntk_top);
@@ -996,20 +1065,30 @@ impl PhaseConfig {
                 width: w,
                 ..self.base.clone()
             }
-            .validate()?;
+            .validate_settings()?;
         }
         let flops = self.flops();
         if flops > PHASE_FLOP_BUDGET {
+            let d = PhaseConfig::default();
+            let fixes = blame(&[
+                ("widthMax", self.width_max as f64, d.width_max as f64),
+                ("depth", self.base.depth as f64, d.base.depth as f64),
+                ("nTrain", self.base.n_train as f64, d.base.n_train as f64),
+                ("widthCount", self.width_count as f64, d.width_count as f64),
+                ("yCount", self.y_count as f64, d.y_count as f64),
+                ("steps", self.steps as f64, d.steps as f64),
+            ]);
             return Err(Error::config(
-                "widthMax",
+                fixes[0],
                 format!(
                     "this {} × {} diagram would take about {:.0} s here (up to {:.1e} floating-point operations), more than \
-                     a diagram may take (about {:.0} s); use fewer or smaller widths, fewer steps or fewer training points",
+                     a diagram may take (about {:.0} s); {}",
                     self.y_count,
                     self.width_count,
                     flops / ASSUMED_FLOPS,
                     flops,
-                    PHASE_FLOP_BUDGET / ASSUMED_FLOPS
+                    PHASE_FLOP_BUDGET / ASSUMED_FLOPS,
+                    lower(&fixes)
                 ),
             ));
         }

@@ -58,7 +58,7 @@ use serde::{Deserialize, Serialize};
 use super::double_descent::Teacher;
 use crate::backend::cpu::Cpu;
 use crate::data::sphere;
-use crate::error::{Error, Result, in_range};
+use crate::error::{Error, Result, blame, in_range};
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer};
@@ -290,6 +290,7 @@ impl TrainedSweepConfig {
         in_range("initScale", self.init_scale, l.init_scale)?;
         in_range("lr", self.lr, l.lr)?;
         in_range("steps", self.steps as f64, l.steps)?;
+        let d = TrainedSweepConfig::default();
         let bytes = self.memory_bytes();
         if bytes > memory_limit {
             return Err(Error::TooLarge {
@@ -301,6 +302,11 @@ impl TrainedSweepConfig {
                 ),
                 bytes,
                 limit: memory_limit,
+                fixes: blame(&[
+                    ("nTrain", self.n_train as f64, d.n_train as f64),
+                    ("ratioMax", self.ratio_max, d.ratio_max),
+                    ("nTest", self.n_test as f64, d.n_test as f64),
+                ]),
             });
         }
         let flops = self.total_flops();

@@ -358,7 +358,12 @@ impl<B: Backend> BatchedTrainer<B> {
             } else {
                 (format!("one buffer of {what}"), largest, MAX_BUFFER_BYTES)
             };
-            return Err(Error::TooLarge { what, bytes, limit });
+            return Err(Error::TooLarge {
+                what,
+                bytes,
+                limit,
+                fixes: vec!["width", "depth", "nTrain"],
+            });
         }
         let layers = spec.layers();
         let last = layers.len() - 1;

@@ -13,6 +13,9 @@
 //   checkbox    a boolean
 //   number      an integer text field (the seed), with an optional side button
 // `live: true` marks controls the running network can absorb without being rebuilt (step size).
+// `linkMax` (numeric kinds) lets a link or the URL ask for more than the slider reaches: the
+// slider stops at `max`, where every other setting at its default is accepted, while a value
+// up to `linkMax` is taken as given (and the engine refuses it if the combination is too large).
 
 export const GROUPS = [
   { id: 'knobs', title: 'The three NTK assumptions' },
@@ -164,7 +167,7 @@ export function parseValue(c, text) {
 export function clampValue(c, x) {
   if (c.zero && x <= 0) return 0;
   if (c.zero && x < c.min) x = c.min;
-  let v = Math.min(c.max, Math.max(c.min, x));
+  let v = Math.min(c.linkMax ?? c.max, Math.max(c.min, x));
   if (c.integer || c.kind === 'int-slider') v = Math.round(v);
   return v;
 }
@@ -268,6 +271,18 @@ export function formatValue(c, v) {
 
 export function formatInt(v) {
   return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—';
+}
+
+/**
+ * An engine message with the settings it names in backquotes (`depth`, the URL keys) given
+ * with their labels on this page as well: "Hidden layers (`depth`)". Names the page has no
+ * control for stay as they are.
+ */
+export function labelSettings(text, controls = CONTROLS) {
+  return String(text ?? '').replace(/`([A-Za-z]+)`/g, (whole, name) => {
+    const c = controls.find((k) => k.name === name);
+    return c ? `${c.label}${c.sub ?? ''} (${whole})` : whole;
+  });
 }
 
 export function formatNumber(v, digits = 2) {

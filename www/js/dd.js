@@ -6,7 +6,7 @@
 // trained-network width sweep (dd-train.js).
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, COLORS } from './plots.js';
 import { TrainedSweepPanel } from './dd-train.js';
@@ -67,14 +67,17 @@ const CONTROLS = [
     help: 'Independent draws of data, teacher and features; the error bars are ± one standard error over them.',
   },
   {
+    // The whole sweep (every seed, sizes up to 10 n) must fit the engine's memory limit: at the
+    // default 5 seeds it does up to n ≈ 790 (p ≈ 950 sample-wise). Links may ask for up to
+    // 1000 with fewer seeds.
     name: 'nTrain', group: 'data', kind: 'log-slider', label: 'Training points n', integer: true,
-    min: 20, max: 1000, positions: 60, default: 300,
+    min: 20, max: 750, linkMax: 1000, positions: 60, default: 300,
     help: 'Fixed in the model-wise sweep; the peak sits at p = n.',
     enabledWhen: (v) => v.sweep === 'features',
   },
   {
     name: 'nFeatures', group: 'data', kind: 'log-slider', label: 'Features p', integer: true,
-    min: 20, max: 1000, positions: 60, default: 300,
+    min: 20, max: 900, linkMax: 1000, positions: 60, default: 300,
     help: 'Fixed in the sample-wise sweep; the peak sits at n = p.',
     enabledWhen: (v) => v.sweep === 'samples',
   },
@@ -361,7 +364,7 @@ function onMessage(w, msg) {
         // Refused settings: say why; the curves on screen stay, marked as stale.
         setStatus('refused');
         $('busy').hidden = true;
-        setMessage('error', `These settings were refused: ${msg.message}`);
+        setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
         for (const x of state.workers) x.done = true;
       } else {
         setMessage('error', msg.message);

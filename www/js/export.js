@@ -7,6 +7,7 @@ import { FONT_FAMILY } from './plots.js';
 
 const TITLE_H = 30; // room above the chart for its title
 const LEGEND_ROW = 22; // one row of the legend below the chart
+const COLORBAR_H = 56; // a continuous colour key below the legend
 
 // ---------------------------------------------------------------------------------------------
 // Text and numbers.
@@ -48,14 +49,18 @@ function scaleOf(axis, lo, len, flip) {
 /** An SVG document (a string) of `spec` with `title` above it and the legend below. */
 export function specToSvg(spec, title = '') {
   const { plot } = spec;
-  const perRow = spec.width < 560 ? 2 : 3; // legend entries per row
+  // Legend entries per row: 2 or 3, fewer where the longest label (≈ 7.5 px a character after
+  // its 30 px swatch) would run into the next entry.
+  const entryW = Math.max(0, ...spec.legend.map((e) => 30 + String(e.label).length * 7.5 + 16));
+  const perRow = Math.max(1, Math.min(spec.width < 560 ? 2 : 3, Math.floor((spec.width - 12) / Math.max(1, entryW))));
   const legendRows = Math.ceil(spec.legend.length / perRow);
+  const barH = spec.colorbar ? COLORBAR_H : 0;
   // Room for the y tick labels and title, which a compact chart may not have left (≈ 7.5 px a character).
   const labelW = Math.max(0, ...spec.y.ticks.map((t) => t.label.length * 7.5));
   const pad = Math.max(0, Math.ceil(labelW + 12 + (spec.y.label ? 24 : 0) - plot.left));
   const W = Math.round(spec.width + pad + 12);
   const top = title ? TITLE_H : 0;
-  const H = Math.round(spec.height + top + legendRows * LEGEND_ROW + (legendRows ? 8 : 0));
+  const H = Math.round(spec.height + top + legendRows * LEGEND_ROW + (legendRows ? 8 : 0) + barH);
   const L = plot.left + pad;
   const T = plot.top + top;
   const sx = scaleOf(spec.x, L, plot.width, false);
@@ -121,6 +126,7 @@ export function specToSvg(spec, title = '') {
     out.push(legendSvg(e, x, y));
     out.push(`<text x="${r2(x + 30)}" y="${r2(y + 4)}" fill="#15181d">${xmlEscape(e.label)}</text>`);
   });
+  if (spec.colorbar) out.push(colorbarSvg(spec.colorbar, 12, top + spec.height + legendRows * LEGEND_ROW + (legendRows ? 8 : 0), W - 24));
   out.push('</svg>');
   return out.join('\n');
 }
@@ -191,10 +197,31 @@ function layerSvg(layer, sx, sy) {
 }
 
 function legendSvg(e, x, y) {
+  if (e.shape === 'square') {
+    return `<rect class="legend-swatch" x="${r2(x + 4)}" y="${r2(y - 8)}" width="16" height="16" ${attrs(e.stroke, 1, null, e.fill ?? e.stroke)}/>`;
+  }
   if (e.shape === 'line' || !e.shape) {
     return `<line x1="${r2(x)}" y1="${r2(y)}" x2="${r2(x + 24)}" y2="${r2(y)}" ${attrs(e.stroke, 2.5, e.dash)}/>`;
   }
   return `<path d="${marker(e.shape, x + 12, y, 9)}" ${attrs(e.stroke, 1.25, null, e.fill ?? e.stroke)}/>`;
+}
+
+/**
+ * A continuous colour key at (x, y), `width` wide: the title, a gradient bar through `stops` and
+ * the values at its ends ("(log scale)" when the colours follow log10 of the value).
+ */
+function colorbarSvg(bar, x, y, width) {
+  const w = Math.min(320, width);
+  const id = 'colorbar-gradient';
+  const stops = bar.stops.map((c, i) => `<stop offset="${r2((100 * i) / Math.max(1, bar.stops.length - 1))}%" stop-color="${xmlEscape(c)}"/>`).join('');
+  const fmt = (v) => (Number.isFinite(v) ? String(Number(Number(v).toPrecision(3))) : '—');
+  return [
+    `<defs><linearGradient id="${id}" x1="0" x2="1" y1="0" y2="0">${stops}</linearGradient></defs>`,
+    `<g class="colorbar"><text x="${r2(x)}" y="${r2(y + 14)}" fill="#15181d">${xmlEscape(bar.label)}${bar.log ? ' (log scale)' : ''}</text>`,
+    `<rect x="${r2(x)}" y="${r2(y + 20)}" width="${r2(w)}" height="12" fill="url(#${id})" stroke="rgba(0,0,0,0.35)"/>`,
+    `<text x="${r2(x)}" y="${r2(y + 46)}" fill="#2b2b2b">${xmlEscape(fmt(bar.lo))}</text>`,
+    `<text x="${r2(x + w)}" y="${r2(y + 46)}" text-anchor="end" fill="#2b2b2b">${xmlEscape(fmt(bar.hi))}</text></g>`,
+  ].join('');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,18 +301,59 @@ export function summarize(spec) {
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-/** Hands `blob` to the browser as a download named `name`. */
+// Chromium silently drops a frame's download requests beyond 10 within one second (it throttles
+// them against abuse; the page is not told). Downloads therefore start one at a time, at most
+// DOWNLOAD_BURST of them within any DOWNLOAD_WINDOW_MS, later ones waiting their turn.
+export const DOWNLOAD_BURST = 8;
+export const DOWNLOAD_WINDOW_MS = 1500;
+const recentDownloads = []; // performance.now() of the latest downloads handed to the browser
+let downloadQueue = Promise.resolve();
+let downloadCount = 0;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Hands `blob` to the browser as a download named `name`; resolves once it has been handed over
+ * (after waiting its turn, see DOWNLOAD_BURST) with the number of files handed over so far. Whether the browser then saves it (it may ask
+ * first, or block many downloads from one page) the page cannot know.
+ */
 export function download(name, blob) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.rel = 'noopener';
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  const turn = downloadQueue.then(async () => {
+    for (;;) {
+      const now = performance.now();
+      while (recentDownloads.length && now - recentDownloads[0] >= DOWNLOAD_WINDOW_MS) recentDownloads.shift();
+      if (recentDownloads.length < DOWNLOAD_BURST) break;
+      await sleep(recentDownloads[0] + DOWNLOAD_WINDOW_MS - now + 5);
+    }
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    a.rel = 'noopener';
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    recentDownloads.push(performance.now());
+    downloadCount += 1;
+    // The browser reads the blob after the click returns: keep the URL alive a while.
+    setTimeout(() => {
+      a.remove();
+      URL.revokeObjectURL(url);
+    }, 60000);
+    return downloadCount;
+  });
+  downloadQueue = turn.catch(() => {});
+  return turn;
+}
+
+/**
+ * What the export dialog says once `what` was handed to the browser as the `count`-th download
+ * of this page: from the second on, browsers may ask before saving or block further downloads.
+ */
+export function savedMessage(what, count) {
+  return count > 1
+    ? `Saved ${what}. If it did not arrive, your browser may be blocking multiple downloads from this page: allow them (its address bar shows a notice) and press again.`
+    : `Saved ${what}.`;
 }
 
 export const jsonBlob = (obj) => new Blob([`${JSON.stringify(obj, null, 2)}\n`], { type: 'application/json' });

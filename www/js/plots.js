@@ -93,6 +93,16 @@ function tickLabel(v) {
   return `${Number(Number(m).toPrecision(3))}e${Number(e)}`;
 }
 
+/** A grid value as a tick label: whole numbers in full (1024, not 1.02e3), others to 3 digits. */
+export function gridLabel(v) {
+  if (v == null || !Number.isFinite(v)) return '';
+  const r = Math.round(v);
+  if (Math.abs(v) >= 1 && Math.abs(v - r) < 1e-9 * Math.abs(v)) return String(r);
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(3)));
+  return tickLabel(v);
+}
+
 function axis(label, extra = {}) {
   return {
     label,
@@ -155,7 +165,9 @@ function finiteOrNull(v) {
 //             | {type: 'points', xs, ys, size, fill, stroke, shape: 'circle' | 'diamond'}
 //             | {type: 'rects', cells: [[x0, y0, x1, y1, fill]]}
 //             | {type: 'segments', segs: [x0, y0, x1, y1, …], stroke, width, dash}],
-//    markers: [{x} | {y}, label, color, dash], legend: [{label, stroke, dash, shape, fill}],
+//    markers: [{x} | {y}, label, color, dash],
+//    legend: [{label, stroke, dash, fill, shape: 'line' | 'circle' | 'diamond' | 'square'}],
+//    colorbar (optional): {label, lo, hi, log, stops: [css colours from lo to hi, evenly spaced]},
 //    table: {columns: [names], rows: [[values]]}}   the numbers behind the picture (raw)
 // Coordinates in layers are data values; non-finite values are gaps.
 
@@ -1125,10 +1137,20 @@ export class GridHeatmap {
         x: { time: false, distr: 3, log: 10, range: () => [ex()[0], ex().at(-1)] },
         y: { distr: 3, log: 10, range: () => [ey()[0], ey().at(-1)] },
       },
-      // Ticks at the grid values themselves (every other one when crowded).
+      // Ticks at the grid values themselves, one per cell where the labels fit (GridHeatmap.ticks);
+      // uPlot's own thinning of log axes (which keeps only some leading digits) is switched off.
       axes: [
-        axis(this.opts.x.label, { splits: () => GridHeatmap.ticks(this.xs, 8) }),
-        axis(this.opts.y.label, { size: 56, splits: () => GridHeatmap.ticks(this.ys, 9) }),
+        axis(this.opts.x.label, {
+          splits: (u) => GridHeatmap.ticks(this.xs, u.bbox.width / (uPlot.pxRatio || 1), (v) => gridLabel(v).length * fontPx(13) * 0.62 + 10),
+          values: (u, splits) => splits.map(gridLabel),
+          filter: (u, splits) => splits,
+        }),
+        axis(this.opts.y.label, {
+          size: 56,
+          splits: (u) => GridHeatmap.ticks(this.ys, u.bbox.height / (uPlot.pxRatio || 1), () => fontPx(13) * 1.35 + 2),
+          values: (u, splits) => splits.map(gridLabel),
+          filter: (u, splits) => splits,
+        }),
       ],
       series: [{ label: 'x' }, { label: 'y', paths: () => null, points: { show: false } }],
       legend: { show: false },
@@ -1141,16 +1163,38 @@ export class GridHeatmap {
     this.u = new uPlot(opts, [[this.xs[0], this.xs.at(-1)], [null, null]], this.container);
   }
 
-  /** At most `max` of the grid values, evenly picked, always including the first and last. */
-  static ticks(v, max) {
-    const step = Math.ceil(v.length / max);
-    const out = v.filter((_, i) => i % step === 0);
-    if (out.at(-1) !== v.at(-1) && v.length > 1) {
-      // The last value replaces a tick that would sit too close to it.
-      if ((v.length - 1) % step < step / 2 + 0.5) out[out.length - 1] = v.at(-1);
-      else out.push(v.at(-1));
+  /**
+   * The grid values that get a tick: every one when their labels fit in `length` px (the axis),
+   * else every k-th for the smallest k that fits, counted so that the last value is labelled and
+   * as many powers of two as possible are (the grids are log-spaced, so cells are equally wide).
+   * `room(v)` is the space the label of v needs along the axis, in px.
+   */
+  static ticks(v, length, room) {
+    const n = v.length;
+    if (n <= 1) return v.slice();
+    const cell = length / n;
+    const need = Math.max(...v.map(room));
+    let k = 1;
+    while (k < n && k * cell < need) k++;
+    if (k === 1) return v.slice();
+    const isPow2 = (x) => Math.abs(Math.log2(x) - Math.round(Math.log2(x))) < 1e-9;
+    // Among the k offsets that keep the ticks k cells apart, the one labelling the most powers
+    // of two, then the one labelling the last value.
+    let best = null;
+    for (let start = 0; start < k; start++) {
+      const picked = v.filter((_, i) => i >= start && (i - start) % k === 0);
+      const score = picked.filter(isPow2).length * 2 + (picked.at(-1) === v.at(-1) ? 1 : 0);
+      if (!best || score > best.score) best = { score, picked };
     }
-    return out.map((x) => Number(x.toPrecision(3)));
+    return best.picked;
+  }
+
+  /**
+   * The key of the colours (shown in exports): categories, `[{label, color: [r, g, b]}]`, and/or a
+   * continuous scale, `{label, lo, hi, log, color(t) → [r, g, b] for t in [0, 1]}`; null for none.
+   */
+  setLegend(legend) {
+    this.legend = legend;
   }
 
   /** The grids (ascending), the values (index j·xs.length + i, null where not computed) and the colour map. */
@@ -1226,6 +1270,15 @@ export class GridHeatmap {
     spec.layers.push({ type: 'rects', cells });
     if (this.marker && Number.isFinite(this.marker.x) && Number.isFinite(this.marker.y)) {
       spec.layers.push({ type: 'points', xs: [this.marker.x], ys: [this.marker.y], size: 14, fill: 'none', stroke: '#111111', shape: 'circle' });
+    }
+    const key = this.legend ?? {};
+    for (const c of key.categories ?? []) spec.legend.push({ label: c.label, shape: 'square', fill: rgbCss(c.color), stroke: 'rgba(0,0,0,0.35)' });
+    if (this.marker && Number.isFinite(this.marker.x) && Number.isFinite(this.marker.y)) {
+      spec.legend.push({ label: this.marker.label ?? 'current setting', shape: 'circle', fill: 'none', stroke: '#111111' });
+    }
+    if (key.scale) {
+      const { label, lo, hi, log, color } = key.scale;
+      spec.colorbar = { label, lo, hi, log: !!log, stops: Array.from({ length: 11 }, (_, i) => rgbCss(color(i / 10))) };
     }
     spec.table = { columns: [this.opts.x.label, this.opts.y.label, 'value'], rows };
     return spec;

@@ -18,7 +18,7 @@ import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './con
 import { setPlotScale, setPlotHeightCap } from './plots.js';
 import { SCENES } from './scenes.js';
 import {
-  specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, jsonBlob, textBlob, xmlEscape,
+  specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
 } from './export.js';
 
 const MODE_KEYS = new Set(['embed', 'controls', 'present', 'play', 'preset']);
@@ -467,10 +467,10 @@ function openExportDialog(shell) {
   const d = dialog('export-dialog', 'Export');
   const status = el('p', { class: 'tool-status', role: 'status', id: 'export-status' });
   const base = `descent-${shell.scene}`;
+  // fn resolves with download()'s count once the file was handed to the browser.
   const run = (what, fn) => async () => {
     try {
-      await fn();
-      status.textContent = `Saved ${what}.`;
+      status.textContent = savedMessage(what, await fn());
     } catch (err) {
       status.textContent = `Could not export ${what}: ${err?.message ?? err}`;
     }
@@ -492,7 +492,7 @@ function openExportDialog(shell) {
         onClick: run(`${name}.png`, async () => {
           const svg = specToSvg(fresh(), title);
           const { width, height } = svgSize(svg);
-          download(`${name}.png`, await svgToPng(svg, width, height, 2));
+          return download(`${name}.png`, await svgToPng(svg, width, height, 2));
         }),
       }),
       button('SVG', { title: `${title}: vector drawing`, onClick: run(`${name}.svg`, () => download(`${name}.svg`, textBlob(specToSvg(fresh(), title), 'image/svg+xml'))) }),
@@ -501,7 +501,7 @@ function openExportDialog(shell) {
         title: `${title}: the data as JSON`,
         onClick: run(`${name}.json`, () => {
           const s = fresh();
-          download(`${name}.json`, jsonBlob({
+          return download(`${name}.json`, jsonBlob({
             scene: shell.scene, plot: id, title, x: s.x.label, y: s.y.label, settings: settings(shell), data: tableToColumns(s.table),
           }));
         }),

@@ -5,7 +5,7 @@
 // this file keeps state and draws at most once per frame.
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots.js';
 
@@ -210,7 +210,7 @@ function onMessage(msg) {
       $('busy').hidden = true;
       if (msg.during === ERROR_DURING.CONFIGURE) {
         setStatus('refused');
-        setMessage('error', `These settings were refused: ${msg.message}`);
+        setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
       } else {
         setMessage('error', msg.message);
       }
@@ -440,7 +440,7 @@ function onPhaseMessage(msg) {
     }
     case MSG.ERROR:
       if (msg.fatal) setPhaseStatus('failed', msg.message);
-      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${msg.message}`);
+      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${labelSettings(msg.message, CONTROLS)}`);
       break;
     default:
       break;
@@ -455,6 +455,8 @@ function renderPhase() {
   const raw = metric.of(r) ?? [];
   let color;
   let values = raw;
+  let lo = NaN;
+  let hi = NaN;
   if (key === 'regime') {
     color = (v) => REGIME_RGB[v] ?? [255, 255, 255];
     $('phase-legend').replaceChildren(...REGIME_NAMES.map((name, i) => {
@@ -468,8 +470,6 @@ function renderPhase() {
     $('phase-colorbar').hidden = true;
   } else {
     const finiteVals = raw.filter((v) => v != null && Number.isFinite(v) && (!metric.log || v > 0));
-    let lo;
-    let hi;
     if (metric.range) [lo, hi] = metric.range;
     else {
       lo = Math.min(...finiteVals);
@@ -495,9 +495,15 @@ function renderPhase() {
   const ys = r.ys;
   $('plot-phase').hidden = false;
   plots.phase.opts.y.label = r.axis === 'initScale' ? 'initialisation scale s' : 'η / η₀';
+  // The same key in exports: every regime's colour, or the scale and the grey of divergent cells.
+  const categories = REGIME_NAMES.map((label, i) => ({ label, color: REGIME_RGB[i] }));
+  plots.phase.setLegend(key === 'regime' ? { categories } : {
+    categories: [{ label: 'divergent (no final value)', color: REGIME_RGB[2] }],
+    scale: { label: metric.label.replace(/ \(log\)$/, ''), lo, hi, log: !!metric.log, color: seqColor },
+  });
   plots.phase.setData(r.widths, ys, shown, paint);
   const v = state.values;
-  plots.phase.setMarker({ x: v.width, y: r.axis === 'initScale' ? v.initScale : v.lrMultiple });
+  plots.phase.setMarker({ x: v.width, y: r.axis === 'initScale' ? v.initScale : v.lrMultiple, label: 'the live run’s setting' });
   $('plot-phase').setAttribute('aria-label', `Phase diagram of ${metric.label} over width and ${r.axis === 'initScale' ? 'initialisation scale' : 'step size'}; ${$('phase-status').textContent}`);
 }
 
