@@ -206,11 +206,13 @@ describe('Layout', () => {
     }
   });
 
-  test('on a phone the headline controls are in the first screen or directly above the main plot', async () => {
+  test('on a phone the headline controls are in the first screen or directly above the main plot; the step-size ruler labels fit', async () => {
     for (const [scene, { page: file, headline }] of Object.entries(SCENES)) {
       const { page, errors } = await openPage(browser.context);
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${server.url}${file}?play=0`);
+      // The step-size ruler: wait for the catapult bound and its label.
+      if (scene === 'step') await page.waitForFunction(() => !document.getElementById('ruler-mark-cat').hidden, null, { timeout: 30000 });
       await settle(page, 500);
       const m = await page.evaluate(() => {
         const box = (e) => { const r = e.getBoundingClientRect(); return { top: r.top + scrollY, bottom: r.bottom + scrollY }; };
@@ -222,10 +224,21 @@ describe('Layout', () => {
           group: box(group),
           card: box(card),
           width: document.documentElement.scrollWidth,
+          // The step-size ruler's labels: each within the card, none over another.
+          ruler: [...document.querySelectorAll('.ruler-card .ruler-mark span, .ruler-card .ruler-scale span')]
+            .filter((e) => e.getClientRects().length).map((e) => {
+              const r = e.getBoundingClientRect();
+              const c = e.closest('.card').getBoundingClientRect();
+              return { text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom, inside: r.left >= c.left - 1 && r.right <= c.right + 1 };
+            }),
         };
       });
       assert.deepEqual(m.names, headline, `${scene}: the first group holds the headline controls`);
       assert.ok(m.width <= 390, `${scene}: nothing sticks out sideways (${m.width} px)`);
+      for (const [i, a] of m.ruler.entries()) {
+        assert.ok(a.inside, `${scene}: the ruler label "${a.text}" lies within its card`);
+        for (const b of m.ruler.slice(i + 1)) assert.ok(!overlap(a, b), `${scene}: the ruler labels "${a.text}" and "${b.text}" overlap`);
+      }
       const firstScreen = m.inputs.every((i) => i.bottom <= 844);
       // Directly above the main plot: nothing between the group and the plot's card (the gap of
       // the column, 0.9rem, and no more).
