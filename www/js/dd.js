@@ -40,7 +40,7 @@ const sphere = (v) => v.data === 'sphere';
 const CONTROLS = [
   {
     name: 'sweep', group: 'sweep', kind: 'select', label: 'Sweep',
-    options: [['features', 'model-wise: features p = 0.1n … 10n'], ['samples', 'sample-wise: samples n = 0.1p … 10p']],
+    options: [['features', 'model-wise: p = 0.1n … 10n'], ['samples', 'sample-wise: n = 0.1p … 10p']],
     default: 'features',
     help: 'Grow the model at fixed data, or the data at fixed model. Both peak where p = n.',
   },

@@ -120,10 +120,19 @@ function axis(label, extra = {}) {
 
 // Embeds cap every chart's height so that a scene fits its frame (setPlotHeightCap).
 let heightCap = () => Infinity;
+const refits = new Set();
 
-/** Caps the height of every chart created from now on at `cap()` px (re-read on each resize). */
+/**
+ * Caps the height of every chart at `cap(container)` px, re-read whenever a chart is measured
+ * (on creation, on a change of its container's width, and on refitPlots()).
+ */
 export function setPlotHeightCap(cap) {
   heightCap = typeof cap === 'function' ? cap : () => Infinity;
+}
+
+/** Measures every chart on the page again (after the room around them changed). */
+export function refitPlots() {
+  for (const refit of refits) refit();
 }
 
 /**
@@ -134,20 +143,29 @@ function autosize(container, getPlot, heightFor, maxWidth = Infinity, square = f
   const measure = () => {
     let w = Math.max(200, Math.min(maxWidth, Math.floor(container.clientWidth)));
     let h = heightFor(w);
-    const cap = Math.max(160, heightCap());
+    const cap = Math.max(160, heightCap(container));
     if (h > cap) {
       if (square) w = Math.max(160, Math.floor((w * cap) / h));
       h = cap;
     }
     return { width: w, height: Math.round(h) };
   };
-  const ro = new ResizeObserver(() => {
+  const refit = () => {
     const u = getPlot();
     if (!u) return;
     const s = measure();
     if (s.width !== u.width || s.height !== u.height) u.setSize(s);
-  });
-  ro.observe(container);
+  };
+  // refitPlots() measures the charts that are on the page and shown.
+  const again = () => {
+    if (!container.isConnected) refits.delete(again);
+    else if (container.clientWidth > 0) refit();
+  };
+  new ResizeObserver(() => {
+    if (!container.isConnected) refits.delete(again);
+    refit();
+  }).observe(container);
+  refits.add(again);
   return measure;
 }
 

@@ -15,7 +15,7 @@
 //   preset=id           start from a preset (explicit settings in the URL override it)
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
-import { setPlotScale, setPlotHeightCap } from './plots.js';
+import { setPlotScale, setPlotHeightCap, refitPlots } from './plots.js';
 import { SCENES } from './scenes.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
@@ -112,8 +112,8 @@ export function createScene({ scene, controls, view = [], presets = [] }) {
   root.classList.toggle('mode-embed', embed);
   root.classList.toggle('mode-present', present);
   if (present) setPlotScale(PRESENT_PLOT_SCALE);
-  // An embed fits its frame: no chart taller than about half of it.
-  if (embed) setPlotHeightCap(() => Math.round(0.5 * innerHeight));
+  // An embed fits its frame: the first row of plots takes the height the chrome above it leaves.
+  if (embed) setPlotHeightCap(embedChartHeight);
 
   const shell = {
     scene,
@@ -205,7 +205,10 @@ function attach(shell, opts, visible) {
   shell.opts = opts;
   shell.api = opts.api;
   shell.viewApi = bindView(shell.view, shell.viewValues, () => shell.writeUrl());
-  if (shell.embed) hideControls(visible);
+  if (shell.embed) {
+    hideControls(visible);
+    fitEmbed();
+  }
   buildTools(shell);
   installShortcuts(shell);
   startDescriptions(shell);
@@ -240,6 +243,52 @@ function focusPreset(p) {
   addEventListener('wheel', stop, { passive: true });
   addEventListener('touchmove', stop, { passive: true });
   setTimeout(stop, 3000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeds fit their frame (the layout is in descent.css, "embed mode"): the chosen controls, the
+// transport buttons and the numbers stay compact above the plots, and the charts of the first
+// row of plots take the height left below them, so that those cards end at the frame's bottom
+// edge. Further plots have the same height and scroll.
+
+const EMBED_LEGEND_GUESS = 32; // a chart's legend, before the chart exists to measure it
+
+/** The height a chart in `container` may take in an embed. */
+function embedChartHeight(container) {
+  const plots = container.closest('.plots');
+  const card = container.closest('.plots > *');
+  if (!plots || !card) return Math.round(0.5 * innerHeight);
+  const pad = parseFloat(getComputedStyle(document.querySelector('.layout') ?? document.body).paddingBottom) || 0;
+  const room = innerHeight - (plots.getBoundingClientRect().top + scrollY) - pad - 2;
+  // The card's other content (heading, legends, options): its height less that of its charts in
+  // this chart's column (small multiples stack several); they share what is left.
+  const left = container.getBoundingClientRect().left;
+  const column = [...card.querySelectorAll('.plot')]
+    .filter((p) => p.getClientRects().length && Math.abs(p.getBoundingClientRect().left - left) < 2);
+  if (!column.includes(container)) column.push(container);
+  let charts = 0;
+  for (const p of column) {
+    const wrap = p.querySelector('.u-wrap');
+    charts += wrap ? wrap.offsetHeight : p.offsetHeight - EMBED_LEGEND_GUESS;
+  }
+  const around = card.getBoundingClientRect().height - charts;
+  return Math.floor((room - around) / column.length);
+}
+
+/** Measures the charts again whenever the frame or the chrome around the plots changes size. */
+function fitEmbed() {
+  let queued = false;
+  const refit = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      refitPlots();
+    });
+  };
+  addEventListener('resize', refit);
+  const ro = new ResizeObserver(refit);
+  for (const e of document.querySelectorAll('.panel, .stage > :not(.plots), .plots > *')) ro.observe(e);
 }
 
 function hideControls(visible) {
