@@ -27,7 +27,10 @@ async function startHost() {
     set(next) {
       page = { ...page, ...next };
     },
-    close: () => new Promise((r) => server.close(r)),
+    close: () => new Promise((r) => {
+      server.close(r);
+      server.closeAllConnections(); // idle keep-alive connections would hold the close open
+    }),
   };
 }
 
