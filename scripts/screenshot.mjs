@@ -24,12 +24,15 @@ const SHOTS = [
   { name: 'sine', query: 'dataset=sine' },
   { name: 'spirals-deep', query: 'dataset=spirals&depth=3&width=256&lr=0.2' },
   { name: 'narrow-800', query: '', viewport: { width: 800, height: 1000 } },
+  { name: 'catapult', query: 'preset=catapult' },
+  { name: 'phone-390', query: '', viewport: { width: 390, height: 844 } },
   // Lazy or rich.
   { name: 'lazy-defaults', page: 'lazy.html', query: '' },
   { name: 'lazy-width-16-alpha-0.1', page: 'lazy.html', query: 'width=16&alpha=0.1' },
   { name: 'lazy-width-4096', page: 'lazy.html', query: 'width=4096' },
   { name: 'lazy-circles', page: 'lazy.html', query: 'dataset=circles&width=64' },
   { name: 'lazy-sweep', page: 'lazy.html', query: '', act: sweep },
+  { name: 'lazy-sweep-relu', page: 'lazy.html', query: 'activation=relu&sweepMax=4096', act: sweep },
   { name: 'lazy-narrow-800', page: 'lazy.html', query: 'alpha=0.1&width=32', viewport: { width: 800, height: 1000 } },
   // Double descent.
   { name: 'dd-defaults', page: 'double-descent.html', query: '', act: ddDone },
@@ -48,9 +51,13 @@ const SHOTS = [
   { name: 'step-narrow-800', page: 'step.html', query: '', viewport: { width: 800, height: 1000 } },
   // Embed view, presenter mode and the tools' dialogs.
   { name: 'embed-playground', query: 'embed&controls=width,lr&play=1&dataset=spirals&width=256', viewport: { width: 960, height: 640 } },
-  { name: 'embed-step', page: 'step.html', query: 'embed&controls=lrMultiple&play=1', viewport: { width: 960, height: 640 } },
+  // Embeds as the host page shows them: the frame only (`frame`), at the embed dialog's size and
+  // at 640 × 480.
+  { name: 'embed-step', page: 'step.html', query: 'embed&controls=lrMultiple&play=1', viewport: { width: 960, height: 640 }, frame: true },
+  { name: 'embed-step-640x480', page: 'step.html', query: 'embed&controls=lrMultiple&play=1', viewport: { width: 640, height: 480 }, frame: true },
   { name: 'embed-dd-narrow', page: 'double-descent.html', query: 'embed', viewport: { width: 640, height: 720 }, act: ddDone },
   { name: 'present-step', page: 'step.html', query: 'present&preset=catapult&play=1' },
+  { name: 'present-catapult', query: 'present&preset=catapult&play=1', viewport: { width: 1280, height: 900 }, frame: true },
   { name: 'present-playground', query: 'present&play=1', viewport: { width: 1280, height: 800 } },
   { name: 'dialog-export', query: '', act: (page) => page.click('text=Export…') },
   { name: 'dialog-embed', page: 'step.html', query: '', act: embedDialog },
@@ -152,7 +159,7 @@ async function main() {
       await page.waitForTimeout(TRAIN_MS);
       if (shot.act) await shot.act(page);
       const file = join(outdir, `${shot.name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      await page.screenshot({ path: file, fullPage: !shot.frame });
       const d = await page.evaluate(() => ({ ...document.body.dataset }));
       console.log(`${file}  status=${d.status} step=${d.step ?? '-'} train=${d.trainLoss ?? '-'}`);
       await page.close();
