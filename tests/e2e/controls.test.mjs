@@ -4,8 +4,8 @@
 // Run from the repository root after building: node --test tests/e2e/controls.test.mjs
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { openPage, startBrowser, startServer } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { openPage, useSite } from './helpers.mjs';
 
 // Each scene: its page, a small fast setting and its reset button. Every scene page keeps its
 // latest report, with the step, in window.descent.state.report.
@@ -17,27 +17,16 @@ const SCENES = [
 const OPTS = { timeout: 30000, polling: 'raf' };
 
 describe('Training controls on every live scene', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await startBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const site = useSite();
 
   for (const scene of SCENES) {
     test(`${scene.name}: Step takes one step; Reset keeps paused paused and running running`, async () => {
-      const { page, errors } = await openPage(browser.context);
+      const { page, errors } = await openPage(site.browser.context);
       const step = () => page.evaluate(() => window.descent.state.report?.step);
       const status = () => page.evaluate(() => document.body.dataset.status);
       const stepIs = (n) => page.waitForFunction((k) => window.descent.state.report?.step === k, n, OPTS);
 
-      await page.goto(`${server.url}${scene.page}?${scene.query}&play=0`);
+      await page.goto(`${site.server.url}${scene.page}?${scene.query}&play=0`);
       await page.waitForFunction(() => window.descent.state.report?.step === 0 && document.body.dataset.status === 'paused',
         null, { timeout: 60000 });
 

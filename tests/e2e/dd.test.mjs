@@ -2,26 +2,15 @@
 // dist/. Run from the repository root: node --test tests/e2e/   (build first: bash scripts/build.sh)
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { canvasStats, openPage, setRange, startBrowser, startServer } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { canvasStats, openPage, setRange, useSite } from './helpers.mjs';
 
 const TEST_RGB = [213, 94, 0]; // COLORS.test in plots.js
 
 describe('Double descent', () => {
-  let server;
-  let browser;
+  const site = useSite();
 
-  before(async () => {
-    server = await startServer();
-    browser = await startBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const url = (query = '') => `${server.url}double-descent.html${query ? `?${query}` : ''}`;
+  const url = (query = '') => `${site.server.url}double-descent.html${query ? `?${query}` : ''}`;
 
   /** Opens the page and waits until every seed is computed; returns the pooled curves. */
   async function computed(page, query, timeout = 60000) {
@@ -57,7 +46,7 @@ describe('Double descent', () => {
   const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
 
   test('computes the model-wise curve live: peak at p = n, theory on the measurements', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const c = await computed(page, '');
 
     // The page's defaults are the engine's.
@@ -97,7 +86,7 @@ describe('Double descent', () => {
   });
 
   test('the optimal ridge removes the peak, re-fitted without recomputing the features', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const before = await computed(page, '');
     const fullMs = await page.evaluate(() => window.descent.state.fullMs);
     assert.ok(Number.isFinite(before.optimalRidge) && before.optimalRidge > 0);
@@ -129,7 +118,7 @@ describe('Double descent', () => {
   });
 
   test('a link reproduces the same numbers; sample-wise peaks at n = p', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const query = 'sweep=samples&nFeatures=100&seeds=3&seed=7&noise=0.8';
     const a = await computed(page, query);
     const b = await computed(page, query);
@@ -142,7 +131,7 @@ describe('Double descent', () => {
   });
 
   test('digits: ten outputs move the threshold to p·K = n·K parameters', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const c = await computed(page, 'data=digits&seeds=2&nTrain=200&x=params');
     assert.equal(c.outputs, 10);
     const peak = argmax(c.test);
@@ -155,7 +144,7 @@ describe('Double descent', () => {
   });
 
   test('trained networks: the width sweep fills in, peaks near parameters = n, and cancels', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await computed(page, 'seeds=2&nTrain=100');
     await page.click('#fig-trained [data-role="start"]');
     await page.waitForFunction(() => document.body.dataset.trained === 'done', null, { timeout: 90000, polling: 200 });
@@ -185,7 +174,7 @@ describe('Double descent', () => {
   });
 
   test('an oversize sweep is refused with its memory estimate and the page keeps working', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await computed(page, 'nTrain=40&seeds=1');
     // n = 1000 with ten seeds needs more than the memory limit (split over workers or not).
     await page.evaluate(() => {

@@ -5,24 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
-import { openPage, startBrowser, startServer } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { openPage, useSite } from './helpers.mjs';
 
 describe('Figures, exports and refusals', () => {
-  let server;
-  let browser;
+  const site = useSite();
 
-  before(async () => {
-    server = await startServer();
-    browser = await startBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const url = (page, query = '') => `${server.url}${page}${query ? `?${query}` : ''}`;
+  const url = (page, query = '') => `${site.server.url}${page}${query ? `?${query}` : ''}`;
 
   /** Clicks `button` and returns the downloaded file: {name, bytes}. */
   async function downloadOf(page, button) {
@@ -34,7 +23,7 @@ describe('Figures, exports and refusals', () => {
   const phaseSpec = (page) => page.evaluate(() => window.descent.shell.opts.plots().find((p) => p.id === 'phase').plot.exportSpec());
 
   test('the phase diagram labels every width and step multiple, and its exports carry the colour key', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('step.html', 'play=0&nTrain=8'));
     await page.waitForFunction(() => window.descent.report != null, null, { timeout: 60000 });
     await page.click('#btn-phase');
@@ -110,7 +99,7 @@ describe('Figures, exports and refusals', () => {
   });
 
   test('fourteen exports pressed in a row all reach the browser', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('index.html', 'play=0&width=32&seed=4'));
     await page.waitForFunction(() => window.descent.lastReport != null, null, { timeout: 60000 });
     await page.evaluate(() => window.descent.step(5));
@@ -144,7 +133,7 @@ describe('Figures, exports and refusals', () => {
   test('every slider at its maximum, the other settings at their defaults, is accepted', async () => {
     const checked = [];
     for (const scene of ['index.html', 'step.html', 'lazy.html', 'double-descent.html']) {
-      const first = await openPage(browser.context);
+      const first = await openPage(site.browser.context);
       await first.page.goto(url(scene, 'play=0'));
       const sliders = await first.page.evaluate(() => window.descent.controls
         .filter((c) => ['log-slider', 'int-slider', 'slider'].includes(c.kind) && c.max > c.default)
@@ -152,7 +141,7 @@ describe('Figures, exports and refusals', () => {
       await first.page.close();
       for (const { name, max } of sliders) {
         // A page of its own for each (leaving a page while its workers load aborts requests).
-        const { page, errors } = await openPage(browser.context);
+        const { page, errors } = await openPage(site.browser.context);
         await page.goto(url(scene, `play=0&${name}=${max}`));
         // A first result (a report, or the first seed of the sweep) or a refusal.
         await page.waitForFunction(() => {
@@ -172,7 +161,7 @@ describe('Figures, exports and refusals', () => {
   });
 
   test('a refusal names the setting the reader moved and this scene’s own fixes', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     // Beyond the slider (a link may ask for it): the sweep is too large for the default 5 seeds.
     await page.goto(url('double-descent.html', 'nTrain=1000'));
     await page.waitForFunction(() => document.body.dataset.status === 'refused', null, { timeout: 60000 });

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -105,4 +106,23 @@ export async function setRanges(page, positions) {
       el.dispatchEvent(new Event('change', { bubbles: true }));
     }
   }, positions);
+}
+
+/**
+ * The site and a browser for the tests of the enclosing `describe`: registers `before` and
+ * `after` hooks that start the server of dist/ and a headless Chromium (with `extraArgs`) and
+ * close both. Returns a handle whose `server` ({url, close}) and `browser` ({context, close})
+ * are set once `before` has run.
+ */
+export function useSite(extraArgs = []) {
+  const site = { server: null, browser: null };
+  before(async () => {
+    site.server = await startServer();
+    site.browser = await startBrowser(extraArgs);
+  });
+  after(async () => {
+    await site.browser?.close();
+    await site.server?.close();
+  });
+  return site;
 }

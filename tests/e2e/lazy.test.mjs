@@ -2,8 +2,8 @@
 // Run from the repository root: node --test tests/e2e/   (build first: bash scripts/build.sh)
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { canvasStats, openPage, setRange, startBrowser, startServer, waitForStep } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { canvasStats, openPage, setRange, useSite, waitForStep } from './helpers.mjs';
 
 // Series colours (plots.js MODEL_STYLES and the lazy measures in lazy.js).
 const RGB = {
@@ -15,20 +15,9 @@ const RGB = {
 };
 
 describe('Lazy or rich', () => {
-  let server;
-  let browser;
+  const site = useSite();
 
-  before(async () => {
-    server = await startServer();
-    browser = await startBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const url = (query = '') => `${server.url}lazy.html${query ? `?${query}` : ''}`;
+  const url = (query = '') => `${site.server.url}lazy.html${query ? `?${query}` : ''}`;
 
   /** Opens the page paused, advances exactly `steps` steps, and returns the report there. */
   async function reportAt(page, query, steps) {
@@ -41,7 +30,7 @@ describe('Lazy or rich', () => {
   }
 
   test('loads, trains, and draws the four fits, the losses, the lazy measures and the NTK', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url());
     await waitForStep(page, 1);
 
@@ -101,7 +90,7 @@ describe('Lazy or rich', () => {
   });
 
   test('wide networks stay close to their linearisation; narrow ones with small α leave it', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const gap = (r) => Math.abs(r.linearized.testLoss - r.network.testLoss) / r.network.testLoss;
 
     const lazy = await reportAt(page, 'width=2048', 200);
@@ -117,7 +106,7 @@ describe('Lazy or rich', () => {
   });
 
   test('the width sweep runs, prints slopes, and Cancel stops it', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('play=0'));
     await waitForStep(page, 0);
 
@@ -154,7 +143,7 @@ describe('Lazy or rich', () => {
   });
 
   test('2-D data shows four decision boundaries; a huge step size diverges in words', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('dataset=circles&width=64'));
     await waitForStep(page, 20);
     await page.waitForTimeout(300);
@@ -177,7 +166,7 @@ describe('Lazy or rich', () => {
     await page.close();
   });
   test('the width sweep averages several seeds, draws slopes −½ and −1, and reads out what theory expects', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     // An old link without sweepSeeds: three seeds per width.
     await page.goto(url('play=0&sweepMax=256&sweepSteps=100'));
     await waitForStep(page, 0);
@@ -249,7 +238,7 @@ describe('Lazy or rich', () => {
   });
 
   test('the NTK spectrum leaves out the empirical eigenvalues below the f32 rounding floor', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('play=0'));
     await waitForStep(page, 0);
     await page.waitForFunction(() => window.descent.state.gram?.eigInit, null, { timeout: 15000 });
@@ -289,7 +278,7 @@ describe('Lazy or rich', () => {
   });
 
   test('subscripts sit right after their letter (K₀, Kₜ), also in flex headings', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('play=0'));
     await waitForStep(page, 0);
     await page.waitForFunction(() => window.descent.state.gram, null, { timeout: 15000 });
@@ -322,7 +311,7 @@ describe('Lazy or rich', () => {
   });
 
   test('the training points are drawn on top of the four fitted curves', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     // Trained until the curves run through the points: each point's centre must still show its fill.
     await reportAt(page, 'width=256', 300);
     await page.waitForTimeout(300);

@@ -2,29 +2,18 @@
 // Run from the repository root: node --test tests/e2e/   (build first: bash scripts/build.sh)
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { canvasStats, openPage, setRange, setRanges, startBrowser, startServer, waitForStep } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { canvasStats, openPage, setRange, setRanges, useSite, waitForStep } from './helpers.mjs';
 
 const TRAIN_RGB = [0, 114, 178]; // --train / the train-loss and prediction line colour
 
 describe('Playground', () => {
-  let server;
-  let browser;
+  const site = useSite();
 
-  before(async () => {
-    server = await startServer();
-    browser = await startBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const url = (query = '') => `${server.url}${query ? `?${query}` : ''}`;
+  const url = (query = '') => `${site.server.url}${query ? `?${query}` : ''}`;
 
   test('loads, trains, and draws the loss and the decision boundary', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url());
     await waitForStep(page, 1);
 
@@ -77,7 +66,7 @@ describe('Playground', () => {
   });
 
   test('moving the width slider rebuilds the network; the step-size slider does not', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url());
     await waitForStep(page, 1);
     const run0 = Number(await page.getAttribute('body', 'data-run-id'));
@@ -113,7 +102,7 @@ describe('Playground', () => {
   });
 
   test('a huge step size diverges with a message and no NaN on the page', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('lr=100'));
     await page.waitForFunction(() => document.body.innerText.includes('diverged at step'), null, { timeout: 15000 });
     assert.equal(await page.getAttribute('body', 'data-status'), 'diverged');
@@ -137,7 +126,7 @@ describe('Playground', () => {
   });
 
   test('the 1-D dataset shows the fit plot', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('dataset=sine'));
     await waitForStep(page, 1);
     assert.equal(await page.getAttribute('body', 'data-task'), 'regression');
@@ -162,7 +151,7 @@ describe('Playground', () => {
   }, x);
 
   test('the catapult preset keeps every early step and shows its spike on a log step axis', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('preset=catapult'));
     // Well past the spike: on a linear axis the first steps are then a pixel wide.
     await waitForStep(page, 3000, 60000);
@@ -191,7 +180,7 @@ describe('Playground', () => {
   });
 
   test('presenter mode puts the loss plot of the catapult preset on screen at 1280 × 900', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     assert.deepEqual(page.viewportSize(), { width: 1280, height: 900 });
     await page.goto(url('preset=catapult&present'));
     await page.waitForFunction(() => document.body.dataset.status === 'paused', null, { timeout: 30000 });
@@ -210,7 +199,7 @@ describe('Playground', () => {
   });
 
   test('says when the loss has stopped moving, and not before', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const converged = () => page.evaluate(() => ({
       at: document.body.dataset.converged ?? '',
       shown: document.querySelector('#stat-converged').textContent,
@@ -259,7 +248,7 @@ describe('Playground', () => {
   });
 
   test('URL settings are parsed strictly and a refused network keeps the page usable', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('width=abc&depth=99&lr=1e9&initScale=0.5&dataset=%3Cb%3Eevil%3C%2Fb%3E&seed=12&bogus=%3Cimg%3E'));
     await waitForStep(page, 0);
     const out = (n) => page.textContent(`[data-control="${n}"] output`);

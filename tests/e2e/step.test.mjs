@@ -2,24 +2,13 @@
 // Run from the repository root: node --test tests/e2e/   (build first: bash scripts/build.sh)
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { openPage, setRange, startBrowser, startServer } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { openPage, setRange, useSite } from './helpers.mjs';
 
 describe('Step size', () => {
-  let server;
-  let browser;
+  const site = useSite();
 
-  before(async () => {
-    server = await startServer();
-    browser = await startBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const url = (query = '') => `${server.url}step.html${query ? `?${query}` : ''}`;
+  const url = (query = '') => `${site.server.url}step.html${query ? `?${query}` : ''}`;
 
   /** Opens the page and waits until the run has reached `steps` steps (or stopped by itself). */
   async function runTo(page, query, steps) {
@@ -35,7 +24,7 @@ describe('Step size', () => {
   }
 
   test('at 1.5 η₀ the linearisation diverges while the network catapults and converges', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const r = await runTo(page, '', 600);
     // The page's defaults are the engine's.
     const { info, controls } = await page.evaluate(() => ({
@@ -60,7 +49,7 @@ describe('Step size', () => {
   });
 
   test('below η₀ the network follows its linearisation; far above, both diverge', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const stable = await runTo(page, 'lrMultiple=0.9', 300);
     assert.equal(stable.regime, 'stable');
     assert.equal(stable.linearizedDiverged, null);
@@ -79,7 +68,7 @@ describe('Step size', () => {
   });
 
   test('the step slider restarts from θ₀ with the same bounds and writes the URL', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     const before = await runTo(page, 'play=0', 0);
     await page.waitForFunction(() => document.body.dataset.status === 'paused');
     const pos = await page.evaluate(() => document.querySelector('input[name="lrMultiple"]').value);
@@ -101,7 +90,7 @@ describe('Step size', () => {
   });
 
   test('the phase diagram fills in, reproduces from the seed and can be cancelled', async () => {
-    const { page, errors } = await openPage(browser.context);
+    const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('play=0'));
     await page.waitForFunction(() => window.descent.report != null);
     const regimes = async () => {
