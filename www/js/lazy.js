@@ -147,7 +147,6 @@ function sub(text) {
 function onReady(info) {
   const b = info.build ?? {};
   $('stat-backend').textContent = `${b.backend === 'gpu' ? 'GPU · WebGPU' : 'CPU'} · wasm${b.simd ? ' SIMD' : ''}`;
-  $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
   renderSweep();
 }
 
@@ -184,7 +183,6 @@ function showFitsFor(twoD) {
 let pendingGrid = null;
 let pendingGram = null;
 let curvesDirty = false;
-let frameQueued = false;
 
 function onReport(msg) {
   const r = msg.report;
@@ -206,7 +204,7 @@ function onReport(msg) {
   curvesDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
   if (msg.gram) pendingGram = msg.gram;
-  queueFrame();
+  client.queueFrame();
 }
 
 function showGridNote(costMs) {
@@ -229,15 +227,6 @@ function thin(h) {
     for (let i = half; i < a.length; i++) out.push(a[i]);
     h[key] = out;
   }
-}
-
-function queueFrame() {
-  if (frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => {
-    frameQueued = false;
-    render();
-  });
 }
 
 function render() {
@@ -595,15 +584,6 @@ function renderSweep() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// User actions.
-
-function onControlChange(name, value, { live }) {
-  state.values = controls.values;
-  shell.writeUrl();
-  client.changed(name, { live });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Start-up.
 
 function buildPlots() {
@@ -665,10 +645,11 @@ function start() {
     onReady,
     onConfigured,
     onReport,
+    render,
     onFail: renderSweep,
   });
-  controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
-  state.values = controls.values;
+  controls = buildControls($('controls'), values, client.onControlChange, { controls: CONTROLS, groups: GROUPS });
+  client.bind({ controls, shell });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
 
   buildPlots();
@@ -690,10 +671,7 @@ function start() {
   $('sweep-seeds').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
   shell.attach({
     api: controls,
-    apply: () => {
-      state.values = controls.values;
-      client.requestConfigure();
-    },
+    apply: client.apply,
     actions: client.wireButtons(),
     plots: () => [
       { id: 'fit', title: 'Four fits of the same data', plot: plots.fit },
@@ -727,18 +705,12 @@ function start() {
   // A small hook for tests and for the curious.
   window.descent = client.hook({
     controls: CONTROLS,
-    get history() {
-      return state.history;
-    },
     get sweep() {
       return state.sweep;
     },
     /** The page's plots (read-only use: what each one draws). */
     get plots() {
       return plots;
-    },
-    get shell() {
-      return shell;
     },
   });
 

@@ -70,7 +70,6 @@ function onReady(info) {
   const b = info.build ?? {};
   state.simd = Boolean(b.simd);
   $('stat-backend').textContent = `CPU · wasm${b.simd ? ' SIMD' : ''}`;
-  $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
 }
 
 function onConfigured(msg) {
@@ -100,7 +99,6 @@ function onConfigured(msg) {
 
 let pendingGrid = null;
 let lossDirty = false;
-let frameQueued = false;
 
 /** The backend indicator and, when a GPU was wanted but the run is on the CPU, the note saying why. */
 function showBackend(info) {
@@ -139,7 +137,7 @@ function onReport(msg) {
   state.convergedAt = r.diverged == null && settled(h) ? (state.convergedAt ?? r.step) : null;
   lossDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
-  queueFrame();
+  client.queueFrame();
 }
 
 function showGridNote(costMs) {
@@ -167,15 +165,6 @@ function addPoint(h, step, train, test) {
     h.train.push(train);
     h.test.push(test);
   }
-}
-
-function queueFrame() {
-  if (frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => {
-    frameQueued = false;
-    render();
-  });
 }
 
 function render() {
@@ -240,15 +229,6 @@ function formatBytes(b) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// User actions.
-
-function onControlChange(name, value, { live }) {
-  state.values = controls.values;
-  shell.writeUrl();
-  client.changed(name, { live });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Start-up.
 
 function start() {
@@ -262,9 +242,10 @@ function start() {
     onReady,
     onConfigured,
     onReport,
+    render,
   });
-  controls = buildControls($('controls'), values, onControlChange);
-  state.values = controls.values;
+  controls = buildControls($('controls'), values, client.onControlChange);
+  client.bind({ controls, shell });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
 
   lossPlot = new LossPlot($('plot-loss'));
@@ -276,10 +257,7 @@ function start() {
   $('converged-item').title = convergenceRule();
   shell.attach({
     api: controls,
-    apply: () => {
-      state.values = controls.values;
-      client.requestConfigure();
-    },
+    apply: client.apply,
     actions: client.wireButtons(),
     plots: () => [
       { id: 'boundary', title: 'Decision boundary', plot: boundaryPlot },
@@ -299,12 +277,6 @@ function start() {
   // A small hook for tests and for the curious.
   window.descent = client.hook({
     controls: CONTROLS,
-    get history() {
-      return state.history;
-    },
-    get shell() {
-      return shell;
-    },
     /** Makes the GPU fail as a lost device would: the run moves to the CPU and says so. */
     loseDevice() {
       client.post({ type: MSG.LOSE_DEVICE });

@@ -27,8 +27,8 @@ const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this lon
  * options:
  *   workerUrl       URL of the scene's worker (a module worker speaking protocol.js)
  *   state           the scene's state object; the client keeps status, playing, resumeOnChange,
- *                   runId, shownRunId, setup, report, firstReport, info and message in it, and
- *                   sends state.values as the config
+ *                   runId, shownRunId, setup, report, firstReport, info, message and values (the
+ *                   bound controls' values, sent as the config) in it
  *   live            {name: {type, during, failed}}: the live settings; `type` is the message type,
  *                   `during` the ERROR_DURING of its failure, `failed` the text shown before the
  *                   worker's reason ("The step size was not changed")
@@ -38,12 +38,14 @@ const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this lon
  *   onReport(msg)   a PROGRESS, or the report of a DONE (the stale ones are dropped)
  *   onFail(text)    the engine cannot run (after the alert and status are set)
  *   onStatus(status)  after every status change (the buttons are already drawn)
+ *   render()        draws what changed: at most once per animation frame, after queueFrame()
  *   ids             element ids, defaults in IDS; an element that is missing is skipped
  */
 export function createRunClient(options) {
   const {
     workerUrl, state, live = {}, divergedAdvice = 'Lower the step size, or press Reset.',
     onReady = () => {}, onConfigured = () => {}, onReport = () => {}, onFail = () => {}, onStatus = () => {},
+    render = () => {},
   } = options;
   const ids = { ...IDS, ...options.ids };
   const el = (key) => document.getElementById(ids[key]);
@@ -54,6 +56,7 @@ export function createRunClient(options) {
   const liveDirty = new Set(); // live settings changed since last sent
   let flushQueued = false;
   let busyTimer = 0;
+  let frameQueued = false;
 
   Object.assign(state, {
     status: 'loading',
@@ -173,6 +176,28 @@ export function createRunClient(options) {
     if (configDirty || liveDirty.size) queueFlush();
   }
 
+  // The page's controls (controls.js buildControls) and shell (scene.js createScene), once bound.
+  let page = { controls: null, shell: null };
+
+  /** Binds the page's controls and shell: their values are the config, changes go to the URL. */
+  function bind({ controls, shell }) {
+    page = { controls, shell };
+    state.values = controls.values;
+  }
+
+  /** The controls' change callback (buildControls): the URL follows, then changed(). */
+  function onControlChange(name, value, { live: isLive = false } = {}) {
+    state.values = page.controls.values;
+    page.shell.writeUrl();
+    changed(name, { live: isLive });
+  }
+
+  /** The shell's apply (a preset, a pasted link): a new run with the controls' values. */
+  function apply() {
+    state.values = page.controls.values;
+    requestConfigure();
+  }
+
   /** A control changed (state.values already holds it): a live setting, or a new run. */
   function changed(name, { live: isLive = false } = {}) {
     const healthy = state.status === 'playing' || state.status === 'paused';
@@ -190,12 +215,16 @@ export function createRunClient(options) {
   function onWorkerMessage(e) {
     const msg = e.data;
     switch (msg.type) {
-      case MSG.READY:
+      case MSG.READY: {
         state.info = msg.info;
+        const version = msg.info?.build?.version;
+        const build = el('build');
+        if (build) build.textContent = version ? `Engine ${version}.` : '';
         setStatus(state.playing ? 'playing' : 'paused');
         onReady(msg.info);
         flush();
         break;
+      }
       case MSG.PROGRESS:
         if (msg.runId !== state.runId || msg.runId !== state.shownRunId) return; // stale
         onReport(msg);
@@ -276,6 +305,16 @@ export function createRunClient(options) {
     onFail(text);
   }
 
+  /** Asks for render() at the next animation frame (once, however often it is asked). */
+  function queueFrame() {
+    if (frameQueued) return;
+    frameQueued = true;
+    requestAnimationFrame(() => {
+      frameQueued = false;
+      render();
+    });
+  }
+
   // -------------------------------------------------------------------------------------------
   // User actions.
 
@@ -354,7 +393,8 @@ export function createRunClient(options) {
 
   /**
    * The page's `window.descent` hook for tests and for the curious (read-only use intended, plus
-   * step(n)): the state, the latest and first reports, and the scene's own `extra` properties.
+   * step(n)): the state, the latest and first reports, the history, the shell, and the scene's own
+   * `extra` properties.
    */
   function hook(extra = {}) {
     const h = {
@@ -365,6 +405,12 @@ export function createRunClient(options) {
       get firstReport() {
         return state.firstReport;
       },
+      get history() {
+        return state.history;
+      },
+      get shell() {
+        return page.shell;
+      },
       /** Pauses and advances exactly `n` steps. */
       step(n = 1) {
         step(n);
@@ -373,7 +419,10 @@ export function createRunClient(options) {
     return Object.defineProperties(h, Object.getOwnPropertyDescriptors(extra));
   }
 
-  return { start, post, changed, requestConfigure, togglePlay, step, wireButtons, fail, setMessage, setStatus, hook };
+  return {
+    start, bind, onControlChange, apply, post, changed, requestConfigure, togglePlay, step, wireButtons, fail, setMessage,
+    setStatus, queueFrame, hook,
+  };
 }
 
 /** The element ids the client draws into (the shell's page layout; see index.html). */
@@ -384,6 +433,7 @@ export const IDS = Object.freeze({
   step: 'btn-step',
   reset: 'btn-reset',
   backend: 'stat-backend',
+  build: 'build-info',
 });
 
 /** The live settings the scenes share: the step size (protocol.js SET_LR). */
