@@ -2,15 +2,15 @@
 // a second worker), and renders their reports. The workers do all numerics (lazy-worker.js,
 // protocol.js); this file keeps state and draws, at most once per animation frame.
 
-import { MSG, DONE_REASON, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
+import { MSG, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
+import { createRunClient, LIVE_LR } from './run-client.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
 } from './plots.js';
 
 const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
-const READY_TIMEOUT_MS = 20000;
 const CANCEL_GRACE_MS = 400; // a sweep worker that has not stopped by then is terminated
 const SWEEP_MIN_WIDTH = 16;
 const SLOPE_MIN_WIDTH = 64; // widths that enter the fitted slopes (experiments::lazy::SLOPE_MIN_WIDTH)
@@ -52,10 +52,11 @@ const CONTROLS = [
   derive('seed'),
 ];
 
-// Controls the running network absorbs without a rebuild, and the message each one sends.
+// Controls the running network absorbs without a rebuild: the message type each one sends (as
+// {type, runId, [name]: value}) and the words shown when the worker cannot apply it.
 const LIVE = {
-  lr: (runId, v) => ({ type: MSG.SET_LR, runId, lr: v }),
-  ridge: (runId, v) => ({ type: MSG.SET_RIDGE, runId, ridge: v }),
+  lr: LIVE_LR,
+  ridge: { type: MSG.SET_RIDGE, during: ERROR_DURING.SET_RIDGE, failed: 'The ridge was not changed' },
 };
 
 // Page options kept in the URL beside the settings (controls.js bindView).
@@ -81,21 +82,13 @@ const PRESETS = [
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  status: 'loading', // loading | paused | playing | diverged | refused | failed
-  playing: false, // the user wants training to run (the button shows "Pause")
-  resumeOnChange: false, // training stopped by divergence or a refused config: resume on the next change
-  runId: 0, // newest run requested; replies for other runs are dropped
-  shownRunId: 0, // run whose data and plots are on screen
+  // status, playing, resumeOnChange, runId, shownRunId, setup, report, firstReport, info and
+  // message are kept by the run client (run-client.js).
   values: null, // control values (the config sent with the next configure)
-  setup: null, // task, data, grid spec of the shown run
-  report: null, // latest report of the shown run
-  firstReport: null, // report at step 0 of the shown run
   gram: null, // latest NTK Gram matrices and spectra
   stepsPerSec: 0,
-  info: null, // {build, defaults, limits} from the engine
   history: emptyHistory(),
   lossSet: 'test', // which loss the loss panel shows
-  message: null,
   sweep: {
     id: 0,
     running: false,
@@ -112,7 +105,7 @@ const state = {
   },
 };
 
-let worker = null;
+let client = null;
 let sweepWorker = null;
 let controls = null;
 let shell = null;
@@ -148,137 +141,19 @@ function sub(text) {
   return el;
 }
 
-function setMessage(kind, text) {
-  state.message = text ? { kind, text: plainMessage(text) } : null;
-  const el = $('alert');
-  if (!state.message) {
-    el.hidden = true;
-    el.textContent = '';
-    el.className = 'alert';
-    return;
-  }
-  el.hidden = false;
-  el.className = `alert alert-${kind}`;
-  el.textContent = state.message.text;
-}
-
-function setStatus(s) {
-  state.status = s;
-  document.body.dataset.status = s;
-  renderButtons();
-}
-
 // ---------------------------------------------------------------------------------------------
-// Worker traffic (as in the Playground: one configure in flight, slider drags coalesced per frame).
-
-let configInFlight = false;
-let configDirty = false;
-const liveDirty = new Set(); // live controls changed since last sent
-let flushQueued = false;
-
-function post(msg) {
-  worker?.postMessage(msg);
-}
-
-function requestConfigure() {
-  configDirty = true;
-  queueFlush();
-}
-
-function queueFlush() {
-  if (flushQueued) return;
-  flushQueued = true;
-  let fired = false;
-  const run = () => {
-    if (fired) return;
-    fired = true;
-    flushQueued = false;
-    flush();
-  };
-  requestAnimationFrame(run);
-  setTimeout(run, 100);
-}
-
-function flush() {
-  if (state.status === 'failed' || state.status === 'loading') return;
-  if (configDirty && !configInFlight) {
-    sendConfigure();
-  } else if (liveDirty.size && !configDirty && !configInFlight) {
-    for (const name of liveDirty) post(LIVE[name](state.runId, state.values[name]));
-    liveDirty.clear();
-  }
-}
-
-let busyTimer = 0;
-function setConfigInFlight(on) {
-  configInFlight = on;
-  clearTimeout(busyTimer);
-  if (on) busyTimer = setTimeout(() => { $('busy').hidden = false; }, 300);
-  else $('busy').hidden = true;
-}
-
-function sendConfigure() {
-  configDirty = false;
-  liveDirty.clear(); // the config carries every value
-  setConfigInFlight(true);
-  state.runId += 1;
-  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
-  if (state.playing || state.resumeOnChange) {
-    state.playing = true;
-    state.resumeOnChange = false;
-    post({ type: MSG.PLAY });
-  }
-  renderButtons();
-}
-
-function configureSettled() {
-  setConfigInFlight(false);
-  if (configDirty || liveDirty.size) queueFlush();
-}
-
-function onWorkerMessage(e) {
-  const msg = e.data;
-  switch (msg.type) {
-    case MSG.READY:
-      onReady(msg.info);
-      break;
-    case MSG.PROGRESS:
-      if (msg.runId !== state.runId || msg.runId !== state.shownRunId) return; // stale
-      onReport(msg);
-      break;
-    case MSG.DONE:
-      if (msg.runId !== state.runId) return; // stale
-      if (msg.reason === DONE_REASON.CONFIGURED) onConfigured(msg);
-      else if (msg.runId === state.shownRunId) onDone(msg);
-      break;
-    case MSG.ERROR:
-      onError(msg);
-      break;
-    default:
-      break;
-  }
-}
+// The run's lifecycle is the run client's; these are the scene's parts of it.
 
 function onReady(info) {
-  state.info = info;
   const b = info.build ?? {};
   $('stat-backend').textContent = `${b.backend === 'gpu' ? 'GPU · WebGPU' : 'CPU'} · wasm${b.simd ? ' SIMD' : ''}`;
-  $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
-  setStatus(state.playing ? 'playing' : 'paused');
   renderSweep();
-  flush();
 }
 
 function onConfigured(msg) {
-  configureSettled();
   const s = msg.setup;
-  state.shownRunId = msg.runId;
-  state.setup = s;
   state.history = emptyHistory();
-  state.firstReport = msg.report;
-  state.report = null;
   state.gram = null;
-  setMessage(null, null);
 
   const twoD = s.inputDim === 2;
   showFitsFor(twoD);
@@ -286,8 +161,6 @@ function onConfigured(msg) {
   if (twoD) for (const m of MODELS) plots.boundary[m].setSetup(s);
   else plots.fit.setSetup(s);
   $('stat-params').textContent = formatInt(s.paramCount);
-  onReport(msg);
-  setStatus(state.playing ? 'playing' : 'paused');
   if (!state.sweep.id) renderSweep(); // the expectation of the current settings
 }
 
@@ -304,64 +177,12 @@ function showFitsFor(twoD) {
       'the same step (dotted), and kernel regression with the NTK, where kernel training ends (thin grey).';
 }
 
-function onDone(msg) {
-  onReport(msg);
-  if (msg.reason === DONE_REASON.DIVERGED || msg.report?.diverged != null) {
-    state.resumeOnChange = state.playing;
-    state.playing = false;
-    const r = msg.report;
-    const text = r.message && /diverged at step/i.test(r.message)
-      ? `Training ${r.message.trim()}`
-      : `Training diverged at step ${formatInt(r.diverged)}${r.message ? `: ${r.message.trim()}` : '.'} ` +
-        'Lower the step size, or press Reset.';
-    setMessage('diverged', text);
-    setStatus('diverged');
-  } else if (state.status !== 'refused') {
-    setStatus(state.playing ? 'playing' : 'paused');
-  }
-}
-
-function onError(msg) {
-  if (msg.fatal) {
-    fail(msg.message);
-    return;
-  }
-  if (msg.runId !== state.runId) return; // about a run that has been replaced
-  if (msg.during === ERROR_DURING.CONFIGURE) {
-    configureSettled();
-    state.resumeOnChange = state.resumeOnChange || state.playing;
-    state.playing = false;
-    const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
-    const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
-    setMessage('error', `This setting was refused: ${reason}${after}`);
-    setStatus('refused');
-  } else if (msg.during === ERROR_DURING.SET_LR) {
-    setMessage('error', `The step size was not changed: ${msg.message}`);
-  } else if (msg.during === ERROR_DURING.SET_RIDGE) {
-    setMessage('error', `The ridge was not changed: ${msg.message}`);
-  } else {
-    state.playing = false;
-    setMessage('error', msg.message);
-    setStatus('paused');
-  }
-}
-
-function fail(text) {
-  state.playing = false;
-  setMessage('fatal', text);
-  setStatus('failed');
-  $('stat-backend').textContent = 'unavailable';
-  document.body.classList.add('failed');
-  renderSweep();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reports and history.
 
 let pendingGrid = null;
 let pendingGram = null;
 let curvesDirty = false;
-let frameQueued = false;
 
 function onReport(msg) {
   const r = msg.report;
@@ -383,7 +204,7 @@ function onReport(msg) {
   curvesDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
   if (msg.gram) pendingGram = msg.gram;
-  queueFrame();
+  client.queueFrame();
 }
 
 function showGridNote(costMs) {
@@ -406,15 +227,6 @@ function thin(h) {
     for (let i = half; i < a.length; i++) out.push(a[i]);
     h[key] = out;
   }
-}
-
-function queueFrame() {
-  if (frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => {
-    frameQueued = false;
-    render();
-  });
 }
 
 function render() {
@@ -529,20 +341,6 @@ function renderNumbers() {
   body.trainLoss = Number.isFinite(r.network?.trainLoss) ? String(r.network.trainLoss) : '';
   body.testLoss = Number.isFinite(r.network?.testLoss) ? String(r.network.testLoss) : '';
   body.diverged = r.diverged == null ? '' : String(r.diverged);
-}
-
-function renderButtons() {
-  const ok = state.status !== 'loading' && state.status !== 'failed';
-  const play = $('btn-play');
-  play.disabled = !ok || state.status === 'refused';
-  play.setAttribute('aria-pressed', String(state.playing));
-  play.querySelector('.label').textContent = state.playing ? 'Pause' : 'Play';
-  play.title = state.playing
-    ? 'Pause training'
-    : state.status === 'diverged' ? 'Start again from step 0 and train' : 'Train continuously';
-  play.classList.toggle('is-playing', state.playing);
-  $('btn-step').disabled = !ok || state.status === 'diverged' || state.status === 'refused';
-  $('btn-reset').disabled = !ok || state.status === 'refused';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -786,45 +584,6 @@ function renderSweep() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// User actions.
-
-function onControlChange(name, value, { live }) {
-  state.values = controls.values;
-  shell.writeUrl();
-  const healthy = state.status === 'playing' || state.status === 'paused';
-  if (live && LIVE[name] && healthy && !configDirty && !configInFlight) {
-    liveDirty.add(name);
-    queueFlush();
-  } else {
-    requestConfigure();
-  }
-}
-
-function togglePlay() {
-  if (state.playing) {
-    state.playing = false;
-    post({ type: MSG.PAUSE });
-    setStatus('paused');
-    return;
-  }
-  if (state.status === 'refused') return;
-  if (state.status === 'diverged') {
-    state.resumeOnChange = true;
-    requestConfigure();
-    return;
-  }
-  state.playing = true;
-  post({ type: MSG.PLAY });
-  setStatus('playing');
-}
-
-function step(steps = 1) {
-  state.playing = false;
-  post({ type: MSG.STEP, steps });
-  setStatus('paused');
-}
-
-// ---------------------------------------------------------------------------------------------
 // Start-up.
 
 function buildPlots() {
@@ -878,8 +637,19 @@ function buildPlots() {
 function start() {
   shell = createScene({ scene: 'lazy', controls: CONTROLS, view: VIEW, presets: PRESETS });
   const { values, autoplay } = shell;
-  controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
-  state.values = controls.values;
+  client = createRunClient({
+    workerUrl: new URL('./lazy-worker.js', import.meta.url),
+    state,
+    live: LIVE,
+    divergedAdvice: 'Lower the step size, or press Reset.',
+    onReady,
+    onConfigured,
+    onReport,
+    render,
+    onFail: renderSweep,
+  });
+  controls = buildControls($('controls'), values, client.onControlChange, { controls: CONTROLS, groups: GROUPS });
+  client.bind({ controls, shell });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
 
   buildPlots();
@@ -895,24 +665,14 @@ function start() {
     });
   }
   $('gram-diff').addEventListener('change', renderGram);
-  $('btn-play').addEventListener('click', togglePlay);
-  $('btn-step').addEventListener('click', () => step(1));
-  $('btn-reset').addEventListener('click', requestConfigure);
   $('btn-sweep').addEventListener('click', startSweep);
   $('btn-sweep-cancel').addEventListener('click', cancelSweep);
   $('sweep-max').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
   $('sweep-seeds').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
   shell.attach({
     api: controls,
-    apply: () => {
-      state.values = controls.values;
-      requestConfigure();
-    },
-    actions: {
-      togglePlay: () => !$('btn-play').disabled && togglePlay(),
-      step: () => !$('btn-step').disabled && step(1),
-      reset: () => !$('btn-reset').disabled && requestConfigure(),
-    },
+    apply: client.apply,
+    actions: client.wireButtons(),
     plots: () => [
       { id: 'fit', title: 'Four fits of the same data', plot: plots.fit },
       ...MODELS.map((m) => ({ id: `boundary-${m}`, title: `Decision boundary: ${MODEL_STYLES[m].label}`, plot: plots.boundary[m] })),
@@ -942,62 +702,19 @@ function start() {
   });
   renderSweep();
 
-  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
-    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
-    return;
-  }
-  try {
-    worker = moduleWorker(new URL('./lazy-worker.js', import.meta.url));
-  } catch (err) {
-    fail(`The training worker could not start: ${err?.message ?? err}`);
-    return;
-  }
-  worker.onmessage = onWorkerMessage;
-  worker.onerror = (e) => {
-    e.preventDefault();
-    fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
-      'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
-  };
-  worker.onmessageerror = () => fail('The training worker sent a message the page could not read.');
-  setTimeout(() => {
-    if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
-  }, READY_TIMEOUT_MS);
+  // A small hook for tests and for the curious.
+  window.descent = client.hook({
+    controls: CONTROLS,
+    get sweep() {
+      return state.sweep;
+    },
+    /** The page's plots (read-only use: what each one draws). */
+    get plots() {
+      return plots;
+    },
+  });
 
-  state.playing = autoplay;
-  setConfigInFlight(true);
-  state.runId = 1;
-  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
-  if (autoplay) post({ type: MSG.PLAY });
-  shell.writeUrl();
+  if (client.start({ autoplay })) shell.writeUrl();
 }
-
-// A small hook for tests and for the curious (read-only use intended, plus step(n)).
-window.descent = {
-  state,
-  controls: CONTROLS,
-  get lastReport() {
-    return state.report;
-  },
-  get firstReport() {
-    return state.firstReport;
-  },
-  get history() {
-    return state.history;
-  },
-  get sweep() {
-    return state.sweep;
-  },
-  /** The page's plots (read-only use: what each one draws). */
-  get plots() {
-    return plots;
-  },
-  get shell() {
-    return shell;
-  },
-  /** Pauses and advances exactly `n` steps. */
-  step(n = 1) {
-    step(n);
-  },
-};
 
 start();

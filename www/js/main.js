@@ -2,14 +2,14 @@
 // The worker does all numerics (see worker.js and protocol.js); this file only keeps state and draws,
 // at most once per animation frame.
 
-import { MSG, DONE_REASON, ERROR_DURING, plainMessage } from './protocol.js';
+import { MSG } from './protocol.js';
 import { CONTROLS, buildControls, formatInt, formatNumber } from './controls.js';
-import { createScene, moduleWorker } from './scene.js';
+import { createScene } from './scene.js';
+import { createRunClient, LIVE_LR } from './run-client.js';
 import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots.js';
 import { CONVERGENCE, settled, thinHistory } from './history.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)
-const READY_TIMEOUT_MS = 20000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -37,23 +37,15 @@ const PRESETS = [
 ];
 
 const state = {
-  status: 'loading', // loading | paused | playing | diverged | refused | failed
-  playing: false, // the user wants training to run (the button shows "Pause")
-  resumeOnChange: false, // training was stopped by divergence or a refused config: resume on the next change
-  runId: 0, // newest run requested; replies for other runs are dropped
-  shownRunId: 0, // run whose data and plots are on screen
+  // status, playing, resumeOnChange, runId, shownRunId, setup, report, firstReport, info and
+  // message are kept by the run client (run-client.js).
   values: null, // control values (the config sent with the next configure)
-  setup: null, // task, data, grid spec of the shown run
-  report: null, // latest report of the shown run
-  firstReport: null, // report at step 0 of the shown run
   stepsPerSec: 0,
-  info: null, // {build, defaults, limits} from the engine
   history: { step: [], train: [], test: [] },
   convergedAt: null, // step from which the train loss has stopped moving (history.js settled), or null
-  message: null, // {kind, text} shown in the alert region
 };
 
-let worker = null;
+let client = null;
 let controls = null;
 let shell = null;
 let lossPlot;
@@ -71,138 +63,19 @@ function fmtAcc(v) {
   return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '—';
 }
 
-function setMessage(kind, text) {
-  state.message = text ? { kind, text: plainMessage(text) } : null;
-  const el = $('alert');
-  if (!state.message) {
-    el.hidden = true;
-    el.textContent = '';
-    el.className = 'alert';
-    return;
-  }
-  el.hidden = false;
-  el.className = `alert alert-${kind}`;
-  el.textContent = state.message.text;
-}
-
-function setStatus(s) {
-  state.status = s;
-  document.body.dataset.status = s;
-  renderButtons();
-}
-
 // ---------------------------------------------------------------------------------------------
-// Worker traffic.
-
-let configInFlight = false; // a configure has been sent and not answered yet
-let configDirty = false; // the values changed since the last configure was sent
-let lrDirty = false; // the step size changed and the running network should take it
-let flushQueued = false;
-
-function post(msg) {
-  worker?.postMessage(msg);
-}
-
-function requestConfigure() {
-  configDirty = true;
-  queueFlush();
-}
-
-function queueFlush() {
-  if (flushQueued) return;
-  flushQueued = true;
-  // One frame of coalescing while a slider drags; the timeout covers frames that never come.
-  let fired = false;
-  const run = () => {
-    if (fired) return;
-    fired = true;
-    flushQueued = false;
-    flush();
-  };
-  requestAnimationFrame(run);
-  setTimeout(run, 100);
-}
-
-function flush() {
-  if (state.status === 'failed' || state.status === 'loading') return;
-  if (configDirty && !configInFlight) {
-    sendConfigure();
-  } else if (lrDirty && !configDirty && !configInFlight) {
-    lrDirty = false;
-    post({ type: MSG.SET_LR, runId: state.runId, lr: state.values.lr });
-  }
-}
-
-let busyTimer = 0;
-function setConfigInFlight(on) {
-  configInFlight = on;
-  clearTimeout(busyTimer);
-  if (on) busyTimer = setTimeout(() => { $('busy').hidden = false; }, 300);
-  else $('busy').hidden = true;
-}
-
-function sendConfigure() {
-  configDirty = false;
-  lrDirty = false; // the config carries the step size
-  setConfigInFlight(true);
-  state.runId += 1;
-  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
-  if (state.playing || state.resumeOnChange) {
-    state.playing = true;
-    state.resumeOnChange = false;
-    post({ type: MSG.PLAY });
-  }
-  renderButtons();
-}
-
-function configureSettled() {
-  setConfigInFlight(false);
-  if (configDirty || lrDirty) queueFlush();
-}
-
-function onWorkerMessage(e) {
-  const msg = e.data;
-  switch (msg.type) {
-    case MSG.READY:
-      onReady(msg.info);
-      break;
-    case MSG.PROGRESS:
-      if (msg.runId !== state.runId || msg.runId !== state.shownRunId) return; // stale
-      onReport(msg);
-      break;
-    case MSG.DONE:
-      if (msg.runId !== state.runId) return; // stale
-      if (msg.reason === DONE_REASON.CONFIGURED) onConfigured(msg);
-      else if (msg.runId === state.shownRunId) onDone(msg);
-      break;
-    case MSG.ERROR:
-      onError(msg);
-      break;
-    default:
-      break;
-  }
-}
+// The run's lifecycle is the run client's; these are the Playground's parts of it.
 
 function onReady(info) {
-  state.info = info;
   const b = info.build ?? {};
   state.simd = Boolean(b.simd);
   $('stat-backend').textContent = `CPU · wasm${b.simd ? ' SIMD' : ''}`;
-  $('build-info').textContent = b.version ? `Engine ${b.version}.` : '';
-  setStatus(state.playing ? 'playing' : 'paused');
-  flush();
 }
 
 function onConfigured(msg) {
-  configureSettled();
   const s = msg.setup;
-  state.shownRunId = msg.runId;
-  state.setup = s;
   state.history = { step: [], train: [], test: [] };
   state.convergedAt = null;
-  state.firstReport = msg.report;
-  state.report = null;
-  setMessage(null, null);
 
   const twoD = s.inputDim === 2;
   $('plot-boundary').hidden = !twoD;
@@ -219,57 +92,6 @@ function onConfigured(msg) {
   else fitPlot.setSetup(s);
   $('stat-params').textContent = formatInt(s.paramCount);
   $('stat-params').title = Number.isFinite(s.memoryBytes) ? `about ${formatBytes(s.memoryBytes)} of memory` : '';
-  onReport(msg);
-  if (state.playing) setStatus('playing');
-  else setStatus('paused');
-}
-
-function onDone(msg) {
-  onReport(msg);
-  if (msg.reason === DONE_REASON.DIVERGED || msg.report?.diverged != null) {
-    state.resumeOnChange = state.playing;
-    state.playing = false;
-    const r = msg.report;
-    const text = r.message && /diverged at step/i.test(r.message)
-      ? `Training ${r.message.trim()}`
-      : `Training diverged at step ${formatInt(r.diverged)}${r.message ? `: ${r.message.trim()}` : '.'} Lower the step size or the initialisation scale, or press Reset.`;
-    setMessage('diverged', text);
-    setStatus('diverged');
-  } else if (state.status !== 'refused') {
-    setStatus(state.playing ? 'playing' : 'paused');
-  }
-}
-
-function onError(msg) {
-  if (msg.fatal) {
-    fail(msg.message);
-    return;
-  }
-  if (msg.runId !== state.runId) return; // about a run that has been replaced
-  if (msg.during === ERROR_DURING.CONFIGURE) {
-    // The engine refused the newest config: the previous run's plots stay on screen.
-    configureSettled();
-    state.resumeOnChange = state.resumeOnChange || state.playing;
-    state.playing = false;
-    const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
-    const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
-    setMessage('error', `This setting was refused: ${reason}${after}`);
-    setStatus('refused');
-  } else if (msg.during === ERROR_DURING.SET_LR) {
-    setMessage('error', `The step size was not changed: ${msg.message}`);
-  } else {
-    state.playing = false;
-    setMessage('error', msg.message);
-    setStatus('paused');
-  }
-}
-
-function fail(text) {
-  state.playing = false;
-  setMessage('fatal', text);
-  setStatus('failed');
-  $('stat-backend').textContent = 'unavailable';
-  document.body.classList.add('failed');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +99,6 @@ function fail(text) {
 
 let pendingGrid = null;
 let lossDirty = false;
-let frameQueued = false;
 
 /** The backend indicator and, when a GPU was wanted but the run is on the CPU, the note saying why. */
 function showBackend(info) {
@@ -316,7 +137,7 @@ function onReport(msg) {
   state.convergedAt = r.diverged == null && settled(h) ? (state.convergedAt ?? r.step) : null;
   lossDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
-  queueFrame();
+  client.queueFrame();
 }
 
 function showGridNote(costMs) {
@@ -344,15 +165,6 @@ function addPoint(h, step, train, test) {
     h.train.push(train);
     h.test.push(test);
   }
-}
-
-function queueFrame() {
-  if (frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => {
-    frameQueued = false;
-    render();
-  });
 }
 
 function render() {
@@ -410,67 +222,10 @@ function renderConverged(r) {
   if (note.textContent !== text) note.textContent = text;
 }
 
-function renderButtons() {
-  const ok = state.status !== 'loading' && state.status !== 'failed';
-  const play = $('btn-play');
-  play.disabled = !ok || state.status === 'refused';
-  play.setAttribute('aria-pressed', String(state.playing));
-  play.querySelector('.label').textContent = state.playing ? 'Pause' : 'Play';
-  play.title = state.playing
-    ? 'Pause training'
-    : state.status === 'diverged' ? 'Start again from step 0 and train' : 'Train continuously';
-  play.classList.toggle('is-playing', state.playing);
-  $('btn-step').disabled = !ok || state.status === 'diverged' || state.status === 'refused';
-  $('btn-reset').disabled = !ok || state.status === 'refused';
-}
-
 function formatBytes(b) {
   if (b >= 1e9) return `${(b / 1e9).toFixed(1)} GB`;
   if (b >= 1e6) return `${(b / 1e6).toFixed(1)} MB`;
   return `${Math.max(1, Math.round(b / 1e3))} kB`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// User actions.
-
-function onControlChange(name, value, { live }) {
-  state.values = controls.values;
-  shell.writeUrl();
-  const healthy = state.status === 'playing' || state.status === 'paused';
-  if (live && healthy && !configDirty && !configInFlight) {
-    lrDirty = true;
-    queueFlush();
-  } else {
-    requestConfigure();
-  }
-}
-
-function togglePlay() {
-  if (state.playing) {
-    state.playing = false;
-    post({ type: MSG.PAUSE });
-    setStatus('paused');
-    return;
-  }
-  if (state.status === 'refused') return; // a control must change first
-  if (state.status === 'diverged') {
-    state.resumeOnChange = true;
-    requestConfigure();
-    return;
-  }
-  state.playing = true;
-  post({ type: MSG.PLAY });
-  setStatus('playing');
-}
-
-function stepOnce() {
-  state.playing = false;
-  post({ type: MSG.STEP, steps: 1 });
-  setStatus('paused');
-}
-
-function reset() {
-  requestConfigure();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,8 +234,18 @@ function reset() {
 function start() {
   shell = createScene({ scene: 'playground', controls: CONTROLS, view: VIEW, presets: PRESETS });
   const { values, autoplay } = shell;
-  controls = buildControls($('controls'), values, onControlChange);
-  state.values = controls.values;
+  client = createRunClient({
+    workerUrl: new URL('./worker.js', import.meta.url),
+    state,
+    live: { lr: LIVE_LR },
+    divergedAdvice: 'Lower the step size or the initialisation scale, or press Reset.',
+    onReady,
+    onConfigured,
+    onReport,
+    render,
+  });
+  controls = buildControls($('controls'), values, client.onControlChange);
+  client.bind({ controls, shell });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
 
   lossPlot = new LossPlot($('plot-loss'));
@@ -490,16 +255,10 @@ function start() {
 
   $('loss-logx').addEventListener('change', (e) => lossPlot.setLogX(e.target.checked));
   $('converged-item').title = convergenceRule();
-  $('btn-play').addEventListener('click', togglePlay);
-  $('btn-step').addEventListener('click', stepOnce);
-  $('btn-reset').addEventListener('click', reset);
   shell.attach({
     api: controls,
-    apply: () => {
-      state.values = controls.values;
-      requestConfigure();
-    },
-    actions: { togglePlay: () => !$('btn-play').disabled && togglePlay(), step: () => !$('btn-step').disabled && stepOnce(), reset: () => !$('btn-reset').disabled && reset() },
+    apply: client.apply,
+    actions: client.wireButtons(),
     plots: () => [
       { id: 'boundary', title: 'Decision boundary', plot: boundaryPlot },
       { id: 'fit', title: 'Fitted function', plot: fitPlot },
@@ -515,37 +274,17 @@ function start() {
   $('boundary-legend').hidden = !twoD;
   $('plot-fit').hidden = twoD;
 
-  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
-    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
-    return;
-  }
-  try {
-    worker = moduleWorker(new URL('./worker.js', import.meta.url));
-  } catch (err) {
-    fail(`The training worker could not start: ${err?.message ?? err}`);
-    return;
-  }
-  worker.onmessage = onWorkerMessage;
-  worker.onerror = (e) => {
-    e.preventDefault();
-    fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
-      'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
-  };
-  worker.onmessageerror = () => fail('The training worker sent a message the page could not read.');
-  setTimeout(() => {
-    if (state.status === 'loading') {
-      setMessage('info', 'Still loading the engine… this takes longer than expected.');
-    }
-  }, READY_TIMEOUT_MS);
+  // A small hook for tests and for the curious.
+  window.descent = client.hook({
+    controls: CONTROLS,
+    /** Makes the GPU fail as a lost device would: the run moves to the CPU and says so. */
+    loseDevice() {
+      client.post({ type: MSG.LOSE_DEVICE });
+    },
+  });
 
   // The first run: sent now, handled by the worker as soon as the engine is ready.
-  state.playing = autoplay;
-  configDirty = false;
-  setConfigInFlight(true);
-  state.runId = 1;
-  post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
-  if (autoplay) post({ type: MSG.PLAY });
-  shell.writeUrl();
+  if (client.start({ autoplay })) shell.writeUrl();
 }
 
 /** The run's facts for the report export (the data points are in the plot exports). */
@@ -553,33 +292,5 @@ function summarySetup() {
   const s = state.setup;
   return s && { task: s.task, inputDim: s.inputDim, paramCount: s.paramCount, memoryBytes: s.memoryBytes, gridSpec: s.gridSpec };
 }
-
-// A small hook for tests and for the curious (read-only use intended).
-window.descent = {
-  state,
-  controls: CONTROLS,
-  get lastReport() {
-    return state.report;
-  },
-  get firstReport() {
-    return state.firstReport;
-  },
-  get history() {
-    return state.history;
-  },
-  get shell() {
-    return shell;
-  },
-  /** Makes the GPU fail as a lost device would: the run moves to the CPU and says so. */
-  loseDevice() {
-    post({ type: MSG.LOSE_DEVICE });
-  },
-  /** Pauses and advances exactly `n` steps. */
-  step(n = 1) {
-    state.playing = false;
-    post({ type: MSG.STEP, steps: n });
-    setStatus('paused');
-  },
-};
 
 start();

@@ -8,6 +8,8 @@
 //   {type: PAUSE}                      stop training; replies DONE (reason 'paused')
 //   {type: STEP, steps}                advance `steps` steps (training is paused first); replies DONE
 //   {type: SET_LR, runId, lr}          new step size for run `runId` from its next step on
+//                                      (a live setting: every one is {type, runId, [name]: value},
+//                                      sent by run-client.js and applied by worker-host.js)
 //
 // worker → page
 //   {type: READY, info}                engine loaded: info = {build, defaults, limits}
