@@ -215,10 +215,15 @@ describe('Playground', () => {
     assert.equal(c.note, null);
 
     // Two hidden units cannot fit the circles: the loss settles within some thousand steps.
-    await page.goto(url('width=2'));
-    await waitForStep(page, 50);
+    // Paused at the start (a playing run can pass the first thousand steps between two polls).
+    await page.goto(url('width=2&play=0'));
+    await waitForStep(page, 0);
+    await page.click('#btn-step');
+    await waitForStep(page, 1);
     c = await converged();
     assert.equal(c.at, '', 'not in the first steps');
+    assert.equal(c.shown, 'not yet');
+    await page.click('#btn-play');
     await page.waitForFunction(() => document.body.dataset.converged, null, { timeout: 60000, polling: 100 });
     c = await converged();
     const k = Number(c.at);
