@@ -16,7 +16,7 @@
 //   preset=id           start from a preset (explicit settings in the URL override it)
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
-import { setPlotScale, setPlotHeightCap, refitPlots } from './plots.js';
+import { setPlotScale, setPlotHeightCap, refitPlots } from './plots/index.js';
 import { SCENES } from './scenes.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
