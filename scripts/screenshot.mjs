@@ -12,9 +12,19 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { SCENES } from '../www/js/scenes.js';
+
+// Every scene of SCENES at its defaults: on a desktop, in a narrow window and on a phone (a scene
+// that computes its figures rather than training live is shown once they are computed).
+const SCENE_SHOTS = Object.entries(SCENES).flatMap(([id, { page, live }]) => [
+  { name: `${id}-defaults` },
+  { name: `${id}-narrow-800`, viewport: { width: 800, height: 1000 } },
+  { name: `${id}-phone-390`, viewport: { width: 390, height: 844 } },
+].map((shot) => ({ ...shot, page, query: '', ...(live ? {} : { act: computed }) })));
 
 const SHOTS = [
-  { name: 'defaults', query: '' },
+  ...SCENE_SHOTS,
+  // The Playground.
   { name: 'width-1', query: 'width=1' },
   { name: 'width-4096', query: 'width=4096' },
   { name: 'lr-1e-4', query: 'lr=0.0001' },
@@ -23,39 +33,32 @@ const SHOTS = [
   { name: 'init-100', query: 'initScale=100' },
   { name: 'sine', query: 'dataset=sine' },
   { name: 'spirals-deep', query: 'dataset=spirals&depth=3&width=256&lr=0.2' },
-  { name: 'narrow-800', query: '', viewport: { width: 800, height: 1000 } },
   { name: 'catapult', query: 'preset=catapult' },
-  { name: 'phone-390', query: '', viewport: { width: 390, height: 844 } },
   // Lazy or rich.
-  { name: 'lazy-defaults', page: 'lazy.html', query: '' },
   { name: 'lazy-width-16-alpha-0.1', page: 'lazy.html', query: 'width=16&alpha=0.1' },
   { name: 'lazy-width-4096', page: 'lazy.html', query: 'width=4096' },
   { name: 'lazy-circles', page: 'lazy.html', query: 'dataset=circles&width=64' },
   { name: 'lazy-sweep', page: 'lazy.html', query: '', act: sweep },
   { name: 'lazy-sweep-relu', page: 'lazy.html', query: 'activation=relu&sweepMax=4096', act: sweep },
-  { name: 'lazy-narrow-800', page: 'lazy.html', query: 'alpha=0.1&width=32', viewport: { width: 800, height: 1000 } },
+  { name: 'lazy-narrow-800-alpha-0.1', page: 'lazy.html', query: 'alpha=0.1&width=32', viewport: { width: 800, height: 1000 } },
   // Double descent.
-  { name: 'dd-defaults', page: 'double-descent.html', query: '', act: ddDone },
   { name: 'dd-optimal-ridge', page: 'double-descent.html', query: '', act: ddOptimal },
-  { name: 'dd-samples', page: 'double-descent.html', query: 'sweep=samples', act: ddDone },
-  { name: 'dd-digits', page: 'double-descent.html', query: 'data=digits&x=params', act: ddDone },
-  { name: 'dd-fourier-nonlinear', page: 'double-descent.html', query: 'features=fourier&teacher=nonlinear', act: ddDone },
+  { name: 'dd-samples', page: 'double-descent.html', query: 'sweep=samples', act: computed },
+  { name: 'dd-digits', page: 'double-descent.html', query: 'data=digits&x=params', act: computed },
+  { name: 'dd-fourier-nonlinear', page: 'double-descent.html', query: 'features=fourier&teacher=nonlinear', act: computed },
   { name: 'dd-trained', page: 'double-descent.html', query: '', act: ddTrained },
-  { name: 'dd-narrow-800', page: 'double-descent.html', query: '', viewport: { width: 800, height: 1000 }, act: ddDone },
   // Step size.
-  { name: 'step-defaults', page: 'step.html', query: '' },
   { name: 'step-stable', page: 'step.html', query: 'lrMultiple=0.9' },
   { name: 'step-stable-erf-4096', page: 'step.html', query: 'lrMultiple=0.9&activation=erf&width=4096' },
   { name: 'step-divergent', page: 'step.html', query: 'lrMultiple=12' },
   { name: 'step-phase', page: 'step.html', query: '', act: phase },
-  { name: 'step-narrow-800', page: 'step.html', query: '', viewport: { width: 800, height: 1000 } },
   // Embed view, presenter mode and the tools' dialogs.
   { name: 'embed-playground', query: 'embed&controls=width,lr&play=1&dataset=spirals&width=256', viewport: { width: 960, height: 640 } },
   // Embeds as the host page shows them: the frame only (`frame`), at the embed dialog's size and
   // at 640 × 480.
   { name: 'embed-step', page: 'step.html', query: 'embed&controls=lrMultiple&play=1', viewport: { width: 960, height: 640 }, frame: true },
   { name: 'embed-step-640x480', page: 'step.html', query: 'embed&controls=lrMultiple&play=1', viewport: { width: 640, height: 480 }, frame: true },
-  { name: 'embed-dd-narrow', page: 'double-descent.html', query: 'embed', viewport: { width: 640, height: 720 }, act: ddDone },
+  { name: 'embed-dd-narrow', page: 'double-descent.html', query: 'embed', viewport: { width: 640, height: 720 }, act: computed },
   { name: 'present-step', page: 'step.html', query: 'present&preset=catapult&play=1' },
   { name: 'present-catapult', query: 'present&preset=catapult&play=1', viewport: { width: 1280, height: 900 }, frame: true },
   { name: 'present-playground', query: 'present&play=1', viewport: { width: 1280, height: 800 } },
@@ -80,8 +83,8 @@ async function phase(page) {
   await page.waitForTimeout(300);
 }
 
-/** Waits until every seed of the double-descent sweep is computed (at most a minute). */
-async function ddDone(page) {
+/** Waits until the scene's figures are computed, every seed of a sweep (at most a minute). */
+async function computed(page) {
   await page.waitForFunction(() => document.body.dataset.status !== 'computing', null, { timeout: 60000 })
     .catch(() => console.error('  the sweep did not finish within a minute'));
   await page.waitForTimeout(300);
@@ -89,14 +92,14 @@ async function ddDone(page) {
 
 /** The sweep, then the optimal-ridge button. */
 async function ddOptimal(page) {
-  await ddDone(page);
+  await computed(page);
   await page.click('#btn-optimal');
   await page.waitForTimeout(500);
 }
 
 /** The sweep, then the trained-network width sweep to its end (at most three minutes). */
 async function ddTrained(page) {
-  await ddDone(page);
+  await computed(page);
   await page.click('#fig-trained [data-role="start"]');
   await page.waitForFunction(() => document.body.dataset.trained && document.body.dataset.trained !== 'running',
     null, { timeout: 180000 }).catch(() => console.error('  the trained sweep did not finish within three minutes'));

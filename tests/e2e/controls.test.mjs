@@ -1,25 +1,33 @@
-// The training controls every live scene shares (Playground, Lazy or rich, Step size): a visible
-// Step button that takes exactly one step, paused, and one rule for Reset (Restart on the step-size
-// page): back to step 0, keeping the play state: paused stays paused, running keeps running.
+// The training controls every live scene of SCENES shares (Playground, Lazy or rich, Step size): a
+// visible Step button that takes exactly one step, paused, and one rule for Reset (Restart on the
+// step-size page): back to step 0, keeping the play state: paused stays paused, running keeps
+// running.
 // Run from the repository root after building: node --test tests/e2e/controls.test.mjs
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { SCENES } from '../../www/js/scenes.js';
 import { openPage, useSite } from './helpers.mjs';
 
-// Each scene: its page, a small fast setting and its reset button. Every scene page keeps its
-// latest report, with the step, in window.descent.state.report.
-const SCENES = [
-  { name: 'Playground', page: '', query: 'dataset=circles&nTrain=64&width=32', reset: '#btn-reset' },
-  { name: 'Lazy or rich', page: 'lazy.html', query: 'width=64&nTrain=32', reset: '#btn-reset' },
-  { name: 'Step size', page: 'step.html', query: 'width=64', reset: '#btn-restart' },
-];
+// Every live scene of SCENES (a network that trains step by step), with a small fast setting and
+// its reset button. Every scene page keeps its latest report, with the step, in
+// window.descent.state.report.
+const FAST = {
+  playground: { query: 'dataset=circles&nTrain=64&width=32', reset: '#btn-reset' },
+  lazy: { query: 'width=64&nTrain=32', reset: '#btn-reset' },
+  step: { query: 'width=64', reset: '#btn-restart' },
+};
+const LIVE = Object.entries(SCENES).filter(([, s]) => s.live).map(([id, s]) => ({ id, name: s.title, page: s.page, ...FAST[id] }));
 const OPTS = { timeout: 30000, polling: 'raf' };
 
 describe('Training controls on every live scene', () => {
   const site = useSite();
 
-  for (const scene of SCENES) {
+  test('every live scene has a fast setting and a reset button here', () => {
+    for (const scene of LIVE) assert.ok(scene.query && scene.reset, `FAST.${scene.id}`);
+  });
+
+  for (const scene of LIVE) {
     test(`${scene.name}: Step takes one step; Reset keeps paused paused and running running`, async () => {
       const { page, errors } = await openPage(site.browser.context);
       const step = () => page.evaluate(() => window.descent.state.report?.step);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canvasStats, openPage, setRange, useSite } from './helpers.mjs';
 
-const TEST_RGB = [213, 94, 0]; // COLORS.test in plots.js
+const TEST_RGB = [213, 94, 0]; // COLORS.test in plots/common.js
 
 describe('Double descent', () => {
   const site = useSite();

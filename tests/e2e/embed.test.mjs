@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { SCENES } from '../../www/js/scenes.js';
 import { openPage, startBrowser, startServer, waitForStep } from './helpers.mjs';
 
 /**
@@ -33,8 +34,6 @@ async function startHost() {
     }),
   };
 }
-
-const SCENE_PAGES = { playground: '', lazy: 'lazy.html', 'double-descent': 'double-descent.html', step: 'step.html' };
 
 describe('Embed, share, export', () => {
   let server;
@@ -342,7 +341,7 @@ describe('Embed, share, export', () => {
       `long=${'A'.repeat(6000)}`, `width=${'9'.repeat(1000)}`,
       'constructor=1', '__proto__=1',
     ].join('&');
-    for (const [scene, page0] of Object.entries(SCENE_PAGES)) {
+    for (const [scene, { page: page0 }] of Object.entries(SCENES)) {
       const { page, errors } = await openPage(browser.context);
       const warnings = [];
       page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
@@ -427,7 +426,7 @@ describe('Embed, share, export', () => {
   });
 
   test('keyboard alone reaches every control, with a visible focus; plots describe their state', async () => {
-    for (const [scene, page0] of Object.entries(SCENE_PAGES)) {
+    for (const [scene, { page: page0 }] of Object.entries(SCENES)) {
       const { page, errors } = await openPage(browser.context);
       await page.goto(url(page0, 'play=0'));
       await page.waitForFunction(() => document.body.dataset.status !== 'loading', null, { timeout: 30000 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
+import { SCENES } from '../../www/js/scenes.js';
 import { openPage, useSite } from './helpers.mjs';
 
 describe('Figures, exports and refusals', () => {
@@ -132,7 +133,7 @@ describe('Figures, exports and refusals', () => {
 
   test('every slider at its maximum, the other settings at their defaults, is accepted', async () => {
     const checked = [];
-    for (const scene of ['index.html', 'step.html', 'lazy.html', 'double-descent.html']) {
+    for (const { page: scene } of Object.values(SCENES)) {
       const first = await openPage(site.browser.context);
       await first.page.goto(url(scene, 'play=0'));
       const sliders = await first.page.evaluate(() => window.descent.controls

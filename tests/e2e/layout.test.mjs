@@ -7,16 +7,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { SCENES } from '../../www/js/scenes.js';
 import { openPage, startBrowser, startServer } from './helpers.mjs';
-
-// Each scene's page, and its headline controls: the first group of its control table, which a
-// one-column page shows directly above the plots.
-const SCENES = {
-  playground: { page: 'index.html', headline: ['width', 'lr', 'initScale'] },
-  lazy: { page: 'lazy.html', headline: ['width', 'alpha', 'lr', 'initScale'] },
-  'double-descent': { page: 'double-descent.html', headline: ['sweep', 'data', 'features'] },
-  step: { page: 'step.html', headline: ['width', 'lrMultiple', 'initScale'] },
-};
 
 const PX = 1; // sub-pixel rounding of bounding boxes
 

@@ -6,7 +6,7 @@
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
 import { formatInt, formatNumber } from './controls.js';
-import { SeriesPlot, COLORS } from './plots.js';
+import { SeriesPlot, COLORS } from './plots/index.js';
 import { moduleWorker } from './scene.js';
 
 export class TrainedSweepPanel {

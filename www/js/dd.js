@@ -8,7 +8,7 @@
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
-import { SeriesPlot, COLORS } from './plots.js';
+import { SeriesPlot, COLORS } from './plots/index.js';
 import { TrainedSweepPanel } from './dd-train.js';
 
 const READY_TIMEOUT_MS = 20000;

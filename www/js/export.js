@@ -1,9 +1,9 @@
 // Exporting what a scene shows: every plot as SVG (drawn from the plot's data, not a picture of
 // its canvas), as PNG (that SVG rasterised at 2×), and the numbers behind it as CSV and JSON.
-// Plots describe themselves with exportSpec() (the format is documented in plots.js, "Export
-// specs"); this module only renders those descriptions and hands files to the browser.
+// Plots describe themselves with exportSpec() (the format is documented in plots/common.js,
+// "Export specs"); this module only renders those descriptions and hands files to the browser.
 
-import { FONT_FAMILY } from './plots.js';
+import { FONT_FAMILY } from './plots/index.js';
 
 const TITLE_H = 30; // room above the chart for its title
 const LEGEND_ROW = 22; // one row of the legend below the chart

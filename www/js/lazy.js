@@ -8,7 +8,7 @@ import { createScene, moduleWorker } from './scene.js';
 import { createRunClient, LIVE_LR } from './run-client.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
-} from './plots.js';
+} from './plots/index.js';
 
 const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
 const CANCEL_GRACE_MS = 400; // a sweep worker that has not stopped by then is terminated

@@ -6,7 +6,7 @@ import { MSG } from './protocol.js';
 import { CONTROLS, buildControls, formatInt, formatNumber } from './controls.js';
 import { createScene } from './scene.js';
 import { createRunClient, LIVE_LR } from './run-client.js';
-import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots.js';
+import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots/index.js';
 import { CONVERGENCE, settled, thinHistory } from './history.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)

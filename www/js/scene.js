@@ -1,7 +1,8 @@
-// What every scene page shares around its own science: the page modes (?embed, ?present), the
-// URL (strictly parsed, with a console note for anything dropped or clamped; rewritten on every
-// change), presets, keyboard shortcuts, the "Copy link", "Embed" and "Export" tools and their
-// dialogs, text descriptions of the plots, and starting workers inside sandboxed iframes.
+// What every scene page shares around its own science: the scene nav (one link per scene of
+// SCENES), the page modes (?embed, ?present), the URL (strictly parsed, with a console note for
+// anything dropped or clamped; rewritten on every change), presets, keyboard shortcuts, the
+// "Copy link", "Embed" and "Export" tools and their dialogs, text descriptions of the plots, and
+// starting workers inside sandboxed iframes.
 //
 // A page calls createScene() first (it decides the initial values and the mode, before any plot
 // is built), builds its controls and plots, then calls shell.attach() with what the tools need.
@@ -15,7 +16,7 @@
 //   preset=id           start from a preset (explicit settings in the URL override it)
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
-import { setPlotScale, setPlotHeightCap, refitPlots } from './plots.js';
+import { setPlotScale, setPlotHeightCap, refitPlots } from './plots/index.js';
 import { SCENES } from './scenes.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
@@ -108,6 +109,7 @@ export function createScene({ scene, controls, view = [], presets = [] }) {
   const play = params.get('play');
   const autoplay = !reducedMotion && (play === '1' || (play !== '0' && !embed && !present));
 
+  renderNav(scene);
   const root = document.documentElement;
   root.classList.toggle('mode-embed', embed);
   root.classList.toggle('mode-present', present);
@@ -140,6 +142,20 @@ export function createScene({ scene, controls, view = [], presets = [] }) {
     applyPreset: (i) => applyPreset(shell, i),
   };
   return shell;
+}
+
+/**
+ * The header's scene nav (`<nav class="scene-nav">`, empty in the page): a link to every scene of
+ * SCENES, the current one marked with aria-current="page". An embed hides it with the header.
+ */
+function renderNav(current) {
+  const nav = document.querySelector('nav.scene-nav');
+  if (!nav) return;
+  nav.replaceChildren(...Object.entries(SCENES).map(([id, { page, title }]) => {
+    const a = el('a', { href: page, text: title });
+    if (id === current) a.setAttribute('aria-current', 'page');
+    return a;
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------

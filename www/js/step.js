@@ -7,7 +7,7 @@
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { createScene, moduleWorker } from './scene.js';
-import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots.js';
+import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots/index.js';
 
 const READY_TIMEOUT_MS = 20000;
 const REGIME_TEXT = { stable: 'stable', catapult: 'catapult', divergent: 'divergent', unsettled: 'not settled' };

@@ -1,0 +1,21 @@
+// Plot components, drawn with uPlot (canvas), one module per kind:
+//   series.js    SeriesPlot (curves over a shared x axis, linear or log; log or linear y) and
+//                LossPlot (train and test loss against step, the Playground's loss panel)
+//   fit.js       FitPlot (1-D regression: predictions and the target on the grid, the data)
+//   boundary.js  BoundaryPlot (2-D classification: the prediction on a G×G grid as a diverging
+//                heatmap under the data, with the decision boundary f = 0)
+//   matrix.js    MatrixPlot (a square matrix as a heatmap, sequential or diverging)
+//   heatmap.js   GridHeatmap (a heatmap over two log-spaced grids: phase diagrams)
+//   common.js    colours, type, axes, sizing and the export-spec frame they share
+// Every component takes a container element, sizes itself to the container's width, and never
+// draws a non-finite value (those become gaps). Pages import from this file.
+
+export {
+  COLORS, MODEL_STYLES, FONT_FAMILY, setPlotScale, heatColor, heatGradientCss, seqColor, gridLabel,
+  setPlotHeightCap, refitPlots, stepLabel,
+} from './common.js';
+export { SeriesPlot, LossPlot } from './series.js';
+export { FitPlot } from './fit.js';
+export { BoundaryPlot } from './boundary.js';
+export { MatrixPlot } from './matrix.js';
+export { GridHeatmap } from './heatmap.js';
