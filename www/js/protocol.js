@@ -110,6 +110,7 @@ export const DONE_REASON = Object.freeze({
   PAUSED: 'paused',
   STEPPED: 'stepped',
   DIVERGED: 'diverged',
+  FINISHED: 'finished', // the run is over (a step budget): PLAY and STEP wait for a restart
 });
 
 export const ERROR_DURING = Object.freeze({
