@@ -8,19 +8,20 @@
 //   {type: SET_LR, runId, lrMultiple} restart the run from θ₀ at `lrMultiple` × the stability
 //                                      bound (a live setting that restarts; replies DONE 'stepped'
 //                                      while paused)
-//   {type: PHASE, id, config, backend} compute a phase diagram in slices of PHASE_SLICE_MS,
-//                                      its widths training on backend 'auto' | 'cpu' | 'gpu'
-//   {type: CANCEL_PHASE, id}           stop it; the cells computed so far stay
+//   {type: TASK, id, kind: TASK.PHASE, config, backend}
+//                                      a phase diagram (task-host.js) in slices of
+//                                      PHASE_SLICE_MS, its widths training on backend 'auto' |
+//                                      'cpu' | 'gpu'; CANCEL_TASK stops it
 //   {type: LOSE_DEVICE}                destroy the diagram's GPU device (it goes on on the CPU)
 // worker → page
-//   {type: PHASE_PROGRESS, id, report, progress}  after every slice; progress.finished or
-//                                                 progress.cancelled ends the diagram;
-//                                                 progress.backend, .notice, .activity
-//   {type: ERROR, id, during: 'phase', message}
+//   {type: TASK_PROGRESS | TASK_DONE, id, report, progress}
+//                                      after the start and every slice; progress.backend,
+//                                      .notice, .activity, .done, .total
 
 import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../pkg/descent.js';
-import { MSG, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
-import { hostRun, post } from './worker-host.js';
+import { MSG, TASK, ERROR_DURING, finite, floats64 } from './protocol.js';
+import { hostRun } from './worker-host.js';
+import { hostTasks } from './task-host.js';
 
 export const MAX_STEPS = 4000;
 const CHUNK_MS = 30;
@@ -65,20 +66,14 @@ hostRun({
     },
   },
   handle(msg) {
-    // The diagram's loop runs on its own (not awaited), so that CANCEL_PHASE gets in between slices.
-    if (msg.type === MSG.PHASE) startPhase(msg);
-    else if (msg.type === MSG.CANCEL_PHASE) cancelPhase(msg);
-    else if (msg.type === MSG.LOSE_DEVICE) losePhaseDevice();
+    if (tasks.handle(msg)) return;
+    if (msg.type === MSG.LOSE_DEVICE && tasks.current()) loseDevice = true;
   },
 });
 
 // ---------------------------------------------------------------------------------------------
-// Phase diagrams.
-
-// One diagram at a time. Its engine calls are async (a GPU diagram reads back without
-// blocking), and a diagram must not be freed while a call on it is pending, so only its own
-// loop frees it: a cancel or a newer request sets a flag the loop reads after each slice.
-let phase = null; // {id, diagram, cancel, replaced, lose}
+// Phase diagrams: a background task (task-host.js), one diagram at a time. Its engine calls are
+// async (a GPU diagram reads back without blocking).
 
 function phaseReport(diagram) {
   const r = diagram.report();
@@ -108,76 +103,27 @@ function phaseProgress(p) {
   };
 }
 
-/** Frees the diagram of `run` and forgets it. */
-function endPhase(run) {
-  run.diagram.free();
-  if (phase === run) phase = null;
-}
+// A lost GPU simulated under the diagram in training (window.descent.loseDevice() on the page):
+// done between slices, since a slice in flight holds the diagram.
+let loseDevice = false;
 
-/**
- * Between slices, when no engine call is pending: ends a replaced or cancelled diagram
- * (reporting the cancel) and returns true when the loop must stop; destroys the GPU device when
- * that was asked for meanwhile.
- */
-function phaseStopped(run) {
-  if (run.lose && !run.replaced && !run.cancel) {
-    run.lose = false;
-    run.diagram.loseDevice();
-  }
-  if (run.cancel && !run.replaced) {
-    const progress = { ...phaseProgress(run.diagram.progress()), cancelled: true };
-    post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress });
-  }
-  if (run.replaced || run.cancel) {
-    endPhase(run);
-    return true;
-  }
-  return false;
-}
-
-async function startPhase(msg) {
-  if (phase) phase.replaced = true;
-  const run = { id: msg.id, diagram: null, cancel: false, replaced: false, lose: false };
-  phase = run;
-  try {
-    run.diagram = await PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
-  } catch (err) {
-    if (!run.replaced) {
-      post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.PHASE, message: describe(err) });
-      if (phase === run) phase = null;
-    }
-    return;
-  }
-  if (phaseStopped(run)) return;
-  post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: phaseProgress(run.diagram.progress()) });
-  for (;;) {
-    // Let a cancel or a new request in before each slice.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    if (phaseStopped(run)) return;
-    let p;
-    try {
-      p = phaseProgress(await run.diagram.advanceAsync(PHASE_SLICE_MS));
-    } catch (err) {
-      if (!run.replaced) post({ type: MSG.ERROR, id: run.id, during: ERROR_DURING.PHASE, message: describe(err) });
-      endPhase(run);
-      return;
-    }
-    if (!run.replaced) post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: p });
-    if (p.finished) {
-      endPhase(run);
-      return;
-    }
-  }
-}
-
-function cancelPhase(msg) {
-  if (phase && phase.id === msg.id) phase.cancel = true;
-}
-
-/**
- * Simulates a lost GPU under the diagram in training (window.descent.loseDevice() on the page):
- * done by the diagram's loop between slices, since a slice in flight holds the diagram.
- */
-function losePhaseDevice() {
-  if (phase) phase.lose = true;
-}
+const tasks = hostTasks({
+  [TASK.PHASE]: {
+    during: ERROR_DURING.PHASE,
+    create(msg) {
+      loseDevice = false;
+      return PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
+    },
+    start: (diagram) => ({ report: phaseReport(diagram), progress: phaseProgress(diagram.progress()) }),
+    async advance(diagram) {
+      const progress = phaseProgress(await diagram.advanceAsync(PHASE_SLICE_MS));
+      return { data: { report: phaseReport(diagram), progress }, finished: progress.finished };
+    },
+    between(diagram) {
+      if (!loseDevice) return;
+      loseDevice = false;
+      diagram.loseDevice();
+    },
+    free: (diagram) => diagram.free(),
+  },
+});

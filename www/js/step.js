@@ -5,10 +5,11 @@
 // the live run's lifecycle is the run client's (run-client.js); this file keeps state and draws
 // at most once per frame.
 
-import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { MSG, TASK, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
-import { createScene, moduleWorker } from './scene.js';
+import { createScene } from './scene.js';
 import { createRunClient } from './run-client.js';
+import { createTask } from './task-client.js';
 import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots.js';
 
 const REGIME_TEXT = { stable: 'stable', catapult: 'catapult', divergent: 'divergent', unsettled: 'not settled' };
@@ -84,7 +85,16 @@ const state = {
 };
 
 let client = null;
-let phaseWorker = null;
+// The phase diagrams: a background task in a second step-worker.js.
+const phaseTask = createTask({
+  workerUrl: new URL('./step-worker.js', import.meta.url),
+  kind: TASK.PHASE,
+  name: 'phase diagram',
+  onProgress: onPhaseProgress,
+  onDone: onPhaseProgress,
+  onFail: (text) => setPhaseStatus('failed', text),
+  errorText: (message) => `The diagram stopped: ${labelSettings(message, CONTROLS)}`,
+});
 let controls = null;
 let shell = null;
 const plots = {};
@@ -253,21 +263,7 @@ function phaseConfig() {
 }
 
 function startPhase() {
-  if (!phaseWorker) {
-    try {
-      phaseWorker = moduleWorker(new URL('./step-worker.js', import.meta.url));
-    } catch (err) {
-      client.setMessage('error', `The phase-diagram worker could not start: ${err?.message ?? err}`);
-      return;
-    }
-    phaseWorker.onmessage = (e) => onPhaseMessage(e.data);
-    phaseWorker.onerror = (e) => {
-      e.preventDefault();
-      setPhaseStatus('failed', 'The phase-diagram engine could not be loaded.');
-    };
-  }
   const p = state.phase;
-  p.id += 1;
   p.config = phaseConfig();
   p.report = null;
   p.progress = null;
@@ -276,12 +272,14 @@ function startPhase() {
   // The metric that fits the axis: regimes over step sizes, weight change over init scales.
   $('phase-metric').value = p.config.axis === 'initScale' ? 'weightChange' : $('phase-metric').value === 'weightChange' ? 'regime' : $('phase-metric').value;
   setPhaseStatus('running', 'starting…');
-  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config, backend: $('phase-backend').value });
+  p.id = phaseTask.start({ config: p.config, backend: $('phase-backend').value });
 }
 
 function cancelPhase() {
-  if (state.phase.status !== 'running') return;
-  phaseWorker.postMessage({ type: MSG.CANCEL_PHASE, id: state.phase.id });
+  if (!phaseTask.cancel()) return;
+  const done = state.phase.progress?.done ?? 0;
+  const total = state.phase.progress?.total ?? 0;
+  setPhaseStatus('cancelled', `cancelled after ${formatInt(done)} of ${formatInt(total)} runs; those are drawn`);
 }
 
 function setPhaseStatus(s, text) {
@@ -308,35 +306,21 @@ function showPhaseBackend(progress) {
   }
 }
 
-function onPhaseMessage(msg) {
+function onPhaseProgress(msg) {
   const p = state.phase;
-  switch (msg.type) {
-    case MSG.PHASE_PROGRESS: {
-      if (msg.id !== p.id) break;
-      p.report = msg.report;
-      p.progress = msg.progress;
-      const bar = $('phase-bar');
-      bar.max = 1;
-      bar.value = msg.progress.fraction;
-      showPhaseBackend(msg.progress);
-      if (msg.progress.finished) {
-        p.ms = performance.now() - p.startedAt;
-        setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
-      } else if (msg.progress.cancelled) {
-        setPhaseStatus('cancelled', `cancelled after ${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; those are drawn`);
-      } else {
-        $('phase-status').textContent = `${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; ${plainMessage(msg.progress.activity)}…`;
-      }
-      renderPhase();
-      break;
-    }
-    case MSG.ERROR:
-      if (msg.fatal) setPhaseStatus('failed', msg.message);
-      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${labelSettings(msg.message, CONTROLS)}`);
-      break;
-    default:
-      break;
+  p.report = msg.report;
+  p.progress = msg.progress;
+  const bar = $('phase-bar');
+  bar.max = 1;
+  bar.value = msg.progress.fraction;
+  showPhaseBackend(msg.progress);
+  if (msg.type === MSG.TASK_DONE) {
+    p.ms = performance.now() - p.startedAt;
+    setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
+  } else {
+    $('phase-status').textContent = `${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; ${plainMessage(msg.progress.activity)}…`;
   }
+  renderPhase();
 }
 
 function renderPhase() {
@@ -467,7 +451,7 @@ function start() {
     },
     /** Simulates a lost GPU under the phase diagram in training: it continues on the CPU. */
     loseDevice() {
-      if (phaseWorker) phaseWorker.postMessage({ type: MSG.LOSE_DEVICE });
+      phaseTask.post({ type: MSG.LOSE_DEVICE });
     },
   });
 
