@@ -1,13 +1,14 @@
 // The double-descent page's trained-network panel: a width sweep of two-layer networks with
 // every layer trained by gradient descent for a fixed number of steps (experiments/
-// trained_sweep.rs), run in a worker of its own (a dd-worker.js started on first use), filled in
-// progressively with a progress bar, cancellable. The panel owns its DOM inside `root`
-// (elements marked data-role) and reports its state on document.body.dataset.trained.
+// trained_sweep.rs), a background task (task-client.js) in a worker of its own (a dd-worker.js
+// started on first use), filled in progressively with a progress bar, cancellable. The panel
+// owns its DOM inside `root` (elements marked data-role) and reports its state on
+// document.body.dataset.trained.
 
-import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { TASK, plainMessage } from './protocol.js';
 import { formatInt, formatNumber } from './controls.js';
 import { SeriesPlot, COLORS } from './plots/index.js';
-import { moduleWorker } from './scene.js';
+import { createTask } from './task-client.js';
 
 export class TrainedSweepPanel {
   /**
@@ -16,9 +17,14 @@ export class TrainedSweepPanel {
   constructor({ root, settings }) {
     this.root = root;
     this.settings = settings;
-    this.worker = null;
-    this.ready = false;
-    this.pending = null; // a start requested before the worker was ready
+    this.task = createTask({
+      workerUrl: new URL('./dd-worker.js', import.meta.url),
+      kind: TASK.TRAIN,
+      name: 'sweep',
+      onProgress: (msg) => this.onProgress(msg, false),
+      onDone: (msg) => this.onProgress(msg, true),
+      onFail: (text) => this.fail(text),
+    });
     this.state = { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null };
     this.el = (role) => root.querySelector(`[data-role="${role}"]`);
     this.plot = new SeriesPlot(this.el('plot'), {
@@ -46,26 +52,8 @@ export class TrainedSweepPanel {
     this.el('start').textContent = this.state.report ? 'Train again with the current settings' : 'Train the width sweep';
   }
 
-  ensureWorker() {
-    if (this.worker) return true;
-    try {
-      this.worker = moduleWorker(new URL('./dd-worker.js', import.meta.url));
-    } catch (err) {
-      this.fail(`The training worker could not start: ${err?.message ?? err}`);
-      return false;
-    }
-    this.worker.onmessage = (e) => this.onMessage(e.data);
-    this.worker.onerror = (e) => {
-      e.preventDefault();
-      this.fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}.`);
-    };
-    return true;
-  }
-
   start() {
-    if (!this.ensureWorker()) return;
     const s = this.settings();
-    this.state.id += 1;
     this.state.report = null;
     this.state.progress = null;
     this.state.startedAt = performance.now();
@@ -75,14 +63,15 @@ export class TrainedSweepPanel {
     this.el('progress').hidden = false;
     this.el('status').textContent = 'starting…';
     this.setStatus('running');
-    const msg = { type: MSG.TRAIN, id: this.state.id, config };
-    if (this.ready) this.worker.postMessage(msg);
-    else this.pending = msg;
+    this.state.id = this.task.id + 1; // the id start() gives it
+    this.task.start({ config });
   }
 
+  /** Ends the sweep now: the networks trained so far stay drawn. */
   cancel() {
-    if (this.state.status !== 'running') return;
-    this.worker.postMessage({ type: MSG.CANCEL_TRAIN, id: this.state.id });
+    if (this.state.status !== 'running' || !this.task.cancel()) return;
+    this.setStatus('cancelled');
+    this.render();
   }
 
   fail(text) {
@@ -91,34 +80,15 @@ export class TrainedSweepPanel {
     this.el('progress').hidden = false;
   }
 
-  onMessage(msg) {
-    switch (msg.type) {
-      case MSG.READY:
-        this.ready = true;
-        this.defaults = msg.info.trainedDefaults;
-        if (this.pending) this.worker.postMessage(this.pending);
-        this.pending = null;
-        break;
-      case MSG.TRAIN_PROGRESS: {
-        if (msg.id !== this.state.id) break;
-        this.state.report = msg.report;
-        this.state.progress = msg.progress;
-        if (msg.progress.done) {
-          this.state.ms = performance.now() - this.state.startedAt;
-          this.setStatus('done');
-        } else if (msg.progress.cancelled) {
-          this.setStatus('cancelled');
-        }
-        this.render();
-        break;
-      }
-      case MSG.ERROR:
-        if (msg.fatal) this.fail(msg.message);
-        else if (msg.during === ERROR_DURING.TRAIN && msg.id === this.state.id) this.fail(`The sweep stopped: ${msg.message}`);
-        break;
-      default:
-        break;
+  /** A TASK_PROGRESS of the sweep, or (`done`) its TASK_DONE. */
+  onProgress(msg, done) {
+    this.state.report = msg.report;
+    this.state.progress = msg.progress;
+    if (done) {
+      this.state.ms = performance.now() - this.state.startedAt;
+      this.setStatus('done');
     }
+    this.render();
   }
 
   render() {

@@ -12,24 +12,25 @@
 //   {type: SET_LIVE, runId, live}            re-fit every finished seed at new live settings
 //   {type: ISOTROPIC, id, config, mc}        the isotropic model's curves, then Monte-Carlo
 //                                            points one per task (a newer id replaces the old)
-//   {type: TRAIN, id, config}                train the width sweep of two-layer networks, in
-//                                            slices of TRAIN_SLICE_MS (a newer id replaces it)
-//   {type: CANCEL_TRAIN, id}                 stop it; the networks trained so far stay
+//   {type: TASK, id, kind: TASK.TRAIN, config}
+//                                            train the width sweep of two-layer networks, a
+//                                            background task (task-host.js) in slices of
+//                                            TRAIN_SLICE_MS; CANCEL_TASK stops it
 // worker → page
 //   {type: PROGRESS, runId, version, report, seedMs, done}
 //                                            after each seed and each re-fit; report holds this
 //                                            worker's per-seed curves and the theory
 //   {type: ISO_CURVES, id, curves}, {type: ISO_POINT, id, index, gamma, mean, se}
-//   {type: TRAIN_PROGRESS, id, report, progress}     after every slice; progress.done or
-//                                                    progress.cancelled ends the sweep
+//   {type: TASK_PROGRESS | TASK_DONE, id, report, progress}   after the start and every slice
 //   {type: ERROR, runId | id, during, message}
 
 import {
   DoubleDescent, checkDoubleDescent, doubleDescentDefaults, doubleDescentLimits, isotropicCurves, isotropicMonteCarlo,
   TrainedSweep, trainedSweepDefaults,
 } from '../pkg/descent.js';
-import { MSG, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
+import { MSG, TASK, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
 import { serve, post, yielder } from './worker-core.js';
+import { hostTasks } from './task-host.js';
 
 let session = null;
 let runId = 0;
@@ -175,12 +176,10 @@ function isotropic(msg) {
 
 // The trained-network width sweep (run in a worker of its own, so the curves above stay live).
 const TRAIN_SLICE_MS = 60;
-let train = null; // {id, sweep}
-
-function trainReport(t) {
-  const r = t.sweep.report();
+function trainReport(sweep) {
+  const r = sweep.report();
   const stat = (x) => ({ mean: floats64(x.mean), se: floats64(x.se) });
-  const p = t.sweep.progress();
+  const p = sweep.progress();
   return {
     report: {
       widths: Array.from(r.widths, finite),
@@ -198,54 +197,28 @@ function trainReport(t) {
     },
     progress: {
       cellsDone: finite(p.cellsDone), cellsTotal: finite(p.cellsTotal), fraction: finite(p.fraction),
-      width: finite(p.width), seedIndex: finite(p.seedIndex), done: !!p.done, cancelled: !!p.cancelled,
+      width: finite(p.width), seedIndex: finite(p.seedIndex), done: !!p.done,
     },
   };
 }
 
-const trainNext = yielder(() => {
-  if (!train) return;
-  const t = train;
-  try {
-    t.sweep.advance(TRAIN_SLICE_MS);
-  } catch (err) {
-    post({ type: MSG.ERROR, id: t.id, during: ERROR_DURING.TRAIN, message: describe(err) });
-    stopTrain();
-    return;
-  }
-  const { report, progress } = trainReport(t);
-  post({ type: MSG.TRAIN_PROGRESS, id: t.id, report, progress });
-  if (progress.done || progress.cancelled) stopTrain();
-  else trainNext();
+// The sweep is a background task (task-host.js), one slice of TRAIN_SLICE_MS at a time.
+const tasks = hostTasks({
+  [TASK.TRAIN]: {
+    during: ERROR_DURING.TRAIN,
+    create: (msg) => new TrainedSweep({ ...msg.config }),
+    start: trainReport,
+    advance(sweep) {
+      sweep.advance(TRAIN_SLICE_MS);
+      const data = trainReport(sweep);
+      return { data, finished: data.progress.done };
+    },
+    free: (sweep) => sweep.free(),
+  },
 });
 
-function stopTrain() {
-  if (train) train.sweep.free();
-  train = null;
-}
-
-function startTrain(msg) {
-  stopTrain();
-  try {
-    train = { id: msg.id, sweep: new TrainedSweep({ ...msg.config }) };
-  } catch (err) {
-    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.TRAIN, message: describe(err) });
-    return;
-  }
-  const { report, progress } = trainReport(train);
-  post({ type: MSG.TRAIN_PROGRESS, id: msg.id, report, progress });
-  trainNext();
-}
-
-function cancelTrain(msg) {
-  if (!train || train.id !== msg.id) return;
-  train.sweep.cancel();
-  const { report, progress } = trainReport(train);
-  post({ type: MSG.TRAIN_PROGRESS, id: msg.id, report, progress: { ...progress, cancelled: true } });
-  stopTrain();
-}
-
 serve((msg) => {
+  if (tasks.handle(msg)) return;
   switch (msg.type) {
     case MSG.CONFIGURE:
       configure(msg);
@@ -255,12 +228,6 @@ serve((msg) => {
       break;
     case MSG.ISOTROPIC:
       isotropic(msg);
-      break;
-    case MSG.TRAIN:
-      startTrain(msg);
-      break;
-    case MSG.CANCEL_TRAIN:
-      cancelTrain(msg);
       break;
     default:
       break;

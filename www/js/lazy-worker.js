@@ -3,12 +3,12 @@
 // Protocol in protocol.js; the live run's lifecycle (configure, play / pause / step, time slicing,
 // setLr / setRidge) is worker-host.js's. Each chunk runs `run.advance(k)` with k tuned so a chunk
 // takes about CHUNK_MS (more where one call has a large fixed cost).
-// A sweep trains one (width, seed) per task (`sweep.next()`), yielding between them for CANCEL_SWEEP.
+// A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
 
 import { LazyRich, lazyDefaults, WidthSweep, limits } from '../pkg/descent.js';
-import { MSG, ERROR_DURING, SWEEP_END, finite, allFinite, describe, floats64 } from './protocol.js';
-import { yielder } from './worker-core.js';
-import { hostRun, Picture, post } from './worker-host.js';
+import { MSG, TASK, ERROR_DURING, finite, allFinite, floats64 } from './protocol.js';
+import { hostRun, Picture } from './worker-host.js';
+import { hostTasks } from './task-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call ...
 const MAX_CHUNK_MS = 150; // ... raised up to this where one call has a large fixed cost
@@ -143,18 +143,11 @@ const host = hostRun({
     // The kernel-regression line changes at once, also while paused.
     [MSG.SET_RIDGE]: { during: ERROR_DURING.SET_RIDGE, apply: (run, msg) => run.setRidge(msg.ridge), refresh: true },
   },
-  handle(msg) {
-    if (msg.type === MSG.SWEEP) startSweep(msg);
-    else if (msg.type === MSG.CANCEL_SWEEP && sweep && msg.sweepId === sweepId) endSweep(SWEEP_END.CANCELLED);
-  },
+  handle: (msg) => tasks.handle(msg),
 });
 
 // ---------------------------------------------------------------------------------------------
 // Width sweeps.
-
-let sweep = null; // the WidthSweep in progress
-let sweepId = 0;
-const scheduleSweep = yielder(() => sweepTick());
 
 function cleanSlopes(s) {
   return { weightChange: finite(s?.weightChange), kernelDistance: finite(s?.kernelDistance) };
@@ -179,56 +172,26 @@ function cleanSummary(list) {
   return out;
 }
 
-function sweepState() {
+function sweepState(sweep) {
   return { slopes: cleanSlopes(sweep.slopes()), points: cleanSummary(sweep.summary()) };
 }
 
-function endSweep(reason) {
-  if (!sweep) return;
-  let extra = { slopes: { weightChange: null, kernelDistance: null } };
-  try {
-    extra = sweepState();
-  } catch {
-    // keep the empty slopes
-  }
-  sweep.free();
-  sweep = null;
-  post({ type: MSG.SWEEP_DONE, sweepId, reason, ...extra });
-}
-
-function startSweep(msg) {
-  if (sweep) endSweep(SWEEP_END.CANCELLED);
-  let expected;
-  try {
-    sweep = WidthSweep.withSeeds(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1);
-    expected = cleanSlopes(sweep.expectedSlopes());
-  } catch (err) {
-    post({ type: MSG.ERROR, sweepId: msg.sweepId, during: ERROR_DURING.SWEEP, message: describe(err) });
-    return;
-  }
-  sweepId = msg.sweepId;
-  post({ type: MSG.SWEEP_PROGRESS, sweepId, run: null, index: -1, total: msg.widths.length * (msg.seeds ?? 1), expected });
-  scheduleSweep();
-}
-
-function sweepTick() {
-  if (!sweep) return;
-  let r;
-  let now;
-  try {
-    r = sweep.next();
-    now = sweepState();
-  } catch (err) {
-    post({ type: MSG.ERROR, sweepId, during: ERROR_DURING.SWEEP, message: describe(err) });
-    sweep.free();
-    sweep = null;
-    return;
-  }
-  const run = {
-    width: finite(r.width), seed: finite(Number(r.seed)), weightChange: finite(r.weightChange), kernelDistance: finite(r.kernelDistance),
-  };
-  post({ type: MSG.SWEEP_PROGRESS, sweepId, run, index: finite(r.index), total: finite(r.total), ...now });
-  if (r.done) endSweep(SWEEP_END.FINISHED);
-  else scheduleSweep();
-}
-
+// The width sweep, a background task (task-host.js): one (width, seed) per slice.
+const tasks = hostTasks({
+  [TASK.SWEEP]: {
+    during: ERROR_DURING.SWEEP,
+    create: (msg) => ({
+      sweep: WidthSweep.withSeeds(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1),
+      total: msg.widths.length * (msg.seeds ?? 1),
+    }),
+    start: ({ sweep, total }) => ({ run: null, index: -1, total, expected: cleanSlopes(sweep.expectedSlopes()) }),
+    advance({ sweep }) {
+      const r = sweep.next();
+      const run = {
+        width: finite(r.width), seed: finite(Number(r.seed)), weightChange: finite(r.weightChange), kernelDistance: finite(r.kernelDistance),
+      };
+      return { data: { run, index: finite(r.index), total: finite(r.total), ...sweepState(sweep) }, finished: !!r.done };
+    },
+    free: ({ sweep }) => sweep.free(),
+  },
+});

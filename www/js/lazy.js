@@ -2,16 +2,16 @@
 // a second worker), and renders their reports. The workers do all numerics (lazy-worker.js,
 // protocol.js); this file keeps state and draws, at most once per animation frame.
 
-import { MSG, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
+import { MSG, TASK, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber } from './controls.js';
-import { createScene, moduleWorker } from './scene.js';
+import { createScene } from './scene.js';
 import { createRunClient, LIVE_LR } from './run-client.js';
+import { createTask } from './task-client.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
 } from './plots/index.js';
 
 const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
-const CANCEL_GRACE_MS = 400; // a sweep worker that has not stopped by then is terminated
 const SWEEP_MIN_WIDTH = 16;
 const SLOPE_MIN_WIDTH = 64; // widths that enter the fitted slopes (experiments::lazy::SLOPE_MIN_WIDTH)
 
@@ -106,7 +106,15 @@ const state = {
 };
 
 let client = null;
-let sweepWorker = null;
+// The width sweep: a background task in a second lazy-worker.js, so that training goes on.
+const sweepTask = createTask({
+  workerUrl: new URL('./lazy-worker.js', import.meta.url),
+  kind: TASK.SWEEP,
+  name: 'sweep',
+  onProgress: onSweepProgress,
+  onDone: onSweepProgress,
+  onFail: sweepFailed,
+});
 let controls = null;
 let shell = null;
 const plots = {};
@@ -364,17 +372,6 @@ function settingsSummary(v, seeds) {
     (seeds > 1 ? `seeds ${v.seed}–${v.seed + seeds - 1}.` : `seed ${v.seed}.`);
 }
 
-function ensureSweepWorker() {
-  if (sweepWorker) return sweepWorker;
-  sweepWorker = moduleWorker(new URL('./lazy-worker.js', import.meta.url));
-  sweepWorker.onmessage = onSweepMessage;
-  sweepWorker.onerror = (e) => {
-    e.preventDefault();
-    sweepFailed(`The sweep could not run${e.message ? ` (${e.message})` : ''}.`);
-  };
-  return sweepWorker;
-}
-
 function startSweep() {
   if (state.sweep.running) return;
   const max = Number($('sweep-max').value);
@@ -382,7 +379,6 @@ function startSweep() {
   const seeds = Number($('sweep-seeds').value) || 1;
   const widths = sweepWidths(max);
   const sw = state.sweep;
-  sw.id += 1;
   sw.running = true;
   sw.widths = widths;
   sw.seeds = seeds;
@@ -397,31 +393,16 @@ function startSweep() {
   sw.settings = settingsSummary(state.values, seeds);
   sw.values = { ...state.values };
   sw.error = null;
-  try {
-    ensureSweepWorker().postMessage({ type: MSG.SWEEP, sweepId: sw.id, config: { ...state.values }, widths, steps, seeds });
-  } catch (err) {
-    sweepFailed(`The sweep could not start: ${err?.message ?? err}`);
-    return;
-  }
+  sw.id = sweepTask.id + 1; // the id start() gives it
+  sweepTask.start({ config: { ...state.values }, widths, steps, seeds });
   renderSweep();
 }
 
 function cancelSweep() {
   const sw = state.sweep;
-  if (!sw.running) return;
+  if (!sweepTask.cancel()) return;
   sw.running = false;
   sw.end = SWEEP_END.CANCELLED;
-  const id = sw.id;
-  const w = sweepWorker;
-  w?.postMessage({ type: MSG.CANCEL_SWEEP, sweepId: id });
-  // A width in progress may take seconds: if the worker has not confirmed by then, end it.
-  sw.cancelTimer = setTimeout(() => {
-    if (sweepWorker === w && w && sw.awaitingCancel === id) {
-      w.terminate();
-      sweepWorker = null;
-    }
-  }, CANCEL_GRACE_MS);
-  sw.awaitingCancel = id;
   renderSweep();
 }
 
@@ -430,47 +411,23 @@ function sweepFailed(text) {
   sw.running = false;
   sw.end = SWEEP_END.FAILED;
   sw.error = plainMessage(text);
-  if (sweepWorker) {
-    sweepWorker.terminate();
-    sweepWorker = null;
-  }
   renderSweep();
 }
 
-function onSweepMessage(e) {
-  const msg = e.data;
+/** A TASK_PROGRESS of the sweep, or its TASK_DONE (with the last network's data). */
+function onSweepProgress(msg) {
   const sw = state.sweep;
-  switch (msg.type) {
-    case MSG.SWEEP_PROGRESS:
-      if (msg.sweepId !== sw.id || !sw.running) return;
-      if (msg.expected) sw.expected = msg.expected;
-      if (msg.run) sw.runs.push(msg.run);
-      if (msg.points) sw.points = msg.points;
-      if (msg.slopes) sw.slopes = msg.slopes;
-      sw.done = Number.isFinite(msg.index) ? msg.index + 1 : sw.runs.length;
-      if (Number.isFinite(msg.total)) sw.total = msg.total;
-      renderSweep();
-      break;
-    case MSG.SWEEP_DONE:
-      if (msg.sweepId !== sw.id) return;
-      if (sw.awaitingCancel === msg.sweepId) {
-        sw.awaitingCancel = 0;
-        clearTimeout(sw.cancelTimer);
-      }
-      if (!sw.running) return; // cancelled: already shown
-      sw.running = false;
-      sw.end = msg.reason;
-      sw.slopes = msg.slopes ?? sw.slopes;
-      sw.points = msg.points ?? sw.points;
-      renderSweep();
-      break;
-    case MSG.ERROR:
-      if (msg.fatal) sweepFailed(msg.message);
-      else if (msg.sweepId === sw.id && sw.running) sweepFailed(`The sweep stopped: ${msg.message}`);
-      break;
-    default:
-      break;
+  if (msg.expected) sw.expected = msg.expected;
+  if (msg.run) sw.runs.push(msg.run);
+  if (msg.points) sw.points = msg.points;
+  if (msg.slopes) sw.slopes = msg.slopes;
+  sw.done = Number.isFinite(msg.index) ? msg.index + 1 : sw.runs.length;
+  if (Number.isFinite(msg.total)) sw.total = msg.total;
+  if (msg.type === MSG.TASK_DONE) {
+    sw.running = false;
+    sw.end = SWEEP_END.FINISHED;
   }
+  renderSweep();
 }
 
 /** A slope as people write it: −½ and −1 for the laws, two decimals otherwise. */

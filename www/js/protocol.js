@@ -49,13 +49,12 @@
 //            that theory predicts for the run's settings (null where it predicts none)
 //   page → worker
 //     {type: SET_RIDGE, runId, ridge}  new ridge for the kernel regression of run `runId`
-//     {type: SWEEP, sweepId, config, widths, steps, seeds}
-//                                      train `config` at each width for `steps` steps with `seeds`
-//                                      seeds (seed, seed + 1, …), one (width, seed) per task (so
-//                                      messages are handled between them)
-//     {type: CANCEL_SWEEP, sweepId}    stop that sweep after the run in progress
+//     {type: TASK, id, kind: TASK.SWEEP, config, widths, steps, seeds}
+//                                      a background task (below): train `config` at each width
+//                                      for `steps` steps with `seeds` seeds (seed, seed + 1, …),
+//                                      one (width, seed) per slice
 //   worker → page
-//     {type: SWEEP_PROGRESS, sweepId, run, index, total, slopes, points, expected}
+//     {type: TASK_PROGRESS | TASK_DONE, id, run, index, total, slopes, points, expected}
 //                                      run = {width, seed, weightChange, kernelDistance} just
 //                                      finished (null in the first message, which carries
 //                                      `expected` = {weightChange, kernelDistance}, the slopes
@@ -64,18 +63,25 @@
 //                                      means over seeds), weightChangeMin, …Max, kernelDistanceMin,
 //                                      …Max}; slopes = {weightChange, kernelDistance}, null where
 //                                      not yet known
-//     {type: SWEEP_DONE, sweepId, reason, slopes, points}   reason is one of SWEEP_END
-//     errors of a sweep: {type: ERROR, sweepId, during: 'sweep', message}
 // A sweep runs in its own worker (a second instance of lazy-worker.js), so training goes on.
 //
 // The double-descent scene (dd.js ↔ a pool of dd-worker.js) uses CONFIGURE, PROGRESS and ERROR,
 // plus SET_LIVE (ridge, noise, teacher re-fit without recomputing) and the isotropic-model
-// messages ISOTROPIC → ISO_CURVES, ISO_POINT, and the trained-network sweep TRAIN, CANCEL_TRAIN →
-// TRAIN_PROGRESS; the messages are spelled out in dd-worker.js.
+// messages ISOTROPIC → ISO_CURVES, ISO_POINT, and the trained-network sweep (the background task
+// TASK.TRAIN); the messages are spelled out in dd-worker.js.
 //
-// The step-size scene (step.js ↔ step-worker.js) uses CONFIGURE, PLAY, PAUSE, SET_LR (a restart
-// from θ₀ at a new multiple of the stability bound), PROGRESS and ERROR, and PHASE, CANCEL_PHASE
-// → PHASE_PROGRESS for the phase diagrams; spelled out in step-worker.js.
+// The step-size scene (step.js ↔ step-worker.js) speaks the run protocol above (worker-host.js),
+// with SET_LR carrying `lrMultiple` (a restart from θ₀ at a new multiple of the stability bound)
+// and DONE 'finished' at the step budget or a divergence, and the phase diagrams as the
+// background task TASK.PHASE; spelled out in step-worker.js.
+//
+// Background tasks (task-client.js ↔ task-host.js: the lazy width sweep, the phase diagrams, the
+// trained-network sweep), each in a worker of its own so that the live run goes on:
+//   page → worker   {type: TASK, id, kind, ...params}    start one (a newer one replaces it)
+//                   {type: CANCEL_TASK, id}               stop it after the slice in progress
+//   worker → page   {type: TASK_PROGRESS, id, ...}        after the start and after every slice
+//                   {type: TASK_DONE, id, reason, ...}    reason is one of TASK_END
+//                   {type: ERROR, id, during, message}    the task stopped
 
 export const MSG = Object.freeze({
   CONFIGURE: 'configure',
@@ -89,17 +95,11 @@ export const MSG = Object.freeze({
   ISOTROPIC: 'isotropic',
   ISO_CURVES: 'isoCurves',
   ISO_POINT: 'isoPoint',
-  TRAIN: 'train',
-  CANCEL_TRAIN: 'cancelTrain',
-  TRAIN_PROGRESS: 'trainProgress',
-  PHASE: 'phase',
-  CANCEL_PHASE: 'cancelPhase',
-  PHASE_PROGRESS: 'phaseProgress',
-  SWEEP: 'sweep',
-  CANCEL_SWEEP: 'cancelSweep',
+  TASK: 'task',
+  CANCEL_TASK: 'cancelTask',
+  TASK_PROGRESS: 'taskProgress',
+  TASK_DONE: 'taskDone',
   READY: 'ready',
-  SWEEP_PROGRESS: 'sweepProgress',
-  SWEEP_DONE: 'sweepDone',
   PROGRESS: 'progress',
   DONE: 'done',
   ERROR: 'error',
@@ -110,6 +110,7 @@ export const DONE_REASON = Object.freeze({
   PAUSED: 'paused',
   STEPPED: 'stepped',
   DIVERGED: 'diverged',
+  FINISHED: 'finished', // the run is over (a step budget): PLAY and STEP wait for a restart
 });
 
 export const ERROR_DURING = Object.freeze({
@@ -123,6 +124,19 @@ export const ERROR_DURING = Object.freeze({
   ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
   TRAIN: 'train', // the trained-network sweep stopped
   PHASE: 'phase', // the phase diagram stopped
+});
+
+/** The background tasks (TASK's kind; task-host.js). */
+export const TASK = Object.freeze({
+  SWEEP: 'sweep', // lazy-worker.js: the width sweep
+  PHASE: 'phase', // step-worker.js: a phase diagram
+  TRAIN: 'train', // dd-worker.js: the trained-network sweep
+});
+
+/** How a background task ended (TASK_DONE's reason; task-host.js). */
+export const TASK_END = Object.freeze({
+  FINISHED: 'finished',
+  CANCELLED: 'cancelled',
 });
 
 export const SWEEP_END = Object.freeze({

@@ -6,9 +6,9 @@
 //   - live settings: controls the running network absorbs without a rebuild, each sent as
 //     {type, runId, [name]: value} (protocol.js), after any configure in flight;
 //   - run ids: replies for a run other than the newest are dropped;
-//   - the status machine (state.status: loading | paused | playing | diverged | refused | failed)
-//     with play / pause / step / reset, and resumeOnChange (a run stopped by divergence or a
-//     refused setting trains again after the next change);
+//   - the status machine (state.status: loading | paused | playing | diverged | finished | refused
+//     | failed) with play / pause / step / reset, and resumeOnChange (a run stopped by divergence,
+//     by its end or by a refused setting trains again after the next change);
 //   - the alert region (diverged, refused, failed) and the play / step / reset buttons.
 // The scene keeps its own state object (passed in, so that window.descent.state shows it) and
 // draws through callbacks; this file imports nothing of a scene.
@@ -29,9 +29,15 @@ const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this lon
  *   state           the scene's state object; the client keeps status, playing, resumeOnChange,
  *                   runId, shownRunId, setup, report, firstReport, info, message and values (the
  *                   bound controls' values, sent as the config) in it
- *   live            {name: {type, during, failed}}: the live settings; `type` is the message type,
- *                   `during` the ERROR_DURING of its failure, `failed` the text shown before the
- *                   worker's reason ("The step size was not changed")
+ *   live            {name: {type, during, failed, restart?}}: the live settings; `type` is the
+ *                   message type, `during` the ERROR_DURING of its failure, `failed` the text
+ *                   shown before the worker's reason ("The step size was not changed");
+ *                   `restart`: the setting starts the run over from step 0 (worker-host.js), and
+ *                   a run that was training, or stopped by its end, trains again
+ *   onReset()       Reset: default a new run (requestConfigure); a scene whose runs restart
+ *                   cheaply resends a restarting live setting (sendLive)
+ *   refusedText(message)  the alert for a refused configure (default: the setting, its reason
+ *                   and which plots stay)
  *   divergedAdvice  the sentence after "Training diverged at step k." (what to change)
  *   onReady(info)   the engine is loaded (state.info is set, the status is paused or playing)
  *   onConfigured(msg)  a new run is shown: reset the history and plots (before onReport)
@@ -45,8 +51,9 @@ export function createRunClient(options) {
   const {
     workerUrl, state, live = {}, divergedAdvice = 'Lower the step size, or press Reset.',
     onReady = () => {}, onConfigured = () => {}, onReport = () => {}, onFail = () => {}, onStatus = () => {},
-    render = () => {},
+    render = () => {}, refusedText = null,
   } = options;
+  const onReset = options.onReset ?? (() => requestConfigure());
   const ids = { ...IDS, ...options.ids };
   const el = (key) => document.getElementById(ids[key]);
 
@@ -106,11 +113,11 @@ export function createRunClient(options) {
       play.querySelector('.label').textContent = state.playing ? 'Pause' : 'Play';
       play.title = state.playing
         ? 'Pause training'
-        : state.status === 'diverged' ? 'Start again from step 0 and train' : 'Train continuously';
+        : state.status === 'diverged' || state.status === 'finished' ? 'Start again from step 0 and train' : 'Train continuously';
       play.classList.toggle('is-playing', state.playing);
     }
     const step = el('step');
-    if (step) step.disabled = !ok || state.status === 'diverged' || state.status === 'refused';
+    if (step) step.disabled = !ok || state.status === 'diverged' || state.status === 'finished' || state.status === 'refused';
     const reset = el('reset');
     if (reset) reset.disabled = !ok || state.status === 'refused';
   }
@@ -143,8 +150,17 @@ export function createRunClient(options) {
     if (configDirty && !configInFlight) {
       sendConfigure();
     } else if (liveDirty.size && !configDirty && !configInFlight) {
-      for (const name of liveDirty) post({ type: live[name].type, runId: state.runId, [name]: state.values[name] });
+      let restart = false;
+      for (const name of liveDirty) {
+        post({ type: live[name].type, runId: state.runId, [name]: state.values[name] });
+        restart ||= !!live[name].restart;
+      }
       liveDirty.clear();
+      if (restart && (state.playing || state.resumeOnChange)) {
+        state.playing = true;
+        state.resumeOnChange = false;
+        post({ type: MSG.PLAY });
+      }
     }
   }
 
@@ -200,8 +216,17 @@ export function createRunClient(options) {
 
   /** A control changed (state.values already holds it): a live setting, or a new run. */
   function changed(name, { live: isLive = false } = {}) {
-    const healthy = state.status === 'playing' || state.status === 'paused';
-    if (isLive && live[name] && healthy && !configDirty && !configInFlight) {
+    if (isLive && live[name]) sendLive(name);
+    else requestConfigure();
+  }
+
+  /**
+   * Sends the live setting `name` with its current value (after any configure in flight, which
+   * carries it), or a new run where the run cannot take it.
+   */
+  function sendLive(name) {
+    const healthy = state.status === 'playing' || state.status === 'paused' || (state.status === 'finished' && live[name].restart);
+    if (healthy && !configDirty && !configInFlight) {
       liveDirty.add(name);
       queueFlush();
     } else {
@@ -256,7 +281,12 @@ export function createRunClient(options) {
 
   function done(msg) {
     onReport(msg);
-    if (msg.reason === DONE_REASON.DIVERGED || msg.report?.diverged != null) {
+    if (msg.reason === DONE_REASON.FINISHED) {
+      // The run is over (its step budget, or a divergence that ends it): Play starts it over.
+      state.resumeOnChange = state.playing;
+      state.playing = false;
+      setStatus('finished');
+    } else if (msg.reason === DONE_REASON.DIVERGED || msg.report?.diverged != null) {
       state.resumeOnChange = state.playing;
       state.playing = false;
       const r = msg.report;
@@ -282,9 +312,13 @@ export function createRunClient(options) {
       configureSettled();
       state.resumeOnChange = state.resumeOnChange || state.playing;
       state.playing = false;
-      const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
-      const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
-      setMessage('error', `This setting was refused: ${reason}${after}`);
+      if (refusedText) {
+        setMessage('error', refusedText(msg.message));
+      } else {
+        const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
+        const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
+        setMessage('error', `This setting was refused: ${reason}${after}`);
+      }
       setStatus('refused');
     } else if (liveFailed) {
       setMessage('error', `${liveFailed.failed}: ${msg.message}`);
@@ -326,6 +360,11 @@ export function createRunClient(options) {
       return;
     }
     if (state.status === 'refused') return; // a control must change first
+    if (state.status === 'finished') {
+      state.playing = true;
+      onReset();
+      return;
+    }
     if (state.status === 'diverged') {
       state.resumeOnChange = true;
       requestConfigure();
@@ -338,6 +377,10 @@ export function createRunClient(options) {
 
   /** Pauses and advances exactly `n` steps. */
   function step(n = 1) {
+    if (state.status === 'finished') {
+      state.resumeOnChange = false; // an ended run takes no steps; it stays paused after a restart
+      return;
+    }
     state.playing = false;
     post({ type: MSG.STEP, steps: n });
     setStatus('paused');
@@ -347,12 +390,12 @@ export function createRunClient(options) {
   function wireButtons() {
     el('play')?.addEventListener('click', togglePlay);
     el('step')?.addEventListener('click', () => step(1));
-    el('reset')?.addEventListener('click', requestConfigure);
+    el('reset')?.addEventListener('click', onReset);
     const enabled = (key) => !el(key)?.disabled;
     return {
       togglePlay: () => enabled('play') && togglePlay(),
       step: () => enabled('step') && step(1),
-      reset: () => enabled('reset') && requestConfigure(),
+      reset: () => enabled('reset') && onReset(),
     };
   }
 
@@ -420,7 +463,7 @@ export function createRunClient(options) {
   }
 
   return {
-    start, bind, onControlChange, apply, post, changed, requestConfigure, togglePlay, step, wireButtons, fail, setMessage,
+    start, bind, onControlChange, apply, post, changed, sendLive, requestConfigure, togglePlay, step, wireButtons, fail, setMessage,
     setStatus, queueFrame, hook,
   };
 }

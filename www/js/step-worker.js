@@ -1,38 +1,31 @@
 // The step-size worker: one live StepSize run (the network beside its linearisation under the
 // same finite step, with the sharpness tracked) or, in a second instance, a phase diagram.
-// Protocol (names in protocol.js):
+// The live run's lifecycle (configure, play / pause / step, time slicing, the restart at a new
+// step size) is worker-host.js's; a run is over at MAX_STEPS or when the network diverges
+// (DONE 'finished'). Protocol (names in protocol.js), beside worker-host.js's:
 //
 // page → worker
-//   {type: CONFIGURE, runId, config}   a new run from `config` (replaces the current one only if
-//                                      construction succeeds); play state is kept
-//   {type: PLAY} / {type: PAUSE}       train in time-sliced chunks up to MAX_STEPS / stop
-//   {type: STEP, steps}                pause, then advance exactly `steps` steps
-//   {type: SET_LR, runId, multiple}    restart the run from θ₀ at `multiple` × the stability bound
-//   {type: PHASE, id, config, backend} compute a phase diagram in slices of PHASE_SLICE_MS,
-//                                      its widths training on backend 'auto' | 'cpu' | 'gpu'
-//   {type: CANCEL_PHASE, id}           stop it; the cells computed so far stay
+//   {type: SET_LR, runId, lrMultiple} restart the run from θ₀ at `lrMultiple` × the stability
+//                                      bound (a live setting that restarts; replies DONE 'stepped'
+//                                      while paused)
+//   {type: TASK, id, kind: TASK.PHASE, config, backend}
+//                                      a phase diagram (task-host.js) in slices of
+//                                      PHASE_SLICE_MS, its widths training on backend 'auto' |
+//                                      'cpu' | 'gpu'; CANCEL_TASK stops it
 //   {type: LOSE_DEVICE}                destroy the diagram's GPU device (it goes on on the CPU)
 // worker → page
-//   {type: PROGRESS, runId, report, playing, finished}
-//                                                 after every chunk (and after configure and
-//                                                 setLr); finished: diverged or at MAX_STEPS
-//   {type: PHASE_PROGRESS, id, report, progress}  after every slice; progress.finished or
-//                                                 progress.cancelled ends the diagram;
-//                                                 progress.backend, .notice, .activity
-//   {type: ERROR, runId | id, during, message}
+//   {type: TASK_PROGRESS | TASK_DONE, id, report, progress}
+//                                      after the start and every slice; progress.backend,
+//                                      .notice, .activity, .done, .total
 
 import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../pkg/descent.js';
-import { MSG, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
-import { serve, post, yielder } from './worker-core.js';
+import { MSG, TASK, ERROR_DURING, finite, floats64 } from './protocol.js';
+import { hostRun } from './worker-host.js';
+import { hostTasks } from './task-host.js';
 
 export const MAX_STEPS = 4000;
 const CHUNK_MS = 30;
 const PHASE_SLICE_MS = 80;
-
-let run = null;
-let runId = 0;
-let playing = false;
-let k = 4;
 
 function text(s) {
   return typeof s === 'string' ? s : s == null ? null : String(s);
@@ -57,70 +50,30 @@ function cleanReport(r) {
   return out;
 }
 
-function finished(r) {
-  return r.diverged != null || r.step >= MAX_STEPS;
-}
-
-function report(extra = {}) {
-  const r = cleanReport(run.report());
-  post({ type: MSG.PROGRESS, runId, report: r, playing, finished: finished(r), ...extra });
-}
-
-const tick = yielder(() => {
-  if (!playing || !run) return;
-  const t0 = performance.now();
-  let r;
-  try {
-    const left = MAX_STEPS - Number(run.step);
-    r = cleanReport(run.advance(Math.max(1, Math.min(k, left))));
-  } catch (err) {
-    playing = false;
-    post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
-    return;
-  }
-  const dt = Math.max(performance.now() - t0, 0.05);
-  k = Math.max(1, Math.min(512, Math.round(Math.min(2 * k, Math.max(k / 2, (k * CHUNK_MS) / dt)))));
-  if (finished(r)) playing = false;
-  post({ type: MSG.PROGRESS, runId, report: r, playing, finished: finished(r) });
-  if (playing) tick();
+hostRun({
+  info: () => ({ defaults: { ...stepSizeDefaults() }, phaseDefaults: { ...phaseDefaults() } }),
+  create: (config) => new StepSize({ ...config }),
+  evaluate: (run) => run.report(),
+  // Never past the step budget.
+  advance: (run, k) => run.advance(Math.max(1, Math.min(k, MAX_STEPS - Number(run.step)))),
+  clean: cleanReport,
+  finished: (r) => r.diverged != null || r.step >= MAX_STEPS,
+  initialK: 4,
+  nextK: (k, dt) => Math.min(512, Math.round(Math.min(2 * k, Math.max(k / 2, (k * CHUNK_MS) / Math.max(dt, 0.05))))),
+  live: {
+    [MSG.SET_LR]: {
+      during: ERROR_DURING.SET_LR, apply: (run, msg) => run.setLrMultiple(msg.lrMultiple), refresh: true, restart: true,
+    },
+  },
+  handle(msg) {
+    if (tasks.handle(msg)) return;
+    if (msg.type === MSG.LOSE_DEVICE && tasks.current()) loseDevice = true;
+  },
 });
 
-function configure(msg) {
-  let next;
-  try {
-    next = new StepSize({ ...msg.config });
-  } catch (err) {
-    post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
-    return;
-  }
-  if (run) run.free();
-  run = next;
-  runId = msg.runId;
-  k = 4;
-  report({ configured: true });
-  if (playing) tick();
-}
-
-function setLr(msg) {
-  if (!run || msg.runId !== runId) return;
-  try {
-    run.setLrMultiple(msg.multiple);
-  } catch (err) {
-    post({ type: MSG.ERROR, runId, during: ERROR_DURING.SET_LR, message: describe(err) });
-    return;
-  }
-  k = 4;
-  report({ restarted: true });
-  if (playing) tick();
-}
-
 // ---------------------------------------------------------------------------------------------
-// Phase diagrams.
-
-// One diagram at a time. Its engine calls are async (a GPU diagram reads back without
-// blocking), and a diagram must not be freed while a call on it is pending, so only its own
-// loop frees it: a cancel or a newer request sets a flag the loop reads after each slice.
-let phase = null; // {id, diagram, cancel, replaced, lose}
+// Phase diagrams: a background task (task-host.js), one diagram at a time. Its engine calls are
+// async (a GPU diagram reads back without blocking).
 
 function phaseReport(diagram) {
   const r = diagram.report();
@@ -150,125 +103,27 @@ function phaseProgress(p) {
   };
 }
 
-/** Frees the diagram of `run` and forgets it. */
-function endPhase(run) {
-  run.diagram.free();
-  if (phase === run) phase = null;
-}
+// A lost GPU simulated under the diagram in training (window.descent.loseDevice() on the page):
+// done between slices, since a slice in flight holds the diagram.
+let loseDevice = false;
 
-/**
- * Between slices, when no engine call is pending: ends a replaced or cancelled diagram
- * (reporting the cancel) and returns true when the loop must stop; destroys the GPU device when
- * that was asked for meanwhile.
- */
-function phaseStopped(run) {
-  if (run.lose && !run.replaced && !run.cancel) {
-    run.lose = false;
-    run.diagram.loseDevice();
-  }
-  if (run.cancel && !run.replaced) {
-    const progress = { ...phaseProgress(run.diagram.progress()), cancelled: true };
-    post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress });
-  }
-  if (run.replaced || run.cancel) {
-    endPhase(run);
-    return true;
-  }
-  return false;
-}
-
-async function startPhase(msg) {
-  if (phase) phase.replaced = true;
-  const run = { id: msg.id, diagram: null, cancel: false, replaced: false, lose: false };
-  phase = run;
-  try {
-    run.diagram = await PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
-  } catch (err) {
-    if (!run.replaced) {
-      post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.PHASE, message: describe(err) });
-      if (phase === run) phase = null;
-    }
-    return;
-  }
-  if (phaseStopped(run)) return;
-  post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: phaseProgress(run.diagram.progress()) });
-  for (;;) {
-    // Let a cancel or a new request in before each slice.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    if (phaseStopped(run)) return;
-    let p;
-    try {
-      p = phaseProgress(await run.diagram.advanceAsync(PHASE_SLICE_MS));
-    } catch (err) {
-      if (!run.replaced) post({ type: MSG.ERROR, id: run.id, during: ERROR_DURING.PHASE, message: describe(err) });
-      endPhase(run);
-      return;
-    }
-    if (!run.replaced) post({ type: MSG.PHASE_PROGRESS, id: run.id, report: phaseReport(run.diagram), progress: p });
-    if (p.finished) {
-      endPhase(run);
-      return;
-    }
-  }
-}
-
-function cancelPhase(msg) {
-  if (phase && phase.id === msg.id) phase.cancel = true;
-}
-
-/**
- * Simulates a lost GPU under the diagram in training (window.descent.loseDevice() on the page):
- * done by the diagram's loop between slices, since a slice in flight holds the diagram.
- */
-function losePhaseDevice() {
-  if (phase) phase.lose = true;
-}
-
-serve((msg) => {
-  switch (msg.type) {
-    case MSG.CONFIGURE:
-      configure(msg);
-      break;
-    case MSG.PLAY:
-      if (!playing && run) {
-        if (finished(cleanReport(run.report()))) break;
-        playing = true;
-        tick();
-      }
-      break;
-    case MSG.PAUSE:
-      if (playing) {
-        playing = false;
-        if (run) report();
-      }
-      break;
-    case MSG.STEP: {
-      // Pauses, then exactly `steps` steps (not past the budget or a divergence).
-      playing = false;
-      if (!run || finished(cleanReport(run.report()))) break;
-      const left = MAX_STEPS - Number(run.step);
-      try {
-        run.advance(Math.max(1, Math.min(Math.floor(Number(msg.steps) || 1), left)));
-      } catch (err) {
-        post({ type: MSG.ERROR, runId, during: ERROR_DURING.STEP, message: describe(err) });
-        break;
-      }
-      report();
-      break;
-    }
-    case MSG.SET_LR:
-      setLr(msg);
-      break;
-    case MSG.PHASE:
-      startPhase(msg);
-      break;
-    case MSG.CANCEL_PHASE:
-      cancelPhase(msg);
-      break;
-    case MSG.LOSE_DEVICE:
-      losePhaseDevice();
-      break;
-    default:
-      break;
-  }
-}, () => ({ defaults: { ...stepSizeDefaults() }, phaseDefaults: { ...phaseDefaults() } }));
+const tasks = hostTasks({
+  [TASK.PHASE]: {
+    during: ERROR_DURING.PHASE,
+    create(msg) {
+      loseDevice = false;
+      return PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
+    },
+    start: (diagram) => ({ report: phaseReport(diagram), progress: phaseProgress(diagram.progress()) }),
+    async advance(diagram) {
+      const progress = phaseProgress(await diagram.advanceAsync(PHASE_SLICE_MS));
+      return { data: { report: phaseReport(diagram), progress }, finished: progress.finished };
+    },
+    between(diagram) {
+      if (!loseDevice) return;
+      loseDevice = false;
+      diagram.loseDevice();
+    },
+    free: (diagram) => diagram.free(),
+  },
+});

@@ -2,14 +2,16 @@
 // linearisation at the same step, the sharpness (top Hessian and NTK eigenvalues) against 2/η,
 // the step-size slider annotated with the stability and catapult bounds, and phase diagrams.
 // The numerics run in step-worker.js (one instance for the live run, one for phase diagrams);
-// this file keeps state and draws at most once per frame.
+// the live run's lifecycle is the run client's (run-client.js); this file keeps state and draws
+// at most once per frame.
 
-import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { MSG, TASK, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
-import { createScene, moduleWorker } from './scene.js';
+import { createScene } from './scene.js';
+import { createRunClient } from './run-client.js';
+import { createTask } from './task-client.js';
 import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots/index.js';
 
-const READY_TIMEOUT_MS = 20000;
 const REGIME_TEXT = { stable: 'stable', catapult: 'catapult', divergent: 'divergent', unsettled: 'not settled' };
 // Regime colours (Okabe–Ito): stable blue-green, catapult orange, divergent vermilion-grey, unsettled yellow.
 const REGIME_RGB = [[0, 158, 115], [230, 159, 0], [120, 120, 120], [240, 228, 66]];
@@ -44,6 +46,12 @@ const CONTROLS = [
   derive('seed'),
 ];
 
+// The step size restarts the run from θ₀ (the bounds and Θ₀ are kept): cheap enough to follow a
+// drag; Restart sends it again.
+const LIVE = {
+  lrMultiple: { type: MSG.SET_LR, during: ERROR_DURING.SET_LR, failed: 'The step size was not changed', restart: true },
+};
+
 // Page options kept in the URL beside the settings (controls.js bindView).
 const VIEW = [
   { name: 'logx', kind: 'checkbox', el: 'step-logx', default: true },
@@ -70,54 +78,31 @@ const PRESETS = [
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  status: 'loading', // loading | paused | playing | finished | refused | failed
-  playing: true, // the user wants training to run
-  runId: 0,
-  shownRunId: 0,
+  // status (loading | paused | playing | finished | refused | failed), playing, resumeOnChange,
+  // runId, shownRunId, report, info and message are kept by the run client (run-client.js).
   values: null,
-  info: null,
-  report: null,
-  message: null,
   phase: { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null, config: null },
 };
 
-let worker = null;
-let phaseWorker = null;
+let client = null;
+// The phase diagrams: a background task in a second step-worker.js.
+const phaseTask = createTask({
+  workerUrl: new URL('./step-worker.js', import.meta.url),
+  kind: TASK.PHASE,
+  name: 'phase diagram',
+  onProgress: onPhaseProgress,
+  onDone: onPhaseProgress,
+  onFail: (text) => setPhaseStatus('failed', text),
+  errorText: (message) => `The diagram stopped: ${labelSettings(message, CONTROLS)}`,
+});
 let controls = null;
 let shell = null;
 const plots = {};
-let frame = 0;
 
 // ---------------------------------------------------------------------------------------------
 
 function fmt(v, d = 3) {
   return Number.isFinite(v) ? formatNumber(v, d) : '—';
-}
-
-function setMessage(kind, text) {
-  state.message = text ? { kind, text: plainMessage(text) } : null;
-  const el = $('alert');
-  el.hidden = !state.message;
-  el.className = state.message ? `alert alert-${kind}` : 'alert';
-  el.textContent = state.message?.text ?? '';
-}
-
-function setStatus(s) {
-  state.status = s;
-  document.body.dataset.status = s;
-  const btn = $('btn-play');
-  btn.disabled = s === 'loading' || s === 'failed';
-  const playing = s === 'playing';
-  btn.setAttribute('aria-pressed', String(playing));
-  btn.querySelector('.label').textContent = playing ? 'Pause' : 'Play';
-  btn.classList.toggle('is-playing', playing);
-  $('btn-step').disabled = s === 'loading' || s === 'failed' || s === 'finished' || s === 'refused';
-  $('btn-restart').disabled = s === 'loading' || s === 'failed';
-}
-
-function fail(text) {
-  setStatus('failed');
-  setMessage('error', text);
 }
 
 function engineConfig(v) {
@@ -128,108 +113,25 @@ function engineConfig(v) {
   };
 }
 
-function configure() {
-  state.runId += 1;
-  $('busy').hidden = false;
-  worker.postMessage({ type: MSG.CONFIGURE, runId: state.runId, config: engineConfig(state.values) });
-  if (state.playing) worker.postMessage({ type: MSG.PLAY });
-  shell.writeUrl();
+/** The controls' change callback: a change that changes nothing is no new run (nor a restart). */
+function onControlChange(name, value, opts) {
+  if (!opts.changed) return;
+  client.onControlChange(name, value, opts);
+  if (name === 'lrMultiple') renderRuler();
 }
 
-function onControlChange(name, value, { final, changed }) {
-  if (name === 'lrMultiple') {
-    if (!changed) return;
-    // A new step restarts from θ₀ (the bounds and Θ₀ are kept): cheap enough to follow the drag.
-    if (state.shownRunId === state.runId && state.status !== 'refused') {
-      worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: value });
-      if (state.playing) worker.postMessage({ type: MSG.PLAY });
-      shell.writeUrl();
-    } else if (final) {
-      configure();
-    }
-    renderRuler();
-    return;
-  }
-  if (!final) return;
-  configure();
+function onReady(info) {
+  $('stat-backend').textContent = `CPU (wasm${info.build?.simd ? ' SIMD' : ''})`;
+  $('build-info').textContent = `Descent ${info.build?.version ?? ''}.`;
 }
 
-function togglePlay() {
-  if (state.status === 'finished') {
-    state.playing = true;
-    restart();
-    return;
-  }
-  state.playing = !state.playing;
-  worker.postMessage({ type: state.playing ? MSG.PLAY : MSG.PAUSE });
-  setStatus(state.playing ? 'playing' : 'paused');
-}
-
-/** Pauses and advances exactly `n` steps. */
-function step(n) {
-  state.playing = false;
-  worker.postMessage({ type: MSG.STEP, steps: n });
-  if (state.status === 'playing') setStatus('paused');
-}
-
-/**
- * Back to θ₀ at step 0, keeping the play state as every scene's reset does: training that was
- * running (or ran until it finished) goes on running; paused, it waits at step 0.
- */
-function restart() {
-  worker.postMessage({ type: MSG.SET_LR, runId: state.runId, multiple: state.values.lrMultiple });
-  if (state.playing) worker.postMessage({ type: MSG.PLAY });
-}
-
-function onMessage(msg) {
-  switch (msg.type) {
-    case MSG.READY:
-      state.info = msg.info;
-      $('stat-backend').textContent = `CPU (wasm${msg.info.build?.simd ? ' SIMD' : ''})`;
-      $('build-info').textContent = `Descent ${msg.info.build?.version ?? ''}.`;
-      setStatus('paused');
-      break;
-    case MSG.PROGRESS:
-      if (msg.runId !== state.runId) break;
-      state.shownRunId = msg.runId;
-      state.report = msg.report;
-      $('busy').hidden = true;
-      if (state.status === 'refused') setMessage(null, null);
-      if (msg.configured) setMessage(null, null);
-      // finished: diverged or at the step budget; Play then restarts from θ₀.
-      if (msg.finished) setStatus('finished');
-      else setStatus(state.playing ? 'playing' : 'paused');
-      schedule();
-      break;
-    case MSG.ERROR:
-      if (msg.fatal) {
-        fail(msg.message);
-        break;
-      }
-      if (msg.runId !== state.runId) break;
-      $('busy').hidden = true;
-      if (msg.during === ERROR_DURING.CONFIGURE) {
-        setStatus('refused');
-        setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
-      } else {
-        setMessage('error', msg.message);
-      }
-      break;
-    default:
-      break;
-  }
+function onReport(msg) {
+  state.report = msg.report;
+  client.queueFrame();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Drawing.
-
-function schedule() {
-  if (frame) return;
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    render();
-  });
-}
 
 function render() {
   const r = state.report;
@@ -296,7 +198,7 @@ function renderRuler() {
 
 function setLogSteps(on) {
   for (const k of ['loss', 'sharp', 'lazy']) plots[k].setLogX(on);
-  schedule();
+  client.queueFrame();
 }
 
 const stepAxis = { label: (log) => (log ? 'step (log scale)' : 'step'), name: 'step', format: stepLabel, log: true };
@@ -361,21 +263,7 @@ function phaseConfig() {
 }
 
 function startPhase() {
-  if (!phaseWorker) {
-    try {
-      phaseWorker = moduleWorker(new URL('./step-worker.js', import.meta.url));
-    } catch (err) {
-      setMessage('error', `The phase-diagram worker could not start: ${err?.message ?? err}`);
-      return;
-    }
-    phaseWorker.onmessage = (e) => onPhaseMessage(e.data);
-    phaseWorker.onerror = (e) => {
-      e.preventDefault();
-      setPhaseStatus('failed', 'The phase-diagram engine could not be loaded.');
-    };
-  }
   const p = state.phase;
-  p.id += 1;
   p.config = phaseConfig();
   p.report = null;
   p.progress = null;
@@ -384,12 +272,14 @@ function startPhase() {
   // The metric that fits the axis: regimes over step sizes, weight change over init scales.
   $('phase-metric').value = p.config.axis === 'initScale' ? 'weightChange' : $('phase-metric').value === 'weightChange' ? 'regime' : $('phase-metric').value;
   setPhaseStatus('running', 'starting…');
-  phaseWorker.postMessage({ type: MSG.PHASE, id: p.id, config: p.config, backend: $('phase-backend').value });
+  p.id = phaseTask.start({ config: p.config, backend: $('phase-backend').value });
 }
 
 function cancelPhase() {
-  if (state.phase.status !== 'running') return;
-  phaseWorker.postMessage({ type: MSG.CANCEL_PHASE, id: state.phase.id });
+  if (!phaseTask.cancel()) return;
+  const done = state.phase.progress?.done ?? 0;
+  const total = state.phase.progress?.total ?? 0;
+  setPhaseStatus('cancelled', `cancelled after ${formatInt(done)} of ${formatInt(total)} runs; those are drawn`);
 }
 
 function setPhaseStatus(s, text) {
@@ -416,35 +306,21 @@ function showPhaseBackend(progress) {
   }
 }
 
-function onPhaseMessage(msg) {
+function onPhaseProgress(msg) {
   const p = state.phase;
-  switch (msg.type) {
-    case MSG.PHASE_PROGRESS: {
-      if (msg.id !== p.id) break;
-      p.report = msg.report;
-      p.progress = msg.progress;
-      const bar = $('phase-bar');
-      bar.max = 1;
-      bar.value = msg.progress.fraction;
-      showPhaseBackend(msg.progress);
-      if (msg.progress.finished) {
-        p.ms = performance.now() - p.startedAt;
-        setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
-      } else if (msg.progress.cancelled) {
-        setPhaseStatus('cancelled', `cancelled after ${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; those are drawn`);
-      } else {
-        $('phase-status').textContent = `${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; ${plainMessage(msg.progress.activity)}…`;
-      }
-      renderPhase();
-      break;
-    }
-    case MSG.ERROR:
-      if (msg.fatal) setPhaseStatus('failed', msg.message);
-      else if (msg.during === ERROR_DURING.PHASE && msg.id === p.id) setPhaseStatus('failed', `The diagram stopped: ${labelSettings(msg.message, CONTROLS)}`);
-      break;
-    default:
-      break;
+  p.report = msg.report;
+  p.progress = msg.progress;
+  const bar = $('phase-bar');
+  bar.max = 1;
+  bar.value = msg.progress.fraction;
+  showPhaseBackend(msg.progress);
+  if (msg.type === MSG.TASK_DONE) {
+    p.ms = performance.now() - p.startedAt;
+    setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
+  } else {
+    $('phase-status').textContent = `${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; ${plainMessage(msg.progress.activity)}…`;
   }
+  renderPhase();
 }
 
 function renderPhase() {
@@ -525,16 +401,24 @@ function describeCell(i, j) {
 
 function start() {
   shell = createScene({ scene: 'step', controls: CONTROLS, view: VIEW, presets: PRESETS });
-  const { values } = shell;
-  state.playing = shell.autoplay;
+  const { values, autoplay } = shell;
+  client = createRunClient({
+    workerUrl: new URL('./step-worker.js', import.meta.url),
+    state,
+    live: LIVE,
+    ids: { reset: 'btn-restart' },
+    // Reset (Restart here) goes back to θ₀ at the same step size; the bounds and Θ₀ are kept.
+    onReset: () => client.sendLive('lrMultiple'),
+    refusedText: (message) => `These settings were refused: ${labelSettings(message, CONTROLS)}`,
+    onReady,
+    onReport,
+    render,
+  });
   controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
-  state.values = controls.values;
+  client.bind({ controls, shell });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   buildPlots();
   renderRuler();
-  $('btn-play').addEventListener('click', togglePlay);
-  $('btn-step').addEventListener('click', () => step(1));
-  $('btn-restart').addEventListener('click', restart);
   $('step-logx').addEventListener('change', (e) => setLogSteps(e.target.checked));
   $('btn-phase').addEventListener('click', startPhase);
   $('btn-phase-cancel').addEventListener('click', cancelPhase);
@@ -543,15 +427,10 @@ function start() {
   shell.attach({
     api: controls,
     apply: () => {
-      state.values = controls.values;
+      client.apply();
       renderRuler();
-      if (state.status !== 'loading') configure();
     },
-    actions: {
-      togglePlay: () => !$('btn-play').disabled && togglePlay(),
-      reset: () => !$('btn-restart').disabled && restart(),
-      step: () => !$('btn-step').disabled && step(1),
-    },
+    actions: client.wireButtons(),
     plots: () => [
       { id: 'loss', title: 'The network and its linearisation, same step', plot: plots.loss },
       { id: 'sharpness', title: 'Sharpness against 2/η', plot: plots.sharp },
@@ -561,48 +440,22 @@ function start() {
     report: () => ({ report: state.report, phase: state.phase.report && { config: state.phase.config, report: state.phase.report } }),
     weights: null,
   });
-  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
-    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
-    return;
-  }
-  try {
-    worker = moduleWorker(new URL('./step-worker.js', import.meta.url));
-  } catch (err) {
-    fail(`The training worker could not start: ${err?.message ?? err}`);
-    return;
-  }
-  worker.onmessage = (e) => onMessage(e.data);
-  worker.onerror = (e) => {
-    e.preventDefault();
-    fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}.`);
-  };
-  setTimeout(() => {
-    if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
-  }, READY_TIMEOUT_MS);
-  setStatus('loading');
-  configure();
-}
 
-window.descent = {
-  state,
-  controls: CONTROLS,
-  get report() {
-    return state.report;
-  },
-  get phase() {
-    return state.phase;
-  },
-  get shell() {
-    return shell;
-  },
-  /** Pauses and advances exactly `n` steps. */
-  step(n = 1) {
-    step(n);
-  },
-  /** Simulates a lost GPU under the phase diagram in training: it continues on the CPU. */
-  loseDevice() {
-    if (phaseWorker) phaseWorker.postMessage({ type: MSG.LOSE_DEVICE });
-  },
-};
+  window.descent = client.hook({
+    controls: CONTROLS,
+    get report() {
+      return state.report;
+    },
+    get phase() {
+      return state.phase;
+    },
+    /** Simulates a lost GPU under the phase diagram in training: it continues on the CPU. */
+    loseDevice() {
+      phaseTask.post({ type: MSG.LOSE_DEVICE });
+    },
+  });
+
+  if (client.start({ autoplay })) shell.writeUrl();
+}
 
 start();

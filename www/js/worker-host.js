@@ -5,7 +5,8 @@
 //     the new run's id, its first report and its setup go back in DONE 'configured';
 //   - PLAY / PAUSE / STEP and time slicing: each chunk advances k steps, k tuned by the scene so
 //     a chunk takes about its target time, posts PROGRESS and yields so that new messages are
-//     handled in between; a divergence stops training with DONE 'diverged';
+//     handled in between; a divergence stops training with DONE 'diverged', the end of a run
+//     that has one (a step budget) with DONE 'finished';
 //   - live settings (SET_LR, SET_RIDGE, …: {type, runId, [name]: value}) for the newest run only;
 //   - the steps-per-second estimate, and errors posted with the run id and what failed.
 // Every call into the engine goes through one promise chain (`serial`): a GPU run's calls are
@@ -13,7 +14,7 @@
 // A scene's engine calls may be synchronous or return promises; both are awaited.
 
 import { serve, post, yielder } from './worker-core.js';
-import { MSG, DONE_REASON, ERROR_DURING, describe } from './protocol.js';
+import { MSG, DONE_REASON, ERROR_DURING, describe, transferables } from './protocol.js';
 
 export { post };
 
@@ -67,16 +68,22 @@ export class Picture {
  *   evaluate(run)          its report now (the engine's, cleaned by `clean`)
  *   advance(run, k)        advances k steps; returns the engine's report
  *   clean(report)          a plain, NaN-free copy of an engine report
- *   setup(run, evalMs)     the setup of a new run (data, grid spec, size); `evalMs` is what one
- *                          evaluate() took, to estimate the pictures' cost until they are measured
+ *   setup(run, evalMs)     optional: the setup of a new run (data, grid spec, size); `evalMs` is
+ *                          what one evaluate() took, to estimate the pictures' cost until they are
+ *                          measured
+ *   finished(report)       optional: whether the run is over (at its step budget, or diverged
+ *                          where a divergence ends a run): training stops with DONE 'finished',
+ *                          and PLAY and STEP do nothing until a restart or a new run
+ *   initialK               optional: the first chunk's k after configure or a restart (default 1)
  *   chunk(run, k)          optional: one chunk while playing, {rep, points?, early?}; `early`
  *                          chunks keep k as it is (default: {rep: clean(advance(run, k))})
  *   nextK(k, dt, done)     the next chunk's k after one of `done` steps that took `dt` ms
  *   decorate(msg, forced)  adds the pictures that are due (and anything else) to a PROGRESS or
  *                          DONE message; `forced` on a DONE
- *   live                   {[type]: {during, apply(run, msg), refresh?}}: the live settings;
- *                          `refresh`: the report changes at once (re-evaluated, and a DONE
- *                          'stepped' is posted while paused)
+ *   live                   {[type]: {during, apply(run, msg), refresh?, restart?}}: the live
+ *                          settings; `refresh`: the report changes at once (re-evaluated, and a
+ *                          DONE 'stepped' is posted while paused); `restart`: the run starts over
+ *                          from step 0 (chunks start again at `initialK`)
  *   handle(msg, host)      optional: the scene's other messages
  * Returns the host (`playing`, `runId`, `run`, `serial`, `postDone`) for the scene's own messages.
  */
@@ -88,10 +95,15 @@ export function hostRun(scene) {
     serial,
     postDone,
   };
-  let k = 1; // steps per chunk
+  const initialK = scene.initialK ?? 1;
+  let k = initialK; // steps per chunk
   let stepsPerSec = 0; // smoothed
   let lastReport = null;
+  let reportSent = false; // lastReport has been posted: its typed arrays went with it
   let refused = false; // the last configure was refused: PLAY and STEP wait for a valid one
+  const finished = (report) => report != null && !!scene.finished?.(report);
+  // Why a run stopped by itself after `report`, or null.
+  const ended = (report) => (finished(report) ? DONE_REASON.FINISHED : report.diverged != null ? DONE_REASON.DIVERGED : null);
   const scheduleTick = yielder(() => serial(tick));
 
   // Runs `fn` after every engine call queued before it has settled.
@@ -110,14 +122,18 @@ export function hostRun(scene) {
   async function postDone(reason, extra = {}) {
     const run = host.run;
     if (!run) return;
-    const report = lastReport ?? scene.clean(await scene.evaluate(run));
-    const msg = { type: MSG.DONE, runId: host.runId, reason, report, stepsPerSec, ...extra };
+    // A report whose typed arrays were transferred with an earlier message is read again.
+    if (!lastReport || (reportSent && transferables(lastReport).length)) {
+      lastReport = scene.clean(await scene.evaluate(run));
+    }
+    const msg = { type: MSG.DONE, runId: host.runId, reason, report: lastReport, stepsPerSec, ...extra };
     try {
       await decorate(msg, true);
     } catch (err) {
       post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
     }
     post(msg);
+    reportSent = true;
   }
 
   async function configure(msg) {
@@ -135,11 +151,12 @@ export function hostRun(scene) {
     host.run = next;
     refused = false;
     host.runId = msg.runId;
-    k = 1;
+    k = initialK;
     stepsPerSec = 0;
     const t0 = performance.now();
     lastReport = scene.clean(await scene.evaluate(next));
-    const setup = await scene.setup(next, performance.now() - t0);
+    reportSent = false;
+    const setup = scene.setup ? await scene.setup(next, performance.now() - t0) : null;
     await postDone(DONE_REASON.CONFIGURED, { setup });
     if (host.playing) scheduleTick();
   }
@@ -171,10 +188,12 @@ export function hostRun(scene) {
     }
     if (!early) k = Math.max(1, Math.min(MAX_K, scene.nextK(k, dt, done)));
     lastReport = rep;
+    reportSent = false;
 
-    if (rep.diverged != null) {
+    const reason = ended(rep);
+    if (reason) {
       host.playing = false;
-      await postDone(DONE_REASON.DIVERGED, points ? { points } : {});
+      await postDone(reason, points ? { points } : {});
       return;
     }
     const msg = { type: MSG.PROGRESS, runId: host.runId, report: rep, stepsPerSec };
@@ -187,21 +206,23 @@ export function hostRun(scene) {
       return;
     }
     post(msg);
+    reportSent = true;
     scheduleTick();
   }
 
   async function step(msg) {
     host.playing = false;
     const run = host.run;
-    if (!run || refused) return;
+    if (!run || refused || finished(lastReport)) return;
     const steps = Math.max(1, Math.min(MAX_K, Math.floor(Number(msg.steps) || 1)));
     try {
       lastReport = scene.clean(await scene.advance(run, steps));
+      reportSent = false;
     } catch (err) {
       post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.STEP, message: describe(err) });
       return;
     }
-    await postDone(lastReport.diverged != null ? DONE_REASON.DIVERGED : DONE_REASON.STEPPED);
+    await postDone(ended(lastReport) ?? DONE_REASON.STEPPED);
   }
 
   async function setLive(setting, msg) {
@@ -209,8 +230,10 @@ export function hostRun(scene) {
     if (!run || msg.runId !== host.runId) return; // for a run that is gone or not yet built
     try {
       await setting.apply(run, msg);
+      if (setting.restart) k = initialK;
       if (setting.refresh) {
         lastReport = scene.clean(await scene.evaluate(run));
+        reportSent = false;
         if (!host.playing) await postDone(DONE_REASON.STEPPED);
       }
     } catch (err) {
@@ -229,7 +252,7 @@ export function hostRun(scene) {
         await configure(msg);
         break;
       case MSG.PLAY:
-        if (!host.playing && host.run && !refused && lastReport?.diverged == null) {
+        if (!host.playing && host.run && !refused && lastReport?.diverged == null && !finished(lastReport)) {
           host.playing = true;
           scheduleTick();
         }

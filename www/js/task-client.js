@@ -1,0 +1,126 @@
+// The page side of a background task (the lazy width sweep, the step-size phase diagram, the
+// double-descent trained-network sweep): its own worker, started on first use; one task at a
+// time, numbered, replies for another one dropped; Cancel, which ends the task on the page at
+// once (nothing more of it is drawn) and terminates the worker if it has not confirmed within a
+// grace period (a slice in progress may take seconds). Messages: task-host.js.
+
+import { MSG } from './protocol.js';
+import { moduleWorker } from './scene.js';
+
+const CANCEL_GRACE_MS = 400; // a worker that has not stopped by then is terminated
+
+/**
+ * options:
+ *   workerUrl        the scene's worker (serving task-host.js kinds)
+ *   kind             the task kind it runs
+ *   name             what the task is called in failure texts ("sweep", "phase diagram")
+ *   onProgress(msg)  a TASK_PROGRESS of the current task
+ *   onDone(msg)      its TASK_DONE (reason TASK_END.FINISHED: it carries the last slice's data)
+ *   onFail(text)     it stopped: the worker could not start or load, or the engine refused
+ *   errorText(message)  the failure text for an engine error (default "The <name> stopped: …")
+ * Returns {start(params), cancel(), post(msg), running, id}.
+ */
+export function createTask(options) {
+  const {
+    workerUrl, kind, name = 'task', onProgress = () => {}, onDone = () => {}, onFail = () => {},
+    errorText = (message) => `The ${name} stopped: ${message}`,
+  } = options;
+  let worker = null;
+  let id = 0;
+  let running = false;
+  let awaitingCancel = 0; // the cancelled task whose worker has not confirmed yet
+  let cancelTimer = 0;
+
+  function terminate() {
+    worker?.terminate();
+    worker = null;
+  }
+
+  function fail(text) {
+    running = false;
+    terminate();
+    onFail(text);
+  }
+
+  function ensureWorker() {
+    if (worker) return worker;
+    worker = moduleWorker(workerUrl);
+    worker.onmessage = (e) => onMessage(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      fail(`The ${name} could not run${e.message ? ` (${e.message})` : ''}.`);
+    };
+    return worker;
+  }
+
+  function onMessage(msg) {
+    switch (msg.type) {
+      case MSG.TASK_PROGRESS:
+        if (msg.id === id && running) onProgress(msg);
+        break;
+      case MSG.TASK_DONE:
+        if (msg.id !== id) break;
+        if (awaitingCancel === msg.id) {
+          awaitingCancel = 0;
+          clearTimeout(cancelTimer);
+        }
+        if (!running) break; // cancelled: already ended on the page
+        running = false;
+        onDone(msg);
+        break;
+      case MSG.ERROR:
+        if (msg.fatal) fail(msg.message);
+        else if (msg.id === id && running) fail(errorText(msg.message));
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Starts a new task (replacing one running) with `params`; returns its id, or 0 if it could not start. */
+  function start(params) {
+    if (awaitingCancel) {
+      // The cancelled task's slice is still running: a fresh worker starts the new task now.
+      awaitingCancel = 0;
+      clearTimeout(cancelTimer);
+      terminate();
+    }
+    id += 1;
+    running = true;
+    try {
+      ensureWorker().postMessage({ type: MSG.TASK, id, kind, ...params });
+    } catch (err) {
+      fail(`The ${name} could not start: ${err?.message ?? err}`);
+      return 0;
+    }
+    return id;
+  }
+
+  /** Ends the running task on the page now; the worker stops after its slice, or is terminated. */
+  function cancel() {
+    if (!running) return false;
+    running = false;
+    const w = worker;
+    const cancelled = id;
+    w?.postMessage({ type: MSG.CANCEL_TASK, id: cancelled });
+    awaitingCancel = cancelled;
+    clearTimeout(cancelTimer);
+    cancelTimer = setTimeout(() => {
+      if (worker === w && awaitingCancel === cancelled) terminate();
+    }, CANCEL_GRACE_MS);
+    return true;
+  }
+
+  return {
+    start,
+    cancel,
+    /** Another message to the task's worker (if it has started). */
+    post: (msg) => worker?.postMessage(msg),
+    get running() {
+      return running;
+    },
+    get id() {
+      return id;
+    },
+  };
+}
