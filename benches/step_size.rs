@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use descent::experiments::step_size::{ASSUMED_FLOPS, PhaseAxis, PhaseConfig, PhaseDiagram};
+use descent::scenes::step_size::{ASSUMED_FLOPS, PhaseAxis, PhaseConfig, PhaseDiagram};
 
 fn time(name: &str, config: PhaseConfig) {
     let estimate = config.flops() / ASSUMED_FLOPS;

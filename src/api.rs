@@ -10,9 +10,10 @@ use wasm_bindgen::prelude::*;
 use crate::data::Task;
 use crate::error::Error;
 use crate::exec::block_on;
-use crate::experiments::lazy;
-use crate::experiments::live::{self, BackendChoice, Live};
-use crate::experiments::playground::{self, PlaygroundConfig};
+use crate::scenes::lazy;
+use crate::scenes::playground::live::{self, Live};
+use crate::scenes::playground::{self, PlaygroundConfig};
+use crate::session::device::{AUTO_GPU_MIN_FLOPS, BackendChoice};
 
 fn js_err(e: Error) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
@@ -81,8 +82,8 @@ fn task_name(task: Task) -> &'static str {
     }
 }
 
-/// A live Playground run (see `experiments::playground`), on the CPU or on WebGPU (see
-/// `experiments::live`: the backend choice, the fallback and the notice).
+/// A live Playground run (see `scenes::playground`), on the CPU or on WebGPU (see
+/// `scenes::playground::live` and `session::device`: the backend choice, the fallback and the notice).
 ///
 /// `new Playground(config)` builds a CPU run whose methods are synchronous.
 /// `await Playground.create(config, backend)` picks the backend ("auto", "cpu" or "gpu"); a
@@ -293,7 +294,7 @@ pub fn backend_advice(config: JsValue) -> Result<JsValue, JsValue> {
         prefers_gpu: bool,
     }
     to_js(&Advice {
-        min_flops: live::AUTO_GPU_MIN_FLOPS,
+        min_flops: AUTO_GPU_MIN_FLOPS,
         flops: live::flops_per_step(&config),
         prefers_gpu: live::auto_prefers_gpu(&config),
     })
@@ -337,7 +338,7 @@ fn ridge_of(config: &JsValue) -> Result<f64, JsValue> {
         .ok_or_else(|| js_sys::Error::new("invalid settings: ridge must be a number").into())
 }
 
-/// A live Lazy-or-rich run (see `experiments::lazy`).
+/// A live Lazy-or-rich run (see `scenes::lazy`).
 #[wasm_bindgen]
 pub struct LazyRich {
     inner: lazy::LazyRich,
@@ -649,12 +650,12 @@ impl EmpiricalNtkBench {
     }
 }
 
-/// A double-descent sweep on random features (see `experiments::double_descent`): one seed
+/// A double-descent sweep on random features (see `scenes::double_descent`): one seed
 /// per `advance()` call so a page can draw progressively; the ridge, the label noise and the
 /// teacher re-fit from the cached factorisations.
 #[wasm_bindgen]
 pub struct DoubleDescent {
-    inner: crate::experiments::double_descent::DoubleDescent,
+    inner: crate::scenes::double_descent::DoubleDescent,
 }
 
 #[wasm_bindgen]
@@ -664,7 +665,7 @@ impl DoubleDescent {
     /// `undefined` otherwise).
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, digits_csv: Option<String>) -> Result<DoubleDescent, JsValue> {
-        use crate::experiments::double_descent::{self as dd, DataSource, DoubleDescentConfig};
+        use crate::scenes::double_descent::{self as dd, DataSource, DoubleDescentConfig};
         let config: DoubleDescentConfig = config_from(config, DoubleDescentConfig::default())?;
         let digits = match (config.data, digits_csv) {
             (DataSource::Digits, Some(text)) => {
@@ -722,7 +723,7 @@ impl DoubleDescent {
 /// The default settings of the double-descent scene, every field present.
 #[wasm_bindgen(js_name = doubleDescentDefaults)]
 pub fn double_descent_defaults() -> Result<JsValue, JsValue> {
-    to_js(&crate::experiments::double_descent::DoubleDescentConfig::default())
+    to_js(&crate::scenes::double_descent::DoubleDescentConfig::default())
 }
 
 /// Checks a whole double-descent configuration (every seed) against the limits and the memory
@@ -730,7 +731,7 @@ pub fn double_descent_defaults() -> Result<JsValue, JsValue> {
 /// several sessions checks the whole first, so the split never admits more than one session would.
 #[wasm_bindgen(js_name = checkDoubleDescent)]
 pub fn check_double_descent(config: JsValue) -> Result<f64, JsValue> {
-    use crate::experiments::double_descent::{DoubleDescentConfig, MEMORY_LIMIT};
+    use crate::scenes::double_descent::{DoubleDescentConfig, MEMORY_LIMIT};
     let config: DoubleDescentConfig = config_from(config, DoubleDescentConfig::default())?;
     config.validate(MEMORY_LIMIT).map_err(js_err)?;
     Ok(config.memory_bytes() as f64)
@@ -739,14 +740,14 @@ pub fn check_double_descent(config: JsValue) -> Result<f64, JsValue> {
 /// The allowed range of every numeric double-descent setting and its memory limit.
 #[wasm_bindgen(js_name = doubleDescentLimits)]
 pub fn double_descent_limits() -> Result<JsValue, JsValue> {
-    to_js(&crate::experiments::double_descent::LIMITS)
+    to_js(&crate::scenes::double_descent::LIMITS)
 }
 
 /// The isotropic linear model's closed-form curves (Hastie et al.) on a γ grid; settings as
 /// `IsotropicConfig`.
 #[wasm_bindgen(js_name = isotropicCurves)]
 pub fn isotropic_curves(config: JsValue) -> Result<JsValue, JsValue> {
-    use crate::experiments::double_descent::{self as dd, IsotropicConfig};
+    use crate::scenes::double_descent::{self as dd, IsotropicConfig};
     let config: IsotropicConfig = config_from(config, IsotropicConfig::default())?;
     to_js(&dd::isotropic_curves(&config).map_err(js_err)?)
 }
@@ -762,7 +763,7 @@ pub fn isotropic_monte_carlo(
     reps: usize,
     seed: u32,
 ) -> Result<JsValue, JsValue> {
-    use crate::experiments::double_descent as dd;
+    use crate::scenes::double_descent as dd;
     let est = dd::isotropic_monte_carlo(n, p, signal, noise, ridge, reps, u64::from(seed))
         .map_err(js_err)?;
     to_js(&est)
@@ -770,7 +771,7 @@ pub fn isotropic_monte_carlo(
 
 // ---------------------------------------------------------------------------------------------
 // Double descent, trained networks: a width sweep of two-layer networks, every layer trained
-// by GD for a fixed budget (see `experiments::trained_sweep`).
+// by GD for a fixed budget (see `scenes::double_descent::trained`).
 // ---------------------------------------------------------------------------------------------
 
 /// Estimated work per engine call inside `TrainedSweep.advance`: a few milliseconds, so the
@@ -780,14 +781,14 @@ const TRAINED_SWEEP_CHUNK_FLOPS: f64 = 1e7;
 /// The default settings of the trained-networks sweep, every field present.
 #[wasm_bindgen(js_name = trainedSweepDefaults)]
 pub fn trained_sweep_defaults() -> Result<JsValue, JsValue> {
-    to_js(&crate::experiments::trained_sweep::TrainedSweepConfig::default())
+    to_js(&crate::scenes::double_descent::trained::TrainedSweepConfig::default())
 }
 
 /// The allowed range of every numeric setting of the trained-networks sweep, its work limit
 /// (FLOPs), the throughput its time estimates assume (FLOP/s) and its memory limit (bytes).
 #[wasm_bindgen(js_name = trainedSweepLimits)]
 pub fn trained_sweep_limits() -> Result<JsValue, JsValue> {
-    to_js(&crate::experiments::trained_sweep::LIMITS)
+    to_js(&crate::scenes::double_descent::trained::LIMITS)
 }
 
 /// A trained-networks double-descent sweep: (width, seed) cells trained one after another,
@@ -795,7 +796,7 @@ pub fn trained_sweep_limits() -> Result<JsValue, JsValue> {
 /// the curve as it fills in and stop at any time.
 #[wasm_bindgen]
 pub struct TrainedSweep {
-    inner: crate::experiments::trained_sweep::TrainedSweep,
+    inner: crate::scenes::double_descent::trained::TrainedSweep,
 }
 
 #[wasm_bindgen]
@@ -805,7 +806,7 @@ impl TrainedSweep {
     /// memory of a sweep too large to run here.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<TrainedSweep, JsValue> {
-        use crate::experiments::trained_sweep::{self as ts, TrainedSweepConfig};
+        use crate::scenes::double_descent::trained::{self as ts, TrainedSweepConfig};
         let config = config_from(config, TrainedSweepConfig::default())?;
         Ok(TrainedSweep {
             inner: ts::TrainedSweep::new(config).map_err(js_err)?,
@@ -874,27 +875,27 @@ impl TrainedSweep {
 }
 
 // ------------------------------------------------------------------------------------------
-// The Step-size scene and its phase diagrams (see `experiments::step_size`).
+// The Step-size scene and its phase diagrams (see `scenes::step_size`).
 // ------------------------------------------------------------------------------------------
 
 /// The Step-size scene's default settings, every field present (`lr: null` means "use
 /// `lrMultiple` × the stability bound").
 #[wasm_bindgen(js_name = stepSizeDefaults)]
 pub fn step_size_defaults() -> Result<JsValue, JsValue> {
-    to_js(&crate::experiments::step_size::StepSizeConfig::default())
+    to_js(&crate::scenes::step_size::StepSizeConfig::default())
 }
 
 /// The phase diagrams' default settings (`base` holds the network and data of every cell).
 #[wasm_bindgen(js_name = phaseDefaults)]
 pub fn phase_defaults() -> Result<JsValue, JsValue> {
-    to_js(&crate::experiments::step_size::PhaseConfig::default())
+    to_js(&crate::scenes::step_size::PhaseConfig::default())
 }
 
 /// A live Step-size run: the network beside its linearisation under the same finite step,
 /// with the sharpness (top Hessian and NTK eigenvalues) against 2/η and the regime.
 #[wasm_bindgen]
 pub struct StepSize {
-    inner: crate::experiments::step_size::StepSize,
+    inner: crate::scenes::step_size::StepSize,
 }
 
 #[wasm_bindgen]
@@ -904,7 +905,7 @@ impl StepSize {
     /// readable `Error` for settings out of range or too expensive.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<StepSize, JsValue> {
-        use crate::experiments::step_size::{self as ss, StepSizeConfig};
+        use crate::scenes::step_size::{self as ss, StepSizeConfig};
         let config = config_from(config, StepSizeConfig::default())?;
         Ok(StepSize {
             inner: ss::StepSize::new(config).map_err(js_err)?,
@@ -974,14 +975,14 @@ impl StepSize {
 }
 
 /// A phase diagram (step size × width or init scale × width), filled in width by width (each
-/// width's networks train together; see `experiments::step_size::PhaseDiagram`):
+/// width's networks train together; see `scenes::step_size::PhaseDiagram`):
 /// `new PhaseDiagram(config)` trains on the CPU and `advance(budgetMs)` computes
 /// synchronously; `await PhaseDiagram.create(config, backend)` ("auto", "cpu" or "gpu") may
 /// train on WebGPU and is driven with `await advanceAsync(budgetMs)`. Call repeatedly (from a
 /// worker) until `finished`; stop calling (and `free()`) to cancel. Deterministic from the seed.
 #[wasm_bindgen]
 pub struct PhaseDiagram {
-    inner: crate::experiments::step_size::PhaseDiagram,
+    inner: crate::scenes::step_size::PhaseDiagram,
 }
 
 #[wasm_bindgen]
@@ -989,7 +990,7 @@ impl PhaseDiagram {
     /// Throws a readable `Error` (with the time estimate) for grids too expensive to run.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<PhaseDiagram, JsValue> {
-        use crate::experiments::step_size::{self as ss, PhaseConfig};
+        use crate::scenes::step_size::{self as ss, PhaseConfig};
         let config = config_from(config, PhaseConfig::default())?;
         Ok(PhaseDiagram {
             inner: ss::PhaseDiagram::new(config).map_err(js_err)?,
@@ -1000,7 +1001,7 @@ impl PhaseDiagram {
     /// large enough, when the browser has it). A GPU that cannot be had gives a CPU diagram
     /// whose progress `notice` says why; settings errors reject the promise.
     pub async fn create(config: JsValue, backend: String) -> Result<PhaseDiagram, JsValue> {
-        use crate::experiments::step_size::{self as ss, PhaseConfig};
+        use crate::scenes::step_size::{self as ss, PhaseConfig};
         let config = config_from(config, PhaseConfig::default())?;
         let choice = BackendChoice::parse(&backend).map_err(js_err)?;
         Ok(PhaseDiagram {
@@ -1055,7 +1056,7 @@ impl PhaseDiagram {
     /// The estimated upper bound of the whole diagram's native run time, seconds.
     #[wasm_bindgen(getter, js_name = estimateSeconds)]
     pub fn estimate_seconds(&self) -> f64 {
-        self.inner.config.flops() / crate::experiments::step_size::ASSUMED_FLOPS
+        self.inner.config.flops() / crate::scenes::step_size::ASSUMED_FLOPS
     }
 
     /// Axes and every cell so far (see `PhaseReport`), null where not computed or undefined.

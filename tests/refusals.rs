@@ -3,10 +3,10 @@
 //! settings of that scene that can fix it.
 
 use descent::error::Error;
-use descent::experiments::double_descent::{self as dd, DoubleDescentConfig, Sweep};
-use descent::experiments::lazy;
-use descent::experiments::playground::{MEMORY_LIMIT, PlaygroundConfig};
-use descent::experiments::step_size::{StepSizeConfig, TRACK_FLOP_BUDGET, track_flops_with};
+use descent::scenes::double_descent::{self as dd, DoubleDescentConfig, Sweep};
+use descent::scenes::lazy;
+use descent::scenes::playground::{MEMORY_LIMIT, PlaygroundConfig};
+use descent::scenes::step_size::{StepSizeConfig, TRACK_FLOP_BUDGET, track_flops_with};
 
 // The maxima of the pages' sliders (the `max` of each range control in www/js/controls.js,
 // step.js, lazy.js and dd.js; the e2e test "every slider at its maximum" checks the pages).
@@ -222,7 +222,7 @@ fn a_too_large_playground_network_names_the_setting_that_was_raised() {
 
 #[test]
 fn a_capped_deep_run_measures_its_start_fully_and_restarts_warm() {
-    use descent::experiments::step_size::StepSize;
+    use descent::scenes::step_size::StepSize;
     // Two hidden layers of width 1024: fewer Hessian iterations per point than configured.
     let c = StepSizeConfig {
         depth: 2,
@@ -247,7 +247,7 @@ fn a_capped_deep_run_measures_its_start_fully_and_restarts_warm() {
 
 #[test]
 fn a_too_costly_phase_diagram_names_the_depth_the_reader_raised() {
-    use descent::experiments::step_size::PhaseConfig;
+    use descent::scenes::step_size::PhaseConfig;
     // The page's diagram (widths 16–4096, 13 step multiples) of a network with 2 hidden layers.
     let d = PhaseConfig::default();
     let deep = PhaseConfig {

@@ -9,7 +9,7 @@
 //! - too-expensive or too-large configurations are refused with the estimate.
 
 use descent::Error;
-use descent::experiments::trained_sweep::{
+use descent::scenes::double_descent::trained::{
     LIMITS, Report, TrainedSweep, TrainedSweepConfig, WORK_LIMIT,
 };
 use std::time::Instant;

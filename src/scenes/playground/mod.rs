@@ -4,6 +4,8 @@
 //! [`Playground::advance`] in small batches of steps and reads back a [`Report`] after each,
 //! and now and then the network's predictions on a plotting grid.
 
+pub mod live;
+
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;

@@ -55,7 +55,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::double_descent::Teacher;
+use super::Teacher;
 use crate::backend::cpu::Cpu;
 use crate::data::sphere;
 use crate::error::{Error, Result, blame, in_range};
