@@ -87,9 +87,10 @@ pub fn double_descent_defaults() -> Result<JsValue, JsValue> {
 /// several sessions checks the whole first, so the split never admits more than one session would.
 #[wasm_bindgen(js_name = checkDoubleDescent)]
 pub fn check_double_descent(config: JsValue) -> Result<f64, JsValue> {
-    use crate::scenes::double_descent::{DoubleDescentConfig, MEMORY_LIMIT};
+    use crate::scenes::double_descent::DoubleDescentConfig;
+    use crate::session::budget::DOUBLE_DESCENT_MEMORY;
     let config: DoubleDescentConfig = config_from(config, DoubleDescentConfig::default())?;
-    config.validate(MEMORY_LIMIT).map_err(js_err)?;
+    config.validate(DOUBLE_DESCENT_MEMORY).map_err(js_err)?;
     Ok(config.memory_bytes() as f64)
 }
 

@@ -184,7 +184,7 @@ impl PhaseDiagram {
     /// The estimated upper bound of the whole diagram's native run time, seconds.
     #[wasm_bindgen(getter, js_name = estimateSeconds)]
     pub fn estimate_seconds(&self) -> f64 {
-        self.inner.config.flops() / crate::scenes::step_size::ASSUMED_FLOPS
+        self.inner.config.flops() / crate::session::budget::STEP_SIZE_ASSUMED_FLOPS
     }
 
     /// Axes and every cell so far (see `PhaseReport`), null where not computed or undefined.

@@ -94,10 +94,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::digits::{self};
 use crate::error::{Error, Result, blame, in_range};
+use crate::session::budget::DOUBLE_DESCENT_MEMORY;
 use crate::theory::{self};
-
-/// The most memory one session may use, in bytes.
-pub const MEMORY_LIMIT: u64 = 768 * 1024 * 1024;
 
 /// Where the data come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,7 +232,7 @@ pub const LIMITS: Limits = Limits {
     ratio_max: [1.0, 20.0],
     seeds: [1.0, 20.0],
     max_factor_dim: 1000,
-    memory_limit_bytes: MEMORY_LIMIT,
+    memory_limit_bytes: DOUBLE_DESCENT_MEMORY,
 };
 
 /// One model size of the sweep.

@@ -5,11 +5,12 @@ use super::features::Components;
 use super::gram::Workspace;
 use super::replicate::{Errors, Replicate};
 use super::{
-    DataSource, DoubleDescentConfig, FeatureMap, LIMITS, MEMORY_LIMIT, Report, SeedCurves, Size,
-    Stat, Sweep, Teacher,
+    DataSource, DoubleDescentConfig, FeatureMap, LIMITS, Report, SeedCurves, Size, Stat, Sweep,
+    Teacher,
 };
 use crate::data::digits::Digits;
 use crate::error::{Error, Result, in_range};
+use crate::session::budget::DOUBLE_DESCENT_MEMORY;
 use crate::theory::mei_montanari::{self, ActivationCoefficients, RfSetting};
 
 /// One double-descent session: replicates are computed one at a time ([`DoubleDescent::advance`]),
@@ -26,7 +27,7 @@ impl DoubleDescent {
     /// A session; nothing is computed until [`DoubleDescent::advance`]. `digits` is needed for
     /// [`DataSource::Digits`].
     pub fn new(config: DoubleDescentConfig, digits: Option<&Digits>) -> Result<Self> {
-        Self::with_memory_limit(config, digits, MEMORY_LIMIT)
+        Self::with_memory_limit(config, digits, DOUBLE_DESCENT_MEMORY)
     }
 
     /// As [`DoubleDescent::new`] with another memory limit.
@@ -126,7 +127,7 @@ impl DoubleDescent {
     pub fn set_seeds(&mut self, seeds: usize) -> Result<()> {
         let mut next = self.config.clone();
         next.seeds = seeds;
-        next.validate(MEMORY_LIMIT)?;
+        next.validate(DOUBLE_DESCENT_MEMORY)?;
         self.config.seeds = seeds;
         self.replicates.truncate(seeds);
         Ok(())

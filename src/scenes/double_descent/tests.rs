@@ -4,6 +4,7 @@ use super::*;
 use crate::backend::cpu::gemm::Gemm;
 use crate::error::Error;
 use crate::linalg::tridiagonal::recompose;
+use crate::session::budget::DOUBLE_DESCENT_MEMORY;
 
 fn small(sweep: Sweep, features: FeatureMap) -> DoubleDescentConfig {
     DoubleDescentConfig {
@@ -114,12 +115,12 @@ fn refit_errors_equal_direct_evaluation() {
 #[test]
 fn configurations_are_validated() {
     let ok = DoubleDescentConfig::default();
-    assert!(ok.validate(MEMORY_LIMIT).is_ok());
+    assert!(ok.validate(DOUBLE_DESCENT_MEMORY).is_ok());
     let e = DoubleDescentConfig {
         ridge: -1.0,
         ..ok.clone()
     }
-    .validate(MEMORY_LIMIT);
+    .validate(DOUBLE_DESCENT_MEMORY);
     assert!(e.unwrap_err().to_string().contains("ridge"));
     let big = DoubleDescentConfig {
         n_train: 1000,
@@ -129,7 +130,7 @@ fn configurations_are_validated() {
         ..ok.clone()
     };
     assert!(matches!(
-        big.validate(MEMORY_LIMIT),
+        big.validate(DOUBLE_DESCENT_MEMORY),
         Err(Error::TooLarge { .. })
     ));
     let samples = DoubleDescentConfig {
@@ -138,7 +139,7 @@ fn configurations_are_validated() {
         ratio_max: 2.0,
         ..ok.clone()
     };
-    assert!(samples.validate(MEMORY_LIMIT).is_ok());
+    assert!(samples.validate(DOUBLE_DESCENT_MEMORY).is_ok());
     let digits = DoubleDescentConfig {
         data: DataSource::Digits,
         n_train: 300,
@@ -149,7 +150,7 @@ fn configurations_are_validated() {
     };
     assert!(
         digits
-            .validate(MEMORY_LIMIT)
+            .validate(DOUBLE_DESCENT_MEMORY)
             .unwrap_err()
             .to_string()
             .contains("digits")

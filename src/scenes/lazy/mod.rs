@@ -26,19 +26,13 @@ use crate::error::{Error, Result, lower};
 use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
 use crate::nn::ntk::{empirical_kernels, kernel_distance};
 use crate::scenes::playground::{Playground, PlaygroundConfig, Report};
+use crate::session::budget::{LAZY_ASSUMED_FLOPS, LAZY_SETUP_FLOPS};
 
 /// The most training points this scene takes (one n × n eigendecomposition per kernel).
 pub const MAX_TRAIN: usize = 512;
 
 /// Training points whose empirical NTK is tracked for the kernel distance and the Gram plot.
 pub const GRAM_POINTS: usize = 64;
-
-/// The most floating-point work the scene's set-up may take (the empirical NTK at θ₀ on the
-/// training, test and grid points): about 5 s on the CPU path at 20 GFLOP/s.
-pub const SETUP_FLOP_BUDGET: f64 = 1e11;
-
-/// Assumed CPU-path throughput for the time estimate in refusals, FLOP/s.
-const ASSUMED_FLOPS: f64 = 2e10;
 
 /// Estimated FLOPs of [`LazyRich::new`]: forward and backward passes of every training, test
 /// and grid point (≈ 6 per parameter) and the per-layer Gram products against the training set.
@@ -69,7 +63,7 @@ pub fn scene_defaults() -> PlaygroundConfig {
 /// the refusal names first the setting raised the most above [`scene_defaults`].
 fn check_setup_cost(config: &PlaygroundConfig) -> Result<()> {
     let flops = setup_flops(config);
-    if flops > SETUP_FLOP_BUDGET {
+    if flops > LAZY_SETUP_FLOPS {
         let fixes = config.size_settings(&scene_defaults());
         return Err(Error::config(
             fixes[0],
@@ -80,8 +74,8 @@ fn check_setup_cost(config: &PlaygroundConfig) -> Result<()> {
                 if config.depth == 1 { "" } else { "s" },
                 config.width,
                 config.n_train,
-                flops / ASSUMED_FLOPS,
-                SETUP_FLOP_BUDGET / ASSUMED_FLOPS,
+                flops / LAZY_ASSUMED_FLOPS,
+                LAZY_SETUP_FLOPS / LAZY_ASSUMED_FLOPS,
                 lower(&fixes)
             ),
         ));

@@ -7,6 +7,7 @@ use super::{GRAM_POINTS, MAX_TRAIN};
 use crate::error::{Error, Result};
 use crate::nn::ntk::{empirical_kernels, kernel_distance};
 use crate::scenes::playground::{Playground, PlaygroundConfig};
+use crate::session::budget::PLAYGROUND_MEMORY;
 
 /// The most seeds per width a [`WidthSweep`] takes.
 pub const MAX_SWEEP_SEEDS: usize = 16;
@@ -163,7 +164,7 @@ impl WidthSweep {
                 width: w,
                 ..config.clone()
             }
-            .validate(crate::scenes::playground::MEMORY_LIMIT)?;
+            .validate(PLAYGROUND_MEMORY)?;
         }
         if config.n_train > MAX_TRAIN {
             return Err(Error::config(

@@ -19,10 +19,11 @@
 
 use serde::Serialize;
 
-use super::{MEMORY_LIMIT, Playground, PlaygroundConfig, Report, Snapshot};
+use super::{Playground, PlaygroundConfig, Report, Snapshot};
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::error::{Error, Result};
+use crate::session::budget::PLAYGROUND_MEMORY;
 use crate::session::device::{
     AUTO_GPU_MIN_FLOPS, BackendChoice, software_notice, software_warning, unavailable_notice,
 };
@@ -84,7 +85,7 @@ impl Live {
         choice: BackendChoice,
         now_ms: f64,
     ) -> Result<Self> {
-        config.validate(MEMORY_LIMIT)?;
+        config.validate(PLAYGROUND_MEMORY)?;
         let mut notice = None;
         let mut notice_detail = None;
         let want_gpu = match choice {
@@ -107,7 +108,7 @@ impl Live {
                 Ok(gpu) => {
                     let adapter = gpu.adapter().to_string();
                     let software = gpu.is_software().then(|| software_warning(&adapter));
-                    match Playground::build_async(config.clone(), gpu, MEMORY_LIMIT).await {
+                    match Playground::build_async(config.clone(), gpu, PLAYGROUND_MEMORY).await {
                         Ok(pg) => {
                             return Ok(Live {
                                 engine: Engine::Gpu(Box::new(pg)),

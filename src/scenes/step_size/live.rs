@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::explain::explain;
 use super::{
-    CATAPULT_BISECTIONS, CATAPULT_FLOP_BUDGET, CATAPULT_MAX, CATAPULT_TRIAL_STEPS, Regime,
-    StepSizeConfig, catapult_flops, catapult_multiple,
+    CATAPULT_BISECTIONS, CATAPULT_MAX, CATAPULT_TRIAL_STEPS, Regime, StepSizeConfig,
+    catapult_flops, catapult_multiple,
 };
 use crate::error::{Error, Result, in_range};
 use crate::kernels::KernelMachine;
@@ -15,6 +15,7 @@ use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
 use crate::nn::ntk::{empirical_kernels, kernel_distance, relative_change};
 use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
 use crate::scenes::playground::Playground;
+use crate::session::budget::CATAPULT_FLOPS;
 
 /// The linearised network's loss under discrete kernel GD with Θ₀, from the eigenpairs.
 #[derive(Clone, Debug)]
@@ -282,7 +283,7 @@ impl StepSize {
         };
         let (lit, source) = catapult_multiple(s.config.activation);
         s.catapult = (lit, source.into());
-        if s.config.measure_catapult && catapult_flops(&s.config) <= CATAPULT_FLOP_BUDGET {
+        if s.config.measure_catapult && catapult_flops(&s.config) <= CATAPULT_FLOPS {
             let m = s.measure_catapult_multiple()?;
             s.catapult = (
                 m,

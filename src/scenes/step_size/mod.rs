@@ -33,9 +33,7 @@ mod live;
 mod phase;
 
 pub use live::{StepSize, StepSizeReport};
-pub use phase::{
-    PHASE_FLOP_BUDGET, PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, PhaseReport,
-};
+pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, PhaseReport};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,20 +41,13 @@ use crate::data::DatasetKind;
 use crate::error::{Error, Result, in_range, lower};
 use crate::nn::{Activation, Parametrization};
 use crate::scenes::playground::PlaygroundConfig;
+use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
 
 /// The most training points the scene takes (n × n kernels every few steps).
 pub const MAX_TRAIN: usize = 256;
 
 /// The most hidden layers.
 pub const MAX_DEPTH: usize = 3;
-
-/// The most floating-point work one tracking point (empirical NTK plus Hessian power
-/// iterations) may take: about 0.5 s at the assumed throughput.
-pub const TRACK_FLOP_BUDGET: f64 = 5e9;
-
-/// Assumed CPU throughput for time estimates, FLOP/s (native, measured on this workload's
-/// skinny matrices with `cargo bench --bench step_size`; wasm is 2–3× slower).
-pub const ASSUMED_FLOPS: f64 = 1e10;
 
 /// Settings of the Step-size scene. Missing fields take their defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,7 +80,8 @@ pub struct StepSizeConfig {
     /// Power iterations per Hessian measurement (warm-started; stops early when converged).
     pub hessian_iters: u32,
     /// Measure the catapult bound by bisection with short runs from θ₀ (when cheap enough,
-    /// see [`CATAPULT_FLOP_BUDGET`]); otherwise the literature value is shown.
+    /// see [`CATAPULT_FLOPS`](crate::session::budget::CATAPULT_FLOPS)); otherwise the
+    /// literature value is shown.
     pub measure_catapult: bool,
 }
 
@@ -147,7 +139,7 @@ impl StepSizeConfig {
         self.validate_settings()?;
         let defaults = StepSizeConfig::default().playground();
         let flops = track_flops_with(self, self.hessian_iters_per_point());
-        if flops > TRACK_FLOP_BUDGET {
+        if flops > STEP_SIZE_TRACK_FLOPS {
             let fixes = self.playground().size_settings(&defaults);
             return Err(Error::config(
                 fixes[0],
@@ -158,8 +150,8 @@ impl StepSizeConfig {
                     if self.depth == 1 { "" } else { "s" },
                     self.width,
                     self.n_train,
-                    flops / ASSUMED_FLOPS,
-                    TRACK_FLOP_BUDGET / ASSUMED_FLOPS,
+                    flops / STEP_SIZE_ASSUMED_FLOPS,
+                    STEP_SIZE_TRACK_FLOPS / STEP_SIZE_ASSUMED_FLOPS,
                     lower(&fixes)
                 ),
             ));
@@ -180,18 +172,18 @@ impl StepSizeConfig {
         in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
         let defaults = StepSizeConfig::default().playground();
         self.playground()
-            .validate_in_scene(super::playground::MEMORY_LIMIT, &defaults)
+            .validate_in_scene(PLAYGROUND_MEMORY, &defaults)
     }
 
     /// Hessian power iterations per sharpness measurement of the live run: `hessian_iters`, or
-    /// fewer where that many would take one measurement past [`TRACK_FLOP_BUDGET`] (deep and
+    /// fewer where that many would take one measurement past [`STEP_SIZE_TRACK_FLOPS`] (deep and
     /// wide networks), but at least [`MIN_HESSIAN_ITERS`]. Every measurement is warm-started
     /// from the previous eigenvector, so with fewer per point the power iteration goes on
     /// across the points, `track_every` steps apart; the first one, from a cold start, takes
     /// all `hessian_iters` once.
     pub fn hessian_iters_per_point(&self) -> u32 {
         let (kernel, per_iter) = track_costs(self);
-        let fit = ((TRACK_FLOP_BUDGET - kernel) / per_iter).floor();
+        let fit = ((STEP_SIZE_TRACK_FLOPS - kernel) / per_iter).floor();
         let fit = if fit.is_finite() && fit > 0.0 {
             fit.min(u32::MAX as f64) as u32
         } else {
@@ -261,9 +253,6 @@ pub const CATAPULT_BISECTIONS: usize = 7;
 
 /// The largest multiple of the stability bound the measurement tries.
 pub const CATAPULT_MAX: f64 = 16.0;
-
-/// The most floating-point work the measurement may take (about 0.2 s natively).
-pub const CATAPULT_FLOP_BUDGET: f64 = 4e9;
 
 /// Estimated FLOPs of measuring the catapult bound (each trial ≈ 8·n·P per step).
 pub fn catapult_flops(c: &StepSizeConfig) -> f64 {

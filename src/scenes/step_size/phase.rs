@@ -8,7 +8,7 @@ use super::column::{
     batches, finals_all, on_trainer,
 };
 use super::live::{Tracked, measure};
-use super::{ASSUMED_FLOPS, Regime, StepSizeConfig, track_flops};
+use super::{Regime, StepSizeConfig, track_flops};
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::error::{Error, Result, blame, in_range, lower};
@@ -16,6 +16,7 @@ use crate::exec::block_on;
 use crate::nn::Loss;
 use crate::nn::batched::{NetConfig, is_divergent};
 use crate::scenes::playground::live::flops_per_step;
+use crate::session::budget::{PHASE_FLOPS, STEP_SIZE_ASSUMED_FLOPS};
 use crate::session::device::{
     AUTO_GPU_MIN_FLOPS, BackendChoice, software_notice, software_warning, unavailable_notice,
 };
@@ -74,10 +75,6 @@ impl Default for PhaseConfig {
         }
     }
 }
-
-/// The most floating-point work a phase diagram may take: about 15 s natively at the
-/// assumed throughput (30–45 s in the browser).
-pub const PHASE_FLOP_BUDGET: f64 = 1.5e11;
 
 fn log_space(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     if count <= 1 {
@@ -151,7 +148,7 @@ impl PhaseConfig {
             .validate_settings()?;
         }
         let flops = self.flops();
-        if flops > PHASE_FLOP_BUDGET {
+        if flops > PHASE_FLOPS {
             let d = PhaseConfig::default();
             let fixes = blame(&[
                 ("widthMax", self.width_max as f64, d.width_max as f64),
@@ -168,9 +165,9 @@ impl PhaseConfig {
                      a diagram may take (about {:.0} s); {}",
                     self.y_count,
                     self.width_count,
-                    flops / ASSUMED_FLOPS,
+                    flops / STEP_SIZE_ASSUMED_FLOPS,
                     flops,
-                    PHASE_FLOP_BUDGET / ASSUMED_FLOPS,
+                    PHASE_FLOPS / STEP_SIZE_ASSUMED_FLOPS,
                     lower(&fixes)
                 ),
             ));
