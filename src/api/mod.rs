@@ -2,6 +2,10 @@
 //! settings arrive as plain objects (deserialised with serde), reports leave as plain
 //! objects, arrays leave as owned `Float32Array` copies, and every [`Error`] becomes a
 //! JavaScript `Error` with the same message.
+//!
+//! One file per scene ([`playground`], [`lazy`], [`double_descent`] with its trained-networks
+//! sweep, [`step_size`] with its phase diagrams) and the benchmark page's entry points
+//! ([`bench`](mod@bench)); the shared conversions are here.
 
 pub mod bench;
 pub mod double_descent;

@@ -95,7 +95,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::digits::{self};
 use crate::error::{Error, Result, blame, in_range};
 use crate::session::budget::DOUBLE_DESCENT_MEMORY;
-use crate::theory::{self};
+use crate::theory;
 
 /// Where the data come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -130,7 +130,7 @@ pub(super) struct Initial {
     pub(super) f_init: Vec<f32>,
     /// Θ₀ on the training inputs, its eigendecomposition and top eigenvalue (> 0).
     pub(super) k0: DMatrix<f64>,
-    pub(super) machine: KernelMachine,
+    machine: KernelMachine,
     pub(super) lambda0: f64,
     /// The f64 objective the Hessian is taken of (centred on f(·; θ₀) when the run is).
     pub(super) objective: Objective,
