@@ -15,9 +15,9 @@
 use std::time::Instant;
 
 use descent::data::digits;
-use descent::experiments::double_descent::{DataSource, DoubleDescent, DoubleDescentConfig, Sweep};
 use descent::linalg::Tridiagonal;
 use descent::rng::Rng;
+use descent::scenes::double_descent::{DataSource, DoubleDescent, DoubleDescentConfig, Sweep};
 use nalgebra::DMatrix;
 
 /// Median wall time in milliseconds of `runs` calls of `f`.

@@ -5,10 +5,11 @@
 
 use std::time::Instant;
 
-use descent::experiments::step_size::{ASSUMED_FLOPS, PhaseAxis, PhaseConfig, PhaseDiagram};
+use descent::scenes::step_size::{PhaseAxis, PhaseConfig, PhaseDiagram};
+use descent::session::budget::STEP_SIZE_ASSUMED_FLOPS;
 
 fn time(name: &str, config: PhaseConfig) {
-    let estimate = config.flops() / ASSUMED_FLOPS;
+    let estimate = config.flops() / STEP_SIZE_ASSUMED_FLOPS;
     let mut d = PhaseDiagram::new(config).expect("benchmark configuration");
     let start = Instant::now();
     while !d.advance(1).expect("cell").finished {}

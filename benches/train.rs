@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use descent::data::DatasetKind;
-use descent::experiments::playground::{Playground, PlaygroundConfig};
+use descent::scenes::playground::{Playground, PlaygroundConfig};
 
 /// (hidden layers, width) of the benchmark networks.
 pub const CONFIGS: [(usize, usize); 7] = [

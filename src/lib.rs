@@ -10,7 +10,8 @@
 //! - [`nn`]: the MLP — parametrisations, forward/backward, gradient descent, divergence.
 //! - [`linalg`]: Householder tridiagonalisation and shifted solves (one reduction, every ridge).
 //! - [`kernels`]: analytic infinite-width kernels, classical kernels, kernel machines.
-//! - [`experiments`]: one module per scene, producing the numbers each panel shows.
+//! - [`session`]: what every scene stands on (the CPU/GPU choice and its fallback notices).
+//! - [`scenes`]: one module per scene (the numbers each panel shows) and their registry.
 //! - [`theory`]: closed-form theory curves (Hastie et al., Mei & Montanari) the scenes overlay.
 //! - [`rng`]: explicit seeded randomness (there is no global RNG).
 //! - [`exec`]: the one way synchronous callers wait for the engine's futures.
@@ -19,12 +20,13 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod exec;
-pub mod experiments;
 pub mod kernels;
 pub mod linalg;
 pub mod math;
 pub mod nn;
 pub mod rng;
+pub mod scenes;
+pub mod session;
 pub mod theory;
 
 #[cfg(target_arch = "wasm32")]

@@ -89,8 +89,8 @@ fn gpu_phase_diagram_agrees_with_cpu() {
 /// diagram's (the cells before the loss would be GPU-rounded; here there are none).
 #[test]
 fn phase_diagram_survives_a_lost_gpu() {
-    use descent::experiments::live::BackendChoice;
-    use descent::experiments::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
+    use descent::scenes::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
+    use descent::session::device::BackendChoice;
     let Some(g) = gpu() else { return };
     let config = PhaseConfig {
         base: StepSizeConfig {

@@ -8,7 +8,7 @@
 //! estimate), plus, where the theory is asymptotic, the finite-size difference named there.
 
 use descent::data::digits::{self, Digits};
-use descent::experiments::double_descent::{
+use descent::scenes::double_descent::{
     DataSource, DoubleDescent, DoubleDescentConfig, FeatureMap, IsotropicConfig, Report, Sweep,
     Teacher, isotropic_curves, isotropic_monte_carlo,
 };

@@ -2,11 +2,9 @@
 //! predictor, the lazy scale α, and the width sweep.
 
 use descent::data::DatasetKind;
-use descent::experiments::lazy::{
-    LazyRich, WidthSweep, expected_slopes, f32_spectrum_floor, sweep_run,
-};
-use descent::experiments::playground::PlaygroundConfig;
 use descent::nn::{Activation, Parametrization};
+use descent::scenes::lazy::{LazyRich, WidthSweep, expected_slopes, f32_spectrum_floor, sweep_run};
+use descent::scenes::playground::PlaygroundConfig;
 
 fn config(width: usize, seed: u64) -> PlaygroundConfig {
     PlaygroundConfig {
@@ -334,7 +332,7 @@ fn a_sweep_trains_every_seed_of_a_width_and_summarises_them() {
 }
 
 // What the scene's "Across widths" caption and readout state (www/lazy.html, www/js/lazy.js,
-// experiments::lazy::expected_slopes), checked against sweeps. The fitted slope of a sweep is
+// scenes::lazy::expected_slopes), checked against sweeps. The fitted slope of a sweep is
 // deterministic for fixed seeds, but it is one draw from the spread over seeds: the tolerances
 // below are two to four standard deviations of the slope measured over different sets of
 // seeds (seed bases 0, 10, 20, …) with the same widths, steps and seed counts.

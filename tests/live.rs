@@ -11,8 +11,9 @@ mod native_gpu;
 
 use descent::data::DatasetKind;
 use descent::error::Error;
-use descent::experiments::live::{BackendChoice, Live, auto_prefers_gpu, unavailable_notice};
-use descent::experiments::playground::{Playground, PlaygroundConfig};
+use descent::scenes::playground::live::{Live, auto_prefers_gpu};
+use descent::scenes::playground::{Playground, PlaygroundConfig};
+use descent::session::device::{BackendChoice, unavailable_notice};
 
 fn gpu_present() -> bool {
     native_gpu::gpu().is_some()

@@ -3,8 +3,8 @@
 
 use descent::data::DatasetKind;
 use descent::error::human_bytes;
-use descent::experiments::playground::{Playground, PlaygroundConfig};
 use descent::nn::{Activation, Parametrization};
+use descent::scenes::playground::{Playground, PlaygroundConfig};
 
 fn config(dataset: DatasetKind) -> PlaygroundConfig {
     PlaygroundConfig {

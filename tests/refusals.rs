@@ -3,10 +3,13 @@
 //! settings of that scene that can fix it.
 
 use descent::error::Error;
-use descent::experiments::double_descent::{self as dd, DoubleDescentConfig, Sweep};
-use descent::experiments::lazy;
-use descent::experiments::playground::{MEMORY_LIMIT, PlaygroundConfig};
-use descent::experiments::step_size::{StepSizeConfig, TRACK_FLOP_BUDGET, track_flops_with};
+use descent::scenes::double_descent::{DoubleDescentConfig, Sweep};
+use descent::scenes::lazy;
+use descent::scenes::playground::PlaygroundConfig;
+use descent::scenes::step_size::{StepSizeConfig, track_flops_with};
+use descent::session::budget::{
+    DOUBLE_DESCENT_MEMORY, LAZY_SETUP_FLOPS, PLAYGROUND_MEMORY, STEP_SIZE_TRACK_FLOPS,
+};
 
 // The maxima of the pages' sliders (the `max` of each range control in www/js/controls.js,
 // step.js, lazy.js and dd.js; the e2e test "every slider at its maximum" checks the pages).
@@ -64,7 +67,7 @@ fn with<T: serde::Serialize + serde::de::DeserializeOwned>(base: &T, name: &str,
 fn every_playground_slider_at_its_maximum_is_accepted() {
     for &(name, max) in PLAYGROUND_MAX {
         let c = with(&PlaygroundConfig::default(), name, max);
-        c.validate(MEMORY_LIMIT)
+        c.validate(PLAYGROUND_MEMORY)
             .unwrap_or_else(|e| panic!("Playground, {name} = {max}: {e}"));
     }
 }
@@ -83,10 +86,10 @@ fn every_lazy_slider_at_its_maximum_is_accepted() {
     for &(name, max) in LAZY_MAX {
         let c = with(&lazy::scene_defaults(), name, max);
         assert!(
-            lazy::setup_flops(&c) <= lazy::SETUP_FLOP_BUDGET,
+            lazy::setup_flops(&c) <= LAZY_SETUP_FLOPS,
             "Lazy or rich, {name} = {max}: set-up too costly"
         );
-        c.validate(MEMORY_LIMIT)
+        c.validate(PLAYGROUND_MEMORY)
             .unwrap_or_else(|e| panic!("Lazy or rich, {name} = {max}: {e}"));
     }
 }
@@ -100,7 +103,7 @@ fn every_double_descent_slider_at_its_maximum_is_accepted() {
         };
         for &(name, max) in DD_MAX {
             let c = with(&base, name, max);
-            c.validate(dd::MEMORY_LIMIT)
+            c.validate(DOUBLE_DESCENT_MEMORY)
                 .unwrap_or_else(|e| panic!("Double descent ({sweep:?}), {name} = {max}: {e}"));
         }
     }
@@ -117,8 +120,8 @@ fn deep_step_size_networks_take_fewer_hessian_iterations_within_the_budget() {
         iters < deep.hessian_iters && iters >= 4,
         "{iters} iterations"
     );
-    assert!(track_flops_with(&deep, iters) <= TRACK_FLOP_BUDGET);
-    assert!(track_flops_with(&deep, iters + 1) > TRACK_FLOP_BUDGET);
+    assert!(track_flops_with(&deep, iters) <= STEP_SIZE_TRACK_FLOPS);
+    assert!(track_flops_with(&deep, iters + 1) > STEP_SIZE_TRACK_FLOPS);
 }
 
 /// The setting an InvalidConfig names, and its message.
@@ -168,7 +171,7 @@ fn a_too_large_double_descent_sweep_suggests_its_own_settings() {
         n_train: 1000,
         ..DoubleDescentConfig::default()
     };
-    let e = big.validate(dd::MEMORY_LIMIT).unwrap_err();
+    let e = big.validate(DOUBLE_DESCENT_MEMORY).unwrap_err();
     let text = e.to_string();
     let Error::TooLarge { fixes, .. } = e else {
         panic!("expected TooLarge, got {text}");
@@ -189,7 +192,10 @@ fn a_too_large_double_descent_sweep_suggests_its_own_settings() {
         ratio_max: 20.0,
         ..DoubleDescentConfig::default()
     };
-    let text = samples.validate(dd::MEMORY_LIMIT).unwrap_err().to_string();
+    let text = samples
+        .validate(DOUBLE_DESCENT_MEMORY)
+        .unwrap_err()
+        .to_string();
     assert!(
         text.contains("`nFeatures`") && !text.contains("`nTrain`"),
         "{text}"
@@ -222,7 +228,7 @@ fn a_too_large_playground_network_names_the_setting_that_was_raised() {
 
 #[test]
 fn a_capped_deep_run_measures_its_start_fully_and_restarts_warm() {
-    use descent::experiments::step_size::StepSize;
+    use descent::scenes::step_size::StepSize;
     // Two hidden layers of width 1024: fewer Hessian iterations per point than configured.
     let c = StepSizeConfig {
         depth: 2,
@@ -247,7 +253,7 @@ fn a_capped_deep_run_measures_its_start_fully_and_restarts_warm() {
 
 #[test]
 fn a_too_costly_phase_diagram_names_the_depth_the_reader_raised() {
-    use descent::experiments::step_size::PhaseConfig;
+    use descent::scenes::step_size::PhaseConfig;
     // The page's diagram (widths 16–4096, 13 step multiples) of a network with 2 hidden layers.
     let d = PhaseConfig::default();
     let deep = PhaseConfig {

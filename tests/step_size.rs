@@ -3,13 +3,13 @@
 
 use descent::backend::cpu::Cpu;
 use descent::data::DatasetKind;
-use descent::experiments::playground::{Playground, PlaygroundConfig};
-use descent::experiments::step_size::*;
 use descent::kernels::KernelMachine;
 use descent::nn::hessian::{Objective, random_unit, top_eigenvalue, top_eigenvalue_sym, widen};
 use descent::nn::ntk::empirical_kernels;
 use descent::nn::{Activation, Loss, Mlp, MlpSpec, Parametrization, Trainer};
 use descent::rng::Rng;
+use descent::scenes::playground::{Playground, PlaygroundConfig};
+use descent::scenes::step_size::*;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 fn norm(v: &[f64]) -> f64 {

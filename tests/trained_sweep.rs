@@ -9,9 +9,8 @@
 //! - too-expensive or too-large configurations are refused with the estimate.
 
 use descent::Error;
-use descent::experiments::trained_sweep::{
-    LIMITS, Report, TrainedSweep, TrainedSweepConfig, WORK_LIMIT,
-};
+use descent::scenes::double_descent::trained::{LIMITS, Report, TrainedSweep, TrainedSweepConfig};
+use descent::session::budget::TRAINED_SWEEP_WORK;
 use std::time::Instant;
 
 /// A sweep small enough to run many times: n = 40, d = 8, 5 sizes, 2 seeds, 300 steps.
@@ -198,7 +197,7 @@ fn oversize_and_invalid_configurations_are_refused() {
         seeds: 20,
         ..TrainedSweepConfig::default()
     };
-    assert!(big.total_flops() > WORK_LIMIT);
+    assert!(big.total_flops() > TRAINED_SWEEP_WORK);
     match TrainedSweep::new(big) {
         Err(Error::InvalidConfig { field, message }) => {
             assert_eq!(field, "steps");
@@ -207,7 +206,7 @@ fn oversize_and_invalid_configurations_are_refused() {
         other => panic!("expected a refusal, got {:?}", other.err()),
     }
     let cfg = TrainedSweepConfig::default();
-    match TrainedSweep::with_limits(cfg.clone(), cfg.memory_bytes() / 2, WORK_LIMIT) {
+    match TrainedSweep::with_limits(cfg.clone(), cfg.memory_bytes() / 2, TRAINED_SWEEP_WORK) {
         Err(Error::TooLarge { bytes, limit, .. }) => assert!(bytes > limit),
         other => panic!("expected a memory refusal, got {:?}", other.err()),
     }
@@ -220,7 +219,7 @@ fn oversize_and_invalid_configurations_are_refused() {
         other => panic!("expected a range refusal, got {:?}", other.err()),
     }
     // The defaults are well inside the work limit.
-    assert!(TrainedSweepConfig::default().total_flops() < 0.1 * WORK_LIMIT);
+    assert!(TrainedSweepConfig::default().total_flops() < 0.1 * TRAINED_SWEEP_WORK);
 }
 
 #[test]

@@ -2,10 +2,11 @@
 //! page's worker uses it, and the wasm SIMD matrix kernels against the plain reference.
 #![cfg(target_arch = "wasm32")]
 
-use descent::api::{
-    DoubleDescent, LazyRich, Playground, StepSize, TrainedSweep, WidthSweep, build_info,
-    check_double_descent, default_config, lazy_defaults, limits,
-};
+use descent::api::build_info;
+use descent::api::double_descent::{DoubleDescent, TrainedSweep, check_double_descent};
+use descent::api::lazy::{LazyRich, WidthSweep, lazy_defaults};
+use descent::api::playground::{Playground, default_config, limits};
+use descent::api::step_size::StepSize;
 use descent::backend::Trans;
 use descent::backend::cpu::gemm::{Gemm, reference};
 use descent::rng::Rng;

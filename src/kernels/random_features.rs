@@ -1,6 +1,6 @@
 //! The Gram matrices of random ReLU features on a [`Backend`]: K_p = Φ_pΦ_pᵀ for a list of
 //! feature counts p, the quantity the double-descent scene fits every model size from
-//! ([`crate::experiments::double_descent`]).
+//! ([`crate::scenes::double_descent`]).
 //!
 //! The features are those of the scene: φ_j(x) = max(0, ⟨w_j, x⟩) for the columns w_j of a
 //! frozen first layer W (d × p_max). They are computed on the device a block of columns at a

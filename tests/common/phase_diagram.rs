@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 use descent::backend::gpu::Gpu;
-use descent::experiments::live::BackendChoice;
-use descent::experiments::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
+use descent::scenes::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
+use descent::session::device::BackendChoice;
 
 /// `widths` widths from 16 up (×4 each) and 5 step sizes 0.5–16 η₀, `steps` steps per cell.
 /// Stable cells (η < η₀) contract every error mode, so their measurements agree to rounding:

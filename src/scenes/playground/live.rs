@@ -17,46 +17,16 @@
 //!   which the seed reproduces, when none was taken yet) with the same data, step count and
 //!   divergence reference, and the notice says from which step.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::{Playground, PlaygroundConfig, Report, Snapshot};
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::error::{Error, Result};
-use crate::experiments::playground::{
-    MEMORY_LIMIT, Playground, PlaygroundConfig, Report, Snapshot,
+use crate::session::budget::PLAYGROUND_MEMORY;
+use crate::session::device::{
+    AUTO_GPU_MIN_FLOPS, BackendChoice, software_notice, software_warning, unavailable_notice,
 };
-
-/// The reader's choice of backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendChoice {
-    /// The GPU for large full-batch runs when WebGPU is there, else the CPU.
-    #[default]
-    Auto,
-    Cpu,
-    Gpu,
-}
-
-impl BackendChoice {
-    /// Parses "auto", "cpu" or "gpu".
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "auto" | "" => Ok(Self::Auto),
-            "cpu" => Ok(Self::Cpu),
-            "gpu" | "webgpu" => Ok(Self::Gpu),
-            other => Err(Error::config(
-                "backend",
-                format!("expected \"auto\", \"cpu\" or \"gpu\", got {other:?}"),
-            )),
-        }
-    }
-}
-
-/// Floating-point operations per full-batch step from which [`BackendChoice::Auto`] prefers
-/// the GPU: 15 MFLOP, about one hidden layer of width 3,000 or three of width 256 on 256
-/// points. Below it the CPU path takes a step in about a millisecond, not much more than a
-/// GPU's dispatches and readback cost in a browser, and a small GPU does not pay back.
-pub const AUTO_GPU_MIN_FLOPS: f64 = 1.5e7;
 
 /// Floating-point operations of one full-batch gradient step: forward, and a backward pass
 /// of about twice its cost.
@@ -71,49 +41,6 @@ fn full_batch(config: &PlaygroundConfig) -> bool {
 /// What [`BackendChoice::Auto`] picks for `config` when a GPU is there.
 pub fn auto_prefers_gpu(config: &PlaygroundConfig) -> bool {
     full_batch(config) && flops_per_step(config) >= AUTO_GPU_MIN_FLOPS
-}
-
-/// The notice for [`BackendChoice::Auto`] when the only WebGPU adapter emulates a GPU in
-/// software: `what` says where the work runs instead.
-pub fn software_notice(adapter: &str, what: &str) -> String {
-    format!(
-        "The GPU here is a software emulation on the CPU ({adapter}), slower than the CPU path, so {what}; \
-         choose the GPU backend to use it anyway."
-    )
-}
-
-/// The notice for a run the reader put on a software WebGPU adapter.
-pub fn software_warning(adapter: &str) -> String {
-    format!(
-        "The GPU here is a software emulation on the CPU ({adapter}): the GPU backend runs, but much slower than the CPU path would."
-    )
-}
-
-/// The notice when no GPU can be had, in plain words (what happened, then `what` runs where
-/// instead: "training runs on the CPU"), and the technical detail for a developer's console.
-pub fn unavailable_notice(e: &Error, what: &str) -> (String, String) {
-    match e {
-        Error::GpuUnavailable { reason, detail } => (
-            format!("{}, so {what}.", capitalised(reason)),
-            detail.clone(),
-        ),
-        Error::Gpu { .. } => (
-            format!("The GPU failed while setting up, so {what}."),
-            e.to_string(),
-        ),
-        other => (
-            format!("The GPU could not be used, so {what}."),
-            other.to_string(),
-        ),
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// Both boxed: a run is large and moves between the variants.
@@ -158,7 +85,7 @@ impl Live {
         choice: BackendChoice,
         now_ms: f64,
     ) -> Result<Self> {
-        config.validate(MEMORY_LIMIT)?;
+        config.validate(PLAYGROUND_MEMORY)?;
         let mut notice = None;
         let mut notice_detail = None;
         let want_gpu = match choice {
@@ -181,7 +108,7 @@ impl Live {
                 Ok(gpu) => {
                     let adapter = gpu.adapter().to_string();
                     let software = gpu.is_software().then(|| software_warning(&adapter));
-                    match Playground::build_async(config.clone(), gpu, MEMORY_LIMIT).await {
+                    match Playground::build_async(config.clone(), gpu, PLAYGROUND_MEMORY).await {
                         Ok(pg) => {
                             return Ok(Live {
                                 engine: Engine::Gpu(Box::new(pg)),

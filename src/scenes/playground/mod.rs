@@ -4,6 +4,8 @@
 //! [`Playground::advance`] in small batches of steps and reads back a [`Report`] after each,
 //! and now and then the network's predictions on a plotting grid.
 
+pub mod live;
+
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
@@ -15,12 +17,10 @@ use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
+use crate::session::budget::PLAYGROUND_MEMORY;
 
 /// Number of test points (fixed, so test losses compare across training-set sizes).
 pub const N_TEST: usize = 512;
-
-/// The most memory one Playground may use, in bytes.
-pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
 
 /// Every setting of the Playground. Missing fields take their defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,7 +111,7 @@ pub const LIMITS: Limits = Limits {
     sigma_b: [0.0, 4.0],
     batch_size: [0.0, 2048.0],
     alpha: [0.01, 100.0],
-    memory_limit_bytes: MEMORY_LIMIT,
+    memory_limit_bytes: PLAYGROUND_MEMORY,
 };
 
 impl PlaygroundConfig {
@@ -244,7 +244,7 @@ pub struct Playground<B: Backend = Cpu> {
 
 impl Playground<Cpu> {
     pub fn new(config: PlaygroundConfig) -> Result<Self> {
-        Self::with_memory_limit(config, MEMORY_LIMIT)
+        Self::with_memory_limit(config, PLAYGROUND_MEMORY)
     }
 
     /// As [`Playground::new`] with another memory limit (for tests of the refusal).

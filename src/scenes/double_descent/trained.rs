@@ -51,11 +51,11 @@
 //!
 //! One GD step of width h on n points costs about 6·n·p(h) floating-point operations (forward
 //! 2np, backward 4np); a cell costs `steps` of those plus the evaluation. The sweep refuses
-//! configurations whose total work exceeds [`WORK_LIMIT`], naming the estimate.
+//! configurations whose total work exceeds [`TRAINED_SWEEP_WORK`], naming the estimate.
 
 use serde::{Deserialize, Serialize};
 
-use super::double_descent::Teacher;
+use super::Teacher;
 use crate::backend::cpu::Cpu;
 use crate::data::sphere;
 use crate::error::{Error, Result, blame, in_range};
@@ -63,18 +63,10 @@ use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
+use crate::session::budget::{
+    TRAINED_SWEEP_ASSUMED_FLOPS, TRAINED_SWEEP_MEMORY, TRAINED_SWEEP_WORK,
+};
 use crate::theory;
-
-/// The most memory one sweep may use, in bytes.
-pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
-
-/// The most floating-point work one sweep may take (training and evaluation of every cell):
-/// about five minutes in the browser at [`ASSUMED_FLOPS`].
-pub const WORK_LIMIT: f64 = 1.5e12;
-
-/// Assumed throughput of the training loop in the browser, FLOP/s, for the time estimates
-/// (measured natively: about 1.5e10 FLOP/s on these small networks; wasm is 2–3× slower).
-pub const ASSUMED_FLOPS: f64 = 5e9;
 
 /// Sub-stream ids of a replicate's seed beyond the data's ([`crate::data::sphere::stream`]).
 mod stream {
@@ -194,9 +186,9 @@ pub const LIMITS: Limits = Limits {
     init_scale: [0.01, 100.0],
     lr: [1e-5, 1000.0],
     steps: [1.0, 1e6],
-    work_limit_flops: WORK_LIMIT,
-    assumed_flops: ASSUMED_FLOPS,
-    memory_limit_bytes: MEMORY_LIMIT,
+    work_limit_flops: TRAINED_SWEEP_WORK,
+    assumed_flops: TRAINED_SWEEP_ASSUMED_FLOPS,
+    memory_limit_bytes: TRAINED_SWEEP_MEMORY,
 };
 
 impl TrainedSweepConfig {
@@ -323,9 +315,9 @@ impl TrainedSweepConfig {
                     self.n_train,
                     self.params_of(self.widths().last().copied().unwrap_or(1)),
                     flops,
-                    flops / ASSUMED_FLOPS,
+                    flops / TRAINED_SWEEP_ASSUMED_FLOPS,
                     work_limit,
-                    work_limit / ASSUMED_FLOPS
+                    work_limit / TRAINED_SWEEP_ASSUMED_FLOPS
                 ),
             ));
         }
@@ -502,7 +494,7 @@ pub struct TrainedSweep {
 
 impl TrainedSweep {
     pub fn new(config: TrainedSweepConfig) -> Result<Self> {
-        Self::with_limits(config, MEMORY_LIMIT, WORK_LIMIT)
+        Self::with_limits(config, TRAINED_SWEEP_MEMORY, TRAINED_SWEEP_WORK)
     }
 
     /// As [`TrainedSweep::new`] with other memory and work limits.

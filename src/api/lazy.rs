@@ -1,0 +1,244 @@
+//! The Lazy-or-rich scene's exports: its defaults, the live run beside its linearisation,
+//! and the width sweep.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::{config_from, js_err, task_name, to_js};
+use crate::scenes::lazy;
+use crate::scenes::playground::PlaygroundConfig;
+
+/// The Lazy-or-rich scene's defaults: the Playground's settings for a 1-D fit with centred
+/// output, plus `ridge` for kernel regression.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LazyDefaults {
+    #[serde(flatten)]
+    config: PlaygroundConfig,
+    ridge: f64,
+    max_train: usize,
+}
+
+/// The Lazy-or-rich scene's default settings (`ridge` included) and its `maxTrain`.
+#[wasm_bindgen(js_name = lazyDefaults)]
+pub fn lazy_defaults() -> Result<JsValue, JsValue> {
+    to_js(&LazyDefaults {
+        config: lazy::scene_defaults(),
+        ridge: DEFAULT_RIDGE,
+        max_train: lazy::MAX_TRAIN,
+    })
+}
+
+/// The default ridge of the scene's kernel regression: small against the NTK's diagonal
+/// (order one), enough to tame the ill-conditioned smallest eigenvalues.
+const DEFAULT_RIDGE: f64 = 1e-3;
+
+fn ridge_of(config: &JsValue) -> Result<f64, JsValue> {
+    if config.is_undefined() || config.is_null() {
+        return Ok(DEFAULT_RIDGE);
+    }
+    let v = js_sys::Reflect::get(config, &JsValue::from_str("ridge"))?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(DEFAULT_RIDGE);
+    }
+    v.as_f64()
+        .ok_or_else(|| js_sys::Error::new("invalid settings: ridge must be a number").into())
+}
+
+/// A live Lazy-or-rich run (see `scenes::lazy`).
+#[wasm_bindgen]
+pub struct LazyRich {
+    inner: lazy::LazyRich,
+}
+
+#[wasm_bindgen]
+impl LazyRich {
+    /// Builds the network, its empirical NTK at initialisation and the analytic NTK from a
+    /// settings object (the Playground's fields and `ridge`); throws a readable `Error`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<LazyRich, JsValue> {
+        let ridge = ridge_of(&config)?;
+        let config = config_from(config, lazy::scene_defaults())?;
+        Ok(LazyRich {
+            inner: lazy::LazyRich::new(config, ridge).map_err(js_err)?,
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn task(&self) -> String {
+        task_name(self.inner.task()).into()
+    }
+
+    #[wasm_bindgen(getter, js_name = inputDim)]
+    pub fn input_dim(&self) -> usize {
+        self.inner.playground().data.dim
+    }
+
+    #[wasm_bindgen(getter, js_name = paramCount)]
+    pub fn param_count(&self) -> f64 {
+        self.inner.param_count() as f64
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn step(&self) -> f64 {
+        self.inner.step() as f64
+    }
+
+    /// Runs up to `steps` steps; reports network, linearisation, NTK predictor and kernel
+    /// regression at the step reached, with the weight change and kernel distance.
+    pub fn advance(&mut self, steps: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.advance(steps as u64).map_err(js_err)?)
+    }
+
+    pub fn evaluate(&mut self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.evaluate().map_err(js_err)?)
+    }
+
+    #[wasm_bindgen(js_name = setLr)]
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), JsValue> {
+        self.inner.set_lr(lr).map_err(js_err)
+    }
+
+    /// `{ weightChange, kernelDistance }`: the slopes against width that theory predicts for
+    /// this run's settings (null where it predicts none).
+    #[wasm_bindgen(js_name = expectedSlopes)]
+    pub fn expected_slopes(&self) -> Result<JsValue, JsValue> {
+        to_js(&lazy::expected_slopes(&self.inner.playground().config))
+    }
+
+    #[wasm_bindgen(js_name = setRidge)]
+    pub fn set_ridge(&mut self, ridge: f64) -> Result<(), JsValue> {
+        self.inner.set_ridge(ridge).map_err(js_err)
+    }
+
+    #[wasm_bindgen(js_name = trainX)]
+    pub fn train_x(&self) -> Vec<f32> {
+        self.inner.playground().data.x_train.clone()
+    }
+    #[wasm_bindgen(js_name = trainY)]
+    pub fn train_y(&self) -> Vec<f32> {
+        self.inner.playground().data.y_train.clone()
+    }
+    #[wasm_bindgen(js_name = testX)]
+    pub fn test_x(&self) -> Vec<f32> {
+        self.inner.playground().data.x_test.clone()
+    }
+    #[wasm_bindgen(js_name = testY)]
+    pub fn test_y(&self) -> Vec<f32> {
+        self.inner.playground().data.y_test.clone()
+    }
+
+    #[wasm_bindgen(js_name = gridSpec)]
+    pub fn grid_spec(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.playground().grid)
+    }
+
+    #[wasm_bindgen(js_name = targetGrid)]
+    pub fn target_grid(&self) -> Option<Vec<f32>> {
+        self.inner.playground().target_grid()
+    }
+
+    /// `{ network, linearized, ntk, krr }`: Float32Arrays on the grid.
+    #[wasm_bindgen(js_name = predictGrid)]
+    pub fn predict_grid(&mut self) -> Result<JsValue, JsValue> {
+        let g = self.inner.predict_grid().map_err(js_err)?;
+        let obj = js_sys::Object::new();
+        for (key, values) in [
+            ("network", g.network),
+            ("linearized", g.linearized),
+            ("ntk", g.ntk),
+            ("krr", g.krr),
+        ] {
+            js_sys::Reflect::set(
+                &obj,
+                &JsValue::from_str(key),
+                &js_sys::Float32Array::from(values.as_slice()),
+            )?;
+        }
+        Ok(obj.into())
+    }
+
+    /// `{ size, now, init, eigNow, eigInit, eigAnalytic, eigFloor }`: the NTK Gram matrix on up
+    /// to 64 sorted training points now and at initialisation, the spectra of K/n, descending,
+    /// and the fraction of the largest eigenvalue below which the empirical (f32) spectra are
+    /// rounding noise.
+    #[wasm_bindgen(js_name = ntkGram)]
+    pub fn ntk_gram(&mut self) -> Result<JsValue, JsValue> {
+        let g = self.inner.gram().map_err(js_err)?;
+        let obj = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
+        set("size", &JsValue::from(g.size as f64))?;
+        set("now", &js_sys::Float32Array::from(g.now.as_slice()))?;
+        set("init", &js_sys::Float32Array::from(g.init.as_slice()))?;
+        set("eigNow", &js_sys::Float64Array::from(g.eig_now.as_slice()))?;
+        set(
+            "eigInit",
+            &js_sys::Float64Array::from(g.eig_init.as_slice()),
+        )?;
+        set(
+            "eigAnalytic",
+            &js_sys::Float64Array::from(g.eig_analytic.as_slice()),
+        )?;
+        set("eigFloor", &JsValue::from(g.eig_floor))?;
+        Ok(obj.into())
+    }
+}
+
+/// The width sweep of the Lazy-or-rich scene: one width trained per `next()` call.
+#[wasm_bindgen]
+pub struct WidthSweep {
+    inner: lazy::WidthSweep,
+}
+
+#[wasm_bindgen]
+impl WidthSweep {
+    /// `config` as for `LazyRich`; `widths` the widths in order; `steps` the training budget;
+    /// one seed per width.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue, widths: Vec<u32>, steps: u32) -> Result<WidthSweep, JsValue> {
+        Self::with_seeds(config, widths, steps, 1)
+    }
+
+    /// As `new`, with `seeds` networks per width (seed, seed + 1, …).
+    #[wasm_bindgen(js_name = withSeeds)]
+    pub fn with_seeds(
+        config: JsValue,
+        widths: Vec<u32>,
+        steps: u32,
+        seeds: u32,
+    ) -> Result<WidthSweep, JsValue> {
+        let config = config_from(config, lazy::scene_defaults())?;
+        let widths = widths.into_iter().map(|w| w as usize).collect();
+        Ok(WidthSweep {
+            inner: lazy::WidthSweep::with_seeds(config, widths, seeds as usize, steps as u64)
+                .map_err(js_err)?,
+        })
+    }
+
+    /// Trains the next (width, seed):
+    /// `{ width, seed, weightChange, kernelDistance, index, total, done }`.
+    #[wasm_bindgen(js_name = next)]
+    pub fn next_point(&mut self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.next_point().map_err(js_err)?)
+    }
+
+    /// `{ weightChange, kernelDistance }`: slopes of log(measure) against log(width) over
+    /// the finished runs of width ≥ 64 (null with fewer than two widths).
+    pub fn slopes(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.slopes())
+    }
+
+    /// `{ weightChange, kernelDistance }`: the slopes theory predicts for this sweep's settings
+    /// (null where it predicts none).
+    #[wasm_bindgen(js_name = expectedSlopes)]
+    pub fn expected_slopes(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.expected_slopes())
+    }
+
+    /// The finished runs by width: `[{ width, runs, diverged, weightChange, kernelDistance }]`,
+    /// each measure `{ mean, min, max, count }` over the seeds (mean: geometric) or null.
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.summary())
+    }
+}

@@ -1,0 +1,277 @@
+//! One replicate: its features, factorisations and errors for every size.
+
+use super::features::{Components, draw_digits, draw_first_layer, draw_sphere, features};
+use super::gram::{
+    SizeFit, Workspace, fit_sizes, gemm_inner_prefix, test_cross_grams, zero_past_prefixes,
+};
+use super::{DataSource, DoubleDescentConfig, Size, Sweep};
+use crate::backend::Trans;
+use crate::backend::cpu::gemm::Gemm;
+use crate::data::digits::Digits;
+use crate::error::{Error, Result};
+use crate::linalg::dot;
+
+/// Train and test errors of every size for one replicate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Errors {
+    pub(super) train_mse: Vec<f64>,
+    pub(super) test_mse: Vec<f64>,
+    pub(super) norm: Vec<f64>,
+    pub(super) test_error: Vec<f64>,
+}
+
+pub(super) struct Replicate {
+    pub(super) seed: u64,
+    /// `n_max × p_max` training features.
+    pub(super) phi: Vec<f32>,
+    /// Test features, `n_test × ld_test`: all p_max columns (sample-wise), or the first
+    /// columns that the primal sizes use (model-wise).
+    phi_test: Vec<f32>,
+    ld_test: usize,
+    /// Model-wise: for each dual size b (ascending), the test–train cross Gram
+    /// Φ_test[:, :p_b]·Φ[:, :p_b]ᵀ (`n_test × n`, f32), accumulated like K, so that the test
+    /// predictions of a dual size are one product K_test,b·α_b.
+    k_test: Vec<f32>,
+    pub(super) components: Components,
+    test_labels: Option<Vec<u8>>,
+    pub(super) fits: Vec<SizeFit>,
+    pub(super) errors: Errors,
+}
+
+/// The label-independent part of a re-fit for one size: z = (T + ρ)⁻¹c and its train SSE and
+/// squared weight norm.
+pub(super) struct Solved {
+    pub(super) z: Vec<f64>,
+    train_sse: f64,
+    norm_sq: f64,
+}
+
+impl SizeFit {
+    pub(super) fn solve(&self, weights: &[f64], rho: f64, k: usize) -> Solved {
+        let m = self.size.factor_dim();
+        let c = Components::combine(&self.proj, weights, m * k);
+        let rho = rho.max(self.cutoff);
+        let mut z = c.clone();
+        self.tri.solve_shifted(rho, &mut z, k, self.cutoff);
+        let z_t_z = self.tri.quadratic_form(&z, k);
+        let (train_sse, norm_sq) = if self.size.is_dual() {
+            // y − Kα = ρα, so the residual is ρ·Qz.
+            (rho * rho * dot(&z, &z), z_t_z)
+        } else {
+            let j = weights.len();
+            let mut y_sq = 0.0;
+            for a in 0..j {
+                for b in 0..j {
+                    y_sq += weights[a] * weights[b] * self.y_gram[a * j + b];
+                }
+            }
+            ((y_sq - 2.0 * dot(&z, &c) + z_t_z).max(0.0), dot(&z, &z))
+        };
+        Solved {
+            z,
+            train_sse,
+            norm_sq,
+        }
+    }
+}
+
+impl Replicate {
+    pub(super) fn new(
+        cfg: &DoubleDescentConfig,
+        grid: &[Size],
+        index: usize,
+        digits_data: Option<&Digits>,
+        gemm: &mut Gemm,
+    ) -> Result<Self> {
+        let seed = cfg.seed.wrapping_add(index as u64);
+        let (n_max, p_max) = cfg.extent();
+        let drawn = match cfg.data {
+            DataSource::Sphere => draw_sphere(cfg, seed, n_max),
+            DataSource::Digits => {
+                let data = digits_data.ok_or_else(|| {
+                    Error::config("data", "the digits data set has not been loaded")
+                })?;
+                draw_digits(cfg, seed, n_max, data)?
+            }
+        };
+        let d = cfg.input_dim();
+        let layer = draw_first_layer(cfg.features, d, p_max, seed);
+        let phi = features(gemm, cfg.features, &drawn.x_train, n_max, d, &layer, p_max);
+        let phi_test = features(
+            gemm,
+            cfg.features,
+            &drawn.x_test,
+            cfg.n_test,
+            d,
+            &layer,
+            p_max,
+        );
+        let fits = fit_sizes(
+            grid,
+            &phi,
+            p_max,
+            &drawn.components,
+            cfg.outputs(),
+            cfg.sweep,
+        );
+        let (phi_test, ld_test, k_test) = match cfg.sweep {
+            Sweep::Samples => (phi_test, p_max, Vec::new()),
+            Sweep::Features => test_cross_grams(gemm, grid, &phi, &phi_test, cfg.n_test, p_max),
+        };
+        Ok(Replicate {
+            seed,
+            phi,
+            phi_test,
+            ld_test,
+            k_test,
+            components: drawn.components,
+            test_labels: drawn.test_labels,
+            fits,
+            errors: Errors::default(),
+        })
+    }
+
+    /// Re-computes every size's errors from the cached factorisations.
+    pub(super) fn refit(&mut self, cfg: &DoubleDescentConfig, grid: &[Size], ws: &mut Workspace) {
+        let k = cfg.outputs();
+        let weights = cfg.component_weights();
+        let (n_max, p_max) = cfg.extent();
+        let s = grid.len();
+        let dual: Vec<usize> = (0..s).filter(|&i| grid[i].is_dual()).collect();
+        let first_dual = dual.first().copied().unwrap_or(s);
+        let (ld_a, ld_alpha) = (s * k, dual.len().max(1) * k);
+        ws.a.resize(p_max * ld_a, 0.0);
+        ws.alpha.resize(n_max * ld_alpha, 0.0);
+        ws.f_test.resize(cfg.n_test * ld_a, 0.0);
+        let mut errors = Errors {
+            train_mse: vec![0.0; s],
+            test_mse: vec![0.0; s],
+            norm: vec![0.0; s],
+            test_error: Vec::new(),
+        };
+        for (i, fit) in self.fits.iter().enumerate() {
+            let size = fit.size;
+            let solved = fit.solve(&weights, cfg.raw_ridge(size, cfg.ridge), k);
+            errors.train_mse[i] = solved.train_sse / size.n as f64;
+            errors.norm[i] = solved.norm_sq.max(0.0).sqrt();
+            let mut x = solved.z;
+            fit.tri.apply_q(&mut x, k);
+            let (buf, ld, col) = if size.is_dual() {
+                (&mut ws.alpha, ld_alpha, (i - first_dual) * k)
+            } else {
+                (&mut ws.a, ld_a, i * k)
+            };
+            for (r, row) in x.chunks_exact(k).enumerate() {
+                for (c, &v) in row.iter().enumerate() {
+                    buf[r * ld + col + c] = v as f32;
+                }
+            }
+        }
+        match cfg.sweep {
+            Sweep::Features => {
+                // Primal sizes: Φ_test[:, :p]·a (a is zero past row p).
+                let primal: Vec<usize> = grid[..first_dual].iter().map(|s| s.p).collect();
+                if !primal.is_empty() {
+                    zero_past_prefixes(&mut ws.a, ld_a, self.ld_test, &primal, k, 0);
+                    gemm_inner_prefix(
+                        &mut ws.gemm,
+                        &self.phi_test,
+                        self.ld_test,
+                        Trans::N,
+                        cfg.n_test,
+                        &primal,
+                        k,
+                        &ws.a,
+                        ld_a,
+                        &mut ws.f_test,
+                        ld_a,
+                    );
+                }
+                // Dual sizes: K_test,b·α_b.
+                let block = cfg.n_test * n_max;
+                for b in 0..dual.len() {
+                    ws.gemm.run(
+                        Trans::N,
+                        Trans::N,
+                        cfg.n_test,
+                        k,
+                        n_max,
+                        1.0,
+                        &self.k_test[b * block..(b + 1) * block],
+                        n_max,
+                        &ws.alpha[b * k..],
+                        ld_alpha,
+                        0.0,
+                        &mut ws.f_test[(first_dual + b) * k..],
+                        ld_a,
+                    );
+                }
+            }
+            Sweep::Samples => {
+                // Second-layer weights of the dual sizes: a = Φ[:n, :]ᵀα (α zero past row n).
+                if !dual.is_empty() {
+                    let prefixes: Vec<usize> = dual.iter().map(|&i| grid[i].n).collect();
+                    zero_past_prefixes(&mut ws.alpha, ld_alpha, n_max, &prefixes, k, 0);
+                    gemm_inner_prefix(
+                        &mut ws.gemm,
+                        &self.phi,
+                        p_max,
+                        Trans::T,
+                        p_max,
+                        &prefixes,
+                        k,
+                        &ws.alpha,
+                        ld_alpha,
+                        &mut ws.a[first_dual * k..],
+                        ld_a,
+                    );
+                }
+                // Test predictions: every size uses all p features.
+                let all_p: Vec<usize> = grid.iter().map(|s| s.p).collect();
+                gemm_inner_prefix(
+                    &mut ws.gemm,
+                    &self.phi_test,
+                    p_max,
+                    Trans::N,
+                    cfg.n_test,
+                    &all_p,
+                    k,
+                    &ws.a,
+                    ld_a,
+                    &mut ws.f_test,
+                    ld_a,
+                );
+            }
+        }
+        let y_test = Components::combine(&self.components.test, &weights, cfg.n_test * k);
+        for (i, mse) in errors.test_mse.iter_mut().enumerate() {
+            let mut sse = 0.0;
+            for (row, y) in ws.f_test.chunks_exact(ld_a).zip(y_test.chunks_exact(k)) {
+                sse += row[i * k..(i + 1) * k]
+                    .iter()
+                    .zip(y)
+                    .map(|(&f, &y)| (f as f64 - y).powi(2))
+                    .sum::<f64>();
+            }
+            *mse = sse / cfg.n_test as f64;
+        }
+        if let Some(labels) = &self.test_labels {
+            errors.test_error = (0..s)
+                .map(|i| {
+                    let wrong = ws
+                        .f_test
+                        .chunks_exact(ld_a)
+                        .zip(labels)
+                        .filter(|(row, label)| {
+                            let out = &row[i * k..(i + 1) * k];
+                            let best = (0..k).fold(0, |b, c| if out[c] > out[b] { c } else { b });
+                            best != **label as usize
+                        })
+                        .count();
+                    wrong as f64 / labels.len() as f64
+                })
+                .collect();
+        }
+        self.errors = errors;
+    }
+}

@@ -1,0 +1,591 @@
+//! The live Step-size run: one network trained with its linearisation, stability and catapult
+//! bounds, the sharpness and the NTK tracked as it trains, and the regime it ends in.
+
+use nalgebra::DMatrix;
+use serde::Serialize;
+
+use super::explain::explain;
+use super::{
+    CATAPULT_BISECTIONS, CATAPULT_MAX, CATAPULT_TRIAL_STEPS, Regime, StepSizeConfig,
+    catapult_flops, catapult_multiple,
+};
+use crate::error::{Error, Result, in_range};
+use crate::kernels::KernelMachine;
+use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
+use crate::nn::ntk::{empirical_kernels, kernel_distance, relative_change};
+use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
+use crate::scenes::playground::Playground;
+use crate::session::budget::CATAPULT_FLOPS;
+
+/// The linearised network's loss under discrete kernel GD with Θ₀, from the eigenpairs.
+#[derive(Clone, Debug)]
+struct Linearized {
+    /// (λᵢ, cᵢ²) with cᵢ the residual's component along eigenvector i at step 0.
+    modes: Vec<(f64, f64)>,
+    n: f64,
+}
+
+impl Linearized {
+    fn new(machine: &KernelMachine, residual0: &[f64]) -> Self {
+        let v = machine.eigenvectors();
+        let r = nalgebra::DVector::from_column_slice(residual0);
+        let c = v.tr_mul(&r);
+        let modes = machine
+            .eigenvalues()
+            .iter()
+            .zip(c.iter())
+            .map(|(&l, &c)| (l, c * c))
+            .collect();
+        Linearized {
+            modes,
+            n: residual0.len() as f64,
+        }
+    }
+
+    /// (1/2n) Σᵢ cᵢ² (1 − ηλᵢ/n)^{2k}; may be infinite.
+    fn loss(&self, lr: f64, k: u64) -> f64 {
+        let k = k as f64;
+        self.modes
+            .iter()
+            .map(|&(l, c2)| {
+                let f = (1.0 - lr * l / self.n).abs();
+                if c2 == 0.0 {
+                    0.0
+                } else if f == 0.0 {
+                    if k == 0.0 { c2 } else { 0.0 }
+                } else {
+                    (c2.ln() + 2.0 * k * f.ln()).exp()
+                }
+            })
+            .sum::<f64>()
+            / (2.0 * self.n)
+    }
+}
+
+/// What the Step-size scene shows. Arrays are plain; the loss arrays are indexed by step
+/// (entry k is the loss after k steps); the tracked arrays share `trackSteps`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepSizeReport {
+    /// Steps taken.
+    pub step: u64,
+    pub n_train: usize,
+    pub param_count: usize,
+    /// η in slider units.
+    pub lr: f64,
+    /// η_eff, the step the update uses (= lr except mean-field: lr·n_L).
+    pub effective_lr: f64,
+    /// η as a multiple of the stability bound.
+    pub lr_multiple: f64,
+    /// The stability bound 2n/λ_max(Θ₀), slider units.
+    pub stability_bound: f64,
+    /// The catapult bound, slider units, and as a multiple of the stability bound.
+    pub catapult_bound: f64,
+    pub catapult_multiple: f64,
+    /// Where the catapult bound comes from.
+    pub catapult_source: String,
+    /// 2/η_eff: the line sharpness and λ_max(Θ_t)/n are compared with.
+    pub two_over_lr: f64,
+    /// λ_max(Θ₀)/n.
+    pub ntk_top_init: f64,
+    /// Training loss (1/2n)Σ(f − y)² after 0, 1, …, step steps.
+    pub loss: Vec<f64>,
+    /// The linearised network (kernel GD with Θ₀, same η) after 0, 1, … steps; null from the
+    /// step it passes the divergence bound.
+    pub linearized_loss: Vec<Option<f64>>,
+    /// The step at which the linearised model passed the divergence bound.
+    pub linearized_diverged: Option<u64>,
+    /// Steps at which the sharpness and the lazy measures were measured.
+    pub track_steps: Vec<u64>,
+    /// Top eigenvalue of the Hessian of the training objective.
+    pub sharpness: Vec<f64>,
+    /// λ_max(Θ_t)/n.
+    pub ntk_top: Vec<f64>,
+    /// ‖θ_t − θ₀‖/‖θ₀‖.
+    pub weight_change: Vec<f64>,
+    /// ‖Θ_t − Θ₀‖_F/‖Θ₀‖_F on the training points.
+    pub kernel_distance: Vec<f64>,
+    pub initial_loss: f64,
+    /// The largest loss after step 0, and its step (the catapult's peak).
+    pub peak_loss: f64,
+    pub peak_step: u64,
+    /// The regime: from what happened where it has resolved, else from η against the bounds.
+    pub regime: Regime,
+    /// The regime η against the bounds predicts.
+    pub predicted_regime: Regime,
+    /// Whether `regime` comes from what happened (true) or from the prediction (false).
+    pub settled: bool,
+    /// One sentence for the reader.
+    pub explanation: String,
+    /// The step at which the network diverged; the arrays then end at the last finite values.
+    pub diverged: Option<u64>,
+}
+
+/// A Step-size network at θ₀ and what every measurement of it starts from.
+pub(super) struct Initial {
+    pub(super) theta_0: Vec<f32>,
+    /// η_eff per slider unit.
+    pub(super) lr_factor: f64,
+    /// f(x_train; θ₀).
+    pub(super) f_init: Vec<f32>,
+    /// Θ₀ on the training inputs, its eigendecomposition and top eigenvalue (> 0).
+    pub(super) k0: DMatrix<f64>,
+    machine: KernelMachine,
+    pub(super) lambda0: f64,
+    /// The f64 objective the Hessian is taken of (centred on f(·; θ₀) when the run is).
+    pub(super) objective: Objective,
+}
+
+impl Initial {
+    /// Of `pg`, just built from `config` (an NTK that is zero or not finite is refused).
+    pub(super) fn of(pg: &mut Playground, config: &StepSizeConfig) -> Result<Self> {
+        let x = pg.data.x_train.clone();
+        let y = pg.data.y_train.clone();
+        let t = pg.trainer_mut();
+        let theta_0 = t.mlp.params(&mut t.backend);
+        let lr_factor = t.mlp.effective_lr(1.0);
+        let f_init = t.predict(&x);
+        let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk;
+        let machine = KernelMachine::new(&k0)?;
+        let lambda0 = machine.lambda_max();
+        if !(lambda0.is_finite() && lambda0 > 0.0) {
+            return Err(Error::config(
+                "initScale",
+                "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
+            ));
+        }
+        let f0 = config.center_output.then_some(f_init.as_slice());
+        let objective = Objective::new(&config.playground().spec(), &x, &y, f0, 1.0)?;
+        Ok(Initial {
+            theta_0,
+            lr_factor,
+            f_init,
+            k0,
+            machine,
+            lambda0,
+            objective,
+        })
+    }
+}
+
+/// The measurements of a tracking point.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tracked {
+    /// λ_max(Θ)/n.
+    pub(super) ntk_top: f64,
+    /// The top Hessian eigenvalue.
+    pub(super) sharpness: f64,
+    pub(super) weight_change: f64,
+    pub(super) kernel_distance: f64,
+}
+
+/// The NTK and Hessian top eigenvalues and the lazy measures at parameters `theta` with NTK `k`
+/// (against θ₀ and Θ₀), the power iterations warm-started from `(ntk_vec, hess_vec)`;
+/// None when anything is not finite.
+pub(super) fn measure(
+    objective: &Objective,
+    (theta_0, k0): (&[f32], &DMatrix<f64>),
+    (theta, k): (&[f32], &DMatrix<f64>),
+    (ntk_vec, hess_vec): (&mut Vec<f64>, &mut Vec<f64>),
+    hessian_iters: u32,
+) -> Option<Tracked> {
+    if k.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let n = objective.n() as f64;
+    let ntk_top = top_eigenvalue_sym(k, ntk_vec, 200, 1e-6).value / n;
+    let point = objective.at(&widen(theta)).ok()?;
+    let sharpness = hessian::hessian_top(&point, hess_vec, hessian_iters as usize, 1e-3).value;
+    (ntk_top.is_finite() && sharpness.is_finite()).then(|| Tracked {
+        ntk_top,
+        sharpness,
+        weight_change: relative_change(theta, theta_0),
+        kernel_distance: kernel_distance(k, k0),
+    })
+}
+
+/// One live Step-size run.
+pub struct StepSize {
+    pub config: StepSizeConfig,
+    pg: Playground,
+    objective: Objective,
+    x_train: Vec<f32>,
+    theta_0: Vec<f32>,
+    k0: DMatrix<f64>,
+    lambda0: f64,
+    lin: Linearized,
+    /// η_eff per slider unit.
+    lr_factor: f64,
+    lr: f64,
+    /// The catapult bound as a multiple of the stability bound, and its source.
+    catapult: (f64, String),
+    hess_vec: Vec<f64>,
+    ntk_vec: Vec<f64>,
+    /// (ntk_vec, hess_vec) after the measurement at θ₀.
+    start_vecs: Option<(Vec<f64>, Vec<f64>)>,
+    loss: Vec<f64>,
+    lin_loss: Vec<Option<f64>>,
+    lin_diverged: Option<u64>,
+    track_steps: Vec<u64>,
+    sharpness: Vec<f64>,
+    ntk_top: Vec<f64>,
+    weight_change: Vec<f64>,
+    kernel_distance: Vec<f64>,
+    diverged: Option<u64>,
+}
+
+impl StepSize {
+    /// Builds data and network, the empirical NTK at θ₀, its eigendecomposition and the bounds.
+    pub fn new(config: StepSizeConfig) -> Result<Self> {
+        config.validate()?;
+        let mut pg = Playground::new(config.playground())?;
+        let x_train = pg.data.x_train.clone();
+        let y_train = pg.data.y_train.clone();
+        let Initial {
+            theta_0,
+            lr_factor,
+            f_init: f0,
+            k0,
+            machine,
+            lambda0,
+            objective,
+        } = Initial::of(&mut pg, &config)?;
+        let n = y_train.len();
+        let centred = config.center_output;
+        let residual0: Vec<f64> = (0..n)
+            .map(|i| (if centred { 0.0 } else { f0[i] as f64 }) - y_train[i] as f64)
+            .collect();
+        let lin = Linearized::new(&machine, &residual0);
+        let mut s = StepSize {
+            config,
+            pg,
+            objective,
+            x_train,
+            theta_0,
+            k0,
+            lambda0,
+            lin,
+            lr_factor,
+            lr: 0.0,
+            catapult: (0.0, String::new()),
+            hess_vec: Vec::new(),
+            start_vecs: None,
+            ntk_vec: Vec::new(),
+            loss: Vec::new(),
+            lin_loss: Vec::new(),
+            lin_diverged: None,
+            track_steps: Vec::new(),
+            sharpness: Vec::new(),
+            ntk_top: Vec::new(),
+            weight_change: Vec::new(),
+            kernel_distance: Vec::new(),
+            diverged: None,
+        };
+        let (lit, source) = catapult_multiple(s.config.activation);
+        s.catapult = (lit, source.into());
+        if s.config.measure_catapult && catapult_flops(&s.config) <= CATAPULT_FLOPS {
+            let m = s.measure_catapult_multiple()?;
+            s.catapult = (
+                m,
+                format!(
+                    "measured: the largest multiple (bisection between 1× and {CATAPULT_MAX}×) at which {CATAPULT_TRIAL_STEPS} steps from θ₀ neither diverge nor end above the starting loss{}",
+                    if m >= CATAPULT_MAX {
+                        "; every multiple tried converged"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        let lr = match s.config.lr {
+            Some(lr) => lr,
+            None => s.config.lr_multiple * s.stability_bound(),
+        };
+        s.restart(lr)?;
+        Ok(s)
+    }
+
+    /// The stability bound 2n/λ_max(Θ₀) in slider units.
+    pub fn stability_bound(&self) -> f64 {
+        2.0 * self.objective.n() as f64 / self.lambda0 / self.lr_factor
+    }
+
+    /// Whether a run of [`CATAPULT_TRIAL_STEPS`] steps from θ₀ at `multiple` × the stability
+    /// bound ends finite and below its starting loss.
+    pub fn trial_converges(&self, multiple: f64) -> Result<bool> {
+        let mut pg = Playground::new(self.config.playground())?;
+        let t = pg.trainer_mut();
+        t.set_lr(multiple * self.stability_bound())?;
+        let start = t.evaluate_train().loss;
+        if t.advance(CATAPULT_TRIAL_STEPS).is_err() {
+            return Ok(false);
+        }
+        let end = t.evaluate_train().loss;
+        Ok(end.is_finite() && end < start)
+    }
+
+    /// The catapult bound as a multiple of the stability bound, measured by bisection on a
+    /// log scale between 1 and [`CATAPULT_MAX`] with [`Self::trial_converges`] (which assumes
+    /// the convergent multiples form an interval, as they do in Lewkowycz et al.'s phase
+    /// diagrams). Returns [`CATAPULT_MAX`] when even that converges.
+    pub fn measure_catapult_multiple(&self) -> Result<f64> {
+        if self.trial_converges(CATAPULT_MAX)? {
+            return Ok(CATAPULT_MAX);
+        }
+        let (mut lo, mut hi) = (1.0f64, CATAPULT_MAX);
+        for _ in 0..CATAPULT_BISECTIONS {
+            let mid = (lo * hi).sqrt();
+            if self.trial_converges(mid)? {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// The catapult bound in use, as a multiple of the stability bound.
+    pub fn catapult_multiple(&self) -> f64 {
+        self.catapult.0
+    }
+
+    /// λ_max(Θ₀).
+    pub fn lambda_max_init(&self) -> f64 {
+        self.lambda0
+    }
+
+    pub fn step(&self) -> u64 {
+        self.loss.len().saturating_sub(1) as u64
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.objective.param_count()
+    }
+
+    pub fn playground(&self) -> &Playground {
+        &self.pg
+    }
+
+    /// The current slider step size.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn effective_lr(&self) -> f64 {
+        self.lr * self.lr_factor
+    }
+
+    /// Restarts from θ₀ with a new step size in slider units (Θ₀ and the bounds are kept).
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!("must be a finite number > 0, got {lr}"),
+            ));
+        }
+        self.restart(lr)
+    }
+
+    /// Restarts from θ₀ with the step size `multiple` × the stability bound.
+    pub fn set_lr_multiple(&mut self, multiple: f64) -> Result<()> {
+        in_range("lrMultiple", multiple, [1e-3, 100.0])?;
+        self.restart(multiple * self.stability_bound())
+    }
+
+    fn restart(&mut self, lr: f64) -> Result<()> {
+        if self.lr != 0.0 {
+            // Same seed, same data and θ₀: only the trainer's state is new.
+            self.pg = Playground::new(self.config.playground())?;
+        }
+        self.lr = lr;
+        self.config.lr = Some(lr);
+        self.config.lr_multiple = lr / self.stability_bound();
+        self.pg.trainer_mut().set_lr(lr)?;
+        for v in [
+            &mut self.loss,
+            &mut self.sharpness,
+            &mut self.ntk_top,
+            &mut self.weight_change,
+            &mut self.kernel_distance,
+        ] {
+            v.clear();
+        }
+        self.lin_loss.clear();
+        self.track_steps.clear();
+        self.lin_diverged = None;
+        self.diverged = None;
+        match &self.start_vecs {
+            // A capped run restarts its power iterations from θ₀'s eigenvectors (the restart is
+            // at θ₀), so that its first measurement needs no cold start.
+            Some((ntk, hess))
+                if self.config.hessian_iters_per_point() < self.config.hessian_iters =>
+            {
+                self.ntk_vec = ntk.clone();
+                self.hess_vec = hess.clone();
+            }
+            _ => {
+                self.hess_vec.clear();
+                self.ntk_vec.clear();
+            }
+        }
+        let l0 = self.pg.trainer_mut().evaluate_train().loss;
+        self.loss.push(l0);
+        self.lin_loss
+            .push(Some(self.lin.loss(self.effective_lr(), 0)));
+        self.track();
+        Ok(())
+    }
+
+    /// Runs up to `steps` full-batch GD steps (fewer when the run diverges) and reports.
+    pub fn advance(&mut self, steps: u64) -> StepSizeReport {
+        let every = self.config.track_every.max(1) as u64;
+        for _ in 0..steps {
+            if self.diverged.is_some() {
+                break;
+            }
+            let t = self.pg.trainer_mut();
+            if let Err(e) = t.advance(1) {
+                self.diverged = Some(match e {
+                    Error::Diverged { step } => step,
+                    _ => t.step(),
+                });
+                break;
+            }
+            let loss = t.evaluate_train().loss;
+            let first = self.loss[0] as f32;
+            if !loss.is_finite() || loss > (DIVERGENCE_FACTOR * first.max(LOSS_FLOOR)) as f64 {
+                self.diverged = Some(match t.mark_diverged() {
+                    Error::Diverged { step } => step,
+                    _ => t.step(),
+                });
+                break;
+            }
+            self.loss.push(loss);
+            self.push_linearized();
+            if self.step().is_multiple_of(every) {
+                self.track();
+            }
+        }
+        self.report()
+    }
+
+    fn push_linearized(&mut self) {
+        let k = self.step();
+        let value = if self.lin_diverged.is_some() {
+            None
+        } else {
+            let l = self.lin.loss(self.effective_lr(), k);
+            let bound = DIVERGENCE_FACTOR as f64 * self.loss[0].max(LOSS_FLOOR as f64);
+            if l.is_finite() && l <= bound {
+                Some(l)
+            } else {
+                self.lin_diverged = Some(k);
+                None
+            }
+        };
+        self.lin_loss.push(value);
+    }
+
+    /// Measures the Hessian and NTK top eigenvalues and the lazy measures at the current θ.
+    fn track(&mut self) {
+        let t = self.pg.trainer_mut();
+        let theta = t.mlp.params(&mut t.backend);
+        let Ok(k) = empirical_kernels(&mut t.backend, &t.mlp, &self.x_train, None) else {
+            return;
+        };
+        // The first measurement starts cold and takes every iteration (once, in the set-up);
+        // later ones continue from the last eigenvector within the per-point budget.
+        let iters = if self.hess_vec.is_empty() {
+            self.config.hessian_iters
+        } else {
+            self.config.hessian_iters_per_point()
+        };
+        let Some(m) = measure(
+            &self.objective,
+            (&self.theta_0, &self.k0),
+            (&theta, &k.ntk),
+            (&mut self.ntk_vec, &mut self.hess_vec),
+            iters,
+        ) else {
+            return;
+        };
+        if self.start_vecs.is_none() {
+            self.start_vecs = Some((self.ntk_vec.clone(), self.hess_vec.clone()));
+        }
+        self.track_steps.push(self.step());
+        self.sharpness.push(m.sharpness);
+        self.ntk_top.push(m.ntk_top);
+        self.weight_change.push(m.weight_change);
+        self.kernel_distance.push(m.kernel_distance);
+    }
+
+    /// The report at the current step, without stepping.
+    pub fn report(&self) -> StepSizeReport {
+        let bound = self.stability_bound();
+        let multiple = self.lr / bound;
+        let (cat, source) = (self.catapult.0, self.catapult.1.as_str());
+        let initial = self.loss[0];
+        let (peak_step, peak_loss) =
+            self.loss
+                .iter()
+                .enumerate()
+                .skip(1)
+                .fold(
+                    (0usize, initial),
+                    |acc, (i, &l)| {
+                        if l > acc.1 { (i, l) } else { acc }
+                    },
+                );
+        let current = *self.loss.last().expect("loss at step 0");
+        let predicted = Regime::predicted(multiple, cat);
+        let eta = self.effective_lr();
+        let flat_now = self.ntk_top.last().is_some_and(|&top| eta * top < 2.0);
+        let (regime, settled) = if self.diverged.is_some() {
+            (Regime::Divergent, true)
+        } else if multiple <= 1.0 {
+            (Regime::Stable, true)
+        } else if flat_now && current < initial && self.step() > 0 {
+            (Regime::Catapult, true)
+        } else {
+            (predicted, false)
+        };
+        let explanation = explain(
+            regime,
+            settled,
+            multiple,
+            cat,
+            peak_loss / initial,
+            self.diverged,
+        );
+        StepSizeReport {
+            step: self.step(),
+            n_train: self.objective.n(),
+            param_count: self.param_count(),
+            lr: self.lr,
+            effective_lr: eta,
+            lr_multiple: multiple,
+            stability_bound: bound,
+            catapult_bound: cat * bound,
+            catapult_multiple: cat,
+            catapult_source: source.into(),
+            two_over_lr: 2.0 / eta,
+            ntk_top_init: self.lambda0 / self.objective.n() as f64,
+            loss: self.loss.clone(),
+            linearized_loss: self.lin_loss.clone(),
+            linearized_diverged: self.lin_diverged,
+            track_steps: self.track_steps.clone(),
+            sharpness: self.sharpness.clone(),
+            ntk_top: self.ntk_top.clone(),
+            weight_change: self.weight_change.clone(),
+            kernel_distance: self.kernel_distance.clone(),
+            initial_loss: initial,
+            peak_loss,
+            peak_step: peak_step as u64,
+            regime,
+            predicted_regime: predicted,
+            settled,
+            explanation,
+            diverged: self.diverged,
+        }
+    }
+}

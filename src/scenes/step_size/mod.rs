@@ -1,0 +1,297 @@
+//! The Step-size scene and its phase diagrams: what happens when the third NTK assumption,
+//! an infinitesimal step, is relaxed.
+//!
+//! **Bounds.** Full-batch GD on L = (1/2n)Σ(f − y)² moves the linearised network in function
+//! space as discrete kernel GD with the empirical NTK at θ₀, g ← g − (η/n)Θ₀(g − y), which
+//! multiplies the residual's component along each eigenvector of Θ₀ by (1 − ηλᵢ/n). It is
+//! stable iff η < η₀ = 2n/λ_max(Θ₀), the *stability bound*. (All step sizes here are the
+//! effective ones the update uses, [`crate::nn::Mlp::effective_lr`]; for mean-field that is
+//! the slider value times n_L. Reports give bounds in slider units and multiples of η₀.)
+//!
+//! **Catapult bound.** Lewkowycz, Bahri, Dyer, Sohl-Dickstein & Gur-Ari (2020) show that for
+//! η₀ < η < η_max the loss first grows (the linear instability), the growth drives λ_max(Θ_t)
+//! down until it is below 2n/η, and training then converges ("catapult"); above η_max it
+//! diverges. For the two-layer linear network η_max = 4n/λ₀ = 2·η₀ exactly (their λ₀ is our
+//! λ_max(Θ₀)/n); for wide ReLU networks they report η_max ≈ 12n/λ₀ = 6·η₀. (The factors "4"
+//! and "12" are in units of 1/λ₀, i.e. 2× and 6× the stability bound.) The scene shows these
+//! as [`catapult_multiple`] when measuring is too expensive; otherwise [`StepSize::new`]
+//! measures it by bisection with short runs from θ₀, and the phase diagram measures it per
+//! width ([`PhaseReport::empirical_catapult_bound`]). Measured on the defaults (ReLU, σ_b =
+//! 0.1, 1-D sine, n = 32, widths 16–4096) it is 1.4–2× rather than 6×: with biases and few
+//! low-dimensional points the literature's ReLU value does not carry over; for the linear
+//! activation the measurement gives 1.96×, matching the exact 2×.
+//!
+//! **Sharpness.** The top eigenvalue of the Hessian of the objective GD descends
+//! ([`crate::nn::hessian`]), by power iteration warm-started from the last eigenvector, next to
+//! λ_max(Θ_t)/n (the Gauss–Newton part; equal to the sharpness near interpolation), both
+//! against 2/η (Cohen, Kaur, Li, Kolter & Talwalkar 2021: under full-batch GD the sharpness
+//! rises to about 2/η and hovers there).
+
+mod column;
+mod explain;
+mod live;
+mod phase;
+
+pub use live::{StepSize, StepSizeReport};
+pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, PhaseReport};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetKind;
+use crate::error::{Error, Result, in_range, lower};
+use crate::nn::{Activation, Parametrization};
+use crate::scenes::playground::PlaygroundConfig;
+use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
+
+/// The most training points the scene takes (n × n kernels every few steps).
+pub const MAX_TRAIN: usize = 256;
+
+/// The most hidden layers.
+pub const MAX_DEPTH: usize = 3;
+
+/// Settings of the Step-size scene. Missing fields take their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StepSizeConfig {
+    pub dataset: DatasetKind,
+    /// Training points (≤ [`MAX_TRAIN`]).
+    pub n_train: usize,
+    pub noise: f64,
+    pub label_noise: f64,
+    /// Seed of the data and the initial weights.
+    pub seed: u64,
+    pub width: usize,
+    /// Hidden layers, 1 to [`MAX_DEPTH`].
+    pub depth: usize,
+    pub activation: Activation,
+    pub parametrization: Parametrization,
+    pub sigma_w: f64,
+    pub sigma_b: f64,
+    /// Initialisation scale s.
+    pub init_scale: f64,
+    /// Train f(x;θ) − f(x;θ₀).
+    pub center_output: bool,
+    /// The step size as a multiple of the stability bound 2n/λ_max(Θ₀) (used unless `lr` is set).
+    pub lr_multiple: f64,
+    /// The step size in slider units (as the Playground's `lr`); overrides `lrMultiple`.
+    pub lr: Option<f64>,
+    /// Steps between sharpness measurements (Hessian and NTK top eigenvalues).
+    pub track_every: u32,
+    /// Power iterations per Hessian measurement (warm-started; stops early when converged).
+    pub hessian_iters: u32,
+    /// Measure the catapult bound by bisection with short runs from θ₀ (when cheap enough,
+    /// see [`CATAPULT_FLOPS`](crate::session::budget::CATAPULT_FLOPS)); otherwise the
+    /// literature value is shown.
+    pub measure_catapult: bool,
+}
+
+impl Default for StepSizeConfig {
+    fn default() -> Self {
+        StepSizeConfig {
+            dataset: DatasetKind::Sine,
+            n_train: 32,
+            noise: 0.1,
+            label_noise: 0.0,
+            seed: 1,
+            width: 1024,
+            depth: 1,
+            activation: Activation::Relu,
+            parametrization: Parametrization::Ntk,
+            sigma_w: std::f64::consts::SQRT_2,
+            sigma_b: 0.1,
+            init_scale: 1.0,
+            center_output: false,
+            lr_multiple: 1.5,
+            lr: None,
+            track_every: 2,
+            hessian_iters: 20,
+            measure_catapult: true,
+        }
+    }
+}
+
+impl StepSizeConfig {
+    /// The Playground settings of the same network (full batch; `lr` a placeholder).
+    pub fn playground(&self) -> PlaygroundConfig {
+        PlaygroundConfig {
+            dataset: self.dataset,
+            n_train: self.n_train,
+            noise: self.noise,
+            label_noise: self.label_noise,
+            seed: self.seed,
+            width: self.width,
+            depth: self.depth,
+            activation: self.activation,
+            parametrization: self.parametrization,
+            sigma_w: self.sigma_w,
+            sigma_b: self.sigma_b,
+            init_scale: self.init_scale,
+            center_output: self.center_output,
+            lr: 1e-3,
+            batch_size: 0,
+            alpha: 1.0,
+        }
+    }
+
+    /// Checks the settings, the memory and the cost of one sharpness measurement of the live
+    /// run (see [`Self::hessian_iters_per_point`]).
+    pub fn validate(&self) -> Result<()> {
+        self.validate_settings()?;
+        let defaults = StepSizeConfig::default().playground();
+        let flops = track_flops_with(self, self.hessian_iters_per_point());
+        if flops > STEP_SIZE_TRACK_FLOPS {
+            let fixes = self.playground().size_settings(&defaults);
+            return Err(Error::config(
+                fixes[0],
+                format!(
+                    "measuring the sharpness of {} hidden layer{} of width {} on {} points would take about {:.1} s each time \
+                     here, more than the scene allows (about {:.1} s); {}",
+                    self.depth,
+                    if self.depth == 1 { "" } else { "s" },
+                    self.width,
+                    self.n_train,
+                    flops / STEP_SIZE_ASSUMED_FLOPS,
+                    STEP_SIZE_TRACK_FLOPS / STEP_SIZE_ASSUMED_FLOPS,
+                    lower(&fixes)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every setting in its range and the network within the memory limit (a phase diagram's
+    /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
+    pub fn validate_settings(&self) -> Result<()> {
+        in_range("nTrain", self.n_train as f64, [4.0, MAX_TRAIN as f64])?;
+        in_range("depth", self.depth as f64, [1.0, MAX_DEPTH as f64])?;
+        in_range("lrMultiple", self.lr_multiple, [1e-3, 100.0])?;
+        if let Some(lr) = self.lr {
+            in_range("lr", lr, super::playground::LIMITS.lr)?;
+        }
+        in_range("trackEvery", self.track_every as f64, [1.0, 10_000.0])?;
+        in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
+        let defaults = StepSizeConfig::default().playground();
+        self.playground()
+            .validate_in_scene(PLAYGROUND_MEMORY, &defaults)
+    }
+
+    /// Hessian power iterations per sharpness measurement of the live run: `hessian_iters`, or
+    /// fewer where that many would take one measurement past [`STEP_SIZE_TRACK_FLOPS`] (deep and
+    /// wide networks), but at least [`MIN_HESSIAN_ITERS`]. Every measurement is warm-started
+    /// from the previous eigenvector, so with fewer per point the power iteration goes on
+    /// across the points, `track_every` steps apart; the first one, from a cold start, takes
+    /// all `hessian_iters` once.
+    pub fn hessian_iters_per_point(&self) -> u32 {
+        let (kernel, per_iter) = track_costs(self);
+        let fit = ((STEP_SIZE_TRACK_FLOPS - kernel) / per_iter).floor();
+        let fit = if fit.is_finite() && fit > 0.0 {
+            fit.min(u32::MAX as f64) as u32
+        } else {
+            0
+        };
+        self.hessian_iters.min(fit.max(MIN_HESSIAN_ITERS))
+    }
+}
+
+/// The fewest Hessian power iterations one sharpness measurement of the live run takes (see
+/// [`StepSizeConfig::hessian_iters_per_point`]).
+pub const MIN_HESSIAN_ITERS: u32 = 4;
+
+/// Estimated FLOPs of one sharpness measurement: the n × n empirical NTK (two Gram products
+/// per layer) and `hessian_iters` Hessian-vector products (about 8 forward-pass equivalents
+/// each, in f64).
+pub fn track_flops(c: &StepSizeConfig) -> f64 {
+    track_flops_with(c, c.hessian_iters)
+}
+
+/// [`track_flops`] with `iters` Hessian iterations.
+pub fn track_flops_with(c: &StepSizeConfig, iters: u32) -> f64 {
+    let (kernel, per_iter) = track_costs(c);
+    kernel + iters as f64 * per_iter
+}
+
+/// (FLOPs of the n × n empirical NTK, FLOPs of one Hessian-vector product) of one measurement.
+fn track_costs(c: &StepSizeConfig) -> (f64, f64) {
+    let spec = c.playground().spec();
+    let n = c.n_train as f64;
+    let p = spec.param_count() as f64;
+    let widths: f64 = spec
+        .layers()
+        .iter()
+        .map(|l| (l.fan_in + l.fan_out) as f64)
+        .sum();
+    (2.0 * n * n * widths, 16.0 * n * p)
+}
+
+/// The catapult bound as a multiple of the stability bound, with its source. Linear:
+/// 2 (Lewkowycz et al. 2020, exact for the two-layer linear network: η_max = 4/λ₀); ReLU: 6
+/// (their empirical η_max ≈ 12/λ₀ for wide ReLU networks); erf and tanh: no published value,
+/// the linear network's 2 is shown (the phase diagram measures it).
+pub fn catapult_multiple(act: Activation) -> (f64, &'static str) {
+    match act {
+        Activation::Linear => (
+            2.0,
+            "two-layer linear network, exact: η_max = 4n/λ_max(Θ₀) (Lewkowycz et al. 2020)",
+        ),
+        Activation::Relu => (
+            6.0,
+            "wide ReLU networks, empirical: η_max ≈ 12n/λ_max(Θ₀) (Lewkowycz et al. 2020)",
+        ),
+        Activation::Erf | Activation::Tanh => (
+            2.0,
+            "no published value for this activation; the two-layer linear value 4n/λ_max(Θ₀) is shown (the phase diagram measures it)",
+        ),
+    }
+}
+
+/// Steps of each trial run when measuring the catapult bound.
+pub const CATAPULT_TRIAL_STEPS: u64 = 200;
+
+/// Bisection steps when measuring the catapult bound (between 1× and [`CATAPULT_MAX`]×;
+/// 7 halvings of the log-interval resolve it to about 2%).
+pub const CATAPULT_BISECTIONS: usize = 7;
+
+/// The largest multiple of the stability bound the measurement tries.
+pub const CATAPULT_MAX: f64 = 16.0;
+
+/// Estimated FLOPs of measuring the catapult bound (each trial ≈ 8·n·P per step).
+pub fn catapult_flops(c: &StepSizeConfig) -> f64 {
+    let p = c.playground().spec().param_count() as f64;
+    (CATAPULT_BISECTIONS + 1) as f64 * CATAPULT_TRIAL_STEPS as f64 * 8.0 * c.n_train as f64 * p
+}
+
+/// The three regimes of the scene, plus a run that has not resolved yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Regime {
+    /// η below the stability bound: the network trains like its linearisation.
+    Stable,
+    /// Above the stability bound, below the catapult bound: spike, flatten, converge.
+    Catapult,
+    /// The loss grows without limit.
+    Divergent,
+    /// (Phase diagrams) neither diverged nor back below the starting loss when the run ended.
+    Unsettled,
+}
+
+impl Regime {
+    /// The code a phase-diagram heatmap uses: 0 stable, 1 catapult, 2 divergent, 3 unsettled.
+    pub fn code(self) -> u8 {
+        match self {
+            Regime::Stable => 0,
+            Regime::Catapult => 1,
+            Regime::Divergent => 2,
+            Regime::Unsettled => 3,
+        }
+    }
+
+    fn predicted(multiple: f64, catapult: f64) -> Regime {
+        if multiple <= 1.0 {
+            Regime::Stable
+        } else if multiple < catapult {
+            Regime::Catapult
+        } else {
+            Regime::Divergent
+        }
+    }
+}
