@@ -1,6 +1,6 @@
 // The double-descent page's trained-network panel: a width sweep of two-layer networks with
-// every layer trained by gradient descent for a fixed number of steps (experiments/
-// trained_sweep.rs), a background task (task-client.js) in a worker of its own (a dd-worker.js
+// every layer trained by gradient descent for a fixed number of steps (src/scenes/
+// double_descent/trained.rs), a background task (task-client.js) in a worker of its own (a dd-worker.js
 // started on first use), filled in progressively with a progress bar, cancellable. The panel
 // owns its DOM inside `root` (elements marked data-role) and reports its state on
 // document.body.dataset.trained.

@@ -13,7 +13,7 @@ import {
 
 const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
 const SWEEP_MIN_WIDTH = 16;
-const SLOPE_MIN_WIDTH = 64; // widths that enter the fitted slopes (experiments::lazy::SLOPE_MIN_WIDTH)
+const SLOPE_MIN_WIDTH = 64; // widths that enter the fitted slopes (scenes::lazy::SLOPE_MIN_WIDTH)
 
 const MODELS = ['network', 'linearized', 'ntk', 'krr'];
 const MEASURE_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
@@ -439,7 +439,7 @@ function slopeWords(v) {
 
 /**
  * What theory expects of the sweep for settings `v` (the slopes `expected` come from the engine,
- * experiments::lazy::expected_slopes).
+ * scenes::lazy::expected_slopes).
  */
 function expectationText(v, expected) {
   if (!v) return '';

@@ -1,5 +1,5 @@
 // The training worker: owns the wasm engine and the one live Playground network, on the CPU or on
-// WebGPU (the engine picks and falls back; see src/experiments/live.rs).
+// WebGPU (the engine picks and falls back; see src/session/device.rs and src/scenes/playground/live.rs).
 // Protocol in protocol.js; the run's lifecycle (configure, play / pause / step, time slicing, live
 // settings, one promise chain for every engine call) is worker-host.js's. Each chunk awaits
 // `pg.advanceAsync(k)` with k tuned so a chunk takes about CHUNK_MS. The first EARLY_STEPS steps
