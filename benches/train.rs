@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use descent::data::DatasetKind;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
+use descent::session::net::{DataSettings, NetSettings};
 
 /// (hidden layers, width) of the benchmark networks.
 pub const CONFIGS: [(usize, usize); 7] = [
@@ -21,10 +22,16 @@ pub const CONFIGS: [(usize, usize); 7] = [
 
 fn steps_per_second(depth: usize, width: usize) -> f64 {
     let cfg = PlaygroundConfig {
-        dataset: DatasetKind::Circles,
-        n_train: 256,
-        width,
-        depth,
+        data: DataSettings {
+            dataset: DatasetKind::Circles,
+            n_train: 256,
+            ..PlaygroundConfig::default().data
+        },
+        net: NetSettings {
+            width,
+            depth,
+            ..PlaygroundConfig::default().net
+        },
         lr: 1e-3,
         ..PlaygroundConfig::default()
     };

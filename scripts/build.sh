@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the wasm package into pkg/ and assembles the static site in dist/:
 #   dist/            the files of www/, verbatim
-#   dist/pkg/        descent.js + descent_bg.wasm (wasm-bindgen, --target web), optimised by wasm-opt
+#   dist/pkg/        descent.js + descent_bg.wasm (wasm-bindgen, --target web), optimised by wasm-opt,
+#                    and settings.js: the engine's settings tables for the page (scripts/settings.mjs)
 #   dist/vendor/     uPlot, from node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,10 +26,13 @@ node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontr
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/descent_bg.wasm -o pkg/descent_bg.wasm
 
+# The settings tables the page builds its controls from, read from the engine just built.
+node scripts/settings.mjs pkg >/dev/null
+
 rm -rf dist
 mkdir -p dist/pkg dist/vendor
 cp -r www/. dist/
-cp pkg/descent.js pkg/descent_bg.wasm dist/pkg/
+cp pkg/descent.js pkg/descent_bg.wasm pkg/settings.js dist/pkg/
 mkdir -p dist/data
 cp data/digits.csv data/README.md dist/data/
 cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css dist/vendor/

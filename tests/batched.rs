@@ -18,6 +18,7 @@ mod phase_diagram;
 
 use batched_train::Tol;
 use descent::backend::cpu::Cpu;
+use descent::session::net::DataSettings;
 use native_gpu::gpu;
 
 /// The batch on the GPU against single runs on the CPU, after 120 steps: the two backends
@@ -94,7 +95,10 @@ fn phase_diagram_survives_a_lost_gpu() {
     let Some(g) = gpu() else { return };
     let config = PhaseConfig {
         base: StepSizeConfig {
-            n_train: 16,
+            data: DataSettings {
+                n_train: 16,
+                ..StepSizeConfig::default().data
+            },
             ..StepSizeConfig::default()
         },
         width_min: 64,

@@ -5,20 +5,27 @@ use descent::data::DatasetKind;
 use descent::nn::{Activation, Parametrization};
 use descent::scenes::lazy::{LazyRich, WidthSweep, expected_slopes, f32_spectrum_floor, sweep_run};
 use descent::scenes::playground::PlaygroundConfig;
+use descent::session::net::{DataSettings, NetSettings};
 
 fn config(width: usize, seed: u64) -> PlaygroundConfig {
     PlaygroundConfig {
-        dataset: DatasetKind::Sine,
-        n_train: 32,
-        width,
-        depth: 1,
-        // erf: smooth, so the lazy limit is reached at moderate widths. (ReLU with a small σ_b
-        // on 1-D inputs puts every kink near x = 0 and converges much more slowly.)
-        activation: Activation::Erf,
-        parametrization: Parametrization::Ntk,
-        center_output: true,
+        data: DataSettings {
+            dataset: DatasetKind::Sine,
+            n_train: 32,
+            seed,
+            ..PlaygroundConfig::default().data
+        },
+        net: NetSettings {
+            width,
+            depth: 1,
+            // erf: smooth, so the lazy limit is reached at moderate widths. (ReLU with a small σ_b
+            // on 1-D inputs puts every kink near x = 0 and converges much more slowly.)
+            activation: Activation::Erf,
+            parametrization: Parametrization::Ntk,
+            center_output: true,
+            ..PlaygroundConfig::default().net
+        },
         lr: 0.1,
-        seed,
         ..PlaygroundConfig::default()
     }
 }
@@ -183,7 +190,10 @@ fn bad_settings_are_refused() {
     assert!(
         LazyRich::new(
             PlaygroundConfig {
-                n_train: 1000,
+                data: DataSettings {
+                    n_train: 1000,
+                    ..config(64, 1).data
+                },
                 ..config(64, 1)
             },
             0.0
@@ -195,9 +205,15 @@ fn bad_settings_are_refused() {
     assert!(WidthSweep::new(config(64, 1), vec![5000], 10).is_err());
     // Four layers of width 4096 on 512 points: minutes of set-up, refused with an estimate.
     let big = PlaygroundConfig {
-        width: 4096,
-        depth: 4,
-        n_train: 512,
+        data: DataSettings {
+            n_train: 512,
+            ..config(64, 1).data
+        },
+        net: NetSettings {
+            width: 4096,
+            depth: 4,
+            ..config(64, 1).net
+        },
         ..config(64, 1)
     };
     let msg = LazyRich::new(big, 0.0).err().unwrap().to_string();
@@ -221,7 +237,10 @@ fn bad_settings_are_refused() {
     assert!(
         LazyRich::new(
             PlaygroundConfig {
-                width: 4096,
+                net: NetSettings {
+                    width: 4096,
+                    ..config(64, 1).net
+                },
                 ..config(64, 1)
             },
             0.0
@@ -234,8 +253,11 @@ fn bad_settings_are_refused() {
 fn the_gram_matrix_and_spectra_are_consistent() {
     let mut s = LazyRich::new(
         PlaygroundConfig {
-            dataset: DatasetKind::Circles,
-            n_train: 100,
+            data: DataSettings {
+                dataset: DatasetKind::Circles,
+                n_train: 100,
+                ..config(256, 5).data
+            },
             ..config(256, 5)
         },
         0.0,
@@ -282,7 +304,10 @@ fn doubling(from: usize, to: usize) -> Vec<usize> {
 #[test]
 fn a_sweep_trains_every_seed_of_a_width_and_summarises_them() {
     let base = PlaygroundConfig {
-        n_train: 16,
+        data: DataSettings {
+            n_train: 16,
+            ..config(16, 7).data
+        },
         ..config(16, 7)
     };
     let mut sweep = WidthSweep::with_seeds(base.clone(), vec![16, 32], 3, 20).unwrap();
@@ -301,8 +326,14 @@ fn a_sweep_trains_every_seed_of_a_width_and_summarises_them() {
     // Each run is exactly the single run of its (width, seed).
     let alone = sweep_run(
         PlaygroundConfig {
-            width: 32,
-            seed: 8,
+            data: DataSettings {
+                seed: 8,
+                ..base.data.clone()
+            },
+            net: NetSettings {
+                width: 32,
+                ..base.net.clone()
+            },
             ..base.clone()
         },
         20,
@@ -345,7 +376,10 @@ fn erf_one_layer_weight_change_falls_like_root_width_and_the_kernel_like_width()
     // change within ±0.1 of −½ and the kernel distance within [−1.3, −0.6] (which excludes
     // the −½ an upper bound alone would give).
     let base = PlaygroundConfig {
-        seed: 0,
+        data: DataSettings {
+            seed: 0,
+            ..config(256, 0).data
+        },
         ..config(256, 0)
     };
     let expected = expected_slopes(&base);
@@ -367,7 +401,10 @@ fn erf_two_layers_weight_change_falls_like_width() {
     // widths 64–512, four seeds: measured −0.96…−0.99 over three seed bases; accept ±0.1
     // around −1 (excluding −½).
     let base = PlaygroundConfig {
-        depth: 2,
+        net: NetSettings {
+            depth: 2,
+            ..config(64, 0).net
+        },
         ..config(64, 0)
     };
     assert_eq!(expected_slopes(&base).weight_change, Some(-1.0));
@@ -386,8 +423,14 @@ fn relu_on_one_d_inputs_moves_its_kernel_more_slowly_and_noisily() {
     // −0.3 to −0.4, varying several-fold from seed to seed": accept [−0.55, −0.15] for the
     // kernel and ±0.1 around −½ for the weights.
     let base = PlaygroundConfig {
-        activation: Activation::Relu,
-        n_train: 64,
+        data: DataSettings {
+            n_train: 64,
+            ..config(64, 0).data
+        },
+        net: NetSettings {
+            activation: Activation::Relu,
+            ..config(64, 0).net
+        },
         ..config(64, 0)
     };
     let expected = expected_slopes(&base);
@@ -418,7 +461,10 @@ fn empirical_spectra_are_resolved_down_to_the_f32_floor_and_noise_below_it() {
     assert!((floor - 64.0 * 2f64.powi(-23)).abs() < 1e-18);
     let mut s = LazyRich::new(
         PlaygroundConfig {
-            n_train: n,
+            data: DataSettings {
+                n_train: n,
+                ..config(256, 0).data
+            },
             ..config(256, 0)
         },
         1e-3,

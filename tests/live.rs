@@ -14,6 +14,7 @@ use descent::error::Error;
 use descent::scenes::playground::live::{Live, auto_prefers_gpu};
 use descent::scenes::playground::{Playground, PlaygroundConfig};
 use descent::session::device::{BackendChoice, unavailable_notice};
+use descent::session::net::{DataSettings, NetSettings};
 
 fn gpu_present() -> bool {
     native_gpu::gpu().is_some()
@@ -21,9 +22,15 @@ fn gpu_present() -> bool {
 
 fn small() -> PlaygroundConfig {
     PlaygroundConfig {
-        dataset: DatasetKind::Circles,
-        n_train: 64,
-        width: 32,
+        data: DataSettings {
+            dataset: DatasetKind::Circles,
+            n_train: 64,
+            ..PlaygroundConfig::default().data
+        },
+        net: NetSettings {
+            width: 32,
+            ..PlaygroundConfig::default().net
+        },
         lr: 0.5,
         ..PlaygroundConfig::default()
     }
@@ -38,8 +45,14 @@ fn auto_keeps_small_runs_on_the_cpu_and_says_nothing() {
     assert_eq!(live.notice(), None);
     // Large full-batch networks are the GPU's; mini-batch runs never are.
     let big = PlaygroundConfig {
-        width: 4096,
-        n_train: 256,
+        data: DataSettings {
+            n_train: 256,
+            ..small().data
+        },
+        net: NetSettings {
+            width: 4096,
+            ..small().net
+        },
         ..small()
     };
     assert!(auto_prefers_gpu(&big));
@@ -76,7 +89,10 @@ fn gpu_mini_batch_runs_on_the_cpu_with_a_notice() {
 #[test]
 fn settings_errors_are_errors_on_every_backend() {
     let cfg = PlaygroundConfig {
-        width: 0,
+        net: NetSettings {
+            width: 0,
+            ..small().net
+        },
         ..small()
     };
     for choice in [BackendChoice::Cpu, BackendChoice::Gpu, BackendChoice::Auto] {
@@ -149,8 +165,14 @@ fn auto_passes_over_a_software_gpu_and_says_so() {
     let software = g.is_software();
     drop(g);
     let big = PlaygroundConfig {
-        width: 4096,
-        n_train: 256,
+        data: DataSettings {
+            n_train: 256,
+            ..small().data
+        },
+        net: NetSettings {
+            width: 4096,
+            ..small().net
+        },
         ..small()
     };
     let live = pollster::block_on(Live::create(big, BackendChoice::Auto, 0.0)).unwrap();

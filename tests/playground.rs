@@ -5,10 +5,14 @@ use descent::data::DatasetKind;
 use descent::error::human_bytes;
 use descent::nn::{Activation, Parametrization};
 use descent::scenes::playground::{Playground, PlaygroundConfig};
+use descent::session::net::{DataSettings, NetSettings};
 
 fn config(dataset: DatasetKind) -> PlaygroundConfig {
     PlaygroundConfig {
-        dataset,
+        data: DataSettings {
+            dataset,
+            ..PlaygroundConfig::default().data
+        },
         ..PlaygroundConfig::default()
     }
 }
@@ -52,12 +56,18 @@ fn every_activation_and_parametrisation_trains() {
         for par in Parametrization::ALL {
             for center_output in [false, true] {
                 let cfg = PlaygroundConfig {
-                    dataset: DatasetKind::Sine,
-                    activation: act,
-                    parametrization: par,
-                    center_output,
-                    width: 64,
-                    depth: 2,
+                    data: DataSettings {
+                        dataset: DatasetKind::Sine,
+                        ..PlaygroundConfig::default().data
+                    },
+                    net: NetSettings {
+                        activation: act,
+                        parametrization: par,
+                        center_output,
+                        width: 64,
+                        depth: 2,
+                        ..PlaygroundConfig::default().net
+                    },
                     // Standard parametrisation: the NTK grows with width, so the step shrinks.
                     lr: if par == Parametrization::Standard {
                         0.002
@@ -90,7 +100,14 @@ fn same_seed_reproduces_the_same_numbers() {
     let mut b = Playground::new(cfg.clone()).unwrap();
     assert_eq!(a.advance(50), b.advance(50));
     assert_eq!(a.predict_grid(), b.predict_grid());
-    let mut c = Playground::new(PlaygroundConfig { seed: 2, ..cfg }).unwrap();
+    let mut c = Playground::new(PlaygroundConfig {
+        data: DataSettings {
+            seed: 2,
+            ..cfg.data
+        },
+        ..cfg
+    })
+    .unwrap();
     assert_ne!(a.advance(1).train_loss, c.advance(51).train_loss);
 }
 
@@ -115,8 +132,11 @@ fn mini_batch_training_lowers_the_full_training_loss() {
 #[test]
 fn centred_output_starts_from_zero() {
     let cfg = PlaygroundConfig {
-        center_output: true,
-        init_scale: 30.0,
+        net: NetSettings {
+            center_output: true,
+            init_scale: 30.0,
+            ..config(DatasetKind::Sine).net
+        },
         ..config(DatasetKind::Sine)
     };
     let mut pg = Playground::new(cfg).unwrap();
@@ -172,28 +192,40 @@ fn out_of_range_settings_are_refused_by_name() {
     for (cfg, field) in [
         (
             PlaygroundConfig {
-                width: 0,
+                net: NetSettings {
+                    width: 0,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "width",
         ),
         (
             PlaygroundConfig {
-                width: 5000,
+                net: NetSettings {
+                    width: 5000,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "width",
         ),
         (
             PlaygroundConfig {
-                depth: 5,
+                net: NetSettings {
+                    depth: 5,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "depth",
         ),
         (
             PlaygroundConfig {
-                init_scale: 1e3,
+                net: NetSettings {
+                    init_scale: 1e3,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "initScale",
@@ -207,7 +239,10 @@ fn out_of_range_settings_are_refused_by_name() {
         ),
         (
             PlaygroundConfig {
-                noise: f64::INFINITY,
+                data: DataSettings {
+                    noise: f64::INFINITY,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "noise",
@@ -221,9 +256,15 @@ fn out_of_range_settings_are_refused_by_name() {
 #[test]
 fn an_oversize_network_is_refused_with_its_memory_estimate() {
     let big = PlaygroundConfig {
-        width: 4096,
-        depth: 4,
-        n_train: 2048,
+        data: DataSettings {
+            n_train: 2048,
+            ..Default::default()
+        },
+        net: NetSettings {
+            width: 4096,
+            depth: 4,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let est = big.memory_bytes();

@@ -1,53 +1,27 @@
-//! Refusals: every slider of every scene page at its maximum, the other settings at the scene's
-//! defaults, is accepted; and a refused combination names the setting the reader moved and the
+//! Refusals: every slider of every scene's settings table at its maximum, the other settings at
+//! the scene's defaults, is accepted; and a refused combination names the setting the reader moved and the
 //! settings of that scene that can fix it.
 
 use descent::error::Error;
-use descent::scenes::double_descent::{DoubleDescentConfig, Sweep};
+use descent::scenes::double_descent::{self, DoubleDescentConfig, Sweep};
 use descent::scenes::lazy;
-use descent::scenes::playground::PlaygroundConfig;
-use descent::scenes::step_size::{StepSizeConfig, track_flops_with};
+use descent::scenes::playground::{self, PlaygroundConfig};
+use descent::scenes::step_size::{self, StepSizeConfig, track_flops_with};
 use descent::session::budget::{
     DOUBLE_DESCENT_MEMORY, LAZY_SETUP_FLOPS, PLAYGROUND_MEMORY, STEP_SIZE_TRACK_FLOPS,
 };
+use descent::session::net::{DataSettings, NetSettings};
+use descent::session::settings::{Kind, SceneSpec};
 
-// The maxima of the pages' sliders (the `max` of each range control in www/js/controls.js,
-// step.js, lazy.js and dd.js; the e2e test "every slider at its maximum" checks the pages).
-const PLAYGROUND_MAX: &[(&str, f64)] = &[
-    ("width", 4096.0),
-    ("lr", 100.0),
-    ("initScale", 100.0),
-    ("depth", 4.0),
-    ("sigmaW", 4.0),
-    ("sigmaB", 4.0),
-    ("nTrain", 2048.0),
-    ("noise", 1.0),
-    ("labelNoise", 0.5),
-];
-const STEP_MAX: &[(&str, f64)] = &[
-    ("width", 4096.0),
-    ("lrMultiple", 20.0),
-    ("initScale", 10.0),
-    ("depth", 3.0),
-    ("nTrain", 256.0),
-    ("noise", 1.0),
-];
-const LAZY_MAX: &[(&str, f64)] = &[
-    ("width", 4096.0),
-    ("lr", 100.0),
-    ("initScale", 100.0),
-    ("depth", 4.0),
-    ("nTrain", 512.0),
-    ("noise", 1.0),
-];
-const DD_MAX: &[(&str, f64)] = &[
-    ("ridge", 10.0),
-    ("seeds", 10.0),
-    ("nTrain", 750.0),
-    ("nFeatures", 900.0),
-    ("dim", 1000.0),
-    ("noise", 2.0),
-];
+/// The top of each numeric setting's slider in the scene's table (the page's control stops
+/// there; a link may ask for more, up to the range's end, and is refused when too large).
+fn slider_maxima(spec: &SceneSpec) -> Vec<(&'static str, f64)> {
+    spec.settings
+        .iter()
+        .filter(|s| matches!(s.kind, Kind::Int | Kind::Float) && !s.optional)
+        .map(|s| (s.name, s.slider.map_or(s.max, |[_, hi]| hi)))
+        .collect()
+}
 
 /// `base` with the setting `name` replaced by `value`, through the settings' JSON names (as a
 /// share link sets them).
@@ -65,7 +39,7 @@ fn with<T: serde::Serialize + serde::de::DeserializeOwned>(base: &T, name: &str,
 
 #[test]
 fn every_playground_slider_at_its_maximum_is_accepted() {
-    for &(name, max) in PLAYGROUND_MAX {
+    for (name, max) in slider_maxima(&playground::settings()) {
         let c = with(&PlaygroundConfig::default(), name, max);
         c.validate(PLAYGROUND_MEMORY)
             .unwrap_or_else(|e| panic!("Playground, {name} = {max}: {e}"));
@@ -74,7 +48,7 @@ fn every_playground_slider_at_its_maximum_is_accepted() {
 
 #[test]
 fn every_step_size_slider_at_its_maximum_is_accepted() {
-    for &(name, max) in STEP_MAX {
+    for (name, max) in slider_maxima(&step_size::settings()) {
         let c = with(&StepSizeConfig::default(), name, max);
         c.validate()
             .unwrap_or_else(|e| panic!("Step size, {name} = {max}: {e}"));
@@ -83,7 +57,10 @@ fn every_step_size_slider_at_its_maximum_is_accepted() {
 
 #[test]
 fn every_lazy_slider_at_its_maximum_is_accepted() {
-    for &(name, max) in LAZY_MAX {
+    for (name, max) in slider_maxima(&lazy::settings()) {
+        if name == "ridge" {
+            continue; // not part of the network's settings: any ridge costs the same
+        }
         let c = with(&lazy::scene_defaults(), name, max);
         assert!(
             lazy::setup_flops(&c) <= LAZY_SETUP_FLOPS,
@@ -101,7 +78,7 @@ fn every_double_descent_slider_at_its_maximum_is_accepted() {
             sweep,
             ..DoubleDescentConfig::default()
         };
-        for &(name, max) in DD_MAX {
+        for (name, max) in slider_maxima(&double_descent::settings()) {
             let c = with(&base, name, max);
             c.validate(DOUBLE_DESCENT_MEMORY)
                 .unwrap_or_else(|e| panic!("Double descent ({sweep:?}), {name} = {max}: {e}"));
@@ -114,7 +91,10 @@ fn deep_step_size_networks_take_fewer_hessian_iterations_within_the_budget() {
     // The default network measures with every iteration; a deep one with as many as fit.
     let d = StepSizeConfig::default();
     assert_eq!(d.hessian_iters_per_point(), d.hessian_iters);
-    let deep = StepSizeConfig { depth: 3, ..d };
+    let deep = StepSizeConfig {
+        net: NetSettings { depth: 3, ..d.net },
+        ..d
+    };
     let iters = deep.hessian_iters_per_point();
     assert!(
         iters < deep.hessian_iters && iters >= 4,
@@ -137,8 +117,11 @@ fn refused(e: Error) -> (&'static str, String) {
 fn a_refused_step_size_network_names_the_setting_that_was_raised() {
     // Depth raised (×3) on a wide network (×4 over the default width): width is named first.
     let wide_deep = StepSizeConfig {
-        width: 4096,
-        depth: 3,
+        net: NetSettings {
+            width: 4096,
+            depth: 3,
+            ..StepSizeConfig::default().net
+        },
         ..StepSizeConfig::default()
     };
     let (field, text) = refused(wide_deep.validate().unwrap_err());
@@ -149,8 +132,14 @@ fn a_refused_step_size_network_names_the_setting_that_was_raised() {
     );
     // Depth raised on a network of the default width, with more points: depth is named.
     let deep = StepSizeConfig {
-        depth: 3,
-        n_train: 64,
+        data: DataSettings {
+            n_train: 64,
+            ..StepSizeConfig::default().data
+        },
+        net: NetSettings {
+            depth: 3,
+            ..StepSizeConfig::default().net
+        },
         ..StepSizeConfig::default()
     };
     let (field, text) = refused(deep.validate().unwrap_err());
@@ -205,8 +194,11 @@ fn a_too_large_double_descent_sweep_suggests_its_own_settings() {
 #[test]
 fn a_too_large_playground_network_names_the_setting_that_was_raised() {
     let big = PlaygroundConfig {
-        width: 4096,
-        depth: 4,
+        net: NetSettings {
+            width: 4096,
+            depth: 4,
+            ..PlaygroundConfig::default().net
+        },
         ..PlaygroundConfig::default()
     };
     // Whether or not this one fits, a 2 MB limit refuses it: width (×32) is named first.
@@ -216,7 +208,10 @@ fn a_too_large_playground_network_names_the_setting_that_was_raised() {
         "{text}"
     );
     let many = PlaygroundConfig {
-        n_train: 2048,
+        data: DataSettings {
+            n_train: 2048,
+            ..PlaygroundConfig::default().data
+        },
         ..PlaygroundConfig::default()
     };
     let text = many.validate(200_000).unwrap_err().to_string();
@@ -231,7 +226,10 @@ fn a_capped_deep_run_measures_its_start_fully_and_restarts_warm() {
     use descent::scenes::step_size::StepSize;
     // Two hidden layers of width 1024: fewer Hessian iterations per point than configured.
     let c = StepSizeConfig {
-        depth: 2,
+        net: NetSettings {
+            depth: 2,
+            ..StepSizeConfig::default().net
+        },
         measure_catapult: false,
         ..StepSizeConfig::default()
     };
@@ -258,7 +256,10 @@ fn a_too_costly_phase_diagram_names_the_depth_the_reader_raised() {
     let d = PhaseConfig::default();
     let deep = PhaseConfig {
         base: StepSizeConfig {
-            depth: 2,
+            net: NetSettings {
+                depth: 2,
+                ..d.base.net.clone()
+            },
             ..d.base.clone()
         },
         ..d

@@ -10,6 +10,7 @@ use descent::nn::{Activation, Loss, Mlp, MlpSpec, Parametrization, Trainer};
 use descent::rng::Rng;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
 use descent::scenes::step_size::*;
+use descent::session::net::{DataSettings, NetSettings};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 fn norm(v: &[f64]) -> f64 {
@@ -202,8 +203,14 @@ fn power_iteration_matches_a_dense_eigensolver() {
     }
 
     let pg = Playground::new(PlaygroundConfig {
-        n_train: 40,
-        width: 64,
+        data: DataSettings {
+            n_train: 40,
+            ..PlaygroundConfig::default().data
+        },
+        net: NetSettings {
+            width: 64,
+            ..PlaygroundConfig::default().net
+        },
         ..PlaygroundConfig::default()
     })
     .unwrap();
@@ -293,8 +300,14 @@ fn linear_model_diverges_exactly_above_the_bound() {
 #[test]
 fn linearised_network_diverges_exactly_above_the_bound() {
     let config = StepSizeConfig {
-        n_train: 16,
-        width: 64,
+        data: DataSettings {
+            n_train: 16,
+            ..StepSizeConfig::default().data
+        },
+        net: NetSettings {
+            width: 64,
+            ..StepSizeConfig::default().net
+        },
         track_every: 10_000,
         measure_catapult: false,
         lr_multiple: 0.99,
@@ -362,7 +375,10 @@ fn linearised_network_diverges_exactly_above_the_bound() {
 fn wide_relu_network_catapults_at_one_and_a_half_times_the_bound() {
     for seed in 1..=3 {
         let mut s = StepSize::new(StepSizeConfig {
-            seed,
+            data: DataSettings {
+                seed,
+                ..StepSizeConfig::default().data
+            },
             lr_multiple: 1.5,
             measure_catapult: false,
             track_every: 5,
@@ -423,17 +439,23 @@ fn wide_relu_network_catapults_at_one_and_a_half_times_the_bound() {
 fn sharpness_rises_to_two_over_eta_and_stays() {
     for seed in 1..=2 {
         let mut s = StepSize::new(StepSizeConfig {
-            dataset: DatasetKind::Spirals,
-            n_train: 64,
-            width: 32,
-            depth: 2,
-            activation: Activation::Tanh,
-            parametrization: Parametrization::Ntk,
-            center_output: true,
+            data: DataSettings {
+                dataset: DatasetKind::Spirals,
+                n_train: 64,
+                seed,
+                ..StepSizeConfig::default().data
+            },
+            net: NetSettings {
+                width: 32,
+                depth: 2,
+                activation: Activation::Tanh,
+                parametrization: Parametrization::Ntk,
+                center_output: true,
+                ..StepSizeConfig::default().net
+            },
             lr_multiple: 0.5,
             track_every: 10,
             measure_catapult: false,
-            seed,
             ..StepSizeConfig::default()
         })
         .unwrap();
@@ -478,7 +500,10 @@ fn sharpness_rises_to_two_over_eta_and_stays() {
 fn phase_diagram_is_reproducible_and_refuses_expensive_grids() {
     let config = PhaseConfig {
         base: StepSizeConfig {
-            n_train: 16,
+            data: DataSettings {
+                n_train: 16,
+                ..StepSizeConfig::default().data
+            },
             ..StepSizeConfig::default()
         },
         width_min: 16,
@@ -508,7 +533,10 @@ fn phase_diagram_is_reproducible_and_refuses_expensive_grids() {
 
     let err = PhaseDiagram::new(PhaseConfig {
         base: StepSizeConfig {
-            n_train: 256,
+            data: DataSettings {
+                n_train: 256,
+                ..StepSizeConfig::default().data
+            },
             ..StepSizeConfig::default()
         },
         width_max: 4096,
@@ -526,8 +554,11 @@ fn phase_diagram_is_reproducible_and_refuses_expensive_grids() {
 #[test]
 fn divergence_is_reported_without_nan() {
     let mut s = StepSize::new(StepSizeConfig {
+        net: NetSettings {
+            width: 256,
+            ..StepSizeConfig::default().net
+        },
         lr_multiple: 8.0,
-        width: 256,
         ..StepSizeConfig::default()
     })
     .unwrap();
@@ -551,7 +582,10 @@ fn divergence_is_reported_without_nan() {
 /// bound and stable below it.
 fn single_run_cell(config: &PhaseConfig, width: usize, y: f64) -> Option<(Regime, StepSizeReport)> {
     let mut cfg = StepSizeConfig {
-        width,
+        net: NetSettings {
+            width,
+            ..config.base.net.clone()
+        },
         hessian_iters: config.hessian_iters,
         track_every: config.steps as u32,
         lr: None,
@@ -561,7 +595,7 @@ fn single_run_cell(config: &PhaseConfig, width: usize, y: f64) -> Option<(Regime
     match config.axis {
         PhaseAxis::StepSize => cfg.lr_multiple = y,
         PhaseAxis::InitScale => {
-            cfg.init_scale = y;
+            cfg.net.init_scale = y;
             cfg.lr_multiple = config.lr_multiple;
         }
     }
@@ -609,7 +643,10 @@ fn close(what: &str, a: Option<f64>, b: Option<f64>, rtol: f64) {
 fn phase_diagram_cells_equal_single_step_size_runs() {
     let small = |base: StepSizeConfig| PhaseConfig {
         base: StepSizeConfig {
-            n_train: 16,
+            data: DataSettings {
+                n_train: 16,
+                ..base.data
+            },
             ..base
         },
         width_min: 16,
@@ -624,14 +661,20 @@ fn phase_diagram_cells_equal_single_step_size_runs() {
     let configs = [
         small(StepSizeConfig::default()),
         small(StepSizeConfig {
-            center_output: true,
-            init_scale: 2.0,
-            activation: Activation::Tanh,
+            net: NetSettings {
+                center_output: true,
+                init_scale: 2.0,
+                activation: Activation::Tanh,
+                ..StepSizeConfig::default().net
+            },
             ..StepSizeConfig::default()
         }),
         small(StepSizeConfig {
-            parametrization: Parametrization::MeanField,
-            depth: 2,
+            net: NetSettings {
+                parametrization: Parametrization::MeanField,
+                depth: 2,
+                ..StepSizeConfig::default().net
+            },
             ..StepSizeConfig::default()
         }),
         PhaseConfig {

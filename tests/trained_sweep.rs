@@ -9,7 +9,9 @@
 //! - too-expensive or too-large configurations are refused with the estimate.
 
 use descent::Error;
-use descent::scenes::double_descent::trained::{LIMITS, Report, TrainedSweep, TrainedSweepConfig};
+use descent::scenes::double_descent::trained::{
+    Report, TrainedSweep, TrainedSweepConfig, settings,
+};
 use descent::session::budget::TRAINED_SWEEP_WORK;
 use std::time::Instant;
 
@@ -211,7 +213,7 @@ fn oversize_and_invalid_configurations_are_refused() {
         other => panic!("expected a memory refusal, got {:?}", other.err()),
     }
     let bad = TrainedSweepConfig {
-        lr: LIMITS.lr[1] * 2.0,
+        lr: settings().bounds("lr")[1] * 2.0,
         ..TrainedSweepConfig::default()
     };
     match TrainedSweep::new(bad) {

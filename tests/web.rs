@@ -2,11 +2,11 @@
 //! page's worker uses it, and the wasm SIMD matrix kernels against the plain reference.
 #![cfg(target_arch = "wasm32")]
 
-use descent::api::build_info;
 use descent::api::double_descent::{DoubleDescent, TrainedSweep, check_double_descent};
 use descent::api::lazy::{LazyRich, WidthSweep, lazy_defaults};
-use descent::api::playground::{Playground, default_config, limits};
+use descent::api::playground::{Playground, default_config};
 use descent::api::step_size::StepSize;
+use descent::api::{build_info, scene_spec};
 use descent::backend::Trans;
 use descent::backend::cpu::gemm::{Gemm, reference};
 use descent::rng::Rng;
@@ -35,13 +35,23 @@ fn config(pairs: &[(&str, JsValue)]) -> JsValue {
 }
 
 #[wasm_bindgen_test]
-fn defaults_limits_and_build_info_are_plain_objects() {
+fn defaults_settings_tables_and_build_info_are_plain_objects() {
     let d = default_config().unwrap();
     assert_eq!(get(&d, "dataset").as_string().unwrap(), "circles");
     assert_eq!(num(&d, "width"), 128.0);
-    let l = limits().unwrap();
-    let width = get(&l, "width");
-    assert_eq!(Reflect::get_u32(&width, 1).unwrap().as_f64(), Some(4096.0));
+    let spec = scene_spec("playground").unwrap();
+    let settings: js_sys::Array = get(&spec, "settings").dyn_into().unwrap();
+    let width = settings
+        .iter()
+        .find(|s| get(s, "name").as_string().as_deref() == Some("width"))
+        .expect("the Playground's table has a width");
+    assert_eq!(num(&width, "max"), 4096.0);
+    assert_eq!(num(&width, "default"), 128.0);
+    assert_eq!(
+        get(&get(&width, "kind"), "type").as_string().unwrap(),
+        "int"
+    );
+    assert!(scene_spec("no-such-scene").is_err());
     let info = build_info().unwrap();
     assert_eq!(
         get(&info, "simd").as_bool(),

@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 
 use super::js_err;
 use crate::scenes::playground::{self, PlaygroundConfig};
+use crate::session::net::{DataSettings, NetSettings};
 
 /// Analytic-NTK kernel regression on the circles data, in phases the benchmark page times:
 /// `kernels()` (k_train_train and k_test_train), then `solve()` (Cholesky of K + ridge·I,
@@ -101,8 +102,14 @@ impl EmpiricalNtkBench {
     #[wasm_bindgen(constructor)]
     pub fn new(width: usize, n: usize) -> Result<EmpiricalNtkBench, JsValue> {
         let config = PlaygroundConfig {
-            n_train: n,
-            width,
+            data: DataSettings {
+                n_train: n,
+                ..PlaygroundConfig::default().data
+            },
+            net: NetSettings {
+                width,
+                ..PlaygroundConfig::default().net
+            },
             ..PlaygroundConfig::default()
         };
         Ok(EmpiricalNtkBench {

@@ -94,12 +94,6 @@ pub fn check_double_descent(config: JsValue) -> Result<f64, JsValue> {
     Ok(config.memory_bytes() as f64)
 }
 
-/// The allowed range of every numeric double-descent setting and its memory limit.
-#[wasm_bindgen(js_name = doubleDescentLimits)]
-pub fn double_descent_limits() -> Result<JsValue, JsValue> {
-    to_js(&crate::scenes::double_descent::LIMITS)
-}
-
 /// The isotropic linear model's closed-form curves (Hastie et al.) on a γ grid; settings as
 /// `IsotropicConfig`.
 #[wasm_bindgen(js_name = isotropicCurves)]
@@ -139,13 +133,6 @@ const TRAINED_SWEEP_CHUNK_FLOPS: f64 = 1e7;
 #[wasm_bindgen(js_name = trainedSweepDefaults)]
 pub fn trained_sweep_defaults() -> Result<JsValue, JsValue> {
     to_js(&crate::scenes::double_descent::trained::TrainedSweepConfig::default())
-}
-
-/// The allowed range of every numeric setting of the trained-networks sweep, its work limit
-/// (FLOPs), the throughput its time estimates assume (FLOP/s) and its memory limit (bytes).
-#[wasm_bindgen(js_name = trainedSweepLimits)]
-pub fn trained_sweep_limits() -> Result<JsValue, JsValue> {
-    to_js(&crate::scenes::double_descent::trained::LIMITS)
 }
 
 /// A trained-networks double-descent sweep: (width, seed) cells trained one after another,

@@ -6,17 +6,14 @@ use wasm_bindgen::prelude::*;
 
 use super::{config_from, js_err, task_name, to_js};
 use crate::scenes::lazy;
-use crate::scenes::playground::PlaygroundConfig;
 
-/// The Lazy-or-rich scene's defaults: the Playground's settings for a 1-D fit with centred
-/// output, plus `ridge` for kernel regression.
-
+/// The Lazy-or-rich scene's defaults (the Playground's settings for a 1-D fit with centred
+/// output, and `ridge` for kernel regression) and its `maxTrain`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LazyDefaults {
     #[serde(flatten)]
-    config: PlaygroundConfig,
-    ridge: f64,
+    config: lazy::LazyConfig,
     max_train: usize,
 }
 
@@ -24,26 +21,9 @@ struct LazyDefaults {
 #[wasm_bindgen(js_name = lazyDefaults)]
 pub fn lazy_defaults() -> Result<JsValue, JsValue> {
     to_js(&LazyDefaults {
-        config: lazy::scene_defaults(),
-        ridge: DEFAULT_RIDGE,
+        config: lazy::LazyConfig::default(),
         max_train: lazy::MAX_TRAIN,
     })
-}
-
-/// The default ridge of the scene's kernel regression: small against the NTK's diagonal
-/// (order one), enough to tame the ill-conditioned smallest eigenvalues.
-const DEFAULT_RIDGE: f64 = 1e-3;
-
-fn ridge_of(config: &JsValue) -> Result<f64, JsValue> {
-    if config.is_undefined() || config.is_null() {
-        return Ok(DEFAULT_RIDGE);
-    }
-    let v = js_sys::Reflect::get(config, &JsValue::from_str("ridge"))?;
-    if v.is_undefined() || v.is_null() {
-        return Ok(DEFAULT_RIDGE);
-    }
-    v.as_f64()
-        .ok_or_else(|| js_sys::Error::new("invalid settings: ridge must be a number").into())
 }
 
 /// A live Lazy-or-rich run (see `scenes::lazy`).
@@ -58,10 +38,9 @@ impl LazyRich {
     /// settings object (the Playground's fields and `ridge`); throws a readable `Error`.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<LazyRich, JsValue> {
-        let ridge = ridge_of(&config)?;
-        let config = config_from(config, lazy::scene_defaults())?;
+        let config = config_from(config, lazy::LazyConfig::default())?;
         Ok(LazyRich {
-            inner: lazy::LazyRich::new(config, ridge).map_err(js_err)?,
+            inner: lazy::LazyRich::new(config.run, config.ridge).map_err(js_err)?,
         })
     }
 

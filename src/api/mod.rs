@@ -51,6 +51,26 @@ pub fn build_info() -> Result<JsValue, JsValue> {
     })
 }
 
+/// The settings table called `name` (a scene's id, or `double-descent/trained`): every
+/// setting's name, label, doc, unit, kind, accepted range, slider span and default (see
+/// `session::settings`). The page builds its controls and parses its URL from it.
+#[wasm_bindgen(js_name = sceneSpec)]
+pub fn scene_spec(name: &str) -> Result<JsValue, JsValue> {
+    match crate::scenes::spec(name) {
+        Some(spec) => to_js(&spec),
+        None => Err(js_sys::Error::new(&format!("no scene or panel called {name:?}")).into()),
+    }
+}
+
+/// The names of every settings table [`scene_spec`] knows.
+#[wasm_bindgen(js_name = sceneSpecNames)]
+pub fn scene_spec_names() -> Vec<String> {
+    crate::scenes::specs()
+        .into_iter()
+        .map(|s| s.scene.to_string())
+        .collect()
+}
+
 /// Reads a settings object over the scene's `defaults`: fields given replace defaults.
 fn config_from<T: Serialize + serde::de::DeserializeOwned>(
     config: JsValue,

@@ -1,4 +1,4 @@
-//! The Playground's exports: its defaults and limits, the live run on either backend, and the
+//! The Playground's exports: its defaults, the live run on either backend, and the
 //! backend advice.
 
 use serde::Serialize;
@@ -14,12 +14,6 @@ use crate::session::device::{AUTO_GPU_MIN_FLOPS, BackendChoice};
 #[wasm_bindgen(js_name = defaultConfig)]
 pub fn default_config() -> Result<JsValue, JsValue> {
     to_js(&PlaygroundConfig::default())
-}
-
-/// The allowed range of every numeric setting, and the memory limit in bytes.
-#[wasm_bindgen]
-pub fn limits() -> Result<JsValue, JsValue> {
-    to_js(&playground::LIMITS)
 }
 
 /// A live Playground run (see `scenes::playground`), on the CPU or on WebGPU (see
@@ -91,7 +85,7 @@ impl Playground {
     /// "regression" or "classification".
     #[wasm_bindgen(getter)]
     pub fn task(&self) -> String {
-        task_name(self.inner.config().dataset.task()).into()
+        task_name(self.inner.config().data.dataset.task()).into()
     }
 
     #[wasm_bindgen(getter, js_name = inputDim)]

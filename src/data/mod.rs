@@ -62,6 +62,17 @@ impl DatasetKind {
         DatasetKind::Spirals,
     ];
 
+    /// The name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            DatasetKind::Sine => "sine (1-D regression)",
+            DatasetKind::Circles => "circles",
+            DatasetKind::Xor => "xor",
+            DatasetKind::Gaussians => "two gaussians",
+            DatasetKind::Spirals => "spirals",
+        }
+    }
+
     /// Input dimension d.
     pub fn dim(self) -> usize {
         match self {

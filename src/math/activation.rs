@@ -24,6 +24,16 @@ impl Activation {
         Activation::Linear,
     ];
 
+    /// The name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            Activation::Relu => "ReLU",
+            Activation::Erf => "erf",
+            Activation::Tanh => "tanh",
+            Activation::Linear => "linear",
+        }
+    }
+
     /// φ(x)
     #[inline]
     pub fn apply(self, x: f32) -> f32 {

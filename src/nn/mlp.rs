@@ -55,6 +55,15 @@ impl Parametrization {
         Parametrization::Standard,
         Parametrization::MeanField,
     ];
+
+    /// The name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            Parametrization::Ntk => "NTK",
+            Parametrization::Standard => "standard",
+            Parametrization::MeanField => "mean-field (µP-style)",
+        }
+    }
 }
 
 /// The architecture and initialisation of an MLP.

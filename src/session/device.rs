@@ -21,6 +21,18 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] =
+        [BackendChoice::Auto, BackendChoice::Cpu, BackendChoice::Gpu];
+
+    /// The name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Cpu => "CPU (wasm)",
+            BackendChoice::Gpu => "GPU (WebGPU)",
+        }
+    }
+
     /// Parses "auto", "cpu" or "gpu".
     pub fn parse(s: &str) -> Result<Self> {
         match s {

@@ -1,5 +1,7 @@
-//! What every scene stands on: the CPU/GPU choice and its fallback notices, and the memory and
-//! time budgets.
+//! What every scene stands on: the settings tables and the shared data and network settings,
+//! the CPU/GPU choice and its fallback notices, and the memory and time budgets.
 
 pub mod budget;
 pub mod device;
+pub mod net;
+pub mod settings;

@@ -7,6 +7,7 @@
 use descent::backend::gpu::Gpu;
 use descent::scenes::step_size::{PhaseConfig, PhaseDiagram, StepSizeConfig};
 use descent::session::device::BackendChoice;
+use descent::session::net::DataSettings;
 
 /// `widths` widths from 16 up (×4 each) and 5 step sizes 0.5–16 η₀, `steps` steps per cell.
 /// Stable cells (η < η₀) contract every error mode, so their measurements agree to rounding:
@@ -17,7 +18,10 @@ use descent::session::device::BackendChoice;
 pub async fn gpu_agrees_with_cpu(gpu: Gpu, widths: usize, steps: u64) -> Gpu {
     let config = PhaseConfig {
         base: StepSizeConfig {
-            n_train: 16,
+            data: DataSettings {
+                n_train: 16,
+                ..StepSizeConfig::default().data
+            },
             ..StepSizeConfig::default()
         },
         width_min: 16,

@@ -17,7 +17,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--dis
 
 /** Serves dist/ on a free port with scripts/serve.mjs; throws if the site is not built. */
 export async function startServer() {
-  for (const f of ['index.html', 'pkg/descent.js', 'pkg/descent_bg.wasm', 'vendor/uPlot.esm.js']) {
+  for (const f of ['index.html', 'pkg/descent.js', 'pkg/descent_bg.wasm', 'pkg/settings.js', 'vendor/uPlot.esm.js']) {
     if (!existsSync(join(DIST, f))) {
       throw new Error(`dist/${f} is missing: build the site first (bash scripts/build.sh)`);
     }

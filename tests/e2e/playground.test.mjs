@@ -259,7 +259,7 @@ describe('Playground', () => {
     const out = (n) => page.textContent(`[data-control="${n}"] output`);
     assert.equal(await out('width'), '128', 'non-number dropped: default width');
     assert.equal(await out('depth'), '4', 'out of range clamped: depth 4');
-    assert.equal(await out('lr'), '100', 'lr clamped to the slider maximum');
+    assert.equal(await out('lr'), '1,000', 'lr clamped to the largest step size the engine takes');
     assert.equal(await out('initScale'), '0.5');
     assert.equal(await page.inputValue('select[name="dataset"]'), 'circles', 'unknown dataset dropped');
     assert.equal(await page.inputValue('input[name="seed"]'), '12');

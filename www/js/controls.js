@@ -1,7 +1,8 @@
-// The Playground's controls as one declarative table, plus the generic code that
-// (1) builds their DOM, (2) reads and writes their values, and (3) mirrors them in the URL.
-// Other scenes pass their own table (often entries derived from this one with `derive`) as the
-// optional last argument of defaults / readQuery / toQuery / writeUrl / buildControls.
+// The Playground's controls, plus the generic code that (1) builds their DOM, (2) reads and
+// writes their values, and (3) mirrors them in the URL. Every control is a setting of the
+// engine's table for its scene (settings.js); other scenes pass their own controls (often
+// entries derived from the Playground's with `derive`) as the optional last argument of
+// defaults / readQuery / toQuery / writeUrl / buildControls.
 //
 // Every entry's `name` is both the engine config field and the URL query key, so a link such as
 // `?width=1024&lr=0.05&seed=7` reproduces a run. Kinds:
@@ -13,9 +14,11 @@
 //   checkbox    a boolean
 //   number      an integer text field (the seed), with an optional side button
 // `live: true` marks controls the running network can absorb without being rebuilt (step size).
-// `linkMax` (numeric kinds) lets a link or the URL ask for more than the slider reaches: the
-// slider stops at `max`, where every other setting at its default is accepted, while a value
-// up to `linkMax` is taken as given (and the engine refuses it if the combination is too large).
+// `linkMin`/`linkMax` (numeric kinds) are the engine's accepted range: a link or the URL may ask
+// for anything in it, beyond the slider's `min`/`max` (the span useful to drag through), and the
+// value is taken as given (the engine refuses it if the combination is too large).
+
+import { controlsFrom } from './settings.js';
 
 export const GROUPS = [
   { id: 'knobs', title: 'The three NTK assumptions' },
@@ -24,101 +27,42 @@ export const GROUPS = [
   { id: 'data', title: 'Data' },
 ];
 
-export const CONTROLS = [
+// The Playground's controls: how each of the engine's settings is shown (settings.js completes
+// each entry from the engine's table: label, help, default, range).
+const PLAYGROUND = [
+  { name: 'width', group: 'knobs', positions: 96 },
+  { name: 'lr', group: 'knobs', positions: 120, live: true },
+  { name: 'initScale', group: 'knobs', positions: 80 },
+  { name: 'depth', group: 'model' },
+  { name: 'parametrization', group: 'model' },
+  { name: 'activation', group: 'model' },
+  { name: 'sigmaW', group: 'model', step: 0.05 },
+  { name: 'sigmaB', group: 'model', step: 0.05 },
+  { name: 'centerOutput', group: 'model' },
   {
-    name: 'width', group: 'knobs', kind: 'log-slider', label: 'Width', integer: true,
-    min: 1, max: 4096, positions: 96, default: 128,
-    help: 'Units per hidden layer. The NTK limit is infinite width.',
-  },
-  {
-    name: 'lr', group: 'knobs', kind: 'log-slider', label: 'Step size η',
-    min: 1e-4, max: 100, positions: 120, default: 0.5, live: true,
-    help: 'Gradient-descent step size; applies to the running network. The NTK limit takes η → 0.',
-  },
-  {
-    name: 'initScale', group: 'knobs', kind: 'log-slider', label: 'Initialisation scale s',
-    min: 0.01, max: 100, positions: 80, default: 1,
-    help: 'Multiplies every initial weight and bias. Large s: lazy training; small s: rich.',
-  },
-  {
-    name: 'depth', group: 'model', kind: 'int-slider', label: 'Hidden layers',
-    min: 1, max: 4, default: 1,
-    help: 'Number of hidden layers, each of the width above.',
-  },
-  {
-    name: 'parametrization', group: 'model', kind: 'select', label: 'Parametrisation',
-    options: [['ntk', 'NTK'], ['standard', 'standard'], ['meanField', 'mean-field (µP-style)']],
-    default: 'ntk',
-    help: 'Where the 1/√width factors sit: in the forward pass (NTK), in the initial weights (standard), or with an extra 1/√width at the output (mean-field).',
-  },
-  {
-    name: 'activation', group: 'model', kind: 'select', label: 'Activation φ',
-    options: [['relu', 'ReLU'], ['erf', 'erf'], ['tanh', 'tanh'], ['linear', 'linear']],
-    default: 'relu',
-    help: 'Nonlinearity of the hidden layers.',
-  },
-  {
-    name: 'sigmaW', group: 'model', kind: 'slider', label: 'Weight scale σ', sub: 'w',
-    min: 0.05, max: 4, step: 0.05, default: Math.SQRT2,
-    help: 'Weight variance factor; √2 keeps ReLU signals at a constant scale.',
-  },
-  {
-    name: 'sigmaB', group: 'model', kind: 'slider', label: 'Bias scale σ', sub: 'b',
-    min: 0, max: 4, step: 0.05, default: 0.1,
-    help: 'Bias variance factor.',
-  },
-  {
-    name: 'centerOutput', group: 'model', kind: 'checkbox', label: 'Centred output',
-    default: false,
-    help: 'Train f(x; θ) − f(x; θ₀), so a large s does not start from huge outputs.',
-  },
-  {
-    name: 'batchSize', group: 'training', kind: 'select', label: 'Batch size', numeric: true,
+    name: 'batchSize', group: 'training', kind: 'select', numeric: true,
     options: [['0', 'full batch'], ['256', '256'], ['128', '128'], ['64', '64'], ['32', '32'],
       ['16', '16'], ['8', '8'], ['4', '4'], ['1', '1']],
-    default: 0,
-    help: 'Full-batch gradient descent is the theory’s setting; mini-batches add noise.',
   },
+  { name: 'backend', group: 'training' },
+  { name: 'dataset', group: 'data' },
+  { name: 'nTrain', group: 'data', positions: 72 },
+  { name: 'noise', group: 'data', step: 0.01 },
+  { name: 'labelNoise', group: 'data', step: 0.01, enabledWhen: (v) => v.dataset !== 'sine' },
   {
-    name: 'backend', group: 'training', kind: 'select', label: 'Backend',
-    options: [['auto', 'auto'], ['cpu', 'CPU (wasm)'], ['gpu', 'GPU (WebGPU)']],
-    default: 'auto',
-    help: 'Where the matrix work runs. Auto uses WebGPU for large full-batch networks when the browser has it, and the CPU otherwise.',
-  },
-  {
-    name: 'dataset', group: 'data', kind: 'select', label: 'Dataset',
-    options: [['sine', 'sine (1-D regression)'], ['circles', 'circles'], ['xor', 'xor'],
-      ['gaussians', 'two gaussians'], ['spirals', 'spirals']],
-    default: 'circles',
-    help: 'Classification sets are fitted with the squared loss on ±1 labels.',
-  },
-  {
-    name: 'nTrain', group: 'data', kind: 'log-slider', label: 'Training points n', integer: true,
-    min: 4, max: 2048, positions: 72, default: 128,
-    help: 'Size of the training set (the test set is drawn alongside it).',
-  },
-  {
-    name: 'noise', group: 'data', kind: 'slider', label: 'Noise',
-    min: 0, max: 1, step: 0.01, default: 0.1,
-    help: 'Target noise (regression) or input jitter (classification).',
-  },
-  {
-    name: 'labelNoise', group: 'data', kind: 'slider', label: 'Label noise',
-    min: 0, max: 0.5, step: 0.01, default: 0,
-    help: 'Fraction of training labels flipped (classification only).',
-    enabledWhen: (v) => v.dataset !== 'sine',
-  },
-  {
-    name: 'seed', group: 'data', kind: 'number', label: 'Seed', integer: true,
-    min: 0, max: 4294967295, default: 1, alwaysInUrl: true,
-    help: 'Seeds the data and the initial weights: the same seed gives the same run.',
+    name: 'seed', group: 'data', kind: 'number', alwaysInUrl: true,
     button: { label: 'New seed', title: 'Draw a new random seed', next: randomSeed },
   },
 ];
 
-/** A copy of the Playground control `name` with `overrides` (for other scenes' tables). */
+export const CONTROLS = controlsFrom('playground', PLAYGROUND);
+
+/**
+ * How the Playground shows setting `name`, with `overrides` (another scene's entry for the same
+ * setting; the label, help, default and range come from that scene's own table).
+ */
 export function derive(name, overrides = {}) {
-  const base = CONTROLS.find((c) => c.name === name);
+  const base = PLAYGROUND.find((c) => c.name === name);
   if (!base) throw new Error(`no control named ${name}`);
   return { ...base, ...overrides };
 }
@@ -166,8 +110,7 @@ export function parseValue(c, text) {
 
 export function clampValue(c, x) {
   if (c.zero && x <= 0) return 0;
-  if (c.zero && x < c.min) x = c.min;
-  let v = Math.min(c.linkMax ?? c.max, Math.max(c.min, x));
+  let v = Math.min(c.linkMax ?? c.max, Math.max(c.linkMin ?? c.min, x));
   if (c.integer || c.kind === 'int-slider') v = Math.round(v);
   return v;
 }

@@ -25,7 +25,7 @@
 //   {type: ERROR, runId | id, during, message}
 
 import {
-  DoubleDescent, checkDoubleDescent, doubleDescentDefaults, doubleDescentLimits, isotropicCurves, isotropicMonteCarlo,
+  DoubleDescent, checkDoubleDescent, doubleDescentDefaults, isotropicCurves, isotropicMonteCarlo,
   TrainedSweep, trainedSweepDefaults,
 } from '../pkg/descent.js';
 import { MSG, TASK, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
@@ -234,6 +234,5 @@ serve((msg) => {
   }
 }, () => ({
   defaults: { ...doubleDescentDefaults() },
-  limits: { ...doubleDescentLimits() },
   trainedDefaults: { ...trainedSweepDefaults() },
 }));

@@ -7,6 +7,7 @@
 
 import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
+import { controlsFrom } from './settings.js';
 import { createScene, moduleWorker } from './scene.js';
 import { SeriesPlot, COLORS } from './plots/index.js';
 import { TrainedSweepPanel } from './dd-train.js';
@@ -26,8 +27,8 @@ const NORM_COLOR = '#009E73';
 const ERR_COLOR = '#CC79A7';
 
 // ---------------------------------------------------------------------------------------------
-// Controls. Every entry is a field of the engine's DoubleDescentConfig (the e2e test checks the
-// defaults against doubleDescentDefaults()) and a URL key.
+// Controls: the engine's table for the scene (labels, help, defaults, ranges; see settings.js),
+// with how each is shown. Every entry is a field of the engine's DoubleDescentConfig and a URL key.
 
 const GROUPS = [
   { id: 'sweep', title: 'What is swept' },
@@ -37,70 +38,19 @@ const GROUPS = [
 
 const sphere = (v) => v.data === 'sphere';
 
-const CONTROLS = [
-  {
-    name: 'sweep', group: 'sweep', kind: 'select', label: 'Sweep',
-    options: [['features', 'model-wise: p = 0.1n … 10n'], ['samples', 'sample-wise: n = 0.1p … 10p']],
-    default: 'features',
-    help: 'Grow the model at fixed data, or the data at fixed model. Both peak where p = n.',
-  },
-  {
-    name: 'data', group: 'sweep', kind: 'select', label: 'Data',
-    options: [['sphere', 'synthetic: sphere and teacher'], ['digits', 'digits: 8×8 images, 10 classes']],
-    default: 'sphere',
-    help: 'Synthetic inputs on the sphere of radius √d with a known teacher, or real handwritten digits with one output per class.',
-  },
-  {
-    name: 'features', group: 'sweep', kind: 'select', label: 'Random features',
-    options: [['relu', 'ReLU: max(0, w·x)'], ['fourier', 'Fourier: √2 cos(w·x + b)']],
-    default: 'relu',
-    help: 'The frozen first layer. The theory curve exists for ReLU features on the synthetic data.',
-  },
-  {
-    name: 'ridge', group: 'fit', kind: 'log-slider', label: 'Ridge λ', zero: true,
-    min: 1e-6, max: 10, positions: 70, default: 0, live: true,
-    help: 'Penalty (pλ/d)‖a‖² on the second layer. 0 is the minimum-norm interpolating fit; a ridge near the optimum removes the peak.',
-  },
-  {
-    name: 'seeds', group: 'fit', kind: 'int-slider', label: 'Seeds',
-    min: 1, max: 10, default: 5,
-    help: 'Independent draws of data, teacher and features; the error bars are ± one standard error over them.',
-  },
-  {
-    // The whole sweep (every seed, sizes up to 10 n) must fit the engine's memory limit: at the
-    // default 5 seeds it does up to n ≈ 790 (p ≈ 950 sample-wise). Links may ask for up to
-    // 1000 with fewer seeds.
-    name: 'nTrain', group: 'data', kind: 'log-slider', label: 'Training points n', integer: true,
-    min: 20, max: 750, linkMax: 1000, positions: 60, default: 300,
-    help: 'Fixed in the model-wise sweep; the peak sits at p = n.',
-    enabledWhen: (v) => v.sweep === 'features',
-  },
-  {
-    name: 'nFeatures', group: 'data', kind: 'log-slider', label: 'Features p', integer: true,
-    min: 20, max: 900, linkMax: 1000, positions: 60, default: 300,
-    help: 'Fixed in the sample-wise sweep; the peak sits at n = p.',
-    enabledWhen: (v) => v.sweep === 'samples',
-  },
-  {
-    name: 'dim', group: 'data', kind: 'log-slider', label: 'Input dimension d', integer: true,
-    min: 2, max: 1000, positions: 54, default: 100,
-    help: 'Dimension of the synthetic inputs (the digits have 64 pixels).',
-    enabledWhen: sphere,
-  },
-  {
-    name: 'noise', group: 'data', kind: 'slider', label: 'Label noise σ',
-    min: 0, max: 2, step: 0.05, default: 0.5, live: true,
-    help: 'Standard deviation of the Gaussian noise on the training labels. Noise is what the interpolating fit blows up at the threshold.',
-  },
-  {
-    name: 'teacher', group: 'data', kind: 'select', label: 'Teacher',
-    options: [['linear', 'linear ⟨β, x⟩'], ['nonlinear', 'nonlinear: linear + He₂ part']],
-    default: 'linear', live: true,
-    help: 'The target function of the synthetic data; the nonlinear part acts like extra noise for small models.',
-    enabledWhen: sphere,
-  },
-  derive('seed', { group: 'data', help: 'Seeds data, teacher and features: seed s, s + 1, … for the replicates. The same seed gives the same curves.' }),
-];
+const CONTROLS = controlsFrom('double-descent', [
+  { name: 'sweep', group: 'sweep' },
+  { name: 'data', group: 'sweep' },
+  { name: 'features', group: 'sweep' },
+  { name: 'ridge', group: 'fit', positions: 70, live: true },
+  { name: 'seeds', group: 'fit' },
+  { name: 'nTrain', group: 'data', positions: 60, enabledWhen: (v) => v.sweep === 'features' },
+  { name: 'nFeatures', group: 'data', positions: 60, enabledWhen: (v) => v.sweep === 'samples' },
+  { name: 'dim', group: 'data', positions: 54, enabledWhen: sphere },
+  { name: 'noise', group: 'data', step: 0.05, live: true },
+  { name: 'teacher', group: 'data', live: true, enabledWhen: sphere },
+  derive('seed', { group: 'data' }),
+]);
 
 const LIVE_NAMES = ['ridge', 'noise', 'teacher'];
 

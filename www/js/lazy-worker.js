@@ -5,7 +5,7 @@
 // takes about CHUNK_MS (more where one call has a large fixed cost).
 // A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
 
-import { LazyRich, lazyDefaults, WidthSweep, limits } from '../pkg/descent.js';
+import { LazyRich, lazyDefaults, WidthSweep } from '../pkg/descent.js';
 import { MSG, TASK, ERROR_DURING, finite, allFinite, floats64 } from './protocol.js';
 import { hostRun, Picture } from './worker-host.js';
 import { hostTasks } from './task-host.js';
@@ -103,7 +103,7 @@ function nextK(k, dt, done) {
 }
 
 const host = hostRun({
-  info: () => ({ defaults: { ...lazyDefaults() }, limits: { ...limits() } }),
+  info: () => ({ defaults: { ...lazyDefaults() } }),
   create: (config) => new LazyRich(withDefaults(config)),
   evaluate: (run) => run.evaluate(),
   advance: (run, k) => run.advance(k),

@@ -4,6 +4,7 @@
 
 import { MSG, TASK, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber } from './controls.js';
+import { controlsFrom } from './settings.js';
 import { createScene } from './scene.js';
 import { createRunClient, LIVE_LR } from './run-client.js';
 import { createTask } from './task-client.js';
@@ -19,8 +20,8 @@ const MODELS = ['network', 'linearized', 'ntk', 'krr'];
 const MEASURE_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
 
 // ---------------------------------------------------------------------------------------------
-// The scene's controls: the Playground's table where they agree, plus α and the ridge. Defaults
-// are the engine's lazyDefaults() (the e2e test checks that they agree).
+// The scene's controls: the engine's table for the scene (labels, help, defaults, ranges), shown
+// as the Playground shows the settings they share, plus α and the ridge.
 
 const GROUPS = [
   { id: 'knobs', title: 'Lazy or rich' },
@@ -29,28 +30,20 @@ const GROUPS = [
   { id: 'data', title: 'Data' },
 ];
 
-const CONTROLS = [
-  derive('width', { default: 256 }),
-  {
-    name: 'alpha', group: 'knobs', kind: 'log-slider', label: 'Lazy scale α',
-    min: 0.01, max: 100, positions: 80, default: 1,
-    help: 'Trains α(f − f₀) on the loss divided by α². Large α: lazy, small α: rich.',
-  },
-  derive('lr', { default: 0.1, help: 'Gradient-descent step size; applies to the running network and its linearisation.' }),
+const CONTROLS = controlsFrom('lazy', [
+  derive('width'),
+  { name: 'alpha', group: 'knobs', positions: 80 },
+  derive('lr'),
   derive('initScale'),
-  derive('depth', { group: 'model' }),
+  derive('depth'),
   derive('parametrization'),
-  derive('activation', { default: 'erf' }),
-  {
-    name: 'ridge', group: 'kernel', kind: 'log-slider', label: 'Ridge λ', zero: true,
-    min: 1e-6, max: 10, positions: 71, default: 1e-3, live: true,
-    help: 'Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.',
-  },
-  derive('dataset', { default: 'sine' }),
-  derive('nTrain', { max: 512, positions: 56, default: 64 }),
+  derive('activation'),
+  { name: 'ridge', group: 'kernel', positions: 71, live: true },
+  derive('dataset'),
+  derive('nTrain', { positions: 56 }),
   derive('noise'),
   derive('seed'),
-];
+]);
 
 // Controls the running network absorbs without a rebuild: the message type each one sends (as
 // {type, runId, [name]: value}) and the words shown when the worker cannot apply it.

@@ -12,7 +12,7 @@
 //                                      sent by run-client.js and applied by worker-host.js)
 //
 // worker → page
-//   {type: READY, info}                engine loaded: info = {build, defaults, limits}
+//   {type: READY, info}                engine loaded: info = {build, defaults}
 //   {type: PROGRESS, runId, report, stepsPerSec, gridCostMs, grid?, points?}
 //                                      a training chunk finished; `grid` (Float32Array, only when
 //                                      included) is the prediction on the grid; gridCostMs is what

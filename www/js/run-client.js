@@ -74,7 +74,7 @@ export function createRunClient(options) {
     setup: null,
     report: null,
     firstReport: null,
-    info: null, // {build, defaults, limits} from the engine
+    info: null, // {build, defaults} from the engine
     message: null, // {kind, text} shown in the alert region
   });
 

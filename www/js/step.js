@@ -7,6 +7,7 @@
 
 import { MSG, TASK, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
+import { controlsFrom, optionsOf, rowOf } from './settings.js';
 import { createScene } from './scene.js';
 import { createRunClient } from './run-client.js';
 import { createTask } from './task-client.js';
@@ -21,7 +22,7 @@ const LAZY_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
 
 // ---------------------------------------------------------------------------------------------
 // Controls: the Playground's three knobs (the step size as a multiple of the stability bound),
-// the network and the data. Defaults are the engine's stepSizeDefaults() (the e2e test checks).
+// the network and the data, from the engine's table for the scene (labels, help, defaults, ranges).
 
 const GROUPS = [
   { id: 'knobs', title: 'The three NTK assumptions' },
@@ -29,22 +30,18 @@ const GROUPS = [
   { id: 'data', title: 'Data' },
 ];
 
-const CONTROLS = [
-  derive('width', { min: 16, max: 4096, positions: 64, default: 1024 }),
-  {
-    name: 'lrMultiple', group: 'knobs', kind: 'log-slider', label: 'Step size η / η₀',
-    min: 0.1, max: 20, positions: 92, default: 1.5, live: true,
-    help: 'The step size as a multiple of the linear stability bound η₀ = 2n/λ_max(Θ₀). Moving it restarts training from the same θ₀.',
-  },
-  derive('initScale', { min: 0.1, max: 10, positions: 40 }),
-  derive('depth', { group: 'model', max: 3 }),
-  derive('activation', { options: [['relu', 'ReLU'], ['erf', 'erf'], ['tanh', 'tanh'], ['linear', 'linear']] }),
+const CONTROLS = controlsFrom('step', [
+  derive('width', { positions: 64 }),
+  { name: 'lrMultiple', group: 'knobs', positions: 92, live: true },
+  derive('initScale', { positions: 40 }),
+  derive('depth'),
+  derive('activation'),
   derive('parametrization'),
-  derive('dataset', { default: 'sine' }),
-  derive('nTrain', { min: 8, max: 256, positions: 40, default: 32 }),
+  derive('dataset'),
+  derive('nTrain', { positions: 40 }),
   derive('noise'),
   derive('seed'),
-];
+]);
 
 // The step size restarts the run from θ₀ (the bounds and Θ₀ are kept): cheap enough to follow a
 // drag; Restart sends it again.
@@ -58,7 +55,7 @@ const VIEW = [
   { name: 'phaseAxis', kind: 'select', el: 'phase-axis', options: [['stepSize', 'step size'], ['initScale', 'initialisation scale']], default: 'stepSize' },
   { name: 'phaseSize', kind: 'select', el: 'phase-size', options: [['9', '9'], ['16', '16']], default: '9' },
   // The Playground's backend choices (auto, CPU, GPU), for the diagram's widths.
-  { name: 'phaseBackend', kind: 'select', el: 'phase-backend', options: derive('backend').options, default: 'auto' },
+  { name: 'phaseBackend', kind: 'select', el: 'phase-backend', options: optionsOf('playground', 'backend'), default: rowOf('playground', 'backend').default },
   {
     name: 'phaseMetric', kind: 'select', el: 'phase-metric', default: 'regime',
     options: [['regime', ''], ['finalLoss', ''], ['sharpnessLr', ''], ['weightChange', ''], ['kernelDistance', '']],

@@ -11,7 +11,7 @@ export function post(msg) {
 
 /**
  * Starts the engine, then hands every message to `handle(msg)`. `info()` (called once the
- * engine is loaded) adds scene facts (defaults, limits) to the READY message.
+ * engine is loaded) adds scene facts (defaults) to the READY message.
  */
 export function serve(handle, info = () => ({})) {
   let ready = false;

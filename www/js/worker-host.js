@@ -63,7 +63,7 @@ export class Picture {
 
 /**
  * Serves one scene's live run. `scene`:
- *   info()                 scene facts for READY (defaults, limits)
+ *   info()                 scene facts for READY (defaults)
  *   create(config)         the engine's run for `config` (throws: refused); may be a promise
  *   evaluate(run)          its report now (the engine's, cleaned by `clean`)
  *   advance(run, k)        advances k steps; returns the engine's report

@@ -6,7 +6,7 @@
 // (GPU_EARLY_STEPS on the GPU) are taken one at a time and each one's losses are sent (`points`),
 // so that the page's history holds every early step.
 
-import { Playground, defaultConfig, limits } from '../pkg/descent.js';
+import { Playground, defaultConfig } from '../pkg/descent.js';
 import { EARLY_STEPS } from './history.js';
 import { MSG, ERROR_DURING, finite, allFinite } from './protocol.js';
 import { hostRun, Picture } from './worker-host.js';
@@ -83,7 +83,7 @@ async function earlySteps(pg) {
 }
 
 const host = hostRun({
-  info: () => ({ defaults: { ...defaultConfig() }, limits: { ...limits() } }),
+  info: () => ({ defaults: { ...defaultConfig() } }),
   create(config) {
     const choice = ['auto', 'cpu', 'gpu'].includes(config?.backend) ? config.backend : 'auto';
     return Playground.create(config, choice);

@@ -93,8 +93,9 @@ pub use sweep::DoubleDescent;
 use serde::{Deserialize, Serialize};
 
 use crate::data::digits::{self};
-use crate::error::{Error, Result, blame, in_range};
-use crate::session::budget::DOUBLE_DESCENT_MEMORY;
+use crate::error::{Error, Result, blame};
+use crate::session::net::ridge_setting;
+use crate::session::settings::{SceneSpec, Setting, options};
 use crate::theory;
 
 /// Where the data come from.
@@ -197,43 +198,104 @@ impl Default for DoubleDescentConfig {
     }
 }
 
-/// The allowed range of each numeric setting, inclusive.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Limits {
-    pub n_train: [f64; 2],
-    pub n_features: [f64; 2],
-    pub dim: [f64; 2],
-    pub n_test: [f64; 2],
-    pub signal: [f64; 2],
-    pub nonlinear: [f64; 2],
-    pub noise: [f64; 2],
-    pub ridge: [f64; 2],
-    pub sizes: [f64; 2],
-    pub ratio_min: [f64; 2],
-    pub ratio_max: [f64; 2],
-    pub seeds: [f64; 2],
-    /// The largest Gram side min(n, p) any size may have (the O(m³) reduction per size).
-    pub max_factor_dim: usize,
-    pub memory_limit_bytes: u64,
+/// The largest Gram side min(n, p) any size may have (the O(m³) reduction per size).
+pub const MAX_FACTOR_DIM: usize = 1000;
+
+impl Sweep {
+    pub const ALL: [Sweep; 2] = [Sweep::Features, Sweep::Samples];
+    pub fn label(self) -> &'static str {
+        match self {
+            Sweep::Features => "model-wise: p = 0.1n … 10n",
+            Sweep::Samples => "sample-wise: n = 0.1p … 10p",
+        }
+    }
 }
 
-pub const LIMITS: Limits = Limits {
-    n_train: [4.0, 1000.0],
-    n_features: [4.0, 1000.0],
-    dim: [2.0, 1000.0],
-    n_test: [10.0, 5000.0],
-    signal: [0.0, 100.0],
-    nonlinear: [0.0, 100.0],
-    noise: [0.0, 10.0],
-    ridge: [0.0, 1e6],
-    sizes: [3.0, 101.0],
-    ratio_min: [0.01, 1.0],
-    ratio_max: [1.0, 20.0],
-    seeds: [1.0, 20.0],
-    max_factor_dim: 1000,
-    memory_limit_bytes: DOUBLE_DESCENT_MEMORY,
-};
+impl DataSource {
+    pub const ALL: [DataSource; 2] = [DataSource::Sphere, DataSource::Digits];
+    pub fn label(self) -> &'static str {
+        match self {
+            DataSource::Sphere => "synthetic: sphere and teacher",
+            DataSource::Digits => "digits: 8×8 images, 10 classes",
+        }
+    }
+}
+
+impl FeatureMap {
+    pub const ALL: [FeatureMap; 2] = [FeatureMap::Relu, FeatureMap::Fourier];
+    pub fn label(self) -> &'static str {
+        match self {
+            FeatureMap::Relu => "ReLU: max(0, w·x)",
+            FeatureMap::Fourier => "Fourier: √2 cos(w·x + b)",
+        }
+    }
+}
+
+impl Teacher {
+    pub const ALL: [Teacher; 2] = [Teacher::Linear, Teacher::Nonlinear];
+    pub fn label(self) -> &'static str {
+        match self {
+            Teacher::Linear => "linear ⟨β, x⟩",
+            Teacher::Nonlinear => "nonlinear: linear + He₂ part",
+        }
+    }
+}
+
+/// The scene's settings table (see [`crate::session::settings`]). The sliders span less than
+/// the engine takes where the whole sweep must fit the memory budget at the other defaults:
+/// with 5 seeds and sizes up to 10 n it does up to n ≈ 790 (p ≈ 950 sample-wise), so the
+/// sliders stop at 750 and 900 and a link may ask for up to 1000 with fewer seeds; 10 seeds
+/// and label noise up to 2 are where the curves stop changing visibly.
+pub fn settings() -> SceneSpec {
+    let rows = vec![
+        Setting::choice("sweep", "Sweep", options(&Sweep::ALL, Sweep::label))
+            .doc("Grow the model at fixed data, or the data at fixed model. Both peak where p = n."),
+        Setting::choice("data", "Data", options(&DataSource::ALL, DataSource::label)).doc(
+            "Synthetic inputs on the sphere of radius √d with a known teacher, or real handwritten \
+             digits with one output per class.",
+        ),
+        Setting::choice("features", "Random features", options(&FeatureMap::ALL, FeatureMap::label))
+            .doc("The frozen first layer. The theory curve exists for ReLU features on the synthetic data."),
+        Setting::int("nTrain", "Training points n", [4.0, 1000.0])
+            .log()
+            .slider([20.0, 750.0])
+            .doc("Fixed in the model-wise sweep; the peak sits at p = n."),
+        Setting::int("nFeatures", "Features p", [4.0, 1000.0])
+            .log()
+            .slider([20.0, 900.0])
+            .doc("Fixed in the sample-wise sweep; the peak sits at n = p."),
+        Setting::int("dim", "Input dimension d", [2.0, 1000.0])
+            .log()
+            .doc("Dimension of the synthetic inputs (the digits have 64 pixels)."),
+        Setting::int("nTest", "Test points", [10.0, 5000.0]).log(),
+        Setting::choice("teacher", "Teacher", options(&Teacher::ALL, Teacher::label)).doc(
+            "The target function of the synthetic data; the nonlinear part acts like extra noise \
+             for small models.",
+        ),
+        Setting::float("signal", "Signal power F₁²", [0.0, 100.0]),
+        Setting::float("nonlinear", "Nonlinear power F⋆²", [0.0, 100.0]),
+        Setting::float("noise", "Label noise σ", [0.0, 10.0]).slider([0.0, 2.0]).doc(
+            "Standard deviation of the Gaussian noise on the training labels. Noise is what the \
+             interpolating fit blows up at the threshold.",
+        ),
+        ridge_setting().doc(
+            "Penalty (pλ/d)‖a‖² on the second layer. 0 is the minimum-norm interpolating fit; a \
+             ridge near the optimum removes the peak.",
+        ),
+        Setting::int("sizes", "Sizes", [3.0, 101.0]),
+        Setting::float("ratioMin", "Smallest ratio", [0.01, 1.0]).log(),
+        Setting::float("ratioMax", "Largest ratio", [1.0, 20.0]).log(),
+        Setting::int("seeds", "Seeds", [1.0, 20.0]).slider([1.0, 10.0]).doc(
+            "Independent draws of data, teacher and features; the error bars are ± one standard \
+             error over them.",
+        ),
+        Setting::int("seed", "Seed", [0.0, u32::MAX as f64]).doc(
+            "Seeds data, teacher and features: seed s, s + 1, … for the replicates. The same seed \
+             gives the same curves.",
+        ),
+    ];
+    SceneSpec::new("double-descent", rows, &DoubleDescentConfig::default())
+}
 
 /// One model size of the sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -349,31 +411,22 @@ impl DoubleDescentConfig {
         per_seed * self.seeds as u64 + scratch
     }
 
-    /// Checks every setting against [`LIMITS`], the work per size and the memory estimate.
+    /// Checks every setting against [`settings`], the work per size and the memory estimate.
     pub fn validate(&self, memory_limit: u64) -> Result<()> {
-        let l = &LIMITS;
-        in_range("nTrain", self.n_train as f64, l.n_train)?;
-        in_range("nFeatures", self.n_features as f64, l.n_features)?;
-        if self.data == DataSource::Sphere {
-            in_range("dim", self.dim as f64, l.dim)?;
+        let mut table = settings();
+        if self.data == DataSource::Digits {
+            // The digits have their own dimension; `dim` is not used.
+            table.settings.retain(|s| s.name != "dim");
         }
-        in_range("nTest", self.n_test as f64, l.n_test)?;
-        in_range("signal", self.signal, l.signal)?;
-        in_range("nonlinear", self.nonlinear, l.nonlinear)?;
-        in_range("noise", self.noise, l.noise)?;
-        in_range("ridge", self.ridge, l.ridge)?;
-        in_range("sizes", self.sizes as f64, l.sizes)?;
-        in_range("ratioMin", self.ratio_min, l.ratio_min)?;
-        in_range("ratioMax", self.ratio_max, l.ratio_max)?;
-        in_range("seeds", self.seeds as f64, l.seeds)?;
+        table.validate(self)?;
         let grid = self.grid();
         let biggest = grid.iter().map(Size::factor_dim).max().unwrap_or(0);
-        if biggest > l.max_factor_dim {
+        if biggest > MAX_FACTOR_DIM {
             return Err(Error::config(
                 "nTrain",
                 format!(
                     "the largest Gram matrix would be {biggest} × {biggest}, more than {} × {}; lower n or p",
-                    l.max_factor_dim, l.max_factor_dim
+                    MAX_FACTOR_DIM, MAX_FACTOR_DIM
                 ),
             ));
         }

@@ -5,8 +5,7 @@ use super::features::Components;
 use super::gram::Workspace;
 use super::replicate::{Errors, Replicate};
 use super::{
-    DataSource, DoubleDescentConfig, FeatureMap, LIMITS, Report, SeedCurves, Size, Stat, Sweep,
-    Teacher,
+    DataSource, DoubleDescentConfig, FeatureMap, Report, SeedCurves, Size, Stat, Sweep, Teacher,
 };
 use crate::data::digits::Digits;
 use crate::error::{Error, Result, in_range};
@@ -100,7 +99,11 @@ impl DoubleDescent {
 
     /// Re-fits every size of every finished replicate at ridge λ (no refactorisation).
     pub fn set_ridge(&mut self, ridge: f64) -> Result<()> {
-        in_range("ridge", ridge, LIMITS.ridge)?;
+        in_range(
+            "ridge",
+            ridge,
+            crate::session::net::ridge_setting().bounds(),
+        )?;
         self.config.ridge = ridge;
         self.refit_all();
         Ok(())
@@ -108,7 +111,7 @@ impl DoubleDescent {
 
     /// Re-fits at label-noise standard deviation σ (the same noise draws, rescaled).
     pub fn set_noise(&mut self, noise: f64) -> Result<()> {
-        in_range("noise", noise, LIMITS.noise)?;
+        in_range("noise", noise, super::settings().bounds("noise"))?;
         self.config.noise = noise;
         self.refit_all();
         Ok(())

@@ -58,7 +58,7 @@ use serde::{Deserialize, Serialize};
 use super::Teacher;
 use crate::backend::cpu::Cpu;
 use crate::data::sphere;
-use crate::error::{Error, Result, blame, in_range};
+use crate::error::{Error, Result, blame};
 use crate::nn::Activation;
 use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer};
@@ -66,6 +66,8 @@ use crate::rng::Rng;
 use crate::session::budget::{
     TRAINED_SWEEP_ASSUMED_FLOPS, TRAINED_SWEEP_MEMORY, TRAINED_SWEEP_WORK,
 };
+use crate::session::net::{lr_setting, net_table};
+use crate::session::settings::{SceneSpec, Setting, options};
 use crate::theory;
 
 /// Sub-stream ids of a replicate's seed beyond the data's ([`crate::data::sphere::stream`]).
@@ -144,52 +146,46 @@ impl Default for TrainedSweepConfig {
     }
 }
 
-/// The allowed range of each numeric setting, inclusive.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Limits {
-    pub n_train: [f64; 2],
-    pub dim: [f64; 2],
-    pub n_test: [f64; 2],
-    pub signal: [f64; 2],
-    pub nonlinear: [f64; 2],
-    pub noise: [f64; 2],
-    pub sizes: [f64; 2],
-    pub ratio_min: [f64; 2],
-    pub ratio_max: [f64; 2],
-    pub seeds: [f64; 2],
-    pub sigma_w: [f64; 2],
-    pub sigma_b: [f64; 2],
-    pub init_scale: [f64; 2],
-    pub lr: [f64; 2],
-    pub steps: [f64; 2],
-    /// The most floating-point work a sweep may take.
-    pub work_limit_flops: f64,
-    /// The throughput the time estimates assume, FLOP/s.
-    pub assumed_flops: f64,
-    pub memory_limit_bytes: u64,
+/// The sweep's settings table (see [`crate::session::settings`]): the network rows are the
+/// shared ones (one hidden layer, its width swept), the data rows those of the scene, with the
+/// ranges of a sweep that trains one network per size and seed.
+pub fn settings() -> SceneSpec {
+    let shared = net_table();
+    let net = |name: &str| {
+        shared
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no shared network setting `{name}`"))
+    };
+    let rows = vec![
+        Setting::int("nTrain", "Training points n", [4.0, 2000.0]).log(),
+        Setting::int("dim", "Input dimension d", [1.0, 500.0]).log(),
+        Setting::int("nTest", "Test points", [10.0, 5000.0]).log(),
+        Setting::choice("teacher", "Teacher", options(&Teacher::ALL, Teacher::label)),
+        Setting::float("signal", "Signal power F₁²", [0.0, 100.0]),
+        Setting::float("nonlinear", "Nonlinear power F⋆²", [0.0, 100.0]),
+        Setting::float("noise", "Label noise σ", [0.0, 10.0]),
+        Setting::int("sizes", "Sizes", [3.0, 41.0]),
+        Setting::float("ratioMin", "Smallest ratio", [0.01, 1.0]).log(),
+        Setting::float("ratioMax", "Largest ratio", [1.0, 20.0]).log(),
+        Setting::int("seeds", "Seeds", [1.0, 20.0]),
+        Setting::int("seed", "Seed", [0.0, u32::MAX as f64]),
+        net("activation"),
+        net("parametrization"),
+        net("sigmaW"),
+        net("sigmaB"),
+        net("initScale"),
+        net("centerOutput"),
+        lr_setting(),
+        Setting::int("steps", "Steps", [1.0, 1e6]).log(),
+    ];
+    SceneSpec::new(
+        "double-descent/trained",
+        rows,
+        &TrainedSweepConfig::default(),
+    )
 }
-
-pub const LIMITS: Limits = Limits {
-    n_train: [4.0, 2000.0],
-    dim: [1.0, 500.0],
-    n_test: [10.0, 5000.0],
-    signal: [0.0, 100.0],
-    nonlinear: [0.0, 100.0],
-    noise: [0.0, 10.0],
-    sizes: [3.0, 41.0],
-    ratio_min: [0.01, 1.0],
-    ratio_max: [1.0, 20.0],
-    seeds: [1.0, 20.0],
-    sigma_w: [0.05, 4.0],
-    sigma_b: [0.0, 4.0],
-    init_scale: [0.01, 100.0],
-    lr: [1e-5, 1000.0],
-    steps: [1.0, 1e6],
-    work_limit_flops: TRAINED_SWEEP_WORK,
-    assumed_flops: TRAINED_SWEEP_ASSUMED_FLOPS,
-    memory_limit_bytes: TRAINED_SWEEP_MEMORY,
-};
 
 impl TrainedSweepConfig {
     /// Parameters of a two-layer network of width h: h·d + h + h + 1.
@@ -264,24 +260,9 @@ impl TrainedSweepConfig {
         data + net
     }
 
-    /// Checks every setting against [`LIMITS`], the memory estimate and the work estimate.
+    /// Checks every setting against [`settings`], the memory estimate and the work estimate.
     pub fn validate(&self, memory_limit: u64, work_limit: f64) -> Result<()> {
-        let l = &LIMITS;
-        in_range("nTrain", self.n_train as f64, l.n_train)?;
-        in_range("dim", self.dim as f64, l.dim)?;
-        in_range("nTest", self.n_test as f64, l.n_test)?;
-        in_range("signal", self.signal, l.signal)?;
-        in_range("nonlinear", self.nonlinear, l.nonlinear)?;
-        in_range("noise", self.noise, l.noise)?;
-        in_range("sizes", self.sizes as f64, l.sizes)?;
-        in_range("ratioMin", self.ratio_min, l.ratio_min)?;
-        in_range("ratioMax", self.ratio_max, l.ratio_max)?;
-        in_range("seeds", self.seeds as f64, l.seeds)?;
-        in_range("sigmaW", self.sigma_w, l.sigma_w)?;
-        in_range("sigmaB", self.sigma_b, l.sigma_b)?;
-        in_range("initScale", self.init_scale, l.init_scale)?;
-        in_range("lr", self.lr, l.lr)?;
-        in_range("steps", self.steps as f64, l.steps)?;
+        settings().validate(self)?;
         let d = TrainedSweepConfig::default();
         let bytes = self.memory_bytes();
         if bytes > memory_limit {

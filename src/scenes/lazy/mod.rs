@@ -19,14 +19,17 @@ pub use sweep::{
 };
 
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Task;
-use crate::error::{Error, Result, lower};
+use crate::error::{Error, Result, in_range, lower};
 use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
 use crate::nn::ntk::{empirical_kernels, kernel_distance};
 use crate::scenes::playground::{Playground, PlaygroundConfig, Report};
 use crate::session::budget::{LAZY_ASSUMED_FLOPS, LAZY_SETUP_FLOPS};
+use crate::session::net::ridge_setting;
+use crate::session::net::{DataSettings, NetSettings};
+use crate::session::settings::SceneSpec;
 
 /// The most training points this scene takes (one n × n eigendecomposition per kernel).
 pub const MAX_TRAIN: usize = 512;
@@ -38,8 +41,8 @@ pub const GRAM_POINTS: usize = 64;
 /// and grid point (≈ 6 per parameter) and the per-layer Gram products against the training set.
 pub fn setup_flops(config: &PlaygroundConfig) -> f64 {
     let spec = config.spec();
-    let n = config.n_train as f64;
-    let grid = crate::data::GridSpec::for_model(config.dataset, spec.forward_flops_per_point())
+    let n = config.data.n_train as f64;
+    let grid = crate::data::GridSpec::for_model(config.data.dataset, spec.forward_flops_per_point())
         .len() as f64;
     let rows = n + super::playground::N_TEST as f64 + grid;
     let hidden: f64 = spec.hidden.iter().map(|&w| w as f64).sum();
@@ -49,14 +52,59 @@ pub fn setup_flops(config: &PlaygroundConfig) -> f64 {
 /// The scene's default settings (its page and `lazyDefaults()` start from them).
 pub fn scene_defaults() -> PlaygroundConfig {
     PlaygroundConfig {
-        dataset: crate::data::DatasetKind::Sine,
-        n_train: 64,
-        width: 256,
-        activation: crate::nn::Activation::Erf,
-        center_output: true,
+        data: DataSettings {
+            dataset: crate::data::DatasetKind::Sine,
+            n_train: 64,
+            ..PlaygroundConfig::default().data
+        },
+        net: NetSettings {
+            width: 256,
+            activation: crate::nn::Activation::Erf,
+            center_output: true,
+            ..PlaygroundConfig::default().net
+        },
         lr: 0.1,
         ..PlaygroundConfig::default()
     }
+}
+
+/// The default ridge of the scene's kernel regression: small against the NTK's diagonal
+/// (order one), enough to tame the ill-conditioned smallest eigenvalues.
+pub const DEFAULT_RIDGE: f64 = 1e-3;
+
+/// Every setting of the scene: the Playground's (with [`scene_defaults`]) and the ridge of its
+/// kernel regression.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LazyConfig {
+    #[serde(flatten)]
+    pub run: PlaygroundConfig,
+    pub ridge: f64,
+}
+
+impl Default for LazyConfig {
+    fn default() -> Self {
+        LazyConfig {
+            run: scene_defaults(),
+            ridge: DEFAULT_RIDGE,
+        }
+    }
+}
+
+/// The scene's settings table: the Playground's, at most [`MAX_TRAIN`] points, and the ridge.
+pub fn settings() -> SceneSpec {
+    let mut spec = crate::scenes::playground::settings_with(&scene_defaults());
+    spec.scene = "lazy";
+    spec.settings.push(ridge_setting().doc(
+        "Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.",
+    ));
+    spec.set_defaults(&LazyConfig::default());
+    spec.with("nTrain", |s| s.range([4.0, MAX_TRAIN as f64]))
+        .with("lr", |s| {
+            s.doc(
+                "Gradient-descent step size; applies to the running network and its linearisation.",
+            )
+        })
 }
 
 /// Refuses configurations whose set-up would take far longer than an interactive scene allows;
@@ -70,10 +118,10 @@ fn check_setup_cost(config: &PlaygroundConfig) -> Result<()> {
             format!(
                 "{} hidden layer{} of width {} on {} points would take about {:.0} s to set up here (the empirical NTK on \
                  every training, test and plotting point), more than the scene allows (about {:.0} s); {}",
-                config.depth,
-                if config.depth == 1 { "" } else { "s" },
-                config.width,
-                config.n_train,
+                config.net.depth,
+                if config.net.depth == 1 { "" } else { "s" },
+                config.net.width,
+                config.data.n_train,
                 flops / LAZY_ASSUMED_FLOPS,
                 LAZY_SETUP_FLOPS / LAZY_ASSUMED_FLOPS,
                 lower(&fixes)
@@ -229,19 +277,14 @@ impl LazyRich {
     /// Builds the network (as the Playground does), its empirical NTK at θ₀ and the analytic
     /// NTK on the training, test and grid points, and decomposes both on the training points.
     pub fn new(config: PlaygroundConfig, ridge: f64) -> Result<Self> {
-        if config.n_train > MAX_TRAIN {
+        if config.data.n_train > MAX_TRAIN {
             return Err(Error::config(
                 "nTrain",
                 format!("this scene takes at most {MAX_TRAIN} training points"),
             ));
         }
-        if !(ridge.is_finite() && ridge >= 0.0) {
-            return Err(Error::config(
-                "ridge",
-                format!("must be a finite number ≥ 0, got {ridge}"),
-            ));
-        }
-        if config.batch_size != 0 && config.batch_size < config.n_train {
+        in_range("ridge", ridge, ridge_setting().bounds())?;
+        if config.batch_size != 0 && config.batch_size < config.data.n_train {
             return Err(Error::config(
                 "batchSize",
                 "this scene trains with full-batch gradient descent, for which the linearised network is exact kernel GD",
@@ -256,7 +299,7 @@ impl LazyRich {
         let x_grid = pg.grid_points().to_vec();
         let y_train = to_f64(&pg.data.y_train);
         let y_test = to_f64(&pg.data.y_test);
-        let centred = pg.config.center_output;
+        let centred = pg.config.net.center_output;
 
         let t = pg.trainer_mut();
         let theta_0 = t.mlp.params(&mut t.backend);
@@ -368,12 +411,7 @@ impl LazyRich {
 
     /// A new ridge for kernel regression; nothing else changes.
     pub fn set_ridge(&mut self, ridge: f64) -> Result<()> {
-        if !(ridge.is_finite() && ridge >= 0.0) {
-            return Err(Error::config(
-                "ridge",
-                format!("must be a finite number ≥ 0, got {ridge}"),
-            ));
-        }
+        in_range("ridge", ridge, ridge_setting().bounds())?;
         self.ridge = ridge;
         self.krr = self.krr_fit()?;
         Ok(())

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::nn::ntk::{empirical_kernels, kernel_distance};
 use crate::scenes::playground::{Playground, PlaygroundConfig};
 use crate::session::budget::PLAYGROUND_MEMORY;
+use crate::session::net::{DataSettings, NetSettings};
 
 /// The most seeds per width a [`WidthSweep`] takes.
 pub const MAX_SWEEP_SEEDS: usize = 16;
@@ -107,7 +108,7 @@ pub const SLOPE_MIN_WIDTH: usize = 64;
 /// [`GRAM_POINTS`] training points, `steps` steps, then the relative weight change and kernel
 /// distance (`None` where training diverged).
 pub fn sweep_run(config: PlaygroundConfig, steps: u64) -> Result<SweepRun> {
-    let (width, seed) = (config.width, config.seed);
+    let (width, seed) = (config.net.width, config.data.seed);
     let mut pg = Playground::new(config)?;
     let x_gram: Vec<f32> = {
         let d = pg.data.dim;
@@ -161,12 +162,15 @@ impl WidthSweep {
         }
         for &w in &widths {
             PlaygroundConfig {
-                width: w,
+                net: NetSettings {
+                    width: w,
+                    ..config.net.clone()
+                },
                 ..config.clone()
             }
             .validate(PLAYGROUND_MEMORY)?;
         }
-        if config.n_train > MAX_TRAIN {
+        if config.data.n_train > MAX_TRAIN {
             return Err(Error::config(
                 "nTrain",
                 format!("this scene takes at most {MAX_TRAIN} training points"),
@@ -201,8 +205,14 @@ impl WidthSweep {
         if !self.is_done() {
             let at = self.runs.len();
             let config = PlaygroundConfig {
-                width: self.widths[at / self.seeds],
-                seed: self.config.seed.wrapping_add((at % self.seeds) as u64),
+                data: DataSettings {
+                    seed: self.config.data.seed.wrapping_add((at % self.seeds) as u64),
+                    ..self.config.data.clone()
+                },
+                net: NetSettings {
+                    width: self.widths[at / self.seeds],
+                    ..self.config.net.clone()
+                },
                 ..self.config.clone()
             };
             self.runs.push(sweep_run(config, self.steps)?);
@@ -292,15 +302,15 @@ pub struct ExpectedSlopes {
 
 pub fn expected_slopes(config: &PlaygroundConfig) -> ExpectedSlopes {
     use crate::nn::{Activation, Parametrization};
-    if config.parametrization != Parametrization::Ntk {
+    if config.net.parametrization != Parametrization::Ntk {
         return ExpectedSlopes {
             weight_change: None,
             kernel_distance: None,
         };
     }
     ExpectedSlopes {
-        weight_change: Some(if config.depth <= 1 { -0.5 } else { -1.0 }),
-        kernel_distance: Some(match config.activation {
+        weight_change: Some(if config.net.depth <= 1 { -0.5 } else { -1.0 }),
+        kernel_distance: Some(match config.net.activation {
             Activation::Relu => -0.5,
             _ => -1.0,
         }),

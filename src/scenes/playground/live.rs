@@ -31,11 +31,11 @@ use crate::session::device::{
 /// Floating-point operations of one full-batch gradient step: forward, and a backward pass
 /// of about twice its cost.
 pub fn flops_per_step(config: &PlaygroundConfig) -> f64 {
-    3.0 * config.spec().forward_flops_per_point() * config.n_train as f64
+    3.0 * config.spec().forward_flops_per_point() * config.data.n_train as f64
 }
 
 fn full_batch(config: &PlaygroundConfig) -> bool {
-    config.batch_size == 0 || config.batch_size >= config.n_train
+    config.batch_size == 0 || config.batch_size >= config.data.n_train
 }
 
 /// What [`BackendChoice::Auto`] picks for `config` when a GPU is there.

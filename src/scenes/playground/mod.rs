@@ -10,14 +10,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
-use crate::data::{self, DatasetKind, GridSpec, Task, stream};
+use crate::data::{self, GridSpec, Task, stream};
 use crate::error::{Error, Result, blame, human_bytes, in_range};
 use crate::exec::block_on;
-use crate::nn::Activation;
-use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
+use crate::nn::mlp::{Mlp, MlpSpec, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
 use crate::session::budget::PLAYGROUND_MEMORY;
+use crate::session::net::{
+    DataSettings, NetSettings, backend_setting, data_table, lr_setting, net_table,
+};
+use crate::session::settings::{SceneSpec, Setting};
 
 /// Number of test points (fixed, so test losses compare across training-set sizes).
 pub const N_TEST: usize = 512;
@@ -26,30 +29,12 @@ pub const N_TEST: usize = 512;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PlaygroundConfig {
-    /// Which dataset.
-    pub dataset: DatasetKind,
-    /// Number of training points.
-    pub n_train: usize,
-    /// Noise standard deviation (regression: on training targets; classification: on inputs).
-    pub noise: f64,
-    /// Fraction of flipped training labels (classification).
-    pub label_noise: f64,
-    /// The seed of data, initial weights and mini-batches.
-    pub seed: u64,
-    /// Width of every hidden layer.
-    pub width: usize,
-    /// Number of hidden layers.
-    pub depth: usize,
-    pub activation: Activation,
-    pub parametrization: Parametrization,
-    /// σ_w
-    pub sigma_w: f64,
-    /// σ_b
-    pub sigma_b: f64,
-    /// Initialisation scale s (multiplies every initial weight and bias).
-    pub init_scale: f64,
-    /// Train f(x;θ) − f(x;θ₀) instead of f(x;θ).
-    pub center_output: bool,
+    /// The data: set, size, noise and seed.
+    #[serde(flatten)]
+    pub data: DataSettings,
+    /// The network: shape, activation, parametrisation, initialisation.
+    #[serde(flatten)]
+    pub net: NetSettings,
     /// Step size η (mean-field multiplies it by the last hidden width).
     pub lr: f64,
     /// Mini-batch size; 0 means full batch.
@@ -61,19 +46,8 @@ pub struct PlaygroundConfig {
 impl Default for PlaygroundConfig {
     fn default() -> Self {
         PlaygroundConfig {
-            dataset: DatasetKind::Circles,
-            n_train: 128,
-            noise: 0.1,
-            label_noise: 0.0,
-            seed: 1,
-            width: 128,
-            depth: 1,
-            activation: Activation::Relu,
-            parametrization: Parametrization::Ntk,
-            sigma_w: std::f64::consts::SQRT_2,
-            sigma_b: 0.1,
-            init_scale: 1.0,
-            center_output: false,
+            data: DataSettings::default(),
+            net: NetSettings::default(),
             lr: 0.5,
             batch_size: 0,
             alpha: 1.0,
@@ -81,41 +55,40 @@ impl Default for PlaygroundConfig {
     }
 }
 
-/// The allowed range of each numeric setting, inclusive.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Limits {
-    pub width: [f64; 2],
-    pub depth: [f64; 2],
-    pub n_train: [f64; 2],
-    pub noise: [f64; 2],
-    pub label_noise: [f64; 2],
-    pub init_scale: [f64; 2],
-    pub lr: [f64; 2],
-    pub sigma_w: [f64; 2],
-    pub sigma_b: [f64; 2],
-    pub batch_size: [f64; 2],
-    pub alpha: [f64; 2],
-    pub memory_limit_bytes: u64,
+/// The lazy scale α's row.
+pub fn alpha_setting() -> Setting {
+    Setting::float("alpha", "Lazy scale α", [0.01, 100.0])
+        .log()
+        .doc("Trains α(f − f₀) on the loss divided by α². Large α: lazy, small α: rich.")
 }
 
-pub const LIMITS: Limits = Limits {
-    width: [1.0, 4096.0],
-    depth: [1.0, 4.0],
-    n_train: [4.0, 2048.0],
-    noise: [0.0, 1.0],
-    label_noise: [0.0, 0.5],
-    init_scale: [0.01, 100.0],
-    lr: [1e-5, 1000.0],
-    sigma_w: [0.05, 4.0],
-    sigma_b: [0.0, 4.0],
-    batch_size: [0.0, 2048.0],
-    alpha: [0.01, 100.0],
-    memory_limit_bytes: PLAYGROUND_MEMORY,
-};
+/// The rows of the Playground's own settings after the data and the network: the step size,
+/// the batch size, α and the device.
+fn training_table() -> Vec<Setting> {
+    vec![
+        lr_setting(),
+        Setting::int("batchSize", "Batch size", [0.0, 2048.0])
+            .doc("Full-batch gradient descent is the theory’s setting; mini-batches add noise."),
+        alpha_setting(),
+        backend_setting(),
+    ]
+}
+
+/// The Playground's settings table (see [`crate::session::settings`]).
+pub fn settings() -> SceneSpec {
+    settings_with(&PlaygroundConfig::default())
+}
+
+/// The Playground's table with the defaults of another scene that runs a Playground.
+pub fn settings_with(defaults: &PlaygroundConfig) -> SceneSpec {
+    let mut rows = data_table();
+    rows.extend(net_table());
+    rows.extend(training_table());
+    SceneSpec::new("playground", rows, defaults)
+}
 
 impl PlaygroundConfig {
-    /// Checks every setting against [`LIMITS`] and the memory estimate against `memory_limit`.
+    /// Checks every setting against [`settings`] and the memory estimate against `memory_limit`.
     pub fn validate(&self, memory_limit: u64) -> Result<()> {
         self.validate_in_scene(memory_limit, &Self::default())
     }
@@ -123,27 +96,16 @@ impl PlaygroundConfig {
     /// [`validate`](Self::validate) for a scene whose defaults are `defaults`: a refusal names
     /// first the setting raised the most above them.
     pub fn validate_in_scene(&self, memory_limit: u64, defaults: &PlaygroundConfig) -> Result<()> {
-        let l = &LIMITS;
-        in_range("width", self.width as f64, l.width)?;
-        in_range("depth", self.depth as f64, l.depth)?;
-        in_range("nTrain", self.n_train as f64, l.n_train)?;
-        in_range("noise", self.noise, l.noise)?;
-        in_range("labelNoise", self.label_noise, l.label_noise)?;
-        in_range("initScale", self.init_scale, l.init_scale)?;
-        in_range("lr", self.lr, l.lr)?;
-        in_range("sigmaW", self.sigma_w, l.sigma_w)?;
-        in_range("sigmaB", self.sigma_b, l.sigma_b)?;
-        in_range("batchSize", self.batch_size as f64, l.batch_size)?;
-        in_range("alpha", self.alpha, l.alpha)?;
+        settings().validate(self)?;
         let bytes = self.memory_bytes();
         if bytes > memory_limit {
             return Err(Error::TooLarge {
                 what: format!(
                     "a network of {} hidden layer{} of width {} on {} points",
-                    self.depth,
-                    if self.depth == 1 { "" } else { "s" },
-                    self.width,
-                    self.n_train
+                    self.net.depth,
+                    if self.net.depth == 1 { "" } else { "s" },
+                    self.net.width,
+                    self.data.n_train
                 ),
                 bytes,
                 limit: memory_limit,
@@ -157,28 +119,24 @@ impl PlaygroundConfig {
     /// the most above `defaults` first (see [`crate::error::blame`]).
     pub fn size_settings(&self, defaults: &PlaygroundConfig) -> Vec<&'static str> {
         blame(&[
-            ("width", self.width as f64, defaults.width as f64),
-            ("depth", self.depth as f64, defaults.depth as f64),
-            ("nTrain", self.n_train as f64, defaults.n_train as f64),
+            ("width", self.net.width as f64, defaults.net.width as f64),
+            ("depth", self.net.depth as f64, defaults.net.depth as f64),
+            (
+                "nTrain",
+                self.data.n_train as f64,
+                defaults.data.n_train as f64,
+            ),
         ])
     }
 
     pub fn spec(&self) -> MlpSpec {
-        MlpSpec {
-            input_dim: self.dataset.dim(),
-            hidden: vec![self.width; self.depth],
-            activation: self.activation,
-            parametrization: self.parametrization,
-            sigma_w: self.sigma_w,
-            sigma_b: self.sigma_b,
-            init_scale: self.init_scale,
-        }
+        self.net.spec(self.data.dataset.dim())
     }
 
     /// Rows of the training workspace (the batch size, or n for full batch).
     fn batch_rows(&self) -> usize {
-        if self.batch_size == 0 || self.batch_size >= self.n_train {
-            self.n_train
+        if self.batch_size == 0 || self.batch_size >= self.data.n_train {
+            self.data.n_train
         } else {
             self.batch_size
         }
@@ -187,12 +145,13 @@ impl PlaygroundConfig {
     /// Estimated bytes: parameters, the training and evaluation workspaces, data and grid.
     pub fn memory_bytes(&self) -> u64 {
         let spec = self.spec();
-        let d = self.dataset.dim() as u64;
+        let d = self.data.dataset.dim() as u64;
         let params = 4 * spec.param_count() as u64;
         let train_ws = Workspace::<Cpu>::bytes(&spec, self.batch_rows());
         let eval_ws = Workspace::<Cpu>::bytes(&spec, EVAL_CHUNK);
-        let grid = GridSpec::for_model(self.dataset, spec.forward_flops_per_point()).len() as u64;
-        let data = 4 * ((self.n_train as u64 + N_TEST as u64) * (d + 2) + grid * (d + 2));
+        let grid =
+            GridSpec::for_model(self.data.dataset, spec.forward_flops_per_point()).len() as u64;
+        let data = 4 * ((self.data.n_train as u64 + N_TEST as u64) * (d + 2) + grid * (d + 2));
         params + train_ws + eval_ws + data
     }
 }
@@ -303,7 +262,10 @@ impl<B: Backend> Playground<B> {
         memory_limit: u64,
     ) -> Result<Self> {
         config.validate(memory_limit)?;
-        if config.batch_size > 0 && config.batch_size < config.n_train && backend.name() != "cpu" {
+        if config.batch_size > 0
+            && config.batch_size < config.data.n_train
+            && backend.name() != "cpu"
+        {
             // A mini-batch step reads its loss back before updating, which a GPU cannot do
             // without blocking.
             return Err(Error::config(
@@ -315,30 +277,31 @@ impl<B: Backend> Playground<B> {
             ));
         }
         let data = data::generate(
-            config.dataset,
-            config.n_train,
+            config.data.dataset,
+            config.data.n_train,
             N_TEST,
-            config.noise,
-            config.label_noise,
-            config.seed,
+            config.data.noise,
+            config.data.label_noise,
+            config.data.seed,
         )?;
-        let mut rng = Rng::stream(config.seed, stream::WEIGHTS);
+        let mut rng = Rng::stream(config.data.seed, stream::WEIGHTS);
         let mlp = Mlp::new(&mut backend, config.spec(), &mut rng)?;
         let mut trainer = Trainer::new_async(
             backend,
             mlp,
             &data.x_train,
             &data.y_train,
-            config.center_output,
+            config.net.center_output,
             config.lr,
             config.batch_size,
-            config.seed,
+            config.data.seed,
         )
         .await?
         .with_alpha(config.alpha)?;
-        let grid = GridSpec::for_model(config.dataset, config.spec().forward_flops_per_point());
+        let grid =
+            GridSpec::for_model(config.data.dataset, config.spec().forward_flops_per_point());
         let grid_points = grid.points();
-        let (f0_test, f0_grid) = if config.center_output {
+        let (f0_test, f0_grid) = if config.net.center_output {
             (
                 Some(trainer.predict_async(&data.x_test).await?),
                 Some(trainer.predict_async(&grid_points).await?),
@@ -380,7 +343,7 @@ impl<B: Backend> Playground<B> {
     }
 
     pub fn task(&self) -> Task {
-        self.config.dataset.task()
+        self.config.data.dataset.task()
     }
 
     pub fn step(&self) -> u64 {
@@ -396,7 +359,7 @@ impl<B: Backend> Playground<B> {
     }
 
     pub fn set_lr(&mut self, lr: f64) -> Result<()> {
-        in_range("lr", lr, LIMITS.lr)?;
+        in_range("lr", lr, lr_setting().bounds())?;
         self.trainer.set_lr(lr)?;
         self.config.lr = lr;
         Ok(())
@@ -411,7 +374,7 @@ impl<B: Backend> Playground<B> {
             return Ok(self.last_report.clone());
         }
         let stepped =
-            if self.config.batch_size == 0 || self.config.batch_size >= self.config.n_train {
+            if self.config.batch_size == 0 || self.config.batch_size >= self.config.data.n_train {
                 self.trainer.advance_async(steps).await.map(|_| ())
             } else {
                 self.trainer.advance(steps)
@@ -518,7 +481,7 @@ impl<B: Backend> Playground<B> {
 
     /// The noiseless regression target on the grid (1-D regression), else None.
     pub fn target_grid(&self) -> Option<Vec<f32>> {
-        let kind = self.config.dataset;
+        let kind = self.config.data.dataset;
         kind.target(0.0)?;
         Some(
             self.grid_points

@@ -154,7 +154,7 @@ impl Initial {
                 "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
             ));
         }
-        let f0 = config.center_output.then_some(f_init.as_slice());
+        let f0 = config.net.center_output.then_some(f_init.as_slice());
         let objective = Objective::new(&config.playground().spec(), &x, &y, f0, 1.0)?;
         Ok(Initial {
             theta_0,
@@ -251,7 +251,7 @@ impl StepSize {
             objective,
         } = Initial::of(&mut pg, &config)?;
         let n = y_train.len();
-        let centred = config.center_output;
+        let centred = config.net.center_output;
         let residual0: Vec<f64> = (0..n)
             .map(|i| (if centred { 0.0 } else { f0[i] as f64 }) - y_train[i] as f64)
             .collect();
@@ -281,7 +281,7 @@ impl StepSize {
             kernel_distance: Vec::new(),
             diverged: None,
         };
-        let (lit, source) = catapult_multiple(s.config.activation);
+        let (lit, source) = catapult_multiple(s.config.net.activation);
         s.catapult = (lit, source.into());
         if s.config.measure_catapult && catapult_flops(&s.config) <= CATAPULT_FLOPS {
             let m = s.measure_catapult_multiple()?;
@@ -388,7 +388,11 @@ impl StepSize {
 
     /// Restarts from θ₀ with the step size `multiple` × the stability bound.
     pub fn set_lr_multiple(&mut self, multiple: f64) -> Result<()> {
-        in_range("lrMultiple", multiple, [1e-3, 100.0])?;
+        in_range(
+            "lrMultiple",
+            multiple,
+            super::lr_multiple_setting().bounds(),
+        )?;
         self.restart(multiple * self.stability_bound())
     }
 

@@ -39,9 +39,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
 use crate::error::{Error, Result, in_range, lower};
-use crate::nn::{Activation, Parametrization};
+use crate::nn::Activation;
 use crate::scenes::playground::PlaygroundConfig;
 use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
+use crate::session::net::{DataSettings, NetSettings, data_table, lr_setting, net_table};
+use crate::session::settings::{SceneSpec, Setting};
 
 /// The most training points the scene takes (n × n kernels every few steps).
 pub const MAX_TRAIN: usize = 256;
@@ -53,24 +55,12 @@ pub const MAX_DEPTH: usize = 3;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct StepSizeConfig {
-    pub dataset: DatasetKind,
-    /// Training points (≤ [`MAX_TRAIN`]).
-    pub n_train: usize,
-    pub noise: f64,
-    pub label_noise: f64,
-    /// Seed of the data and the initial weights.
-    pub seed: u64,
-    pub width: usize,
-    /// Hidden layers, 1 to [`MAX_DEPTH`].
-    pub depth: usize,
-    pub activation: Activation,
-    pub parametrization: Parametrization,
-    pub sigma_w: f64,
-    pub sigma_b: f64,
-    /// Initialisation scale s.
-    pub init_scale: f64,
-    /// Train f(x;θ) − f(x;θ₀).
-    pub center_output: bool,
+    /// The data (`nTrain` ≤ [`MAX_TRAIN`]).
+    #[serde(flatten)]
+    pub data: DataSettings,
+    /// The network (`depth` ≤ [`MAX_DEPTH`]).
+    #[serde(flatten)]
+    pub net: NetSettings,
     /// The step size as a multiple of the stability bound 2n/λ_max(Θ₀) (used unless `lr` is set).
     pub lr_multiple: f64,
     /// The step size in slider units (as the Playground's `lr`); overrides `lrMultiple`.
@@ -88,19 +78,15 @@ pub struct StepSizeConfig {
 impl Default for StepSizeConfig {
     fn default() -> Self {
         StepSizeConfig {
-            dataset: DatasetKind::Sine,
-            n_train: 32,
-            noise: 0.1,
-            label_noise: 0.0,
-            seed: 1,
-            width: 1024,
-            depth: 1,
-            activation: Activation::Relu,
-            parametrization: Parametrization::Ntk,
-            sigma_w: std::f64::consts::SQRT_2,
-            sigma_b: 0.1,
-            init_scale: 1.0,
-            center_output: false,
+            data: DataSettings {
+                dataset: DatasetKind::Sine,
+                n_train: 32,
+                ..DataSettings::default()
+            },
+            net: NetSettings {
+                width: 1024,
+                ..NetSettings::default()
+            },
             lr_multiple: 1.5,
             lr: None,
             track_every: 2,
@@ -110,23 +96,58 @@ impl Default for StepSizeConfig {
     }
 }
 
+/// The step size as a multiple of the stability bound η₀: the engine takes 1e-3 to 100; the
+/// slider spans 0.1 to 20, from deep in the stable regime to well past every catapult bound
+/// measured here (1.4–6×).
+pub fn lr_multiple_setting() -> Setting {
+    Setting::float("lrMultiple", "Step size η / η₀", [1e-3, 100.0])
+        .log()
+        .slider([0.1, 20.0])
+        .doc(
+            "The step size as a multiple of the linear stability bound η₀ = 2n/λ_max(Θ₀). \
+             Moving it restarts training from the same θ₀.",
+        )
+}
+
+/// The scene's settings table. The shared rows narrow where the scene costs more per step:
+/// at most [`MAX_TRAIN`] points and [`MAX_DEPTH`] layers (n × n kernels and Hessian power
+/// iterations every few steps). The sliders span widths from 16 (below it λ_max(Θ₀) swings
+/// from seed to seed, and the bounds with it), 8 points or more, and initial scales 0.1–10
+/// (beyond them the run is lazy or rich throughout, as the Lazy-or-rich scene shows better).
+pub fn settings() -> SceneSpec {
+    let mut rows = data_table();
+    rows.extend(net_table());
+    rows.extend([
+        lr_multiple_setting(),
+        lr_setting()
+            .optional()
+            .doc("The step size itself, in the Playground's units; overrides `lrMultiple`."),
+        Setting::int("trackEvery", "Steps between measurements", [1.0, 10_000.0])
+            .doc("Steps between sharpness measurements (Hessian and NTK top eigenvalues)."),
+        Setting::int("hessianIters", "Hessian iterations", [1.0, 500.0]).doc(
+            "Power iterations per Hessian measurement (warm-started; stops early when converged).",
+        ),
+        Setting::flag("measureCatapult", "Measure the catapult bound").doc(
+            "Measure the catapult bound by bisection with short runs from θ₀ when cheap enough; \
+             otherwise the literature value is shown.",
+        ),
+    ]);
+    SceneSpec::new("step", rows, &StepSizeConfig::default())
+        .with("nTrain", |s| {
+            s.range([4.0, MAX_TRAIN as f64])
+                .slider([8.0, MAX_TRAIN as f64])
+        })
+        .with("width", |s| s.slider([16.0, 4096.0]))
+        .with("depth", |s| s.range([1.0, MAX_DEPTH as f64]))
+        .with("initScale", |s| s.slider([0.1, 10.0]))
+}
+
 impl StepSizeConfig {
     /// The Playground settings of the same network (full batch; `lr` a placeholder).
     pub fn playground(&self) -> PlaygroundConfig {
         PlaygroundConfig {
-            dataset: self.dataset,
-            n_train: self.n_train,
-            noise: self.noise,
-            label_noise: self.label_noise,
-            seed: self.seed,
-            width: self.width,
-            depth: self.depth,
-            activation: self.activation,
-            parametrization: self.parametrization,
-            sigma_w: self.sigma_w,
-            sigma_b: self.sigma_b,
-            init_scale: self.init_scale,
-            center_output: self.center_output,
+            data: self.data.clone(),
+            net: self.net.clone(),
             lr: 1e-3,
             batch_size: 0,
             alpha: 1.0,
@@ -146,10 +167,10 @@ impl StepSizeConfig {
                 format!(
                     "measuring the sharpness of {} hidden layer{} of width {} on {} points would take about {:.1} s each time \
                      here, more than the scene allows (about {:.1} s); {}",
-                    self.depth,
-                    if self.depth == 1 { "" } else { "s" },
-                    self.width,
-                    self.n_train,
+                    self.net.depth,
+                    if self.net.depth == 1 { "" } else { "s" },
+                    self.net.width,
+                    self.data.n_train,
                     flops / STEP_SIZE_ASSUMED_FLOPS,
                     STEP_SIZE_TRACK_FLOPS / STEP_SIZE_ASSUMED_FLOPS,
                     lower(&fixes)
@@ -162,14 +183,12 @@ impl StepSizeConfig {
     /// Every setting in its range and the network within the memory limit (a phase diagram's
     /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
     pub fn validate_settings(&self) -> Result<()> {
-        in_range("nTrain", self.n_train as f64, [4.0, MAX_TRAIN as f64])?;
-        in_range("depth", self.depth as f64, [1.0, MAX_DEPTH as f64])?;
-        in_range("lrMultiple", self.lr_multiple, [1e-3, 100.0])?;
+        let table = settings();
+        table.validate(self)?;
         if let Some(lr) = self.lr {
-            in_range("lr", lr, super::playground::LIMITS.lr)?;
+            // JSON holds a non-finite number as null, which the table takes for "unset".
+            in_range("lr", lr, table.bounds("lr"))?;
         }
-        in_range("trackEvery", self.track_every as f64, [1.0, 10_000.0])?;
-        in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
         let defaults = StepSizeConfig::default().playground();
         self.playground()
             .validate_in_scene(PLAYGROUND_MEMORY, &defaults)
@@ -213,7 +232,7 @@ pub fn track_flops_with(c: &StepSizeConfig, iters: u32) -> f64 {
 /// (FLOPs of the n × n empirical NTK, FLOPs of one Hessian-vector product) of one measurement.
 fn track_costs(c: &StepSizeConfig) -> (f64, f64) {
     let spec = c.playground().spec();
-    let n = c.n_train as f64;
+    let n = c.data.n_train as f64;
     let p = spec.param_count() as f64;
     let widths: f64 = spec
         .layers()
@@ -257,7 +276,7 @@ pub const CATAPULT_MAX: f64 = 16.0;
 /// Estimated FLOPs of measuring the catapult bound (each trial ≈ 8·n·P per step).
 pub fn catapult_flops(c: &StepSizeConfig) -> f64 {
     let p = c.playground().spec().param_count() as f64;
-    (CATAPULT_BISECTIONS + 1) as f64 * CATAPULT_TRIAL_STEPS as f64 * 8.0 * c.n_train as f64 * p
+    (CATAPULT_BISECTIONS + 1) as f64 * CATAPULT_TRIAL_STEPS as f64 * 8.0 * c.data.n_train as f64 * p
 }
 
 /// The three regimes of the scene, plus a run that has not resolved yet.

@@ -20,6 +20,7 @@ use crate::session::budget::{PHASE_FLOPS, STEP_SIZE_ASSUMED_FLOPS};
 use crate::session::device::{
     AUTO_GPU_MIN_FLOPS, BackendChoice, software_notice, software_warning, unavailable_notice,
 };
+use crate::session::net::{DataSettings, NetSettings};
 
 /// The vertical axis of a phase diagram (the horizontal one is always width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +60,10 @@ impl Default for PhaseConfig {
     fn default() -> Self {
         PhaseConfig {
             base: StepSizeConfig {
-                n_train: 32,
+                data: DataSettings {
+                    n_train: 32,
+                    ..StepSizeConfig::default().data
+                },
                 ..StepSizeConfig::default()
             },
             axis: PhaseAxis::StepSize,
@@ -104,12 +108,15 @@ impl PhaseConfig {
     /// Estimated FLOPs of the whole diagram (every cell run to the end: an upper bound, since
     /// divergent cells stop early).
     pub fn flops(&self) -> f64 {
-        let n = self.base.n_train as f64;
+        let n = self.base.data.n_train as f64;
         self.widths()
             .iter()
             .map(|&w| {
                 let c = StepSizeConfig {
-                    width: w,
+                    net: NetSettings {
+                        width: w,
+                        ..self.base.net.clone()
+                    },
                     hessian_iters: self.hessian_iters,
                     ..self.base.clone()
                 };
@@ -133,16 +140,23 @@ impl PhaseConfig {
         in_range("yCount", self.y_count as f64, [1.0, 64.0])?;
         in_range("steps", self.steps as f64, [1.0, 100_000.0])?;
         in_range("hessianIters", self.hessian_iters as f64, [1.0, 500.0])?;
-        in_range("lrMultiple", self.lr_multiple, [1e-3, 100.0])?;
+        in_range(
+            "lrMultiple",
+            self.lr_multiple,
+            super::lr_multiple_setting().bounds(),
+        )?;
         let range = match self.axis {
-            PhaseAxis::StepSize => [1e-3, 100.0],
-            PhaseAxis::InitScale => crate::scenes::playground::LIMITS.init_scale,
+            PhaseAxis::StepSize => super::lr_multiple_setting().bounds(),
+            PhaseAxis::InitScale => super::settings().bounds("initScale"),
         };
         in_range("yMin", self.y_min, range)?;
         in_range("yMax", self.y_max, [self.y_min, range[1]])?;
         for &w in &self.widths() {
             StepSizeConfig {
-                width: w,
+                net: NetSettings {
+                    width: w,
+                    ..self.base.net.clone()
+                },
                 ..self.base.clone()
             }
             .validate_settings()?;
@@ -152,8 +166,12 @@ impl PhaseConfig {
             let d = PhaseConfig::default();
             let fixes = blame(&[
                 ("widthMax", self.width_max as f64, d.width_max as f64),
-                ("depth", self.base.depth as f64, d.base.depth as f64),
-                ("nTrain", self.base.n_train as f64, d.base.n_train as f64),
+                ("depth", self.base.net.depth as f64, d.base.net.depth as f64),
+                (
+                    "nTrain",
+                    self.base.data.n_train as f64,
+                    d.base.data.n_train as f64,
+                ),
                 ("widthCount", self.width_count as f64, d.width_count as f64),
                 ("yCount", self.y_count as f64, d.y_count as f64),
                 ("steps", self.steps as f64, d.steps as f64),
@@ -409,7 +427,10 @@ impl PhaseDiagram {
     fn cell_config(&self, ix: usize, iy: usize) -> StepSizeConfig {
         let c = &self.config;
         let mut base = StepSizeConfig {
-            width: self.widths[ix],
+            net: NetSettings {
+                width: self.widths[ix],
+                ..c.base.net.clone()
+            },
             hessian_iters: c.hessian_iters,
             lr: None,
             measure_catapult: false,
@@ -418,7 +439,7 @@ impl PhaseDiagram {
         match c.axis {
             PhaseAxis::StepSize => base.lr_multiple = self.ys[iy],
             PhaseAxis::InitScale => {
-                base.init_scale = self.ys[iy];
+                base.net.init_scale = self.ys[iy];
                 base.lr_multiple = c.lr_multiple;
             }
         }
@@ -620,8 +641,8 @@ impl PhaseDiagram {
                     trained.push(iy);
                     lrs.push(lr);
                     nets.push(NetConfig {
-                        seed: cfg.seed,
-                        init_scale: cfg.init_scale,
+                        seed: cfg.data.seed,
+                        init_scale: cfg.net.init_scale,
                         lr,
                     });
                 }
@@ -637,7 +658,7 @@ impl PhaseDiagram {
             (data.x_train.clone(), data.y_train.clone())
         };
         let use_gpu = self.column_prefers_gpu(ix) && self.gpu.is_some();
-        let centred = base.center_output;
+        let centred = base.net.center_output;
         let trainer = match self.gpu.take() {
             Some(gpu) if use_gpu => {
                 self.backend = "webgpu";

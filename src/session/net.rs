@@ -1,0 +1,179 @@
+//! The settings every network scene shares: the data ([`DataSettings`]) and the network
+//! ([`NetSettings`]), each one struct that the scenes' configurations embed (flattened, so the
+//! settings keep their flat names in configs and URLs), with their table rows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetKind;
+use crate::nn::Activation;
+use crate::nn::mlp::{MlpSpec, Parametrization};
+use crate::session::device::BackendChoice;
+use crate::session::settings::{Setting, options};
+
+/// The data of a network scene: which set, how many points, how noisy, which seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DataSettings {
+    /// Which dataset.
+    pub dataset: DatasetKind,
+    /// Number of training points.
+    pub n_train: usize,
+    /// Noise standard deviation (regression: on training targets; classification: on inputs).
+    pub noise: f64,
+    /// Fraction of flipped training labels (classification).
+    pub label_noise: f64,
+    /// The seed of data, initial weights and mini-batches.
+    pub seed: u64,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        DataSettings {
+            dataset: DatasetKind::Circles,
+            n_train: 128,
+            noise: 0.1,
+            label_noise: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+/// The network of a scene: its shape, activation, parametrisation and initialisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NetSettings {
+    /// Width of every hidden layer.
+    pub width: usize,
+    /// Number of hidden layers.
+    pub depth: usize,
+    pub activation: Activation,
+    pub parametrization: Parametrization,
+    /// σ_w
+    pub sigma_w: f64,
+    /// σ_b
+    pub sigma_b: f64,
+    /// Initialisation scale s (multiplies every initial weight and bias).
+    pub init_scale: f64,
+    /// Train f(x;θ) − f(x;θ₀) instead of f(x;θ).
+    pub center_output: bool,
+}
+
+impl Default for NetSettings {
+    fn default() -> Self {
+        NetSettings {
+            width: 128,
+            depth: 1,
+            activation: Activation::Relu,
+            parametrization: Parametrization::Ntk,
+            sigma_w: std::f64::consts::SQRT_2,
+            sigma_b: 0.1,
+            init_scale: 1.0,
+            center_output: false,
+        }
+    }
+}
+
+impl NetSettings {
+    /// The MLP of these settings on inputs of dimension `input_dim`.
+    pub fn spec(&self, input_dim: usize) -> MlpSpec {
+        MlpSpec {
+            input_dim,
+            hidden: vec![self.width; self.depth],
+            activation: self.activation,
+            parametrization: self.parametrization,
+            sigma_w: self.sigma_w,
+            sigma_b: self.sigma_b,
+            init_scale: self.init_scale,
+        }
+    }
+}
+
+/// The table rows of [`DataSettings`].
+pub fn data_table() -> Vec<Setting> {
+    vec![
+        Setting::choice(
+            "dataset",
+            "Dataset",
+            options(&DatasetKind::ALL, DatasetKind::label),
+        )
+        .doc("Classification sets are fitted with the squared loss on ±1 labels."),
+        Setting::int("nTrain", "Training points n", [4.0, 2048.0])
+            .log()
+            .doc("Size of the training set (the test set is drawn alongside it)."),
+        Setting::float("noise", "Noise", [0.0, 1.0])
+            .doc("Target noise (regression) or input jitter (classification)."),
+        Setting::float("labelNoise", "Label noise", [0.0, 0.5])
+            .doc("Fraction of training labels flipped (classification only)."),
+        Setting::int("seed", "Seed", [0.0, u32::MAX as f64])
+            .doc("Seeds the data and the initial weights: the same seed gives the same run."),
+    ]
+}
+
+/// The table rows of [`NetSettings`].
+pub fn net_table() -> Vec<Setting> {
+    vec![
+        Setting::int("width", "Width", [1.0, 4096.0])
+            .log()
+            .doc("Units per hidden layer. The NTK limit is infinite width."),
+        Setting::int("depth", "Hidden layers", [1.0, 4.0])
+            .doc("Number of hidden layers, each of the width above."),
+        Setting::choice(
+            "activation",
+            "Activation φ",
+            options(&Activation::ALL, Activation::label),
+        )
+        .doc("Nonlinearity of the hidden layers."),
+        Setting::choice(
+            "parametrization",
+            "Parametrisation",
+            options(&Parametrization::ALL, Parametrization::label),
+        )
+        .doc(
+            "Where the 1/√width factors sit: in the forward pass (NTK), in the initial weights \
+             (standard), or with an extra 1/√width at the output (mean-field).",
+        ),
+        Setting::float("sigmaW", "Weight scale σ_w", [0.05, 4.0])
+            .doc("Weight variance factor; √2 keeps ReLU signals at a constant scale."),
+        Setting::float("sigmaB", "Bias scale σ_b", [0.0, 4.0]).doc("Bias variance factor."),
+        Setting::float("initScale", "Initialisation scale s", [0.01, 100.0])
+            .log()
+            .doc(
+                "Multiplies every initial weight and bias. Large s: lazy training; small s: rich.",
+            ),
+        Setting::flag("centerOutput", "Centred output")
+            .doc("Train f(x; θ) − f(x; θ₀), so a large s does not start from huge outputs."),
+    ]
+}
+
+/// The step size η's row: the engine takes 1e-5 to 1000 (far past where any network here
+/// diverges, so a link can show divergence); the slider spans 1e-4 to 100, where runs neither
+/// stand still nor all diverge at once.
+pub fn lr_setting() -> Setting {
+    Setting::float("lr", "Step size η", [1e-5, 1000.0])
+        .log()
+        .slider([1e-4, 100.0])
+        .doc("Gradient-descent step size; applies to the running network. The NTK limit takes η → 0.")
+}
+
+/// The ridge λ's row (kernel and random-features regression): the engine takes 0 (the minimum-norm fit) and anything up to 10⁶; the
+/// slider spans 10⁻⁶ to 10 (and 0 below it), from no visible effect to a flat curve.
+pub fn ridge_setting() -> Setting {
+    Setting::float("ridge", "Ridge λ", [0.0, 1e6])
+        .log()
+        .slider([1e-6, 10.0])
+}
+
+/// The table row of the device choice (not part of a configuration: the page's worker picks
+/// the backend with it, see [`crate::session::device`]).
+pub fn backend_setting() -> Setting {
+    Setting::choice(
+        "backend",
+        "Backend",
+        options(&BackendChoice::ALL, BackendChoice::label),
+    )
+    .doc(
+        "Where the matrix work runs. Auto uses WebGPU for large full-batch networks when the \
+             browser has it, and the CPU otherwise.",
+    )
+    .default_value(serde_json::Value::String("auto".into()))
+}
