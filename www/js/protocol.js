@@ -73,10 +73,10 @@
 // multiple of the stability bound), DONE 'finished' at the step budget or a divergence, and the
 // phase diagrams as the background task TASK.PHASE; spelled out in step-worker.js.
 //
-// Double descent (dd.js ↔ a pool of dd-worker.js) uses CONFIGURE, PROGRESS and ERROR, plus
-// SET_LIVE (ridge, noise, teacher re-fit without recomputing) and the isotropic-model messages
-// ISOTROPIC → ISO_CURVES, ISO_POINT, and the trained-network sweep (the background task
-// TASK.TRAIN); the messages are spelled out in dd-worker.js.
+// Double descent (dd.js ↔ a pool of dd-worker.js): CONFIGURE and live settings {ridge, noise,
+// teacher} (a re-fit of the finished seeds, no recomputation), PROGRESS after each seed and each
+// re-fit with the `version` it is fitted at; the isotropic model (TASK.ISOTROPIC) and the
+// trained-network sweep (TASK.TRAIN) as background tasks; spelled out in dd-worker.js.
 //
 // Background tasks (task-client.js ↔ task-host.js: the lazy width sweep, the phase diagrams, the
 // isotropic model, the trained-network sweep), each in a worker of its own so that the live run
@@ -94,10 +94,6 @@ export const MSG = Object.freeze({
   STEP: 'step',
   SET: 'set',
   LOSE_DEVICE: 'loseDevice',
-  SET_LIVE: 'setLive', // the double-descent pool's own messages, until it moves onto the run core
-  ISOTROPIC: 'isotropic',
-  ISO_CURVES: 'isoCurves',
-  ISO_POINT: 'isoPoint',
   TASK: 'task',
   CANCEL_TASK: 'cancelTask',
   TASK_PROGRESS: 'taskProgress',
@@ -135,6 +131,7 @@ export const TASK = Object.freeze({
   SWEEP: 'sweep', // lazy-worker.js: the width sweep
   PHASE: 'phase', // step-worker.js: a phase diagram
   TRAIN: 'train', // dd-worker.js: the trained-network sweep
+  ISOTROPIC: 'isotropic', // dd-worker.js: the isotropic model's curves and Monte-Carlo points
 });
 
 /** How a background task ended (TASK_DONE's reason; task-host.js). */
