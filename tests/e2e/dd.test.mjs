@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { canvasStats, openPage, setRange, useSite } from './helpers.mjs';
+import { canvasStats, openPage, setRange, setRanges, useSite } from './helpers.mjs';
 
 const TEST_RGB = [213, 94, 0]; // COLORS.test in plots/common.js
 
@@ -44,6 +44,9 @@ describe('Double descent', () => {
   }
 
   const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
+
+  /** After two animation frames: the replies received so far are pooled and drawn. */
+  const drawn = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 
   test('computes the model-wise curve live: peak at p = n, theory on the measurements', async () => {
     const { page, errors } = await openPage(site.browser.context);
@@ -169,6 +172,108 @@ describe('Double descent', () => {
     assert.equal(await page.evaluate(() => window.descent.trained.progress.cellsDone), stopped);
     assert.ok(stopped >= 2 && stopped < r.progress.cellsTotal);
     assert.match(await page.textContent('#fig-trained [data-role="status"]'), /cancelled/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a new sweep drops the replies of the one it replaces, in every worker of the pool', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    await computed(page, 'seeds=4&nTrain=200');
+    // Every frame, every worker's part must hold seeds of the newest sweep only (a reply of a
+    // replaced sweep arriving late would put its seeds there).
+    await page.evaluate(() => {
+      window.foreignSeeds = [];
+      const check = () => {
+        const { values, workers } = window.descent.state;
+        for (const w of workers) {
+          for (const r of w.part?.perSeed ?? []) {
+            if (r.seed < values.seed || r.seed >= values.seed + values.seeds) window.foreignSeeds.push(r.seed);
+          }
+        }
+        requestAnimationFrame(check);
+      };
+      check();
+    });
+    const runId = await page.evaluate(() => window.descent.state.runId);
+    // Three sweeps in a row: the first two are replaced while their seeds are computed.
+    for (const seed of [20, 30]) {
+      await setRanges(page, { seed });
+      await page.waitForFunction(() => window.descent.state.workers.some((w) => w.part), null, { timeout: 20000, polling: 'raf' });
+    }
+    await setRanges(page, { seed: 40 });
+    await page.waitForFunction(() => document.body.dataset.status === 'done', null, { timeout: 60000, polling: 50 });
+    await drawn(page);
+    const mixed = await pooled(page);
+    assert.equal(await page.evaluate(() => window.descent.state.runId), runId + 3);
+    assert.deepEqual(await page.evaluate(() => window.foreignSeeds), []);
+    assert.deepEqual(mixed.seeds, [40, 41, 42, 43]);
+    // The same curves as the sweep opened from its link.
+    const fresh = await computed(page, 'seeds=4&nTrain=200&seed=40');
+    assert.deepEqual(mixed.test, fresh.test);
+    assert.deepEqual(mixed.norm, fresh.norm);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('live settings moved faster than the re-fits: one in flight per worker, the newest wins', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    const settled = async () => {
+      await page.waitForFunction(() => {
+        const { workers, liveVersion } = window.descent.state;
+        return workers.every((w) => !w.active || w.partVersion === liveVersion);
+      }, null, { timeout: 20000, polling: 50 });
+      await drawn(page);
+    };
+    await computed(page, 'seeds=4&nTrain=200');
+    const version = await page.evaluate(() => window.descent.state.liveVersion);
+    // Eleven moves within one task: each worker gets the first at once and the newest (1.0) when
+    // it answers, never more than one unanswered.
+    await page.evaluate(() => {
+      window.sets = [];
+      window.maxInFlight = 0;
+      const inFlight = new Map();
+      for (const w of window.descent.state.workers) {
+        const { worker } = w;
+        const receive = worker.onmessage; // the page's handler: it may send the next SET at once
+        worker.onmessage = (e) => {
+          if (e.data.version >= (inFlight.get(worker) ?? Infinity)) inFlight.delete(worker);
+          receive(e);
+        };
+        const post = worker.postMessage.bind(worker);
+        worker.postMessage = (msg, ...rest) => {
+          if (msg?.type === 'set') {
+            window.sets.push({ worker: w.index, values: msg.values });
+            window.maxInFlight = Math.max(window.maxInFlight, inFlight.has(worker) ? 2 : 1);
+            inFlight.set(worker, msg.version);
+          }
+          return post(msg, ...rest);
+        };
+      }
+      const el = document.querySelector('input[name="noise"]');
+      for (let i = 0; i <= 10; i++) {
+        el.value = (i / 10).toFixed(1);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+        el.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    });
+    await settled();
+    assert.equal(await page.evaluate(() => window.descent.state.liveVersion), version + 11);
+    assert.equal(await page.evaluate(() => window.maxInFlight), 1);
+    const { sets, active } = await page.evaluate(() => ({
+      sets: window.sets, active: window.descent.state.workers.filter((w) => w.active).map((w) => w.index),
+    }));
+    for (const j of active) {
+      assert.deepEqual(sets.filter((x) => x.worker === j).map((x) => x.values), [{ noise: 0 }, { noise: 1 }], `worker ${j}`);
+    }
+    const swept = await pooled(page);
+    await page.waitForURL(/noise=1(&|$)/, { timeout: 5000 }); // the URL follows within its write interval
+    // The same fit as one move to the final value.
+    await computed(page, 'seeds=4&nTrain=200');
+    await setRanges(page, { noise: '1.0' });
+    await settled();
+    const once = await pooled(page);
+    assert.deepEqual(swept.test, once.test);
+    assert.deepEqual(swept.train, once.train);
     assert.deepEqual(errors, []);
     await page.close();
   });

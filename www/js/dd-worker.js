@@ -1,43 +1,43 @@
-// The double-descent worker. The page runs a small pool of these; each owns one DoubleDescent
-// session holding a contiguous block of the seeds (replicate s always uses seed `seed + s`, so
-// the blocks together are exactly the single-session sweep). Protocol (names in protocol.js):
+// The double-descent worker. The page runs a small pool of these (run-core.js); each owns one
+// DoubleDescent session holding a contiguous block of the seeds (replicate s always uses seed
+// `seed + s`, so the blocks together are exactly the single-session sweep). The run's lifecycle
+// (configure, live settings, run ids, the one promise chain) is worker-host.js's core; this file
+// computes the block's seeds one per turn and re-fits them at new live settings. In workers of
+// their own, two background tasks (task-host.js): the isotropic model and the trained-network
+// width sweep. Protocol (names in protocol.js), beside worker-host.js's and task-host.js's:
 //
 // page → worker
-//   {type: CONFIGURE, runId, config, whole, live}
+//   {type: CONFIGURE, runId, version, config, whole}
 //                                            build a session for `config` (its `seed` and `seeds`
 //                                            name this worker's block; `whole` is the sweep with
 //                                            every seed, checked against the limits) and compute its
-//                                            seeds one per task; `live` = {version, ridge, noise,
-//                                            teacher} are the settings to fit with
-//   {type: SET_LIVE, runId, live}            re-fit every finished seed at new live settings
-//   {type: ISOTROPIC, id, config, mc}        the isotropic model's curves, then Monte-Carlo
-//                                            points one per task (a newer id replaces the old)
+//                                            seeds one per turn
+//   {type: SET, runId, version, values}      re-fit every finished seed at new live settings
+//                                            (values: any of ridge, noise, teacher)
+//   {type: TASK, id, kind: TASK.ISOTROPIC, config, mc}
+//                                            the isotropic model's curves, then its Monte-Carlo
+//                                            points, one per slice (mc null: the curves only)
 //   {type: TASK, id, kind: TASK.TRAIN, config}
-//                                            train the width sweep of two-layer networks, a
-//                                            background task (task-host.js) in slices of
-//                                            TRAIN_SLICE_MS; CANCEL_TASK stops it
+//                                            train the width sweep of two-layer networks in slices
+//                                            of TRAIN_SLICE_MS
 // worker → page
 //   {type: PROGRESS, runId, version, report, seedMs, done}
 //                                            after each seed and each re-fit; report holds this
-//                                            worker's per-seed curves and the theory
-//   {type: ISO_CURVES, id, curves}, {type: ISO_POINT, id, index, gamma, mean, se}
-//   {type: TASK_PROGRESS | TASK_DONE, id, report, progress}   after the start and every slice
-//   {type: ERROR, runId | id, during, message}
+//                                            worker's per-seed curves and the theory; `version` is
+//                                            the live settings' it is fitted at
+//   {type: TASK_PROGRESS | TASK_DONE, id, curves?, point?}
+//                                            the isotropic model: `curves` first, then each `point`
+//                                            = {index, gamma, mean, se}
+//   {type: TASK_PROGRESS | TASK_DONE, id, report, progress}   the trained sweep, after the start
+//                                            and every slice
 
 import {
   DoubleDescent, checkDoubleDescent, doubleDescentDefaults, isotropicCurves, isotropicMonteCarlo,
   TrainedSweep, trainedSweepDefaults,
 } from '../pkg/descent.js';
 import { MSG, TASK, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
-import { serve, post, yielder } from './worker-core.js';
+import { hostRuns, post, yielder } from './worker-host.js';
 import { hostTasks } from './task-host.js';
-
-let session = null;
-let runId = 0;
-let live = null; // {version, ridge, noise, teacher} the session is fitted with
-let seedMs = 0; // time spent computing seeds of this run
-let seeds = 0; // seeds in this worker's block
-let digitsText = null;
 
 function cleanReport(r) {
   return {
@@ -62,26 +62,7 @@ function cleanReport(r) {
   };
 }
 
-function report(done) {
-  post({ type: MSG.PROGRESS, runId, version: live.version, report: cleanReport(session.report()), seedMs, done });
-}
-
-const next = yielder(() => {
-  if (!session) return;
-  const t0 = performance.now();
-  let done;
-  try {
-    done = session.advance();
-  } catch (err) {
-    post({ type: MSG.ERROR, runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
-    session = null;
-    return;
-  }
-  seedMs += performance.now() - t0;
-  report(done);
-  if (!done) next();
-});
-
+let digitsText = null;
 async function loadDigits() {
   if (digitsText == null) {
     const res = await fetch(new URL('../data/digits.csv', import.meta.url));
@@ -91,87 +72,93 @@ async function loadDigits() {
   return digitsText;
 }
 
-async function configure(msg) {
-  runId = msg.runId;
-  if (session) session.free();
-  session = null;
-  try {
-    const text = msg.config.data === 'digits' ? await loadDigits() : undefined;
-    if (msg.runId !== runId) return; // a newer configure arrived while the data loaded
-    // The whole sweep (all seeds) must pass the limits, whichever block this worker holds.
-    checkDoubleDescent({ ...msg.whole, ...pickSettings(msg.live) });
-    session = new DoubleDescent({ ...msg.config, ...pickSettings(msg.live) }, text);
-  } catch (err) {
-    post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
-    return;
-  }
-  live = { ...msg.live };
-  seedMs = 0;
-  seeds = msg.config.seeds;
-  next();
-}
+// The run in this worker: its seeds, the time spent computing them, the live settings it is
+// fitted at (a setting moved back to its value is no re-fit), and whether seeds are left.
+let seeds = 0;
+let seedMs = 0;
+let fitted = null;
+let computing = false;
 
-function pickSettings(l) {
-  return { ridge: l.ridge, noise: l.noise, teacher: l.teacher };
-}
-
-function setLive(msg) {
-  if (!session || msg.runId !== runId) return;
-  const l = msg.live;
-  try {
-    if (l.noise !== live.noise) session.setNoise(l.noise);
-    if (l.teacher !== live.teacher) session.setTeacher(l.teacher);
-    if (l.ridge !== live.ridge) session.setRidge(l.ridge);
-  } catch (err) {
-    post({ type: MSG.ERROR, runId, during: ERROR_DURING.SET_RIDGE, message: describe(err) });
-    return;
-  }
-  live = { ...l };
-  report(session.seedsDone >= seeds);
-}
-
-// The isotropic panel: curves at once, then the Monte-Carlo points one per task.
-let iso = null;
-const isoNext = yielder(() => {
-  if (!iso) return;
-  const { id, config, mc } = iso;
-  const i = iso.index++;
-  if (i >= mc.gammas.length) {
-    iso = null;
-    return;
-  }
-  const gamma = mc.gammas[i];
-  try {
-    const p = Math.max(1, Math.round(gamma * mc.n));
-    const e = isotropicMonteCarlo(mc.n, p, config.signal, config.noise, config.ridge, mc.reps, (mc.seed + i) >>> 0);
-    post({ type: MSG.ISO_POINT, id, index: i, gamma: p / mc.n, mean: finite(e.mean), se: finite(e.se) });
-  } catch (err) {
-    post({ type: MSG.ERROR, id, during: ERROR_DURING.ISOTROPIC, message: describe(err) });
-    iso = null;
-    return;
-  }
-  isoNext();
+/** A live setting: re-fits from the cached factorisations when the value changed. */
+const refit = (name, apply) => ({
+  during: ERROR_DURING.SET,
+  apply(session, value) {
+    if (value === fitted[name]) return;
+    apply(session, value);
+    fitted[name] = value;
+  },
 });
 
-function isotropic(msg) {
+const host = hostRuns({
+  info: () => ({
+    defaults: { ...doubleDescentDefaults() },
+    trainedDefaults: { ...trainedSweepDefaults() },
+  }),
+  freeFirst: true, // a sweep may take most of the memory limit: never two at once
+  async create(config, msg) {
+    const text = config.data === 'digits' ? await loadDigits() : undefined;
+    // The whole sweep (all seeds) must pass the limits, whichever block this worker holds.
+    checkDoubleDescent({ ...msg.whole });
+    return new DoubleDescent({ ...config }, text);
+  },
+  live: {
+    noise: refit('noise', (s, v) => s.setNoise(v)),
+    teacher: refit('teacher', (s, v) => s.setTeacher(v)),
+    ridge: refit('ridge', (s, v) => s.setRidge(v)),
+  },
+  handle: (msg) => tasks.handle(msg),
+}, {
+  started(session, msg) {
+    const c = msg.config;
+    fitted = { ridge: c.ridge, noise: c.noise, teacher: c.teacher };
+    seeds = c.seeds;
+    seedMs = 0;
+    computing = true;
+    next();
+  },
+  changed: () => report(host.run.seedsDone >= seeds),
+});
+
+function report(done) {
+  const r = cleanReport(host.run.report());
+  post({ type: MSG.PROGRESS, runId: host.runId, version: host.version, report: r, seedMs, done });
+}
+
+// One seed per turn, so that live settings and new runs are handled in between.
+const next = yielder(() => host.serial(() => {
+  if (!host.run || !computing) return;
+  const t0 = performance.now();
+  let done;
   try {
-    const c = isotropicCurves(msg.config);
-    const curves = {
-      gamma: floats64(c.gamma),
-      minNorm: floats64(c.minNorm),
-      minNormFiniteN: floats64(c.minNormFiniteN),
-      ridge: floats64(c.ridge),
-      optimalRidge: floats64(c.optimalRidge),
-      nullRisk: finite(c.nullRisk),
-    };
-    post({ type: MSG.ISO_CURVES, id: msg.id, curves });
+    done = host.run.advance();
   } catch (err) {
-    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.ISOTROPIC, message: describe(err) });
-    iso = null;
+    computing = false;
+    post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
     return;
   }
-  iso = msg.mc ? { id: msg.id, config: msg.config, mc: msg.mc, index: 0 } : null;
-  if (iso) isoNext();
+  seedMs += performance.now() - t0;
+  computing = !done;
+  report(done);
+  if (!done) next();
+}));
+
+// The isotropic panel: the curves at once, then the Monte-Carlo points, one per slice.
+function isoCurves(config) {
+  const c = isotropicCurves(config);
+  return {
+    gamma: floats64(c.gamma),
+    minNorm: floats64(c.minNorm),
+    minNormFiniteN: floats64(c.minNormFiniteN),
+    ridge: floats64(c.ridge),
+    optimalRidge: floats64(c.optimalRidge),
+    nullRisk: finite(c.nullRisk),
+  };
+}
+
+function isoPoint({ config, mc }, i) {
+  const p = Math.max(1, Math.round(mc.gammas[i] * mc.n));
+  const e = isotropicMonteCarlo(mc.n, p, config.signal, config.noise, config.ridge, mc.reps, (mc.seed + i) >>> 0);
+  return { index: i, gamma: p / mc.n, mean: finite(e.mean), se: finite(e.se) };
 }
 
 // The trained-network width sweep (run in a worker of its own, so the curves above stay live).
@@ -202,8 +189,20 @@ function trainReport(sweep) {
   };
 }
 
-// The sweep is a background task (task-host.js), one slice of TRAIN_SLICE_MS at a time.
+// Both background tasks (task-host.js), each in a worker of its own.
 const tasks = hostTasks({
+  [TASK.ISOTROPIC]: {
+    during: ERROR_DURING.ISOTROPIC,
+    create: (msg) => ({ config: msg.config, mc: msg.mc, curves: isoCurves(msg.config), index: 0 }),
+    start: (job) => ({ curves: job.curves }),
+    advance(job) {
+      const total = job.mc?.gammas.length ?? 0;
+      if (job.index >= total) return { data: {}, finished: true };
+      const point = isoPoint(job, job.index++);
+      return { data: { point }, finished: job.index >= total };
+    },
+    free: () => {},
+  },
   [TASK.TRAIN]: {
     during: ERROR_DURING.TRAIN,
     create: (msg) => new TrainedSweep({ ...msg.config }),
@@ -216,23 +215,3 @@ const tasks = hostTasks({
     free: (sweep) => sweep.free(),
   },
 });
-
-serve((msg) => {
-  if (tasks.handle(msg)) return;
-  switch (msg.type) {
-    case MSG.CONFIGURE:
-      configure(msg);
-      break;
-    case MSG.SET_LIVE:
-      setLive(msg);
-      break;
-    case MSG.ISOTROPIC:
-      isotropic(msg);
-      break;
-    default:
-      break;
-  }
-}, () => ({
-  defaults: { ...doubleDescentDefaults() },
-  trainedDefaults: { ...trainedSweepDefaults() },
-}));

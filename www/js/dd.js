@@ -1,18 +1,20 @@
 // The double-descent page. Random-features regression runs in a small pool of workers
-// (dd-worker.js), each holding a contiguous block of the seeds; this file splits the seeds,
-// pools the per-seed curves into mean ± standard error, and draws at most once per frame. The
-// ridge, the label noise and the teacher re-fit from the cached factorisations in every worker
-// at once. The isotropic linear model runs in a worker of its own, and so does the
-// trained-network width sweep (dd-train.js).
+// (dd-worker.js), each holding a contiguous block of the seeds; the pool, its run ids and its live
+// settings are run-core.js's; this file splits the seeds, pools the per-seed curves into mean ±
+// standard error, and draws at most once per frame. The ridge, the label noise and the teacher
+// re-fit from the cached factorisations in every worker at once. The isotropic linear model is a
+// background task in a worker of its own (task-client.js), and so is the trained-network width
+// sweep (dd-train.js).
 
-import { MSG, ERROR_DURING, plainMessage } from './protocol.js';
+import { MSG, TASK, ERROR_DURING, plainMessage } from './protocol.js';
 import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
 import { controlsFrom } from './settings.js';
-import { createScene, moduleWorker } from './scene.js';
+import { createScene } from './scene.js';
+import { createRunCore } from './run-core.js';
+import { createTask } from './task-client.js';
 import { SeriesPlot, COLORS } from './plots/index.js';
 import { TrainedSweepPanel } from './dd-train.js';
 
-const READY_TIMEOUT_MS = 20000;
 const MAX_WORKERS = 4;
 const DIGITS_ROWS = 1797;
 const N_TEST = 1000;
@@ -74,23 +76,16 @@ const PRESETS = [
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  status: 'loading', // loading | computing | done | refused | failed
+  // run-core.js adds status (loading | computing | done | refused | failed), runId, liveVersion,
+  // info, message and workers: one record per worker, where this file keeps its block {offset,
+  // count}, its latest report (`part`, fitted at live settings `partVersion`) and whether it is done.
   values: null,
-  runId: 0,
-  liveVersion: 0,
-  workers: [], // {worker, ready, block: {offset, count}, part: latest report, sentVersion, ackVersion, dirty}
-  isoWorker: null, // the isotropic model's own worker
-  isoReady: false,
-  isoPending: null, // its request made before it was ready
-  ready: 0,
-  info: null,
   startedAt: 0,
   firstSeedMs: null,
   fullMs: null,
   pooled: null, // the pooled curves on screen
   iso: { id: 0, curves: null, points: [] },
   xAxis: 'ratio',
-  message: null,
 };
 
 let controls = null;
@@ -99,30 +94,46 @@ const plots = {};
 let frame = 0;
 let trained = null;
 
+// The random-features workers: one SET in flight per worker, the changes made meanwhile follow
+// together when it answers.
+const core = createRunCore({
+  workerUrl: new URL('./dd-worker.js', import.meta.url),
+  size: Math.max(1, Math.min(MAX_WORKERS, (navigator.hardwareConcurrency || 2))),
+  state,
+  oneSetInFlight: true,
+  failKind: 'error',
+  texts: {
+    noStart: 'The engine\'s worker could not start',
+    noLoad: 'The engine could not be loaded',
+    unreadable: 'A worker sent a message the page could not read.',
+  },
+  onReady,
+  onMessage,
+  onFail: () => {
+    $('busy').hidden = true;
+  },
+});
+const { setMessage, setStatus } = core;
+
+// The isotropic model: a worker of its own, since a Monte-Carlo point takes up to ~150 ms, which
+// must not hold up the random-features workers' re-fits.
+const isoTask = createTask({
+  workerUrl: new URL('./dd-worker.js', import.meta.url),
+  kind: TASK.ISOTROPIC,
+  name: 'isotropic-model worker',
+  onProgress: onIso,
+  onDone: onIso,
+  onFail: (text) => {
+    $('iso-note').textContent = plainMessage(text);
+  },
+  errorText: (message) => message,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Text.
 
 function fmt(v, digits = 3) {
   return Number.isFinite(v) ? formatNumber(v, digits) : '—';
-}
-
-function setMessage(kind, text) {
-  state.message = text ? { kind, text: plainMessage(text) } : null;
-  const el = $('alert');
-  el.hidden = !state.message;
-  el.className = state.message ? `alert alert-${kind}` : 'alert';
-  el.textContent = state.message?.text ?? '';
-}
-
-function setStatus(s) {
-  state.status = s;
-  document.body.dataset.status = s;
-}
-
-function fail(text) {
-  setStatus('failed');
-  setMessage('error', text);
-  $('busy').hidden = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,11 +161,6 @@ function engineConfig(v) {
   };
 }
 
-function liveSettings() {
-  const v = state.values;
-  return { version: state.liveVersion, ridge: v.ridge, noise: v.noise, teacher: v.teacher };
-}
-
 /** Contiguous blocks of the seeds, one per worker (earlier workers take the remainder). */
 function blocks(seeds, workers) {
   const out = [];
@@ -170,30 +176,20 @@ function blocks(seeds, workers) {
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
+/** A new sweep: each worker computes its block of the seeds (a worker with none sits it out). */
 function configure() {
-  if (state.ready < state.workers.length) return;
-  state.runId += 1;
-  state.liveVersion += 1;
+  if (!state.workers.length || state.workers.some((w) => !w.ready)) return;
   state.startedAt = performance.now();
   state.firstSeedMs = null;
   state.fullMs = null;
   const cfg = engineConfig(state.values);
   const parts = blocks(cfg.seeds, state.workers.length);
-  state.workers.forEach((w, j) => {
+  core.configure((w, j) => {
     w.block = parts[j];
     w.part = null;
     w.done = parts[j].count === 0;
-    w.sentVersion = state.liveVersion;
-    w.ackVersion = state.liveVersion;
-    w.dirty = false;
-    if (parts[j].count === 0) return;
-    w.worker.postMessage({
-      type: MSG.CONFIGURE,
-      runId: state.runId,
-      config: { ...cfg, seed: cfg.seed + parts[j].offset, seeds: parts[j].count },
-      whole: cfg,
-      live: liveSettings(),
-    });
+    if (w.done) return null;
+    return { config: { ...cfg, seed: cfg.seed + parts[j].offset, seeds: parts[j].count }, whole: cfg };
   });
   setStatus('computing');
   $('busy').hidden = false;
@@ -203,53 +199,22 @@ function configure() {
   shell.writeUrl();
 }
 
-function sendLive(w) {
-  if (!w.block || w.block.count === 0) return;
-  if (w.sentVersion > w.ackVersion) {
-    w.dirty = true; // one re-fit at a time; the newest settings follow when it answers
-    return;
-  }
-  w.sentVersion = state.liveVersion;
-  w.dirty = false;
-  w.worker.postMessage({ type: MSG.SET_LIVE, runId: state.runId, live: liveSettings() });
-}
-
 function requestIsotropic(withMonteCarlo = true) {
   const v = state.values;
-  state.iso.id += 1;
   state.iso.points = [];
   state.iso.curves = null;
   const gammas = v.ridge > 0 ? [...ISO_GAMMAS.slice(0, 7), 1, ...ISO_GAMMAS.slice(7)] : ISO_GAMMAS;
-  // A worker of its own: a Monte-Carlo point takes up to ~150 ms, which must not hold up the
-  // random-features workers' re-fits.
-  const msg = {
-    type: MSG.ISOTROPIC,
-    id: state.iso.id,
+  state.iso.id = isoTask.start({
     config: { n: ISO_N, signal: 1, noise: v.noise, ridge: v.ridge, gammaMin: 0.1, gammaMax: 10, points: 241 },
     mc: withMonteCarlo ? { n: ISO_N, gammas, reps: ISO_REPS, seed: v.seed } : null,
-  };
-  if (state.isoReady) state.isoWorker.postMessage(msg);
-  else state.isoPending = msg;
-}
-
-function onIsoMessage(msg) {
-  if (msg.type === MSG.READY) {
-    state.isoReady = true;
-    if (state.isoPending) state.isoWorker.postMessage(state.isoPending);
-    state.isoPending = null;
-  } else if (msg.type === MSG.ISO_CURVES || msg.type === MSG.ISO_POINT || (msg.type === MSG.ERROR && !msg.fatal)) {
-    onMessage(null, msg);
-  } else if (msg.type === MSG.ERROR) {
-    $('iso-note').textContent = plainMessage(msg.message);
-  }
+  });
 }
 
 function onControlChange(name, value, { final, changed }) {
   if (!changed && !final) return;
   if (LIVE_NAMES.includes(name) && state.status !== 'refused' && state.status !== 'loading') {
     if (!changed) return;
-    state.liveVersion += 1;
-    for (const w of state.workers) sendLive(w);
+    core.set({ [name]: state.values[name] });
     // The isotropic curves follow every move; its Monte-Carlo points are redrawn on release.
     if (name !== 'teacher') requestIsotropic(final);
     shell.writeUrl();
@@ -262,68 +227,43 @@ function onControlChange(name, value, { final, changed }) {
 // ---------------------------------------------------------------------------------------------
 // Replies.
 
-function onMessage(w, msg) {
-  switch (msg.type) {
-    case MSG.READY:
-      w.ready = true;
-      state.ready += 1;
-      if (!state.info) {
-        state.info = msg.info;
-        $('stat-backend').textContent = `CPU (wasm${msg.info.build?.simd ? ' SIMD' : ''}) · ${state.workers.length} worker${state.workers.length > 1 ? 's' : ''}`;
-        $('build-info').textContent = `Descent ${msg.info.build?.version ?? ''}.`;
-      }
-      if (state.ready === state.workers.length) configure();
-      break;
-    case MSG.PROGRESS: {
-      if (msg.runId !== state.runId) break;
-      w.part = msg.report;
-      w.partVersion = msg.version;
-      if (msg.version >= w.ackVersion) w.ackVersion = Math.max(w.ackVersion, msg.version);
-      w.done = msg.done;
-      if (w.dirty && w.sentVersion <= w.ackVersion) sendLive(w);
-      if (state.firstSeedMs == null) state.firstSeedMs = performance.now() - state.startedAt;
-      if (state.workers.every((x) => x.done) && state.fullMs == null) {
-        state.fullMs = performance.now() - state.startedAt;
-        setStatus('done');
-        $('busy').hidden = true;
-      }
-      schedule();
-      break;
+function onReady(info) {
+  const n = state.workers.length;
+  $('stat-backend').textContent = `CPU (wasm${info.build?.simd ? ' SIMD' : ''}) · ${n} worker${n > 1 ? 's' : ''}`;
+  $('build-info').textContent = `Descent ${info.build?.version ?? ''}.`;
+  configure();
+}
+
+/** A reply of the newest sweep from worker `w` (run-core.js drops the stale ones). */
+function onMessage(msg, w) {
+  if (msg.type === MSG.PROGRESS) {
+    w.part = msg.report;
+    w.partVersion = msg.version;
+    w.done = msg.done;
+    if (state.firstSeedMs == null) state.firstSeedMs = performance.now() - state.startedAt;
+    if (state.workers.every((x) => x.done) && state.fullMs == null) {
+      state.fullMs = performance.now() - state.startedAt;
+      setStatus('done');
+      $('busy').hidden = true;
     }
-    case MSG.ISO_CURVES:
-      if (msg.id !== state.iso.id) break;
-      state.iso.curves = msg.curves;
-      schedule();
-      break;
-    case MSG.ISO_POINT:
-      if (msg.id !== state.iso.id) break;
-      state.iso.points[msg.index] = msg;
-      schedule();
-      break;
-    case MSG.ERROR:
-      if (msg.fatal) {
-        fail(msg.message);
-        break;
-      }
-      if (msg.during === ERROR_DURING.ISOTROPIC) {
-        if (msg.id === state.iso.id) $('iso-note').textContent = plainMessage(msg.message);
-        break;
-      }
-      if (msg.runId !== state.runId) break;
-      if (msg.during === ERROR_DURING.CONFIGURE) {
-        // Refused settings: say why; the curves on screen stay, marked as stale.
-        setStatus('refused');
-        $('busy').hidden = true;
-        setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
-        for (const x of state.workers) x.done = true;
-      } else {
-        setMessage('error', msg.message);
-      }
-      schedule();
-      break;
-    default:
-      break;
+  } else if (msg.type === MSG.ERROR && msg.during === ERROR_DURING.CONFIGURE) {
+    // Refused settings: say why; the curves on screen stay, marked as stale.
+    setStatus('refused');
+    $('busy').hidden = true;
+    setMessage('error', `These settings were refused: ${labelSettings(msg.message, CONTROLS)}`);
+    for (const x of state.workers) x.done = true;
+  } else if (msg.type === MSG.ERROR) {
+    setMessage('error', msg.message);
   }
+  schedule();
+}
+
+/** The isotropic task's curves (first), then each Monte-Carlo point. */
+function onIso(msg) {
+  if (msg.curves) state.iso.curves = msg.curves;
+  // A point keeps the fields the report export has always given it.
+  if (msg.point) state.iso.points[msg.point.index] = { type: 'isoPoint', id: msg.id, ...msg.point };
+  schedule();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,37 +505,6 @@ function setXAxis(axis) {
 
 // ---------------------------------------------------------------------------------------------
 
-function startWorkers() {
-  const n = Math.max(1, Math.min(MAX_WORKERS, (navigator.hardwareConcurrency || 2)));
-  for (let j = 0; j < n; j++) {
-    let worker;
-    try {
-      worker = moduleWorker(new URL('./dd-worker.js', import.meta.url));
-    } catch (err) {
-      fail(`The engine's worker could not start: ${err?.message ?? err}`);
-      return;
-    }
-    const w = { worker, ready: false, block: null, part: null, done: false, sentVersion: 0, ackVersion: 0, dirty: false };
-    worker.onmessage = (e) => onMessage(w, e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      fail(`The engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
-        'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
-    };
-    worker.onmessageerror = () => fail('A worker sent a message the page could not read.');
-    state.workers.push(w);
-  }
-  try {
-    state.isoWorker = moduleWorker(new URL('./dd-worker.js', import.meta.url));
-    state.isoWorker.onmessage = (e) => onIsoMessage(e.data);
-  } catch (err) {
-    $('iso-note').textContent = `The isotropic-model worker could not start: ${err?.message ?? err}`;
-  }
-  setTimeout(() => {
-    if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
-  }, READY_TIMEOUT_MS);
-}
-
 function start() {
   shell = createScene({ scene: 'double-descent', controls: CONTROLS, view: VIEW, presets: PRESETS });
   const { values } = shell;
@@ -639,11 +548,8 @@ function start() {
     weights: null,
   });
 
-  if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
-    fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
-    return;
-  }
-  startWorkers();
+  if (!core.start()) return;
+  isoTask.warm();
   trained = new TrainedSweepPanel({
     root: $('fig-trained'),
     settings: () => ({ noise: state.values.noise, seed: state.values.seed, seeds: state.values.seeds, teacher: state.values.teacher }),

@@ -1,12 +1,12 @@
 // The lazy-or-rich worker: owns the wasm engine and either the one live LazyRich run (the page's
 // training worker) or width sweeps (a second instance, so a sweep never holds up training).
 // Protocol in protocol.js; the live run's lifecycle (configure, play / pause / step, time slicing,
-// setLr / setRidge) is worker-host.js's. Each chunk runs `run.advance(k)` with k tuned so a chunk
-// takes about CHUNK_MS (more where one call has a large fixed cost).
+// the live step size and ridge) is worker-host.js's. Each chunk runs `run.advance(k)` with k tuned
+// so a chunk takes about CHUNK_MS (more where one call has a large fixed cost).
 // A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
 
 import { LazyRich, lazyDefaults, WidthSweep } from '../pkg/descent.js';
-import { MSG, TASK, ERROR_DURING, finite, allFinite, floats64 } from './protocol.js';
+import { TASK, ERROR_DURING, finite, allFinite, floats64 } from './protocol.js';
 import { hostRun, Picture } from './worker-host.js';
 import { hostTasks } from './task-host.js';
 
@@ -139,9 +139,9 @@ const host = hostRun({
     msg.gridCostMs = grid.costMs;
   },
   live: {
-    [MSG.SET_LR]: { during: ERROR_DURING.SET_LR, apply: (run, msg) => run.setLr(msg.lr) },
+    lr: { during: ERROR_DURING.SET_LR, apply: (run, lr) => run.setLr(lr) },
     // The kernel-regression line changes at once, also while paused.
-    [MSG.SET_RIDGE]: { during: ERROR_DURING.SET_RIDGE, apply: (run, msg) => run.setRidge(msg.ridge), refresh: true },
+    ridge: { during: ERROR_DURING.SET_RIDGE, apply: (run, ridge) => run.setRidge(ridge), refresh: true },
   },
   handle: (msg) => tasks.handle(msg),
 });

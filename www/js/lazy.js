@@ -45,11 +45,11 @@ const CONTROLS = controlsFrom('lazy', [
   derive('seed'),
 ]);
 
-// Controls the running network absorbs without a rebuild: the message type each one sends (as
-// {type, runId, [name]: value}) and the words shown when the worker cannot apply it.
+// Controls the running network absorbs without a rebuild (sent in one SET, protocol.js): what
+// failed when the worker cannot apply one, and the words shown then.
 const LIVE = {
   lr: LIVE_LR,
-  ridge: { type: MSG.SET_RIDGE, during: ERROR_DURING.SET_RIDGE, failed: 'The ridge was not changed' },
+  ridge: { during: ERROR_DURING.SET_RIDGE, failed: 'The ridge was not changed' },
 };
 
 // Page options kept in the URL beside the settings (controls.js bindView).

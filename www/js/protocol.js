@@ -1,19 +1,38 @@
-// Message types spoken between the page (main.js) and the training worker (worker.js).
-// Keep this file the single place where the strings are spelled.
+// The messages spoken between the pages and their workers. Keep this file the single place where
+// the strings are spelled. Two families:
 //
+// Runs (run-core.js and run-client.js on the page; worker-host.js in the worker). A page drives one
+// worker, or a pool of them (the double-descent page: each worker holds a block of the seeds), each
+// holding the newest run:
 // page → worker
-//   {type: CONFIGURE, runId, config}   build a new network from `config`; replaces the current one
-//                                      only if construction succeeds. Play state is kept.
+//   {type: CONFIGURE, runId, version, config}
+//                                      build a new run from `config`; replaces the current one
+//                                      only if construction succeeds (a scene whose runs are too
+//                                      large to hold two frees it first). Play state is kept.
+//   {type: SET, runId, version, values}
+//                                      live settings for run `runId`: values = {[name]: value},
+//                                      applied without a rebuild (the step size, a ridge, the
+//                                      label noise…). `version` counts the page's changes; the
+//                                      replies that follow carry the newest one applied, so that
+//                                      a page can keep one SET in flight per worker
 //   {type: PLAY}                       train continuously (time-sliced) until PAUSE or divergence
 //   {type: PAUSE}                      stop training; replies DONE (reason 'paused')
 //   {type: STEP, steps}                advance `steps` steps (training is paused first); replies DONE
-//   {type: SET_LR, runId, lr}          new step size for run `runId` from its next step on
-//                                      (a live setting: every one is {type, runId, [name]: value},
-//                                      sent by run-client.js and applied by worker-host.js)
-//
+//   {type: LOSE_DEVICE}                makes the GPU fail as a lost device would, to show (and
+//                                      test) the move to the CPU
 // worker → page
 //   {type: READY, info}                engine loaded: info = {build, defaults}
-//   {type: PROGRESS, runId, report, stepsPerSec, gridCostMs, grid?, points?}
+//   {type: PROGRESS, runId, …}         a chunk of work finished (a training chunk, a seed)
+//   {type: DONE, runId, reason, …}     the worker is idle for this run; reason is one of DONE_REASON
+//   {type: ERROR, runId, during, message, version?, fatal?}
+//                                      a request failed; during is one of ERROR_DURING (`version`
+//                                      after a SET). After 'configure' (the engine refused the
+//                                      config) the previous run is kept, paused. fatal: the engine
+//                                      could not start
+// Replies for a run other than the newest are stale: the page drops them.
+//
+// The Playground (main.js ↔ worker.js), live settings {lr}:
+//   PROGRESS: {runId, report, stepsPerSec, gridCostMs, grid?, points?}
 //                                      a training chunk finished; `grid` (Float32Array, only when
 //                                      included) is the prediction on the grid; gridCostMs is what
 //                                      one grid prediction costs (large networks get fewer);
@@ -21,24 +40,18 @@
 //                                      finite): the losses after each step of a chunk of the first
 //                                      EARLY_STEPS (history.js), taken one at a time (also on a
 //                                      DONE for a divergence there)
-//   {type: DONE, runId, reason, report, stepsPerSec, gridCostMs, grid?, setup?}
-//                                      the worker is idle for this run. reason is one of
-//                                      DONE_REASON; `setup` (after CONFIGURE only) carries the
-//                                      data, the grid spec and the model size
-//   {type: ERROR, runId, during, message, fatal?}
-//                                      a request failed; during is one of ERROR_DURING. After
-//                                      'configure' (the engine refused the config) the previous
-//                                      network is kept, paused. fatal: the engine could not start
+//   DONE: {runId, reason, report, stepsPerSec, gridCostMs, grid?, setup?}
+//                                      `setup` (after CONFIGURE only) carries the data, the grid
+//                                      spec and the model size
+//   `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message, backend, notice},
+//   with every non-finite number replaced by null. PROGRESS and DONE also carry `backendInfo` =
+//   {backend: 'cpu' | 'webgpu', adapter, notice, detail}: the backend running, the GPU adapter's
+//   name, why the run is on the CPU when a GPU was wanted (in plain words, for the page), and the
+//   technical reason behind that (for the console). The config's `backend` ('auto' | 'cpu' |
+//   'gpu') chooses it.
 //
-// `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message, backend, notice},
-// with every non-finite number replaced by null. Typed arrays travel as transferred buffers.
-// PROGRESS and DONE also carry `backendInfo` = {backend: 'cpu' | 'webgpu', adapter, notice, detail}:
-// the backend running, the GPU adapter's name, why the run is on the CPU when a GPU was wanted (in
-// plain words, for the page), and the technical reason behind that (for the console).
-// The config's `backend` ('auto' | 'cpu' | 'gpu') chooses it; {type: LOSE_DEVICE} makes the GPU
-// fail as a lost device would, to show (and test) the move to the CPU.
-//
-// The lazy-or-rich scene (lazy.js ↔ lazy-worker.js) speaks the same protocol, with these changes:
+// Lazy or rich (lazy.js ↔ lazy-worker.js), live settings {lr, ridge} (the ridge of the kernel
+// regression), with these changes:
 //   report = {step, network, linearized, ntk, krr, weightChange, kernelDistance, diverged, message},
 //            each model's entry {trainLoss, testLoss, trainAcc, testAcc}
 //   grid   = {network, linearized, ntk, krr}: one Float32Array per model (null if not finite)
@@ -47,36 +60,27 @@
 //            fraction of the largest eigenvalue below which the empirical (f32) spectra are noise
 //   setup  also carries expectedSlopes = {weightChange, kernelDistance}: the slopes against width
 //            that theory predicts for the run's settings (null where it predicts none)
-//   page → worker
-//     {type: SET_RIDGE, runId, ridge}  new ridge for the kernel regression of run `runId`
-//     {type: TASK, id, kind: TASK.SWEEP, config, widths, steps, seeds}
-//                                      a background task (below): train `config` at each width
-//                                      for `steps` steps with `seeds` seeds (seed, seed + 1, …),
-//                                      one (width, seed) per slice
-//   worker → page
-//     {type: TASK_PROGRESS | TASK_DONE, id, run, index, total, slopes, points, expected}
-//                                      run = {width, seed, weightChange, kernelDistance} just
-//                                      finished (null in the first message, which carries
-//                                      `expected` = {weightChange, kernelDistance}, the slopes
-//                                      theory predicts); points = one per width so far,
-//                                      {width, runs, diverged, weightChange, kernelDistance (geometric
-//                                      means over seeds), weightChangeMin, …Max, kernelDistanceMin,
-//                                      …Max}; slopes = {weightChange, kernelDistance}, null where
-//                                      not yet known
-// A sweep runs in its own worker (a second instance of lazy-worker.js), so training goes on.
+//   the width sweep, a background task (below) TASK.SWEEP {config, widths, steps, seeds}: train
+//   `config` at each width for `steps` steps with `seeds` seeds (seed, seed + 1, …), one (width,
+//   seed) per slice; its TASK_PROGRESS / TASK_DONE carry {run, index, total, slopes, points,
+//   expected}: run = {width, seed, weightChange, kernelDistance} just finished (null in the first
+//   message, which carries `expected` = {weightChange, kernelDistance}, the slopes theory
+//   predicts); points = one per width so far, {width, runs, diverged, weightChange,
+//   kernelDistance (geometric means over seeds), weightChangeMin, …Max, kernelDistanceMin, …Max};
+//   slopes = {weightChange, kernelDistance}, null where not yet known.
 //
-// The double-descent scene (dd.js ↔ a pool of dd-worker.js) uses CONFIGURE, PROGRESS and ERROR,
-// plus SET_LIVE (ridge, noise, teacher re-fit without recomputing) and the isotropic-model
-// messages ISOTROPIC → ISO_CURVES, ISO_POINT, and the trained-network sweep (the background task
-// TASK.TRAIN); the messages are spelled out in dd-worker.js.
+// Step size (step.js ↔ step-worker.js), live setting {lrMultiple} (a restart from θ₀ at a new
+// multiple of the stability bound), DONE 'finished' at the step budget or a divergence, and the
+// phase diagrams as the background task TASK.PHASE; spelled out in step-worker.js.
 //
-// The step-size scene (step.js ↔ step-worker.js) speaks the run protocol above (worker-host.js),
-// with SET_LR carrying `lrMultiple` (a restart from θ₀ at a new multiple of the stability bound)
-// and DONE 'finished' at the step budget or a divergence, and the phase diagrams as the
-// background task TASK.PHASE; spelled out in step-worker.js.
+// Double descent (dd.js ↔ a pool of dd-worker.js): CONFIGURE and live settings {ridge, noise,
+// teacher} (a re-fit of the finished seeds, no recomputation), PROGRESS after each seed and each
+// re-fit with the `version` it is fitted at; the isotropic model (TASK.ISOTROPIC) and the
+// trained-network sweep (TASK.TRAIN) as background tasks; spelled out in dd-worker.js.
 //
 // Background tasks (task-client.js ↔ task-host.js: the lazy width sweep, the phase diagrams, the
-// trained-network sweep), each in a worker of its own so that the live run goes on:
+// isotropic model, the trained-network sweep), each in a worker of its own so that the live run
+// goes on:
 //   page → worker   {type: TASK, id, kind, ...params}    start one (a newer one replaces it)
 //                   {type: CANCEL_TASK, id}               stop it after the slice in progress
 //   worker → page   {type: TASK_PROGRESS, id, ...}        after the start and after every slice
@@ -88,13 +92,8 @@ export const MSG = Object.freeze({
   PLAY: 'play',
   PAUSE: 'pause',
   STEP: 'step',
-  SET_LR: 'setLr',
+  SET: 'set',
   LOSE_DEVICE: 'loseDevice',
-  SET_RIDGE: 'setRidge',
-  SET_LIVE: 'setLive',
-  ISOTROPIC: 'isotropic',
-  ISO_CURVES: 'isoCurves',
-  ISO_POINT: 'isoPoint',
   TASK: 'task',
   CANCEL_TASK: 'cancelTask',
   TASK_PROGRESS: 'taskProgress',
@@ -120,6 +119,7 @@ export const ERROR_DURING = Object.freeze({
   STEP: 'step',
   SET_LR: 'setLr', // the run goes on with its previous step size
   SET_RIDGE: 'setRidge', // the kernel regression keeps its previous ridge
+  SET: 'set', // a live setting of the double-descent sweep: the curves keep their previous fit
   SWEEP: 'sweep', // the sweep stopped
   ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
   TRAIN: 'train', // the trained-network sweep stopped
@@ -131,6 +131,7 @@ export const TASK = Object.freeze({
   SWEEP: 'sweep', // lazy-worker.js: the width sweep
   PHASE: 'phase', // step-worker.js: a phase diagram
   TRAIN: 'train', // dd-worker.js: the trained-network sweep
+  ISOTROPIC: 'isotropic', // dd-worker.js: the isotropic model's curves and Monte-Carlo points
 });
 
 /** How a background task ended (TASK_DONE's reason; task-host.js). */

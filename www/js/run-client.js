@@ -1,11 +1,11 @@
-// The page side of a training run, shared by the scenes that train one live network in a worker
-// (the Playground, Lazy or rich). It owns what every such page does the same way:
-//   - starting the worker (moduleWorker from scene.js), its load errors, the ready timeout note;
+// The page side of a live training run, shared by the scenes that train one network in a worker
+// (the Playground, Lazy or rich, Step size). On run-core.js (the worker, its load errors and ready
+// timeout, run ids and stale replies, the versioned SET, the status and the alert) it owns what
+// every such page does the same way:
 //   - configure coalescing: one CONFIGURE in flight, slider drags coalesced per animation frame
 //     (with a timeout for frames that never come), the busy indicator after BUSY_MS;
-//   - live settings: controls the running network absorbs without a rebuild, each sent as
-//     {type, runId, [name]: value} (protocol.js), after any configure in flight;
-//   - run ids: replies for a run other than the newest are dropped;
+//   - live settings: controls the running network absorbs without a rebuild, sent together in one
+//     SET (protocol.js) after any configure in flight;
 //   - the status machine (state.status: loading | paused | playing | diverged | finished | refused
 //     | failed) with play / pause / step / reset, and resumeOnChange (a run stopped by divergence,
 //     by its end or by a refused setting trains again after the next change);
@@ -13,11 +13,10 @@
 // The scene keeps its own state object (passed in, so that window.descent.state shows it) and
 // draws through callbacks; this file imports nothing of a scene.
 
-import { MSG, DONE_REASON, ERROR_DURING, plainMessage } from './protocol.js';
-import { moduleWorker } from './scene.js';
+import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
+import { createRunCore } from './run-core.js';
 import { formatInt } from './controls.js';
 
-const READY_TIMEOUT_MS = 20000;
 const BUSY_MS = 300; // a configure that takes longer shows the busy indicator
 const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this long if frames stop
 
@@ -26,12 +25,13 @@ const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this lon
  *
  * options:
  *   workerUrl       URL of the scene's worker (a module worker speaking protocol.js)
- *   state           the scene's state object; the client keeps status, playing, resumeOnChange,
- *                   runId, shownRunId, setup, report, firstReport, info, message and values (the
- *                   bound controls' values, sent as the config) in it
- *   live            {name: {type, during, failed, restart?}}: the live settings; `type` is the
- *                   message type, `during` the ERROR_DURING of its failure, `failed` the text
- *                   shown before the worker's reason ("The step size was not changed");
+ *   state           the scene's state object; the client keeps playing, resumeOnChange,
+ *                   shownRunId, setup, report, firstReport and values (the bound controls'
+ *                   values, sent as the config) in it, beside run-core.js's status, runId, info
+ *                   and message
+ *   live            {name: {during, failed, restart?}}: the live settings; `during` is the
+ *                   ERROR_DURING of its failure, `failed` the text shown before the worker's
+ *                   reason ("The step size was not changed");
  *                   `restart`: the setting starts the run over from step 0 (worker-host.js), and
  *                   a run that was training, or stopped by its end, trains again
  *   onReset()       Reset: default a new run (requestConfigure); a scene whose runs restart
@@ -57,7 +57,6 @@ export function createRunClient(options) {
   const ids = { ...IDS, ...options.ids };
   const el = (key) => document.getElementById(ids[key]);
 
-  let worker = null;
   let configInFlight = false; // a configure has been sent and not answered yet
   let configDirty = false; // the values changed since the last configure was sent
   const liveDirty = new Set(); // live settings changed since last sent
@@ -65,44 +64,34 @@ export function createRunClient(options) {
   let busyTimer = 0;
   let frameQueued = false;
 
+  const core = createRunCore({
+    workerUrl,
+    state,
+    ids,
+    onReady: ready,
+    onMessage: onWorkerMessage,
+    onStatus(s) {
+      if (s === 'failed') state.playing = false;
+      renderButtons();
+      onStatus(s);
+    },
+    onFail(text) {
+      const backend = el('backend');
+      if (backend) backend.textContent = 'unavailable';
+      document.body.classList.add('failed');
+      onFail(text);
+    },
+  });
+  const { post, setMessage, setStatus, fail } = core;
+
   Object.assign(state, {
-    status: 'loading',
     playing: false, // the user wants training to run (the button shows "Pause")
     resumeOnChange: false,
-    runId: 0, // newest run requested; replies for other runs are dropped
     shownRunId: 0, // run whose data and plots are on screen
     setup: null,
     report: null,
     firstReport: null,
-    info: null, // {build, defaults} from the engine
-    message: null, // {kind, text} shown in the alert region
   });
-
-  function post(msg) {
-    worker?.postMessage(msg);
-  }
-
-  function setMessage(kind, text) {
-    state.message = text ? { kind, text: plainMessage(text) } : null;
-    const alert = el('alert');
-    if (!alert) return;
-    if (!state.message) {
-      alert.hidden = true;
-      alert.textContent = '';
-      alert.className = 'alert';
-      return;
-    }
-    alert.hidden = false;
-    alert.className = `alert alert-${kind}`;
-    alert.textContent = state.message.text;
-  }
-
-  function setStatus(s) {
-    state.status = s;
-    document.body.dataset.status = s;
-    renderButtons();
-    onStatus(s);
-  }
 
   function renderButtons() {
     const ok = state.status !== 'loading' && state.status !== 'failed';
@@ -150,12 +139,14 @@ export function createRunClient(options) {
     if (configDirty && !configInFlight) {
       sendConfigure();
     } else if (liveDirty.size && !configDirty && !configInFlight) {
+      const values = {};
       let restart = false;
       for (const name of liveDirty) {
-        post({ type: live[name].type, runId: state.runId, [name]: state.values[name] });
+        values[name] = state.values[name];
         restart ||= !!live[name].restart;
       }
       liveDirty.clear();
+      core.set(values);
       if (restart && (state.playing || state.resumeOnChange)) {
         state.playing = true;
         state.resumeOnChange = false;
@@ -177,8 +168,7 @@ export function createRunClient(options) {
     configDirty = false;
     liveDirty.clear(); // the config carries every value
     setConfigInFlight(true);
-    state.runId += 1;
-    post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
+    core.configure(() => ({ config: { ...state.values } }));
     if (state.playing || state.resumeOnChange) {
       state.playing = true;
       state.resumeOnChange = false;
@@ -237,25 +227,23 @@ export function createRunClient(options) {
   // -------------------------------------------------------------------------------------------
   // Replies.
 
-  function onWorkerMessage(e) {
-    const msg = e.data;
+  function ready(info) {
+    const version = info?.build?.version;
+    const build = el('build');
+    if (build) build.textContent = version ? `Engine ${version}.` : '';
+    setStatus(state.playing ? 'playing' : 'paused');
+    onReady(info);
+    flush();
+  }
+
+  /** A reply of the newest run (run-core.js drops the stale ones and handles fatal errors). */
+  function onWorkerMessage(msg) {
     switch (msg.type) {
-      case MSG.READY: {
-        state.info = msg.info;
-        const version = msg.info?.build?.version;
-        const build = el('build');
-        if (build) build.textContent = version ? `Engine ${version}.` : '';
-        setStatus(state.playing ? 'playing' : 'paused');
-        onReady(msg.info);
-        flush();
-        break;
-      }
       case MSG.PROGRESS:
-        if (msg.runId !== state.runId || msg.runId !== state.shownRunId) return; // stale
+        if (msg.runId !== state.shownRunId) return; // its configure's reply has not come yet
         onReport(msg);
         break;
       case MSG.DONE:
-        if (msg.runId !== state.runId) return; // stale
         if (msg.reason === DONE_REASON.CONFIGURED) configured(msg);
         else if (msg.runId === state.shownRunId) done(msg);
         break;
@@ -301,11 +289,6 @@ export function createRunClient(options) {
   }
 
   function error(msg) {
-    if (msg.fatal) {
-      fail(msg.message);
-      return;
-    }
-    if (msg.runId !== state.runId) return; // about a run that has been replaced
     const liveFailed = Object.values(live).find((l) => l.during === msg.during);
     if (msg.during === ERROR_DURING.CONFIGURE) {
       // The engine refused the newest config: the previous run's plots stay on screen.
@@ -327,16 +310,6 @@ export function createRunClient(options) {
       setMessage('error', msg.message);
       setStatus('paused');
     }
-  }
-
-  function fail(text) {
-    state.playing = false;
-    setMessage('fatal', text);
-    setStatus('failed');
-    const backend = el('backend');
-    if (backend) backend.textContent = 'unavailable';
-    document.body.classList.add('failed');
-    onFail(text);
   }
 
   /** Asks for render() at the next animation frame (once, however often it is asked). */
@@ -404,32 +377,11 @@ export function createRunClient(options) {
    * ready); `autoplay` trains it at once. Returns false when the worker could not start.
    */
   function start({ autoplay = false } = {}) {
-    if (typeof Worker === 'undefined' || typeof WebAssembly !== 'object') {
-      fail('This browser cannot run Descent: it needs Web Workers and WebAssembly.');
-      return false;
-    }
-    try {
-      worker = moduleWorker(workerUrl);
-    } catch (err) {
-      fail(`The training worker could not start: ${err?.message ?? err}`);
-      return false;
-    }
-    worker.onmessage = onWorkerMessage;
-    worker.onerror = (e) => {
-      e.preventDefault();
-      fail(`The training engine could not be loaded${e.message ? ` (${e.message})` : ''}. ` +
-        'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
-    };
-    worker.onmessageerror = () => fail('The training worker sent a message the page could not read.');
-    setTimeout(() => {
-      if (state.status === 'loading') setMessage('info', 'Still loading the engine… this takes longer than expected.');
-    }, READY_TIMEOUT_MS);
-
+    if (!core.start()) return false;
     state.playing = autoplay;
     configDirty = false;
     setConfigInFlight(true);
-    state.runId = 1;
-    post({ type: MSG.CONFIGURE, runId: state.runId, config: { ...state.values } });
+    core.configure(() => ({ config: { ...state.values } }));
     if (autoplay) post({ type: MSG.PLAY });
     return true;
   }
@@ -479,5 +431,5 @@ export const IDS = Object.freeze({
   build: 'build-info',
 });
 
-/** The live settings the scenes share: the step size (protocol.js SET_LR). */
-export const LIVE_LR = Object.freeze({ type: MSG.SET_LR, during: ERROR_DURING.SET_LR, failed: 'The step size was not changed' });
+/** The live settings the scenes share: the step size. */
+export const LIVE_LR = Object.freeze({ during: ERROR_DURING.SET_LR, failed: 'The step size was not changed' });

@@ -5,7 +5,8 @@
 // (DONE 'finished'). Protocol (names in protocol.js), beside worker-host.js's:
 //
 // page → worker
-//   {type: SET_LR, runId, lrMultiple} restart the run from θ₀ at `lrMultiple` × the stability
+//   {type: SET, runId, version, values: {lrMultiple}}
+//                                      restart the run from θ₀ at `lrMultiple` × the stability
 //                                      bound (a live setting that restarts; replies DONE 'stepped'
 //                                      while paused)
 //   {type: TASK, id, kind: TASK.PHASE, config, backend}
@@ -61,8 +62,8 @@ hostRun({
   initialK: 4,
   nextK: (k, dt) => Math.min(512, Math.round(Math.min(2 * k, Math.max(k / 2, (k * CHUNK_MS) / Math.max(dt, 0.05))))),
   live: {
-    [MSG.SET_LR]: {
-      during: ERROR_DURING.SET_LR, apply: (run, msg) => run.setLrMultiple(msg.lrMultiple), refresh: true, restart: true,
+    lrMultiple: {
+      during: ERROR_DURING.SET_LR, apply: (run, lrMultiple) => run.setLrMultiple(lrMultiple), refresh: true, restart: true,
     },
   },
   handle(msg) {

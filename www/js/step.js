@@ -46,7 +46,7 @@ const CONTROLS = controlsFrom('step', [
 // The step size restarts the run from θ₀ (the bounds and Θ₀ are kept): cheap enough to follow a
 // drag; Restart sends it again.
 const LIVE = {
-  lrMultiple: { type: MSG.SET_LR, during: ERROR_DURING.SET_LR, failed: 'The step size was not changed', restart: true },
+  lrMultiple: { during: ERROR_DURING.SET_LR, failed: 'The step size was not changed', restart: true },
 };
 
 // Page options kept in the URL beside the settings (controls.js bindView).

@@ -18,7 +18,7 @@ const CANCEL_GRACE_MS = 400; // a worker that has not stopped by then is termina
  *   onDone(msg)      its TASK_DONE (reason TASK_END.FINISHED: it carries the last slice's data)
  *   onFail(text)     it stopped: the worker could not start or load, or the engine refused
  *   errorText(message)  the failure text for an engine error (default "The <name> stopped: …")
- * Returns {start(params), cancel(), post(msg), running, id}.
+ * Returns {start(params), cancel(), warm(), post(msg), running, id}.
  */
 export function createTask(options) {
   const {
@@ -114,6 +114,14 @@ export function createTask(options) {
   return {
     start,
     cancel,
+    /** Starts the worker now, so that its engine has loaded by the first task. */
+    warm() {
+      try {
+        ensureWorker();
+      } catch {
+        // start() tries again and says why it could not
+      }
+    },
     /** Another message to the task's worker (if it has started). */
     post: (msg) => worker?.postMessage(msg),
     get running() {

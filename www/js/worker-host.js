@@ -1,22 +1,23 @@
-// The worker side of a training run, shared by the scene workers that hold one live network
-// (worker.js, lazy-worker.js). On top of worker-core.js (engine loading, the backlog before it is
-// ready, transferred posts, the zero-delay yield) it owns the run's lifecycle:
-//   - CONFIGURE: build the scene's run; a refusal keeps the previous run (paused) and says why;
-//     the new run's id, its first report and its setup go back in DONE 'configured';
-//   - PLAY / PAUSE / STEP and time slicing: each chunk advances k steps, k tuned by the scene so
-//     a chunk takes about its target time, posts PROGRESS and yields so that new messages are
-//     handled in between; a divergence stops training with DONE 'diverged', the end of a run
-//     that has one (a step budget) with DONE 'finished';
-//   - live settings (SET_LR, SET_RIDGE, …: {type, runId, [name]: value}) for the newest run only;
-//   - the steps-per-second estimate, and errors posted with the run id and what failed.
-// Every call into the engine goes through one promise chain (`serial`): a GPU run's calls are
-// asynchronous, and the engine object must not be entered again while one of them is pending.
-// A scene's engine calls may be synchronous or return promises; both are awaited.
+// The worker side of a run, shared by every scene worker. Two layers:
+//   - hostRuns (the core, every run worker: the pool of double-descent workers as well as the live
+//     scenes): CONFIGURE builds the scene's run (a refusal says why, with the run id); SET applies
+//     live settings ({type, runId, version, values}) to the newest run only and remembers the
+//     version it answers to; a configure superseded by a newer one is skipped; the scene's other
+//     messages go to its handle(); errors go back with the run id and what failed.
+//   - hostRun (the live scenes: worker.js, lazy-worker.js, step-worker.js) on top: PLAY / PAUSE /
+//     STEP and time slicing: each chunk advances k steps, k tuned by the scene so a chunk takes
+//     about its target time, posts PROGRESS and yields so that new messages are handled in
+//     between; a divergence stops training with DONE 'diverged', the end of a run that has one (a
+//     step budget) with DONE 'finished'; the steps-per-second estimate; the pictures.
+// Both stand on worker-core.js (engine loading, the backlog before it is ready, transferred posts,
+// the zero-delay yield). Every call into the engine goes through one promise chain (`serial`): a
+// GPU run's calls are asynchronous, and the engine object must not be entered again while one of
+// them is pending. A scene's engine calls may be synchronous or return promises; both are awaited.
 
 import { serve, post, yielder } from './worker-core.js';
 import { MSG, DONE_REASON, ERROR_DURING, describe, transferables } from './protocol.js';
 
-export { post };
+export { post, yielder };
 
 export const MAX_K = 1 << 20; // most steps in one chunk or one STEP request
 // After configure, pause and step a picture is always sent, unless it would block the worker
@@ -62,9 +63,93 @@ export class Picture {
 }
 
 /**
- * Serves one scene's live run. `scene`:
+ * The core of a run worker. `scene`:
  *   info()                 scene facts for READY (defaults)
- *   create(config)         the engine's run for `config` (throws: refused); may be a promise
+ *   create(config, msg)    the engine's run for `config` (throws: refused); may be a promise
+ *   freeFirst              free the current run before its successor is built (runs too large
+ *                          to hold two of); otherwise a refusal keeps the current run
+ *   live                   {[name]: {during, apply(run, value), …}}: the live settings, applied
+ *                          in the table's order; a failed one is reported with its `during`
+ *   handle(msg, host)      optional: the scene's other messages
+ * `layer` (what runs the run once it is built):
+ *   started(run, msg)      a new run is in place (host.runId and host.version are its)
+ *   refused()              the newest configure was refused
+ *   changed(settings, msg) live settings were applied: the table's entries of those that were
+ *   handle(msg)            optional: the layer's messages; returns whether it took `msg`
+ * Returns the host: `run`, `runId`, `version` (of the newest SET applied, or the configure's),
+ * `serial(fn)`.
+ */
+export function hostRuns(scene, layer = {}) {
+  const host = { run: null, runId: 0, version: 0, serial };
+  let newestRunId = 0; // the newest CONFIGURE received, also while older messages wait in the chain
+
+  // Runs `fn` after every engine call queued before it has settled.
+  let chain = Promise.resolve();
+  function serial(fn) {
+    chain = chain.then(fn).catch((err) => {
+      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+    });
+    return chain;
+  }
+
+  async function configure(msg) {
+    if (msg.runId < newestRunId) return; // superseded before it was built
+    if (scene.freeFirst && host.run) {
+      host.run.free();
+      host.run = null;
+    }
+    let next;
+    try {
+      next = await scene.create(msg.config, msg);
+    } catch (err) {
+      post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
+      layer.refused?.();
+      return;
+    }
+    if (msg.runId < newestRunId) {
+      next.free(); // superseded while it was built
+      return;
+    }
+    if (host.run) host.run.free();
+    host.run = next;
+    host.runId = msg.runId;
+    host.version = msg.version ?? 0;
+    await layer.started?.(next, msg);
+  }
+
+  async function set(msg) {
+    const run = host.run;
+    if (!run || msg.runId !== host.runId) return; // for a run that is gone or not yet built
+    const applied = [];
+    for (const [name, setting] of Object.entries(scene.live ?? {})) {
+      if (!(name in msg.values)) continue;
+      try {
+        await setting.apply(run, msg.values[name]);
+        applied.push(setting);
+      } catch (err) {
+        post({ type: MSG.ERROR, runId: host.runId, version: msg.version, during: setting.during, message: describe(err) });
+      }
+    }
+    host.version = msg.version;
+    if (applied.length) await layer.changed?.(applied, msg);
+  }
+
+  async function handle(msg) {
+    if (msg.type === MSG.CONFIGURE) await configure(msg);
+    else if (msg.type === MSG.SET) await set(msg);
+    else if (!(await layer.handle?.(msg)) && scene.handle) await scene.handle(msg, host);
+  }
+
+  serve((msg) => {
+    if (msg.type === MSG.CONFIGURE) newestRunId = Math.max(newestRunId, msg.runId);
+    serial(() => handle(msg));
+  }, scene.info);
+  return host;
+}
+
+/**
+ * Serves one scene's live run (on hostRuns). `scene`, beside hostRuns' info, create, live and
+ * handle:
  *   evaluate(run)          its report now (the engine's, cleaned by `clean`)
  *   advance(run, k)        advances k steps; returns the engine's report
  *   clean(report)          a plain, NaN-free copy of an engine report
@@ -80,21 +165,14 @@ export class Picture {
  *   nextK(k, dt, done)     the next chunk's k after one of `done` steps that took `dt` ms
  *   decorate(msg, forced)  adds the pictures that are due (and anything else) to a PROGRESS or
  *                          DONE message; `forced` on a DONE
- *   live                   {[type]: {during, apply(run, msg), refresh?, restart?}}: the live
- *                          settings; `refresh`: the report changes at once (re-evaluated, and a
- *                          DONE 'stepped' is posted while paused); `restart`: the run starts over
- *                          from step 0 (chunks start again at `initialK`)
- *   handle(msg, host)      optional: the scene's other messages
- * Returns the host (`playing`, `runId`, `run`, `serial`, `postDone`) for the scene's own messages.
+ *   live                   {[name]: {during, apply(run, value), refresh?, restart?}}: `refresh`:
+ *                          the report changes at once (re-evaluated, and a DONE 'stepped' is
+ *                          posted while paused); `restart`: the run starts over from step 0
+ *                          (chunks start again at `initialK`)
+ * A refused configure keeps the previous run, paused. Returns the host (`playing`, `runId`, `run`,
+ * `serial`, `postDone`) for the scene's own messages.
  */
 export function hostRun(scene) {
-  const host = {
-    run: null, // the live run
-    runId: 0, // run id of `run`
-    playing: false,
-    serial,
-    postDone,
-  };
   const initialK = scene.initialK ?? 1;
   let k = initialK; // steps per chunk
   let stepsPerSec = 0; // smoothed
@@ -104,16 +182,20 @@ export function hostRun(scene) {
   const finished = (report) => report != null && !!scene.finished?.(report);
   // Why a run stopped by itself after `report`, or null.
   const ended = (report) => (finished(report) ? DONE_REASON.FINISHED : report.diverged != null ? DONE_REASON.DIVERGED : null);
-  const scheduleTick = yielder(() => serial(tick));
 
-  // Runs `fn` after every engine call queued before it has settled.
-  let chain = Promise.resolve();
-  function serial(fn) {
-    chain = chain.then(fn).catch((err) => {
-      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
-    });
-    return chain;
-  }
+  const host = hostRuns(scene, {
+    started,
+    refused() {
+      // The previous run stays (and the page keeps its plots); training it stops.
+      host.playing = false;
+      refused = true;
+    },
+    changed,
+    handle,
+  });
+  host.playing = false;
+  host.postDone = postDone;
+  const scheduleTick = yielder(() => host.serial(tick));
 
   async function decorate(msg, forced) {
     if (scene.decorate) await scene.decorate(msg, forced);
@@ -136,27 +218,14 @@ export function hostRun(scene) {
     reportSent = true;
   }
 
-  async function configure(msg) {
-    let next;
-    try {
-      next = await scene.create(msg.config);
-    } catch (err) {
-      // Keep the previous run (and the page keeps its plots); stop training it.
-      host.playing = false;
-      refused = true;
-      post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
-      return;
-    }
-    if (host.run) host.run.free();
-    host.run = next;
+  async function started(run) {
     refused = false;
-    host.runId = msg.runId;
     k = initialK;
     stepsPerSec = 0;
     const t0 = performance.now();
-    lastReport = scene.clean(await scene.evaluate(next));
+    lastReport = scene.clean(await scene.evaluate(run));
     reportSent = false;
-    const setup = scene.setup ? await scene.setup(next, performance.now() - t0) : null;
+    const setup = scene.setup ? await scene.setup(run, performance.now() - t0) : null;
     await postDone(DONE_REASON.CONFIGURED, { setup });
     if (host.playing) scheduleTick();
   }
@@ -225,53 +294,41 @@ export function hostRun(scene) {
     await postDone(ended(lastReport) ?? DONE_REASON.STEPPED);
   }
 
-  async function setLive(setting, msg) {
-    const run = host.run;
-    if (!run || msg.runId !== host.runId) return; // for a run that is gone or not yet built
+  /** Live settings were applied: a restart starts chunks over, a refresh re-reads the report. */
+  async function changed(settings) {
+    if (settings.some((s) => s.restart)) k = initialK;
+    if (!settings.some((s) => s.refresh)) return;
     try {
-      await setting.apply(run, msg);
-      if (setting.restart) k = initialK;
-      if (setting.refresh) {
-        lastReport = scene.clean(await scene.evaluate(run));
-        reportSent = false;
-        if (!host.playing) await postDone(DONE_REASON.STEPPED);
-      }
+      lastReport = scene.clean(await scene.evaluate(host.run));
+      reportSent = false;
+      if (!host.playing) await postDone(DONE_REASON.STEPPED);
     } catch (err) {
-      post({ type: MSG.ERROR, runId: host.runId, during: setting.during, message: describe(err) });
+      post({ type: MSG.ERROR, runId: host.runId, during: settings.find((s) => s.refresh).during, message: describe(err) });
     }
   }
 
+  /** PLAY, PAUSE and STEP; returns whether `msg` was one of them. */
   async function handle(msg) {
-    const setting = scene.live?.[msg.type];
-    if (setting) {
-      await setLive(setting, msg);
-      return;
-    }
     switch (msg.type) {
-      case MSG.CONFIGURE:
-        await configure(msg);
-        break;
       case MSG.PLAY:
         if (!host.playing && host.run && !refused && lastReport?.diverged == null && !finished(lastReport)) {
           host.playing = true;
           scheduleTick();
         }
-        break;
+        return true;
       case MSG.PAUSE:
         if (host.playing) {
           host.playing = false;
           await postDone(DONE_REASON.PAUSED);
         }
-        break;
+        return true;
       case MSG.STEP:
         await step(msg);
-        break;
+        return true;
       default:
-        if (scene.handle) await scene.handle(msg, host);
-        break;
+        return false;
     }
   }
 
-  serve((m) => serial(() => handle(m)), scene.info);
   return host;
 }

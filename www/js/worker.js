@@ -127,7 +127,7 @@ const host = hostRun({
     msg.backendInfo = backendInfo(host.run);
   },
   live: {
-    [MSG.SET_LR]: { during: ERROR_DURING.SET_LR, apply: (pg, msg) => pg.setLr(msg.lr) },
+    lr: { during: ERROR_DURING.SET_LR, apply: (pg, lr) => pg.setLr(lr) },
   },
   handle(msg, h) {
     // Simulates a lost GPU (tests, and readers who want to see the fallback).
