@@ -416,7 +416,7 @@ impl Phi for Tanh {
     }
 }
 
-/// The identity: a deep linear network. Kernels: E[uv] = c, E[1·1] = 1.
+/// The identity: a deep linear network. Kernels: E[φ(u)φ(v)] = c and E[φ'(u)φ'(v)] = 1.
 #[derive(Clone, Copy, Debug)]
 pub struct Linear;
 
@@ -689,5 +689,64 @@ mod tests {
         let mut codes: Vec<u32> = Activation::ALL.iter().map(|a| a.gpu_code()).collect();
         codes.dedup();
         assert_eq!(codes.len(), Activation::ALL.len());
+    }
+
+    /// The Hermite series that stands in for a missing closed form handles odd φ only, and
+    /// [`Phi::ODD`] is what φ does.
+    #[test]
+    fn activations_without_closed_forms_are_odd() {
+        for act in Activation::ALL {
+            assert!(act.has_closed_form() || act.is_odd(), "{act:?}");
+            for &x in &[0.3, 1.7, 4.0] {
+                let (p, m) = (act.apply_f64(x), act.apply_f64(-x));
+                assert_eq!(act.is_odd(), p == -m, "{act:?} at ±{x}");
+            }
+        }
+    }
+
+    /// Each closed form agrees with itself: the diagonal form is the pair form at c = a (to
+    /// rounding), and the f32 form of the device recursion is the f64 one (to f32 accuracy); an
+    /// activation without one gives NaN in f32, as the shader does.
+    #[test]
+    fn closed_forms_agree_in_f64_diagonal_and_f32() {
+        for act in Activation::ALL {
+            for &a in &[0.4, 1.0, 2.5] {
+                let Some(diag) = act.closed_diag_moments(a) else {
+                    assert!(act.closed_moments(a, a, a).is_none());
+                    let (m, md) = act.dual_f32(a as f32, 0.1, a as f32);
+                    assert!(m.is_nan() && md.is_nan(), "{act:?}");
+                    continue;
+                };
+                // At c = a the pair forms meet the diagonal ones, up to the rounding of ρ to
+                // 1 − O(ε), which √(1 − ρ²) turns into O(√ε) ≈ 1.5e-8 (the reason identical
+                // inputs take the diagonal forms): 1e-7 relative.
+                let pair = act.closed_moments(a, a, a).unwrap();
+                assert!(
+                    (pair.0 - diag.0).abs() < 1e-7 * diag.0.abs(),
+                    "{act:?} a={a}"
+                );
+                assert!(
+                    (pair.1 - diag.1).abs() < 1e-7 * diag.1.abs(),
+                    "{act:?} a={a}"
+                );
+                for &b in &[0.7, 1.9] {
+                    for &rho in &[-0.8, -0.2, 0.0, 0.5, 0.95] {
+                        let c: f64 = rho * (a * b).sqrt();
+                        let want = act.closed_moments(a, c, b).unwrap();
+                        let got = act.dual_f32(a as f32, c as f32, b as f32);
+                        // f32 inputs and a few f32 roundings of 6e-8 relative on terms of
+                        // the scale, with the f32 arcsine/arccosine: 5e-7 of the scale
+                        // (measured: below 1e-7).
+                        for (g, w) in [(got.0, want.0), (got.1, want.1)] {
+                            let scale = 1.0 + w.abs();
+                            assert!(
+                                (g as f64 - w).abs() < 5e-7 * scale,
+                                "{act:?} a={a} b={b} ρ={rho}: {g} against {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
