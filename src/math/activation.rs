@@ -82,10 +82,12 @@ impl Activation {
 // Gaussian pair, in closed form ([`Dual`] in f64, [`Phi::dual_f32`] in f32) or none (then the
 // kernels come from its Hermite series, for an odd φ). [`with_activation!`] maps each
 // [`Activation`] to its type; every other module reaches an activation through `Activation`'s
-// methods or that macro. Adding one means: a variant of [`Activation`] (with its place in
-// `ALL` and its `name`), an arm of [`with_activation!`], a block below, and its WGSL twins: an
-// `ACT_*` code with cases of `phi` and `dphi` in src/backend/gpu/activation.wgsl, and, with a
-// closed form, a case of `moments` in src/backend/gpu/nngp_ntk_recursion.wgsl.
+// methods or that macro. Adding one means: a variant of [`Activation`] (with its entries in
+// `ALL` and the names beside it), an arm of [`with_activation!`], a block below, and its WGSL
+// twins: an `ACT_*` code with cases of `phi` and `dphi` in src/backend/gpu/activation.wgsl,
+// and, with a closed form, a case of `moments` in src/backend/gpu/nngp_ntk_recursion.wgsl. An
+// activation with neither a closed form nor odd symmetry would also need a Hermite series with
+// even terms (a test checks that every activation has one or the other).
 // ---------------------------------------------------------------------------------------------
 
 use super::special;
