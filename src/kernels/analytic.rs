@@ -73,7 +73,9 @@
 //!
 //! linear: (Λ₁₂, 1); tanh: its Hermite (Mehler) series ([`super::series`]), accurate to
 //! ~1e-13 for variances up to ~7. Any activation: 2-D Gauss–Hermite quadrature
-//! ([`nngp_ntk_quadrature`], the reference for the others).
+//! ([`nngp_ntk_quadrature`], the reference for the others). The closed forms live with their
+//! activations, in the [`Dual`] of each activation's block in [`crate::math::activation`]; an
+//! activation without one ([`Phi::DUAL`] = `None`) takes the Hermite series.
 //!
 //! # Cost
 //!
@@ -89,13 +91,12 @@
 
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
-use std::f64::consts::PI;
 
 use super::series;
 use crate::backend::{Backend, KernelRecursion, MAX_RECURSION_DEPTH, Trans};
 use crate::error::{Error, Result};
+use crate::math::activation::{Dual, Phi, with_activation};
 use crate::math::quadrature::GaussHermite;
-use crate::math::special;
 use crate::nn::{Activation, MlpSpec, Parametrization};
 
 /// The network whose infinite-width (or, for the standard parametrisation, expected
@@ -241,95 +242,6 @@ impl NtkTerms {
     }
 }
 
-/// The moments of one activation as functions of the 2×2 covariance, split so that everything
-/// depending on a single point is computed once per point.
-trait Dual {
-    /// Per-point quantities of a variance a (two numbers, activation-specific).
-    fn aux(&self, a: f64) -> (f64, f64);
-    /// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for the covariance c between points with aux p and q.
-    fn pair(&self, c: f64, p: (f64, f64), q: (f64, f64)) -> (f64, f64);
-    /// (E[φ(u)²], E[φ'(u)²]) for u ~ N(0, a).
-    fn diag(&self, a: f64) -> (f64, f64);
-}
-
-const INV_2PI: f64 = 0.5 / PI;
-
-/// ReLU: aux = (√a, 1/√a), with 1/√a := 0 for a = 0 (the unit is identically 0 and, with
-/// φ'(0) = 0, so is its derivative).
-struct Relu;
-
-impl Dual for Relu {
-    #[inline(always)]
-    fn aux(&self, a: f64) -> (f64, f64) {
-        let r = a.max(0.0).sqrt();
-        (r, if r > 0.0 { 1.0 / r } else { 0.0 })
-    }
-
-    #[inline(always)]
-    fn pair(&self, c: f64, p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
-        let rho = (c * (p.1 * q.1)).clamp(-1.0, 1.0);
-        let sin = ((1.0 - rho) * (1.0 + rho)).sqrt();
-        // π − ϑ = arccos(−ρ), computed directly so that it keeps its accuracy near ρ = −1.
-        let pi_minus = special::acos(-rho);
-        let live = special::select(p.0 * q.0 > 0.0, 1.0, 0.0);
-        (
-            p.0 * q.0 * (sin + pi_minus * rho) * INV_2PI,
-            live * pi_minus * INV_2PI,
-        )
-    }
-
-    fn diag(&self, a: f64) -> (f64, f64) {
-        if a > 0.0 { (0.5 * a, 0.5) } else { (0.0, 0.0) }
-    }
-}
-
-/// erf: aux = (1/√(1 + 2a), unused).
-struct Erf;
-
-impl Dual for Erf {
-    #[inline(always)]
-    fn aux(&self, a: f64) -> (f64, f64) {
-        (1.0 / (1.0 + 2.0 * a).sqrt(), 0.0)
-    }
-
-    #[inline(always)]
-    fn pair(&self, c: f64, p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
-        let qq = p.0 * q.0;
-        let arg = (2.0 * c * qq).clamp(-1.0, 1.0);
-        let det = ((1.0 - arg) * (1.0 + arg)).sqrt();
-        (
-            (2.0 / PI) * special::asin(arg),
-            (4.0 / PI) * qq / det.max(f64::MIN_POSITIVE),
-        )
-    }
-
-    fn diag(&self, a: f64) -> (f64, f64) {
-        (
-            (2.0 / PI) * (2.0 * a / (1.0 + 2.0 * a)).asin(),
-            (4.0 / PI) / (1.0 + 4.0 * a).sqrt(),
-        )
-    }
-}
-
-/// The identity: E[uv] = c, E[1·1] = 1.
-struct Linear;
-
-impl Dual for Linear {
-    #[inline(always)]
-    fn aux(&self, _a: f64) -> (f64, f64) {
-        (0.0, 0.0)
-    }
-
-    #[inline(always)]
-    fn pair(&self, c: f64, _p: (f64, f64), _q: (f64, f64)) -> (f64, f64) {
-        (c, 1.0)
-    }
-
-    fn diag(&self, a: f64) -> (f64, f64) {
-        (a, 1.0)
-    }
-}
-
 /// Any activation by a 2-D Gauss–Hermite rule: aux = (a, unused).
 struct Quadrature<'a> {
     rule: &'a GaussHermite,
@@ -366,25 +278,18 @@ fn series_moments(act: Activation, a: f64, c: f64, b: f64) -> (f64, f64) {
     series::moments(&ca, &cb, c, rho2, series::TERMS)
 }
 
-/// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]): the closed forms for ReLU,
-/// erf and linear, the Hermite series ([`super::series`]) for tanh. These are the functions the
-/// kernel matrices use.
+/// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]): the activation's closed
+/// form ([`Activation::closed_moments`]: ReLU, erf, linear), or its Hermite series
+/// ([`super::series`]: tanh). These are the functions the kernel matrices use.
 pub fn moments(act: Activation, a: f64, c: f64, b: f64) -> (f64, f64) {
-    fn via<D: Dual>(dual: &D, a: f64, c: f64, b: f64) -> (f64, f64) {
-        dual.pair(c, dual.aux(a), dual.aux(b))
-    }
-    match act {
-        Activation::Relu => via(&Relu, a, c, b),
-        Activation::Erf => via(&Erf, a, c, b),
-        Activation::Linear => via(&Linear, a, c, b),
-        Activation::Tanh => series_moments(act, a, c, b),
-    }
+    act.closed_moments(a, c, b)
+        .unwrap_or_else(|| series_moments(act, a, c, b))
 }
 
 /// [`moments`] of an odd activation (tanh, erf, linear) through its Hermite series, whatever
 /// closed form it has: the cross-check of the series against the closed forms.
 pub fn hermite_moments(act: Activation, a: f64, c: f64, b: f64) -> Result<(f64, f64)> {
-    if act == Activation::Relu {
+    if !act.is_odd() {
         return Err(Error::config(
             "activation",
             "the Hermite series is implemented for odd activations only",
@@ -396,12 +301,8 @@ pub fn hermite_moments(act: Activation, a: f64, c: f64, b: f64) -> Result<(f64, 
 /// [`moments`] of a single variance: (E[φ(u)²], E[φ'(u)²]) for u ~ N(0, a), by the diagonal
 /// forms (ReLU: (a/2, 1/2); erf: ((2/π)asin(2a/(1+2a)), (4/π)/√(1+4a))).
 pub fn diag_moments(act: Activation, a: f64) -> (f64, f64) {
-    match act {
-        Activation::Relu => Relu.diag(a),
-        Activation::Erf => Erf.diag(a),
-        Activation::Linear => Linear.diag(a),
-        Activation::Tanh => series_moments(act, a, a, a),
-    }
+    act.closed_diag_moments(a)
+        .unwrap_or_else(|| series_moments(act, a, a, a))
 }
 
 /// The NNGP and NTK between the rows of `x1` (n1 × d, row-major) and of `x2` (n2 × d), or
@@ -480,17 +381,18 @@ pub async fn nngp_ntk_on_blocks<B: Backend>(
     }
     let co = spec.coefs(d);
     let depth = spec.depth;
-    let (p1, p2) = match spec.activation {
-        Activation::Relu => device_points(&Relu, &co, depth, &x1_64, x2_64.as_deref(), d),
-        Activation::Erf => device_points(&Erf, &co, depth, &x1_64, x2_64.as_deref(), d),
-        Activation::Linear => device_points(&Linear, &co, depth, &x1_64, x2_64.as_deref(), d),
-        Activation::Tanh => {
-            return Err(Error::config(
-                "activation",
-                "the device recursion has closed forms for ReLU, erf and linear only; tanh's \
-                 Hermite series runs on the CPU (nngp_ntk)",
-            ));
-        }
+    let points = with_activation!(spec.activation, A => A::DUAL.map(|dual| {
+        device_points(&dual, &co, depth, &x1_64, x2_64.as_deref(), d)
+    }));
+    let Some((p1, p2)) = points else {
+        return Err(Error::config(
+            "activation",
+            format!(
+                "the device recursion needs closed-form kernels; {}'s Hermite series runs on \
+                 the CPU (nngp_ntk)",
+                spec.activation.name()
+            ),
+        ));
     };
     let xb = x2.unwrap_or(x1);
     let (n1, n2) = (x1.len() / d, xb.len() / d);
@@ -608,7 +510,7 @@ pub fn nngp_ntk_into(
     Ok(())
 }
 
-/// The fill of `spec`'s activation: closed forms, or the Hermite series for tanh.
+/// The fill of `spec`'s activation: its closed forms, or its Hermite series (tanh).
 fn dispatch(
     spec: &KernelSpec,
     x1: &[f64],
@@ -617,12 +519,10 @@ fn dispatch(
     out: (Option<&mut DMatrix<f64>>, &mut DMatrix<f64>),
 ) {
     let co = spec.coefs(d);
-    match spec.activation {
-        Activation::Relu => fill(&Relu, &co, spec.depth, x1, x2, d, out),
-        Activation::Erf => fill(&Erf, &co, spec.depth, x1, x2, d, out),
-        Activation::Linear => fill(&Linear, &co, spec.depth, x1, x2, d, out),
-        Activation::Tanh => fill_series(spec.activation, &co, spec.depth, x1, x2, d, out),
-    }
+    with_activation!(spec.activation, A => match A::DUAL {
+        Some(dual) => fill(&dual, &co, spec.depth, x1, x2, d, out),
+        None => fill_series(spec.activation, &co, spec.depth, x1, x2, d, out),
+    })
 }
 
 /// The NTK alone, into an existing matrix (reshaped to n1 × n2 when its shape differs): half
@@ -679,15 +579,16 @@ pub fn ntk_terms(spec: &KernelSpec, x1: &[f64], x2: Option<&[f64]>, d: usize) ->
     let act = spec.activation;
     let xb = x2.unwrap_or(x1);
     let (n1, n2) = (x1.len() / d, xb.len() / d);
-    // Per point and layer l = 1..L: the variance Σ^l(x, x) and, for tanh, its series
-    // coefficients (computed once here rather than per entry).
+    // Per point and layer l = 1..L: the variance Σ^l(x, x) and, without closed forms (tanh),
+    // its series coefficients (computed once here rather than per entry).
+    let series = !act.has_closed_form();
     let per_point = |x: &[f64]| -> Vec<Vec<(f64, Vec<f64>)>> {
         x.chunks_exact(d)
             .map(|xi| {
                 let mut a = co.s2 * (co.sw2 * dot(xi, xi) * co.inv_d + co.sb2);
                 let mut out = Vec::with_capacity(depth);
                 for _ in 0..depth {
-                    let (e, coef) = if act == Activation::Tanh {
+                    let (e, coef) = if series {
                         let mut coef = vec![0.0; series::TERMS];
                         series::coefficients(act, a, &mut coef);
                         let w = if a > 0.0 { 1.0 } else { 0.0 };
@@ -706,7 +607,7 @@ pub fn ntk_terms(spec: &KernelSpec, x1: &[f64], x2: Option<&[f64]>, d: usize) ->
     let pts2_own = x2.map(per_point);
     let pts2 = pts2_own.as_ref().unwrap_or(&pts1);
     let pair_moments = |p: &(f64, Vec<f64>), q: &(f64, Vec<f64>), c: f64| {
-        if act == Activation::Tanh {
+        if series {
             let inv = |v: f64| if v > 0.0 { 1.0 / v } else { 0.0 };
             let w = (c * c * inv(p.0) * inv(q.0)).min(1.0);
             series::moments(&p.1, &q.1, c, w, series::TERMS)
@@ -729,7 +630,7 @@ pub fn ntk_terms(spec: &KernelSpec, x1: &[f64], x2: Option<&[f64]>, d: usize) ->
             let mut c = co.s2 * (co.sw2 * inputs[0] + co.sb2);
             for l in 0..depth {
                 let (p, q) = (&pts1[i][l], &pts2[j][l]);
-                let (e, ed) = if same && act != Activation::Tanh {
+                let (e, ed) = if same && !series {
                     diag_moments(act, p.0)
                 } else {
                     pair_moments(p, q, if same { p.0 } else { c })

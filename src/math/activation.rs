@@ -1,4 +1,5 @@
-//! Activation functions φ and their derivatives φ', in f32 for the network and f64 for theory.
+//! Activation functions φ and their derivatives φ', in f32 for the network and f64 for theory,
+//! with their infinite-width dual kernels: one block per activation (see [`Phi`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,93 +38,40 @@ impl Activation {
     /// φ(x)
     #[inline]
     pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Activation::Relu => {
-                if x > 0.0 {
-                    x
-                } else {
-                    0.0
-                }
-            }
-            Activation::Erf => erf_f32(x),
-            Activation::Tanh => tanh_f32(x),
-            Activation::Linear => x,
-        }
+        with_activation!(self, A => A::apply(x))
     }
 
     /// φ'(x). For ReLU the derivative at 0 is taken to be 0.
     #[inline]
     pub fn derivative(self, x: f32) -> f32 {
-        match self {
-            Activation::Relu => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Activation::Erf => std::f32::consts::FRAC_2_SQRT_PI * exp_f32(-x * x),
-            Activation::Tanh => {
-                let t = tanh_f32(x);
-                1.0 - t * t
-            }
-            Activation::Linear => 1.0,
-        }
+        with_activation!(self, A => A::derivative(x))
     }
 
     /// φ(x) in f64.
     pub fn apply_f64(self, x: f64) -> f64 {
-        match self {
-            Activation::Relu => x.max(0.0),
-            Activation::Erf => erf(x),
-            Activation::Tanh => x.tanh(),
-            Activation::Linear => x,
-        }
+        with_activation!(self, A => A::apply_f64(x))
     }
 
     /// φ'(x) in f64.
     pub fn derivative_f64(self, x: f64) -> f64 {
-        match self {
-            Activation::Relu => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Activation::Erf => std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
-            Activation::Tanh => 1.0 - x.tanh().powi(2),
-            Activation::Linear => 1.0,
-        }
+        with_activation!(self, A => A::derivative_f64(x))
     }
 
     /// φ''(x) in f64 (0 for ReLU and linear, almost everywhere).
     pub fn second_derivative_f64(self, x: f64) -> f64 {
-        match self {
-            Activation::Relu | Activation::Linear => 0.0,
-            Activation::Tanh => {
-                let t = x.tanh();
-                -2.0 * t * (1.0 - t * t)
-            }
-            Activation::Erf => -2.0 * x * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
-        }
+        with_activation!(self, A => A::second_derivative_f64(x))
     }
 
     /// Whether φ is piecewise linear (φ'' = 0 almost everywhere), so that the Hessian of a
     /// network has no φ'' term.
     pub fn is_piecewise_linear(self) -> bool {
-        matches!(self, Activation::Relu | Activation::Linear)
+        with_activation!(self, A => A::PIECEWISE_LINEAR)
     }
 
     /// The activation's code in the GPU shaders (the `ACT_*` constants of
     /// src/backend/gpu/activation.wgsl, checked by a test).
     pub fn gpu_code(self) -> u32 {
-        match self {
-            Activation::Relu => 0,
-            Activation::Erf => 1,
-            Activation::Tanh => 2,
-            Activation::Linear => 3,
-        }
+        with_activation!(self, A => A::GPU_CODE)
     }
 
     pub fn name(self) -> &'static str {
@@ -135,6 +83,413 @@ impl Activation {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The activations, one block each.
+//
+// An activation is a type implementing [`Phi`]: φ, φ′, φ″ (f32 for the network, f64 for theory),
+// its GPU code, and its dual kernels, the moments E[φ(u)φ(v)] and E[φ′(u)φ′(v)] of a centred
+// Gaussian pair, in closed form ([`Dual`] in f64, [`Phi::dual_f32`] in f32) or none (then the
+// kernels come from its Hermite series, for an odd φ). [`with_activation!`] maps each
+// [`Activation`] to its type; every other module reaches an activation through `Activation`'s
+// methods or that macro. Adding one means: a variant of [`Activation`] (with its entries in
+// `ALL` and the names beside it), an arm of [`with_activation!`], a block below, and its WGSL
+// twins: an `ACT_*` code with cases of `phi` and `dphi` in src/backend/gpu/activation.wgsl,
+// and, with a closed form, a case of `moments` in src/backend/gpu/nngp_ntk_recursion.wgsl. An
+// activation with neither a closed form nor odd symmetry would also need a Hermite series with
+// even terms (a test checks that every activation has one or the other).
+// ---------------------------------------------------------------------------------------------
+
+use super::special;
+use std::f64::consts::PI;
+
+/// Runs `$body` with `$A` the [`Phi`] type of the [`Activation`] `$act`: the one map from the
+/// variants to their blocks. The body is compiled once per activation, so a loop in it that
+/// calls `A::apply` is monomorphic and vectorises (no `match` per element).
+macro_rules! with_activation {
+    ($act:expr, $A:ident => $body:expr) => {
+        match $act {
+            $crate::math::Activation::Relu => {
+                type $A = $crate::math::activation::Relu;
+                $body
+            }
+            $crate::math::Activation::Erf => {
+                type $A = $crate::math::activation::Erf;
+                $body
+            }
+            $crate::math::Activation::Tanh => {
+                type $A = $crate::math::activation::Tanh;
+                $body
+            }
+            $crate::math::Activation::Linear => {
+                type $A = $crate::math::activation::Linear;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_activation;
+
+/// One activation φ: everything Descent computes with it.
+pub trait Phi {
+    /// The `ACT_*` constant of src/backend/gpu/activation.wgsl (a test checks them).
+    const GPU_CODE: u32;
+    /// φ'' = 0 almost everywhere (the Hessian of a network has no φ'' term).
+    const PIECEWISE_LINEAR: bool;
+    /// φ(−x) = −φ(x), so that its kernels have an odd Hermite series.
+    const ODD: bool;
+    /// The closed form of the dual kernels ([`NoClosedForm`] where there is none).
+    type Dual: Dual;
+    /// `Some` closed form, or `None`: the kernels then come from the Hermite series.
+    const DUAL: Option<Self::Dual>;
+
+    /// φ(x) in f32, for the network's element loops (inlined, and vectorisable there).
+    fn apply(x: f32) -> f32;
+    /// φ'(x) in f32.
+    fn derivative(x: f32) -> f32;
+    /// φ(x) in f64.
+    fn apply_f64(x: f64) -> f64;
+    /// φ'(x) in f64.
+    fn derivative_f64(x: f64) -> f64;
+    /// φ''(x) in f64.
+    fn second_derivative_f64(x: f64) -> f64;
+    /// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]) in f32, in the order
+    /// of operations of the case of `moments` in src/backend/gpu/nngp_ntk_recursion.wgsl
+    /// (keep in sync); NaN without a closed form, as there.
+    fn dual_f32(a: f32, c: f32, b: f32) -> (f32, f32);
+}
+
+/// The moments of one activation as functions of the 2×2 covariance, split so that everything
+/// depending on a single point is computed once per point.
+pub trait Dual {
+    /// Per-point quantities of a variance a (two numbers, activation-specific).
+    fn aux(&self, a: f64) -> (f64, f64);
+    /// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for the covariance c between points with aux p and q.
+    fn pair(&self, c: f64, p: (f64, f64), q: (f64, f64)) -> (f64, f64);
+    /// (E[φ(u)²], E[φ'(u)²]) for u ~ N(0, a).
+    fn diag(&self, a: f64) -> (f64, f64);
+}
+
+/// The [`Phi::Dual`] of an activation with no closed form: it has no values.
+#[derive(Clone, Copy, Debug)]
+pub enum NoClosedForm {}
+
+impl Dual for NoClosedForm {
+    fn aux(&self, _a: f64) -> (f64, f64) {
+        match *self {}
+    }
+
+    fn pair(&self, _c: f64, _p: (f64, f64), _q: (f64, f64)) -> (f64, f64) {
+        match *self {}
+    }
+
+    fn diag(&self, _a: f64) -> (f64, f64) {
+        match *self {}
+    }
+}
+
+impl Activation {
+    /// Whether φ is odd ([`Phi::ODD`]).
+    pub fn is_odd(self) -> bool {
+        with_activation!(self, A => A::ODD)
+    }
+
+    /// Whether the dual kernels have a closed form ([`Phi::DUAL`]); tanh's come from its
+    /// Hermite series.
+    pub fn has_closed_form(self) -> bool {
+        with_activation!(self, A => A::DUAL.is_some())
+    }
+
+    /// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]) by the closed form,
+    /// `None` without one.
+    pub fn closed_moments(self, a: f64, c: f64, b: f64) -> Option<(f64, f64)> {
+        with_activation!(self, A => A::DUAL.map(|dual| dual.pair(c, dual.aux(a), dual.aux(b))))
+    }
+
+    /// (E[φ(u)²], E[φ'(u)²]) for u ~ N(0, a) by the closed form, `None` without one.
+    pub fn closed_diag_moments(self, a: f64) -> Option<(f64, f64)> {
+        with_activation!(self, A => A::DUAL.map(|dual| dual.diag(a)))
+    }
+
+    /// [`Phi::dual_f32`]: the closed-form moments in f32 (NaN without one).
+    pub fn dual_f32(self, a: f32, c: f32, b: f32) -> (f32, f32) {
+        with_activation!(self, A => A::dual_f32(a, c, b))
+    }
+}
+
+const INV_2PI: f64 = 0.5 / PI;
+const INV_2PI_F32: f32 = 0.5 / std::f32::consts::PI;
+
+/// max(0, x). Kernels: the degree-1 arc-cosine kernel (Cho & Saul 2009), with ρ the correlation
+/// and ϑ = arccos ρ, E[φ(u)φ(v)] = √(ab)·(sin ϑ + (π − ϑ) cos ϑ)/(2π) and
+/// E[φ'(u)φ'(v)] = (π − ϑ)/(2π).
+#[derive(Clone, Copy, Debug)]
+pub struct Relu;
+
+impl Phi for Relu {
+    const GPU_CODE: u32 = 0;
+    const PIECEWISE_LINEAR: bool = true;
+    const ODD: bool = false;
+    type Dual = Relu;
+    const DUAL: Option<Relu> = Some(Relu);
+
+    /// `x.max(0.0)` has IEEE minNum/maxNum semantics, which wasm's f32.max and f32x4.max
+    /// implement with a NaN- and sign-checking sequence that stops a loop vectorising (0.37 G
+    /// elements/s in V8, against 6–7 for the other element-wise loops). A compare and select
+    /// gives the same values (NaN → 0 as max does) and becomes f32x4.pmax.
+    #[inline(always)]
+    fn apply(x: f32) -> f32 {
+        if x > 0.0 { x } else { 0.0 }
+    }
+
+    #[inline(always)]
+    fn derivative(x: f32) -> f32 {
+        if x > 0.0 { 1.0 } else { 0.0 }
+    }
+
+    #[inline]
+    fn apply_f64(x: f64) -> f64 {
+        x.max(0.0)
+    }
+
+    #[inline]
+    fn derivative_f64(x: f64) -> f64 {
+        if x > 0.0 { 1.0 } else { 0.0 }
+    }
+
+    #[inline]
+    fn second_derivative_f64(_x: f64) -> f64 {
+        0.0
+    }
+
+    #[inline(always)]
+    fn dual_f32(a: f32, c: f32, b: f32) -> (f32, f32) {
+        let (ra, rb) = (a.max(0.0).sqrt(), b.max(0.0).sqrt());
+        let ia = if ra > 0.0 { 1.0 / ra } else { 0.0 };
+        let ib = if rb > 0.0 { 1.0 / rb } else { 0.0 };
+        let rho = (c * (ia * ib)).clamp(-1.0, 1.0);
+        let sin = ((1.0 - rho) * (1.0 + rho)).sqrt();
+        // π − ϑ = arccos(−ρ), accurate near ρ = −1 too.
+        let pi_minus = special::acos_f32(-rho);
+        let live = if ra * rb > 0.0 { 1.0 } else { 0.0 };
+        (
+            ra * rb * (sin + pi_minus * rho) * INV_2PI_F32,
+            live * pi_minus * INV_2PI_F32,
+        )
+    }
+}
+
+/// aux = (√a, 1/√a), with 1/√a := 0 for a = 0 (the unit is identically 0 and, with φ'(0) = 0,
+/// so is its derivative).
+impl Dual for Relu {
+    #[inline(always)]
+    fn aux(&self, a: f64) -> (f64, f64) {
+        let r = a.max(0.0).sqrt();
+        (r, if r > 0.0 { 1.0 / r } else { 0.0 })
+    }
+
+    #[inline(always)]
+    fn pair(&self, c: f64, p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
+        let rho = (c * (p.1 * q.1)).clamp(-1.0, 1.0);
+        let sin = ((1.0 - rho) * (1.0 + rho)).sqrt();
+        // π − ϑ = arccos(−ρ), computed directly so that it keeps its accuracy near ρ = −1.
+        let pi_minus = special::acos(-rho);
+        let live = special::select(p.0 * q.0 > 0.0, 1.0, 0.0);
+        (
+            p.0 * q.0 * (sin + pi_minus * rho) * INV_2PI,
+            live * pi_minus * INV_2PI,
+        )
+    }
+
+    fn diag(&self, a: f64) -> (f64, f64) {
+        if a > 0.0 { (0.5 * a, 0.5) } else { (0.0, 0.0) }
+    }
+}
+
+/// The error function erf(x), a sigmoid with closed-form kernels (Williams 1997): with
+/// q_i = 1/√(1 + 2Λ_ii), E[erf(u)erf(v)] = (2/π)·asin(2c q₁ q₂) and
+/// E[erf'(u)erf'(v)] = (4/π)·q₁q₂/√(1 − (2c q₁q₂)²).
+#[derive(Clone, Copy, Debug)]
+pub struct Erf;
+
+impl Phi for Erf {
+    const GPU_CODE: u32 = 1;
+    const PIECEWISE_LINEAR: bool = false;
+    const ODD: bool = true;
+    type Dual = Erf;
+    const DUAL: Option<Erf> = Some(Erf);
+
+    #[inline(always)]
+    fn apply(x: f32) -> f32 {
+        erf_f32(x)
+    }
+
+    #[inline(always)]
+    fn derivative(x: f32) -> f32 {
+        std::f32::consts::FRAC_2_SQRT_PI * exp_f32(-x * x)
+    }
+
+    #[inline]
+    fn apply_f64(x: f64) -> f64 {
+        erf(x)
+    }
+
+    #[inline]
+    fn derivative_f64(x: f64) -> f64 {
+        std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp()
+    }
+
+    #[inline]
+    fn second_derivative_f64(x: f64) -> f64 {
+        -2.0 * x * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp()
+    }
+
+    #[inline(always)]
+    fn dual_f32(a: f32, c: f32, b: f32) -> (f32, f32) {
+        let qa = 1.0 / (1.0 + 2.0 * a).sqrt();
+        let qb = 1.0 / (1.0 + 2.0 * b).sqrt();
+        let qq = qa * qb;
+        let arg = (2.0 * c * qq).clamp(-1.0, 1.0);
+        let det = ((1.0 - arg) * (1.0 + arg)).sqrt();
+        (
+            std::f32::consts::FRAC_2_PI * special::asin_f32(arg),
+            2.0 * std::f32::consts::FRAC_2_PI * qq / det.max(f32::MIN_POSITIVE),
+        )
+    }
+}
+
+/// aux = (1/√(1 + 2a), unused).
+impl Dual for Erf {
+    #[inline(always)]
+    fn aux(&self, a: f64) -> (f64, f64) {
+        (1.0 / (1.0 + 2.0 * a).sqrt(), 0.0)
+    }
+
+    #[inline(always)]
+    fn pair(&self, c: f64, p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
+        let qq = p.0 * q.0;
+        let arg = (2.0 * c * qq).clamp(-1.0, 1.0);
+        let det = ((1.0 - arg) * (1.0 + arg)).sqrt();
+        (
+            (2.0 / PI) * special::asin(arg),
+            (4.0 / PI) * qq / det.max(f64::MIN_POSITIVE),
+        )
+    }
+
+    fn diag(&self, a: f64) -> (f64, f64) {
+        (
+            (2.0 / PI) * (2.0 * a / (1.0 + 2.0 * a)).asin(),
+            (4.0 / PI) / (1.0 + 4.0 * a).sqrt(),
+        )
+    }
+}
+
+/// tanh(x). No closed-form kernels: they come from its Hermite series.
+#[derive(Clone, Copy, Debug)]
+pub struct Tanh;
+
+impl Phi for Tanh {
+    const GPU_CODE: u32 = 2;
+    const PIECEWISE_LINEAR: bool = false;
+    const ODD: bool = true;
+    type Dual = NoClosedForm;
+    const DUAL: Option<NoClosedForm> = None;
+
+    #[inline(always)]
+    fn apply(x: f32) -> f32 {
+        tanh_f32(x)
+    }
+
+    #[inline(always)]
+    fn derivative(x: f32) -> f32 {
+        let t = tanh_f32(x);
+        1.0 - t * t
+    }
+
+    #[inline]
+    fn apply_f64(x: f64) -> f64 {
+        x.tanh()
+    }
+
+    #[inline]
+    fn derivative_f64(x: f64) -> f64 {
+        1.0 - x.tanh().powi(2)
+    }
+
+    #[inline]
+    fn second_derivative_f64(x: f64) -> f64 {
+        let t = x.tanh();
+        -2.0 * t * (1.0 - t * t)
+    }
+
+    #[inline(always)]
+    fn dual_f32(_a: f32, _c: f32, _b: f32) -> (f32, f32) {
+        (f32::NAN, f32::NAN)
+    }
+}
+
+/// The identity: a deep linear network. Kernels: E[φ(u)φ(v)] = c and E[φ'(u)φ'(v)] = 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Linear;
+
+impl Phi for Linear {
+    const GPU_CODE: u32 = 3;
+    const PIECEWISE_LINEAR: bool = true;
+    const ODD: bool = true;
+    type Dual = Linear;
+    const DUAL: Option<Linear> = Some(Linear);
+
+    #[inline(always)]
+    fn apply(x: f32) -> f32 {
+        x
+    }
+
+    #[inline(always)]
+    fn derivative(_x: f32) -> f32 {
+        1.0
+    }
+
+    #[inline]
+    fn apply_f64(x: f64) -> f64 {
+        x
+    }
+
+    #[inline]
+    fn derivative_f64(_x: f64) -> f64 {
+        1.0
+    }
+
+    #[inline]
+    fn second_derivative_f64(_x: f64) -> f64 {
+        0.0
+    }
+
+    #[inline(always)]
+    fn dual_f32(_a: f32, c: f32, _b: f32) -> (f32, f32) {
+        (c, 1.0)
+    }
+}
+
+/// aux unused.
+impl Dual for Linear {
+    #[inline(always)]
+    fn aux(&self, _a: f64) -> (f64, f64) {
+        (0.0, 0.0)
+    }
+
+    #[inline(always)]
+    fn pair(&self, c: f64, _p: (f64, f64), _q: (f64, f64)) -> (f64, f64) {
+        (c, 1.0)
+    }
+
+    fn diag(&self, a: f64) -> (f64, f64) {
+        (a, 1.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Special functions of the blocks above.
+// ---------------------------------------------------------------------------------------------
 
 /// erf(x) for the network's f32 activations, in f32 and without branches, so that a loop over
 /// it vectorises (the WGSL twin in src/backend/gpu/activation.wgsl has the same formula): for
@@ -346,5 +701,64 @@ mod tests {
         let mut codes: Vec<u32> = Activation::ALL.iter().map(|a| a.gpu_code()).collect();
         codes.dedup();
         assert_eq!(codes.len(), Activation::ALL.len());
+    }
+
+    /// The Hermite series that stands in for a missing closed form handles odd φ only, and
+    /// [`Phi::ODD`] is what φ does.
+    #[test]
+    fn activations_without_closed_forms_are_odd() {
+        for act in Activation::ALL {
+            assert!(act.has_closed_form() || act.is_odd(), "{act:?}");
+            for &x in &[0.3, 1.7, 4.0] {
+                let (p, m) = (act.apply_f64(x), act.apply_f64(-x));
+                assert_eq!(act.is_odd(), p == -m, "{act:?} at ±{x}");
+            }
+        }
+    }
+
+    /// Each closed form agrees with itself: the diagonal form is the pair form at c = a (to
+    /// rounding), and the f32 form of the device recursion is the f64 one (to f32 accuracy); an
+    /// activation without one gives NaN in f32, as the shader does.
+    #[test]
+    fn closed_forms_agree_in_f64_diagonal_and_f32() {
+        for act in Activation::ALL {
+            for &a in &[0.4, 1.0, 2.5] {
+                let Some(diag) = act.closed_diag_moments(a) else {
+                    assert!(act.closed_moments(a, a, a).is_none());
+                    let (m, md) = act.dual_f32(a as f32, 0.1, a as f32);
+                    assert!(m.is_nan() && md.is_nan(), "{act:?}");
+                    continue;
+                };
+                // At c = a the pair forms meet the diagonal ones, up to the rounding of ρ to
+                // 1 − O(ε), which √(1 − ρ²) turns into O(√ε) ≈ 1.5e-8 (the reason identical
+                // inputs take the diagonal forms): 1e-7 relative.
+                let pair = act.closed_moments(a, a, a).unwrap();
+                assert!(
+                    (pair.0 - diag.0).abs() < 1e-7 * diag.0.abs(),
+                    "{act:?} a={a}"
+                );
+                assert!(
+                    (pair.1 - diag.1).abs() < 1e-7 * diag.1.abs(),
+                    "{act:?} a={a}"
+                );
+                for &b in &[0.7, 1.9] {
+                    for &rho in &[-0.8, -0.2, 0.0, 0.5, 0.95] {
+                        let c: f64 = rho * (a * b).sqrt();
+                        let want = act.closed_moments(a, c, b).unwrap();
+                        let got = act.dual_f32(a as f32, c as f32, b as f32);
+                        // f32 inputs and a few f32 roundings of 6e-8 relative on terms of
+                        // the scale, with the f32 arcsine/arccosine: 5e-7 of the scale
+                        // (measured: below 1e-7).
+                        for (g, w) in [(got.0, want.0), (got.1, want.1)] {
+                            let scale = 1.0 + w.abs();
+                            assert!(
+                                (g as f64 - w).abs() < 5e-7 * scale,
+                                "{act:?} a={a} b={b} ρ={rho}: {g} against {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

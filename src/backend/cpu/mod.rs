@@ -4,8 +4,7 @@
 pub mod gemm;
 
 use super::{Activation, Backend, KernelRecursion, Trans};
-use crate::math::activation::{erf_f32, tanh_f32};
-use crate::math::special::{acos_f32, asin_f32};
+use crate::math::activation::{Phi, with_activation};
 
 /// The CPU backend. Holds the packing scratch of the matrix kernels so steps allocate nothing.
 #[derive(Default)]
@@ -100,12 +99,7 @@ impl Backend for Cpu {
         dz: &mut Vec<f32>,
     ) {
         let (z, dh, dz) = (&z[..len], &dh[..len], &mut dz[..len]);
-        match act {
-            Activation::Relu => act_backward_with(z, dh, dz, |v| if v > 0.0 { 1.0 } else { 0.0 }),
-            Activation::Erf => act_backward_with(z, dh, dz, |v| Activation::Erf.derivative(v)),
-            Activation::Tanh => act_backward_with(z, dh, dz, |v| Activation::Tanh.derivative(v)),
-            Activation::Linear => dz.copy_from_slice(dh),
-        }
+        with_activation!(act, A => act_backward_with(z, dh, dz, A::derivative));
     }
 
     fn col_sum(
@@ -191,22 +185,25 @@ impl Backend for Cpu {
         let (s2, sw2, sb2) = (rec.s2, rec.sw2, rec.sb2);
         let s2sw2 = s2 * sw2;
         let (nngp, ntk) = out[..2 * len].split_at_mut(len);
-        // Element e = r·cols + c, as the shader's invocations, walked row by row.
-        for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
-            let e = r * cols + c;
-            let g = a1[e];
-            let mut sigma = s2 * (sw2 * g + sb2);
-            let mut theta = alpha_w[0] * g + alpha_b[0];
-            for l in 0..depth {
-                let a = var_rows[l * rows + r];
-                let b = var_cols[l * cols + c];
-                let (m, md) = dual_moments_f32(rec.activation, a, sigma, b);
-                theta = theta * (s2sw2 * md) + alpha_w[l + 1] * m + alpha_b[l + 1];
-                sigma = s2 * (sw2 * m + sb2);
+        // Element e = r·cols + c, as the shader's invocations, walked row by row, with the
+        // moments of `Phi::dual_f32` (those of the shader's `moments`).
+        with_activation!(rec.activation, A => {
+            for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
+                let e = r * cols + c;
+                let g = a1[e];
+                let mut sigma = s2 * (sw2 * g + sb2);
+                let mut theta = alpha_w[0] * g + alpha_b[0];
+                for l in 0..depth {
+                    let a = var_rows[l * rows + r];
+                    let b = var_cols[l * cols + c];
+                    let (m, md) = A::dual_f32(a, sigma, b);
+                    theta = theta * (s2sw2 * md) + alpha_w[l + 1] * m + alpha_b[l + 1];
+                    sigma = s2 * (sw2 * m + sb2);
+                }
+                nngp[e] = sigma;
+                ntk[e] = theta;
             }
-            nngp[e] = sigma;
-            ntk[e] = theta;
-        }
+        })
     }
 
     fn gemm_batched(
@@ -338,44 +335,6 @@ impl Backend for Cpu {
     }
 }
 
-const INV_2PI_F32: f32 = 0.5 / std::f32::consts::PI;
-
-/// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]) in f32: the closed forms of
-/// `crate::kernels::analytic` for ReLU, erf and the identity, in the order of operations of
-/// `moments` in nngp_ntk_recursion.wgsl (keep in sync); NaN for tanh, which has none.
-#[inline(always)]
-fn dual_moments_f32(act: Activation, a: f32, c: f32, b: f32) -> (f32, f32) {
-    match act {
-        Activation::Relu => {
-            let (ra, rb) = (a.max(0.0).sqrt(), b.max(0.0).sqrt());
-            let ia = if ra > 0.0 { 1.0 / ra } else { 0.0 };
-            let ib = if rb > 0.0 { 1.0 / rb } else { 0.0 };
-            let rho = (c * (ia * ib)).clamp(-1.0, 1.0);
-            let sin = ((1.0 - rho) * (1.0 + rho)).sqrt();
-            // π − ϑ = arccos(−ρ), accurate near ρ = −1 too.
-            let pi_minus = acos_f32(-rho);
-            let live = if ra * rb > 0.0 { 1.0 } else { 0.0 };
-            (
-                ra * rb * (sin + pi_minus * rho) * INV_2PI_F32,
-                live * pi_minus * INV_2PI_F32,
-            )
-        }
-        Activation::Erf => {
-            let qa = 1.0 / (1.0 + 2.0 * a).sqrt();
-            let qb = 1.0 / (1.0 + 2.0 * b).sqrt();
-            let qq = qa * qb;
-            let arg = (2.0 * c * qq).clamp(-1.0, 1.0);
-            let det = ((1.0 - arg) * (1.0 + arg)).sqrt();
-            (
-                std::f32::consts::FRAC_2_PI * asin_f32(arg),
-                2.0 * std::f32::consts::FRAC_2_PI * qq / det.max(f32::MIN_POSITIVE),
-            )
-        }
-        Activation::Linear => (c, 1.0),
-        Activation::Tanh => (f32::NAN, f32::NAN),
-    }
-}
-
 /// The body of [`Backend::bias_act`] on one `rows × cols` matrix (`z`, `h`) and its `cols`
 /// biases.
 fn bias_act_slices(
@@ -387,25 +346,7 @@ fn bias_act_slices(
     h: &mut [f32],
 ) {
     // One monomorphic loop per activation, so the element loop vectorises.
-    match act {
-        // `v.max(0.0)` has IEEE minNum/maxNum semantics, which wasm's f32.max and f32x4.max
-        // implement with a NaN- and sign-checking sequence that stops the loop vectorising
-        // (0.37 G elements/s in V8, against 6–7 for the other element-wise loops). A compare
-        // and select gives the same values (NaN → 0 as max does) and becomes f32x4.pmax.
-        Activation::Relu => {
-            bias_act_with(
-                cols,
-                z,
-                bias,
-                bias_scale,
-                h,
-                |v| if v > 0.0 { v } else { 0.0 },
-            )
-        }
-        Activation::Erf => bias_act_with(cols, z, bias, bias_scale, h, erf_f32),
-        Activation::Tanh => bias_act_with(cols, z, bias, bias_scale, h, tanh_f32),
-        Activation::Linear => bias_act_with(cols, z, bias, bias_scale, h, |v| v),
-    }
+    with_activation!(act, A => bias_act_with(cols, z, bias, bias_scale, h, A::apply));
 }
 
 /// The body of [`Backend::col_sum`] on one `rows × cols` matrix `a` into `out` (`cols`),

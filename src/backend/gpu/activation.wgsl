@@ -1,6 +1,6 @@
 // The activations φ and their derivatives φ', shared by bias_act.wgsl and act_backward.wgsl
-// (prepended to each). CPU twins: `Activation::apply` / `Activation::derivative`, `erf_f32`
-// and `tanh_f32` in src/math/activation.rs.
+// (prepended to each). CPU twins: `Phi::apply` / `Phi::derivative` in each activation's block,
+// `erf_f32` and `tanh_f32`, in src/math/activation.rs.
 
 // Activation codes: `Activation::gpu_code` in src/math/activation.rs (a test there checks them).
 const ACT_RELU: u32 = 0u;

@@ -6,11 +6,11 @@
 //                   Θ ← Θ · s²σ_w² Ė + α_w[l+1] E + α_b[l+1],  Σ ← s²(σ_w² E + σ_b²)
 //   out[e] = Σ,  out[rows·cols + e] = Θ   (e = r·cols + c)
 //
-// CPU twin: `Cpu::nngp_ntk_recursion` (src/backend/cpu/mod.rs), with the moments of
-// `dual_moments_f32` and the arcsine of `acos_f32` / `asin_f32` (src/kernels/special.rs):
-// the same operations in the same order (keep in sync). The arcsine is a polynomial here
-// rather than the builtin, whose WGSL accuracy bound is loose near ±1, where ReLU's
-// correlations go with depth. activation.wgsl is prepended (activation codes, flat_index).
+// CPU twin: `Cpu::nngp_ntk_recursion` (src/backend/cpu/mod.rs), with the moments of each
+// activation's `Phi::dual_f32` (src/math/activation.rs) and the arcsine of `acos_f32` /
+// `asin_f32` (src/math/special.rs): the same operations in the same order (keep in sync).
+// The arcsine is a polynomial here rather than the builtin, whose WGSL accuracy bound is loose
+// near ±1, where ReLU's correlations go with depth. activation.wgsl is prepended (activation codes, flat_index).
 
 // Keep in sync with `NngpNtkRecursionParams` in params.rs (field for field).
 struct Params {
