@@ -121,7 +121,7 @@ function sizes(paths) {
     groups: [
       group('wasm (pkg/descent_bg.wasm)', (p) => p.endsWith('.wasm')),
       group('wasm-bindgen glue (pkg/descent.js)', (p) => p === '/pkg/descent.js'),
-      group('site JS modules (js/*.js, page + worker)', (p) => p.startsWith('/js/')),
+      group('site JS modules (js/**/*.js, page + worker)', (p) => p.startsWith('/js/')),
       group('uPlot (vendor/uPlot.esm.js + .min.css)', (p) => p.startsWith('/vendor/')),
       group('HTML, CSS, icon', (p) => !p.endsWith('.wasm') && !p.startsWith('/pkg/') && !p.startsWith('/js/') && !p.startsWith('/vendor/')),
       group('total', () => true),

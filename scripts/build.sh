@@ -36,7 +36,7 @@ cp pkg/descent.js pkg/descent_bg.wasm pkg/settings.js dist/pkg/
 mkdir -p dist/data
 cp data/digits.csv data/README.md dist/data/
 cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css dist/vendor/
-# TensorFlow.js, the benchmark page's peer (www/js/bench-tfjs-worker.js): its ES2017 UMD bundles
+# TensorFlow.js, the benchmark page's peer (www/js/bench/tfjs-worker.js): its ES2017 UMD bundles
 # (the ES5 ones need CSP unsafe-eval) and wasm binaries, in dist/vendor/tfjs/. Not in any scene.
 if [ -d node_modules/@tensorflow/tfjs-backend-wasm ]; then
   mkdir -p dist/vendor/tfjs

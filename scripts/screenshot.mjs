@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { SCENES } from '../www/js/scenes.js';
+import { SCENES } from '../www/js/scenes/index.js';
 
 // Every scene of SCENES at its defaults: on a desktop, in a narrow window and on a phone (a scene
 // that computes its figures rather than training live is shown once they are computed).

@@ -1,5 +1,5 @@
 //! Benchmark entry points (issue #7): used only by the benchmark page (www/bench.html,
-//! www/js/bench-worker.js); the scenes never call them.
+//! www/js/bench/worker.js); the scenes never call them.
 
 use wasm_bindgen::prelude::*;
 

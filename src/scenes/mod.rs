@@ -1,7 +1,7 @@
 //! One module per scene: the numbers each panel shows, and the registry of scenes.
 //!
 //! A scene is a folder (or a file, while it is small) here, a file in `api/` with its
-//! `#[wasm_bindgen]` exports, and a row in [`SCENES`] and in the page's `www/js/scenes.js`
+//! `#[wasm_bindgen]` exports, and a row in [`SCENES`] and in the page's `www/js/scenes/index.js`
 //! (the test below keeps the two lists equal). Each row names the scene's settings table
 //! ([`crate::session::settings`]), which [`spec`] hands to the page and the command line.
 
@@ -77,13 +77,13 @@ pub fn specs() -> Vec<SceneSpec> {
 mod tests {
     use super::{SCENES, Scene};
 
-    /// The rows of `SCENES` in www/js/scenes.js: `  id: { page: '…', title: '…' },` with the
+    /// The rows of `SCENES` in www/js/scenes/index.js: `  id: { page: '…', title: '…' },` with the
     /// id quoted when it has a hyphen.
     fn page_scenes() -> Vec<(String, String)> {
-        let js = include_str!("../../www/js/scenes.js");
+        let js = include_str!("../../www/js/scenes/index.js");
         let body = js
             .split_once("SCENES = Object.freeze({")
-            .expect("scenes.js declares SCENES")
+            .expect("scenes/index.js declares SCENES")
             .1;
         let body = body.split_once("});").expect("SCENES is closed").0;
         body.lines()

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SCENES } from '../../www/js/scenes.js';
+import { SCENES } from '../../www/js/scenes/index.js';
 import { openPage, useSite } from './helpers.mjs';
 
 // Every live scene of SCENES (a network that trains step by step), with a small fast setting and

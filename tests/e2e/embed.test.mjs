@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { SCENES } from '../../www/js/scenes.js';
+import { SCENES } from '../../www/js/scenes/index.js';
 import { openPage, startBrowser, startServer, waitForStep } from './helpers.mjs';
 
 /**
@@ -192,7 +192,9 @@ describe('Embed, share, export', () => {
     const step = await frameWith(page, 'step.html');
     const pg = await frameWith(page, 'index.html');
     await pg.waitForFunction(() => Number(document.body.dataset.step) > 20, null, { timeout: 20000 });
-    await step.waitForFunction(() => document.body.dataset.status === 'paused', null, { timeout: 20000 });
+    // Paused from the engine's start, then its first report (step 0) arrives.
+    await step.waitForFunction(() => document.body.dataset.status === 'paused' && document.body.dataset.step !== undefined,
+      null, { timeout: 20000 });
     assert.equal(await frameStep(step), 0, 'the snippet embed starts paused');
     assert.equal(await step.evaluate(() => window.descent.state.values.lrMultiple), 0.9);
     assert.equal(await pg.getAttribute('body', 'data-task'), 'regression');

@@ -1,10 +1,10 @@
-// The Playground's loss history (www/js/history.js) without a browser: thinning keeps the early
+// The Playground's loss history (www/js/core/history.js) without a browser: thinning keeps the early
 // steps and every spike, and the convergence rule says "converged" only when the train loss has
 // stopped moving. Run from the repository root: node --test tests/e2e/history.test.mjs
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CONVERGENCE, EARLY_STEPS, settled, thinHistory } from '../../www/js/history.js';
+import { CONVERGENCE, EARLY_STEPS, settled, thinHistory } from '../../www/js/core/history.js';
 
 /** A history of `n` points at steps `stepAt(i)` with train loss `lossAt(step)` (test = 2 × train). */
 function history(n, stepAt, lossAt) {

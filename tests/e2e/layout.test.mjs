@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { SCENES } from '../../www/js/scenes.js';
+import { SCENES } from '../../www/js/scenes/index.js';
 import { openPage, startBrowser, startServer } from './helpers.mjs';
 
 const PX = 1; // sub-pixel rounding of bounding boxes

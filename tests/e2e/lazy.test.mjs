@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canvasStats, openPage, setRange, useSite, waitForStep } from './helpers.mjs';
 
-// Series colours (plots/common.js MODEL_STYLES and the lazy measures in lazy.js).
+// Series colours (plots/common.js MODEL_STYLES and the lazy measures in scenes/lazy/page.js).
 const RGB = {
   network: [0, 114, 178],
   linearized: [213, 94, 0],

@@ -1,4 +1,4 @@
-// The one list of scenes (www/js/scenes.js) drives the pages: every scene's page renders the nav
+// The one list of scenes (www/js/scenes/index.js) drives the pages: every scene's page renders the nav
 // with a link to every scene, in the list's order, and marks itself; its header and title name it
 // as the list does; a live scene has Play and Step; an embed hides the nav; the npm package ships
 // every page. Run from the repository root after building: node --test tests/e2e/scenes.test.mjs
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SCENES } from '../../www/js/scenes.js';
+import { SCENES } from '../../www/js/scenes/index.js';
 import { DIST, openPage, useSite } from './helpers.mjs';
 
 describe('The scene list drives every page', () => {

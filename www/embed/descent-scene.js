@@ -19,7 +19,7 @@
 //   it is; the scene parses it strictly and drops what it does not know (with a console note).
 // Attribute changes reload the frame with the new settings.
 
-import { SCENES } from '../js/scenes.js';
+import { SCENES } from '../js/scenes/index.js';
 
 const OWN = new Set(['scene', 'base', 'controls', 'present', 'play', 'title', 'embed',
   'class', 'style', 'id', 'slot', 'hidden', 'tabindex', 'lang', 'dir', 'part', 'exportparts', 'is', 'nonce']);

@@ -7,7 +7,7 @@
 // Query: ?run starts at once; &only=a,b keeps the figures whose name contains a or b (names:
 // "peak", "gemm NN 256", "mlp 3x1024", "kernels"); &peers=0 leaves TensorFlow.js out.
 
-import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM } from './bench-timing.js';
+import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -75,11 +75,11 @@ async function run() {
   const want = (name) => !only || only.some((o) => name.includes(o));
   const withPeers = q.get('peers') !== '0';
 
-  const descent = rpcWorker(new URL('./bench-worker.js', import.meta.url));
+  const descent = rpcWorker(new URL('./worker.js', import.meta.url));
   const peers = withPeers
     ? {
-        tfjsWasm: rpcWorker(new URL('./bench-tfjs-worker.js?backend=wasm', import.meta.url)),
-        tfjsCpu: rpcWorker(new URL('./bench-tfjs-worker.js?backend=cpu', import.meta.url)),
+        tfjsWasm: rpcWorker(new URL('./tfjs-worker.js?backend=wasm', import.meta.url)),
+        tfjsCpu: rpcWorker(new URL('./tfjs-worker.js?backend=cpu', import.meta.url)),
       }
     : {};
   const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [] };

@@ -4,7 +4,7 @@
 //     live settings ({type, runId, version, values}) to the newest run only and remembers the
 //     version it answers to; a configure superseded by a newer one is skipped; the scene's other
 //     messages go to its handle(); errors go back with the run id and what failed.
-//   - hostRun (the live scenes: worker.js, lazy-worker.js, step-worker.js) on top: PLAY / PAUSE /
+//   - hostRun (the live scenes: scenes/{playground,lazy,step}/worker.js) on top: PLAY / PAUSE /
 //     STEP and time slicing: each chunk advances k steps, k tuned by the scene so a chunk takes
 //     about its target time, posts PROGRESS and yields so that new messages are handled in
 //     between; a divergence stops training with DONE 'diverged', the end of a run that has one (a

@@ -1,17 +1,17 @@
 // The step-size page: a network trained by full-batch GD at a finite step beside its
 // linearisation at the same step, the sharpness (top Hessian and NTK eigenvalues) against 2/η,
 // the step-size slider annotated with the stability and catapult bounds, and phase diagrams.
-// The numerics run in step-worker.js (one instance for the live run, one for phase diagrams);
+// The numerics run in scenes/step/worker.js (one instance for the live run, one for phase diagrams);
 // the live run's lifecycle is the run client's (run-client.js); this file keeps state and draws
 // at most once per frame.
 
-import { MSG, TASK, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
-import { controlsFrom, optionsOf, rowOf } from './settings.js';
-import { createScene } from './scene.js';
-import { createRunClient } from './run-client.js';
-import { createTask } from './task-client.js';
-import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from './plots/index.js';
+import { MSG, TASK, ERROR_DURING, plainMessage } from '../../core/protocol.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings } from '../../core/controls.js';
+import { controlsFrom, optionsOf, rowOf } from '../../core/settings.js';
+import { createScene } from '../../core/shell.js';
+import { createRunClient } from '../../core/run-client.js';
+import { createTask } from '../../core/task-client.js';
+import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from '../../plots/index.js';
 
 const REGIME_TEXT = { stable: 'stable', catapult: 'catapult', divergent: 'divergent', unsettled: 'not settled' };
 // Regime colours (Okabe–Ito): stable blue-green, catapult orange, divergent vermilion-grey, unsettled yellow.
@@ -82,9 +82,9 @@ const state = {
 };
 
 let client = null;
-// The phase diagrams: a background task in a second step-worker.js.
+// The phase diagrams: a background task in a second scenes/step/worker.js.
 const phaseTask = createTask({
-  workerUrl: new URL('./step-worker.js', import.meta.url),
+  workerUrl: new URL('./worker.js', import.meta.url),
   kind: TASK.PHASE,
   name: 'phase diagram',
   onProgress: onPhaseProgress,
@@ -400,7 +400,7 @@ function start() {
   shell = createScene({ scene: 'step', controls: CONTROLS, view: VIEW, presets: PRESETS });
   const { values, autoplay } = shell;
   client = createRunClient({
-    workerUrl: new URL('./step-worker.js', import.meta.url),
+    workerUrl: new URL('./worker.js', import.meta.url),
     state,
     live: LIVE,
     ids: { reset: 'btn-restart' },

@@ -2,7 +2,7 @@
 // ready wait in a backlog), posting plain messages with their typed arrays transferred, and a
 // zero-delay yield between chunks of work so that new requests are handled in between.
 
-import init, { buildInfo } from '../pkg/descent.js';
+import init, { buildInfo } from '../../pkg/descent.js';
 import { MSG, ERROR_DURING, describe, transferables, wasmSimdSupported, NO_SIMD_MESSAGE } from './protocol.js';
 
 export function post(msg) {

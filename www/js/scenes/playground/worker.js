@@ -6,10 +6,10 @@
 // (GPU_EARLY_STEPS on the GPU) are taken one at a time and each one's losses are sent (`points`),
 // so that the page's history holds every early step.
 
-import { Playground, defaultConfig } from '../pkg/descent.js';
-import { EARLY_STEPS } from './history.js';
-import { MSG, ERROR_DURING, finite, allFinite } from './protocol.js';
-import { hostRun, Picture } from './worker-host.js';
+import { Playground, defaultConfig } from '../../../pkg/descent.js';
+import { EARLY_STEPS } from '../../core/history.js';
+import { MSG, ERROR_DURING, finite, allFinite } from '../../core/protocol.js';
+import { hostRun, Picture } from '../../core/worker-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call
 const GRID_MIN_INTERVAL_MS = 100; // at most ~10 grid predictions per second while playing

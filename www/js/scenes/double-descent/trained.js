@@ -1,14 +1,14 @@
 // The double-descent page's trained-network panel: a width sweep of two-layer networks with
 // every layer trained by gradient descent for a fixed number of steps (src/scenes/
-// double_descent/trained.rs), a background task (task-client.js) in a worker of its own (a dd-worker.js
+// double_descent/trained.rs), a background task (task-client.js) in a worker of its own (a scenes/double-descent/worker.js
 // started on first use), filled in progressively with a progress bar, cancellable. The panel
 // owns its DOM inside `root` (elements marked data-role) and reports its state on
 // document.body.dataset.trained.
 
-import { TASK, plainMessage } from './protocol.js';
-import { formatInt, formatNumber } from './controls.js';
-import { SeriesPlot, COLORS } from './plots/index.js';
-import { createTask } from './task-client.js';
+import { TASK, plainMessage } from '../../core/protocol.js';
+import { formatInt, formatNumber } from '../../core/controls.js';
+import { SeriesPlot, COLORS } from '../../plots/index.js';
+import { createTask } from '../../core/task-client.js';
 
 export class TrainedSweepPanel {
   /**
@@ -18,7 +18,7 @@ export class TrainedSweepPanel {
     this.root = root;
     this.settings = settings;
     this.task = createTask({
-      workerUrl: new URL('./dd-worker.js', import.meta.url),
+      workerUrl: new URL('./worker.js', import.meta.url),
       kind: TASK.TRAIN,
       name: 'sweep',
       onProgress: (msg) => this.onProgress(msg, false),

@@ -34,10 +34,10 @@
 import {
   DoubleDescent, checkDoubleDescent, doubleDescentDefaults, isotropicCurves, isotropicMonteCarlo,
   TrainedSweep, trainedSweepDefaults,
-} from '../pkg/descent.js';
-import { MSG, TASK, ERROR_DURING, finite, describe, floats64 } from './protocol.js';
-import { hostRuns, post, yielder } from './worker-host.js';
-import { hostTasks } from './task-host.js';
+} from '../../../pkg/descent.js';
+import { MSG, TASK, ERROR_DURING, finite, describe, floats64 } from '../../core/protocol.js';
+import { hostRuns, post, yielder } from '../../core/worker-host.js';
+import { hostTasks } from '../../core/task-host.js';
 
 function cleanReport(r) {
   return {
@@ -65,7 +65,7 @@ function cleanReport(r) {
 let digitsText = null;
 async function loadDigits() {
   if (digitsText == null) {
-    const res = await fetch(new URL('../data/digits.csv', import.meta.url));
+    const res = await fetch(new URL('../../../data/digits.csv', import.meta.url));
     if (!res.ok) throw new Error(`could not load the digits data (HTTP ${res.status})`);
     digitsText = await res.text();
   }

@@ -15,7 +15,7 @@
 // `options` (a number offered at a few values: the batch size), but never a label, help,
 // default or range: those are the engine's.
 
-import { SPECS } from '../pkg/settings.js';
+import { SPECS } from '../../pkg/settings.js';
 
 const PAGE_KEYS = new Set([
   'name', 'group', 'positions', 'step', 'kind', 'options', 'numeric', 'live', 'enabledWhen', 'button', 'alwaysInUrl',

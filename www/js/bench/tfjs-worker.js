@@ -1,22 +1,22 @@
 // The peer's benchmark worker: TensorFlow.js 4.22 on the same MLPs and products as Descent's
-// worker (bench-worker.js), timed the same way (bench-timing.js). The backend comes from the
-// worker URL: `bench-tfjs-worker.js?backend=wasm` (SIMD, one thread) or `?backend=cpu`.
+// worker (bench/worker.js), timed the same way (bench/timing.js). The backend comes from the
+// worker URL: `bench/tfjs-worker.js?backend=wasm` (SIMD, one thread) or `?backend=cpu`.
 // TensorFlow.js is served from dist/vendor/tfjs/ (copied there by scripts/build.sh); its UMD
 // bundles set `globalThis.tf` when imported.
 //
 // Requests in: {id, op, args} with op 'info' | 'mlp' {depth, width} | 'gemm' {trans, n}.
 // Replies out: {id, result} or {id, error}.
 
-import '../vendor/tfjs/tf.es2017.min.js';
-import '../vendor/tfjs/tf-backend-wasm.es2017.min.js';
-import { unitsPerSecond, N_POINTS, INPUT_DIM } from './bench-timing.js';
+import '../../vendor/tfjs/tf.es2017.min.js';
+import '../../vendor/tfjs/tf-backend-wasm.es2017.min.js';
+import { unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
 
 const tf = globalThis.tf;
 const backend = new URLSearchParams(self.location.search).get('backend') ?? 'wasm';
 
 async function setup() {
   if (backend === 'wasm') {
-    tf.wasm.setWasmPaths(new URL('../vendor/tfjs/', import.meta.url).href);
+    tf.wasm.setWasmPaths(new URL('../../vendor/tfjs/', import.meta.url).href);
     tf.wasm.setThreadsCount(1);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`TensorFlow.js could not start its ${backend} backend`);

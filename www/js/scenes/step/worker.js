@@ -19,10 +19,10 @@
 //                                      after the start and every slice; progress.backend,
 //                                      .notice, .activity, .done, .total
 
-import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../pkg/descent.js';
-import { MSG, TASK, ERROR_DURING, finite, floats64 } from './protocol.js';
-import { hostRun } from './worker-host.js';
-import { hostTasks } from './task-host.js';
+import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../../../pkg/descent.js';
+import { MSG, TASK, ERROR_DURING, finite, floats64 } from '../../core/protocol.js';
+import { hostRun } from '../../core/worker-host.js';
+import { hostTasks } from '../../core/task-host.js';
 
 export const MAX_STEPS = 4000;
 const CHUNK_MS = 30;

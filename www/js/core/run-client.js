@@ -182,7 +182,7 @@ export function createRunClient(options) {
     if (configDirty || liveDirty.size) queueFlush();
   }
 
-  // The page's controls (controls.js buildControls) and shell (scene.js createScene), once bound.
+  // The page's controls (controls.js buildControls) and shell (shell.js createScene), once bound.
   let page = { controls: null, shell: null };
 
   /** Binds the page's controls and shell: their values are the config, changes go to the URL. */

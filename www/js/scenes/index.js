@@ -1,4 +1,4 @@
-// The scenes: the one list that the page nav (scene.js), the embed dialog, the web component
+// The scenes: the one list that the page nav (shell.js), the embed dialog, the web component
 // (embed/descent-scene.js), the end-to-end tests and scripts/screenshot.mjs read. The key is the
 // name the web component and the embed snippets use.
 // No imports: the web component loads this on the host page, and the tests import it in Node.

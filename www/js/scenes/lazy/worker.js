@@ -5,10 +5,10 @@
 // so a chunk takes about CHUNK_MS (more where one call has a large fixed cost).
 // A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
 
-import { LazyRich, lazyDefaults, WidthSweep } from '../pkg/descent.js';
-import { TASK, ERROR_DURING, finite, allFinite, floats64 } from './protocol.js';
-import { hostRun, Picture } from './worker-host.js';
-import { hostTasks } from './task-host.js';
+import { LazyRich, lazyDefaults, WidthSweep } from '../../../pkg/descent.js';
+import { TASK, ERROR_DURING, finite, allFinite, floats64 } from '../../core/protocol.js';
+import { hostRun, Picture } from '../../core/worker-host.js';
+import { hostTasks } from '../../core/task-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call ...
 const MAX_CHUNK_MS = 150; // ... raised up to this where one call has a large fixed cost

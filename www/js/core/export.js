@@ -3,7 +3,7 @@
 // Plots describe themselves with exportSpec() (the format is documented in plots/common.js,
 // "Export specs"); this module only renders those descriptions and hands files to the browser.
 
-import { FONT_FAMILY } from './plots/index.js';
+import { FONT_FAMILY } from '../plots/index.js';
 
 const TITLE_H = 30; // room above the chart for its title
 const LEGEND_ROW = 22; // one row of the legend below the chart

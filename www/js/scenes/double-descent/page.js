@@ -1,19 +1,19 @@
 // The double-descent page. Random-features regression runs in a small pool of workers
-// (dd-worker.js), each holding a contiguous block of the seeds; the pool, its run ids and its live
+// (scenes/double-descent/worker.js), each holding a contiguous block of the seeds; the pool, its run ids and its live
 // settings are run-core.js's; this file splits the seeds, pools the per-seed curves into mean ±
 // standard error, and draws at most once per frame. The ridge, the label noise and the teacher
 // re-fit from the cached factorisations in every worker at once. The isotropic linear model is a
 // background task in a worker of its own (task-client.js), and so is the trained-network width
-// sweep (dd-train.js).
+// sweep (scenes/double-descent/trained.js).
 
-import { MSG, TASK, ERROR_DURING, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber, labelSettings } from './controls.js';
-import { controlsFrom } from './settings.js';
-import { createScene } from './scene.js';
-import { createRunCore } from './run-core.js';
-import { createTask } from './task-client.js';
-import { SeriesPlot, COLORS } from './plots/index.js';
-import { TrainedSweepPanel } from './dd-train.js';
+import { MSG, TASK, ERROR_DURING, plainMessage } from '../../core/protocol.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings } from '../../core/controls.js';
+import { controlsFrom } from '../../core/settings.js';
+import { createScene } from '../../core/shell.js';
+import { createRunCore } from '../../core/run-core.js';
+import { createTask } from '../../core/task-client.js';
+import { SeriesPlot, COLORS } from '../../plots/index.js';
+import { TrainedSweepPanel } from './trained.js';
 
 const MAX_WORKERS = 4;
 const DIGITS_ROWS = 1797;
@@ -97,7 +97,7 @@ let trained = null;
 // The random-features workers: one SET in flight per worker, the changes made meanwhile follow
 // together when it answers.
 const core = createRunCore({
-  workerUrl: new URL('./dd-worker.js', import.meta.url),
+  workerUrl: new URL('./worker.js', import.meta.url),
   size: Math.max(1, Math.min(MAX_WORKERS, (navigator.hardwareConcurrency || 2))),
   state,
   oneSetInFlight: true,
@@ -118,7 +118,7 @@ const { setMessage, setStatus } = core;
 // The isotropic model: a worker of its own, since a Monte-Carlo point takes up to ~150 ms, which
 // must not hold up the random-features workers' re-fits.
 const isoTask = createTask({
-  workerUrl: new URL('./dd-worker.js', import.meta.url),
+  workerUrl: new URL('./worker.js', import.meta.url),
   kind: TASK.ISOTROPIC,
   name: 'isotropic-model worker',
   onProgress: onIso,

@@ -16,8 +16,8 @@
 //   preset=id           start from a preset (explicit settings in the URL override it)
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
-import { setPlotScale, setPlotHeightCap, refitPlots } from './plots/index.js';
-import { SCENES } from './scenes.js';
+import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
+import { SCENES } from '../scenes/index.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
 } from './export.js';

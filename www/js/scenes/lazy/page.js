@@ -1,16 +1,16 @@
 // The lazy-or-rich page: builds the controls, talks to the training worker (and, for width sweeps,
-// a second worker), and renders their reports. The workers do all numerics (lazy-worker.js,
+// a second worker), and renders their reports. The workers do all numerics (scenes/lazy/worker.js,
 // protocol.js); this file keeps state and draws, at most once per animation frame.
 
-import { MSG, TASK, ERROR_DURING, SWEEP_END, plainMessage } from './protocol.js';
-import { derive, buildControls, formatInt, formatNumber } from './controls.js';
-import { controlsFrom } from './settings.js';
-import { createScene } from './scene.js';
-import { createRunClient, LIVE_LR } from './run-client.js';
-import { createTask } from './task-client.js';
+import { MSG, TASK, ERROR_DURING, SWEEP_END, plainMessage } from '../../core/protocol.js';
+import { derive, buildControls, formatInt, formatNumber } from '../../core/controls.js';
+import { controlsFrom } from '../../core/settings.js';
+import { createScene } from '../../core/shell.js';
+import { createRunClient, LIVE_LR } from '../../core/run-client.js';
+import { createTask } from '../../core/task-client.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
-} from './plots/index.js';
+} from '../../plots/index.js';
 
 const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
 const SWEEP_MIN_WIDTH = 16;
@@ -99,9 +99,9 @@ const state = {
 };
 
 let client = null;
-// The width sweep: a background task in a second lazy-worker.js, so that training goes on.
+// The width sweep: a background task in a second scenes/lazy/worker.js, so that training goes on.
 const sweepTask = createTask({
-  workerUrl: new URL('./lazy-worker.js', import.meta.url),
+  workerUrl: new URL('./worker.js', import.meta.url),
   kind: TASK.SWEEP,
   name: 'sweep',
   onProgress: onSweepProgress,
@@ -588,7 +588,7 @@ function start() {
   shell = createScene({ scene: 'lazy', controls: CONTROLS, view: VIEW, presets: PRESETS });
   const { values, autoplay } = shell;
   client = createRunClient({
-    workerUrl: new URL('./lazy-worker.js', import.meta.url),
+    workerUrl: new URL('./worker.js', import.meta.url),
     state,
     live: LIVE,
     divergedAdvice: 'Lower the step size, or press Reset.',

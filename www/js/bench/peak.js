@@ -5,7 +5,7 @@
 // over a few chain counts is reported, so the figure does not depend on one register
 // allocation.
 
-import { median } from './bench-timing.js';
+import { median } from './timing.js';
 
 function leb(n) {
   const out = [];

@@ -31,7 +31,7 @@
 //                                      could not start
 // Replies for a run other than the newest are stale: the page drops them.
 //
-// The Playground (main.js ↔ worker.js), live settings {lr}:
+// The Playground (scenes/playground/page.js ↔ worker.js beside it), live settings {lr}:
 //   PROGRESS: {runId, report, stepsPerSec, gridCostMs, grid?, points?}
 //                                      a training chunk finished; `grid` (Float32Array, only when
 //                                      included) is the prediction on the grid; gridCostMs is what
@@ -50,7 +50,7 @@
 //   technical reason behind that (for the console). The config's `backend` ('auto' | 'cpu' |
 //   'gpu') chooses it.
 //
-// Lazy or rich (lazy.js ↔ lazy-worker.js), live settings {lr, ridge} (the ridge of the kernel
+// Lazy or rich (scenes/lazy/page.js ↔ scenes/lazy/worker.js), live settings {lr, ridge} (the ridge of the kernel
 // regression), with these changes:
 //   report = {step, network, linearized, ntk, krr, weightChange, kernelDistance, diverged, message},
 //            each model's entry {trainLoss, testLoss, trainAcc, testAcc}
@@ -69,14 +69,14 @@
 //   kernelDistance (geometric means over seeds), weightChangeMin, …Max, kernelDistanceMin, …Max};
 //   slopes = {weightChange, kernelDistance}, null where not yet known.
 //
-// Step size (step.js ↔ step-worker.js), live setting {lrMultiple} (a restart from θ₀ at a new
+// Step size (scenes/step/page.js ↔ scenes/step/worker.js), live setting {lrMultiple} (a restart from θ₀ at a new
 // multiple of the stability bound), DONE 'finished' at the step budget or a divergence, and the
-// phase diagrams as the background task TASK.PHASE; spelled out in step-worker.js.
+// phase diagrams as the background task TASK.PHASE; spelled out in scenes/step/worker.js.
 //
-// Double descent (dd.js ↔ a pool of dd-worker.js): CONFIGURE and live settings {ridge, noise,
+// Double descent (scenes/double-descent/page.js ↔ a pool of scenes/double-descent/worker.js): CONFIGURE and live settings {ridge, noise,
 // teacher} (a re-fit of the finished seeds, no recomputation), PROGRESS after each seed and each
 // re-fit with the `version` it is fitted at; the isotropic model (TASK.ISOTROPIC) and the
-// trained-network sweep (TASK.TRAIN) as background tasks; spelled out in dd-worker.js.
+// trained-network sweep (TASK.TRAIN) as background tasks; spelled out in scenes/double-descent/worker.js.
 //
 // Background tasks (task-client.js ↔ task-host.js: the lazy width sweep, the phase diagrams, the
 // isotropic model, the trained-network sweep), each in a worker of its own so that the live run

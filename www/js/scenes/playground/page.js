@@ -1,13 +1,13 @@
 // The Playground page: builds the controls, talks to the training worker, and renders its reports.
-// The worker does all numerics (see worker.js and protocol.js); this file only keeps state and draws,
+// The worker does all numerics (see worker.js beside it and core/protocol.js); this file only keeps state and draws,
 // at most once per animation frame.
 
-import { MSG } from './protocol.js';
-import { CONTROLS, buildControls, formatInt, formatNumber } from './controls.js';
-import { createScene } from './scene.js';
-import { createRunClient, LIVE_LR } from './run-client.js';
-import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from './plots/index.js';
-import { CONVERGENCE, settled, thinHistory } from './history.js';
+import { MSG } from '../../core/protocol.js';
+import { CONTROLS, buildControls, formatInt, formatNumber } from '../../core/controls.js';
+import { createScene } from '../../core/shell.js';
+import { createRunClient, LIVE_LR } from '../../core/run-client.js';
+import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from '../../plots/index.js';
+import { CONVERGENCE, settled, thinHistory } from '../../core/history.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)
 

@@ -5,9 +5,9 @@
 // Requests in: {id, op, args} with op 'info' | 'mlp' {depth, width} | 'gemm' {trans, n} |
 // 'peak' | 'kernels'. Replies out: {id, result} or {id, error}.
 
-import init, { Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent } from '../pkg/descent.js';
-import { median, unitsPerSecond, N_POINTS } from './bench-timing.js';
-import { measureSimdPeak } from './bench-peak.js';
+import init, { Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent } from '../../pkg/descent.js';
+import { median, unitsPerSecond, N_POINTS } from './timing.js';
+import { measureSimdPeak } from './peak.js';
 
 /** Milliseconds of `fn()`, median of `runs` runs after one warm-up. */
 function timeMs(fn, runs = 5) {
