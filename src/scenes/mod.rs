@@ -113,8 +113,9 @@ mod tests {
     }
 
     mod tables {
-        use serde_json::{Value, json};
+        use std::collections::BTreeMap;
 
+        use crate::session::fields::{Field, fields_of};
         use crate::session::settings::{Kind, SceneSpec};
 
         fn every() -> Vec<SceneSpec> {
@@ -139,47 +140,41 @@ mod tests {
                         s.name
                     );
                     assert!(
-                        !s.default.is_null() || s.optional,
+                        s.default != Field::Null || s.optional,
                         "{}: `{}` has no default",
                         spec.scene,
                         s.name
                     );
                 }
             }
-            let configs: Vec<(&str, Value)> = vec![
+            let configs: Vec<(&str, Vec<(String, Field)>)> = vec![
                 (
                     "playground",
-                    serde_json::to_value(super::super::playground::PlaygroundConfig::default())
-                        .unwrap(),
+                    fields_of(&super::super::playground::PlaygroundConfig::default()),
                 ),
                 (
                     "lazy",
-                    serde_json::to_value(super::super::lazy::LazyConfig::default()).unwrap(),
+                    fields_of(&super::super::lazy::LazyConfig::default()),
                 ),
                 (
                     "double-descent",
-                    serde_json::to_value(
-                        super::super::double_descent::DoubleDescentConfig::default(),
-                    )
-                    .unwrap(),
+                    fields_of(&super::super::double_descent::DoubleDescentConfig::default()),
                 ),
                 (
                     "step",
-                    serde_json::to_value(super::super::step_size::StepSizeConfig::default())
-                        .unwrap(),
+                    fields_of(&super::super::step_size::StepSizeConfig::default()),
                 ),
                 (
                     "double-descent/trained",
-                    serde_json::to_value(
-                        super::super::double_descent::trained::TrainedSweepConfig::default(),
-                    )
-                    .unwrap(),
+                    fields_of(
+                        &super::super::double_descent::trained::TrainedSweepConfig::default(),
+                    ),
                 ),
             ];
             assert_eq!(configs.len(), every().len());
             for (name, config) in configs {
                 let spec = super::super::spec(name).unwrap();
-                for field in config.as_object().unwrap().keys() {
+                for (field, _) in &config {
                     assert!(
                         spec.get(field).is_some(),
                         "{name}: the field `{field}` has no row"
@@ -193,12 +188,12 @@ mod tests {
         #[test]
         fn defaults_and_sliders_lie_in_the_ranges() {
             for spec in every() {
-                let defaults: serde_json::Map<String, Value> = spec
+                let defaults: BTreeMap<String, Field> = spec
                     .settings
                     .iter()
                     .map(|s| (s.name.to_string(), s.default.clone()))
                     .collect();
-                spec.validate(&Value::Object(defaults))
+                spec.validate(&defaults)
                     .unwrap_or_else(|e| panic!("{}: {e}", spec.scene));
                 for s in &spec.settings {
                     if let Some([lo, hi]) = s.slider {
@@ -221,22 +216,22 @@ mod tests {
         #[test]
         fn validation_follows_the_table() {
             for spec in every() {
-                let base: serde_json::Map<String, Value> = spec
+                let base: BTreeMap<String, Field> = spec
                     .settings
                     .iter()
                     .map(|s| (s.name.to_string(), s.default.clone()))
                     .collect();
-                let with = |name: &str, v: Value| {
+                let with = |name: &str, v: Field| {
                     let mut m = base.clone();
                     m.insert(name.to_string(), v);
-                    Value::Object(m)
+                    m
                 };
                 for s in &spec.settings {
                     match &s.kind {
                         Kind::Int | Kind::Float => {
                             for bad in [s.min - 1.0, s.max + 1.0, s.max * 2.0 + 1.0] {
                                 let e = spec
-                                    .validate(&with(s.name, json!(bad)))
+                                    .validate(&with(s.name, Field::Num(bad)))
                                     .unwrap_err()
                                     .to_string();
                                 assert!(
@@ -246,19 +241,24 @@ mod tests {
                                 );
                             }
                             for ok in [s.min, s.max] {
-                                spec.validate(&with(s.name, json!(ok))).unwrap();
+                                spec.validate(&with(s.name, Field::Num(ok))).unwrap();
                             }
                             if s.kind == Kind::Int && s.max > s.min + 1.0 {
-                                assert!(spec.validate(&with(s.name, json!(s.min + 0.5))).is_err());
+                                assert!(
+                                    spec.validate(&with(s.name, Field::Num(s.min + 0.5)))
+                                        .is_err()
+                                );
                             }
                         }
                         Kind::Choice { .. } => {
                             assert!(
-                                spec.validate(&with(s.name, json!("no-such-option")))
+                                spec.validate(&with(s.name, Field::Str("no-such-option".into())))
                                     .is_err()
                             );
                         }
-                        Kind::Bool => assert!(spec.validate(&with(s.name, json!(3))).is_err()),
+                        Kind::Bool => {
+                            assert!(spec.validate(&with(s.name, Field::Num(3.0))).is_err())
+                        }
                     }
                 }
             }
@@ -279,6 +279,13 @@ mod tests {
             st.net.depth = 4; // the Playground takes 4, this scene at most 3
             let e = st.validate().unwrap_err().to_string();
             assert!(e.contains("`depth`") && e.contains("[1, 3]"), "{e}");
+            // An optional setting, when set, is checked like any other; a NaN is refused.
+            let st = StepSizeConfig {
+                lr: Some(f64::NAN),
+                ..Default::default()
+            };
+            let e = st.validate().unwrap_err().to_string();
+            assert!(e.contains("`lr`"), "{e}");
             let dd = DoubleDescentConfig {
                 seeds: 21,
                 ..Default::default()

@@ -3,5 +3,6 @@
 
 pub mod budget;
 pub mod device;
+pub mod fields;
 pub mod net;
 pub mod settings;

@@ -8,6 +8,7 @@ use crate::data::DatasetKind;
 use crate::nn::Activation;
 use crate::nn::mlp::{MlpSpec, Parametrization};
 use crate::session::device::BackendChoice;
+use crate::session::fields::Field;
 use crate::session::settings::{Setting, options};
 
 /// The data of a network scene: which set, how many points, how noisy, which seed.
@@ -175,5 +176,5 @@ pub fn backend_setting() -> Setting {
         "Where the matrix work runs. Auto uses WebGPU for large full-batch networks when the \
              browser has it, and the CPU otherwise.",
     )
-    .default_value(serde_json::Value::String("auto".into()))
+    .default_value(Field::Str("auto".into()))
 }

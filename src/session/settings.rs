@@ -14,7 +14,8 @@
 //! takes 0 (the page puts it below the slider's first position).
 
 use serde::Serialize;
-use serde_json::Value;
+
+use super::fields::{Field, fields_of, scalar_of};
 
 use crate::error::{Error, Result, in_range};
 
@@ -70,7 +71,7 @@ pub struct Setting {
     /// Whether the setting may be left unset (`null`), e.g. a step size that overrides another.
     pub optional: bool,
     /// The scene's default, as its configuration serialises it.
-    pub default: Value,
+    pub default: Field,
 }
 
 impl Setting {
@@ -86,7 +87,7 @@ impl Setting {
             max: range[1],
             slider: None,
             optional: false,
-            default: Value::Null,
+            default: Field::Null,
         }
     }
 
@@ -132,7 +133,7 @@ impl Setting {
     }
 
     /// Gives a setting that is not a field of the scene's configuration its default.
-    pub fn default_value(mut self, v: Value) -> Self {
+    pub fn default_value(mut self, v: Field) -> Self {
         self.default = v;
         self
     }
@@ -158,58 +159,38 @@ impl Setting {
         matches!(self.kind, Kind::Int | Kind::Float)
     }
 
-    /// Checks one value of this setting. `null` is an optional setting left unset, or else a
-    /// number that is not finite (which is how JSON holds one).
-    fn check(&self, v: &Value) -> Result<()> {
-        if v.is_null() {
-            if self.optional {
-                return Ok(());
-            }
-            return Err(Error::config(
-                self.name,
-                match self.kind {
-                    Kind::Int | Kind::Float => format!(
-                        "must lie in [{}, {}], got a number that is not finite",
-                        self.min, self.max
-                    ),
-                    _ => "must be set".to_string(),
-                },
-            ));
-        }
-        match &self.kind {
-            Kind::Int | Kind::Float => {
-                let x = v.as_f64().ok_or_else(|| {
-                    Error::config(self.name, format!("must be a number, got {v}"))
-                })?;
-                if self.kind == Kind::Int && x.fract() != 0.0 {
+    /// Checks one value of this setting (`Null` is an optional setting left unset).
+    fn check(&self, v: &Field) -> Result<()> {
+        match (&self.kind, v) {
+            (_, Field::Null) if self.optional => Ok(()),
+            (Kind::Int | Kind::Float, Field::Num(x)) => {
+                if self.kind == Kind::Int && x.is_finite() && x.fract() != 0.0 {
                     return Err(Error::config(
                         self.name,
                         format!("must be a whole number, got {x}"),
                     ));
                 }
-                in_range(self.name, x, self.bounds())
+                in_range(self.name, *x, self.bounds())
             }
-            Kind::Bool => match v {
-                Value::Bool(_) => Ok(()),
-                _ => Err(Error::config(
+            (Kind::Bool, Field::Bool(_)) => Ok(()),
+            (Kind::Choice { options }, Field::Str(s)) if options.iter().any(|o| o.value == *s) => {
+                Ok(())
+            }
+            (Kind::Choice { options }, _) => {
+                let names: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
+                Err(Error::config(
                     self.name,
-                    format!("must be true or false, got {v}"),
-                )),
-            },
-            Kind::Choice { options } => {
-                let ok = v
-                    .as_str()
-                    .is_some_and(|s| options.iter().any(|o| o.value == s));
-                if ok {
-                    Ok(())
-                } else {
-                    let names: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
-                    Err(Error::config(
-                        self.name,
-                        format!("must be one of {}, got {v}", names.join(", ")),
-                    ))
-                }
+                    format!("must be one of {}, got {v}", names.join(", ")),
+                ))
             }
+            (Kind::Int | Kind::Float, _) => Err(Error::config(
+                self.name,
+                format!("must be a number in [{}, {}], got {v}", self.min, self.max),
+            )),
+            (Kind::Bool, _) => Err(Error::config(
+                self.name,
+                format!("must be true or false, got {v}"),
+            )),
         }
     }
 }
@@ -218,8 +199,8 @@ impl Setting {
 pub fn options<T: Serialize + Copy>(all: &[T], label: impl Fn(T) -> &'static str) -> Vec<Choice> {
     all.iter()
         .map(|&v| Choice {
-            value: match serde_json::to_value(v) {
-                Ok(Value::String(s)) => s,
+            value: match scalar_of(&v) {
+                Field::Str(s) => s,
                 other => panic!("an enum setting serialises to a name, not {other:?}"),
             },
             label: label(v),
@@ -253,7 +234,7 @@ impl SceneSpec {
         for s in &mut self.settings {
             match fields.get(s.name) {
                 Some(v) => s.default = v.clone(),
-                None if !s.default.is_null() => {}
+                None if s.default != Field::Null => {}
                 None => panic!(
                     "{}: the configuration has no field `{}`",
                     self.scene, s.name
@@ -311,11 +292,7 @@ impl SceneSpec {
     }
 }
 
-/// A configuration's fields by name (a number that is not finite becomes `null`).
-fn to_fields<T: Serialize>(config: &T) -> serde_json::Map<String, Value> {
-    match serde_json::to_value(config) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => panic!("a scene configuration serialises to an object, not {other}"),
-        Err(e) => panic!("a scene configuration serialises: {e}"),
-    }
+/// A configuration's fields by name.
+fn to_fields<T: Serialize + ?Sized>(config: &T) -> std::collections::HashMap<String, Field> {
+    fields_of(config).into_iter().collect()
 }

@@ -38,7 +38,7 @@ pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, 
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
-use crate::error::{Error, Result, in_range, lower};
+use crate::error::{Error, Result, lower};
 use crate::nn::Activation;
 use crate::scenes::playground::PlaygroundConfig;
 use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
@@ -183,12 +183,7 @@ impl StepSizeConfig {
     /// Every setting in its range and the network within the memory limit (a phase diagram's
     /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
     pub fn validate_settings(&self) -> Result<()> {
-        let table = settings();
-        table.validate(self)?;
-        if let Some(lr) = self.lr {
-            // JSON holds a non-finite number as null, which the table takes for "unset".
-            in_range("lr", lr, table.bounds("lr"))?;
-        }
+        settings().validate(self)?;
         let defaults = StepSizeConfig::default().playground();
         self.playground()
             .validate_in_scene(PLAYGROUND_MEMORY, &defaults)
