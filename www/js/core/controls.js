@@ -228,6 +228,16 @@ export function labelSettings(text, controls = CONTROLS) {
   });
 }
 
+/** A measured number (a loss, a bound): three significant digits, '—' when not finite. */
+export function formatMeasure(v, digits = 3) {
+  return formatNumber(v, digits);
+}
+
+/** A fraction as a percentage with one decimal ("80.5 %"), '—' when not finite. */
+export function formatPercent(v) {
+  return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '—';
+}
+
 export function formatNumber(v, digits = 2) {
   if (!Number.isFinite(v)) return '—';
   if (v === 0) return '0';

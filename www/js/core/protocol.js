@@ -156,6 +156,15 @@ export function finite(x) {
   return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
+/** The fields every run report shares, cleaned: the step, the divergence step and the message. */
+export function runFields(r) {
+  return {
+    step: finite(r.step) ?? 0,
+    diverged: r.diverged == null ? null : finite(Number(r.diverged)),
+    message: typeof r.message === 'string' ? r.message : (r.message == null ? null : String(r.message)),
+  };
+}
+
 /** An owned Float64Array of `a` (an array or typed array) with every non-finite entry as NaN,
  * which the plots leave out; null for null or undefined. */
 export function floats64(a) {

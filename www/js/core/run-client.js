@@ -15,7 +15,7 @@
 
 import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
 import { createRunCore } from './run-core.js';
-import { formatInt } from './controls.js';
+import { formatInt, formatNumber } from './controls.js';
 
 const BUSY_MS = 300; // a configure that takes longer shows the busy indicator
 const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this long if frames stop
@@ -418,6 +418,21 @@ export function createRunClient(options) {
     start, bind, onControlChange, apply, post, changed, sendLive, requestConfigure, togglePlay, step, wireButtons, fail, setMessage,
     setStatus, queueFrame, hook,
   };
+}
+
+/**
+ * Shows or hides the page's note (#grid-note) that a picture of `what` (e.g. "its output") costs
+ * `costMs` to compute and is therefore redrawn only now and then while training.
+ */
+export function showGridNote(costMs, what) {
+  const el = document.getElementById('grid-note');
+  if (!el) return;
+  const slow = costMs > 1000;
+  el.hidden = !slow;
+  if (slow) {
+    el.textContent = `This network is large: one picture of ${what} takes about ${formatNumber(costMs / 1000, 2)} s ` +
+      'to compute, so the picture is redrawn only now and then while it trains.';
+  }
 }
 
 /** The element ids the client draws into (the shell's page layout; see index.html). */

@@ -7,7 +7,7 @@
 // sweep (scenes/double-descent/trained.js).
 
 import { MSG, TASK, ERROR_DURING, plainMessage } from '../../core/protocol.js';
-import { derive, buildControls, formatInt, formatNumber, labelSettings } from '../../core/controls.js';
+import { derive, buildControls, formatInt, labelSettings, formatMeasure } from '../../core/controls.js';
 import { controlsFrom } from '../../core/settings.js';
 import { createScene } from '../../core/shell.js';
 import { createRunCore } from '../../core/run-core.js';
@@ -128,13 +128,6 @@ const isoTask = createTask({
   },
   errorText: (message) => message,
 });
-
-// ---------------------------------------------------------------------------------------------
-// Text.
-
-function fmt(v, digits = 3) {
-  return Number.isFinite(v) ? formatNumber(v, digits) : '—';
-}
 
 // ---------------------------------------------------------------------------------------------
 // The engine settings of the current controls.
@@ -411,16 +404,16 @@ function renderReadout(pooled, xs) {
   const thrX = thresholdX(base);
   const lines = [];
   if (peak >= 0) {
-    const where = `${state.xAxis === 'params' ? 'p·K/n' : base.sweep === 'samples' ? 'n/p' : 'p/n'} = ${fmt(xs[peak], 3)}`;
+    const where = `${state.xAxis === 'params' ? 'p·K/n' : base.sweep === 'samples' ? 'n/p' : 'p/n'} = ${formatMeasure(xs[peak], 3)}`;
     const near = Math.abs(Math.log(xs[peak] / thrX)) < 0.12;
-    lines.push(`Highest test error ${fmt(test.mean[peak])} ± ${fmt(test.se[peak], 2)} at ${where}${near ? ', the interpolation threshold' : ''}.`);
+    lines.push(`Highest test error ${formatMeasure(test.mean[peak])} ± ${formatMeasure(test.se[peak], 2)} at ${where}${near ? ', the interpolation threshold' : ''}.`);
   }
   const best = base.theoryOptimalRidge;
   const btn = $('btn-optimal');
   btn.hidden = !Number.isFinite(best);
   if (Number.isFinite(best)) {
-    btn.textContent = `Use the optimal ridge λ* ≈ ${fmt(best, 2)}`;
-    lines.push(`Theory: the ridge λ* ≈ ${fmt(best, 2)} minimises the asymptotic risk at the threshold${v.ridge > 0 ? ` (now λ = ${fmt(v.ridge, 2)})` : ''}.`);
+    btn.textContent = `Use the optimal ridge λ* ≈ ${formatMeasure(best, 2)}`;
+    lines.push(`Theory: the ridge λ* ≈ ${formatMeasure(best, 2)} minimises the asymptotic risk at the threshold${v.ridge > 0 ? ` (now λ = ${formatMeasure(v.ridge, 2)})` : ''}.`);
   }
   if (!base.theory) {
     lines.push(v.data === 'digits'

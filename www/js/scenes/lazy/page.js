@@ -3,10 +3,10 @@
 // protocol.js); this file keeps state and draws, at most once per animation frame.
 
 import { MSG, TASK, ERROR_DURING, SWEEP_END, plainMessage } from '../../core/protocol.js';
-import { derive, buildControls, formatInt, formatNumber } from '../../core/controls.js';
+import { derive, buildControls, formatInt, formatNumber, formatMeasure, formatPercent } from '../../core/controls.js';
 import { controlsFrom } from '../../core/settings.js';
 import { createScene } from '../../core/shell.js';
-import { createRunClient, LIVE_LR } from '../../core/run-client.js';
+import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
 import { createTask } from '../../core/task-client.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
@@ -124,14 +124,6 @@ function emptyHistory() {
 // ---------------------------------------------------------------------------------------------
 // Text helpers. A non-finite number is never printed.
 
-function fmt(v) {
-  return Number.isFinite(v) ? formatNumber(v, 3) : '—';
-}
-
-function fmtAcc(v) {
-  return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '—';
-}
-
 function fmtSlope(v) {
   return Number.isFinite(v) ? v.toFixed(2).replace('-', '−') : '—';
 }
@@ -190,7 +182,7 @@ function onReport(msg) {
   if (!r) return;
   state.report = r;
   if (Number.isFinite(msg.stepsPerSec)) state.stepsPerSec = msg.stepsPerSec;
-  if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs);
+  if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs, 'the four predictions');
   const h = state.history;
   const last = h.step.length - 1;
   const at = last >= 0 && h.step[last] === r.step ? last : h.step.length;
@@ -206,16 +198,6 @@ function onReport(msg) {
   if (msg.grid) pendingGrid = msg.grid;
   if (msg.gram) pendingGram = msg.gram;
   client.queueFrame();
-}
-
-function showGridNote(costMs) {
-  const el = $('grid-note');
-  const slow = costMs > 1000;
-  el.hidden = !slow;
-  if (slow) {
-    el.textContent = `This network is large: one picture of the four predictions takes about ${formatNumber(costMs / 1000, 2)} s ` +
-      'to compute, so the picture is redrawn only now and then while it trains.';
-  }
 }
 
 /** Halves the resolution of the older half of the history (keeps the first point). */
@@ -281,9 +263,9 @@ function showMatrix(plot, values, size, key, forceDiverging = false) {
   const scale = matrixScale(values, forceDiverging);
   plot.setMatrix(values, size, scale);
   $(`gram-${key}-bar`).style.background = scale.diverging ? heatGradientCss() : heatGradientCss(seqColor);
-  $(`gram-${key}-lo`).textContent = fmt(scale.lo);
-  $(`gram-${key}-mid`).textContent = fmt((scale.lo + scale.hi) / 2);
-  $(`gram-${key}-hi`).textContent = fmt(scale.hi);
+  $(`gram-${key}-lo`).textContent = formatMeasure(scale.lo);
+  $(`gram-${key}-mid`).textContent = formatMeasure((scale.lo + scale.hi) / 2);
+  $(`gram-${key}-hi`).textContent = formatMeasure(scale.hi);
 }
 
 function renderGram() {
@@ -330,13 +312,13 @@ function renderNumbers() {
   const classification = state.setup?.task === 'classification';
   for (const m of MODELS) {
     const x = r[m];
-    $(`m-${m}`).textContent = fmt(x?.testLoss);
+    $(`m-${m}`).textContent = formatMeasure(x?.testLoss);
     $(`m-${m}-sub`).textContent = classification
-      ? `test loss · accuracy ${fmtAcc(x?.testAcc)}`
-      : `test loss · train ${fmt(x?.trainLoss)}`;
+      ? `test loss · accuracy ${formatPercent(x?.testAcc)}`
+      : `test loss · train ${formatMeasure(x?.trainLoss)}`;
   }
-  $('m-weight-change').textContent = fmt(r.weightChange);
-  $('m-kernel-distance').textContent = fmt(r.kernelDistance);
+  $('m-weight-change').textContent = formatMeasure(r.weightChange);
+  $('m-kernel-distance').textContent = formatMeasure(r.kernelDistance);
   body.step = String(r.step);
   body.runId = String(state.shownRunId);
   body.trainLoss = Number.isFinite(r.network?.trainLoss) ? String(r.network.trainLoss) : '';

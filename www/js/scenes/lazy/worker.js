@@ -6,7 +6,7 @@
 // A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
 
 import { LazyRich, lazyDefaults, WidthSweep } from '../../../pkg/descent.js';
-import { TASK, ERROR_DURING, finite, allFinite, floats64 } from '../../core/protocol.js';
+import { TASK, ERROR_DURING, finite, allFinite, floats64, runFields } from '../../core/protocol.js';
 import { hostRun, Picture } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
 
@@ -30,15 +30,13 @@ function cleanModel(m) {
 
 function cleanReport(r) {
   return {
-    step: finite(r.step) ?? 0,
+    ...runFields(r),
     network: cleanModel(r.network),
     linearized: cleanModel(r.linearized),
     ntk: cleanModel(r.ntk),
     krr: cleanModel(r.krr),
     weightChange: finite(r.weightChange),
     kernelDistance: finite(r.kernelDistance),
-    diverged: r.diverged == null ? null : finite(Number(r.diverged)),
-    message: typeof r.message === 'string' ? r.message : (r.message == null ? null : String(r.message)),
   };
 }
 

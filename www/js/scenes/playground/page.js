@@ -3,9 +3,9 @@
 // at most once per animation frame.
 
 import { MSG } from '../../core/protocol.js';
-import { CONTROLS, buildControls, formatInt, formatNumber } from '../../core/controls.js';
+import { CONTROLS, buildControls, formatInt, formatNumber, formatMeasure, formatPercent } from '../../core/controls.js';
 import { createScene } from '../../core/shell.js';
-import { createRunClient, LIVE_LR } from '../../core/run-client.js';
+import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
 import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from '../../plots/index.js';
 import { CONVERGENCE, settled, thinHistory } from '../../core/history.js';
 
@@ -51,17 +51,6 @@ let shell = null;
 let lossPlot;
 let fitPlot;
 let boundaryPlot;
-
-// ---------------------------------------------------------------------------------------------
-// Text helpers. Engine messages are shown as text only; a non-finite number is never printed.
-
-function fmtLoss(v) {
-  return Number.isFinite(v) ? formatNumber(v, 3) : '—';
-}
-
-function fmtAcc(v) {
-  return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '—';
-}
 
 // ---------------------------------------------------------------------------------------------
 // The run's lifecycle is the run client's; these are the Playground's parts of it.
@@ -128,7 +117,7 @@ function onReport(msg) {
   showBackend(msg.backendInfo);
   state.report = r;
   if (Number.isFinite(msg.stepsPerSec)) state.stepsPerSec = msg.stepsPerSec;
-  if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs);
+  if (Number.isFinite(msg.gridCostMs)) showGridNote(msg.gridCostMs, 'its output');
   const h = state.history;
   const p = msg.points;
   if (p) for (let i = 0; i < p.step.length; i++) addPoint(h, p.step[i], finiteOrNull(p.train[i]), finiteOrNull(p.test[i]));
@@ -138,16 +127,6 @@ function onReport(msg) {
   lossDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
   client.queueFrame();
-}
-
-function showGridNote(costMs) {
-  const el = $('grid-note');
-  const slow = costMs > 1000;
-  el.hidden = !slow;
-  if (slow) {
-    el.textContent = `This network is large: one picture of its output takes about ${formatNumber(costMs / 1000, 2)} s ` +
-      'to compute, so the picture is redrawn only now and then while it trains.';
-  }
 }
 
 function finiteOrNull(v) {
@@ -189,10 +168,10 @@ function renderNumbers() {
   $('stat-step').textContent = formatInt(r.step);
   const rate = state.stepsPerSec;
   $('stat-rate').textContent = rate > 0 && state.status === 'playing' ? (rate >= 10 ? formatInt(rate) : formatNumber(rate, 2)) : '—';
-  $('m-train-loss').textContent = fmtLoss(r.trainLoss);
-  $('m-test-loss').textContent = fmtLoss(r.testLoss);
-  $('m-train-acc').textContent = fmtAcc(r.trainAcc);
-  $('m-test-acc').textContent = fmtAcc(r.testAcc);
+  $('m-train-loss').textContent = formatMeasure(r.trainLoss);
+  $('m-test-loss').textContent = formatMeasure(r.testLoss);
+  $('m-train-acc').textContent = formatPercent(r.trainAcc);
+  $('m-test-acc').textContent = formatPercent(r.testAcc);
   body.step = String(r.step);
   body.runId = String(state.shownRunId);
   body.trainLoss = Number.isFinite(r.trainLoss) ? String(r.trainLoss) : '';

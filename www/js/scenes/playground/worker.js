@@ -8,7 +8,7 @@
 
 import { Playground, defaultConfig } from '../../../pkg/descent.js';
 import { EARLY_STEPS } from '../../core/history.js';
-import { MSG, ERROR_DURING, finite, allFinite } from '../../core/protocol.js';
+import { MSG, ERROR_DURING, finite, allFinite, runFields } from '../../core/protocol.js';
 import { hostRun, Picture } from '../../core/worker-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call
@@ -26,13 +26,11 @@ const GPU_EARLY_STEPS = 100;
 /** A plain, NaN-free copy of an engine report. */
 function cleanReport(r) {
   return {
-    step: finite(r.step) ?? 0,
+    ...runFields(r),
     trainLoss: finite(r.trainLoss),
     testLoss: finite(r.testLoss),
     trainAcc: finite(r.trainAcc),
     testAcc: finite(r.testAcc),
-    diverged: r.diverged == null ? null : finite(Number(r.diverged)),
-    message: typeof r.message === 'string' ? r.message : (r.message == null ? null : String(r.message)),
     backend: r.backend === 'webgpu' ? 'webgpu' : 'cpu',
     notice: typeof r.notice === 'string' ? r.notice : null,
   };

@@ -6,7 +6,7 @@
 // at most once per frame.
 
 import { MSG, TASK, ERROR_DURING, plainMessage } from '../../core/protocol.js';
-import { derive, buildControls, formatInt, formatNumber, labelSettings } from '../../core/controls.js';
+import { derive, buildControls, formatInt, formatNumber, labelSettings, formatMeasure } from '../../core/controls.js';
 import { controlsFrom, optionsOf, rowOf } from '../../core/settings.js';
 import { createScene } from '../../core/shell.js';
 import { createRunClient } from '../../core/run-client.js';
@@ -98,10 +98,6 @@ const plots = {};
 
 // ---------------------------------------------------------------------------------------------
 
-function fmt(v, d = 3) {
-  return Number.isFinite(v) ? formatNumber(v, d) : '—';
-}
-
 function engineConfig(v) {
   return {
     width: v.width, lrMultiple: v.lrMultiple, initScale: v.initScale, depth: v.depth,
@@ -136,8 +132,8 @@ function render() {
   if (!r) return;
   document.body.dataset.step = String(r.step);
   $('stat-step').textContent = formatInt(r.step);
-  $('stat-lr').textContent = fmt(r.lr, 3);
-  $('stat-bound').textContent = fmt(r.stabilityBound, 3);
+  $('stat-lr').textContent = formatMeasure(r.lr, 3);
+  $('stat-bound').textContent = formatMeasure(r.stabilityBound, 3);
   $('stat-params').textContent = formatInt(r.paramCount);
 
   const steps = Float64Array.from({ length: r.loss.length }, (_, i) => i);
@@ -162,11 +158,11 @@ function render() {
   $('regime-text').textContent = r.explanation ?? '';
   $('regime-settled').textContent = r.settled ? '' : '(so far: the run has not settled yet)';
   const last = (a) => (a && a.length ? a[a.length - 1] : NaN);
-  $('m-loss').textContent = fmt(last(r.loss));
-  $('m-lin').textContent = r.linearizedDiverged != null ? `diverged at step ${r.linearizedDiverged}` : fmt(last(r.linearizedLoss));
-  $('m-sharp').textContent = Number.isFinite(last(r.sharpness)) ? `${fmt(last(r.sharpness))} (2/η = ${fmt(r.twoOverLr)})` : '—';
-  $('m-wc').textContent = fmt(last(r.weightChange));
-  $('m-kd').textContent = fmt(last(r.kernelDistance));
+  $('m-loss').textContent = formatMeasure(last(r.loss));
+  $('m-lin').textContent = r.linearizedDiverged != null ? `diverged at step ${r.linearizedDiverged}` : formatMeasure(last(r.linearizedLoss));
+  $('m-sharp').textContent = Number.isFinite(last(r.sharpness)) ? `${formatMeasure(last(r.sharpness))} (2/η = ${formatMeasure(r.twoOverLr)})` : '—';
+  $('m-wc').textContent = formatMeasure(last(r.weightChange));
+  $('m-kd').textContent = formatMeasure(last(r.kernelDistance));
   $('plot-loss').setAttribute('aria-label', `Training loss of the network and of its linearisation against step. Regime: ${REGIME_TEXT[regime] ?? regime}. ${r.explanation ?? ''}`);
 }
 
@@ -185,12 +181,12 @@ function renderRuler() {
   $('ruler-mark-cat').hidden = !Number.isFinite(cat);
   if (Number.isFinite(cat)) {
     $('ruler-mark-cat').style.left = pos(Math.min(cat, hi));
-    $('ruler-cat-label').textContent = `catapult bound ≈ ${fmt(cat, 2)} η₀`;
+    $('ruler-cat-label').textContent = `catapult bound ≈ ${formatMeasure(cat, 2)} η₀`;
     $('ruler-source').textContent = r?.catapultSource ? `Catapult bound: ${r.catapultSource}.` : '';
   }
   $('ruler-now').style.left = pos(Math.min(hi, Math.max(lo, m)));
-  $('ruler-now-label').textContent = `Now η = ${fmt(m, 2)} η₀${r && Number.isFinite(r.stabilityBound) ? ` = ${fmt(m * r.stabilityBound, 3)}` : ''}.`;
-  $('ruler-bound-label').textContent = r && Number.isFinite(r.stabilityBound) ? `η₀ = 2n/λ_max(Θ₀) = ${fmt(r.stabilityBound, 3)}` : 'η₀ = 2n/λ_max(Θ₀)';
+  $('ruler-now-label').textContent = `Now η = ${formatMeasure(m, 2)} η₀${r && Number.isFinite(r.stabilityBound) ? ` = ${formatMeasure(m * r.stabilityBound, 3)}` : ''}.`;
+  $('ruler-bound-label').textContent = r && Number.isFinite(r.stabilityBound) ? `η₀ = 2n/λ_max(Θ₀) = ${formatMeasure(r.stabilityBound, 3)}` : 'η₀ = 2n/λ_max(Θ₀)';
 }
 
 function setLogSteps(on) {
@@ -357,8 +353,8 @@ function renderPhase() {
     $('phase-legend').replaceChildren();
     $('phase-colorbar').hidden = !finiteVals.length;
     $('phase-bar-gradient').style.background = heatGradientCss(seqColor);
-    $('phase-lo').textContent = fmt(lo, 2);
-    $('phase-hi').textContent = fmt(hi, 2);
+    $('phase-lo').textContent = formatMeasure(lo, 2);
+    $('phase-hi').textContent = formatMeasure(hi, 2);
     $('phase-title').textContent = metric.label;
   }
   // Divergent cells carry no final numbers: they are drawn grey in every view.
@@ -386,10 +382,10 @@ function describeCell(i, j) {
   const idx = j * r.widths.length + i;
   const code = r.regime?.[idx];
   if (code == null) return `width ${formatInt(r.widths[i])}: not computed yet`;
-  const y = r.axis === 'initScale' ? `s = ${fmt(r.ys[j], 2)}` : `η = ${fmt(r.ys[j], 2)} η₀`;
+  const y = r.axis === 'initScale' ? `s = ${formatMeasure(r.ys[j], 2)}` : `η = ${formatMeasure(r.ys[j], 2)} η₀`;
   const parts = [`width ${formatInt(r.widths[i])}, ${y}: ${REGIME_NAMES[code]}`];
   if (code !== 2) {
-    parts.push(`final loss ${fmt(r.finalLoss?.[idx])}`, `sharpness × η ${fmt(r.sharpnessLr?.[idx])}`, `weight change ${fmt(r.weightChange?.[idx])}`);
+    parts.push(`final loss ${formatMeasure(r.finalLoss?.[idx])}`, `sharpness × η ${formatMeasure(r.sharpnessLr?.[idx])}`, `weight change ${formatMeasure(r.weightChange?.[idx])}`);
   }
   return parts.join(' · ');
 }
