@@ -1,6 +1,7 @@
 //! The crate's imports run only downward: math → linalg → backend → data → nn → kernels and
 //! theory → session → scenes → api (error, rng and exec are shared by all). Every `crate::x`
-//! path in a module's source must name a module of its own layer or one below it.
+//! path in a module's source must name a module of its own layer or one below it, and within
+//! `scenes` no scene imports another scene.
 
 use std::fs;
 use std::path::Path;
@@ -108,5 +109,49 @@ fn imports_run_only_downward() {
         upward.is_empty(),
         "imports that run upward:\n{}",
         upward.join("\n")
+    );
+}
+#[test]
+fn no_scene_imports_another() {
+    let scenes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenes");
+    let mut files = Vec::new();
+    sources(&scenes, &mut files);
+    let mut sideways = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&scenes).unwrap();
+        let own = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        if own == "mod" {
+            continue; // the registry names every scene
+        }
+        let text = fs::read_to_string(file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if let Some(at) = code.find("crate::scenes::") {
+                let other: String = code[at + "crate::scenes::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if other != own {
+                    sideways.push(format!(
+                        "scenes/{}:{}: {}",
+                        rel.display(),
+                        i + 1,
+                        code.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        sideways.is_empty(),
+        "scenes importing other scenes:\n{}",
+        sideways.join("\n")
     );
 }

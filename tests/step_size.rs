@@ -11,6 +11,7 @@ use descent::rng::Rng;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
 use descent::scenes::step_size::*;
 use descent::session::net::{DataSettings, NetSettings};
+use descent::session::run::Run;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 fn norm(v: &[f64]) -> f64 {
@@ -315,7 +316,7 @@ fn linearised_network_diverges_exactly_above_the_bound() {
     };
     let s = StepSize::new(config.clone()).unwrap();
     let bound = s.stability_bound();
-    let mut pg = Playground::new(config.playground()).unwrap();
+    let mut pg = Run::new(config.run()).unwrap();
     let (x, y) = (pg.data.x_train.clone(), pg.data.y_train.clone());
     let t = pg.trainer_mut();
     let theta0 = widen(&t.mlp.params(&mut t.backend));
@@ -325,7 +326,7 @@ fn linearised_network_diverges_exactly_above_the_bound() {
         .ntk;
     let n = y.len() as f64;
     assert!((KernelMachine::new(&k0).unwrap().max_stable_lr() - bound).abs() < 1e-12 * bound);
-    let obj = Objective::new(&config.playground().spec(), &x, &y, None, 1.0).unwrap();
+    let obj = Objective::new(&config.run().spec(), &x, &y, None, 1.0).unwrap();
     let p0 = obj.at(&theta0).unwrap();
     for (m, want_div) in [(0.99, false), (1.01, true)] {
         let lr = m * bound;

@@ -4,8 +4,8 @@
 use wasm_bindgen::prelude::*;
 
 use super::js_err;
-use crate::scenes::playground::{self, PlaygroundConfig};
 use crate::session::net::{DataSettings, NetSettings};
+use crate::session::run::{Run, RunConfig};
 
 /// Analytic-NTK kernel regression on the circles data, in phases the benchmark page times:
 /// `kernels()` (k_train_train and k_test_train), then `solve()` (Cholesky of K + ridge·I,
@@ -94,36 +94,33 @@ impl KernelRegressionBench {
 /// The empirical NTK of a one-hidden-layer ReLU network on the circles data, for timing.
 #[wasm_bindgen]
 pub struct EmpiricalNtkBench {
-    pg: playground::Playground,
+    run: Run,
 }
 
 #[wasm_bindgen]
 impl EmpiricalNtkBench {
     #[wasm_bindgen(constructor)]
     pub fn new(width: usize, n: usize) -> Result<EmpiricalNtkBench, JsValue> {
-        let config = PlaygroundConfig {
+        let config = RunConfig {
             data: DataSettings {
                 n_train: n,
-                ..PlaygroundConfig::default().data
+                ..RunConfig::default().data
             },
             net: NetSettings {
                 width,
-                ..PlaygroundConfig::default().net
+                ..RunConfig::default().net
             },
-            ..PlaygroundConfig::default()
+            ..RunConfig::default()
         };
         Ok(EmpiricalNtkBench {
-            pg: playground::Playground::new(config).map_err(js_err)?,
+            run: Run::new(config).map_err(js_err)?,
         })
     }
 
     /// Computes the n × n empirical NTK; returns its trace (a checksum).
     pub fn run(&mut self) -> Result<f64, JsValue> {
-        let x = self.pg.data.x_train.clone();
-        let t = self.pg.trainer_mut();
-        let k = crate::nn::ntk::empirical_kernels(&mut t.backend, &t.mlp, &x, None)
-            .map_err(js_err)?
-            .ntk;
+        let x = self.run.data.x_train.clone();
+        let k = self.run.ntk(&x, None).map_err(js_err)?;
         Ok(k.trace())
     }
 }

@@ -230,7 +230,7 @@ pub fn backend_advice(config: JsValue) -> Result<JsValue, JsValue> {
     }
     to_js(&Advice {
         min_flops: AUTO_GPU_MIN_FLOPS,
-        flops: live::flops_per_step(&config),
+        flops: config.flops_per_step(),
         prefers_gpu: live::auto_prefers_gpu(&config),
     })
 }

@@ -93,12 +93,12 @@ impl StepSize {
 
     #[wasm_bindgen(js_name = trainX)]
     pub fn train_x(&self) -> Vec<f32> {
-        self.inner.playground().data.x_train.clone()
+        self.inner.run().data.x_train.clone()
     }
 
     #[wasm_bindgen(js_name = trainY)]
     pub fn train_y(&self) -> Vec<f32> {
-        self.inner.playground().data.y_train.clone()
+        self.inner.run().data.y_train.clone()
     }
 }
 

@@ -17,8 +17,9 @@ const MIB: u64 = 1024 * 1024;
 // Memory
 // ---------------------------------------------------------------------------------------------
 
-/// The most memory one Playground may use, in bytes (the Lazy-or-rich and Step-size runs are
-/// Playgrounds underneath and share it).
+/// The most memory one training run may use, in bytes ([`crate::session::run::Run`]: data,
+/// network, trainer and the plotting grid; the Playground, Lazy-or-rich and Step-size runs
+/// share it).
 pub const PLAYGROUND_MEMORY: u64 = 512 * MIB;
 
 /// The most memory one double-descent session may use, in bytes: more than a Playground's,

@@ -1,8 +1,11 @@
 //! What every scene stands on: the settings tables and the shared data and network settings,
-//! the CPU/GPU choice and its fallback notices, and the memory and time budgets.
+//! a training run (data + network + trainer), the CPU/GPU choice and its fallback notices, and
+//! the memory and time budgets.
 
 pub mod budget;
 pub mod device;
 pub mod fields;
+pub mod grid;
 pub mod net;
+pub mod run;
 pub mod settings;

@@ -21,14 +21,16 @@ pub use sweep::{
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Task;
+use crate::data::{Dataset, GridSpec, Task};
 use crate::error::{Error, Result, in_range, lower};
 use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
-use crate::nn::ntk::{empirical_kernels, kernel_distance};
-use crate::scenes::playground::{Playground, PlaygroundConfig, Report};
+use crate::nn::ntk::kernel_distance;
 use crate::session::budget::{LAZY_ASSUMED_FLOPS, LAZY_SETUP_FLOPS};
-use crate::session::net::ridge_setting;
+use crate::session::grid::GridRun;
 use crate::session::net::{DataSettings, NetSettings};
+use crate::session::net::{backend_setting, ridge_setting};
+use crate::session::run;
+use crate::session::run::{N_TEST, Report, RunConfig};
 use crate::session::settings::SceneSpec;
 
 /// The most training points this scene takes (one n × n eigendecomposition per kernel).
@@ -39,32 +41,32 @@ pub const GRAM_POINTS: usize = 64;
 
 /// Estimated FLOPs of [`LazyRich::new`]: forward and backward passes of every training, test
 /// and grid point (≈ 6 per parameter) and the per-layer Gram products against the training set.
-pub fn setup_flops(config: &PlaygroundConfig) -> f64 {
+pub fn setup_flops(config: &RunConfig) -> f64 {
     let spec = config.spec();
     let n = config.data.n_train as f64;
-    let grid = crate::data::GridSpec::for_model(config.data.dataset, spec.forward_flops_per_point())
-        .len() as f64;
-    let rows = n + super::playground::N_TEST as f64 + grid;
+    let grid =
+        GridSpec::for_model(config.data.dataset, spec.forward_flops_per_point()).len() as f64;
+    let rows = n + N_TEST as f64 + grid;
     let hidden: f64 = spec.hidden.iter().map(|&w| w as f64).sum();
     rows * (6.0 * spec.param_count() as f64 + 4.0 * n * hidden)
 }
 
 /// The scene's default settings (its page and `lazyDefaults()` start from them).
-pub fn scene_defaults() -> PlaygroundConfig {
-    PlaygroundConfig {
+pub fn scene_defaults() -> RunConfig {
+    RunConfig {
         data: DataSettings {
             dataset: crate::data::DatasetKind::Sine,
             n_train: 64,
-            ..PlaygroundConfig::default().data
+            ..RunConfig::default().data
         },
         net: NetSettings {
             width: 256,
             activation: crate::nn::Activation::Erf,
             center_output: true,
-            ..PlaygroundConfig::default().net
+            ..RunConfig::default().net
         },
         lr: 0.1,
-        ..PlaygroundConfig::default()
+        ..RunConfig::default()
     }
 }
 
@@ -78,7 +80,7 @@ pub const DEFAULT_RIDGE: f64 = 1e-3;
 #[serde(rename_all = "camelCase", default)]
 pub struct LazyConfig {
     #[serde(flatten)]
-    pub run: PlaygroundConfig,
+    pub run: RunConfig,
     pub ridge: f64,
 }
 
@@ -91,15 +93,16 @@ impl Default for LazyConfig {
     }
 }
 
-/// The scene's settings table: the Playground's, at most [`MAX_TRAIN`] points, and the ridge.
+/// The scene's settings table: a run's (as the Playground's, with the device), at most
+/// [`MAX_TRAIN`] points, and the ridge.
 pub fn settings() -> SceneSpec {
-    let mut spec = crate::scenes::playground::settings_with(&scene_defaults());
-    spec.scene = "lazy";
-    spec.settings.push(ridge_setting().doc(
+    let mut rows = run::table();
+    rows.push(backend_setting());
+    rows.push(ridge_setting().doc(
         "Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.",
     ));
-    spec.set_defaults(&LazyConfig::default());
-    spec.with("nTrain", |s| s.range([4.0, MAX_TRAIN as f64]))
+    SceneSpec::new("lazy", rows, &LazyConfig::default())
+        .with("nTrain", |s| s.range([4.0, MAX_TRAIN as f64]))
         .with("lr", |s| {
             s.doc(
                 "Gradient-descent step size; applies to the running network and its linearisation.",
@@ -109,7 +112,7 @@ pub fn settings() -> SceneSpec {
 
 /// Refuses configurations whose set-up would take far longer than an interactive scene allows;
 /// the refusal names first the setting raised the most above [`scene_defaults`].
-fn check_setup_cost(config: &PlaygroundConfig) -> Result<()> {
+fn check_setup_cost(config: &RunConfig) -> Result<()> {
     let flops = setup_flops(config);
     if flops > LAZY_SETUP_FLOPS {
         let fixes = config.size_settings(&scene_defaults());
@@ -208,9 +211,10 @@ struct KernelSide {
     k_grid_train: DMatrix<f64>,
 }
 
-/// One live Lazy-or-rich run.
+/// One live Lazy-or-rich run: a [`GridRun`] (the network's run and its plotting grid, on
+/// which the scene also draws the three kernel models) and the kernels at θ₀.
 pub struct LazyRich {
-    pg: Playground,
+    pg: GridRun,
     ridge: f64,
     theta_0: Vec<f32>,
     y_train: Vec<f64>,
@@ -276,7 +280,7 @@ fn drawable(v: &[f64]) -> Vec<f32> {
 impl LazyRich {
     /// Builds the network (as the Playground does), its empirical NTK at θ₀ and the analytic
     /// NTK on the training, test and grid points, and decomposes both on the training points.
-    pub fn new(config: PlaygroundConfig, ridge: f64) -> Result<Self> {
+    pub fn new(config: RunConfig, ridge: f64) -> Result<Self> {
         if config.data.n_train > MAX_TRAIN {
             return Err(Error::config(
                 "nTrain",
@@ -291,7 +295,7 @@ impl LazyRich {
             ));
         }
         check_setup_cost(&config)?;
-        let mut pg = Playground::new(config)?;
+        let mut pg = GridRun::new(config)?;
         let d = pg.data.dim;
         let alpha = pg.config.alpha;
         let x_train = pg.data.x_train.clone();
@@ -301,32 +305,27 @@ impl LazyRich {
         let y_test = to_f64(&pg.data.y_test);
         let centred = pg.config.net.center_output;
 
-        let t = pg.trainer_mut();
-        let theta_0 = t.mlp.params(&mut t.backend);
-        let start = |t: &mut crate::nn::Trainer<crate::backend::cpu::Cpu>, x: &[f32]| -> Vec<f64> {
+        let theta_0 = pg.params();
+        let start = |pg: &mut GridRun, x: &[f32]| -> Vec<f64> {
             if centred {
                 vec![0.0; x.len() / d]
             } else {
-                t.predict(x).iter().map(|&f| alpha * f as f64).collect()
+                let f = pg.trainer_mut().predict(x);
+                f.iter().map(|&f| alpha * f as f64).collect()
             }
         };
-        let (g0_train, g0_test, g0_grid) =
-            (start(t, &x_train), start(t, &x_test), start(t, &x_grid));
+        let g0_train = start(&mut pg, &x_train);
+        let g0_test = start(&mut pg, &x_test);
+        let g0_grid = start(&mut pg, &x_grid);
 
         // Empirical NTK at θ₀: train × train, then test and grid rows against the training set.
-        let k_train_train = empirical_kernels(&mut t.backend, &t.mlp, &x_train, None)?.ntk;
+        let k_train_train = pg.ntk(&x_train, None)?;
         let mut against_train = |x: &[f32]| -> Result<DMatrix<f64>> {
             let rows = x.len() / d;
             let mut k = DMatrix::zeros(rows, y_train.len());
             for start in (0..rows).step_by(KERNEL_CHUNK) {
                 let m = KERNEL_CHUNK.min(rows - start);
-                let block = empirical_kernels(
-                    &mut t.backend,
-                    &t.mlp,
-                    &x[start * d..(start + m) * d],
-                    Some(&x_train),
-                )?
-                .ntk;
+                let block = pg.ntk(&x[start * d..(start + m) * d], Some(&x_train))?;
                 k.rows_mut(start, m).copy_from(&block);
             }
             Ok(k)
@@ -350,7 +349,7 @@ impl LazyRich {
             k_grid_train: a_grid,
         };
 
-        let gram_order = display_order(&pg, GRAM_POINTS);
+        let gram_order = display_order(&pg.data, GRAM_POINTS);
         let x_gram: Vec<f32> = gram_order
             .iter()
             .flat_map(|&i| x_train[i * d..(i + 1) * d].iter().copied())
@@ -389,7 +388,7 @@ impl LazyRich {
         Ok(lazy)
     }
 
-    pub fn playground(&self) -> &Playground {
+    pub fn playground(&self) -> &GridRun {
         &self.pg
     }
 
@@ -442,9 +441,8 @@ impl LazyRich {
     }
 
     /// The step size of the function-space recursion: the network's effective step.
-    fn kernel_lr(&mut self) -> f64 {
-        let lr = self.pg.config.lr;
-        self.pg.trainer_mut().mlp.effective_lr(lr)
+    fn kernel_lr(&self) -> f64 {
+        self.pg.trainer().mlp.effective_lr(self.pg.config.lr)
     }
 
     /// Kernel GD after `steps` steps on the training points (`linearized`: from the network's
@@ -538,7 +536,7 @@ impl LazyRich {
     /// ‖θ_t − θ₀‖/‖θ₀‖ read straight from the parameter buffers, and the kernel distance on
     /// the Gram points.
     fn update_lazy_measures(&mut self) -> Result<()> {
-        let t = self.pg.trainer_mut();
+        let t = self.pg.trainer();
         let (mut diff, mut base, mut at) = (0.0f64, 0.0f64, 0usize);
         for (w, b) in t.mlp.weights.iter().zip(&t.mlp.biases) {
             for &v in w.iter().chain(b.iter()) {
@@ -553,7 +551,7 @@ impl LazyRich {
         } else {
             diff.sqrt()
         };
-        let k_now = empirical_kernels(&mut t.backend, &t.mlp, &self.x_gram, None)?.ntk;
+        let k_now = self.pg.ntk(&self.x_gram, None)?;
         let dist = kernel_distance(&k_now, &self.k0_gram);
         if change.is_finite() && dist.is_finite() {
             self.weight_change = change;
@@ -583,9 +581,8 @@ impl LazyRich {
     pub fn gram(&mut self) -> Result<Gram> {
         let n = self.y_train.len() as f64;
         let x_train = self.pg.data.x_train.clone();
-        let t = self.pg.trainer_mut();
-        let k_now_gram = empirical_kernels(&mut t.backend, &t.mlp, &self.x_gram, None)?.ntk;
-        let k_now = empirical_kernels(&mut t.backend, &t.mlp, &x_train, None)?.ntk;
+        let k_now_gram = self.pg.ntk(&self.x_gram, None)?;
+        let k_now = self.pg.ntk(&x_train, None)?;
         let spectrum = |k: DMatrix<f64>| -> Vec<f64> {
             let mut e: Vec<f64> = k.symmetric_eigenvalues().iter().map(|v| v / n).collect();
             e.sort_by(|a, b| b.total_cmp(a));
@@ -614,11 +611,9 @@ impl LazyRich {
 
 /// Up to `count` training points in an order that makes a Gram matrix readable: by x in 1-D;
 /// by label, then by angle around the origin, in 2-D.
-fn display_order(pg: &Playground, count: usize) -> Vec<usize> {
-    let d = pg.data.dim;
-    let x = &pg.data.x_train;
-    let y = &pg.data.y_train;
-    let mut idx: Vec<usize> = (0..pg.data.n_train().min(count)).collect();
+fn display_order(data: &Dataset, count: usize) -> Vec<usize> {
+    let (d, x, y) = (data.dim, &data.x_train, &data.y_train);
+    let mut idx: Vec<usize> = (0..data.n_train().min(count)).collect();
     let key = |i: usize| -> (f32, f32) {
         if d == 1 {
             (0.0, x[i])

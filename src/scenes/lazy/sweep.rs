@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use super::{GRAM_POINTS, MAX_TRAIN};
 use crate::error::{Error, Result};
-use crate::nn::ntk::{empirical_kernels, kernel_distance};
-use crate::scenes::playground::{Playground, PlaygroundConfig};
+use crate::nn::ntk::{kernel_distance, relative_change};
 use crate::session::budget::PLAYGROUND_MEMORY;
 use crate::session::net::{DataSettings, NetSettings};
+use crate::session::run::{Run, RunConfig};
 
 /// The most seeds per width a [`WidthSweep`] takes.
 pub const MAX_SWEEP_SEEDS: usize = 16;
@@ -29,7 +29,7 @@ pub struct SweepRun {
 /// [`WidthSweep::next_point`] call, widths in order and every seed of a width before the next.
 /// The seeds are the configuration's seed, seed + 1, … (each gives new data and a new θ₀).
 pub struct WidthSweep {
-    config: PlaygroundConfig,
+    config: RunConfig,
     widths: Vec<usize>,
     seeds: usize,
     steps: u64,
@@ -107,24 +107,22 @@ pub const SLOPE_MIN_WIDTH: usize = 64;
 /// The exact training run a sweep makes for one (width, seed): θ₀ and Θ₀ on the first
 /// [`GRAM_POINTS`] training points, `steps` steps, then the relative weight change and kernel
 /// distance (`None` where training diverged).
-pub fn sweep_run(config: PlaygroundConfig, steps: u64) -> Result<SweepRun> {
+pub fn sweep_run(config: RunConfig, steps: u64) -> Result<SweepRun> {
     let (width, seed) = (config.net.width, config.data.seed);
-    let mut pg = Playground::new(config)?;
+    let mut run = Run::new(config)?;
     let x_gram: Vec<f32> = {
-        let d = pg.data.dim;
-        let m = pg.data.n_train().min(GRAM_POINTS);
-        pg.data.x_train[..m * d].to_vec()
+        let d = run.data.dim;
+        let m = run.data.n_train().min(GRAM_POINTS);
+        run.data.x_train[..m * d].to_vec()
     };
-    let t = pg.trainer_mut();
-    let theta_0 = t.mlp.params(&mut t.backend);
-    let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x_gram, None)?.ntk;
-    let done = pg.train_only(steps);
+    let theta_0 = run.params();
+    let k0 = run.ntk(&x_gram, None)?;
+    let done = run.train_only(steps);
     let (weight_change, kernel_distance) = if done == steps {
-        let t = pg.trainer_mut();
-        let theta = t.mlp.params(&mut t.backend);
-        let k = empirical_kernels(&mut t.backend, &t.mlp, &x_gram, None)?.ntk;
+        let theta = run.params();
+        let k = run.ntk(&x_gram, None)?;
         (
-            Some(crate::nn::ntk::relative_change(&theta, &theta_0)).filter(|v| v.is_finite()),
+            Some(relative_change(&theta, &theta_0)).filter(|v| v.is_finite()),
             Some(kernel_distance(&k, &k0)).filter(|v| v.is_finite()),
         )
     } else {
@@ -140,13 +138,13 @@ pub fn sweep_run(config: PlaygroundConfig, steps: u64) -> Result<SweepRun> {
 
 impl WidthSweep {
     /// One seed per width.
-    pub fn new(config: PlaygroundConfig, widths: Vec<usize>, steps: u64) -> Result<Self> {
+    pub fn new(config: RunConfig, widths: Vec<usize>, steps: u64) -> Result<Self> {
         Self::with_seeds(config, widths, 1, steps)
     }
 
     /// `seeds` networks per width (1 to [`MAX_SWEEP_SEEDS`]).
     pub fn with_seeds(
-        config: PlaygroundConfig,
+        config: RunConfig,
         widths: Vec<usize>,
         seeds: usize,
         steps: u64,
@@ -161,7 +159,7 @@ impl WidthSweep {
             ));
         }
         for &w in &widths {
-            PlaygroundConfig {
+            RunConfig {
                 net: NetSettings {
                     width: w,
                     ..config.net.clone()
@@ -204,7 +202,7 @@ impl WidthSweep {
         let total = self.total();
         if !self.is_done() {
             let at = self.runs.len();
-            let config = PlaygroundConfig {
+            let config = RunConfig {
                 data: DataSettings {
                     seed: self.config.data.seed.wrapping_add((at % self.seeds) as u64),
                     ..self.config.data.clone()
@@ -300,7 +298,7 @@ pub struct ExpectedSlopes {
     pub kernel_distance: Option<f64>,
 }
 
-pub fn expected_slopes(config: &PlaygroundConfig) -> ExpectedSlopes {
+pub fn expected_slopes(config: &RunConfig) -> ExpectedSlopes {
     use crate::nn::{Activation, Parametrization};
     if config.net.parametrization != Parametrization::Ntk {
         return ExpectedSlopes {

@@ -28,19 +28,10 @@ use crate::session::device::{
     AUTO_GPU_MIN_FLOPS, BackendChoice, software_notice, software_warning, unavailable_notice,
 };
 
-/// Floating-point operations of one full-batch gradient step: forward, and a backward pass
-/// of about twice its cost.
-pub fn flops_per_step(config: &PlaygroundConfig) -> f64 {
-    3.0 * config.spec().forward_flops_per_point() * config.data.n_train as f64
-}
-
-fn full_batch(config: &PlaygroundConfig) -> bool {
-    config.batch_size == 0 || config.batch_size >= config.data.n_train
-}
-
-/// What [`BackendChoice::Auto`] picks for `config` when a GPU is there.
+/// What [`BackendChoice::Auto`] picks for `config` when a GPU is there: full batch, and a
+/// step of at least [`AUTO_GPU_MIN_FLOPS`] ([`PlaygroundConfig::flops_per_step`]).
 pub fn auto_prefers_gpu(config: &PlaygroundConfig) -> bool {
-    full_batch(config) && flops_per_step(config) >= AUTO_GPU_MIN_FLOPS
+    config.full_batch() && config.flops_per_step() >= AUTO_GPU_MIN_FLOPS
 }
 
 /// Both boxed: a run is large and moves between the variants.
@@ -91,7 +82,7 @@ impl Live {
         let want_gpu = match choice {
             BackendChoice::Cpu => false,
             BackendChoice::Auto => auto_prefers_gpu(&config),
-            BackendChoice::Gpu if !full_batch(&config) => {
+            BackendChoice::Gpu if !config.full_batch() => {
                 notice = Some(
                     "The GPU backend trains full batch only; this mini-batch run is on the CPU."
                         .to_string(),

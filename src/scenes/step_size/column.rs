@@ -13,15 +13,14 @@ use crate::nn::Loss;
 use crate::nn::batched::{BatchedTrainer, NetConfig};
 use crate::nn::hessian::Objective;
 use crate::nn::mlp::MlpSpec;
-use crate::nn::ntk::empirical_kernels;
-use crate::scenes::playground::Playground;
+use crate::session::run::Run;
 
 /// A cell's network at θ₀, measured on the CPU in f64: what its training starts from and
 /// what its final state is compared with. The cells of a step-size column share one.
 pub(super) struct Start {
-    /// The network at θ₀ on the column's data (its trainer holds the CPU copy used to
-    /// measure the trained parameters).
-    pub(super) pg: Playground,
+    /// The run at θ₀ on the column's data (its trainer holds the CPU copy used to measure the
+    /// trained parameters).
+    pub(super) run: Run,
     pub(super) objective: Objective,
     pub(super) theta_0: Vec<f32>,
     /// f(x_train; θ₀) when the output is centred.
@@ -149,12 +148,12 @@ impl Start {
     /// The network of `config` at θ₀ and its measurements; `Ok(None)` when its outputs
     /// overflow at θ₀ (a divergent cell).
     pub(super) fn new(config: &StepSizeConfig) -> Result<Option<Start>> {
-        let mut pg = match Playground::new(config.playground()) {
-            Ok(pg) => pg,
+        let mut run = match Run::new(config.run()) {
+            Ok(run) => run,
             Err(Error::Diverged { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let y = pg.data.y_train.clone();
+        let y = run.data.y_train.clone();
         let Initial {
             theta_0,
             lr_factor,
@@ -163,7 +162,7 @@ impl Start {
             lambda0,
             objective,
             ..
-        } = Initial::of(&mut pg, config)?;
+        } = Initial::of(&mut run, config)?;
         let f0 = config.net.center_output.then(|| f_init.clone());
         let initial_loss = Loss::Squared.eval(&f_init, f0.as_deref(), 1.0, &y).loss;
         // What a StepSize run measures at step 0: it warm-starts the final measurement.
@@ -176,7 +175,7 @@ impl Start {
             config.hessian_iters,
         );
         Ok(Some(Start {
-            pg,
+            run,
             objective,
             theta_0,
             f0,
@@ -190,9 +189,9 @@ impl Start {
 
     /// The empirical NTK of the network with parameters `theta` on the training inputs.
     pub(super) fn kernel_at(&mut self, theta: &[f32]) -> Result<DMatrix<f64>> {
-        let x = self.pg.data.x_train.clone();
-        let t = self.pg.trainer_mut();
+        let x = self.run.data.x_train.clone();
+        let t = self.run.trainer_mut();
         t.mlp.set_params(&mut t.backend, theta)?;
-        Ok(empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk)
+        self.run.ntk(&x, None)
     }
 }

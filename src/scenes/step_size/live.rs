@@ -12,10 +12,10 @@ use super::{
 use crate::error::{Error, Result, in_range};
 use crate::kernels::KernelMachine;
 use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
-use crate::nn::ntk::{empirical_kernels, kernel_distance, relative_change};
+use crate::nn::ntk::{kernel_distance, relative_change};
 use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
-use crate::scenes::playground::Playground;
 use crate::session::budget::CATAPULT_FLOPS;
+use crate::session::run::Run;
 
 /// The linearised network's loss under discrete kernel GD with Θ₀, from the eigenpairs.
 #[derive(Clone, Debug)]
@@ -137,15 +137,14 @@ pub(super) struct Initial {
 }
 
 impl Initial {
-    /// Of `pg`, just built from `config` (an NTK that is zero or not finite is refused).
-    pub(super) fn of(pg: &mut Playground, config: &StepSizeConfig) -> Result<Self> {
-        let x = pg.data.x_train.clone();
-        let y = pg.data.y_train.clone();
-        let t = pg.trainer_mut();
-        let theta_0 = t.mlp.params(&mut t.backend);
-        let lr_factor = t.mlp.effective_lr(1.0);
-        let f_init = t.predict(&x);
-        let k0 = empirical_kernels(&mut t.backend, &t.mlp, &x, None)?.ntk;
+    /// Of `run`, just built from `config` (an NTK that is zero or not finite is refused).
+    pub(super) fn of(run: &mut Run, config: &StepSizeConfig) -> Result<Self> {
+        let x = run.data.x_train.clone();
+        let y = run.data.y_train.clone();
+        let theta_0 = run.params();
+        let lr_factor = run.trainer().mlp.effective_lr(1.0);
+        let f_init = run.trainer_mut().predict(&x);
+        let k0 = run.ntk(&x, None)?;
         let machine = KernelMachine::new(&k0)?;
         let lambda0 = machine.lambda_max();
         if !(lambda0.is_finite() && lambda0 > 0.0) {
@@ -155,7 +154,7 @@ impl Initial {
             ));
         }
         let f0 = config.net.center_output.then_some(f_init.as_slice());
-        let objective = Objective::new(&config.playground().spec(), &x, &y, f0, 1.0)?;
+        let objective = Objective::new(&config.run().spec(), &x, &y, f0, 1.0)?;
         Ok(Initial {
             theta_0,
             lr_factor,
@@ -207,7 +206,7 @@ pub(super) fn measure(
 /// One live Step-size run.
 pub struct StepSize {
     pub config: StepSizeConfig,
-    pg: Playground,
+    run: Run,
     objective: Objective,
     x_train: Vec<f32>,
     theta_0: Vec<f32>,
@@ -238,9 +237,9 @@ impl StepSize {
     /// Builds data and network, the empirical NTK at θ₀, its eigendecomposition and the bounds.
     pub fn new(config: StepSizeConfig) -> Result<Self> {
         config.validate()?;
-        let mut pg = Playground::new(config.playground())?;
-        let x_train = pg.data.x_train.clone();
-        let y_train = pg.data.y_train.clone();
+        let mut run = Run::new(config.run())?;
+        let x_train = run.data.x_train.clone();
+        let y_train = run.data.y_train.clone();
         let Initial {
             theta_0,
             lr_factor,
@@ -249,7 +248,7 @@ impl StepSize {
             machine,
             lambda0,
             objective,
-        } = Initial::of(&mut pg, &config)?;
+        } = Initial::of(&mut run, &config)?;
         let n = y_train.len();
         let centred = config.net.center_output;
         let residual0: Vec<f64> = (0..n)
@@ -258,7 +257,7 @@ impl StepSize {
         let lin = Linearized::new(&machine, &residual0);
         let mut s = StepSize {
             config,
-            pg,
+            run,
             objective,
             x_train,
             theta_0,
@@ -313,8 +312,8 @@ impl StepSize {
     /// Whether a run of [`CATAPULT_TRIAL_STEPS`] steps from θ₀ at `multiple` × the stability
     /// bound ends finite and below its starting loss.
     pub fn trial_converges(&self, multiple: f64) -> Result<bool> {
-        let mut pg = Playground::new(self.config.playground())?;
-        let t = pg.trainer_mut();
+        let mut run = Run::new(self.config.run())?;
+        let t = run.trainer_mut();
         t.set_lr(multiple * self.stability_bound())?;
         let start = t.evaluate_train().loss;
         if t.advance(CATAPULT_TRIAL_STEPS).is_err() {
@@ -362,8 +361,9 @@ impl StepSize {
         self.objective.param_count()
     }
 
-    pub fn playground(&self) -> &Playground {
-        &self.pg
+    /// The run under the scene: its data, network and trainer.
+    pub fn run(&self) -> &Run {
+        &self.run
     }
 
     /// The current slider step size.
@@ -399,12 +399,12 @@ impl StepSize {
     fn restart(&mut self, lr: f64) -> Result<()> {
         if self.lr != 0.0 {
             // Same seed, same data and θ₀: only the trainer's state is new.
-            self.pg = Playground::new(self.config.playground())?;
+            self.run = Run::new(self.config.run())?;
         }
         self.lr = lr;
         self.config.lr = Some(lr);
         self.config.lr_multiple = lr / self.stability_bound();
-        self.pg.trainer_mut().set_lr(lr)?;
+        self.run.trainer_mut().set_lr(lr)?;
         for v in [
             &mut self.loss,
             &mut self.sharpness,
@@ -432,7 +432,7 @@ impl StepSize {
                 self.ntk_vec.clear();
             }
         }
-        let l0 = self.pg.trainer_mut().evaluate_train().loss;
+        let l0 = self.run.trainer_mut().evaluate_train().loss;
         self.loss.push(l0);
         self.lin_loss
             .push(Some(self.lin.loss(self.effective_lr(), 0)));
@@ -447,7 +447,7 @@ impl StepSize {
             if self.diverged.is_some() {
                 break;
             }
-            let t = self.pg.trainer_mut();
+            let t = self.run.trainer_mut();
             if let Err(e) = t.advance(1) {
                 self.diverged = Some(match e {
                     Error::Diverged { step } => step,
@@ -492,9 +492,8 @@ impl StepSize {
 
     /// Measures the Hessian and NTK top eigenvalues and the lazy measures at the current θ.
     fn track(&mut self) {
-        let t = self.pg.trainer_mut();
-        let theta = t.mlp.params(&mut t.backend);
-        let Ok(k) = empirical_kernels(&mut t.backend, &t.mlp, &self.x_train, None) else {
+        let theta = self.run.params();
+        let Ok(k) = self.run.ntk(&self.x_train, None) else {
             return;
         };
         // The first measurement starts cold and takes every iteration (once, in the set-up);
@@ -507,7 +506,7 @@ impl StepSize {
         let Some(m) = measure(
             &self.objective,
             (&self.theta_0, &self.k0),
-            (&theta, &k.ntk),
+            (&theta, &k),
             (&mut self.ntk_vec, &mut self.hess_vec),
             iters,
         ) else {

@@ -40,9 +40,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::DatasetKind;
 use crate::error::{Error, Result, lower};
 use crate::nn::Activation;
-use crate::scenes::playground::PlaygroundConfig;
 use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
 use crate::session::net::{DataSettings, NetSettings, data_table, lr_setting, net_table};
+use crate::session::run::RunConfig;
 use crate::session::settings::{SceneSpec, Setting};
 
 /// The most training points the scene takes (n × n kernels every few steps).
@@ -143,9 +143,10 @@ pub fn settings() -> SceneSpec {
 }
 
 impl StepSizeConfig {
-    /// The Playground settings of the same network (full batch; `lr` a placeholder).
-    pub fn playground(&self) -> PlaygroundConfig {
-        PlaygroundConfig {
+    /// The run of the same data and network (full batch; `lr` a placeholder: the scene sets
+    /// its step size on the trainer).
+    pub fn run(&self) -> RunConfig {
+        RunConfig {
             data: self.data.clone(),
             net: self.net.clone(),
             lr: 1e-3,
@@ -158,10 +159,10 @@ impl StepSizeConfig {
     /// run (see [`Self::hessian_iters_per_point`]).
     pub fn validate(&self) -> Result<()> {
         self.validate_settings()?;
-        let defaults = StepSizeConfig::default().playground();
+        let defaults = StepSizeConfig::default().run();
         let flops = track_flops_with(self, self.hessian_iters_per_point());
         if flops > STEP_SIZE_TRACK_FLOPS {
-            let fixes = self.playground().size_settings(&defaults);
+            let fixes = self.run().size_settings(&defaults);
             return Err(Error::config(
                 fixes[0],
                 format!(
@@ -184,9 +185,8 @@ impl StepSizeConfig {
     /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
     pub fn validate_settings(&self) -> Result<()> {
         settings().validate(self)?;
-        let defaults = StepSizeConfig::default().playground();
-        self.playground()
-            .validate_in_scene(PLAYGROUND_MEMORY, &defaults)
+        let defaults = StepSizeConfig::default().run();
+        self.run().validate_in_scene(PLAYGROUND_MEMORY, &defaults)
     }
 
     /// Hessian power iterations per sharpness measurement of the live run: `hessian_iters`, or
@@ -226,7 +226,7 @@ pub fn track_flops_with(c: &StepSizeConfig, iters: u32) -> f64 {
 
 /// (FLOPs of the n × n empirical NTK, FLOPs of one Hessian-vector product) of one measurement.
 fn track_costs(c: &StepSizeConfig) -> (f64, f64) {
-    let spec = c.playground().spec();
+    let spec = c.run().spec();
     let n = c.data.n_train as f64;
     let p = spec.param_count() as f64;
     let widths: f64 = spec
@@ -270,7 +270,7 @@ pub const CATAPULT_MAX: f64 = 16.0;
 
 /// Estimated FLOPs of measuring the catapult bound (each trial ≈ 8·n·P per step).
 pub fn catapult_flops(c: &StepSizeConfig) -> f64 {
-    let p = c.playground().spec().param_count() as f64;
+    let p = c.run().spec().param_count() as f64;
     (CATAPULT_BISECTIONS + 1) as f64 * CATAPULT_TRIAL_STEPS as f64 * 8.0 * c.data.n_train as f64 * p
 }
 

@@ -15,7 +15,6 @@ use crate::error::{Error, Result, blame, in_range, lower};
 use crate::exec::block_on;
 use crate::nn::Loss;
 use crate::nn::batched::{NetConfig, is_divergent};
-use crate::scenes::playground::live::flops_per_step;
 use crate::session::budget::{PHASE_FLOPS, STEP_SIZE_ASSUMED_FLOPS};
 use crate::session::device::{
     AUTO_GPU_MIN_FLOPS, BackendChoice, software_notice, software_warning, unavailable_notice,
@@ -120,7 +119,7 @@ impl PhaseConfig {
                     hessian_iters: self.hessian_iters,
                     ..self.base.clone()
                 };
-                let p = c.playground().spec().param_count() as f64;
+                let p = c.run().spec().param_count() as f64;
                 // Per step: forward, backward and evaluation ≈ 8·n·P; per cell the NTK twice
                 // and the final Hessian iterations.
                 let per_cell = self.steps as f64 * 8.0 * n * p + 2.0 * track_flops(&c);
@@ -448,8 +447,7 @@ impl PhaseDiagram {
 
     /// Floating-point operations of one batched training step of column `ix`.
     fn column_step_flops(&self, ix: usize) -> f64 {
-        let pc = self.cell_config(ix, 0).playground();
-        flops_per_step(&pc) * self.ys.len() as f64
+        self.cell_config(ix, 0).run().flops_per_step() * self.ys.len() as f64
     }
 
     fn column_prefers_gpu(&self, ix: usize) -> bool {
@@ -652,9 +650,9 @@ impl PhaseDiagram {
             return Ok(());
         }
         let base = self.cell_config(ix, 0);
-        let spec = base.playground().spec();
+        let spec = base.run().spec();
         let (x, y) = {
-            let data = &starts[0].pg.data;
+            let data = &starts[0].run.data;
             (data.x_train.clone(), data.y_train.clone())
         };
         let use_gpu = self.column_prefers_gpu(ix) && self.gpu.is_some();
@@ -699,8 +697,8 @@ impl PhaseDiagram {
         let Some(mut trainer) = column.trainer.take() else {
             return Ok(());
         };
-        let x = column.starts[0].pg.data.x_train.clone();
-        let y = column.starts[0].pg.data.y_train.clone();
+        let x = column.starts[0].run.data.x_train.clone();
+        let y = column.starts[0].run.data.y_train.clone();
         let states = on_trainer!(&mut trainer, ts => finals_all(ts, &x).await)?;
         let mut finals = Vec::with_capacity(column.trained.len());
         for (b, (train_loss, diverged, outputs, theta)) in states.into_iter().enumerate() {
@@ -740,7 +738,7 @@ impl PhaseDiagram {
         };
         let final_state = column.finals[b].take();
         let start = &mut column.starts[column.start_of[iy].unwrap_or(0)];
-        let eta = column.lrs[b] * start.pg.trainer_mut().mlp.effective_lr(1.0);
+        let eta = column.lrs[b] * start.run.trainer().mlp.effective_lr(1.0);
         let peak = (column.peak[b] as f64).max(start.initial_loss);
         let cell = match final_state {
             None => classify(lr_multiple, start.initial_loss, None, peak, None, eta),
