@@ -68,8 +68,7 @@ impl Activation {
         with_activation!(self, A => A::PIECEWISE_LINEAR)
     }
 
-    /// The activation's code in the GPU shaders (the `ACT_*` constants of
-    /// src/backend/gpu/activation.wgsl, checked by a test).
+    /// The activation's code in the GPU shaders (its `ACT_*` constant in [`wgsl_activations`]).
     pub fn gpu_code(self) -> u32 {
         with_activation!(self, A => A::GPU_CODE)
     }
@@ -92,12 +91,13 @@ impl Activation {
 // Gaussian pair, in closed form ([`Dual`] in f64, [`Phi::dual_f32`] in f32) or none (then the
 // kernels come from its Hermite series, for an odd φ). [`with_activation!`] maps each
 // [`Activation`] to its type; every other module reaches an activation through `Activation`'s
-// methods or that macro. Adding one means: a variant of [`Activation`] (with its entries in
-// `ALL` and the names beside it), an arm of [`with_activation!`], a block below, and its WGSL
-// twins: an `ACT_*` code with cases of `phi` and `dphi` in src/backend/gpu/activation.wgsl,
-// and, with a closed form, a case of `moments` in src/backend/gpu/nngp_ntk_recursion.wgsl. An
-// activation with neither a closed form nor odd symmetry would also need a Hermite series with
-// even terms (a test checks that every activation has one or the other).
+// methods or that macro. The block also holds the activation's WGSL twins (`Phi::WGSL_*`), from
+// which [`wgsl_activations`] and [`wgsl_moments`] generate the shaders' `ACT_*` codes and their
+// `phi`, `dphi` and `moments` switches. Adding one means: a variant of [`Activation`] (with its
+// entries in `ALL` and the names beside it), an arm of [`with_activation!`] and a block below;
+// nothing in src/backend. An activation with neither a closed form nor odd symmetry would also
+// need a Hermite series with even terms (a test checks that every activation has one or the
+// other).
 // ---------------------------------------------------------------------------------------------
 
 use super::special;
@@ -132,7 +132,8 @@ pub(crate) use with_activation;
 
 /// One activation φ: everything Descent computes with it.
 pub trait Phi {
-    /// The `ACT_*` constant of src/backend/gpu/activation.wgsl (a test checks them).
+    /// The activation's code in the GPU shaders: the value of its `ACT_*` constant and of the
+    /// `act` parameter that selects its cases (distinct per activation, checked by a test).
     const GPU_CODE: u32;
     /// φ'' = 0 almost everywhere (the Hessian of a network has no φ'' term).
     const PIECEWISE_LINEAR: bool;
@@ -154,9 +155,25 @@ pub trait Phi {
     /// φ''(x) in f64.
     fn second_derivative_f64(x: f64) -> f64;
     /// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]) in f32, in the order
-    /// of operations of the case of `moments` in src/backend/gpu/nngp_ntk_recursion.wgsl
-    /// (keep in sync); NaN without a closed form, as there.
+    /// of operations of [`Phi::WGSL_DUAL`] (keep in sync); NaN without a closed form, as there.
     fn dual_f32(a: f32, c: f32, b: f32) -> (f32, f32);
+
+    // The WGSL twins, in f32, with the same operations in the same order as `apply`,
+    // `derivative` and `dual_f32` (keep in sync): statements that end in a `return`, which
+    // [`wgsl_activations`] and [`wgsl_moments`] put in the cases of the shaders' switches.
+
+    /// The statements of φ(v) (`v: f32`), returning an f32.
+    const WGSL_PHI: &'static str;
+    /// The statements of φ'(v) (`v: f32`), returning an f32.
+    const WGSL_DPHI: &'static str;
+    /// The statements of the dual moments (`a, c, b: f32` as in [`Phi::dual_f32`]), returning
+    /// a `vec2<f32>`, with `acos_f32`, `asin_f32` and the constants of
+    /// src/backend/gpu/nngp_ntk_recursion.wgsl at hand; `None` without a closed form (the
+    /// shader then returns NaN).
+    const WGSL_DUAL: Option<&'static str>;
+    /// The module-scope WGSL (functions, constants) that the statements above call: each
+    /// distinct piece goes once into the shaders, so activations may share one.
+    const WGSL_HELPERS: &'static [&'static str];
 }
 
 /// The moments of one activation as functions of the 2×2 covariance, split so that everything
@@ -277,6 +294,21 @@ impl Phi for Relu {
             live * pi_minus * INV_2PI_F32,
         )
     }
+
+    const WGSL_PHI: &'static str = "return max(v, 0.0);";
+    const WGSL_DPHI: &'static str = "return select(0.0, 1.0, v > 0.0);";
+    const WGSL_DUAL: Option<&'static str> = Some(
+        "let ra = sqrt(max(a, 0.0));
+        let rb = sqrt(max(b, 0.0));
+        let ia = select(0.0, 1.0 / ra, ra > 0.0);
+        let ib = select(0.0, 1.0 / rb, rb > 0.0);
+        let rho = clamp(c * (ia * ib), -1.0, 1.0);
+        let s = sqrt((1.0 - rho) * (1.0 + rho));
+        let pi_minus = acos_f32(-rho);
+        let live = select(0.0, 1.0, ra * rb > 0.0);
+        return vec2<f32>(ra * rb * (s + pi_minus * rho) * INV_2PI, live * pi_minus * INV_2PI);",
+    );
+    const WGSL_HELPERS: &'static [&'static str] = &[];
 }
 
 /// aux = (√a, 1/√a), with 1/√a := 0 for a = 0 (the unit is identically 0 and, with φ'(0) = 0,
@@ -356,6 +388,18 @@ impl Phi for Erf {
             2.0 * std::f32::consts::FRAC_2_PI * qq / det.max(f32::MIN_POSITIVE),
         )
     }
+
+    const WGSL_PHI: &'static str = "return erf_f32(v);";
+    const WGSL_DPHI: &'static str = "return FRAC_2_SQRT_PI * exp(-v * v);";
+    const WGSL_DUAL: Option<&'static str> = Some(
+        "let qa = 1.0 / sqrt(1.0 + 2.0 * a);
+        let qb = 1.0 / sqrt(1.0 + 2.0 * b);
+        let qq = qa * qb;
+        let arg = clamp(2.0 * c * qq, -1.0, 1.0);
+        let det = sqrt((1.0 - arg) * (1.0 + arg));
+        return vec2<f32>(FRAC_2_PI * asin_f32(arg), 2.0 * FRAC_2_PI * qq / max(det, MIN_POSITIVE));",
+    );
+    const WGSL_HELPERS: &'static [&'static str] = &[ERF_F32_WGSL];
 }
 
 /// aux = (1/√(1 + 2a), unused).
@@ -426,6 +470,12 @@ impl Phi for Tanh {
     fn dual_f32(_a: f32, _c: f32, _b: f32) -> (f32, f32) {
         (f32::NAN, f32::NAN)
     }
+
+    const WGSL_PHI: &'static str = "return tanh_f32(v);";
+    const WGSL_DPHI: &'static str = "let t = tanh_f32(v);
+        return 1.0 - t * t;";
+    const WGSL_DUAL: Option<&'static str> = None;
+    const WGSL_HELPERS: &'static [&'static str] = &[TANH_F32_WGSL];
 }
 
 /// The identity: a deep linear network. Kernels: E[φ(u)φ(v)] = c and E[φ'(u)φ'(v)] = 1.
@@ -468,6 +518,11 @@ impl Phi for Linear {
     fn dual_f32(_a: f32, c: f32, _b: f32) -> (f32, f32) {
         (c, 1.0)
     }
+
+    const WGSL_PHI: &'static str = "return v;";
+    const WGSL_DPHI: &'static str = "return 1.0;";
+    const WGSL_DUAL: Option<&'static str> = Some("return vec2<f32>(c, 1.0);");
+    const WGSL_HELPERS: &'static [&'static str] = &[];
 }
 
 /// aux unused.
@@ -492,7 +547,7 @@ impl Dual for Linear {
 // ---------------------------------------------------------------------------------------------
 
 /// erf(x) for the network's f32 activations, in f32 and without branches, so that a loop over
-/// it vectorises (the WGSL twin in src/backend/gpu/activation.wgsl has the same formula): for
+/// it vectorises (its WGSL twin, `ERF_F32_WGSL`, has the same formula): for
 /// |x| < 0.5 the Maclaurin series to x¹¹ (truncation below 2e-9), beyond it Abramowitz &
 /// Stegun 7.1.26, 1 − t·P(t)·e^{−x²} with t = 1/(1 + 0.3275911|x|) (absolute error below
 /// 1.5e-7), with [`exp_f32`]. Both are computed and one is selected.
@@ -514,7 +569,29 @@ pub fn erf_f32(x: f32) -> f32 {
     if ax < 0.5 { series } else { tail }
 }
 
-/// tanh(x) in f32 without branches (the twin of `tanh_f32` in activation.wgsl): through
+/// The WGSL twin of [`erf_f32`], with the constant 2/√π that [`Erf`]'s φ′ uses too (a helper
+/// of [`Erf`]'s WGSL).
+const ERF_F32_WGSL: &str = "\
+const FRAC_2_SQRT_PI: f32 = 1.1283791670955126;
+
+// Twin of `erf_f32`: a Taylor series for |x| < 0.5, Abramowitz & Stegun 7.1.26 beyond, in f32
+// on both (the CPU twin computes both branches and selects, so that its loop vectorises, and
+// has its own exp_f32; within 4e-7 of erf).
+fn erf_f32(x: f32) -> f32 {
+    let ax = abs(x);
+    if (ax < 0.5) {
+        let x2 = x * x;
+        let poly = 1.0 + x2 * (-1.0 / 3.0 + x2 * (0.1 + x2 * (-1.0 / 42.0 + x2 * (1.0 / 216.0 - x2 / 1320.0))));
+        return FRAC_2_SQRT_PI * x * poly;
+    }
+    let t = 1.0 / (1.0 + 0.3275911 * ax);
+    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let y = 1.0 - poly * exp(-ax * ax);
+    return select(y, -y, x < 0.0);
+}
+";
+
+/// tanh(x) in f32 without branches (its WGSL twin is `TANH_F32_WGSL`): through
 /// e^{−2|x|}, which never overflows, and for |x| < 0.125 the series x − x³/3 + 2x⁵/15 −
 /// 17x⁷/315 (truncation below 2e-10 relative), which avoids the cancellation in 1 − e^{−2|x|}.
 #[inline(always)]
@@ -530,6 +607,24 @@ pub fn tanh_f32(x: f32) -> f32 {
     };
     y.copysign(x)
 }
+
+/// The WGSL twin of [`tanh_f32`] (a helper of [`Tanh`]'s WGSL).
+const TANH_F32_WGSL: &str = "\
+// tanh through exp(−2|x|), which never overflows (some drivers build the builtin from
+// sinh/cosh and return NaN for large |x|); a series near 0 avoids the cancellation in 1 − e.
+fn tanh_f32(x: f32) -> f32 {
+    let ax = abs(x);
+    var y: f32;
+    if (ax < 0.125) {
+        let x2 = x * x;
+        y = ax * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 - x2 * 17.0 / 315.0)));
+    } else {
+        let e = exp(-2.0 * ax);
+        y = (1.0 - e) / (1.0 + e);
+    }
+    return select(y, -y, x < 0.0);
+}
+";
 
 /// e^x in f32 from operations that vectorise (no call into libm): x = k·ln 2 + r with
 /// k = ⌊x/ln 2 + ½⌋ and |r| ≤ ln 2 / 2, r computed with ln 2 split in two (Cody & Waite), e^r by
@@ -585,6 +680,129 @@ pub fn erf(x: f64) -> f64 {
         let erfc = (-ax * ax).exp() / (std::f64::consts::PI.sqrt() * f);
         x.signum() * (1.0 - erfc)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shaders' per-activation code, generated from the blocks' `Phi::WGSL_*`.
+// ---------------------------------------------------------------------------------------------
+
+/// The WGSL of the activations, which src/backend/gpu prepends (with activation.wgsl) to every
+/// shader that applies one: a constant `ACT_<NAME>` per activation holding its
+/// [`Phi::GPU_CODE`], each distinct piece of [`Phi::WGSL_HELPERS`] once, and
+/// `fn phi(v: f32, act: u32) -> f32` and `fn dphi(v: f32, act: u32) -> f32`, switches on the
+/// code with a case per activation ([`Phi::WGSL_PHI`], [`Phi::WGSL_DPHI`]). A WGSL switch
+/// needs a default: the last activation of [`Activation::ALL`] takes it.
+pub fn wgsl_activations() -> String {
+    let mut out = String::from(
+        "// The activations φ and their derivatives φ', generated from their blocks in\n\
+         // src/math/activation.rs by `wgsl_activations` (edit them there).\n\n",
+    );
+    for act in Activation::ALL {
+        out += &format!("const {}: u32 = {}u;\n", act.wgsl_const(), act.gpu_code());
+    }
+    let mut helpers: Vec<&str> = Vec::new();
+    for act in Activation::ALL {
+        for &helper in with_activation!(act, A => A::WGSL_HELPERS) {
+            if !helpers.contains(&helper) {
+                helpers.push(helper);
+            }
+        }
+    }
+    for helper in helpers {
+        out += "\n";
+        out += helper;
+    }
+    let last = Activation::ALL[Activation::ALL.len() - 1];
+    let cases = |body: fn(Activation) -> &'static str| -> Vec<(String, &'static str)> {
+        Activation::ALL
+            .iter()
+            .map(|&act| {
+                let selector = if act == last {
+                    format!("{}, default", act.wgsl_const())
+                } else {
+                    act.wgsl_const()
+                };
+                (selector, body(act))
+            })
+            .collect()
+    };
+    out += "\n";
+    out += &wgsl_switch(
+        "fn phi(v: f32, act: u32) -> f32",
+        &cases(|act| with_activation!(act, A => A::WGSL_PHI)),
+    );
+    out += "\n";
+    out += &wgsl_switch(
+        "fn dphi(v: f32, act: u32) -> f32",
+        &cases(|act| with_activation!(act, A => A::WGSL_DPHI)),
+    );
+    out
+}
+
+/// The WGSL function `fn moments(act: u32, a: f32, c: f32, b: f32) -> vec2<f32>` of
+/// src/backend/gpu/nngp_ntk_recursion.wgsl, which src/backend/gpu appends to it: the dual
+/// moments (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]), a case per
+/// activation with a closed form ([`Phi::WGSL_DUAL`]), and NaN (from the shader's
+/// `p.nan_bits`) in the default case, which the activations without one share.
+pub fn wgsl_moments() -> String {
+    let mut cases: Vec<(String, &'static str)> = Vec::new();
+    let mut without = Vec::new();
+    for act in Activation::ALL {
+        match with_activation!(act, A => A::WGSL_DUAL) {
+            Some(body) => cases.push((act.wgsl_const(), body)),
+            None => without.push(act.wgsl_const()),
+        }
+    }
+    without.push("default".to_string());
+    cases.push((
+        without.join(", "),
+        "let nan = bitcast<f32>(p.nan_bits);\nreturn vec2<f32>(nan, nan);",
+    ));
+    format!(
+        "// (E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[a, c], [c, b]]), generated from the\n\
+         // activations' blocks in src/math/activation.rs by `wgsl_moments` (edit them there).\n{}",
+        wgsl_switch(
+            "fn moments(act: u32, a: f32, c: f32, b: f32) -> vec2<f32>",
+            &cases
+        )
+    )
+}
+
+impl Activation {
+    /// The name of the activation's code in the shaders: `ACT_` and its name in capitals.
+    pub fn wgsl_const(self) -> String {
+        format!("ACT_{}", self.name().to_uppercase())
+    }
+}
+
+/// A WGSL function `signature` whose body switches on `act`: one case per (selector,
+/// statements), the statements re-indented (lines after the first lose the indentation they
+/// share, as they stand in a Rust string literal).
+fn wgsl_switch(signature: &str, cases: &[(String, &str)]) -> String {
+    let mut out = format!("{signature} {{\n    switch act {{\n");
+    for (selector, body) in cases {
+        out += &format!("        case {selector}: {{\n");
+        let mut lines = body.lines();
+        let first = lines.next().unwrap_or("").trim();
+        let rest: Vec<&str> = lines.collect();
+        let shared = rest
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start().len())
+            .min()
+            .unwrap_or(0);
+        out += &format!("            {first}\n");
+        for line in rest {
+            if line.trim().is_empty() {
+                out += "\n";
+            } else {
+                out += &format!("            {}\n", &line[shared..]);
+            }
+        }
+        out += "        }\n";
+    }
+    out += "    }\n}\n";
+    out
 }
 
 #[cfg(test)]
@@ -685,22 +903,97 @@ mod tests {
         }
     }
 
-    /// Every activation's GPU code is the `ACT_*` constant of the shaders' activation.wgsl
-    /// (named after [`Activation::name`]), and the codes are distinct.
+    /// The selectors of each case of the switch in the WGSL function `name` of `wgsl`, with
+    /// the case's first statement.
+    fn wgsl_cases(wgsl: &str, name: &str) -> Vec<(Vec<String>, String)> {
+        let start = wgsl
+            .find(&format!("fn {name}("))
+            .unwrap_or_else(|| panic!("no fn {name}"));
+        let body = &wgsl[start..start + wgsl[start..].find("\n}\n").unwrap()];
+        let lines: Vec<&str> = body.lines().map(str::trim).collect();
+        let mut cases = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(selectors) = line.strip_prefix("case ") {
+                let selectors = selectors.strip_suffix(": {").unwrap();
+                let selectors = selectors.split(", ").map(str::to_string).collect();
+                cases.push((selectors, lines[i + 1].to_string()));
+            }
+        }
+        cases
+    }
+
+    /// The generated WGSL declares every activation's `ACT_*` code as its `gpu_code` (distinct
+    /// codes), has one case per activation in `phi` and `dphi` with the activation's own
+    /// statements, one per closed form in `moments`, and NaN for the others.
     #[test]
-    fn gpu_codes_match_the_shader_constants() {
-        let wgsl = include_str!("../backend/gpu/activation.wgsl");
+    fn generated_wgsl_has_a_case_per_activation_with_its_code() {
+        let wgsl = wgsl_activations();
+        let moments = wgsl_moments();
         for act in Activation::ALL {
-            let decl = format!(
-                "const ACT_{}: u32 = {}u;",
-                act.name().to_uppercase(),
-                act.gpu_code()
-            );
-            assert!(wgsl.contains(&decl), "activation.wgsl lacks `{decl}`");
+            let decl = format!("const {}: u32 = {}u;", act.wgsl_const(), act.gpu_code());
+            assert_eq!(wgsl.matches(&decl).count(), 1, "`{decl}`");
         }
         let mut codes: Vec<u32> = Activation::ALL.iter().map(|a| a.gpu_code()).collect();
+        codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), Activation::ALL.len());
+        let first = |body: &str| body.lines().next().unwrap().trim().to_string();
+        for (name, body) in [
+            (
+                "phi",
+                (|a| with_activation!(a, A => A::WGSL_PHI)) as fn(Activation) -> &'static str,
+            ),
+            ("dphi", |a| with_activation!(a, A => A::WGSL_DPHI)),
+        ] {
+            let cases = wgsl_cases(&wgsl, name);
+            assert_eq!(cases.len(), Activation::ALL.len(), "{name}");
+            for act in Activation::ALL {
+                let hits: Vec<_> = cases
+                    .iter()
+                    .filter(|(sel, _)| sel.contains(&act.wgsl_const()))
+                    .collect();
+                assert_eq!(hits.len(), 1, "{name}: {act:?}");
+                assert_eq!(hits[0].1, first(body(act)), "{name}: {act:?}");
+            }
+            // The one default goes with the last activation.
+            assert_eq!(
+                cases
+                    .iter()
+                    .filter(|(s, _)| s.contains(&"default".into()))
+                    .count(),
+                1
+            );
+        }
+        let cases = wgsl_cases(&moments, "moments");
+        for act in Activation::ALL {
+            let hits: Vec<_> = cases
+                .iter()
+                .filter(|(sel, _)| sel.contains(&act.wgsl_const()))
+                .collect();
+            assert_eq!(hits.len(), 1, "moments: {act:?}");
+            match with_activation!(act, A => A::WGSL_DUAL) {
+                Some(body) => assert_eq!((hits[0].0.len(), &hits[0].1), (1, &first(body))),
+                None => {
+                    assert!(hits[0].0.contains(&"default".into()), "{act:?}");
+                    assert_eq!(hits[0].1, "let nan = bitcast<f32>(p.nan_bits);");
+                }
+            }
+        }
+        assert_eq!(
+            cases.len(),
+            Activation::ALL
+                .iter()
+                .filter(|a| a.has_closed_form())
+                .count()
+                + 1
+        );
+        // Each helper once, and the names the statements call are declared.
+        for helper in [ERF_F32_WGSL, TANH_F32_WGSL] {
+            assert_eq!(wgsl.matches(helper).count(), 1);
+        }
+        for f in ["fn erf_f32(", "fn tanh_f32(", "const FRAC_2_SQRT_PI"] {
+            assert_eq!(wgsl.matches(f).count(), 1, "{f}");
+        }
     }
 
     /// The Hermite series that stands in for a missing closed form handles odd φ only, and

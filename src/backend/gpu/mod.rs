@@ -71,7 +71,15 @@ const GEMV_T_K_SLICE: usize = 4 * 1024;
 /// along one dimension (`gemm_batched`, `col_sum_batched`, `residual_loss_batched`).
 const BATCH_SLICE: usize = MAX_GROUPS as usize;
 
-const ACTIVATION_WGSL: &str = include_str!("activation.wgsl");
+/// What every shader that applies an activation starts with: the activations' code, generated
+/// from their blocks in src/math/activation.rs, then activation.wgsl.
+fn activation_prelude() -> String {
+    format!(
+        "{}\n{}",
+        crate::math::activation::wgsl_activations(),
+        include_str!("activation.wgsl")
+    )
+}
 const GEMM_TILE_WGSL: &str = include_str!("gemm_tile.wgsl");
 
 /// The shaders, one per [`Backend`] operation, named after their CPU twins.
@@ -124,28 +132,27 @@ impl Kernel {
 
     fn source(self) -> String {
         match self {
-            Kernel::BiasAct => format!("{ACTIVATION_WGSL}\n{}", include_str!("bias_act.wgsl")),
-            Kernel::ActBackward => {
-                format!("{ACTIVATION_WGSL}\n{}", include_str!("act_backward.wgsl"))
-            }
+            Kernel::BiasAct => activation_prelude() + "\n" + include_str!("bias_act.wgsl"),
+            Kernel::ActBackward => activation_prelude() + "\n" + include_str!("act_backward.wgsl"),
             Kernel::ColSum => include_str!("col_sum.wgsl").to_string(),
             Kernel::Axpy => include_str!("axpy.wgsl").to_string(),
             Kernel::GemmBatched => {
                 format!("{GEMM_TILE_WGSL}\n{}", include_str!("gemm_batched.wgsl"))
             }
-            Kernel::BiasActBatched => format!(
-                "{ACTIVATION_WGSL}\n{}",
-                include_str!("bias_act_batched.wgsl")
-            ),
+            Kernel::BiasActBatched => {
+                activation_prelude() + "\n" + include_str!("bias_act_batched.wgsl")
+            }
             Kernel::ColSumBatched => include_str!("col_sum_batched.wgsl").to_string(),
             Kernel::ResidualLossBatched => include_str!("residual_loss_batched.wgsl").to_string(),
             Kernel::Gemv => include_str!("gemv.wgsl").to_string(),
             Kernel::NtkAccumulate => {
-                format!("{ACTIVATION_WGSL}\n{}", include_str!("ntk_accumulate.wgsl"))
+                activation_prelude() + "\n" + include_str!("ntk_accumulate.wgsl")
             }
             Kernel::NngpNtkRecursion => format!(
-                "{ACTIVATION_WGSL}\n{}",
-                include_str!("nngp_ntk_recursion.wgsl")
+                "{}\n{}\n{}",
+                activation_prelude(),
+                include_str!("nngp_ntk_recursion.wgsl"),
+                crate::math::activation::wgsl_moments()
             ),
         }
     }

@@ -13,7 +13,7 @@ pub struct BiasActParams {
     pub rows: u32,
     pub cols: u32,
     pub bias_scale: f32,
-    /// An activation code of activation.wgsl ([`crate::math::Activation::gpu_code`]).
+    /// An activation code (`ACT_*`, [`crate::math::Activation::gpu_code`]).
     pub act: u32,
 }
 
