@@ -5,7 +5,7 @@ use descent::data::DatasetKind;
 use descent::nn::{Activation, Parametrization};
 use descent::scenes::lazy::{LazyRich, WidthSweep, expected_slopes, f32_spectrum_floor, sweep_run};
 use descent::scenes::playground::PlaygroundConfig;
-use descent::session::net::{DataSettings, NetSettings};
+use descent::session::net::{DataSettings, InitSettings, NetSettings};
 
 fn config(width: usize, seed: u64) -> PlaygroundConfig {
     PlaygroundConfig {
@@ -18,12 +18,15 @@ fn config(width: usize, seed: u64) -> PlaygroundConfig {
         net: NetSettings {
             width,
             depth: 1,
-            // erf: smooth, so the lazy limit is reached at moderate widths. (ReLU with a small σ_b
-            // on 1-D inputs puts every kink near x = 0 and converges much more slowly.)
-            activation: Activation::Erf,
-            parametrization: Parametrization::Ntk,
-            center_output: true,
-            ..PlaygroundConfig::default().net
+            init: InitSettings {
+                // erf: smooth, so the lazy limit is reached at moderate widths. (ReLU with a
+                // small σ_b on 1-D inputs puts every kink near x = 0 and converges much more
+                // slowly.)
+                activation: Activation::Erf,
+                parametrization: Parametrization::Ntk,
+                center_output: true,
+                ..PlaygroundConfig::default().net.init
+            },
         },
         lr: 0.1,
         ..PlaygroundConfig::default()
@@ -428,7 +431,10 @@ fn relu_on_one_d_inputs_moves_its_kernel_more_slowly_and_noisily() {
             ..config(64, 0).data
         },
         net: NetSettings {
-            activation: Activation::Relu,
+            init: InitSettings {
+                activation: Activation::Relu,
+                ..config(64, 0).net.init
+            },
             ..config(64, 0).net
         },
         ..config(64, 0)

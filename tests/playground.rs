@@ -5,7 +5,7 @@ use descent::data::DatasetKind;
 use descent::error::human_bytes;
 use descent::nn::{Activation, Parametrization};
 use descent::scenes::playground::{Playground, PlaygroundConfig};
-use descent::session::net::{DataSettings, NetSettings};
+use descent::session::net::{DataSettings, InitSettings, NetSettings};
 
 fn config(dataset: DatasetKind) -> PlaygroundConfig {
     PlaygroundConfig {
@@ -61,12 +61,14 @@ fn every_activation_and_parametrisation_trains() {
                         ..PlaygroundConfig::default().data
                     },
                     net: NetSettings {
-                        activation: act,
-                        parametrization: par,
-                        center_output,
                         width: 64,
                         depth: 2,
-                        ..PlaygroundConfig::default().net
+                        init: InitSettings {
+                            activation: act,
+                            parametrization: par,
+                            center_output,
+                            ..PlaygroundConfig::default().net.init
+                        },
                     },
                     // Standard parametrisation: the NTK grows with width, so the step shrinks.
                     lr: if par == Parametrization::Standard {
@@ -133,8 +135,11 @@ fn mini_batch_training_lowers_the_full_training_loss() {
 fn centred_output_starts_from_zero() {
     let cfg = PlaygroundConfig {
         net: NetSettings {
-            center_output: true,
-            init_scale: 30.0,
+            init: InitSettings {
+                center_output: true,
+                init_scale: 30.0,
+                ..config(DatasetKind::Sine).net.init
+            },
             ..config(DatasetKind::Sine).net
         },
         ..config(DatasetKind::Sine)
@@ -223,7 +228,10 @@ fn out_of_range_settings_are_refused_by_name() {
         (
             PlaygroundConfig {
                 net: NetSettings {
-                    init_scale: 1e3,
+                    init: InitSettings {
+                        init_scale: 1e3,
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
                 ..Default::default()

@@ -10,7 +10,7 @@ use descent::nn::{Activation, Loss, Mlp, MlpSpec, Parametrization, Trainer};
 use descent::rng::Rng;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
 use descent::scenes::step_size::*;
-use descent::session::net::{DataSettings, NetSettings};
+use descent::session::net::{DataSettings, InitSettings, NetSettings};
 use descent::session::run::Run;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
@@ -449,10 +449,12 @@ fn sharpness_rises_to_two_over_eta_and_stays() {
             net: NetSettings {
                 width: 32,
                 depth: 2,
-                activation: Activation::Tanh,
-                parametrization: Parametrization::Ntk,
-                center_output: true,
-                ..StepSizeConfig::default().net
+                init: InitSettings {
+                    activation: Activation::Tanh,
+                    parametrization: Parametrization::Ntk,
+                    center_output: true,
+                    ..StepSizeConfig::default().net.init
+                },
             },
             lr_multiple: 0.5,
             track_every: 10,
@@ -596,7 +598,7 @@ fn single_run_cell(config: &PhaseConfig, width: usize, y: f64) -> Option<(Regime
     match config.axis {
         PhaseAxis::StepSize => cfg.lr_multiple = y,
         PhaseAxis::InitScale => {
-            cfg.net.init_scale = y;
+            cfg.net.init.init_scale = y;
             cfg.lr_multiple = config.lr_multiple;
         }
     }
@@ -663,17 +665,23 @@ fn phase_diagram_cells_equal_single_step_size_runs() {
         small(StepSizeConfig::default()),
         small(StepSizeConfig {
             net: NetSettings {
-                center_output: true,
-                init_scale: 2.0,
-                activation: Activation::Tanh,
+                init: InitSettings {
+                    center_output: true,
+                    init_scale: 2.0,
+                    activation: Activation::Tanh,
+                    ..StepSizeConfig::default().net.init
+                },
                 ..StepSizeConfig::default().net
             },
             ..StepSizeConfig::default()
         }),
         small(StepSizeConfig {
             net: NetSettings {
-                parametrization: Parametrization::MeanField,
                 depth: 2,
+                init: InitSettings {
+                    parametrization: Parametrization::MeanField,
+                    ..StepSizeConfig::default().net.init
+                },
                 ..StepSizeConfig::default().net
             },
             ..StepSizeConfig::default()

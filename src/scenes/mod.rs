@@ -272,7 +272,7 @@ mod tests {
             use super::super::playground::PlaygroundConfig;
             use super::super::step_size::StepSizeConfig;
             let mut pg = PlaygroundConfig::default();
-            pg.net.sigma_w = 4.5;
+            pg.net.init.sigma_w = 4.5;
             let e = pg.validate(u64::MAX).unwrap_err().to_string();
             assert!(e.contains("`sigmaW`") && e.contains("[0.05, 4]"), "{e}");
             let mut st = StepSizeConfig::default();

@@ -82,6 +82,53 @@ fn unsupported<T>(what: &str) -> Result<T, Unsupported> {
     Err(Unsupported(format!("{what} is not supported")))
 }
 
+/// The compound shapes no configuration field has: sequences, tuples and enum variants with
+/// data (`$ok` is the serializer's `Ok`).
+macro_rules! no_compounds {
+    ($ok:ty) => {
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<$ok, Unsupported> {
+            unsupported("an enum variant with data")
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+            unsupported("a sequence")
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
+            unsupported("a tuple")
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Unsupported> {
+            unsupported("a tuple struct")
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+            unsupported("a tuple variant")
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Unsupported> {
+            unsupported("a struct variant")
+        }
+    };
+}
+
 /// Serialises one scalar into a [`Field`].
 struct Scalar;
 
@@ -107,6 +154,7 @@ impl ser::Serializer for Scalar {
     numbers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
         serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
         serialize_f32: f32, serialize_f64: f64);
+    no_compounds!(Field);
 
     fn serialize_bool(self, v: bool) -> Result<Field, Unsupported> {
         Ok(Field::Bool(v))
@@ -147,37 +195,6 @@ impl ser::Serializer for Scalar {
     ) -> Result<Field, Unsupported> {
         v.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Field, Unsupported> {
-        unsupported("an enum variant with data")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
-        unsupported("a sequence")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
-        unsupported("a tuple")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
-        unsupported("a tuple struct")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
-        unsupported("a tuple variant")
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
         unsupported("a nested map")
     }
@@ -188,15 +205,15 @@ impl ser::Serializer for Scalar {
     ) -> Result<Self::SerializeStruct, Unsupported> {
         unsupported("a nested struct")
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Unsupported> {
-        unsupported("a struct variant")
-    }
+}
+
+/// A scalar where a struct or map belongs: not a configuration.
+macro_rules! scalars_at_the_top {
+    ($($method:ident: $t:ty),*) => {
+        $(fn $method(self, _: $t) -> Result<(), Unsupported> {
+            unsupported("a scalar at the top")
+        })*
+    };
 }
 
 /// Serialises a struct or map into its list of fields (a flattened struct arrives as map
@@ -233,45 +250,12 @@ impl<'a> ser::Serializer for Top<'a> {
         })
     }
 
-    fn serialize_bool(self, _: bool) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_char(self, _: char) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
-    fn serialize_str(self, _: &str) -> Result<(), Unsupported> {
-        unsupported("a scalar at the top")
-    }
+    scalars_at_the_top!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16,
+        serialize_i32: i32, serialize_i64: i64, serialize_u8: u8, serialize_u16: u16,
+        serialize_u32: u32, serialize_u64: u64, serialize_f32: f32, serialize_f64: f64,
+        serialize_char: char, serialize_str: &str);
+    no_compounds!(());
+
     fn serialize_bytes(self, _: &[u8]) -> Result<(), Unsupported> {
         unsupported("bytes")
     }
@@ -301,46 +285,6 @@ impl<'a> ser::Serializer for Top<'a> {
         v: &T,
     ) -> Result<(), Unsupported> {
         v.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Unsupported> {
-        unsupported("a variant at the top")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
-        unsupported("a sequence at the top")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
-        unsupported("a tuple at the top")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
-        unsupported("a tuple struct at the top")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
-        unsupported("a variant at the top")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Unsupported> {
-        unsupported("a variant at the top")
     }
 }
 

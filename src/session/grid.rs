@@ -72,7 +72,7 @@ impl<B: Backend> GridRun<B> {
             run.config.spec().forward_flops_per_point(),
         );
         let grid_points = grid.points();
-        let f0_grid = if run.config.net.center_output {
+        let f0_grid = if run.config.net.init.center_output {
             Some(run.trainer_mut().predict_async(&grid_points).await?)
         } else {
             None

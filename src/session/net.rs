@@ -39,7 +39,8 @@ impl Default for DataSettings {
     }
 }
 
-/// The network of a scene: its shape, activation, parametrisation and initialisation.
+/// The network of a scene: its shape ([`width`](Self::width), [`depth`](Self::depth)) and how it
+/// is built and started ([`InitSettings`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct NetSettings {
@@ -47,6 +48,26 @@ pub struct NetSettings {
     pub width: usize,
     /// Number of hidden layers.
     pub depth: usize,
+    /// Activation, parametrisation and initialisation.
+    #[serde(flatten)]
+    pub init: InitSettings,
+}
+
+impl Default for NetSettings {
+    fn default() -> Self {
+        NetSettings {
+            width: 128,
+            depth: 1,
+            init: InitSettings::default(),
+        }
+    }
+}
+
+/// A network's activation, parametrisation and initialisation: everything but its shape (a
+/// sweep over widths shares these).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InitSettings {
     pub activation: Activation,
     pub parametrization: Parametrization,
     /// σ_w
@@ -59,11 +80,9 @@ pub struct NetSettings {
     pub center_output: bool,
 }
 
-impl Default for NetSettings {
+impl Default for InitSettings {
     fn default() -> Self {
-        NetSettings {
-            width: 128,
-            depth: 1,
+        InitSettings {
             activation: Activation::Relu,
             parametrization: Parametrization::Ntk,
             sigma_w: std::f64::consts::SQRT_2,
@@ -74,18 +93,26 @@ impl Default for NetSettings {
     }
 }
 
-impl NetSettings {
-    /// The MLP of these settings on inputs of dimension `input_dim`.
-    pub fn spec(&self, input_dim: usize) -> MlpSpec {
+impl InitSettings {
+    /// The MLP with these settings, on inputs of dimension `input_dim`, with hidden layers of
+    /// the widths `hidden`.
+    pub fn spec(&self, input_dim: usize, hidden: Vec<usize>) -> MlpSpec {
         MlpSpec {
             input_dim,
-            hidden: vec![self.width; self.depth],
+            hidden,
             activation: self.activation,
             parametrization: self.parametrization,
             sigma_w: self.sigma_w,
             sigma_b: self.sigma_b,
             init_scale: self.init_scale,
         }
+    }
+}
+
+impl NetSettings {
+    /// The MLP of these settings on inputs of dimension `input_dim`.
+    pub fn spec(&self, input_dim: usize) -> MlpSpec {
+        self.init.spec(input_dim, vec![self.width; self.depth])
     }
 }
 
@@ -112,12 +139,20 @@ pub fn data_table() -> Vec<Setting> {
 
 /// The table rows of [`NetSettings`].
 pub fn net_table() -> Vec<Setting> {
-    vec![
+    let mut rows = vec![
         Setting::int("width", "Width", [1.0, 4096.0])
             .log()
             .doc("Units per hidden layer. The NTK limit is infinite width."),
         Setting::int("depth", "Hidden layers", [1.0, 4.0])
             .doc("Number of hidden layers, each of the width above."),
+    ];
+    rows.extend(init_table());
+    rows
+}
+
+/// The table rows of [`InitSettings`].
+pub fn init_table() -> Vec<Setting> {
+    vec![
         Setting::choice(
             "activation",
             "Activation φ",

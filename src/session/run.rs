@@ -312,14 +312,14 @@ impl<B: Backend> Run<B> {
             mlp,
             &data.x_train,
             &data.y_train,
-            config.net.center_output,
+            config.net.init.center_output,
             config.lr,
             config.batch_size,
             config.data.seed,
         )
         .await?
         .with_alpha(config.alpha)?;
-        let f0_test = if config.net.center_output {
+        let f0_test = if config.net.init.center_output {
             Some(trainer.predict_async(&data.x_test).await?)
         } else {
             None

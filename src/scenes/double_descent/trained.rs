@@ -59,14 +59,13 @@ use super::Teacher;
 use crate::backend::cpu::Cpu;
 use crate::data::sphere;
 use crate::error::{Error, Result, blame};
-use crate::nn::Activation;
-use crate::nn::mlp::{Mlp, MlpSpec, Parametrization, Workspace};
+use crate::nn::mlp::{Mlp, MlpSpec, Workspace};
 use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
 use crate::session::budget::{
     TRAINED_SWEEP_ASSUMED_FLOPS, TRAINED_SWEEP_MEMORY, TRAINED_SWEEP_WORK,
 };
-use crate::session::net::{lr_setting, net_table};
+use crate::session::net::{InitSettings, init_table, lr_setting};
 use crate::session::settings::{SceneSpec, Setting, options};
 use crate::theory;
 
@@ -103,16 +102,10 @@ pub struct TrainedSweepConfig {
     pub seeds: usize,
     /// Replicate s uses seed `seed + s`.
     pub seed: u64,
-    pub activation: Activation,
-    pub parametrization: Parametrization,
-    /// σ_w
-    pub sigma_w: f64,
-    /// σ_b
-    pub sigma_b: f64,
-    /// Initialisation scale s.
-    pub init_scale: f64,
-    /// Train f(x;θ) − f(x;θ₀) (removes the random initial function from every prediction).
-    pub center_output: bool,
+    /// Activation, parametrisation and initialisation of every network; centring the output
+    /// (f(x;θ) − f(x;θ₀)) removes the random initial function from every prediction.
+    #[serde(flatten)]
+    pub init: InitSettings,
     /// Step size η (mean-field multiplies it by the width).
     pub lr: f64,
     /// Full-batch GD steps per cell (the fixed budget).
@@ -134,12 +127,10 @@ impl Default for TrainedSweepConfig {
             ratio_max: 10.0,
             seeds: 5,
             seed: 1,
-            activation: Activation::Relu,
-            parametrization: Parametrization::Ntk,
-            sigma_w: std::f64::consts::SQRT_2,
-            sigma_b: 0.1,
-            init_scale: 1.0,
-            center_output: true,
+            init: InitSettings {
+                center_output: true,
+                ..InitSettings::default()
+            },
             lr: 0.5,
             steps: 8000,
         }
@@ -147,18 +138,10 @@ impl Default for TrainedSweepConfig {
 }
 
 /// The sweep's settings table (see [`crate::session::settings`]): the network rows are the
-/// shared ones (one hidden layer, its width swept), the data rows those of the scene, with the
+/// shared initialisation rows (one hidden layer, its width swept), the data rows those of the scene, with the
 /// ranges of a sweep that trains one network per size and seed.
 pub fn settings() -> SceneSpec {
-    let shared = net_table();
-    let net = |name: &str| {
-        shared
-            .iter()
-            .find(|s| s.name == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no shared network setting `{name}`"))
-    };
-    let rows = vec![
+    let mut rows = vec![
         Setting::int("nTrain", "Training points n", [4.0, 2000.0]).log(),
         Setting::int("dim", "Input dimension d", [1.0, 500.0]).log(),
         Setting::int("nTest", "Test points", [10.0, 5000.0]).log(),
@@ -171,15 +154,12 @@ pub fn settings() -> SceneSpec {
         Setting::float("ratioMax", "Largest ratio", [1.0, 20.0]).log(),
         Setting::int("seeds", "Seeds", [1.0, 20.0]),
         Setting::int("seed", "Seed", [0.0, u32::MAX as f64]),
-        net("activation"),
-        net("parametrization"),
-        net("sigmaW"),
-        net("sigmaB"),
-        net("initScale"),
-        net("centerOutput"),
+    ];
+    rows.extend(init_table());
+    rows.extend([
         lr_setting(),
         Setting::int("steps", "Steps", [1.0, 1e6]).log(),
-    ];
+    ]);
     SceneSpec::new(
         "double-descent/trained",
         rows,
@@ -219,15 +199,7 @@ impl TrainedSweepConfig {
     }
 
     pub fn spec(&self, width: usize) -> MlpSpec {
-        MlpSpec {
-            input_dim: self.dim,
-            hidden: vec![width],
-            activation: self.activation,
-            parametrization: self.parametrization,
-            sigma_w: self.sigma_w,
-            sigma_b: self.sigma_b,
-            init_scale: self.init_scale,
-        }
+        self.init.spec(self.dim, vec![width])
     }
 
     /// Estimated floating-point work of one cell of width h: `steps` forward and backward
@@ -236,7 +208,7 @@ impl TrainedSweepConfig {
     pub fn cell_flops(&self, width: usize) -> f64 {
         let p = self.params_of(width) as f64;
         let n = self.n_train as f64;
-        let evals = if self.center_output { 3.0 } else { 2.0 };
+        let evals = if self.init.center_output { 3.0 } else { 2.0 };
         self.steps as f64 * 6.0 * n * p + evals * 2.0 * p * (n + self.n_test as f64)
     }
 
@@ -569,13 +541,14 @@ impl TrainedSweep {
             mlp,
             &data.x_train,
             &data.y_train,
-            self.config.center_output,
+            self.config.init.center_output,
             self.config.lr,
             0,
             seed,
         )?;
         let f0_test = self
             .config
+            .init
             .center_output
             .then(|| trainer.predict(&data.x_test));
         Ok(Live { trainer, f0_test })

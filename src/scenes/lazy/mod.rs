@@ -27,7 +27,7 @@ use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
 use crate::nn::ntk::kernel_distance;
 use crate::session::budget::{LAZY_ASSUMED_FLOPS, LAZY_SETUP_FLOPS};
 use crate::session::grid::GridRun;
-use crate::session::net::{DataSettings, NetSettings};
+use crate::session::net::{DataSettings, InitSettings, NetSettings};
 use crate::session::net::{backend_setting, ridge_setting};
 use crate::session::run;
 use crate::session::run::{N_TEST, Report, RunConfig};
@@ -61,8 +61,11 @@ pub fn scene_defaults() -> RunConfig {
         },
         net: NetSettings {
             width: 256,
-            activation: crate::nn::Activation::Erf,
-            center_output: true,
+            init: InitSettings {
+                activation: crate::nn::Activation::Erf,
+                center_output: true,
+                ..RunConfig::default().net.init
+            },
             ..RunConfig::default().net
         },
         lr: 0.1,
@@ -303,7 +306,7 @@ impl LazyRich {
         let x_grid = pg.grid_points().to_vec();
         let y_train = to_f64(&pg.data.y_train);
         let y_test = to_f64(&pg.data.y_test);
-        let centred = pg.config.net.center_output;
+        let centred = pg.config.net.init.center_output;
 
         let theta_0 = pg.params();
         let start = |pg: &mut GridRun, x: &[f32]| -> Vec<f64> {

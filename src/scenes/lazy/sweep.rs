@@ -300,7 +300,7 @@ pub struct ExpectedSlopes {
 
 pub fn expected_slopes(config: &RunConfig) -> ExpectedSlopes {
     use crate::nn::{Activation, Parametrization};
-    if config.net.parametrization != Parametrization::Ntk {
+    if config.net.init.parametrization != Parametrization::Ntk {
         return ExpectedSlopes {
             weight_change: None,
             kernel_distance: None,
@@ -308,7 +308,7 @@ pub fn expected_slopes(config: &RunConfig) -> ExpectedSlopes {
     }
     ExpectedSlopes {
         weight_change: Some(if config.net.depth <= 1 { -0.5 } else { -1.0 }),
-        kernel_distance: Some(match config.net.activation {
+        kernel_distance: Some(match config.net.init.activation {
             Activation::Relu => -0.5,
             _ => -1.0,
         }),

@@ -153,7 +153,7 @@ impl Initial {
                 "the network's NTK at initialisation is zero or not finite; raise or lower the initialisation scale",
             ));
         }
-        let f0 = config.net.center_output.then_some(f_init.as_slice());
+        let f0 = config.net.init.center_output.then_some(f_init.as_slice());
         let objective = Objective::new(&config.run().spec(), &x, &y, f0, 1.0)?;
         Ok(Initial {
             theta_0,
@@ -250,7 +250,7 @@ impl StepSize {
             objective,
         } = Initial::of(&mut run, &config)?;
         let n = y_train.len();
-        let centred = config.net.center_output;
+        let centred = config.net.init.center_output;
         let residual0: Vec<f64> = (0..n)
             .map(|i| (if centred { 0.0 } else { f0[i] as f64 }) - y_train[i] as f64)
             .collect();
@@ -280,7 +280,7 @@ impl StepSize {
             kernel_distance: Vec::new(),
             diverged: None,
         };
-        let (lit, source) = catapult_multiple(s.config.net.activation);
+        let (lit, source) = catapult_multiple(s.config.net.init.activation);
         s.catapult = (lit, source.into());
         if s.config.measure_catapult && catapult_flops(&s.config) <= CATAPULT_FLOPS {
             let m = s.measure_catapult_multiple()?;

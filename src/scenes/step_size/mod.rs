@@ -31,6 +31,7 @@ mod column;
 mod explain;
 mod live;
 mod phase;
+mod phase_config;
 
 pub use live::{StepSize, StepSizeReport};
 pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, PhaseReport};
@@ -239,8 +240,8 @@ fn track_costs(c: &StepSizeConfig) -> (f64, f64) {
 
 /// The catapult bound as a multiple of the stability bound, with its source. Linear:
 /// 2 (Lewkowycz et al. 2020, exact for the two-layer linear network: η_max = 4/λ₀); ReLU: 6
-/// (their empirical η_max ≈ 12/λ₀ for wide ReLU networks); erf and tanh: no published value,
-/// the linear network's 2 is shown (the phase diagram measures it).
+/// (their empirical η_max ≈ 12/λ₀ for wide ReLU networks); every other activation (erf, tanh):
+/// no published value, the linear network's 2 is shown (the phase diagram measures it).
 pub fn catapult_multiple(act: Activation) -> (f64, &'static str) {
     match act {
         Activation::Linear => (
@@ -251,7 +252,7 @@ pub fn catapult_multiple(act: Activation) -> (f64, &'static str) {
             6.0,
             "wide ReLU networks, empirical: η_max ≈ 12n/λ_max(Θ₀) (Lewkowycz et al. 2020)",
         ),
-        Activation::Erf | Activation::Tanh => (
+        _ => (
             2.0,
             "no published value for this activation; the two-layer linear value 4n/λ_max(Θ₀) is shown (the phase diagram measures it)",
         ),
