@@ -230,9 +230,9 @@ impl SceneSpec {
     /// Reads each setting's default from the configuration `defaults` (a setting that is not
     /// a field of it must carry its own, [`Setting::default_value`]).
     pub fn set_defaults<T: Serialize>(&mut self, defaults: &T) {
-        let fields = to_fields(defaults);
+        let fields = fields_of(defaults);
         for s in &mut self.settings {
-            match fields.get(s.name) {
+            match field(&fields, s.name) {
                 Some(v) => s.default = v.clone(),
                 None if s.default != Field::Null => {}
                 None => panic!(
@@ -273,9 +273,9 @@ impl SceneSpec {
     /// Checks every setting of `config` against the table, in the table's order; the first
     /// value out of its range (or not one of its options) is the error.
     pub fn validate<T: Serialize>(&self, config: &T) -> Result<()> {
-        let fields = to_fields(config);
+        let fields = fields_of(config);
         for s in &self.settings {
-            if let Some(v) = fields.get(s.name) {
+            if let Some(v) = field(&fields, s.name) {
                 s.check(v)?;
             }
         }
@@ -292,7 +292,8 @@ impl SceneSpec {
     }
 }
 
-/// A configuration's fields by name.
-fn to_fields<T: Serialize + ?Sized>(config: &T) -> std::collections::HashMap<String, Field> {
-    fields_of(config).into_iter().collect()
+/// The value of the field `name` among a configuration's `fields` (a dozen or two: a linear
+/// search is all it takes).
+fn field<'a>(fields: &'a [(String, Field)], name: &str) -> Option<&'a Field> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
