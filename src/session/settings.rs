@@ -5,7 +5,7 @@
 //! against it ([`SceneSpec::validate`]); the page builds its controls, parses and clamps its
 //! URL and shows its help from it (`sceneSpec(name)`, written out at build time for the page to
 //! import); the command line reads the same table. Defaults are not typed twice: they are read
-//! from the scene's `Default` configuration ([`SceneSpec::with_defaults`]).
+//! from the scene's `Default` configuration ([`SceneSpec::set_defaults`]).
 //!
 //! A setting has two spans. `min..=max` is what the engine accepts, and so what a link or a
 //! command line may ask for. `slider`, when set, is the narrower part the page's control spans:
