@@ -36,6 +36,24 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// The module a source file below a folder belongs to: its first path component, without `.rs`.
+fn module_of(rel: &Path) -> String {
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The identifier at the start of `s`.
+fn ident(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
 /// The modules a source names as `crate::<name>` (in `use` lines and in paths), with the line.
 fn crate_paths(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
@@ -44,10 +62,7 @@ fn crate_paths(text: &str) -> Vec<(usize, String)> {
         let mut rest = code;
         while let Some(at) = rest.find("crate::") {
             let after = &rest[at + "crate::".len()..];
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
+            let name = ident(after);
             if !name.is_empty() {
                 found.push((i + 1, name));
             }
@@ -57,11 +72,7 @@ fn crate_paths(text: &str) -> Vec<(usize, String)> {
         if let Some(at) = code.find("crate::{") {
             let group = &code[at + "crate::{".len()..];
             for part in group.split(',') {
-                let name: String = part
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
+                let name = ident(part.trim());
                 if !name.is_empty() {
                     found.push((i + 1, name));
                 }
@@ -80,14 +91,7 @@ fn imports_run_only_downward() {
     let mut checked = 0;
     for file in &files {
         let rel = file.strip_prefix(&src).unwrap();
-        let top = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_string();
+        let top = module_of(rel);
         let Some(own) = layer_of(&top) else {
             continue; // lib.rs declares the modules
         };
@@ -111,6 +115,7 @@ fn imports_run_only_downward() {
         upward.join("\n")
     );
 }
+
 #[test]
 fn no_scene_imports_another() {
     let scenes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenes");
@@ -119,14 +124,7 @@ fn no_scene_imports_another() {
     let mut sideways = Vec::new();
     for file in &files {
         let rel = file.strip_prefix(&scenes).unwrap();
-        let own = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_string();
+        let own = module_of(rel);
         if own == "mod" {
             continue; // the registry names every scene
         }
@@ -134,10 +132,7 @@ fn no_scene_imports_another() {
         for (i, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             if let Some(at) = code.find("crate::scenes::") {
-                let other: String = code[at + "crate::scenes::".len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
+                let other = ident(&code[at + "crate::scenes::".len()..]);
                 if other != own {
                     sideways.push(format!(
                         "scenes/{}:{}: {}",

@@ -11,7 +11,17 @@ use crate::data::GridSpec;
 use crate::error::Result;
 use crate::exec::block_on;
 use crate::session::budget::PLAYGROUND_MEMORY;
-use crate::session::run::{Run, RunConfig, Snapshot};
+use crate::session::net::backend_setting;
+use crate::session::run::{self, Run, RunConfig, Snapshot};
+use crate::session::settings::Setting;
+
+/// The settings rows of a run shown on a grid and trained live: a run's rows, then the device
+/// the page's worker trains on.
+pub fn table() -> Vec<Setting> {
+    let mut rows = run::table();
+    rows.push(backend_setting());
+    rows
+}
 
 /// A run with the plotting grid the page draws its network on, on the CPU by default or on
 /// any other [`Backend`]: a [`Run`] (reached through `Deref`) and its grid.

@@ -155,10 +155,6 @@ impl Setting {
         [self.min, self.max]
     }
 
-    fn is_numeric(&self) -> bool {
-        matches!(self.kind, Kind::Int | Kind::Float)
-    }
-
     /// Checks one value of this setting (`Null` is an optional setting left unset).
     fn check(&self, v: &Field) -> Result<()> {
         match (&self.kind, v) {
@@ -280,15 +276,6 @@ impl SceneSpec {
             }
         }
         Ok(())
-    }
-
-    /// The numeric settings' names (for tests and the command line).
-    pub fn numeric_names(&self) -> Vec<&'static str> {
-        self.settings
-            .iter()
-            .filter(|s| s.is_numeric())
-            .map(|s| s.name)
-            .collect()
     }
 }
 

@@ -26,10 +26,8 @@ use crate::error::{Error, Result, in_range, lower};
 use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
 use crate::nn::ntk::kernel_distance;
 use crate::session::budget::{LAZY_ASSUMED_FLOPS, LAZY_SETUP_FLOPS};
-use crate::session::grid::GridRun;
-use crate::session::net::{DataSettings, InitSettings, NetSettings};
-use crate::session::net::{backend_setting, ridge_setting};
-use crate::session::run;
+use crate::session::grid::{self, GridRun};
+use crate::session::net::{DataSettings, InitSettings, NetSettings, ridge_setting};
 use crate::session::run::{N_TEST, Report, RunConfig};
 use crate::session::settings::SceneSpec;
 
@@ -99,8 +97,7 @@ impl Default for LazyConfig {
 /// The scene's settings table: a run's (as the Playground's, with the device), at most
 /// [`MAX_TRAIN`] points, and the ridge.
 pub fn settings() -> SceneSpec {
-    let mut rows = run::table();
-    rows.push(backend_setting());
+    let mut rows = grid::table();
     rows.push(ridge_setting().doc(
         "Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.",
     ));

@@ -8,28 +8,19 @@
 pub mod live;
 
 use crate::backend::cpu::Cpu;
-use crate::session::grid::GridRun;
-use crate::session::net::backend_setting;
-use crate::session::run::{self, RunConfig};
+use crate::session::grid::{self, GridRun};
+use crate::session::run::RunConfig;
 use crate::session::settings::SceneSpec;
 
-pub use crate::session::run::{N_TEST, Report, Snapshot, alpha_setting};
+pub use crate::session::run::{N_TEST, Report, Snapshot};
 
 /// Every setting of the Playground: those of a [`Run`](crate::session::run::Run), under the name the page and its
 /// links know (the same fields, defaults and URL keys).
 pub type PlaygroundConfig = RunConfig;
 
-/// The Playground's settings table (see [`crate::session::settings`]).
+/// The Playground's settings table (see [`crate::session::settings`]): a live run's rows.
 pub fn settings() -> SceneSpec {
-    settings_with(&PlaygroundConfig::default())
-}
-
-/// The Playground's table with the defaults of another scene that runs a Playground: a run's
-/// rows, then the device the page's worker trains on.
-pub fn settings_with(defaults: &PlaygroundConfig) -> SceneSpec {
-    let mut rows = run::table();
-    rows.push(backend_setting());
-    SceneSpec::new("playground", rows, defaults)
+    SceneSpec::new("playground", grid::table(), &PlaygroundConfig::default())
 }
 
 /// One live Playground run, on the CPU by default or on any other backend: a run and its
