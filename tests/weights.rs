@@ -456,3 +456,49 @@ fn a_file_for_other_settings_does_not_restore_into_a_run() {
         "{err}"
     );
 }
+
+#[test]
+fn lazy_or_rich_exports_imports_and_rewinds() {
+    use descent::scenes::lazy::{self, LazyConfig, LazyRich};
+    let config = LazyConfig {
+        run: RunConfig {
+            data: DataSettings {
+                n_train: 24,
+                ..lazy::scene_defaults().data
+            },
+            net: NetSettings {
+                width: 32,
+                ..lazy::scene_defaults().net
+            },
+            ..lazy::scene_defaults()
+        },
+        ridge: 0.01,
+    };
+    let mut straight = LazyRich::new(config.run.clone(), config.ridge).unwrap();
+    straight.advance(8).unwrap();
+    let text = straight.export_weights().unwrap().to_json();
+    let (read, mut resumed) = LazyRich::import(&text).unwrap();
+    assert_eq!(read, config);
+    assert_eq!(resumed.step(), 8);
+    let a = straight.advance(5).unwrap();
+    let b = resumed.advance(5).unwrap();
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap(),
+        "every model's losses, the weight change and the kernel distance"
+    );
+    let r = resumed.rewind().unwrap();
+    let mut fresh = LazyRich::new(config.run.clone(), config.ridge).unwrap();
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        serde_json::to_string(&fresh.evaluate().unwrap()).unwrap()
+    );
+    // A Playground file is not a Lazy-or-rich one.
+    let mut run = Run::new(small()).unwrap();
+    let other = export(&mut run);
+    let err = match LazyRich::import(&other) {
+        Ok(_) => panic!("imported a Playground file"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("“playground” scene, not of “lazy”"), "{err}");
+}
