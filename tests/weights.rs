@@ -68,7 +68,7 @@ fn variants() -> Vec<(&'static str, RunConfig)> {
                     },
                     ..base.net.clone()
                 },
-                lr: 0.05,
+                lr: 0.051_234_567_890_123_4,
                 ..base.clone()
             },
         ),
@@ -133,7 +133,14 @@ fn file_reads_back_bit_for_bit() {
         .map(|i| f32::from_bits((i as u32).wrapping_mul(2_654_435_761) & 0x7f7f_ffff))
         .collect();
     w.layers[1].w.copy_from_slice(&sweep);
+    // A setting whose shortest decimal has 17 digits (a step size the Step-size scene
+    // computes) reads back exactly too.
+    w.settings["lr"] = serde_json::json!(1.433_182_728_119_777_3_f64);
     let back = Weights::parse(&w.to_json()).unwrap();
+    assert_eq!(
+        back.settings["lr"].as_f64().map(f64::to_bits),
+        Some(1.433_182_728_119_777_3_f64.to_bits())
+    );
     assert_eq!(back.scene, w.scene);
     assert_eq!(back.settings, w.settings);
     assert_eq!(back.architecture, w.architecture);
@@ -501,4 +508,33 @@ fn lazy_or_rich_exports_imports_and_rewinds() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("“playground” scene, not of “lazy”"), "{err}");
+}
+
+#[test]
+fn step_size_exports_its_live_run() {
+    use descent::scenes::step_size::{StepSize, StepSizeConfig};
+    let config = StepSizeConfig {
+        data: DataSettings {
+            n_train: 16,
+            ..StepSizeConfig::default().data
+        },
+        net: NetSettings {
+            width: 32,
+            ..StepSizeConfig::default().net
+        },
+        ..StepSizeConfig::default()
+    };
+    let mut s = StepSize::new(config).unwrap();
+    s.advance(6);
+    let w = s.export_weights().unwrap();
+    assert_eq!((w.scene.as_str(), w.step), ("step", 6));
+    let back = Weights::parse(&w.to_json()).unwrap();
+    assert_eq!(back, w);
+    let spec = descent::scenes::step_size::settings();
+    let read: StepSizeConfig = back
+        .config(&spec, &StepSizeConfig::default(), StepSizeConfig::run)
+        .unwrap();
+    assert_eq!(read, s.config, "the settings with the step size in force");
+    assert_eq!(read.lr, s.config.lr);
+    assert!(read.lr.is_some());
 }

@@ -12,6 +12,7 @@ describe('Trained weights', () => {
   const site = useSite();
 
   const url = (query = '') => `${site.server.url}${query ? `?${query}` : ''}`;
+  const sceneUrl = (path) => `${site.server.url}${path}`;
   const report = (page) => page.evaluate(() => window.descent.lastReport);
 
   /** Chooses `content` (a string) as the file of the "Import weights…" chooser. */
@@ -92,6 +93,48 @@ describe('Trained weights', () => {
     assert.equal(new URL(page.url()).searchParams.get('width'), '24');
     await page.evaluate(() => window.descent.step(2));
     await page.waitForFunction(() => window.descent.lastReport?.step === 37);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('Lazy or rich exports and imports its network; Step size exports its live run', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    await page.goto(sceneUrl('lazy.html?play=0&width=32&nTrain=24'));
+    await page.waitForFunction(() => document.body.dataset.status === 'paused', null, { timeout: 60000 });
+    await page.evaluate(() => window.descent.step(10));
+    await page.waitForFunction(() => window.descent.lastReport?.step === 10, null, { timeout: 30000 });
+    await page.click('text=Export…');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-dialog button:text-is("Weights (JSON)")')]);
+    const text = (await readFile(await dl.path())).toString('utf8');
+    const file = JSON.parse(text);
+    assert.equal(file.scene, 'lazy');
+    assert.equal(file.step, 10);
+    assert.equal(file.settings.width, 32);
+    assert.equal(typeof file.settings.ridge, 'number');
+    await page.keyboard.press('Escape');
+
+    await page.goto(sceneUrl('lazy.html?play=0&width=16&nTrain=24'));
+    await page.waitForFunction(() => document.body.dataset.status === 'paused', null, { timeout: 60000 });
+    await chooseFile(page, 'lazy.json', text);
+    await page.waitForFunction(() => window.descent.lastReport?.step === 10, null, { timeout: 30000 });
+    assert.equal(new URL(page.url()).searchParams.get('width'), '32');
+    // A Playground file is refused here, by name.
+    await chooseFile(page, 'pg.json', JSON.stringify({ ...file, scene: 'playground' }));
+    await page.waitForFunction(() => /not imported/.test(document.getElementById('alert').textContent));
+    assert.match(await page.textContent('#alert'), /a network of the “playground” scene, not of “lazy”/);
+    assert.equal((await report(page)).step, 10);
+
+    await page.goto(sceneUrl('step.html?width=32&nTrain=16'));
+    await page.waitForFunction(() => Number(document.body.dataset.step) > 10, null, { timeout: 60000 });
+    assert.equal(await page.locator('#btn-import-weights').count(), 0, 'Step size imports no weights');
+    assert.equal(await page.locator('#btn-rewind').count(), 1);
+    await page.click('text=Export…');
+    const [sdl] = await Promise.all([page.waitForEvent('download'), page.click('#export-dialog button:text-is("Weights (JSON)")')]);
+    const stepFile = JSON.parse((await readFile(await sdl.path())).toString('utf8'));
+    assert.equal(stepFile.scene, 'step');
+    assert.ok(stepFile.step > 10);
+    assert.deepEqual(stepFile.architecture.hidden, [32]);
+    await page.keyboard.press('Escape');
     assert.deepEqual(errors, []);
     await page.close();
   });

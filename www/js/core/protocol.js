@@ -20,7 +20,8 @@
 //   {type: STEP, steps}                advance `steps` steps (training is paused first); replies DONE
 //   {type: LOSE_DEVICE}                makes the GPU fail as a lost device would, to show (and
 //                                      test) the move to the CPU
-// The weights of a trained network (the scenes that train one; src/session/weights.rs):
+// The weights of a trained network (the Playground, Lazy or rich, and Step size, which exports
+// only; src/session/weights.rs):
 //   {type: EXPORT_WEIGHTS, requestId}  the weights file of the network now, as the engine writes it
 //   {type: READ_WEIGHTS, text}         check a weights file (its JSON text) without building it
 //   CONFIGURE's optional `weights` (the file's JSON text): the run is built from the file, its
