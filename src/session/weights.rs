@@ -160,7 +160,7 @@ fn count(v: &Value, what: &str) -> Result<u64> {
         .ok_or_else(|| Error::weights(format!("{what} must be a whole number ≥ 0, got {v}")))
 }
 
-/// A `{shape, data}` object of `want.len()` dimensions; `what` names it in errors.
+/// A `{shape, data}` object whose shape has `rank` dimensions; `what` names it in errors.
 fn read_matrix(v: &Value, rank: usize, what: &str) -> Result<(Vec<usize>, Vec<f32>)> {
     let obj = v
         .as_object()
