@@ -25,6 +25,8 @@ pub const LOSS_FLOOR: f32 = 1e-2;
 
 /// Mini-batch state: a shuffled order of the training rows, consumed batch by batch.
 struct Batches<B: Backend> {
+    /// The run's seed: the order is drawn from its [`stream::BATCHES`] stream.
+    seed: u64,
     size: usize,
     order: Vec<usize>,
     pos: usize,
@@ -35,6 +37,23 @@ struct Batches<B: Backend> {
     x: B::Buf,
     y: B::Buf,
     f0: B::Buf,
+}
+
+impl<B: Backend> Batches<B> {
+    /// The order and position after `step` steps from the seed: the rows are consumed `size`
+    /// at a time and a new order is drawn each time one is used up, so `step · size` rows in,
+    /// ⌊(step · size − 1)/n⌋ orders have followed the first.
+    fn seek(&mut self, step: u64) {
+        let n = self.order.len() as u128;
+        self.rng = Rng::stream(self.seed, stream::BATCHES);
+        self.order = self.rng.permutation(n as usize);
+        let taken = step as u128 * self.size as u128;
+        let redrawn = if taken == 0 { 0 } else { (taken - 1) / n };
+        for _ in 0..redrawn {
+            self.order = self.rng.permutation(n as usize);
+        }
+        self.pos = (taken - redrawn * n) as usize;
+    }
 }
 
 /// Device copies of every layer's weights and biases.
@@ -136,6 +155,7 @@ impl<B: Backend> Trainer<B> {
             let mut rng = Rng::stream(seed, stream::BATCHES);
             let order = rng.permutation(n);
             t.batches = Some(Batches {
+                seed,
                 size: rows,
                 order,
                 pos: 0,
@@ -560,10 +580,15 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// Puts a run back where a [`Trainer::params_async`] snapshot left it: the parameters,
-    /// the step count and the first loss (so the divergence rule continues unchanged). Used to
-    /// carry a run from one backend to another.
+    /// the step count and the first loss (so the divergence rule continues unchanged), and, for
+    /// mini-batches, the batch order where `step` steps from the seed leave it (the order is
+    /// drawn from the seed alone, so it is replayed without training). Used to carry a run from
+    /// one backend to another, to continue a run from a weights file and to rewind to θ₀.
     pub fn restore(&mut self, params: &[f32], step: u64, initial_loss: Option<f32>) -> Result<()> {
         self.mlp.set_params(&mut self.backend, params)?;
+        if let Some(b) = self.batches.as_mut() {
+            b.seek(step);
+        }
         self.step = step;
         self.initial_loss = initial_loss;
         self.diverged = None;

@@ -16,6 +16,10 @@ use crate::nn::ntk::{kernel_distance, relative_change};
 use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
 use crate::session::budget::CATAPULT_FLOPS;
 use crate::session::run::Run;
+use crate::session::weights::Weights;
+
+/// The scene's id in weights files and links.
+pub const SCENE: &str = "step";
 
 /// The linearised network's loss under discrete kernel GD with Θ₀, from the eigenpairs.
 #[derive(Clone, Debug)]
@@ -384,6 +388,20 @@ impl StepSize {
             ));
         }
         self.restart(lr)
+    }
+
+    /// The weights file of the live run now (see [`crate::session::weights`]), its settings
+    /// with the step size in force; refused once the run diverged. The scene reads none back:
+    /// its curves follow one run from θ₀ over a fixed step budget, which a run continued from
+    /// a later step would show without their start (its restart is the rewind to θ₀).
+    pub fn export_weights(&mut self) -> Result<Weights> {
+        if let Some(step) = self.diverged {
+            return Err(Error::weights(format!(
+                "the run diverged at step {step}, so there are no trained weights to export; lower the step size first"
+            )));
+        }
+        let config = self.config.clone();
+        self.run.export_weights(SCENE, &config)
     }
 
     /// Restarts from θ₀ with the step size `multiple` × the stability bound.

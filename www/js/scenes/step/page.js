@@ -431,7 +431,10 @@ function start() {
       { id: 'phase', title: 'Phase diagram', plot: plots.phase },
     ],
     report: () => ({ report: state.report, phase: state.phase.report && { config: state.phase.config, report: state.phase.report } }),
-    weights: null,
+    // The live run's weights; no import: the curves follow one run from θ₀ (its restart is
+    // the rewind).
+    weights: () => client.exportWeights(),
+    rewind: () => client.reset(),
   });
 
   window.descent = client.hook({
