@@ -3,6 +3,8 @@
 //! module docs to the bit, the readback-free path and its divergence rollback agree with the
 //! stepping one, the quadratic stability bound 2(1 + β)/(h + λ_wd) is sharp, and bad settings
 //! are refused by name.
+// `advance_async` is awaited with pollster, a native dev-dependency.
+#![cfg(not(target_arch = "wasm32"))]
 
 use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
