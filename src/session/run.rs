@@ -1,6 +1,6 @@
 //! One training run, the thing every network scene stands on: a data set, a network and its
 //! trainer, built from a [`RunConfig`] (the shared data and network settings plus the step
-//! size, the batch size and the lazy scale α).
+//! size, the batch size, the lazy scale α, the momentum and the weight decay).
 //!
 //! [`Run::new`] checks the settings and the memory estimate, draws the data and the initial
 //! weights from the seed, and evaluates once (a configuration whose first outputs overflow is
@@ -34,11 +34,15 @@ use crate::data::{self, Dataset, GridSpec, Task, stream};
 use crate::error::{Error, Result, blame, in_range};
 use crate::exec::block_on;
 use crate::nn::mlp::{Mlp, MlpSpec, Workspace};
+use crate::nn::momentum::Momentum;
 use crate::nn::ntk::empirical_kernels;
 use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
 use crate::session::budget::PLAYGROUND_MEMORY;
-use crate::session::net::{DataSettings, NetSettings, data_table, lr_setting, net_table};
+use crate::session::net::{
+    DataSettings, NetSettings, data_table, lr_setting, momentum_setting, net_table,
+    weight_decay_setting,
+};
 use crate::session::settings::{SceneSpec, Setting};
 use crate::session::weights::Weights;
 
@@ -62,6 +66,10 @@ pub struct RunConfig {
     pub batch_size: usize,
     /// The lazy-training scale α: train α(f − f₀) (α·f uncentred) on the loss divided by α².
     pub alpha: f64,
+    /// Heavy-ball momentum β (0: plain gradient descent; see [`crate::nn::momentum`]).
+    pub momentum: f64,
+    /// L2 weight decay λ_wd on every parameter (0: none).
+    pub weight_decay: f64,
 }
 
 impl Default for RunConfig {
@@ -72,6 +80,8 @@ impl Default for RunConfig {
             lr: 0.5,
             batch_size: 0,
             alpha: 1.0,
+            momentum: 0.0,
+            weight_decay: 0.0,
         }
     }
 }
@@ -83,7 +93,8 @@ pub fn alpha_setting() -> Setting {
         .doc("Trains α(f − f₀) on the loss divided by α². Large α: lazy, small α: rich.")
 }
 
-/// The rows of a run's settings: the data, the network, the step size, the batch size and α.
+/// The rows of a run's settings: the data, the network, the step size, the batch size, α,
+/// the momentum and the weight decay.
 pub fn table() -> Vec<Setting> {
     let mut rows = data_table();
     rows.extend(net_table());
@@ -92,6 +103,8 @@ pub fn table() -> Vec<Setting> {
         Setting::int("batchSize", "Batch size", [0.0, 2048.0])
             .doc("Full-batch gradient descent is the theory’s setting; mini-batches add noise."),
         alpha_setting(),
+        momentum_setting(),
+        weight_decay_setting(),
     ]);
     rows
 }
@@ -140,6 +153,14 @@ impl RunConfig {
                 defaults.data.n_train as f64,
             ),
         ])
+    }
+
+    /// The momentum and weight decay the trainer steps with.
+    pub fn optimizer(&self) -> Momentum {
+        Momentum {
+            beta: self.momentum,
+            weight_decay: self.weight_decay,
+        }
     }
 
     pub fn spec(&self) -> MlpSpec {
@@ -337,7 +358,8 @@ impl<B: Backend> Run<B> {
             config.data.seed,
         )
         .await?
-        .with_alpha(config.alpha)?;
+        .with_alpha(config.alpha)?
+        .with_momentum(config.optimizer())?;
         let f0_test = if config.net.init.center_output {
             Some(trainer.predict_async(&data.x_test).await?)
         } else {
