@@ -489,10 +489,7 @@ fn bad_files_get_messages_naming_the_fault() {
         ),
         (
             "non-numeric input",
-            format!(
-                "{}5.0,abc,setosa\n",
-                IRIS_LIKE.repeat(1).replace("species\n", "species\n")
-            ),
+            format!("{IRIS_LIKE}5.0,abc,setosa\n"),
             default.clone(),
             vec!["line 8, column 'sepal_width': 'abc' is not a number"],
         ),
