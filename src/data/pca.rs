@@ -29,13 +29,19 @@ pub struct Pca2 {
 }
 
 /// Iterations of the subspace iteration at most; it stops earlier once the plane moves by less
-/// than [`TOLERANCE`].
-const MAX_ITERATIONS: usize = 2000;
+/// than [`TOLERANCE`] (a plane still moving after this many has nearly equal second and third
+/// variances, so any plane near it draws the data as well).
+const MAX_ITERATIONS: usize = 1000;
+/// The most points the covariance is computed from: more are thinned to every k-th point
+/// (k = ⌈n / MAX_FIT_POINTS⌉), so fitting a large table's plane costs at most
+/// MAX_FIT_POINTS · d² / 2 multiply-adds. The mean is always that of every point.
+pub const MAX_FIT_POINTS: usize = 8192;
 /// Convergence: the largest change of an axis coordinate between iterations.
 const TOLERANCE: f64 = 1e-13;
 
 impl Pca2 {
-    /// Fits the plane to `n × dim` row-major points (n ≥ 1, dim ≥ 2).
+    /// Fits the plane to `n × dim` row-major points (n ≥ 1, dim ≥ 2); the covariance of
+    /// more than [`MAX_FIT_POINTS`] points is estimated from every k-th one.
     pub fn fit(points: &[f32], dim: usize) -> Result<Self> {
         if dim < 2 {
             return Err(Error::config(
@@ -59,9 +65,11 @@ impl Pca2 {
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
         // C, row-major, upper triangle accumulated then mirrored.
+        let stride = n.div_ceil(MAX_FIT_POINTS);
+        let used = n.div_ceil(stride);
         let mut cov = vec![0.0f64; dim * dim];
         let mut centred = vec![0.0f64; dim];
-        for row in points.chunks_exact(dim) {
+        for row in points.chunks_exact(dim).step_by(stride) {
             for ((c, &v), &m) in centred.iter_mut().zip(row).zip(&mean) {
                 *c = v as f64 - m;
             }
@@ -78,7 +86,7 @@ impl Pca2 {
         }
         for i in 0..dim {
             for j in i..dim {
-                let v = cov[i * dim + j] / n as f64;
+                let v = cov[i * dim + j] / used as f64;
                 cov[i * dim + j] = v;
                 cov[j * dim + i] = v;
             }
