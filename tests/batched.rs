@@ -152,6 +152,7 @@ fn oversize_batches_are_refused_with_their_estimate() {
         sigma_w: 1.4,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     };
     let net = NetConfig {
         seed: 1,

@@ -61,6 +61,8 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, true);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, true);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, true);
+    cross_entropy: |b| ops::cross_entropy(b, 24, true);
+    cross_entropy_batched: |b| ops::cross_entropy_batched(b, 25, true);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, true);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, true);
     empirical_kernels: |b| kernels_gpu::empirical_kernels(b, 31);
@@ -125,6 +127,7 @@ fn train<B: Backend>(
         sigma_w: 1.5,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     };
     let mut wrng = Rng::new(9);
     let mlp = Mlp::new(&mut backend, spec, &mut wrng).expect("valid spec");

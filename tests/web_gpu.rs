@@ -59,6 +59,8 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, false);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, false);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, false);
+    cross_entropy: |b| ops::cross_entropy(b, 24, false);
+    cross_entropy_batched: |b| ops::cross_entropy_batched(b, 25, false);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, false);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, false);
     empirical_kernels: |b| kernels_gpu::empirical_kernels(b, 31);

@@ -74,6 +74,7 @@ fn spec(d: usize, hidden: Vec<usize>, act: Activation, par: Parametrization) -> 
         sigma_b: 0.2,
         // Unused: every network sets its own.
         init_scale: 1.0,
+        outputs: 1,
     }
 }
 

@@ -44,6 +44,7 @@ pub fn trainer<B: Backend>(
         sigma_w: 1.5,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     };
     let mut wrng = Rng::new(9);
     let mlp = Mlp::new(&mut backend, spec, &mut wrng).expect("valid spec");
