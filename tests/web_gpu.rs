@@ -111,6 +111,23 @@ async fn cpu_advance_async_matches_sync() {
     .await;
 }
 
+/// Cross-entropy on 5 outputs on the browser's WebGPU against the CPU backend stepping
+/// synchronously, within the training comparison's tolerances.
+#[wasm_bindgen_test]
+async fn gpu_cross_entropy_training_agrees_with_cpu() {
+    train_async::loss_async_matches_sync(
+        Cpu::new(),
+        gpu().await,
+        Activation::Tanh,
+        false,
+        false,
+        5,
+        descent::nn::Loss::CrossEntropy,
+        Some(TRAIN_TOL),
+    )
+    .await;
+}
+
 /// The point of `advance_async`: full-batch training on the browser's WebGPU, no blocking
 /// readback anywhere (the trainer is uncentred: centring evaluates f(x; θ₀) synchronously).
 #[wasm_bindgen_test]
