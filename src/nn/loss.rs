@@ -144,11 +144,18 @@ impl Loss {
                     .map(|(&gc, &yc)| (gc - yc as f64).powi(2))
                     .sum::<f64>(),
                 Loss::CrossEntropy => {
-                    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let lse = m + row.iter().map(|&gc| (gc - m).exp()).sum::<f64>().ln();
+                    // logsumexp(g) − g_c = (m − g_c) + ln(1 + Σ_{j ≠ top} e^{g_j − m}), with
+                    // ln_1p exact for a confident row (whose loss is tiny).
+                    let top = argmax(row.iter().copied());
+                    let m = row[top];
+                    let rest: f64 = (row.iter().enumerate())
+                        .filter(|&(j, _)| j != top)
+                        .map(|(_, &gj)| (gj - m).exp())
+                        .sum();
+                    let log_s = rest.ln_1p();
                     row.iter()
                         .zip(yi)
-                        .map(|(&gc, &yc)| yc as f64 * (lse - gc))
+                        .map(|(&gc, &yc)| yc as f64 * ((m - gc) + log_s))
                         .sum::<f64>()
                 }
             };
