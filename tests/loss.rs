@@ -295,3 +295,102 @@ fn losses_name_themselves_and_refuse_what_they_cannot_train() {
     let mlp = Mlp::new(&mut be, sp3, &mut Rng::new(1)).unwrap();
     assert!(Trainer::new(be, mlp, &x, &[1.0; 10], false, 0.1, 0, 1).is_err());
 }
+
+const DIGITS_CSV: &str = include_str!("../data/digits.csv");
+
+/// The digits as inputs pixel/16 (`rows × 64`) and one-hot targets (`rows × 10`) for the
+/// images `idx`.
+fn digit_rows(d: &digits::Digits, idx: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    let mut x = Vec::with_capacity(idx.len() * digits::PIXELS);
+    let mut y = vec![0.0f32; idx.len() * digits::CLASSES];
+    for (r, &i) in idx.iter().enumerate() {
+        x.extend(
+            d.image(i)
+                .iter()
+                .map(|&p| p as f32 / digits::MAX_PIXEL as f32),
+        );
+        y[r * digits::CLASSES + d.labels[i] as usize] = 1.0;
+    }
+    (x, y)
+}
+
+/// A width-256 ReLU network (one hidden layer, NTK parametrisation) trained by full-batch
+/// gradient descent on softmax cross-entropy over the ten digit classes reaches 95 % test
+/// accuracy (measured: 97.2 % after 400 steps at η = 8, the loss falling from 2.3 to 0.12;
+/// about 4 s in the test profile).
+#[test]
+fn cross_entropy_learns_the_digits() {
+    let data = digits::parse(DIGITS_CSV).expect("the bundled digits");
+    let split = data.split(1297, 500, &mut Rng::new(17)).unwrap();
+    let (x, y) = digit_rows(&data, &split.train);
+    let (xt, yt) = digit_rows(&data, &split.test);
+    let mut be = Cpu::new();
+    let sp = MlpSpec {
+        input_dim: digits::PIXELS,
+        hidden: vec![256],
+        activation: Activation::Relu,
+        parametrization: Parametrization::Ntk,
+        sigma_w: std::f64::consts::SQRT_2,
+        sigma_b: 0.1,
+        init_scale: 1.0,
+        outputs: digits::CLASSES,
+    };
+    let mlp = Mlp::new(&mut be, sp, &mut Rng::new(5)).unwrap();
+    let mut t = Trainer::new(be, mlp, &x, &y, false, 8.0, 0, 1)
+        .and_then(|t| t.with_loss(Loss::CrossEntropy))
+        .unwrap();
+    let first = t.evaluate_train();
+    // At initialisation the outputs are O(1): the loss is near ln 10 and the accuracy near
+    // chance.
+    assert!((first.loss - 10f64.ln()).abs() < 1.0, "{first:?}");
+    let mut losses = vec![first.loss];
+    for _ in 0..8 {
+        t.advance(50).expect("no divergence");
+        losses.push(t.evaluate_train().loss);
+    }
+    assert!(
+        losses.windows(2).all(|w| w[1] < w[0]),
+        "the training loss falls: {losses:?}"
+    );
+    let f = t.predict(&xt);
+    assert_eq!(f.len(), 500 * digits::CLASSES, "predictions are rows × K");
+    let test = Loss::CrossEntropy.eval(&f, None, 1.0, &yt, digits::CLASSES);
+    assert!(
+        test.accuracy >= 0.95,
+        "test {test:?}, training losses {losses:?}"
+    );
+}
+
+/// Mini-batches copy each drawn row's K targets (and K centring outputs): mini-batch SGD on
+/// the digits (batches of 64, centred output) learns them too, where misaligned target rows
+/// would leave it near chance (10 %). The trained function is f − f₀ on the training rows
+/// (their accuracy), and f itself is judged on the test images (f₀ is O(1) noise there).
+/// Measured: 97.8 % training and 95.4 % test accuracy after 600 steps.
+#[test]
+fn mini_batches_carry_whole_target_rows() {
+    let data = digits::parse(DIGITS_CSV).expect("the bundled digits");
+    let split = data.split(1297, 500, &mut Rng::new(18)).unwrap();
+    let (x, y) = digit_rows(&data, &split.train);
+    let (xt, yt) = digit_rows(&data, &split.test);
+    let mut be = Cpu::new();
+    let sp = MlpSpec {
+        input_dim: digits::PIXELS,
+        hidden: vec![128],
+        activation: Activation::Relu,
+        parametrization: Parametrization::Ntk,
+        sigma_w: std::f64::consts::SQRT_2,
+        sigma_b: 0.1,
+        init_scale: 1.0,
+        outputs: digits::CLASSES,
+    };
+    let mlp = Mlp::new(&mut be, sp, &mut Rng::new(6)).unwrap();
+    let mut t = Trainer::new(be, mlp, &x, &y, true, 4.0, 64, 2)
+        .and_then(|t| t.with_loss(Loss::CrossEntropy))
+        .unwrap();
+    t.advance(600).expect("no divergence");
+    let f = t.predict(&xt);
+    let test = Loss::CrossEntropy.eval(&f, None, 1.0, &yt, digits::CLASSES);
+    let train = t.evaluate_train();
+    assert!(train.accuracy >= 0.9, "train {train:?}");
+    assert!(test.accuracy >= 0.9, "test {test:?}");
+}
