@@ -8,9 +8,8 @@
 //! W^l ~ N(0, w_std²) of shape n_{l−1} × n_l,        b^l ~ N(0, b_std²)
 //! ```
 //!
-//! with n_{L+1} = K, the number of outputs.
-//!
-//! and the parametrisation fixes the four numbers (s is the initialisation scale):
+//! with n_{L+1} = K, the number of outputs, and the parametrisation fixes the four numbers
+//! (s is the initialisation scale):
 //!
 //! | parametrisation | w_mult | b_mult | w_std | b_std |
 //! |---|---|---|---|---|
