@@ -289,6 +289,19 @@ fn losses_name_themselves_and_refuse_what_they_cannot_train() {
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("outputs"), "{e}");
 
+    // The scalar network's tools refuse K outputs, naming the setting.
+    let mut be = Cpu::new();
+    let sp2 = spec(Activation::Tanh, Parametrization::Ntk, vec![4], 2);
+    let mlp = Mlp::new(&mut be, sp2.clone(), &mut Rng::new(1)).unwrap();
+    match descent::nn::ntk::empirical_kernels(&mut be, &mlp, &x, None) {
+        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, "outputs"),
+        other => panic!("the empirical NTK of 2 outputs: {:?}", other.map(|_| ())),
+    }
+    match descent::nn::hessian::Objective::new(&sp2, &x, &[1.0; 8], None, 1.0) {
+        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, "outputs"),
+        other => panic!("the host objective of 2 outputs: {:?}", other.map(|_| ())),
+    }
+
     // Targets must come in whole rows of K.
     let mut be = Cpu::new();
     let sp3 = spec(Activation::Tanh, Parametrization::Ntk, vec![4], 3);
