@@ -211,6 +211,12 @@ impl<B: Backend> Trainer<B> {
     /// Sets the training loss (the default is [`Loss::Squared`]); before any step. Refuses a
     /// loss the network's number of outputs does not allow (see [`Loss::check_outputs`]).
     pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
+        if self.step > 0 {
+            return Err(Error::config(
+                "loss",
+                "a run's loss is set before its first step",
+            ));
+        }
         loss.check_outputs(self.k)?;
         self.loss = loss;
         Ok(self)
