@@ -1254,3 +1254,57 @@ fn the_loss_setting_defaults_to_squared_and_refuses_by_name() {
     let msg = e.to_string();
     assert_eq!(field(e), "loss", "{msg}");
 }
+
+/// Above its bound the cross-entropy run takes one of two courses, each named for what
+/// happened: circles at 3× (defaults otherwise) spikes (the loss rises above its start at
+/// step 1) and settles as a catapult once the sharpness is below 2/η and the loss below its
+/// start; two gaussians at 1.5× never rise above the start (the sharpness collapses as the
+/// easy classes grow confident) and are called stable, with the sentence saying why.
+#[test]
+fn cross_entropy_above_its_bound_is_a_catapult_only_when_the_loss_spikes() {
+    let base = StepSizeConfig {
+        measure_catapult: false,
+        loss: Loss::CrossEntropy,
+        ..StepSizeConfig::default()
+    };
+    let with = |dataset, m| StepSizeConfig {
+        data: DataSettings {
+            dataset,
+            ..base.data.clone()
+        },
+        lr_multiple: m,
+        ..base.clone()
+    };
+    let mut spike = StepSize::new(with(DatasetKind::Circles, 3.0)).unwrap();
+    let r = spike.advance(300);
+    assert!(
+        r.peak_loss > r.initial_loss,
+        "{} vs {}",
+        r.peak_loss,
+        r.initial_loss
+    );
+    assert!(*r.sharpness.last().unwrap() < r.two_over_lr);
+    assert_eq!(
+        (r.regime, r.settled),
+        (Regime::Catapult, true),
+        "{}",
+        r.explanation
+    );
+    assert!(r.explanation.contains("catapulted"), "{}", r.explanation);
+
+    let mut calm = StepSize::new(with(DatasetKind::Gaussians, 1.5)).unwrap();
+    let r = calm.advance(300);
+    assert_eq!(r.peak_loss, r.initial_loss);
+    assert!(r.loss[300] < r.initial_loss);
+    assert_eq!(
+        (r.regime, r.settled),
+        (Regime::Stable, true),
+        "{}",
+        r.explanation
+    );
+    assert!(
+        r.explanation.contains("without a catapult"),
+        "{}",
+        r.explanation
+    );
+}
