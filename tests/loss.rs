@@ -289,17 +289,28 @@ fn losses_name_themselves_and_refuse_what_they_cannot_train() {
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("outputs"), "{e}");
 
-    // The scalar network's tools refuse K outputs, naming the setting.
+    // The kernel and curvature tools take K outputs: the NTK is nK × nK, the host objective
+    // builds; cross-entropy on one output is refused there too, naming the setting.
     let mut be = Cpu::new();
     let sp2 = spec(Activation::Tanh, Parametrization::Ntk, vec![4], 2);
     let mlp = Mlp::new(&mut be, sp2.clone(), &mut Rng::new(1)).unwrap();
-    match descent::nn::ntk::empirical_kernels(&mut be, &mlp, &x, None) {
-        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, "outputs"),
-        other => panic!("the empirical NTK of 2 outputs: {:?}", other.map(|_| ())),
+    let k = descent::nn::ntk::empirical_kernels(&mut be, &mlp, &x, None).unwrap();
+    assert_eq!((k.ntk.nrows(), k.ntk.ncols()), (8, 8));
+    let obj = descent::nn::hessian::Objective::new(&sp2, &x, &[1.0; 8], None, 1.0).unwrap();
+    assert_eq!(obj.outputs(), 2);
+    match descent::nn::hessian::Objective::new(&sp2, &x, &[1.0; 7], None, 1.0) {
+        Err(Error::ShapeMismatch { .. }) => {}
+        other => panic!("7 targets for 4 rows of 2 outputs: {:?}", other.map(|_| ())),
     }
-    match descent::nn::hessian::Objective::new(&sp2, &x, &[1.0; 8], None, 1.0) {
-        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, "outputs"),
-        other => panic!("the host objective of 2 outputs: {:?}", other.map(|_| ())),
+    match descent::nn::hessian::Objective::new(&sp, &x, &[1.0; 4], None, 1.0)
+        .unwrap()
+        .with_loss(Loss::CrossEntropy)
+    {
+        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, "loss"),
+        other => panic!(
+            "cross-entropy Hessian of one output: {:?}",
+            other.map(|_| ())
+        ),
     }
 
     // Targets must come in whole rows of K.

@@ -5,19 +5,31 @@
 //! η_eff = [`super::Mlp::effective_lr`](η), the objective
 //!
 //! ```text
-//! L_obj(θ) = (1/2nα²) Σᵢ rᵢ²,      rᵢ = α·(f(xᵢ;θ) − f₀ᵢ) − yᵢ
+//! L_obj(θ) = ℓ(g)/α²,      gᵢ = α·(f(xᵢ;θ) − f₀ᵢ)
 //! ```
 //!
-//! (f₀ = f(·;θ₀) with the centred-output option, else 0; α the lazy scale, 1 for the plain
-//! network), so θ ← θ − η_eff ∇L_obj. Its Hessian is the matrix whose top eigenvalue, the
-//! *sharpness*, GD compares with 2/η_eff:
+//! over n points of K outputs each (f₀ = f(·;θ₀) with the centred-output option, else 0; α the
+//! lazy scale, 1 for the plain network; ℓ the [`Loss`]), so θ ← θ − η_eff ∇L_obj. With the
+//! *output signal* rᵢ = n·∂ℓ/∂gᵢ (K values per point) the loss is either
+//!
+//! - [`Loss::Squared`]: ℓ = (1/2n) Σᵢ ‖rᵢ‖², rᵢ = gᵢ − yᵢ (±1 labels for K = 1, one-hot
+//!   targets for K > 1), or
+//! - [`Loss::CrossEntropy`]: ℓ = −(1/n) Σᵢ Σ_c y_ic log p_ic, pᵢ = softmax(gᵢ), rᵢ = pᵢ − yᵢ
+//!   (K ≥ 2, each target row a probability vector).
+//!
+//! Its Hessian is the matrix whose top eigenvalue, the *sharpness*, GD compares with 2/η_eff:
 //!
 //! ```text
-//! ∇²L_obj = (1/n) Jᵀ J + (1/nα) Σᵢ rᵢ ∇²fᵢ,       J = ∂f/∂θ  (n × P)
+//! ∇²L_obj = (1/n) Σᵢ Jᵢᵀ Mᵢ Jᵢ + (1/nα) Σᵢ Σ_c r_ic ∇²f_ic,      Jᵢ = ∂f(xᵢ)/∂θ  (K × P)
 //! ```
 //!
-//! The Gauss–Newton part (1/n)JᵀJ has the non-zero eigenvalues of Θ/n (Θ = J Jᵀ, the empirical
-//! NTK), independently of α: near interpolation (r → 0) the sharpness is λ_max(Θ)/n.
+//! with Mᵢ = ∂²ℓᵢ/∂gᵢ² the output curvature: I_K for the squared loss and the softmax
+//! Hessian diag(pᵢ) − pᵢpᵢᵀ for cross-entropy (positive semi-definite either way, so the
+//! Gauss–Newton part is). For the squared loss the Gauss–Newton part (1/n)JᵀJ has the non-zero
+//! eigenvalues of Θ/n (Θ = J Jᵀ, the nK × nK empirical NTK), independently of α: near
+//! interpolation (r → 0) the sharpness is λ_max(Θ)/n. For cross-entropy it is Θ weighted by
+//! the softmax curvature, which vanishes as the predictions grow confident: the sharpness then
+//! falls however large Θ is, and λ_max(Θ)/n bounds it only from above (‖Mᵢ‖ ≤ 1/2).
 //!
 //! **Exact products (Pearlmutter 1994).** Everything is computed on the host in f64 from a
 //! snapshot of the parameters (the network trains in f32). With the layer conventions of
@@ -28,12 +40,13 @@
 //! R(Z_l) = w_mult·(R(X_l) W_l + X_l V_l) + b_mult·c_l,     R(X_{l+1}) = φ'(Z_l) ∘ R(Z_l),  R(X_0) = 0
 //! ```
 //!
-//! so J·v = R(f). The backward pass of the gradient, with D_L = r/(nα),
+//! so J·v = R(f) (n × K). The backward pass of the gradient, with D_L = r/(nα),
 //! ∂L/∂W_l = w_mult·X_lᵀ D_l, ∂L/∂b_l = b_mult·Σ_rows D_l, P_{l−1} = w_mult·D_l W_lᵀ,
 //! D_{l−1} = P_{l−1} ∘ φ'(Z_{l−1}), differentiated along v gives H·v:
 //!
 //! ```text
-//! R(D_L) = R(f)/n
+//! R(D_L) = R(f)/n                                   (squared)
+//! R(D_L)ᵢ = (pᵢ ∘ R(f)ᵢ − pᵢ (pᵢ·R(f)ᵢ))/n            (cross-entropy, per row i)
 //! R(∂L/∂W_l) = w_mult·(R(X_l)ᵀ D_l + X_lᵀ R(D_l)),        R(∂L/∂b_l) = b_mult·Σ_rows R(D_l)
 //! R(D_{l−1}) = w_mult·(R(D_l) W_lᵀ + D_l V_lᵀ) ∘ φ'(Z_{l−1}) + P_{l−1} ∘ φ''(Z_{l−1}) ∘ R(Z_{l−1})
 //! ```
@@ -43,7 +56,8 @@
 //! smooth objective on the current activation pattern.
 //!
 //! Parameter vectors are flat, in the order of [`super::Mlp::params`]: W¹ row-major
-//! (fan_in × fan_out), b¹, W², b², …
+//! (fan_in × fan_out), b¹, W², b², … Per-point quantities of K outputs (targets, outputs,
+//! signals, J·v) are flat n × K row-major: entry i·K + c is output c of point i.
 //!
 //! **Top eigenvalues.** [`top_eigenvalue`] runs power iteration on a symmetric operator from a
 //! caller-held start vector (the previous eigenvector, so tracking during training needs a
@@ -55,6 +69,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::Activation;
+use super::loss::Loss;
 use super::mlp::{LayerShape, MlpSpec};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -66,17 +81,21 @@ pub struct Objective {
     activation: Activation,
     /// n × d inputs.
     x: DMatrix<f64>,
-    y: DVector<f64>,
-    f0: Option<DVector<f64>>,
+    /// n × K targets.
+    y: DMatrix<f64>,
+    /// n × K outputs at θ₀ (centred runs).
+    f0: Option<DMatrix<f64>>,
     alpha: f64,
+    loss: Loss,
 }
 
 /// One layer's weights (fan_in × fan_out) and biases.
 type LayerParams = (DMatrix<f64>, DVector<f64>);
 
 impl Objective {
-    /// `x` (n × d row-major), `y` (n), `f0` (n: f(x;θ₀) for a centred output, else `None`),
-    /// `alpha` the lazy scale (1 for the plain network).
+    /// `x` (n × d row-major), `y` (n × K row-major, K = `spec.outputs`), `f0` (n × K: f(x;θ₀)
+    /// for a centred output, else `None`), `alpha` the lazy scale (1 for the plain network).
+    /// The loss is [`Loss::Squared`]; see [`Objective::with_loss`].
     pub fn new(
         spec: &MlpSpec,
         x: &[f32],
@@ -85,20 +104,12 @@ impl Objective {
         alpha: f64,
     ) -> Result<Self> {
         spec.validate()?;
-        if spec.outputs != 1 {
-            return Err(Error::config(
-                "outputs",
-                format!(
-                    "the host objective is the scalar network's squared loss, not {} outputs",
-                    spec.outputs
-                ),
-            ));
-        }
-        let (n, d) = (y.len(), spec.input_dim);
-        if n == 0 || x.len() != n * d || f0.is_some_and(|f| f.len() != n) {
+        let (d, k) = (spec.input_dim, spec.outputs);
+        let n = y.len() / k;
+        if n == 0 || y.len() != n * k || x.len() != n * d || f0.is_some_and(|f| f.len() != n * k) {
             return Err(Error::ShapeMismatch {
                 op: "Objective::new",
-                expected: format!("x of {n} × {d}, y and f0 of {n}"),
+                expected: format!("x of n × {d}, y and f0 of n × {k} (n > 0)"),
                 got: format!("{} inputs, {} targets", x.len(), y.len()),
             });
         }
@@ -108,20 +119,39 @@ impl Objective {
                 format!("must be a finite number > 0, got {alpha}"),
             ));
         }
-        let f64s = |v: &[f32]| DVector::from_iterator(v.len(), v.iter().map(|&a| a as f64));
+        let rows = |v: &[f32]| DMatrix::from_row_iterator(n, k, v.iter().map(|&a| a as f64));
         Ok(Objective {
             shapes: spec.layers(),
             activation: spec.activation,
             x: DMatrix::from_row_iterator(n, d, x.iter().map(|&a| a as f64)),
-            y: f64s(y),
-            f0: f0.map(f64s),
+            y: rows(y),
+            f0: f0.map(rows),
             alpha,
+            loss: Loss::Squared,
         })
+    }
+
+    /// The same objective under `loss` (refused, naming `loss`, where the network's number of
+    /// outputs does not allow it: see [`Loss::check_outputs`]).
+    pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
+        loss.check_outputs(self.outputs())?;
+        self.loss = loss;
+        Ok(self)
+    }
+
+    /// The loss whose Hessian this is.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// K, the number of outputs per point.
+    pub fn outputs(&self) -> usize {
+        self.y.ncols()
     }
 
     /// n, the number of training points.
     pub fn n(&self) -> usize {
-        self.y.len()
+        self.y.nrows()
     }
 
     /// P, the number of parameters.
@@ -166,7 +196,7 @@ impl Objective {
         let last = self.shapes.len() - 1;
         let n = self.n();
         let (mut h, mut dphi, mut ddphi) = (vec![], vec![], vec![]);
-        let mut f = DVector::zeros(n);
+        let mut f = DMatrix::zeros(n, self.outputs());
         for (l, (s, (w, b))) in self.shapes.iter().zip(&params).enumerate() {
             let input = if l == 0 { &self.x } else { &h[l - 1] };
             let mut zl = input * w;
@@ -178,15 +208,24 @@ impl Objective {
                     ddphi.push(zl.map(|v| act.second_derivative_f64(v)));
                 }
             } else {
-                f = zl.column(0).into_owned();
+                f = zl;
             }
         }
         let g = match &self.f0 {
             Some(f0) => (&f - f0) * self.alpha,
             None => &f * self.alpha,
         };
-        let r = g - &self.y;
-        let loss = r.norm_squared() / (2.0 * n as f64);
+        let (r, softmax, loss) = match self.loss {
+            Loss::Squared => {
+                let r = g - &self.y;
+                let loss = r.norm_squared() / (2.0 * n as f64);
+                (r, None, loss)
+            }
+            Loss::CrossEntropy => {
+                let (p, loss) = softmax_cross_entropy(&g, &self.y);
+                (&p - &self.y, Some(p), loss)
+            }
+        };
         let mut pt = Point {
             obj: self,
             params,
@@ -195,18 +234,44 @@ impl Objective {
             ddphi,
             f,
             r,
+            softmax,
             loss,
             d: vec![],
             p: vec![],
             grad: vec![],
         };
-        let d_out = DMatrix::from_column_slice(n, 1, (&pt.r / (n as f64 * self.alpha)).as_slice());
+        let d_out = &pt.r / (n as f64 * self.alpha);
         let (grad, d, p) = pt.backprop(d_out);
         pt.grad = grad;
         pt.d = d;
         pt.p = p;
         Ok(pt)
     }
+}
+
+/// Row-wise softmax p of `g` (n × K) and the mean cross-entropy −(1/n) Σᵢ Σ_c y_ic log p_ic,
+/// both through the row maximum (log p_ic = g_ic − m − log Σ_j e^{g_ij − m}), so no
+/// exponential overflows.
+fn softmax_cross_entropy(g: &DMatrix<f64>, y: &DMatrix<f64>) -> (DMatrix<f64>, f64) {
+    let (n, k) = g.shape();
+    let mut p = DMatrix::zeros(n, k);
+    let mut total = 0.0;
+    for i in 0..n {
+        let m = g.row(i).max();
+        let z: f64 = g.row(i).iter().map(|&v| (v - m).exp()).sum();
+        let log_z = z.ln();
+        for c in 0..k {
+            let log_p = g[(i, c)] - m - log_z;
+            p[(i, c)] = log_p.exp();
+            total -= y[(i, c)] * log_p;
+        }
+    }
+    (p, total / n.max(1) as f64)
+}
+
+/// Row-major flat copy of an n × K matrix (entry i·K + c).
+fn flat_rows(m: &DMatrix<f64>) -> DVector<f64> {
+    DVector::from_iterator(m.len(), m.transpose().iter().copied())
 }
 
 /// `z = w_mult·z + b_mult·b` (b added to every row).
@@ -239,8 +304,12 @@ pub struct Point<'a> {
     dphi: Vec<DMatrix<f64>>,
     /// φ''(Z_l), only for activations with a non-zero second derivative.
     ddphi: Vec<DMatrix<f64>>,
-    f: DVector<f64>,
-    r: DVector<f64>,
+    /// n × K outputs.
+    f: DMatrix<f64>,
+    /// n × K output signal: the residual (squared), softmax − targets (cross-entropy).
+    r: DMatrix<f64>,
+    /// n × K softmax probabilities (cross-entropy only).
+    softmax: Option<DMatrix<f64>>,
     loss: f64,
     /// D_l = ∂L_obj/∂Z_l (n × fan_out), every layer, output last.
     d: Vec<DMatrix<f64>>,
@@ -250,24 +319,26 @@ pub struct Point<'a> {
 }
 
 impl Point<'_> {
-    /// The plain loss (1/2n)Σ rᵢ² (what the scenes plot; L_obj = loss/α²).
+    /// The plain loss ℓ (what the scenes plot): (1/2n)Σ‖rᵢ‖² for the squared loss, the mean
+    /// cross-entropy for cross-entropy; L_obj = ℓ/α².
     pub fn loss(&self) -> f64 {
         self.loss
     }
 
-    /// L_obj = loss/α², the objective whose Hessian this is.
+    /// L_obj = ℓ/α², the objective whose Hessian this is.
     pub fn objective(&self) -> f64 {
         self.loss / (self.obj.alpha * self.obj.alpha)
     }
 
-    /// f(xᵢ; θ) on the training points.
-    pub fn outputs(&self) -> &DVector<f64> {
-        &self.f
+    /// f(xᵢ; θ) on the training points, flat n × K row-major.
+    pub fn outputs(&self) -> DVector<f64> {
+        flat_rows(&self.f)
     }
 
-    /// The residuals rᵢ = α(fᵢ − f₀ᵢ) − yᵢ.
-    pub fn residual(&self) -> &DVector<f64> {
-        &self.r
+    /// The output signal rᵢ = n·∂ℓ/∂gᵢ, flat n × K row-major: the residuals α(fᵢ − f₀ᵢ) − yᵢ
+    /// for the squared loss, softmax(gᵢ) − yᵢ for cross-entropy.
+    pub fn residual(&self) -> DVector<f64> {
+        flat_rows(&self.r)
     }
 
     /// ∇L_obj, flat.
@@ -279,7 +350,7 @@ impl Point<'_> {
         if l == 0 { &self.obj.x } else { &self.h[l - 1] }
     }
 
-    /// Back-propagates an output signal (n × 1) to the flat gradient Σᵢ signalᵢ ∂fᵢ/∂θ,
+    /// Back-propagates an output signal (n × K) to the flat gradient Σᵢ Σ_c signal_ic ∂f_ic/∂θ,
     /// returning the per-layer signals D_l and the products P_l as well.
     fn backprop(&self, d_out: DMatrix<f64>) -> (Vec<f64>, Vec<DMatrix<f64>>, Vec<DMatrix<f64>>) {
         let shapes = &self.obj.shapes;
@@ -307,12 +378,12 @@ impl Point<'_> {
         (flat, d, p)
     }
 
-    /// J·v = ∂f/∂θ · v on the training points (n), with R(Z_l) for the hidden layers.
-    fn r_forward(&self, v: &[LayerParams]) -> (DVector<f64>, Vec<DMatrix<f64>>, Vec<DMatrix<f64>>) {
+    /// J·v = ∂f/∂θ · v on the training points (n × K), with R(Z_l) for the hidden layers.
+    fn r_forward(&self, v: &[LayerParams]) -> (DMatrix<f64>, Vec<DMatrix<f64>>, Vec<DMatrix<f64>>) {
         let shapes = &self.obj.shapes;
         let last = shapes.len() - 1;
         let (mut rz, mut rx) = (Vec::with_capacity(last), Vec::with_capacity(last));
-        let mut rf = DVector::zeros(self.obj.n());
+        let mut rf = DMatrix::zeros(0, 0);
         for (l, s) in shapes.iter().enumerate() {
             let (vw, vb) = &v[l];
             let mut m = self.input(l) * vw;
@@ -324,29 +395,48 @@ impl Point<'_> {
                 rx.push(m.component_mul(&self.dphi[l]));
                 rz.push(m);
             } else {
-                rf = m.column(0).into_owned();
+                rf = m;
             }
         }
         (rf, rz, rx)
     }
 
-    /// J·v: the change of the outputs f(xᵢ) along the flat direction v (n).
+    /// J·v: the change of the outputs f(xᵢ) along the flat direction v (flat n × K row-major).
     pub fn jvp(&self, v: &[f64]) -> Result<DVector<f64>> {
         let v = self.obj.unflatten(v)?;
-        Ok(self.r_forward(&v).0)
+        Ok(flat_rows(&self.r_forward(&v).0))
     }
 
-    /// Jᵀ·u = Σᵢ uᵢ ∂fᵢ/∂θ (flat, P) for a signal u on the training points (n).
+    /// Jᵀ·u = Σᵢ Σ_c u_ic ∂f_ic/∂θ (flat, P) for a signal u on the training points (flat
+    /// n × K row-major).
     pub fn vjp(&self, u: &[f64]) -> Result<Vec<f64>> {
-        let n = self.obj.n();
-        if u.len() != n {
+        let (n, k) = (self.obj.n(), self.obj.outputs());
+        if u.len() != n * k {
             return Err(Error::ShapeMismatch {
                 op: "Point::vjp",
-                expected: n.to_string(),
+                expected: format!("{n} × {k}"),
                 got: u.len().to_string(),
             });
         }
-        Ok(self.backprop(DMatrix::from_column_slice(n, 1, u)).0)
+        Ok(self.backprop(DMatrix::from_row_slice(n, k, u)).0)
+    }
+
+    /// R(D_L) = ∂²ℓ/∂g² R(f) / n, the output curvature applied to J·v (see the module notes).
+    fn output_curvature(&self, rf: DMatrix<f64>) -> DMatrix<f64> {
+        let n = self.obj.n() as f64;
+        match &self.softmax {
+            None => rf / n,
+            Some(p) => {
+                let mut out = rf.component_mul(p);
+                for (i, mut row) in out.row_iter_mut().enumerate() {
+                    let pr = p.row(i).dot(&rf.row(i));
+                    row.iter_mut()
+                        .zip(p.row(i).iter())
+                        .for_each(|(o, &pc)| *o = (*o - pc * pr) / n);
+                }
+                out
+            }
+        }
     }
 
     /// H·v, the exact Hessian of L_obj at this θ times the flat direction v (P).
@@ -354,9 +444,8 @@ impl Point<'_> {
         let vl = self.obj.unflatten(v)?;
         let shapes = &self.obj.shapes;
         let layers = shapes.len();
-        let n = self.obj.n();
         let (rf, rz, rx) = self.r_forward(&vl);
-        let mut rd = DMatrix::from_column_slice(n, 1, (rf / n as f64).as_slice());
+        let mut rd = self.output_curvature(rf);
         let mut out: Vec<(DMatrix<f64>, Vec<f64>)> = Vec::with_capacity(layers);
         for l in (0..layers).rev() {
             let s = shapes[l];
@@ -497,7 +586,7 @@ pub fn top_eigenvalue_sym(
     )
 }
 
-/// The top eigenvalue of the Hessian of `obj` at θ (warm start in `v`, resized when needed).
+/// The top eigenvalue of the Hessian of the objective at θ (warm start in `v`, resized when needed).
 pub fn hessian_top(point: &Point<'_>, v: &mut Vec<f64>, max_iter: usize, tol: f64) -> TopEigen {
     if v.len() != point.obj.param_count() {
         *v = vec![0.0; point.obj.param_count()];

@@ -164,6 +164,47 @@ pub async fn empirical_kernels<B: Backend>(b: &mut B, seed: u64) {
             }
         }
     }
+
+    // K = 3 outputs (nK × nK, block (a, b) at (i·K + a, j·K + b)): against the CPU's f32 kernel
+    // of the same network, which tests/ntk.rs checks against explicit Jacobians. Each is within
+    // 2e-6 of the largest entry of the exact kernel (above), so they agree within 4e-6.
+    for par in Parametrization::ALL {
+        let spec = MlpSpec {
+            input_dim: d,
+            hidden: vec![33, 17],
+            activation: Activation::Tanh,
+            parametrization: par,
+            sigma_w: 1.3,
+            sigma_b: 0.4,
+            init_scale: 1.2,
+            outputs: 3,
+        };
+        let net = Mlp::new(b, spec.clone(), &mut Rng::new(seed + 2)).expect("valid spec");
+        let mut cpu = Cpu::new();
+        let oracle_net = Mlp::new(&mut cpu, spec, &mut Rng::new(seed + 2)).expect("spec");
+        for (label, x2) in [("x1·x1", None), ("x1·x2", Some(x2.as_slice()))] {
+            let got = empirical_kernels_async(b, &net, &x1, x2)
+                .await
+                .unwrap_or_else(|e| panic!("{name} empirical kernels of 3 outputs: {e}"));
+            let want = empirical_kernels_async(&mut cpu, &oracle_net, &x1, x2)
+                .await
+                .expect("cpu kernels");
+            assert_eq!(
+                got.ntk.shape(),
+                (23 * 3, x2.map_or(23, |x| x.len() / d) * 3)
+            );
+            for (what, g, w) in [
+                ("ntk", &got.ntk, &want.ntk),
+                ("nngp", &got.nngp, &want.nngp),
+            ] {
+                let err = (g - w).amax() / w.amax();
+                assert!(
+                    err < 4e-6,
+                    "{name} empirical {what} of 3 outputs {par:?} {label}: error {err:e} of the largest entry"
+                );
+            }
+        }
+    }
 }
 
 /// Σ^l (l = 1..=depth) between the rows of x1 (n1 × d) and x2 (n2 × d) in f64 (n1 × n2), and

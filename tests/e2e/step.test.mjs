@@ -67,6 +67,24 @@ describe('Step size', () => {
     await page.close();
   });
 
+  test('with cross-entropy the sharpness is tracked and the ruler shows the Hessian bound 2/S₀', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    const r = await runTo(page, 'loss=crossEntropy&dataset=gaussians&width=256&lrMultiple=0.9', 200);
+    const sharp = await page.evaluate(() => Array.from(window.descent.report.sharpness));
+    assert.equal(r.lossKind, 'crossEntropy');
+    assert.ok(r.sharpnessInit > 0, `S₀ ${r.sharpnessInit}`);
+    assert.equal(sharp[0], r.sharpnessInit);
+    assert.ok(sharp.length > 1 && sharp.every((v) => Number.isFinite(v) && v > 0), `sharpness ${sharp}`);
+    assert.equal(r.regime, 'stable');
+    assert.ok(r.loss.at(-1) < r.initialLoss);
+    assert.equal(await page.inputValue('#ctl-loss'), 'crossEntropy');
+    assert.match(await page.textContent('#ruler-bound-label'), /2\/S₀/);
+    assert.match(await page.textContent('#regime-text'), /edge of stability/);
+    assert.doesNotMatch(await page.textContent('body'), /NaN|Infinity/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the step slider restarts from θ₀ with the same bounds and writes the URL', async () => {
     const { page, errors } = await openPage(site.browser.context);
     const before = await runTo(page, 'play=0', 0);

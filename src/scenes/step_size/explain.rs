@@ -37,6 +37,29 @@ fn bound_note((beta, wd, bound): (f64, f64, f64)) -> String {
     }
 }
 
+/// Under cross-entropy (`ce` = (S₀, λ_max(Θ₀)/n)): which bound the ruler shows and why.
+fn cross_entropy_note((beta, wd, bound): (f64, f64, f64), (s0, ntk): (f64, f64)) -> String {
+    let formula = match (beta > 0.0, wd > 0.0) {
+        (false, false) => "2/S₀".to_string(),
+        (true, false) => format!("2(1+β)/S₀ (momentum β = {beta})"),
+        (false, true) => format!("2/(S₀ + λ_wd) (weight decay λ_wd = {wd})"),
+        (true, true) => {
+            format!("2(1+β)/(S₀ + λ_wd) (momentum β = {beta}, weight decay λ_wd = {wd})")
+        }
+    };
+    format!(
+        "With cross-entropy (two outputs, one-hot labels) no fixed kernel bounds the step: the loss's \
+         curvature diag(p) − ppᵀ shrinks as the predictions grow confident. The stability bound is \
+         {formula} = {} from the Hessian's top eigenvalue at θ₀, S₀ = {}; the NTK's λ_max(Θ₀)/2n = {} \
+         bounds S₀'s Gauss–Newton part there, a guide at initialisation only. While training, the \
+         sharpness is compared with {}/η (edge of stability). ",
+        three_figures(bound),
+        three_figures(s0),
+        three_figures(ntk / 2.0),
+        if beta > 0.0 { "2(1+β)" } else { "2" },
+    )
+}
+
 pub(super) fn explain(
     regime: Regime,
     settled: bool,
@@ -45,7 +68,18 @@ pub(super) fn explain(
     peak_ratio: f64,
     diverged: Option<u64>,
     optimizer: (f64, f64, f64),
+    ce: Option<(f64, f64)>,
 ) -> String {
+    if let Some(ce) = ce {
+        let sentence = cross_entropy_sentence(regime, settled, m, cat, peak_ratio, diverged);
+        let (beta, _, _) = optimizer;
+        let sentence = if beta > 0.0 {
+            sentence.replace("below 2/η", "below 2(1+β)/η")
+        } else {
+            sentence
+        };
+        return cross_entropy_note(optimizer, ce) + &sentence;
+    }
     let note = bound_note(optimizer);
     let sentence = sentence(regime, settled, m, cat, peak_ratio, diverged);
     if note.is_empty() {
@@ -59,6 +93,48 @@ pub(super) fn explain(
         } else {
             note + &sentence
         }
+    }
+}
+
+/// The regime sentence under cross-entropy: the bound is the Hessian's, the curvature that
+/// falls during a catapult is the sharpness.
+fn cross_entropy_sentence(
+    regime: Regime,
+    settled: bool,
+    m: f64,
+    cat: f64,
+    peak_ratio: f64,
+    diverged: Option<u64>,
+) -> String {
+    match (regime, settled) {
+        (Regime::Stable, _) if m > 1.0 => format!(
+            "η is {m:.2}× this bound, yet the loss never rose above its start: the sharpness fell below \
+             2/η as the predictions grew confident, before an overshoot along the Hessian's top direction \
+             could grow, so training was stable without a catapult."
+        ),
+        (Regime::Stable, _) => format!(
+            "η is {m:.2}× this bound: every direction of the Hessian at θ₀ contracts at each step, so \
+             training starts without overshooting."
+        ),
+        (Regime::Catapult, true) => format!(
+            "η is {m:.2}× this bound, so the first steps overshoot along the Hessian's top direction; the \
+             network catapulted: its loss rose to {}× the start while its sharpness fell below 2/η, and \
+             it converged to a flatter point.",
+            three_figures(peak_ratio)
+        ),
+        (Regime::Catapult, false) => format!(
+            "η is {m:.2}× this bound, between it and the catapult bound (about {cat:.1}×): the first steps \
+             overshoot, and the loss should spike until the sharpness falls below 2/η, then converge."
+        ),
+        (Regime::Divergent, true) => format!(
+            "η is {m:.2}× this bound and the loss grew without limit (step {}): beyond the catapult bound \
+             (about {cat:.1}×) the network cannot flatten itself fast enough.",
+            diverged.unwrap_or(0)
+        ),
+        (Regime::Divergent, false) | (Regime::Unsettled, _) => format!(
+            "η is {m:.2}× this bound, beyond the catapult bound (about {cat:.1}×): expect the loss to grow \
+             without limit."
+        ),
     }
 }
 

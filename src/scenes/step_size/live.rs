@@ -6,17 +6,18 @@ use serde::Serialize;
 
 use super::explain::explain;
 use super::{
-    CATAPULT_BISECTIONS, CATAPULT_MAX, CATAPULT_TRIAL_STEPS, Regime, StepSizeConfig,
+    CATAPULT_BISECTIONS, CATAPULT_MAX, CATAPULT_TRIAL_STEPS, Regime, StepSizeConfig, build_run,
     catapult_flops, catapult_multiple,
 };
 use crate::error::{Error, Result, in_range};
 use crate::kernels::KernelMachine;
+use crate::nn::Loss;
 use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
 use crate::nn::ntk::{kernel_distance, relative_change};
 use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
 use crate::session::budget::CATAPULT_FLOPS;
 use crate::session::run::Run;
-use crate::session::weights::Weights;
+use crate::session::weights::{Architecture, Weights};
 
 /// The scene's id in weights files and links.
 pub const SCENE: &str = "step";
@@ -33,6 +34,73 @@ struct Linearized {
     /// With β > 0: the step size, the step k and each mode's amplitude eᵢ at steps k − 1 and
     /// k (relative to step 0) of the latest [`Linearized::loss`], continued by the next.
     heavy: Option<(f64, u64, Vec<f64>, Vec<f64>)>,
+    /// Under cross-entropy, the function-space run instead of the modes.
+    ce: Option<CrossEntropyLinear>,
+}
+
+/// The linearised network under softmax cross-entropy: GD (heavy ball with momentum β) on the
+/// loss in function space with the fixed kernel Θ₀, g ← g + v, v ← βv − (η/n)Θ₀(softmax(g) − y),
+/// on the nK outputs (row-major, K per point); no closed form, so it is stepped.
+#[derive(Clone, Debug)]
+struct CrossEntropyLinear {
+    k0: DMatrix<f64>,
+    k: usize,
+    /// One-hot targets, nK.
+    y: Vec<f64>,
+    /// g at step 0 (0 for a centred run, else f(x; θ₀)).
+    g0: Vec<f64>,
+    /// The step size, the step reached, g and v there.
+    state: Option<(f64, u64, nalgebra::DVector<f64>, nalgebra::DVector<f64>)>,
+}
+
+impl CrossEntropyLinear {
+    /// softmax(g) − y and the mean cross-entropy at g.
+    fn signal(&self, g: &nalgebra::DVector<f64>) -> (nalgebra::DVector<f64>, f64) {
+        let k = self.k;
+        let n = g.len() / k;
+        let mut r = nalgebra::DVector::zeros(g.len());
+        let mut total = 0.0;
+        for i in 0..n {
+            let row = &g.as_slice()[i * k..(i + 1) * k];
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let log_z = row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            for c in 0..k {
+                let log_p = row[c] - m - log_z;
+                r[i * k + c] = log_p.exp() - self.y[i * k + c];
+                total -= self.y[i * k + c] * log_p;
+            }
+        }
+        (r, total / n as f64)
+    }
+
+    /// The loss after `steps` steps of size `lr` with momentum `beta`.
+    fn loss(&mut self, lr: f64, steps: u64, beta: f64) -> f64 {
+        let continues = matches!(&self.state, Some((l, at, _, _)) if *l == lr && *at <= steps);
+        if !continues {
+            let g = nalgebra::DVector::from_column_slice(&self.g0);
+            let v = nalgebra::DVector::zeros(g.len());
+            self.state = Some((lr, 0, g, v));
+        }
+        let n = (self.g0.len() / self.k) as f64;
+        let (_, at, g, v) = self.state.take().expect("set above");
+        let (mut at, mut g, mut v) = (at, g, v);
+        while at < steps {
+            let (r, _) = self.signal(&g);
+            v = &v * beta - (&self.k0 * r) * (lr / n);
+            g += &v;
+            at += 1;
+            if !g.iter().all(|x| x.is_finite()) {
+                break;
+            }
+        }
+        let loss = if g.iter().all(|x| x.is_finite()) {
+            self.signal(&g).1
+        } else {
+            f64::INFINITY
+        };
+        self.state = Some((lr, at, g, v));
+        loss
+    }
 }
 
 impl Linearized {
@@ -51,6 +119,25 @@ impl Linearized {
             n: residual0.len() as f64,
             beta,
             heavy: None,
+            ce: None,
+        }
+    }
+
+    /// Under cross-entropy: GD in function space with the kernel `k0` (nK × nK) from `g0` to
+    /// the one-hot targets `y` (both nK, K per point).
+    fn cross_entropy(k0: &DMatrix<f64>, k: usize, g0: Vec<f64>, y: Vec<f64>, beta: f64) -> Self {
+        Linearized {
+            modes: Vec::new(),
+            n: (g0.len() / k) as f64,
+            beta,
+            heavy: None,
+            ce: Some(CrossEntropyLinear {
+                k0: k0.clone(),
+                k,
+                y,
+                g0,
+                state: None,
+            }),
         }
     }
 
@@ -58,6 +145,9 @@ impl Linearized {
     /// (1/2n) Σᵢ cᵢ² eᵢ(k)² with eᵢ(0) = 1, eᵢ(1) = 1 − ηλᵢ/n (v starts at 0) and
     /// eᵢ(k+1) = (1 + β − ηλᵢ/n) eᵢ(k) − β eᵢ(k−1). May be infinite or NaN past overflow.
     fn loss(&mut self, lr: f64, k: u64) -> f64 {
+        if let Some(ce) = self.ce.as_mut() {
+            return ce.loss(lr, k, self.beta);
+        }
         if self.beta == 0.0 {
             return self.plain_loss(lr, k);
         }
@@ -124,9 +214,14 @@ pub struct StepSizeReport {
     pub effective_lr: f64,
     /// η as a multiple of the stability bound.
     pub lr_multiple: f64,
+    /// The training loss (squared, or cross-entropy on two outputs).
+    pub loss_kind: Loss,
     /// The stability bound 2n/λ_max(Θ₀) (with momentum β and weight decay λ_wd,
-    /// 2(1 + β)/(λ_max(Θ₀)/n + λ_wd)), slider units.
+    /// 2(1 + β)/(λ_max(Θ₀)/n + λ_wd)); under cross-entropy 2(1 + β)/(S₀ + λ_wd) with S₀ the
+    /// sharpness at θ₀. Slider units.
     pub stability_bound: f64,
+    /// S₀, the top Hessian eigenvalue at θ₀ the cross-entropy bound uses (None for squared).
+    pub sharpness_init: Option<f64>,
     /// The catapult bound, slider units, and as a multiple of the stability bound.
     pub catapult_bound: f64,
     pub catapult_multiple: f64,
@@ -135,9 +230,9 @@ pub struct StepSizeReport {
     /// 2/η_eff: the line sharpness and λ_max(Θ_t)/n are compared with; with momentum β and
     /// weight decay λ_wd, the edge of stability 2(1 + β)/η_eff − λ_wd of the loss's curvature.
     pub two_over_lr: f64,
-    /// λ_max(Θ₀)/n.
+    /// λ_max(Θ₀)/n (Θ₀ of nK × nK for K outputs).
     pub ntk_top_init: f64,
-    /// Training loss (1/2n)Σ(f − y)² after 0, 1, …, step steps.
+    /// Training loss ((1/2n)Σ(f − y)², or the mean cross-entropy) after 0, 1, …, step steps.
     pub loss: Vec<f64>,
     /// The linearised network (kernel GD with Θ₀, same η) after 0, 1, … steps; null from the
     /// step it passes the divergence bound.
@@ -183,13 +278,15 @@ pub(super) struct Initial {
     pub(super) lambda0: f64,
     /// The f64 objective the Hessian is taken of (centred on f(·; θ₀) when the run is).
     pub(super) objective: Objective,
+    /// The training targets (nK: ±1 labels, or one-hot rows under cross-entropy).
+    pub(super) targets: Vec<f32>,
 }
 
 impl Initial {
     /// Of `run`, just built from `config` (an NTK that is zero or not finite is refused).
     pub(super) fn of(run: &mut Run, config: &StepSizeConfig) -> Result<Self> {
         let x = run.data.x_train.clone();
-        let y = run.data.y_train.clone();
+        let y = config.targets(&run.data.y_train);
         let theta_0 = run.params();
         let lr_factor = run.trainer().mlp.effective_lr(1.0);
         let f_init = run.trainer_mut().predict(&x);
@@ -203,7 +300,7 @@ impl Initial {
             ));
         }
         let f0 = config.net.init.center_output.then_some(f_init.as_slice());
-        let objective = Objective::new(&config.run().spec(), &x, &y, f0, 1.0)?;
+        let objective = Objective::new(&config.spec(), &x, &y, f0, 1.0)?.with_loss(config.loss)?;
         Ok(Initial {
             theta_0,
             lr_factor,
@@ -212,6 +309,7 @@ impl Initial {
             machine,
             lambda0,
             objective,
+            targets: y,
         })
     }
 }
@@ -261,6 +359,8 @@ pub struct StepSize {
     theta_0: Vec<f32>,
     k0: DMatrix<f64>,
     lambda0: f64,
+    /// S₀, the sharpness at θ₀ (cross-entropy only: its stability bound).
+    sharpness0: Option<f64>,
     lin: Linearized,
     /// η_eff per slider unit.
     lr_factor: f64,
@@ -286,9 +386,8 @@ impl StepSize {
     /// Builds data and network, the empirical NTK at θ₀, its eigendecomposition and the bounds.
     pub fn new(config: StepSizeConfig) -> Result<Self> {
         config.validate()?;
-        let mut run = Run::new(config.run())?;
+        let mut run = build_run(&config)?;
         let x_train = run.data.x_train.clone();
-        let y_train = run.data.y_train.clone();
         let Initial {
             theta_0,
             lr_factor,
@@ -297,13 +396,40 @@ impl StepSize {
             machine,
             lambda0,
             objective,
+            targets: y_train,
         } = Initial::of(&mut run, &config)?;
         let n = y_train.len();
         let centred = config.net.init.center_output;
-        let residual0: Vec<f64> = (0..n)
-            .map(|i| (if centred { 0.0 } else { f0[i] as f64 }) - y_train[i] as f64)
+        let g0: Vec<f64> = (0..n)
+            .map(|i| if centred { 0.0 } else { f0[i] as f64 })
             .collect();
-        let lin = Linearized::new(&machine, &residual0, config.momentum);
+        let (lin, sharpness0) = match config.loss {
+            Loss::Squared => {
+                let residual0: Vec<f64> = (0..n).map(|i| g0[i] - y_train[i] as f64).collect();
+                (Linearized::new(&machine, &residual0, config.momentum), None)
+            }
+            Loss::CrossEntropy => {
+                let y = widen(&y_train);
+                let lin = Linearized::cross_entropy(&k0, 2, g0, y, config.momentum);
+                // The sharpness at θ₀ as the first tracked measurement takes it (a cold start,
+                // `hessian_iters` products), so that the ruler and the plot agree.
+                let point = objective.at(&widen(&theta_0))?;
+                let mut v = Vec::new();
+                let s0 =
+                    hessian::hessian_top(&point, &mut v, config.hessian_iters as usize, 1e-3).value;
+                if !(s0.is_finite() && s0 > 0.0) {
+                    return Err(Error::config(
+                        "initScale",
+                        format!(
+                            "the cross-entropy Hessian's top eigenvalue at initialisation is {s0}, \
+                             not a positive number, so it gives no step-size bound; change the \
+                             initialisation scale"
+                        ),
+                    ));
+                }
+                (lin, Some(s0))
+            }
+        };
         let mut s = StepSize {
             config,
             run,
@@ -312,6 +438,7 @@ impl StepSize {
             theta_0,
             k0,
             lambda0,
+            sharpness0,
             lin,
             lr_factor,
             lr: 0.0,
@@ -356,16 +483,25 @@ impl StepSize {
     /// The stability bound in slider units: 2n/λ_max(Θ₀), with momentum β and weight decay
     /// λ_wd 2(1 + β)/(λ_max(Θ₀)/n + λ_wd) (written 2(1 + β)n/(λ_max(Θ₀) + nλ_wd), which is
     /// 2n/λ_max(Θ₀) to the bit when β = λ_wd = 0).
+    /// Under cross-entropy, 2(1 + β)/(S₀ + λ_wd) with S₀ the sharpness at θ₀.
     pub fn stability_bound(&self) -> f64 {
         let n = self.objective.n() as f64;
         let (beta, wd) = (self.config.momentum, self.config.weight_decay);
-        2.0 * (1.0 + beta) * n / (self.lambda0 + wd * n) / self.lr_factor
+        match self.sharpness0 {
+            None => 2.0 * (1.0 + beta) * n / (self.lambda0 + wd * n) / self.lr_factor,
+            Some(s0) => 2.0 * (1.0 + beta) / (s0 + wd) / self.lr_factor,
+        }
+    }
+
+    /// S₀, the sharpness at θ₀ (cross-entropy runs).
+    pub fn sharpness_init(&self) -> Option<f64> {
+        self.sharpness0
     }
 
     /// Whether a run of [`CATAPULT_TRIAL_STEPS`] steps from θ₀ at `multiple` × the stability
     /// bound ends finite and below its starting loss.
     pub fn trial_converges(&self, multiple: f64) -> Result<bool> {
-        let mut run = Run::new(self.config.run())?;
+        let mut run = build_run(&self.config)?;
         let t = run.trainer_mut();
         t.set_lr(multiple * self.stability_bound())?;
         let start = t.evaluate_train().loss;
@@ -450,7 +586,30 @@ impl StepSize {
             )));
         }
         let config = self.config.clone();
-        self.run.export_weights(SCENE, &config)
+        if config.loss == Loss::Squared {
+            return self.run.export_weights(SCENE, &config);
+        }
+        // Two outputs: the file's architecture and layers are those of the trainer's network.
+        let params = self.run.params();
+        if let Some(i) = params.iter().position(|v| !v.is_finite()) {
+            return Err(Error::weights(format!(
+                "parameter {i} is not a finite number, so the weights are not exported"
+            )));
+        }
+        let settings = serde_json::to_value(&config)
+            .map_err(|e| Error::weights(format!("the settings could not be written: {e}")))?;
+        let mut architecture = Architecture::of(&config.run());
+        architecture.outputs = config.outputs();
+        let t = self.run.trainer();
+        Ok(Weights {
+            scene: SCENE.to_string(),
+            settings,
+            architecture,
+            seed: config.data.seed,
+            step: t.step(),
+            initial_loss: t.initial_loss(),
+            layers: Weights::layers_of(&config.spec(), &params)?,
+        })
     }
 
     /// Restarts from θ₀ with the step size `multiple` × the stability bound.
@@ -466,7 +625,7 @@ impl StepSize {
     fn restart(&mut self, lr: f64) -> Result<()> {
         if self.lr != 0.0 {
             // Same seed, same data and θ₀: only the trainer's state is new.
-            self.run = Run::new(self.config.run())?;
+            self.run = build_run(&self.config)?;
         }
         self.lr = lr;
         self.config.lr = Some(lr);
@@ -610,8 +769,13 @@ impl StepSize {
         let predicted = Regime::predicted(multiple, cat);
         let eta = self.effective_lr();
         let (beta, wd) = (self.config.momentum, self.config.weight_decay);
-        let flat_now = self
-            .ntk_top
+        // Flat enough to converge: the kernel's curvature (squared loss), the sharpness itself
+        // (cross-entropy, whose curvature is not the kernel's).
+        let curvature = match self.config.loss {
+            Loss::Squared => &self.ntk_top,
+            Loss::CrossEntropy => &self.sharpness,
+        };
+        let flat_now = curvature
             .last()
             .is_some_and(|&top| eta * (top + wd) < 2.0 * (1.0 + beta));
         let (regime, settled) = if self.diverged.is_some() {
@@ -623,6 +787,18 @@ impl StepSize {
         } else {
             (predicted, false)
         };
+        // Under cross-entropy the bound is local to θ₀: a run above it whose loss never rose
+        // above its start (the curvature fell as the predictions grew confident) trained
+        // stably, with no catapult.
+        let (regime, settled) = if self.sharpness0.is_some()
+            && regime == Regime::Catapult
+            && settled
+            && peak_loss <= initial
+        {
+            (Regime::Stable, true)
+        } else {
+            (regime, settled)
+        };
         let explanation = explain(
             regime,
             settled,
@@ -631,6 +807,8 @@ impl StepSize {
             peak_loss / initial,
             self.diverged,
             (beta, wd, bound),
+            self.sharpness0
+                .map(|s0| (s0, self.lambda0 / self.objective.n() as f64)),
         );
         StepSizeReport {
             step: self.step(),
@@ -639,7 +817,9 @@ impl StepSize {
             lr: self.lr,
             effective_lr: eta,
             lr_multiple: multiple,
+            loss_kind: self.config.loss,
             stability_bound: bound,
+            sharpness_init: self.sharpness0,
             catapult_bound: cat * bound,
             catapult_multiple: cat,
             catapult_source: source.into(),

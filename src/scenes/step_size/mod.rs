@@ -28,6 +28,18 @@
 //! low-dimensional points the literature's ReLU value does not carry over; for the linear
 //! activation the measurement gives 1.96×, matching the exact 2×.
 //!
+//! **Cross-entropy.** With `loss` = cross-entropy the network has K = 2 outputs trained on
+//! one-hot targets of the binary labels (classification data only) by softmax cross-entropy.
+//! No fixed kernel bounds its step: along the linearisation the loss's curvature in function
+//! space is Θ₀ weighted by the softmax Hessian diag(p) − ppᵀ, which shrinks as the predictions
+//! grow confident. The stability bound is then the quadratic one at θ₀ on the Hessian itself,
+//! η₀ = 2(1 + β)/(S₀ + λ_wd) with S₀ the sharpness (top Hessian eigenvalue) at θ₀, and during
+//! training the sharpness is compared with 2/η (Cohen et al. 2021 observe the edge of
+//! stability under cross-entropy as well). λ_max(Θ₀)/n of the 2n × 2n NTK is reported as a
+//! guide at initialisation only: λ_max(Θ₀)/2n bounds S₀'s Gauss–Newton part there
+//! (‖diag p − ppᵀ‖ ≤ ½). The linearised network is GD on the same loss in function space,
+//! g ← g − (η/n)Θ₀(softmax(g) − y) (heavy ball with momentum), stepped numerically.
+//!
 //! **Sharpness.** The top eigenvalue of the Hessian of the objective GD descends
 //! ([`crate::nn::hessian`]), by power iteration warm-started from the last eigenvector, next to
 //! λ_max(Θ_t)/n (the Gauss–Newton part; equal to the sharpness near interpolation), both
@@ -45,16 +57,18 @@ pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, 
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::DatasetKind;
+use crate::backend::cpu::Cpu;
+use crate::data::{DatasetKind, Task, stream};
 use crate::error::{Error, Result, lower};
-use crate::nn::Activation;
+use crate::nn::{Activation, Loss, Mlp, MlpSpec, Trainer};
+use crate::rng::Rng;
 use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
 use crate::session::net::{
     DataSettings, NetSettings, data_table, lr_setting, momentum_setting, net_table,
     weight_decay_setting,
 };
-use crate::session::run::RunConfig;
-use crate::session::settings::{SceneSpec, Setting};
+use crate::session::run::{Run, RunConfig};
+use crate::session::settings::{SceneSpec, Setting, options};
 
 /// The most training points the scene takes (n × n kernels every few steps).
 pub const MAX_TRAIN: usize = 256;
@@ -90,6 +104,9 @@ pub struct StepSizeConfig {
     /// L2 weight decay λ_wd on every parameter (0: none): it adds to every curvature, so the
     /// stability bound becomes 2(1 + β)/(λ_max(Θ₀)/n + λ_wd).
     pub weight_decay: f64,
+    /// The training loss: the squared loss on the scalar ±1 output, or softmax cross-entropy
+    /// on K = 2 outputs with one-hot targets (classification data only; see the module notes).
+    pub loss: Loss,
 }
 
 impl Default for StepSizeConfig {
@@ -111,8 +128,17 @@ impl Default for StepSizeConfig {
             measure_catapult: true,
             momentum: 0.0,
             weight_decay: 0.0,
+            loss: Loss::Squared,
         }
     }
+}
+
+/// The scene's loss choice.
+pub fn loss_setting() -> Setting {
+    Setting::choice("loss", "Loss", options(&Loss::ALL, Loss::label)).doc(
+        "Squared: the scalar ±1 output, bound 2n/λ_max(Θ₀). Cross-entropy: two outputs on one-hot \
+         labels (classification sets), bound 2/S₀ from the Hessian's top eigenvalue S₀ at θ₀.",
+    )
 }
 
 /// The step size as a multiple of the stability bound η₀: the engine takes 1e-3 to 100; the
@@ -125,7 +151,8 @@ pub fn lr_multiple_setting() -> Setting {
         .doc(
             "The step size as a multiple of the linear stability bound η₀ = 2n/λ_max(Θ₀) \
              (2(1 + β)n/λ_max(Θ₀) with momentum β, 2(1 + β)/(λ_max(Θ₀)/n + λ_wd) with weight \
-             decay). Moving it restarts training from the same θ₀.",
+             decay); with the cross-entropy loss 2(1 + β)/(S₀ + λ_wd), S₀ the Hessian's top \
+             eigenvalue at θ₀. Moving it restarts training from the same θ₀.",
         )
 }
 
@@ -153,6 +180,7 @@ pub fn settings() -> SceneSpec {
         ),
         momentum_setting(),
         weight_decay_setting(),
+        loss_setting(),
     ]);
     SceneSpec::new("step", rows, &StepSizeConfig::default())
         .with("nTrain", |s| {
@@ -176,6 +204,35 @@ impl StepSizeConfig {
             alpha: 1.0,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+        }
+    }
+
+    /// K, the network's outputs: 1 under the squared loss, 2 (one per class) under
+    /// cross-entropy.
+    pub fn outputs(&self) -> usize {
+        match self.loss {
+            Loss::Squared => 1,
+            Loss::CrossEntropy => 2,
+        }
+    }
+
+    /// The network (K = [`Self::outputs`] outputs).
+    pub fn spec(&self) -> MlpSpec {
+        MlpSpec {
+            outputs: self.outputs(),
+            ..self.run().spec()
+        }
+    }
+
+    /// The training targets of the data's labels `y` (±1): as they are (squared loss), or
+    /// one-hot rows over the classes (−1, +1) for cross-entropy.
+    pub fn targets(&self, y: &[f32]) -> Vec<f32> {
+        match self.loss {
+            Loss::Squared => y.to_vec(),
+            Loss::CrossEntropy => y
+                .iter()
+                .flat_map(|&v| if v > 0.0 { [0.0, 1.0] } else { [1.0, 0.0] })
+                .collect(),
         }
     }
 
@@ -209,6 +266,16 @@ impl StepSizeConfig {
     /// cells measure only twice each: their cost is the diagram's, [`PhaseConfig::flops`]).
     pub fn validate_settings(&self) -> Result<()> {
         settings().validate(self)?;
+        if self.loss == Loss::CrossEntropy && self.data.dataset.task() != Task::Classification {
+            return Err(Error::config(
+                "loss",
+                format!(
+                    "cross-entropy needs classes, and {} is a regression set; pick a classification \
+                     set or the squared loss",
+                    self.data.dataset.label()
+                ),
+            ));
+        }
         let defaults = StepSizeConfig::default().run();
         self.run().validate_in_scene(PLAYGROUND_MEMORY, &defaults)
     }
@@ -248,10 +315,11 @@ pub fn track_flops_with(c: &StepSizeConfig, iters: u32) -> f64 {
     kernel + iters as f64 * per_iter
 }
 
-/// (FLOPs of the n × n empirical NTK, FLOPs of one Hessian-vector product) of one measurement.
+/// (FLOPs of the nK × nK empirical NTK, FLOPs of one Hessian-vector product) of one
+/// measurement (K backward passes and K² signal Grams per layer for K outputs).
 fn track_costs(c: &StepSizeConfig) -> (f64, f64) {
-    let spec = c.run().spec();
-    let n = c.data.n_train as f64;
+    let spec = c.spec();
+    let n = c.data.n_train as f64 * spec.outputs as f64;
     let p = spec.param_count() as f64;
     let widths: f64 = spec
         .layers()
@@ -294,8 +362,39 @@ pub const CATAPULT_MAX: f64 = 16.0;
 
 /// Estimated FLOPs of measuring the catapult bound (each trial ≈ 8·n·P per step).
 pub fn catapult_flops(c: &StepSizeConfig) -> f64 {
-    let p = c.run().spec().param_count() as f64;
+    let p = c.spec().param_count() as f64;
     (CATAPULT_BISECTIONS + 1) as f64 * CATAPULT_TRIAL_STEPS as f64 * 8.0 * c.data.n_train as f64 * p
+}
+
+/// The scene's run of `config`: [`Run::new`] of its data and network, whose trainer is, under
+/// cross-entropy, one of K = 2 outputs (the same seed's θ₀ for the hidden layers and a readout
+/// of two columns) on the one-hot targets of the binary labels, with the run's momentum and
+/// weight decay. The scene reaches the run only through its trainer, its data, its parameters
+/// and its NTK, which all follow the trainer.
+pub(crate) fn build_run(config: &StepSizeConfig) -> Result<Run> {
+    let run_config = config.run();
+    let mut run = Run::new(run_config.clone())?;
+    if config.loss == Loss::Squared {
+        return Ok(run);
+    }
+    let mut backend = Cpu::new();
+    let mut rng = Rng::stream(config.data.seed, stream::WEIGHTS);
+    let mlp = Mlp::new(&mut backend, config.spec(), &mut rng)?;
+    let y = config.targets(&run.data.y_train);
+    let trainer = Trainer::new(
+        backend,
+        mlp,
+        &run.data.x_train,
+        &y,
+        config.net.init.center_output,
+        run_config.lr,
+        0,
+        config.data.seed,
+    )?
+    .with_loss(config.loss)?
+    .with_momentum(run_config.optimizer())?;
+    *run.trainer_mut() = trainer;
+    Ok(run)
 }
 
 /// The three regimes of the scene, plus a run that has not resolved yet.

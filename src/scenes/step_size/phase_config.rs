@@ -129,6 +129,14 @@ impl PhaseConfig {
                 "the phase diagram trains plain gradient descent; set the weight decay to 0",
             ));
         }
+        if self.base.loss != crate::nn::Loss::Squared {
+            return Err(Error::config(
+                "loss",
+                "the phase diagram trains the squared loss on one output, with the bound \
+                 2n/λ_max(Θ₀) per cell; set the loss to squared (the live run tracks \
+                 cross-entropy)",
+            ));
+        }
         in_range("widthMin", self.width_min as f64, [1.0, 4096.0])?;
         in_range(
             "widthMax",

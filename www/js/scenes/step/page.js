@@ -40,6 +40,7 @@ const CONTROLS = controlsFrom('step', [
   derive('parametrization'),
   derive('momentum'),
   derive('weightDecay'),
+  { name: 'loss', group: 'training' },
   derive('dataset'),
   derive('nTrain', { positions: 40 }),
   derive('noise'),
@@ -106,13 +107,21 @@ function engineConfig(v) {
     width: v.width, lrMultiple: v.lrMultiple, initScale: v.initScale, depth: v.depth,
     activation: v.activation, parametrization: v.parametrization, dataset: v.dataset,
     nTrain: v.nTrain, noise: v.noise, seed: v.seed, momentum: v.momentum, weightDecay: v.weightDecay,
+    loss: v.loss,
   };
 }
 
-/** The stability bound's formula for the momentum β and weight decay λ_wd of `v`. */
+/**
+ * The stability bound's formula for the loss, momentum β and weight decay λ_wd of `v`: the
+ * kernel's for the squared loss, the Hessian's at θ₀ (top eigenvalue S₀) for cross-entropy.
+ */
 function boundFormula(v) {
   const beta = v.momentum > 0;
   const wd = v.weightDecay > 0;
+  if (v.loss === 'crossEntropy') {
+    if (wd) return beta ? '2(1+β)/(S₀ + λ_wd)' : '2/(S₀ + λ_wd)';
+    return beta ? '2(1+β)/S₀' : '2/S₀';
+  }
   if (wd) return beta ? '2(1+β)/(λ_max(Θ₀)/n + λ_wd)' : '2/(λ_max(Θ₀)/n + λ_wd)';
   return beta ? '2(1+β)n/λ_max(Θ₀)' : '2n/λ_max(Θ₀)';
 }
@@ -198,7 +207,11 @@ function renderRuler() {
   if (Number.isFinite(cat)) {
     $('ruler-mark-cat').style.left = pos(Math.min(cat, hi));
     $('ruler-cat-label').textContent = `catapult bound ≈ ${formatMeasure(cat, 2)} η₀`;
-    $('ruler-source').textContent = r?.catapultSource ? `Catapult bound: ${r.catapultSource}.` : '';
+    const s0 = r?.sharpnessInit;
+    const hessianNote = Number.isFinite(s0)
+      ? ` S₀ = ${formatMeasure(s0, 3)} is the Hessian's top eigenvalue at θ₀ (cross-entropy); the NTK's λ_max(Θ₀)/2n = ${formatMeasure(r.ntkTopInit / 2, 3)} is a guide at initialisation only.`
+      : '';
+    $('ruler-source').textContent = (r?.catapultSource ? `Catapult bound: ${r.catapultSource}.` : '') + hessianNote;
   }
   $('ruler-now').style.left = pos(Math.min(hi, Math.max(lo, m)));
   $('ruler-now-label').textContent = `Now η = ${formatMeasure(m, 2)} η₀${r && Number.isFinite(r.stabilityBound) ? ` = ${formatMeasure(m * r.stabilityBound, 3)}` : ''}.`;
@@ -261,9 +274,10 @@ function phaseConfig() {
   const v = state.values;
   const axis = $('phase-axis').value === 'initScale' ? 'initScale' : 'stepSize';
   const size = Number($('phase-size').value) === 16 ? 16 : 9;
-  // The diagram's batched networks train plain gradient descent (the engine refuses momentum
-  // and weight decay there), and its bound is 2n/λ_max(Θ₀).
-  const base = { ...engineConfig(v), nTrain: Math.min(v.nTrain, 32), measureCatapult: false, momentum: 0, weightDecay: 0 };
+  // The diagram's batched networks train plain gradient descent on the squared loss (the engine
+  // refuses momentum, weight decay and cross-entropy there, naming them), and its bound is
+  // 2n/λ_max(Θ₀).
+  const base = { ...engineConfig(v), nTrain: Math.min(v.nTrain, 32), measureCatapult: false, momentum: 0, weightDecay: 0, loss: 'squared' };
   const cfg = {
     base, axis, widthMin: 16, widthMax: 4096, widthCount: size,
     yCount: size === 16 ? 16 : 13,

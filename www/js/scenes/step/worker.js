@@ -35,8 +35,8 @@ function text(s) {
 function cleanReport(r) {
   const out = {};
   for (const key of ['step', 'nTrain', 'paramCount', 'lr', 'effectiveLr', 'lrMultiple', 'stabilityBound',
-    'catapultBound', 'catapultMultiple', 'twoOverLr', 'ntkTopInit', 'initialLoss', 'peakLoss', 'peakStep',
-    'linearizedDiverged', 'diverged']) {
+    'catapultBound', 'catapultMultiple', 'twoOverLr', 'ntkTopInit', 'sharpnessInit', 'initialLoss', 'peakLoss',
+    'peakStep', 'linearizedDiverged', 'diverged']) {
     out[key] = finite(typeof r[key] === 'bigint' ? Number(r[key]) : r[key]);
   }
   for (const key of ['loss', 'linearizedLoss', 'sharpness', 'ntkTop', 'weightChange', 'kernelDistance']) {
@@ -48,6 +48,7 @@ function cleanReport(r) {
   out.settled = !!r.settled;
   out.explanation = text(r.explanation);
   out.catapultSource = text(r.catapultSource);
+  out.lossKind = r.lossKind === 'crossEntropy' ? 'crossEntropy' : 'squared';
   return out;
 }
 
