@@ -476,11 +476,12 @@ fn residual_loss_slices(
 }
 
 /// The body of [`Backend::cross_entropy`] on `rows × cols` logits: writes `r`, returns the
-/// loss. Per row: the logits g into `r`, their maximum m, the loss term
-/// Σ_c y_c (m − g_c) (in f64), then e_c = exp(g_c − m) into `r` — one exp per logit, through
-/// [`exp_f32`], whose loop vectorises — their sum s, and the softmax minus the targets
-/// e_c / s − y_c; the row adds Σ_c y_c (m − g_c) + (Σ_c y_c) ln s = Σ_c y_c (logsumexp(g) − g_c)
-/// to the loss, summed in f64.
+/// loss. Three passes over `r`: per row, the logits g, their maximum m, the loss term
+/// Σ_c y_c (m − g_c) (in f64) and the exponents g_c − m; then e = exp(g − m) over the whole
+/// matrix — one exp per logit, through [`exp_f32`], in one loop that vectorises whatever K
+/// is; then per row the sum s of its e, (Σ_c y_c) ln s for the loss, and the softmax minus the
+/// targets e_c / s − y_c. Each row adds Σ_c y_c (logsumexp(g) − g_c) to the loss, summed in
+/// f64.
 fn cross_entropy_slices(
     rows: usize,
     cols: usize,
@@ -490,6 +491,7 @@ fn cross_entropy_slices(
     y: &[f32],
     r: &mut [f32],
 ) -> f32 {
+    let len = rows * cols;
     let mut acc = 0.0f64;
     for i in 0..rows {
         let at = i * cols;
@@ -512,23 +514,32 @@ fn cross_entropy_slices(
         let m = g
             .iter()
             .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m });
-        let yi = &y[at..at + cols];
-        // Σ_c y_c (m − g_c) ≥ 0 and Σ_c y_c, before g is overwritten.
-        let (mut gap, mut mass) = (0.0f64, 0.0f64);
-        for (&gc, &yc) in g.iter().zip(yi) {
-            gap += yc as f64 * (m - gc) as f64;
-            mass += yc as f64;
+        // Σ_c y_c (m − g_c) ≥ 0, before g is overwritten.
+        for (&gc, &yc) in g.iter().zip(&y[at..at + cols]) {
+            acc += yc as f64 * (m - gc) as f64;
         }
         for gc in g.iter_mut() {
-            *gc = exp_f32(*gc - m);
+            *gc -= m;
         }
+    }
+    for v in r[..len].iter_mut() {
+        *v = exp_f32(*v);
+    }
+    for i in 0..rows {
+        let at = i * cols;
+        let e = &mut r[at..at + cols];
+        let yi = &y[at..at + cols];
         let mut s = 0.0f32;
-        for &e in g.iter() {
-            s += e;
+        for &ec in e.iter() {
+            s += ec;
         }
-        acc += gap + mass * (s as f64).ln();
-        for (e, &yc) in g.iter_mut().zip(yi) {
-            *e = *e / s - yc;
+        let mut mass = 0.0f64;
+        for &yc in yi {
+            mass += yc as f64;
+        }
+        acc += mass * (s as f64).ln();
+        for (ec, &yc) in e.iter_mut().zip(yi) {
+            *ec = *ec / s - yc;
         }
     }
     (acc / rows as f64) as f32
