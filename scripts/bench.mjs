@@ -255,6 +255,7 @@ const loss = (browserResults.loss ?? []).map((l) => {
   return {
     ...l,
     squaredOverCe: r(l.squared, l.crossEntropy),
+    bestCeOverSquared: r(l.crossEntropyBest, l.squaredBest),
     nativeSquared: native?.squared ?? null,
     nativeCrossEntropy: native?.crossEntropy ?? null,
     nativeCeOverSquared: native ? r(native.crossEntropy, native.squared) : null,
@@ -298,9 +299,9 @@ if (browserResults.kernels?.length) {
   }
 }
 if (loss.length) {
-  console.log('\nmany classes: full-batch GD steps/s, ReLU, NTK, K = 10 outputs, squared loss (one-hot) and cross-entropy; timed squared, CE, CE, squared, mean of the two medians');
+  console.log('\nmany classes: full-batch GD steps/s, ReLU, NTK, K = 10 outputs, squared loss (one-hot) and cross-entropy; timed squared, CE, CE, squared, mean of the two medians; best chunks: the fastest chunk of either window');
   table(
-    ['MLP', 'data', 'params', 'squared', 'cross-entropy', 'CE ÷ squared', 'squared ÷ CE', 'runs (sq; CE)', 'native sq', 'native CE', 'native CE ÷ sq'],
+    ['MLP', 'data', 'params', 'squared', 'cross-entropy', 'CE ÷ squared', 'squared ÷ CE', 'runs (sq; CE)', 'best chunks (sq; CE)', 'best CE ÷ sq', 'native sq', 'native CE', 'native CE ÷ sq'],
     loss.map((l) => [
       `1x${l.width}`,
       l.data === 'digits' ? `digits n=${l.nTrain} d=64` : `random n=${l.n} d=${l.dim}`,
@@ -310,6 +311,8 @@ if (loss.length) {
       rf(l.ceOverSquared),
       rf(l.squaredOverCe),
       `${l.squaredRuns.map((x) => f(x)).join(', ')}; ${l.crossEntropyRuns.map((x) => f(x)).join(', ')}`,
+      `${f(l.squaredBest)}; ${f(l.crossEntropyBest)}`,
+      rf(l.bestCeOverSquared),
       f(l.nativeSquared),
       f(l.nativeCrossEntropy),
       rf(l.nativeCeOverSquared),
