@@ -7,13 +7,17 @@
 //      matmul GFLOP/s in all four transpositions (n = 128…1024) and full-batch GD steps/s of
 //      the benchmark MLPs, for Descent's wasm engine and, in the same session, TensorFlow.js
 //      4.22 (wasm backend with SIMD on one thread, and CPU backend); the kernel workloads;
-//   3. natively, the same Rust code: `cargo bench --bench gemm -- --json` and
-//      `cargo bench --bench train`.
+//      Many classes: steps/s under the squared loss (one-hot targets) and under softmax
+//      cross-entropy at the same shapes (K = 10, n = 256, d = 2, one hidden layer of 64, 256,
+//      1024; the digits, 1,024 images, width 256), and a generated 10 MB CSV through the
+//      table parser;
+//   3. natively, the same Rust code: `cargo bench --bench gemm -- --json`,
+//      `cargo bench --bench train`, `cargo bench --bench loss` and `cargo bench --bench table`.
 // Prints every figure with the peer's figure and the ratio, checks the issue's targets, and
 // writes target/bench/bench.json (everything) and target/bench/train.json (the MLP rows).
 // Build the site first (scripts/build.sh); scripts/bench.sh does both.
 //
-//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels] [--no-native] [--no-peers]
+//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,loss,digits,table] [--no-native] [--no-peers]
 //                          [--no-load] [--loads 5]
 
 import { spawnSync } from 'node:child_process';
@@ -190,6 +194,33 @@ function cargoBench(name, extra) {
 const nativeGemm = withNative && browserResults.gemm.length ? cargoBench('gemm', ['--json']) : [];
 const nativeTrain = withNative && browserResults.mlp.length ? cargoBench('train', browserResults.mlp.map((m) => m.config)) : [];
 
+/** Runs a native bench that prints lines of text; returns stdout and stderr. */
+function cargoBenchText(name) {
+  console.log(`cargo bench --bench ${name}…`);
+  const out = spawnSync('cargo', ['bench', '--quiet', '--bench', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (out.status !== 0) {
+    console.error(out.stderr);
+    console.error(`native benchmark ${name} failed`);
+    process.exit(1);
+  }
+  return out.stdout + out.stderr;
+}
+// benches/loss.rs: "native 1x64 K=10: squared X steps/s, cross-entropy Y steps/s (…)".
+const nativeLoss =
+  withNative && browserResults.loss?.some((l) => l.data === 'random')
+    ? [...cargoBenchText('loss').matchAll(/native (\d+)x(\d+) K=(\d+): squared\s+([\d.]+) steps\/s, cross-entropy\s+([\d.]+) steps\/s/g)].map((m) => ({
+        config: `${m[1]}x${m[2]}`,
+        classes: Number(m[3]),
+        squared: Number(m[4]),
+        crossEntropy: Number(m[5]),
+      }))
+    : [];
+// benches/table.rs: "table: 10.0 MB, … parse 70.1 ms (143 MB/s), …".
+const nativeTable = withNative && browserResults.table?.length ? (() => {
+  const m = cargoBenchText('table').match(/table: ([\d.]+) MB.*?parse ([\d.]+) ms/);
+  return m ? { mb: Number(m[1]), ms: Number(m[2]) } : null;
+})() : null;
+
 // ---------------------------------------------------------------------------------------------
 // Figures, ratios, targets.
 
@@ -218,6 +249,24 @@ const mlp = browserResults.mlp.map((m) => {
     nativeOverWasm: r(native, m.descent),
   };
 });
+
+const loss = (browserResults.loss ?? []).map((l) => {
+  const native = l.data === 'random' ? nativeLoss.find((x) => x.config === `${l.depth}x${l.width}`) ?? null : null;
+  return {
+    ...l,
+    squaredOverCe: r(l.squared, l.crossEntropy),
+    bestCeOverSquared: r(l.crossEntropyBest, l.squaredBest),
+    nativeSquared: native?.squared ?? null,
+    nativeCrossEntropy: native?.crossEntropy ?? null,
+    nativeCeOverSquared: native ? r(native.crossEntropy, native.squared) : null,
+  };
+});
+const tableRows = (browserResults.table ?? []).map((t) => ({
+  ...t,
+  mbPerSecond: t.bytes / 1e3 / t.ms,
+  nativeMs: nativeTable?.ms ?? null,
+  wasmOverNative: r(t.ms, nativeTable?.ms),
+}));
 
 const info = browserResults.info;
 const loadEnd = loadavg();
@@ -248,6 +297,30 @@ if (browserResults.kernels?.length) {
     const verdict = k.targetMs ? `  target < ${k.targetMs} ms: ${k.ms < k.targetMs ? 'met' : 'NOT met'}` : '';
     console.log(`  ${k.name.padEnd(80)} ${k.ms.toFixed(1).padStart(8)} ms${verdict}`);
   }
+}
+if (loss.length) {
+  console.log('\nmany classes: full-batch GD steps/s, ReLU, NTK, K = 10 outputs, squared loss (one-hot) and cross-entropy; timed squared, CE, CE, squared, mean of the two medians; best chunks: the fastest chunk of either window');
+  table(
+    ['MLP', 'data', 'params', 'squared', 'cross-entropy', 'CE ÷ squared', 'squared ÷ CE', 'runs (sq; CE)', 'best chunks (sq; CE)', 'best CE ÷ sq', 'native sq', 'native CE', 'native CE ÷ sq'],
+    loss.map((l) => [
+      `1x${l.width}`,
+      l.data === 'digits' ? `digits n=${l.nTrain} d=64` : `random n=${l.n} d=${l.dim}`,
+      l.params,
+      f(l.squared),
+      f(l.crossEntropy),
+      rf(l.ceOverSquared),
+      rf(l.squaredOverCe),
+      `${l.squaredRuns.map((x) => f(x)).join(', ')}; ${l.crossEntropyRuns.map((x) => f(x)).join(', ')}`,
+      `${f(l.squaredBest)}; ${f(l.crossEntropyBest)}`,
+      rf(l.bestCeOverSquared),
+      f(l.nativeSquared),
+      f(l.nativeCrossEntropy),
+      rf(l.nativeCeOverSquared),
+    ]),
+  );
+}
+for (const t of tableRows) {
+  console.log(`\ngenerated CSV, ${(t.bytes / 1e6).toFixed(1)} MB, ${t.rows} rows, through the release wasm (median of 5): ${t.ms.toFixed(1)} ms, ${t.mbPerSecond.toFixed(0)} MB/s (runs ${t.runs.map((x) => x.toFixed(1)).join(', ')} ms)` + (t.nativeMs != null ? `; native ${t.nativeMs.toFixed(1)} ms, wasm ÷ native ${rf(t.wasmOverNative)}` : ''));
 }
 if (load) {
   console.log('\ninitial load of the Playground (every file requested until the first trained frame; gzip -9)');
@@ -282,6 +355,15 @@ if (load) {
   check('initial load < 1.5 MB gzip', total.gzip < 1.5e6, `${kb(total.gzip)} gzip (${kb(total.raw)} raw)`);
   check('first trained frame < 1.5 s', load.firstFrameMs < 1500, `${load.firstFrameMs.toFixed(0)} ms`);
 }
+const lossRandom = loss.filter((l) => l.data === 'random');
+if (lossRandom.length) {
+  const worst = lossRandom.reduce((a, b) => (b.squaredOverCe > a.squaredOverCe ? b : a));
+  check('cross-entropy steps/s within 1.2× of the squared loss at the same shapes', lossRandom.every((l) => l.squaredOverCe <= 1.2), `largest squared ÷ CE 1x${worst.width}: ${rf(worst.squaredOverCe)}`);
+}
+for (const l of loss.filter((x) => x.data === 'digits')) {
+  check(`digits, 1 × ${l.width}, full batch (n = ${l.nTrain}), cross-entropy ≥ 150 steps/s`, l.crossEntropy >= 150, `${f(l.crossEntropy)} steps/s (squared ${f(l.squared)}; squared ÷ CE ${rf(l.squaredOverCe)})`);
+}
+for (const t of tableRows) check(`a ${(t.bytes / 1e6).toFixed(0)} MB CSV parsed in under 1 s`, t.ms < 1000, `${t.ms.toFixed(1)} ms`);
 if (targets.length) {
   console.log("\nthe issue's targets");
   for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.detail}`);
@@ -293,7 +375,7 @@ mkdirSync('target/bench', { recursive: true });
 const date = new Date().toISOString();
 writeFileSync(
   'target/bench/bench.json',
-  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, load, targets }, null, 2),
+  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, loss, table: tableRows, load, targets }, null, 2),
 );
 writeFileSync('target/bench/train.json', JSON.stringify({ date, userAgent: browserResults.userAgent, rows: mlp, kernels: browserResults.kernels }, null, 2));
 console.log('wrote target/bench/bench.json and target/bench/train.json');

@@ -210,3 +210,166 @@ impl GemmBench {
         self.c[(self.m * self.n) / 2]
     }
 }
+
+/// Full-batch training of a K-output ReLU MLP (NTK parametrisation) on the CPU engine, under
+/// the squared loss on one-hot targets or softmax cross-entropy, for timing the two losses at
+/// the same shapes: `new LossBench("crossEntropy", depth, width, n, dim, classes)` trains on
+/// `n` normal inputs in `dim` dimensions with seeded random classes;
+/// `LossBench.digits(csvText, loss, depth, width, nTrain)` on the first `nTrain` of a seeded
+/// split of the 8×8 digits (64 inputs, 10 classes). `steps(k)` takes k steps.
+#[wasm_bindgen]
+pub struct LossBench {
+    trainer: crate::nn::Trainer<crate::backend::cpu::Cpu>,
+    params: usize,
+    outputs: usize,
+}
+
+fn parse_loss(loss: &str) -> Result<crate::nn::Loss, JsValue> {
+    match loss {
+        "squared" => Ok(crate::nn::Loss::Squared),
+        "crossEntropy" => Ok(crate::nn::Loss::CrossEntropy),
+        _ => Err(js_sys::Error::new(&format!(
+            "LossBench: loss must be \"squared\" or \"crossEntropy\", not {loss:?}"
+        ))
+        .into()),
+    }
+}
+
+impl LossBench {
+    fn build(
+        loss: &str,
+        depth: usize,
+        width: usize,
+        dim: usize,
+        classes: usize,
+        x: &[f32],
+        y: &[f32],
+    ) -> Result<LossBench, JsValue> {
+        use crate::backend::cpu::Cpu;
+        use crate::nn::{Activation, Mlp, MlpSpec, Parametrization, Trainer};
+        let loss = parse_loss(loss)?;
+        let mut backend = Cpu::new();
+        let spec = MlpSpec {
+            input_dim: dim,
+            hidden: vec![width; depth],
+            activation: Activation::Relu,
+            parametrization: Parametrization::Ntk,
+            sigma_w: std::f64::consts::SQRT_2,
+            sigma_b: 0.1,
+            init_scale: 1.0,
+            outputs: classes,
+        };
+        let mlp = Mlp::new(&mut backend, spec, &mut crate::rng::Rng::new(2)).map_err(js_err)?;
+        let params = mlp.param_count();
+        let trainer = Trainer::new(backend, mlp, x, y, false, 1e-3, 0, 3)
+            .and_then(|t| t.with_loss(loss))
+            .map_err(js_err)?;
+        Ok(LossBench {
+            trainer,
+            params,
+            outputs: classes,
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl LossBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        loss: &str,
+        depth: usize,
+        width: usize,
+        n: usize,
+        dim: usize,
+        classes: usize,
+    ) -> Result<LossBench, JsValue> {
+        if n == 0 || dim == 0 || classes < 2 {
+            return Err(js_sys::Error::new("LossBench: needs n ≥ 1, dim ≥ 1, classes ≥ 2").into());
+        }
+        let mut rng = crate::rng::Rng::new(1);
+        let x: Vec<f32> = (0..n * dim).map(|_| rng.normal() as f32).collect();
+        let mut y = vec![0.0f32; n * classes];
+        for row in y.chunks_exact_mut(classes) {
+            row[rng.index(classes)] = 1.0;
+        }
+        LossBench::build(loss, depth, width, dim, classes, &x, &y)
+    }
+
+    /// The digits (`text`: data/digits.csv), the first `n_train` images of the split with
+    /// seed 1 as the training set, one-hot targets.
+    pub fn digits(
+        text: &str,
+        loss: &str,
+        depth: usize,
+        width: usize,
+        n_train: usize,
+    ) -> Result<LossBench, JsValue> {
+        use crate::data::{Encoding, Part, digits};
+        let parsed = digits::parse(text).map_err(js_err)?;
+        let data = crate::data::digits_dataset(&parsed, n_train, 0, 0.0, 1).map_err(js_err)?;
+        let y = data
+            .targets(Part::Train, Encoding::OneHot)
+            .map_err(js_err)?;
+        LossBench::build(
+            loss,
+            depth,
+            width,
+            data.dim,
+            data.classes,
+            &data.x_train,
+            &y,
+        )
+    }
+
+    /// Takes `k` full-batch steps; returns the latest training loss (so the work is
+    /// observable).
+    pub fn steps(&mut self, k: u32) -> Result<f32, JsValue> {
+        self.trainer.advance(k as u64).map_err(js_err)?;
+        Ok(self.trainer.last_loss().unwrap_or(f32::NAN))
+    }
+
+    /// The network's parameter count.
+    #[wasm_bindgen(getter)]
+    pub fn params(&self) -> usize {
+        self.params
+    }
+
+    /// The number of outputs K.
+    #[wasm_bindgen(getter)]
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+}
+
+/// The CSV of `benches/table.rs` and `tests/web_table.rs`, about `bytes` long: a header, then
+/// rows of 8 numbers (`-1.234567`) and a text class of 5 values, every 1,000th row with a
+/// missing value (`NA`).
+#[wasm_bindgen(js_name = benchCsv)]
+pub fn bench_csv(bytes: usize) -> String {
+    let mut rng = crate::rng::Rng::new(1);
+    let mut s = String::with_capacity(bytes + 200);
+    s.push_str("a,b,c,d,e,f,g,h,kind\n");
+    let mut i = 0usize;
+    while s.len() < bytes {
+        for j in 0..8 {
+            if j == 3 && i % 1000 == 999 {
+                s.push_str("NA,");
+            } else {
+                s.push_str(&format!("{:.6},", rng.normal()));
+            }
+        }
+        s.push_str(["alpha", "beta", "gamma", "delta", "epsilon"][i % 5]);
+        s.push('\n');
+        i += 1;
+    }
+    s
+}
+
+/// Parses `text` as a reader's table with the default options (as the Playground does on a
+/// dropped file); returns the rows kept.
+#[wasm_bindgen(js_name = benchParseTable)]
+pub fn bench_parse_table(text: &str) -> Result<usize, JsValue> {
+    let t =
+        crate::data::parse_table(text, &crate::data::TableOptions::default()).map_err(js_err)?;
+    Ok(t.rows)
+}

@@ -4,7 +4,7 @@
 pub mod gemm;
 
 use super::{Activation, Backend, KernelRecursion, Trans};
-use crate::math::activation::{Phi, with_activation};
+use crate::math::activation::{Phi, exp_f32, with_activation};
 
 /// The CPU backend. Holds the packing scratch of the matrix kernels so steps allocate nothing.
 #[derive(Default)]
@@ -476,8 +476,12 @@ fn residual_loss_slices(
 }
 
 /// The body of [`Backend::cross_entropy`] on `rows × cols` logits: writes `r`, returns the
-/// loss. Each row's logits g go into `r` first, then the row's softmax minus its targets;
-/// the loss is summed in f64.
+/// loss. Three passes over `r`: per row, the logits g, their maximum m, the loss term
+/// Σ_c y_c (m − g_c) (in f64) and the exponents g_c − m; then e = exp(g − m) over the whole
+/// matrix — one exp per logit, through [`exp_f32`], in one loop that vectorises whatever K
+/// is; then per row the sum s of its e, (Σ_c y_c) ln s for the loss, and the softmax minus the
+/// targets e_c / s − y_c. Each row adds Σ_c y_c (logsumexp(g) − g_c) to the loss, summed in
+/// f64.
 fn cross_entropy_slices(
     rows: usize,
     cols: usize,
@@ -487,28 +491,55 @@ fn cross_entropy_slices(
     y: &[f32],
     r: &mut [f32],
 ) -> f32 {
+    let len = rows * cols;
     let mut acc = 0.0f64;
     for i in 0..rows {
         let at = i * cols;
         let g = &mut r[at..at + cols];
-        for (c, gc) in g.iter_mut().enumerate() {
-            let fi = match f0 {
-                Some(f0) => f[at + c] - f0[at + c],
-                None => f[at + c],
-            };
-            *gc = scale * fi;
+        let fr = &f[at..at + cols];
+        match f0 {
+            Some(f0) => {
+                for ((gc, &fc), &f0c) in g.iter_mut().zip(fr).zip(&f0[at..at + cols]) {
+                    *gc = scale * (fc - f0c);
+                }
+            }
+            None => {
+                for (gc, &fc) in g.iter_mut().zip(fr) {
+                    *gc = scale * fc;
+                }
+            }
         }
-        let m = g.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut s = 0.0f32;
-        for &gc in g.iter() {
-            s += (gc - m).exp();
+        // A compare and select (f32::max does not vectorise in wasm); NaN is skipped, as
+        // f32::max skips it.
+        let m = g
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m });
+        // Σ_c y_c (m − g_c) ≥ 0, before g is overwritten.
+        for (&gc, &yc) in g.iter().zip(&y[at..at + cols]) {
+            acc += yc as f64 * (m - gc) as f64;
         }
-        let log_s = (s as f64).ln();
+        for gc in g.iter_mut() {
+            *gc -= m;
+        }
+    }
+    for v in r[..len].iter_mut() {
+        *v = exp_f32(*v);
+    }
+    for i in 0..rows {
+        let at = i * cols;
+        let e = &mut r[at..at + cols];
         let yi = &y[at..at + cols];
-        for (gc, &yc) in g.iter_mut().zip(yi) {
-            // y_c · (logsumexp(g) − g_c), with logsumexp(g) − g_c = (m − g_c) + ln s ≥ 0.
-            acc += yc as f64 * ((m - *gc) as f64 + log_s);
-            *gc = (*gc - m).exp() / s - yc;
+        let mut s = 0.0f32;
+        for &ec in e.iter() {
+            s += ec;
+        }
+        let mut mass = 0.0f64;
+        for &yc in yi {
+            mass += yc as f64;
+        }
+        acc += mass * (s as f64).ln();
+        for (ec, &yc) in e.iter_mut().zip(yi) {
+            *ec = *ec / s - yc;
         }
     }
     (acc / rows as f64) as f32

@@ -5,9 +5,10 @@
 // `data-done` on <body>) for scripts/bench.mjs.
 //
 // Query: ?run starts at once; &only=a,b keeps the figures whose name contains a or b (names:
-// "peak", "gemm NN 256", "mlp 3x1024", "kernels"); &peers=0 leaves TensorFlow.js out.
+// "peak", "gemm NN 256", "mlp 3x1024", "kernels", "loss 1x256", "loss digits 1x256",
+// "table 10MB"); &peers=0 leaves TensorFlow.js out.
 
-import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM } from './timing.js';
+import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -67,7 +68,7 @@ function addRow(tbody, cells) {
 
 async function run() {
   button.disabled = true;
-  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows']) $(id).textContent = '';
+  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows', 'loss-rows', 'table-rows']) $(id).textContent = '';
   $('peak').textContent = '…';
   document.body.dataset.done = '';
   const q = new URLSearchParams(location.search);
@@ -82,7 +83,7 @@ async function run() {
         tfjsCpu: rpcWorker(new URL('./tfjs-worker.js?backend=cpu', import.meta.url)),
       }
     : {};
-  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [] };
+  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], loss: [], table: [] };
   try {
     status.textContent = 'loading…';
     results.info.descent = await descent.call('info');
@@ -141,6 +142,27 @@ async function run() {
       status.textContent = 'kernel workloads…';
       results.kernels = await descent.call('kernels');
       for (const k of results.kernels) addRow($('kernel-rows'), [k.name, `${k.ms.toFixed(1)} ms`, k.targetMs ? `< ${k.targetMs} ms` : '']);
+    }
+    // Many classes: the squared loss on one-hot targets against softmax cross-entropy, at the
+    // same shapes (Descent only; the squared loss is the peer).
+    const losses = [
+      ...LOSS_WIDTHS.map((width) => ({ name: `loss 1x${width}`, data: 'random', args: { depth: 1, width, n: N_POINTS, dim: INPUT_DIM, classes: LOSS_CLASSES } })),
+      { name: `loss digits 1x${DIGITS_WIDTH}`, data: 'digits', args: { depth: 1, width: DIGITS_WIDTH, nTrain: DIGITS_N_TRAIN } },
+    ].filter((l) => want(l.name));
+    for (const [i, l] of losses.entries()) {
+      status.textContent = `${l.name}: squared and cross-entropy (${i + 1} of ${losses.length})…`;
+      const d = await descent.call(l.data === 'digits' ? 'digits' : 'loss', l.args);
+      const row = { name: l.name, data: l.data, ...l.args, ...d, ceOverSquared: d.crossEntropy / d.squared };
+      results.loss.push(row);
+      const shape = l.data === 'digits' ? `digits, n = ${l.args.nTrain}, d = 64, K = 10` : `random, n = ${l.args.n}, d = ${l.args.dim}, K = ${l.args.classes}`;
+      addRow($('loss-rows'), [`1 × ${l.args.width}`, shape, d.params.toLocaleString('en'), fmt(d.squared), fmt(d.crossEntropy), ratio(d.crossEntropy, d.squared)]);
+    }
+
+    if (want(`table ${TABLE_BYTES / 1e6}MB`)) {
+      status.textContent = 'parsing a generated CSV…';
+      const t = await descent.call('table', { bytes: TABLE_BYTES });
+      results.table.push(t);
+      addRow($('table-rows'), [`${(t.bytes / 1e6).toFixed(1)} MB, ${t.rows.toLocaleString('en')} rows × 9 columns`, `${t.ms.toFixed(1)} ms`, `${(t.bytes / 1e3 / t.ms).toFixed(0)} MB/s`, '< 1000 ms']);
     }
     await measurePeak();
     status.textContent = 'done.';

@@ -48,3 +48,13 @@ export const GEMM_TRANS = ['NN', 'NT', 'TN', 'TT'];
 /** The training data of every MLP benchmark: n = 256 points, d = 2. */
 export const N_POINTS = 256;
 export const INPUT_DIM = 2;
+
+// Many classes: K = 10 one-hot classes on the MLP data's shapes, one hidden layer of these
+// widths; the digits (64 inputs, 10 classes) on 1,024 of the 1,797 images, one hidden layer.
+export const LOSS_WIDTHS = [64, 256, 1024];
+export const LOSS_CLASSES = 10;
+export const DIGITS_N_TRAIN = 1024;
+export const DIGITS_WIDTH = 256;
+
+/** The size of the generated CSV the table parser reads. */
+export const TABLE_BYTES = 10_000_000;

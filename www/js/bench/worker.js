@@ -3,9 +3,10 @@
 // peak, and the kernel workloads the scenes need.
 //
 // Requests in: {id, op, args} with op 'info' | 'mlp' {depth, width} | 'gemm' {trans, n} |
-// 'peak' | 'kernels'. Replies out: {id, result} or {id, error}.
+// 'peak' | 'kernels' | 'loss' {depth, width, n, dim, classes} | 'digits' {depth, width, nTrain} |
+// 'table' {bytes}. Replies out: {id, result} or {id, error}.
 
-import init, { Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent } from '../../pkg/descent.js';
+import init, { Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent, LossBench, benchCsv, benchParseTable } from '../../pkg/descent.js';
 import { median, unitsPerSecond, N_POINTS } from './timing.js';
 import { measureSimdPeak } from './peak.js';
 
@@ -71,12 +72,73 @@ function kernels() {
   return out;
 }
 
+/** Steps/s of one LossBench (built by `make`), freed afterwards. */
+function lossRate(make) {
+  const b = make();
+  try {
+    const r = unitsPerSecond((k) => {
+      if (!Number.isFinite(b.steps(k))) throw new Error('the benchmark run diverged');
+    });
+    return { rate: r.rate, best: r.best, chunks: r.chunks, params: b.params };
+  } finally {
+    b.free();
+  }
+}
+
+/**
+ * The squared loss (on one-hot targets) and cross-entropy at the same shapes, timed in the
+ * order squared, cross-entropy, cross-entropy, squared so that drift in the machine's load hits
+ * both alike; each figure is the mean of its two medians.
+ */
+function lossPair(make) {
+  const runs = { squared: [], crossEntropy: [] };
+  for (const loss of ['squared', 'crossEntropy', 'crossEntropy', 'squared']) runs[loss].push(lossRate(() => make(loss)));
+  const mean = (rs, key) => rs.reduce((a, r) => a + r[key], 0) / rs.length;
+  const out = { params: runs.squared[0].params };
+  for (const [loss, rs] of Object.entries(runs)) {
+    out[loss] = mean(rs, 'rate');
+    out[`${loss}Runs`] = rs.map((r) => r.rate);
+    out[`${loss}Best`] = Math.max(...rs.map((r) => r.best));
+  }
+  return out;
+}
+
+function loss({ depth, width, n, dim, classes }) {
+  return lossPair((l) => new LossBench(l, depth, width, n, dim, classes));
+}
+
+let digitsCsv = null;
+async function digits({ depth, width, nTrain }) {
+  digitsCsv ??= await fetch(new URL('../../data/digits.csv', import.meta.url)).then((r) => {
+    if (!r.ok) throw new Error(`data/digits.csv: HTTP ${r.status}`);
+    return r.text();
+  });
+  return lossPair((l) => LossBench.digits(digitsCsv, l, depth, width, nTrain));
+}
+
+// A generated CSV (the file of benches/table.rs) parsed by the table parser the Playground
+// uses for a reader's file: the string is passed into wasm each time, as the page does.
+function table({ bytes }) {
+  const text = benchCsv(bytes);
+  let rows = 0;
+  const runs = [];
+  const ms = timeMs(() => {
+    const t = performance.now();
+    rows = benchParseTable(text);
+    runs.push(performance.now() - t);
+  });
+  return { bytes: text.length, rows, ms, runs: runs.slice(1) };
+}
+
 const OPS = {
   info: () => buildInfo(),
   mlp,
   gemm,
   peak: () => measureSimdPeak(),
   kernels,
+  loss,
+  digits,
+  table,
 };
 
 const ready = init();
