@@ -871,6 +871,14 @@ impl<B: Backend> Run<B> {
                 "parameter {i} is not a finite number, so the weights are not exported"
             )));
         }
+        let velocity = if self.config.momentum > 0.0 {
+            match self.trainer.velocity_async().await? {
+                Some(v) => Some(Weights::layers_of(&self.config.spec(), &v)?),
+                None => None,
+            }
+        } else {
+            None
+        };
         let settings = serde_json::to_value(settings)
             .map_err(|e| Error::weights(format!("the settings could not be written: {e}")))?;
         Ok(Weights {
@@ -881,20 +889,26 @@ impl<B: Backend> Run<B> {
             step: self.trainer.step(),
             initial_loss: self.trainer.initial_loss(),
             layers: Weights::layers_of(&self.config.spec(), &params)?,
+            velocity,
         })
     }
 
     /// Continues from the weights file `weights`, written by a run of these settings (see
-    /// [`Weights::check`]): its parameters, step count and divergence reference replace the
-    /// run's (see [`Run::restore_async`]). Returns the report there.
+    /// [`Weights::check`]): its parameters, step count, divergence reference and heavy-ball
+    /// velocity (v = 0 when the file has none) replace the run's (see
+    /// [`Run::restore_async`]). Returns the report there.
     pub async fn restore_weights_async(&mut self, weights: &Weights) -> Result<Report> {
         weights.check(&self.config)?;
-        self.restore_async(&Snapshot {
-            step: weights.step,
-            params: weights.params(),
-            initial_loss: weights.initial_loss,
-        })
-        .await
+        let report = self
+            .restore_async(&Snapshot {
+                step: weights.step,
+                params: weights.params(),
+                initial_loss: weights.initial_loss,
+            })
+            .await?;
+        self.trainer
+            .set_velocity(weights.velocity_params().as_deref())?;
+        Ok(report)
     }
 
     /// The last report with `e` as its message (the run is kept).
