@@ -165,8 +165,10 @@ pub fn many_class_rows() -> Vec<Setting> {
             ],
         )
         .doc("Number of classes of the K gaussian blobs and the K-arm spiral (those sets only)."),
-        Setting::float("testShare", "Test share", [0.05, 0.9])
-            .doc("Share of the rows of your own data held out for testing (your own data only)."),
+        Setting::float("testShare", "Test share", [0.05, 0.9]).doc(
+            "Share of the rows of your own data held out for testing; the other rows train, \
+             in place of nTrain (your own data only).",
+        ),
         Setting::flag("standardize", "Standardise inputs").doc(
             "Scale each input column of your own data to mean 0 and standard deviation 1, \
              with the training rows’ statistics (your own data only).",
