@@ -4,7 +4,7 @@
 
 use descent::api::double_descent::{DoubleDescent, TrainedSweep, check_double_descent};
 use descent::api::lazy::{LazyRich, WidthSweep, lazy_defaults};
-use descent::api::playground::{Playground, default_config};
+use descent::api::playground::{DataTable, Playground, default_config};
 use descent::api::step_size::StepSize;
 use descent::api::{build_info, scene_spec};
 use descent::backend::Trans;
@@ -393,4 +393,93 @@ fn step_size_reports_bounds_and_a_regime() {
     let r = run.advance(500).unwrap();
     assert!(num(&r, "diverged") > 0.0);
     assert_eq!(get(&r, "regime").as_string().as_deref(), Some("divergent"));
+}
+
+/// 60 rows of three inputs and the name of the largest one.
+fn three_class_csv() -> String {
+    let mut s = String::from("a,b,c,y\n");
+    for i in 0..60 {
+        let x = [
+            (i as f64).sin(),
+            (i as f64 * 1.3).cos(),
+            (i as f64 * 0.7).sin(),
+        ];
+        let top = (0..3).fold(0, |p, q| if x[q] > x[p] { q } else { p });
+        s.push_str(&format!(
+            "{:.3},{:.3},{:.3},{}\n",
+            x[0],
+            x[1],
+            x[2],
+            ["r", "g", "b"][top]
+        ));
+    }
+    s
+}
+
+#[wasm_bindgen_test]
+async fn a_reader_table_is_read_summarised_and_trained_on() {
+    let bad = DataTable::parse("a,b\n1,x\n", JsValue::UNDEFINED);
+    assert!(bad.is_err(), "a file of one complete row is refused");
+    let csv = three_class_csv();
+    let by_name = DataTable::parse(
+        &csv,
+        config(&[("target", "y".into()), ("task", "auto".into())]),
+    )
+    .unwrap();
+    let s = by_name.summary().unwrap();
+    assert_eq!(num(&s, "rows"), 60.0);
+    assert_eq!(num(&s, "dim"), 3.0);
+    assert_eq!(num(&s, "classes"), 3.0);
+    assert_eq!(get(&s, "target").as_string().unwrap(), "y");
+    assert_eq!(get(&s, "task").as_string().unwrap(), "classification");
+    assert!(get(&s, "hash").as_string().unwrap().starts_with("fnv1a64:"));
+    let by_index = DataTable::parse(&csv, config(&[("target", 3.into())])).unwrap();
+    assert_eq!(
+        get(&by_index.summary().unwrap(), "target")
+            .as_string()
+            .unwrap(),
+        "y"
+    );
+
+    let on_table = || config(&[("dataset", "table".into()), ("loss", "crossEntropy".into())]);
+    let refused = Playground::create(on_table(), "cpu".into(), None)
+        .await
+        .err()
+        .expect("no table, no run");
+    let msg: String = js_sys::Error::from(refused).message().into();
+    assert!(msg.contains("Your own data"), "{msg}");
+
+    let mut pg = Playground::create(on_table(), "cpu".into(), Some(by_name.share()))
+        .await
+        .unwrap();
+    assert_eq!(pg.outputs(), 3);
+    assert_eq!(pg.classes(), 3);
+    assert_eq!(pg.input_dim(), 3);
+    assert_eq!(pg.plot_dim(), 2);
+    assert!(pg.projected());
+    assert!(pg.explained().is_some_and(|e| e > 0.0 && e <= 1.0));
+    assert_eq!(pg.data_hash(), get(&s, "hash").as_string());
+    assert_eq!(pg.loss(), "crossEntropy");
+    assert_eq!(
+        pg.train_x().len(),
+        48 * 2,
+        "plot coordinates of 48 training rows"
+    );
+    assert!(
+        pg.train_y()
+            .iter()
+            .all(|&c| c == 0.0 || c == 1.0 || c == 2.0)
+    );
+    let r = pg.advance_async(20).await.unwrap();
+    let confusion: Vec<f64> = js_sys::Array::from(&get(&r, "confusion"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(confusion.len(), 9);
+    assert_eq!(confusion.iter().sum::<f64>(), 12.0, "the 12 test rows");
+    let spec = pg.grid_spec().unwrap();
+    let g = pg.predict_grid_async().await.unwrap();
+    assert_eq!(g.len() as f64, num(&spec, "size").powi(2) * 3.0);
+    // The caller's table is still good after handing a share over.
+    assert_eq!(num(&by_name.summary().unwrap(), "rows"), 60.0);
 }

@@ -538,3 +538,100 @@ fn step_size_exports_its_live_run() {
     assert_eq!(read.lr, s.config.lr);
     assert!(read.lr.is_some());
 }
+
+#[test]
+fn a_five_class_cross_entropy_run_continues_from_its_file_bit_for_bit() {
+    // K = 5 blobs under cross-entropy: the file carries the 5-wide output layer, and the run
+    // continued from it takes the uninterrupted run's steps exactly (as the variants above).
+    let config = RunConfig {
+        data: DataSettings {
+            dataset: DatasetKind::Blobs,
+            ..small().data
+        },
+        classes: 5,
+        loss: descent::nn::loss::Loss::CrossEntropy,
+        ..small()
+    };
+    let (k, m) = (9, 7);
+    let mut straight = Run::new(config.clone()).unwrap();
+    straight.advance(k);
+    let mut source = Run::new(config.clone()).unwrap();
+    source.advance(k);
+    let text = export(&mut source);
+    let (read, w) = playground::read_weights(&text).unwrap();
+    assert_eq!(read, config, "the file's settings");
+    assert_eq!(w.architecture.outputs, 5);
+    assert_eq!(w.layers.last().map(|l| l.fan_out), Some(5));
+    let mut resumed = Run::import_weights(read, &w).unwrap();
+    same_report(resumed.last_report(), straight.last_report(), "at import");
+    assert_eq!(
+        resumed.last_report().confusion,
+        straight.last_report().confusion
+    );
+    for i in 1..=m {
+        let a = straight.advance(1);
+        let b = resumed.advance(1);
+        same_report(&b, &a, &format!("step {}", k + i));
+        assert_eq!(b.confusion, a.confusion, "step {}", k + i);
+    }
+    assert_eq!(bits(&resumed.params()), bits(&straight.params()));
+}
+
+#[test]
+fn a_momentum_run_continues_from_its_file_bit_for_bit() {
+    // Heavy ball carries a velocity the settings do not determine: the file holds it (shaped
+    // as the layers), and the continued run equals the uninterrupted one exactly, full batch
+    // and in mini-batches, with weight decay on top. Without momentum the file has none.
+    let base = small();
+    for (what, config) in [
+        (
+            "beta 0.9",
+            RunConfig {
+                momentum: 0.9,
+                lr: 0.1,
+                ..base.clone()
+            },
+        ),
+        (
+            "beta 0.5, decay 1e-3, batch 24",
+            RunConfig {
+                momentum: 0.5,
+                weight_decay: 1e-3,
+                batch_size: 24,
+                lr: 0.1,
+                ..base.clone()
+            },
+        ),
+    ] {
+        let (k, m) = (13, 11);
+        let mut straight = Run::new(config.clone()).unwrap();
+        straight.advance(k);
+        let mut source = Run::new(config.clone()).unwrap();
+        source.advance(k);
+        let text = export(&mut source);
+        let (read, w) = playground::read_weights(&text).unwrap();
+        let velocity = w.velocity.as_ref().expect("the file holds the velocity");
+        assert_eq!(velocity.len(), w.layers.len(), "{what}");
+        assert!(
+            velocity.iter().flat_map(|l| &l.w).any(|&v| v != 0.0),
+            "{what}"
+        );
+        assert_eq!(
+            Weights::parse(&w.to_json()).unwrap(),
+            w,
+            "{what}: exact round trip"
+        );
+        let mut resumed = Run::import_weights(read, &w).unwrap();
+        for i in 1..=m {
+            let a = straight.advance(1);
+            let b = resumed.advance(1);
+            same_report(&b, &a, &format!("{what}, step {}", k + i));
+        }
+        assert_eq!(bits(&resumed.params()), bits(&straight.params()), "{what}");
+    }
+    let mut plain = Run::new(base).unwrap();
+    plain.advance(3);
+    let text = export(&mut plain);
+    assert!(!text.contains("\"velocity\""));
+    assert_eq!(Weights::parse(&text).unwrap().velocity, None);
+}

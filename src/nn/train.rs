@@ -659,6 +659,50 @@ impl<B: Backend> Trainer<B> {
         Ok(out)
     }
 
+    /// The heavy-ball velocity as one flat vector (the order of [`Mlp::params`]), read back
+    /// without blocking; `None` while there is none (before the first step that uses it: v = 0).
+    pub async fn velocity_async(&mut self) -> Result<Option<Vec<f32>>> {
+        let Some(v) = &self.velocity else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(self.mlp.param_count());
+        for (l, shape) in self.mlp.layers.iter().enumerate() {
+            let w = self
+                .backend
+                .read_async(&v.0[l], shape.fan_in * shape.fan_out)
+                .await?;
+            out.extend(w);
+            out.extend(self.backend.read_async(&v.1[l], shape.fan_out).await?);
+        }
+        Ok(Some(out))
+    }
+
+    /// Sets the heavy-ball velocity to a [`Trainer::velocity_async`] vector (`None`: v = 0),
+    /// after a [`Trainer::restore`], so that a run continues with the velocity it had.
+    pub fn set_velocity(&mut self, velocity: Option<&[f32]>) -> Result<()> {
+        let Some(v) = velocity else {
+            self.velocity = None;
+            return Ok(());
+        };
+        if v.len() != self.mlp.param_count() {
+            return Err(Error::ShapeMismatch {
+                op: "Trainer::set_velocity",
+                expected: self.mlp.param_count().to_string(),
+                got: v.len().to_string(),
+            });
+        }
+        let (mut w, mut b) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        for shape in &self.mlp.layers {
+            let nw = shape.fan_in * shape.fan_out;
+            w.push(self.backend.upload(&v[at..at + nw]));
+            b.push(self.backend.upload(&v[at + nw..at + nw + shape.fan_out]));
+            at += nw + shape.fan_out;
+        }
+        self.velocity = Some((w, b));
+        Ok(())
+    }
+
     /// The training loss.
     pub fn loss(&self) -> Loss {
         self.loss
@@ -674,7 +718,7 @@ impl<B: Backend> Trainer<B> {
     /// mini-batches, the batch order where `step` steps from the seed leave it (the order is
     /// drawn from the seed alone, so it is replayed without training). Used to carry a run from
     /// one backend to another, to continue a run from a weights file and to rewind to θ₀. The
-    /// snapshot holds no velocity: heavy ball restarts from v = 0.
+    /// velocity restarts from v = 0 ([`Trainer::set_velocity`] puts one back).
     pub fn restore(&mut self, params: &[f32], step: u64, initial_loss: Option<f32>) -> Result<()> {
         self.mlp.set_params(&mut self.backend, params)?;
         self.velocity = None;

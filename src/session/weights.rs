@@ -42,7 +42,10 @@
 //! (so the centred output's f(x; θ₀) and "rewind to θ₀" are the seed's), and the mini-batch
 //! order, which depends on the seed and the step count alone and is replayed to step k
 //! ([`crate::nn::Trainer::restore`]). So the file need not carry θ₀; a file whose parameters
-//! were edited by hand continues from them, still centred on the seed's θ₀.
+//! were edited by hand continues from them, still centred on the seed's θ₀. A run with
+//! heavy-ball momentum (β > 0) also has a velocity, which is not a function of the settings:
+//! its file carries it as `velocity`, a list of layers shaped as `layers` (absent before the
+//! first step, and for β = 0), and the continued run starts from it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -120,6 +123,9 @@ pub struct Weights {
     /// The first training loss (the divergence bound's reference); `None` before any step.
     pub initial_loss: Option<f32>,
     pub layers: Vec<LayerWeights>,
+    /// The heavy-ball velocity, shaped as `layers` (runs with momentum β > 0 that have
+    /// stepped; else `None`).
+    pub velocity: Option<Vec<LayerWeights>>,
 }
 
 /// A value as the file writes it: the f32's exact double (see the module notes).
@@ -206,6 +212,49 @@ fn read_matrix(v: &Value, rank: usize, what: &str) -> Result<(Vec<usize>, Vec<f3
     Ok((shape, out))
 }
 
+/// Layers as the file writes them: `[{W: {shape, data}, b: {shape, data}}, …]`.
+fn write_layers(layers: &[LayerWeights]) -> Value {
+    layers
+        .iter()
+        .map(|l| {
+            let mut o = Map::new();
+            o.insert("W".into(), matrix(&[l.fan_in, l.fan_out], &l.w));
+            o.insert("b".into(), matrix(&[l.fan_out], &l.b));
+            Value::Object(o)
+        })
+        .collect()
+}
+
+/// Reads a list of layers (the file's field `field`, each named `name` and its number in
+/// errors), each consistent with its own shape.
+fn read_layers(v: &Value, field: &str, name: &str) -> Result<Vec<LayerWeights>> {
+    v.as_array()
+        .ok_or_else(|| Error::weights(format!("`{field}` must be a list of layers")))?
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let what = format!("{name} {}", i + 1);
+            let o = l
+                .as_object()
+                .ok_or_else(|| Error::weights(format!("{what} must be an object {{W, b}}")))?;
+            let (ws, w) = read_matrix(get(o, "W", &what)?, 2, &format!("{what} weights"))?;
+            let (bs, b) = read_matrix(get(o, "b", &what)?, 1, &format!("{what} biases"))?;
+            if bs[0] != ws[1] {
+                return Err(Error::weights(format!(
+                    "{what} has {} biases for {} units",
+                    bs[0], ws[1]
+                )));
+            }
+            Ok(LayerWeights {
+                fan_in: ws[0],
+                fan_out: ws[1],
+                w,
+                b,
+            })
+        })
+        .collect()
+}
+
 impl Weights {
     /// The file's JSON text (compact: one line).
     pub fn to_json(&self) -> String {
@@ -224,17 +273,10 @@ impl Weights {
             "initialLoss".into(),
             self.initial_loss.map_or(Value::Null, number),
         );
-        let layers = self
-            .layers
-            .iter()
-            .map(|l| {
-                let mut o = Map::new();
-                o.insert("W".into(), matrix(&[l.fan_in, l.fan_out], &l.w));
-                o.insert("b".into(), matrix(&[l.fan_out], &l.b));
-                Value::Object(o)
-            })
-            .collect();
-        m.insert("layers".into(), Value::Array(layers));
+        m.insert("layers".into(), write_layers(&self.layers));
+        if let Some(v) = &self.velocity {
+            m.insert("velocity".into(), write_layers(v));
+        }
         Value::Object(m).to_string()
     }
 
@@ -287,32 +329,11 @@ impl Weights {
                 })?)
             }
         };
-        let layers = get(obj, "layers", "the file")?
-            .as_array()
-            .ok_or_else(|| Error::weights("`layers` must be a list of layers"))?
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let what = format!("layer {}", i + 1);
-                let o = l
-                    .as_object()
-                    .ok_or_else(|| Error::weights(format!("{what} must be an object {{W, b}}")))?;
-                let (ws, w) = read_matrix(get(o, "W", &what)?, 2, &format!("{what} weights"))?;
-                let (bs, b) = read_matrix(get(o, "b", &what)?, 1, &format!("{what} biases"))?;
-                if bs[0] != ws[1] {
-                    return Err(Error::weights(format!(
-                        "{what} has {} biases for {} units",
-                        bs[0], ws[1]
-                    )));
-                }
-                Ok(LayerWeights {
-                    fan_in: ws[0],
-                    fan_out: ws[1],
-                    w,
-                    b,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let layers = read_layers(get(obj, "layers", "the file")?, "layers", "layer")?;
+        let velocity = match obj.get("velocity") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(read_layers(v, "velocity", "velocity layer")?),
+        };
         Ok(Weights {
             scene,
             settings,
@@ -321,6 +342,7 @@ impl Weights {
             step,
             initial_loss,
             layers,
+            velocity,
         })
     }
 
@@ -420,7 +442,29 @@ impl Weights {
                 want.center_output.to_string(),
             );
         }
-        check_shapes(&self.layers, &config.spec())
+        check_shapes(&self.layers, &config.spec())?;
+        if let Some(v) = &self.velocity {
+            check_shapes(v, &config.spec()).map_err(|e| match e {
+                Error::InvalidWeights { message } => {
+                    Error::weights(format!("its velocity: {message}"))
+                }
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The velocity as one flat vector in the order of [`crate::nn::Mlp::params`], if the
+    /// file has one.
+    pub fn velocity_params(&self) -> Option<Vec<f32>> {
+        self.velocity.as_ref().map(|layers| {
+            let mut out = Vec::new();
+            for l in layers {
+                out.extend_from_slice(&l.w);
+                out.extend_from_slice(&l.b);
+            }
+            out
+        })
     }
 
     /// Every parameter in the order of [`crate::nn::Mlp::params`] (each layer's weights, then

@@ -204,6 +204,7 @@ impl StepSizeConfig {
             alpha: 1.0,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+            ..RunConfig::default()
         }
     }
 
