@@ -609,6 +609,7 @@ impl StepSize {
             step: t.step(),
             initial_loss: t.initial_loss(),
             layers: Weights::layers_of(&config.spec(), &params)?,
+            velocity: None,
         })
     }
 

@@ -57,11 +57,9 @@ pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, 
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::cpu::Cpu;
-use crate::data::{DatasetKind, Task, stream};
+use crate::data::{DatasetKind, Task};
 use crate::error::{Error, Result, lower};
-use crate::nn::{Activation, Loss, Mlp, MlpSpec, Trainer};
-use crate::rng::Rng;
+use crate::nn::{Activation, Loss, MlpSpec};
 use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
 use crate::session::net::{
     DataSettings, NetSettings, data_table, lr_setting, momentum_setting, net_table,
@@ -204,6 +202,7 @@ impl StepSizeConfig {
             alpha: 1.0,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+            loss: self.loss,
             ..RunConfig::default()
         }
     }
@@ -367,34 +366,12 @@ pub fn catapult_flops(c: &StepSizeConfig) -> f64 {
     (CATAPULT_BISECTIONS + 1) as f64 * CATAPULT_TRIAL_STEPS as f64 * 8.0 * c.data.n_train as f64 * p
 }
 
-/// The scene's run of `config`: [`Run::new`] of its data and network, whose trainer is, under
-/// cross-entropy, one of K = 2 outputs (the same seed's θ₀ for the hidden layers and a readout
-/// of two columns) on the one-hot targets of the binary labels, with the run's momentum and
-/// weight decay. The scene reaches the run only through its trainer, its data, its parameters
-/// and its NTK, which all follow the trainer.
+/// The scene's run of `config`: [`Run::new`] of its data, network, loss, momentum and weight
+/// decay (under cross-entropy K = 2 outputs on the one-hot targets of the binary labels, with
+/// +1 as class 1, as [`StepSizeConfig::targets`] writes them).
 pub(crate) fn build_run(config: &StepSizeConfig) -> Result<Run> {
-    let run_config = config.run();
-    let mut run = Run::new(run_config.clone())?;
-    if config.loss == Loss::Squared {
-        return Ok(run);
-    }
-    let mut backend = Cpu::new();
-    let mut rng = Rng::stream(config.data.seed, stream::WEIGHTS);
-    let mlp = Mlp::new(&mut backend, config.spec(), &mut rng)?;
-    let y = config.targets(&run.data.y_train);
-    let trainer = Trainer::new(
-        backend,
-        mlp,
-        &run.data.x_train,
-        &y,
-        config.net.init.center_output,
-        run_config.lr,
-        0,
-        config.data.seed,
-    )?
-    .with_loss(config.loss)?
-    .with_momentum(run_config.optimizer())?;
-    *run.trainer_mut() = trainer;
+    let run = Run::new(config.run())?;
+    debug_assert_eq!(run.trainer().outputs(), config.outputs());
     Ok(run)
 }
 
