@@ -153,12 +153,12 @@ fn blobs_sit_on_their_centres_and_arms_on_their_curves() {
         assert!((cx - 0.9 * a.cos()).abs() < 0.05, "class {class}: {cx}");
         assert!((cy - 0.9 * a.sin()).abs() < 0.05, "class {class}: {cy}");
     }
-    // Without noise every arm point lies on its arm: r = 0.1 + 0.9 t and angle 2.5π t + 2πc/K.
+    // Without noise every arm point lies on its arm: r = 0.1 + 0.9 t and angle ARM_TURN·t + 2πc/K.
     let s = generate_with(DatasetKind::Arms, 500, 0, 0.0, 0.0, 8, k, None).unwrap();
     for (x, &c) in s.x_train.chunks(2).zip(&s.labels_train) {
         let r = (x[0] as f64).hypot(x[1] as f64);
         let t = (r - 0.1) / 0.9;
-        let a = 2.5 * PI * t + 2.0 * PI * c as f64 / k as f64;
+        let a = descent::data::ARM_TURN * t + 2.0 * PI * c as f64 / k as f64;
         // f32 coordinates: 1e-5 absolute.
         assert!((x[0] as f64 - r * a.cos()).abs() < 1e-5);
         assert!((x[1] as f64 - r * a.sin()).abs() < 1e-5);
