@@ -21,6 +21,10 @@ pub enum Error {
         fixes: Vec<&'static str>,
     },
 
+    /// A weights file that cannot be read or does not fit its settings
+    /// ([`crate::session::weights`]); `message` says which part and why.
+    InvalidWeights { message: String },
+
     // --- numerics ---
     /// Training produced a non-finite value or a loss past the divergence bound.
     Diverged { step: u64 },
@@ -78,6 +82,9 @@ impl fmt::Display for Error {
                 human_bytes(*limit),
                 lower(fixes)
             ),
+            Error::InvalidWeights { message } => {
+                write!(f, "this weights file cannot be used: {message}")
+            }
             Error::Diverged { step } => write!(f, "diverged at step {step}"),
             Error::NotPositiveDefinite { what } => write!(f, "{what} is not positive definite"),
             Error::ShapeMismatch { op, expected, got } => {
@@ -143,6 +150,13 @@ pub fn blame(costs: &[(&'static str, f64, f64)]) -> Vec<&'static str> {
 }
 
 impl Error {
+    /// An [`Error::InvalidWeights`] saying `message`.
+    pub fn weights(message: impl Into<String>) -> Self {
+        Error::InvalidWeights {
+            message: message.into(),
+        }
+    }
+
     pub fn config(field: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidConfig {
             field,

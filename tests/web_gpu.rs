@@ -61,6 +61,7 @@ on_both! {
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, false);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, false);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, false);
+    momentum_step: |b| ops::momentum_step(b, 24, false);
     empirical_kernels: |b| kernels_gpu::empirical_kernels(b, 31);
     analytic_kernels: |b| kernels_gpu::analytic_kernels(b, 32, false);
     random_feature_grams: |b| kernels_gpu::random_feature_grams(b, 33, false);

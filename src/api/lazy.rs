@@ -26,6 +26,29 @@ pub fn lazy_defaults() -> Result<JsValue, JsValue> {
     })
 }
 
+/// What a Lazy-or-rich weights file holds, checked as `LazyRich.importWeights` checks it:
+/// `{ config, step }`. Throws an `Error` that says what is wrong with the file.
+#[wasm_bindgen(js_name = readLazyWeights)]
+pub fn read_lazy_weights(text: &str) -> Result<JsValue, JsValue> {
+    let weights = crate::session::weights::Weights::parse(text).map_err(js_err)?;
+    let config = weights
+        .config(
+            &lazy::settings(),
+            &lazy::LazyConfig::default(),
+            |c: &lazy::LazyConfig| c.run.clone(),
+        )
+        .map_err(js_err)?;
+    #[derive(Serialize)]
+    struct Read {
+        config: lazy::LazyConfig,
+        step: f64,
+    }
+    to_js(&Read {
+        config,
+        step: weights.step as f64,
+    })
+}
+
 /// A live Lazy-or-rich run (see `scenes::lazy`).
 #[wasm_bindgen]
 pub struct LazyRich {
@@ -42,6 +65,26 @@ impl LazyRich {
         Ok(LazyRich {
             inner: lazy::LazyRich::new(config.run, config.ridge).map_err(js_err)?,
         })
+    }
+
+    /// A run continued from a Lazy-or-rich weights file (its JSON text): the file's settings,
+    /// parameters and step (see `session::weights`). Throws an `Error` that says what is wrong
+    /// with the file.
+    #[wasm_bindgen(js_name = importWeights)]
+    pub fn import_weights(text: &str) -> Result<LazyRich, JsValue> {
+        let (_, inner) = lazy::LazyRich::import(text).map_err(js_err)?;
+        Ok(LazyRich { inner })
+    }
+
+    /// The weights file of the network now (JSON text); throws for a diverged run.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&mut self) -> Result<String, JsValue> {
+        Ok(self.inner.export_weights().map_err(js_err)?.to_json())
+    }
+
+    /// Back to θ₀ at step 0; the report there.
+    pub fn rewind(&mut self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.rewind().map_err(js_err)?)
     }
 
     #[wasm_bindgen(getter)]

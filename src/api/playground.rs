@@ -57,6 +57,32 @@ impl Playground {
         Ok(Playground { inner })
     }
 
+    /// A run continued from a Playground weights file (its JSON text) on the chosen backend:
+    /// the file's settings, parameters, step count and divergence reference (see
+    /// `session::weights`). Rejects with an `Error` that says what is wrong with the file.
+    #[wasm_bindgen(js_name = importWeights)]
+    pub async fn import_weights(text: String, backend: String) -> Result<Playground, JsValue> {
+        let choice = BackendChoice::parse(&backend).map_err(js_err)?;
+        let inner = Live::import(&text, choice, now_ms())
+            .await
+            .map_err(js_err)?;
+        Ok(Playground { inner })
+    }
+
+    /// The weights file of the network now (JSON text, `session::weights`); rejects for a
+    /// diverged run.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub async fn export_weights(&mut self) -> Result<String, JsValue> {
+        self.inner.export_weights().await.map_err(js_err)
+    }
+
+    /// Back to θ₀, the seed's initial weights, at step 0 (the run then equals a fresh one of
+    /// its settings); returns the report there, with `backend` and `notice`.
+    pub async fn rewind(&mut self) -> Result<JsValue, JsValue> {
+        let r = self.inner.rewind().await.map_err(js_err)?;
+        to_js(&r)
+    }
+
     /// The backend running now: "cpu" or "webgpu".
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
@@ -214,6 +240,23 @@ impl Playground {
     pub fn lose_device(&mut self) {
         self.inner.lose_device();
     }
+}
+
+/// What a Playground weights file holds, checked as `Playground.importWeights` checks it:
+/// `{ config, step }` (the settings every field present, the step it was taken at). Throws an
+/// `Error` that says what is wrong with the file.
+#[wasm_bindgen(js_name = readPlaygroundWeights)]
+pub fn read_playground_weights(text: &str) -> Result<JsValue, JsValue> {
+    let (config, weights) = playground::read_weights(text).map_err(js_err)?;
+    #[derive(Serialize)]
+    struct Read {
+        config: PlaygroundConfig,
+        step: f64,
+    }
+    to_js(&Read {
+        config,
+        step: weights.step as f64,
+    })
 }
 
 /// Floating-point operations per step from which "auto" prefers the GPU, and the figure for

@@ -45,6 +45,13 @@ impl StepSize {
         self.inner.step() as f64
     }
 
+    /// The weights file of the live run now (JSON text, `session::weights`); throws once the
+    /// run diverged.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&mut self) -> Result<String, JsValue> {
+        Ok(self.inner.export_weights().map_err(js_err)?.to_json())
+    }
+
     #[wasm_bindgen(getter, js_name = paramCount)]
     pub fn param_count(&self) -> f64 {
         self.inner.param_count() as f64

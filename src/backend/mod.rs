@@ -280,4 +280,19 @@ pub trait Backend {
         loss: &mut Self::Buf,
         slot: usize,
     );
+
+    /// One heavy-ball step with L2 weight decay over `len` parameters, in place:
+    /// `v[i] = beta · v[i] + g[i] + wd · theta[i]`, then `theta[i] −= lr · v[i]` (the new v),
+    /// for `i < len` ([`crate::nn::Momentum`]). `g` is the gradient of the loss; elements past
+    /// `len` are not touched.
+    fn momentum_step(
+        &mut self,
+        len: usize,
+        lr: f32,
+        beta: f32,
+        wd: f32,
+        g: &Self::Buf,
+        v: &mut Self::Buf,
+        theta: &mut Self::Buf,
+    );
 }

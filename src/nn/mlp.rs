@@ -236,8 +236,8 @@ impl<B: Backend> Workspace<B> {
     }
 }
 
-/// Gradient buffers of every layer: weights, then biases.
-type Grads<B> = (Vec<<B as Backend>::Buf>, Vec<<B as Backend>::Buf>);
+/// Buffers shaped like every layer's parameters (gradients, velocities): weights, then biases.
+pub type Grads<B> = (Vec<<B as Backend>::Buf>, Vec<<B as Backend>::Buf>);
 
 /// An MLP whose parameters live in backend buffers.
 pub struct Mlp<B: Backend> {
@@ -534,5 +534,37 @@ impl<B: Backend> Mlp<B> {
             at += shape.fan_out;
         }
         Ok(())
+    }
+
+    /// A heavy-ball step ([`super::momentum`]) from the gradient the latest
+    /// `backward(…, Backward::Gradient)` left in the gradient buffers: per layer, for the
+    /// weights and for the biases, `v = beta · v + g + wd · θ; θ −= lr · v`. `velocity` holds
+    /// one buffer per layer's weights and one per layer's biases, shaped like the parameters.
+    /// Does nothing before any gradient has been computed.
+    pub fn momentum_step(
+        &mut self,
+        backend: &mut B,
+        velocity: &mut Grads<B>,
+        lr: f32,
+        beta: f32,
+        wd: f32,
+    ) {
+        let Some((gw, gb)) = &self.grads else {
+            return;
+        };
+        let (vw, vb) = velocity;
+        for (l, shape) in self.layers.iter().enumerate() {
+            let nw = shape.fan_in * shape.fan_out;
+            backend.momentum_step(nw, lr, beta, wd, &gw[l], &mut vw[l], &mut self.weights[l]);
+            backend.momentum_step(
+                shape.fan_out,
+                lr,
+                beta,
+                wd,
+                &gb[l],
+                &mut vb[l],
+                &mut self.biases[l],
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod batched;
 pub mod hessian;
 pub mod loss;
 pub mod mlp;
+pub mod momentum;
 pub mod ntk;
 pub mod train;
 
@@ -11,4 +12,5 @@ pub use crate::math::Activation;
 pub use batched::{BatchedTrainer, NetConfig};
 pub use loss::Loss;
 pub use mlp::{Mlp, MlpSpec, Parametrization};
+pub use momentum::Momentum;
 pub use train::Trainer;

@@ -5,9 +5,13 @@
 //! blocking readback on a GPU, unavailable in a browser), and [`Trainer::advance_async`]
 //! queues k full-batch steps that write their losses into the k slots of one device buffer,
 //! then awaits a single [`Backend::read_async`] of them: the path that trains on the web GPU.
+//!
+//! Either way a step is plain gradient descent, or heavy ball with L2 weight decay when a
+//! [`Momentum`] is set ([`Trainer::with_momentum`]; the update is in [`super::momentum`]).
 
 use super::loss::{Eval, Loss};
 use super::mlp::{Backward, Mlp, Workspace};
+use super::momentum::Momentum;
 use crate::backend::Backend;
 use crate::data::stream;
 use crate::error::{Error, Result};
@@ -25,6 +29,8 @@ pub const LOSS_FLOOR: f32 = 1e-2;
 
 /// Mini-batch state: a shuffled order of the training rows, consumed batch by batch.
 struct Batches<B: Backend> {
+    /// The run's seed: the order is drawn from its [`stream::BATCHES`] stream.
+    seed: u64,
     size: usize,
     order: Vec<usize>,
     pos: usize,
@@ -35,6 +41,23 @@ struct Batches<B: Backend> {
     x: B::Buf,
     y: B::Buf,
     f0: B::Buf,
+}
+
+impl<B: Backend> Batches<B> {
+    /// The order and position after `step` steps from the seed: the rows are consumed `size`
+    /// at a time and a new order is drawn each time one is used up, so `step · size` rows in,
+    /// ⌊(step · size − 1)/n⌋ orders have followed the first.
+    fn seek(&mut self, step: u64) {
+        let n = self.order.len() as u128;
+        self.rng = Rng::stream(self.seed, stream::BATCHES);
+        self.order = self.rng.permutation(n as usize);
+        let taken = step as u128 * self.size as u128;
+        let redrawn = if taken == 0 { 0 } else { (taken - 1) / n };
+        for _ in 0..redrawn {
+            self.order = self.rng.permutation(n as usize);
+        }
+        self.pos = (taken - redrawn * n) as usize;
+    }
 }
 
 /// Device copies of every layer's weights and biases.
@@ -74,6 +97,13 @@ pub struct Trainer<B: Backend> {
     /// The parameters at the start of the latest [`Trainer::advance_async`] batch (weights,
     /// biases), restored when a step inside it diverges.
     batch_start: Option<ParamBufs<B>>,
+    /// Heavy-ball momentum and weight decay; plain gradient descent by default.
+    momentum: Momentum,
+    /// The heavy-ball velocity, shaped like the parameters; allocated (zero) on the first
+    /// step that uses it.
+    velocity: Option<ParamBufs<B>>,
+    /// The velocity at the start of the latest [`Trainer::advance_async`] batch.
+    batch_start_velocity: Option<ParamBufs<B>>,
 }
 
 impl<B: Backend> Trainer<B> {
@@ -129,6 +159,9 @@ impl<B: Backend> Trainer<B> {
             last_loss: None,
             loss_slots: None,
             batch_start: None,
+            momentum: Momentum::NONE,
+            velocity: None,
+            batch_start_velocity: None,
             backend,
             mlp,
         };
@@ -136,6 +169,7 @@ impl<B: Backend> Trainer<B> {
             let mut rng = Rng::stream(seed, stream::BATCHES);
             let order = rng.permutation(n);
             t.batches = Some(Batches {
+                seed,
                 size: rows,
                 order,
                 pos: 0,
@@ -194,6 +228,19 @@ impl<B: Backend> Trainer<B> {
         }
         self.alpha = alpha;
         Ok(self)
+    }
+
+    /// Sets heavy-ball momentum and weight decay (see [`super::momentum`]); before any step.
+    /// [`Momentum::NONE`] (the default) is plain gradient descent, bit for bit.
+    pub fn with_momentum(mut self, momentum: Momentum) -> Result<Self> {
+        momentum.validate()?;
+        self.momentum = momentum;
+        Ok(self)
+    }
+
+    /// The momentum and weight decay.
+    pub fn momentum(&self) -> Momentum {
+        self.momentum
     }
 
     /// The lazy-training scale α.
@@ -306,8 +353,15 @@ impl<B: Backend> Trainer<B> {
             None => &self.x,
             Some(b) => &b.x,
         };
-        self.mlp
-            .backward(&mut self.backend, x, &mut self.ws, Backward::Step { lr });
+        descend(
+            &mut self.mlp,
+            &mut self.backend,
+            x,
+            &mut self.ws,
+            lr,
+            self.momentum,
+            &mut self.velocity,
+        );
         self.step += 1;
         Ok(())
     }
@@ -417,16 +471,29 @@ impl<B: Backend> Trainer<B> {
             slots,
             slot,
         );
-        self.mlp.backward(
+        descend(
+            &mut self.mlp,
             &mut self.backend,
             &self.x,
             &mut self.ws,
-            Backward::Step { lr },
+            lr,
+            self.momentum,
+            &mut self.velocity,
         );
     }
 
-    /// Queues a device copy of the parameters into `batch_start`.
+    /// Queues a device copy of the parameters into `batch_start` (and of the velocity into
+    /// `batch_start_velocity`, when momentum or weight decay is on).
     fn save_batch_start(&mut self) {
+        if !self.momentum.is_plain() {
+            let velocity = self
+                .velocity
+                .get_or_insert_with(|| param_zeros(&mut self.backend, &self.mlp));
+            let saved = self
+                .batch_start_velocity
+                .get_or_insert_with(|| param_zeros(&mut self.backend, &self.mlp));
+            copy_params(&mut self.backend, &self.mlp, velocity, saved);
+        }
         let (ws, bs) = self.batch_start.get_or_insert_with(|| {
             let layers = &self.mlp.layers;
             (
@@ -448,9 +515,13 @@ impl<B: Backend> Trainer<B> {
         }
     }
 
-    /// Queues the copy of `batch_start` back into the parameters.
+    /// Queues the copy of `batch_start` back into the parameters (and of
+    /// `batch_start_velocity` into the velocity).
     fn restore_batch_start(&mut self) {
         self.forward_cached = false;
+        if let (Some(saved), Some(velocity)) = (&self.batch_start_velocity, &mut self.velocity) {
+            copy_params(&mut self.backend, &self.mlp, saved, velocity);
+        }
         let Some((ws, bs)) = &self.batch_start else {
             return;
         };
@@ -560,16 +631,77 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// Puts a run back where a [`Trainer::params_async`] snapshot left it: the parameters,
-    /// the step count and the first loss (so the divergence rule continues unchanged). Used to
-    /// carry a run from one backend to another.
+    /// the step count and the first loss (so the divergence rule continues unchanged), and, for
+    /// mini-batches, the batch order where `step` steps from the seed leave it (the order is
+    /// drawn from the seed alone, so it is replayed without training). Used to carry a run from
+    /// one backend to another, to continue a run from a weights file and to rewind to θ₀. The
+    /// snapshot holds no velocity: heavy ball restarts from v = 0.
     pub fn restore(&mut self, params: &[f32], step: u64, initial_loss: Option<f32>) -> Result<()> {
         self.mlp.set_params(&mut self.backend, params)?;
+        self.velocity = None;
+        if let Some(b) = self.batches.as_mut() {
+            b.seek(step);
+        }
         self.step = step;
         self.initial_loss = initial_loss;
         self.diverged = None;
         self.last_loss = None;
         self.forward_cached = false;
         Ok(())
+    }
+}
+
+/// Back-propagates the residual in `ws` and updates the parameters: the direct step
+/// θ −= lr · ∇L when `momentum` is plain, else the gradient into the gradient buffers and a
+/// heavy-ball step with the velocity (allocated, zero, on first use).
+fn descend<B: Backend>(
+    mlp: &mut Mlp<B>,
+    backend: &mut B,
+    x: &B::Buf,
+    ws: &mut Workspace<B>,
+    lr: f32,
+    momentum: Momentum,
+    velocity: &mut Option<ParamBufs<B>>,
+) {
+    if momentum.is_plain() {
+        mlp.backward(backend, x, ws, Backward::Step { lr });
+        return;
+    }
+    mlp.backward(backend, x, ws, Backward::Gradient);
+    let v = velocity.get_or_insert_with(|| param_zeros(backend, mlp));
+    mlp.momentum_step(
+        backend,
+        v,
+        lr,
+        momentum.beta as f32,
+        momentum.weight_decay as f32,
+    );
+}
+
+/// Zero buffers shaped like the parameters of `mlp`.
+fn param_zeros<B: Backend>(backend: &mut B, mlp: &Mlp<B>) -> ParamBufs<B> {
+    (
+        mlp.layers
+            .iter()
+            .map(|l| backend.zeros(l.fan_in * l.fan_out))
+            .collect(),
+        mlp.layers
+            .iter()
+            .map(|l| backend.zeros(l.fan_out))
+            .collect(),
+    )
+}
+
+/// Queues `dst = src` for two sets of parameter-shaped buffers of `mlp`.
+fn copy_params<B: Backend>(
+    backend: &mut B,
+    mlp: &Mlp<B>,
+    src: &ParamBufs<B>,
+    dst: &mut ParamBufs<B>,
+) {
+    for (l, shape) in mlp.layers.iter().enumerate() {
+        backend.copy(&src.0[l], &mut dst.0[l], shape.fan_in * shape.fan_out);
+        backend.copy(&src.1[l], &mut dst.1[l], shape.fan_out);
     }
 }
 

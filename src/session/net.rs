@@ -191,6 +191,37 @@ pub fn lr_setting() -> Setting {
         .doc("Gradient-descent step size; applies to the running network. The NTK limit takes η → 0.")
 }
 
+/// Heavy-ball momentum β's row ([`crate::nn::momentum`]): 0 (plain gradient descent, the
+/// default) to [`MAX_MOMENTUM`](crate::nn::momentum::MAX_MOMENTUM).
+pub fn momentum_setting() -> Setting {
+    Setting::float(
+        "momentum",
+        "Momentum β",
+        [0.0, crate::nn::momentum::MAX_MOMENTUM],
+    )
+    .doc(
+        "Heavy ball: v ← βv + ∇L, θ ← θ − ηv. 0 is plain gradient descent; momentum moves the \
+         stability bound on η up by the factor 1 + β.",
+    )
+}
+
+/// The weight decay λ_wd's row ([`crate::nn::momentum`]): the engine takes 0 (none, the
+/// default) to [`MAX_WEIGHT_DECAY`](crate::nn::momentum::MAX_WEIGHT_DECAY); the log slider
+/// spans 10⁻⁶ to 0.1 (and 0 below it).
+pub fn weight_decay_setting() -> Setting {
+    Setting::float(
+        "weightDecay",
+        "Weight decay λ_wd",
+        [0.0, crate::nn::momentum::MAX_WEIGHT_DECAY],
+    )
+    .log()
+    .slider([1e-6, 0.1])
+    .doc(
+        "Adds λ_wd‖θ‖²/2 to the loss (every weight and bias), so λ_wd adds to every curvature \
+         and the stability bound on η falls to 2(1 + β)/(λ_max/n + λ_wd).",
+    )
+}
+
 /// The ridge λ's row (kernel and random-features regression): the engine takes 0 (the minimum-norm fit) and anything up to 10⁶; the
 /// slider spans 10⁻⁶ to 10 (and 0 below it), from no visible effect to a flat curve.
 pub fn ridge_setting() -> Setting {

@@ -1,6 +1,6 @@
 //! One training run, the thing every network scene stands on: a data set, a network and its
 //! trainer, built from a [`RunConfig`] (the shared data and network settings plus the step
-//! size, the batch size and the lazy scale α).
+//! size, the batch size, the lazy scale α, the momentum and the weight decay).
 //!
 //! [`Run::new`] checks the settings and the memory estimate, draws the data and the initial
 //! weights from the seed, and evaluates once (a configuration whose first outputs overflow is
@@ -34,12 +34,17 @@ use crate::data::{self, Dataset, GridSpec, Task, stream};
 use crate::error::{Error, Result, blame, in_range};
 use crate::exec::block_on;
 use crate::nn::mlp::{Mlp, MlpSpec, Workspace};
+use crate::nn::momentum::Momentum;
 use crate::nn::ntk::empirical_kernels;
 use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
 use crate::session::budget::PLAYGROUND_MEMORY;
-use crate::session::net::{DataSettings, NetSettings, data_table, lr_setting, net_table};
+use crate::session::net::{
+    DataSettings, NetSettings, data_table, lr_setting, momentum_setting, net_table,
+    weight_decay_setting,
+};
 use crate::session::settings::{SceneSpec, Setting};
+use crate::session::weights::Weights;
 
 /// Number of test points (fixed, so test losses compare across training-set sizes).
 pub const N_TEST: usize = 512;
@@ -61,6 +66,10 @@ pub struct RunConfig {
     pub batch_size: usize,
     /// The lazy-training scale α: train α(f − f₀) (α·f uncentred) on the loss divided by α².
     pub alpha: f64,
+    /// Heavy-ball momentum β (0: plain gradient descent; see [`crate::nn::momentum`]).
+    pub momentum: f64,
+    /// L2 weight decay λ_wd on every parameter (0: none).
+    pub weight_decay: f64,
 }
 
 impl Default for RunConfig {
@@ -71,6 +80,8 @@ impl Default for RunConfig {
             lr: 0.5,
             batch_size: 0,
             alpha: 1.0,
+            momentum: 0.0,
+            weight_decay: 0.0,
         }
     }
 }
@@ -82,7 +93,8 @@ pub fn alpha_setting() -> Setting {
         .doc("Trains α(f − f₀) on the loss divided by α². Large α: lazy, small α: rich.")
 }
 
-/// The rows of a run's settings: the data, the network, the step size, the batch size and α.
+/// The rows of a run's settings: the data, the network, the step size, the batch size, α,
+/// the momentum and the weight decay.
 pub fn table() -> Vec<Setting> {
     let mut rows = data_table();
     rows.extend(net_table());
@@ -91,6 +103,8 @@ pub fn table() -> Vec<Setting> {
         Setting::int("batchSize", "Batch size", [0.0, 2048.0])
             .doc("Full-batch gradient descent is the theory’s setting; mini-batches add noise."),
         alpha_setting(),
+        momentum_setting(),
+        weight_decay_setting(),
     ]);
     rows
 }
@@ -139,6 +153,14 @@ impl RunConfig {
                 defaults.data.n_train as f64,
             ),
         ])
+    }
+
+    /// The momentum and weight decay the trainer steps with.
+    pub fn optimizer(&self) -> Momentum {
+        Momentum {
+            beta: self.momentum,
+            weight_decay: self.weight_decay,
+        }
     }
 
     pub fn spec(&self) -> MlpSpec {
@@ -236,10 +258,28 @@ impl Run<Cpu> {
     /// Puts the run where `snapshot` (taken on any backend, with the same settings) left it:
     /// parameters, step count and divergence reference; then evaluates there.
     pub fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
-        self.trainer
-            .restore(&snapshot.params, snapshot.step, snapshot.initial_loss)?;
-        self.evaluate();
-        Ok(())
+        block_on(self.restore_async(snapshot)).map(|_| ())
+    }
+
+    /// The weights file of the run now ([`Run::export_weights_async`]).
+    pub fn export_weights(&mut self, scene: &str, settings: &impl Serialize) -> Result<Weights> {
+        block_on(self.export_weights_async(scene, settings))
+    }
+
+    /// A CPU run of `config` continued from the weights file `weights` (whose settings made
+    /// `config`: see [`Weights::config`]): the same data and θ₀ as the run that wrote it, its
+    /// parameters, step count and divergence reference. Trained on, it takes the steps the
+    /// run that wrote the file would have taken, bit for bit (see [`crate::session::weights`]).
+    pub fn import_weights(config: RunConfig, weights: &Weights) -> Result<Self> {
+        weights.check(&config)?;
+        let mut run = Run::new(config)?;
+        block_on(run.restore_weights_async(weights))?;
+        Ok(run)
+    }
+
+    /// Back to θ₀ ([`Run::rewind_async`]): the run then equals a fresh one of its settings.
+    pub fn rewind(&mut self) -> Report {
+        block_on(self.rewind_async()).unwrap_or_else(|e| self.report_error(e))
     }
 
     /// Runs up to `steps` steps and reports at the parameters reached. A divergence stops
@@ -318,7 +358,8 @@ impl<B: Backend> Run<B> {
             config.data.seed,
         )
         .await?
-        .with_alpha(config.alpha)?;
+        .with_alpha(config.alpha)?
+        .with_momentum(config.optimizer())?;
         let f0_test = if config.net.init.center_output {
             Some(trainer.predict_async(&data.x_test).await?)
         } else {
@@ -457,6 +498,85 @@ impl<B: Backend> Run<B> {
             params: self.trainer.params_async().await?,
             initial_loss: self.trainer.initial_loss(),
         })
+    }
+
+    /// Puts the run where `snapshot` (taken on any backend, with the same settings) left it:
+    /// parameters, step count, divergence reference and mini-batch order; a divergence is
+    /// forgotten. Then evaluates there, without blocking.
+    pub async fn restore_async(&mut self, snapshot: &Snapshot) -> Result<Report> {
+        self.trainer
+            .restore(&snapshot.params, snapshot.step, snapshot.initial_loss)?;
+        self.last_report.diverged = None;
+        self.last_report.message = None;
+        self.evaluate_async().await
+    }
+
+    /// θ₀: the initial parameters the seed draws (those of a fresh run of these settings), in
+    /// the order of [`Mlp::params`].
+    pub fn initial_params(&self) -> Result<Vec<f32>> {
+        let mut cpu = Cpu::new();
+        let mut rng = Rng::stream(self.config.data.seed, stream::WEIGHTS);
+        let mlp = Mlp::new(&mut cpu, self.config.spec(), &mut rng)?;
+        Ok(mlp.params(&mut cpu))
+    }
+
+    /// Back to θ₀ without blocking: the seed's initial parameters, step 0, the divergence
+    /// reference and any divergence forgotten, the mini-batch order at its start; the data and
+    /// the settings in force (a step size changed live included) are kept, so the run equals a
+    /// fresh run of [`Run::config`] bit for bit. Returns the report at θ₀.
+    pub async fn rewind_async(&mut self) -> Result<Report> {
+        let params = self.initial_params()?;
+        self.restore_async(&Snapshot {
+            step: 0,
+            params,
+            initial_loss: None,
+        })
+        .await
+    }
+
+    /// The weights file of the run now, as scene `scene` with its configuration `settings`
+    /// (which must hold this run's settings under their URL names), read back without
+    /// blocking. A diverged run has no weights worth keeping and is refused.
+    pub async fn export_weights_async(
+        &mut self,
+        scene: &str,
+        settings: &impl Serialize,
+    ) -> Result<Weights> {
+        if let Some(step) = self.last_report.diverged {
+            return Err(Error::weights(format!(
+                "the run diverged at step {step}, so there are no trained weights to export; rewind to θ₀ or lower the step size first"
+            )));
+        }
+        let params = self.trainer.params_async().await?;
+        if let Some(i) = params.iter().position(|v| !v.is_finite()) {
+            return Err(Error::weights(format!(
+                "parameter {i} is not a finite number, so the weights are not exported"
+            )));
+        }
+        let settings = serde_json::to_value(settings)
+            .map_err(|e| Error::weights(format!("the settings could not be written: {e}")))?;
+        Ok(Weights {
+            scene: scene.to_string(),
+            settings,
+            architecture: crate::session::weights::Architecture::of(&self.config),
+            seed: self.config.data.seed,
+            step: self.trainer.step(),
+            initial_loss: self.trainer.initial_loss(),
+            layers: Weights::layers_of(&self.config.spec(), &params)?,
+        })
+    }
+
+    /// Continues from the weights file `weights`, written by a run of these settings (see
+    /// [`Weights::check`]): its parameters, step count and divergence reference replace the
+    /// run's (see [`Run::restore_async`]). Returns the report there.
+    pub async fn restore_weights_async(&mut self, weights: &Weights) -> Result<Report> {
+        weights.check(&self.config)?;
+        self.restore_async(&Snapshot {
+            step: weights.step,
+            params: weights.params(),
+            initial_loss: weights.initial_loss,
+        })
+        .await
     }
 
     /// The last report with `e` as its message (the run is kept).

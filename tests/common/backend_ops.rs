@@ -287,6 +287,53 @@ pub async fn col_sum<B: Backend>(b: &mut B, seed: u64, big: bool) {
     }
 }
 
+/// `momentum_step`: v = βv + g + wd·θ, θ −= η v over the first `len` elements, against the
+/// same update in f64 from the same f32 inputs. Each output is two or three f32 roundings of
+/// the operands, so both are held to EW_RTOL of the sum of the magnitudes entering them (θ's
+/// bound adds η times v's). The element past `len` must stay as it is in both buffers; one
+/// case with β = wd = 0 checks the plain step θ −= η g.
+pub async fn momentum_step<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (case, len) in lengths(big).into_iter().enumerate() {
+        let (lr, beta, wd) = if case == 0 {
+            (0.3f32, 0.0f32, 0.0f32)
+        } else {
+            (0.37f32, 0.9f32, 1e-2f32)
+        };
+        let g = random(&mut rng, len, 1.0);
+        let v = random(&mut rng, len + 1, 1.0);
+        let theta = random(&mut rng, len + 1, 1.0);
+        let (lr64, beta64, wd64) = (lr as f64, beta as f64, wd as f64);
+        let mut want_v = Vec::with_capacity(len + 1);
+        let mut want_t = Vec::with_capacity(len + 1);
+        let mut size_v = Vec::with_capacity(len + 1);
+        for i in 0..len {
+            let (vi, gi, ti) = (v[i] as f64, g[i] as f64, theta[i] as f64);
+            let nv = beta64 * vi + gi + wd64 * ti;
+            want_v.push(nv);
+            want_t.push(ti - lr64 * nv);
+            size_v.push((beta64 * vi).abs() + gi.abs() + (wd64 * ti).abs());
+        }
+        want_v.push(v[len] as f64);
+        want_t.push(theta[len] as f64);
+        size_v.push(0.0);
+        let gb = b.upload(&g);
+        let mut vb = b.upload(&v);
+        let mut tb = b.upload(&theta);
+        b.momentum_step(len, lr, beta, wd, &gb, &mut vb, &mut tb);
+        let got_v = fetch(b, &vb, len + 1).await;
+        let got_t = fetch(b, &tb, len + 1).await;
+        let what = format!("{name} momentum_step len={len} β={beta} wd={wd}");
+        assert_close(&format!("{what}: v"), &got_v, &want_v, |i| {
+            EW_RTOL * size_v[i] + 1e-30
+        });
+        assert_close(&format!("{what}: θ"), &got_t, &want_t, |i| {
+            EW_RTOL * ((theta[i] as f64).abs() + 2.0 * lr64 * size_v[i]) + 1e-30
+        });
+    }
+}
+
 /// `axpy`: y += α x, touching only the first `len` elements.
 pub async fn axpy<B: Backend>(b: &mut B, seed: u64, big: bool) {
     let mut rng = Rng::new(seed);

@@ -333,6 +333,22 @@ impl Backend for Cpu {
             );
         }
     }
+
+    fn momentum_step(
+        &mut self,
+        len: usize,
+        lr: f32,
+        beta: f32,
+        wd: f32,
+        g: &Vec<f32>,
+        v: &mut Vec<f32>,
+        theta: &mut Vec<f32>,
+    ) {
+        for ((vi, ti), &gi) in v[..len].iter_mut().zip(&mut theta[..len]).zip(&g[..len]) {
+            *vi = beta * *vi + gi + wd * *ti;
+            *ti -= lr * *vi;
+        }
+    }
 }
 
 /// The body of [`Backend::bias_act`] on one `rows × cols` matrix (`z`, `h`) and its `cols`

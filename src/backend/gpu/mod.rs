@@ -5,7 +5,7 @@
 //! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`, and the
 //! batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`, `residual_loss_batched`,
 //! each one dispatch for a whole batch of networks, and the kernel matrices' `ntk_accumulate`
-//! and `nngp_ntk_recursion`); `gemm` and `residual_loss` are `gemm_batched` and
+//! and `nngp_ntk_recursion`, and the heavy-ball update `momentum_step`); `gemm` and `residual_loss` are `gemm_batched` and
 //! `residual_loss_batched` with one network, and products with one output column or row of
 //! either go to `gemv`. The twin is the
 //! fallback and the test oracle.
@@ -96,10 +96,11 @@ enum Kernel {
     Gemv,
     NtkAccumulate,
     NngpNtkRecursion,
+    MomentumStep,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 11] = [
+    const ALL: [Kernel; 12] = [
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
@@ -111,6 +112,7 @@ impl Kernel {
         Kernel::Gemv,
         Kernel::NtkAccumulate,
         Kernel::NngpNtkRecursion,
+        Kernel::MomentumStep,
     ];
 
     /// The entry point, the shader file's stem and the CPU twin's name.
@@ -127,6 +129,7 @@ impl Kernel {
             Kernel::Gemv => "gemv",
             Kernel::NtkAccumulate => "ntk_accumulate",
             Kernel::NngpNtkRecursion => "nngp_ntk_recursion",
+            Kernel::MomentumStep => "momentum_step",
         }
     }
 
@@ -154,6 +157,7 @@ impl Kernel {
                 include_str!("nngp_ntk_recursion.wgsl"),
                 crate::math::activation::wgsl_moments()
             ),
+            Kernel::MomentumStep => include_str!("momentum_step.wgsl").to_string(),
         }
     }
 
@@ -171,6 +175,7 @@ impl Kernel {
             Kernel::Gemv => &[true, true, true, false],
             Kernel::NtkAccumulate => &[true, true, false],
             Kernel::NngpNtkRecursion => &[true, true, true, true, false],
+            Kernel::MomentumStep => &[true, false, false],
         }
     }
 }
@@ -1321,6 +1326,43 @@ impl Backend for Gpu {
             }
             net += nets;
         }
+    }
+
+    fn momentum_step(
+        &mut self,
+        len: usize,
+        lr: f32,
+        beta: f32,
+        wd: f32,
+        g: &GpuBuf,
+        v: &mut GpuBuf,
+        theta: &mut GpuBuf,
+    ) {
+        if len == 0 {
+            return;
+        }
+        if g.len < len || v.len < len || theta.len < len {
+            self.fail(
+                "momentum_step",
+                format!(
+                    "{len} parameters over buffers of {}, {} and {}",
+                    g.len, v.len, theta.len
+                ),
+            );
+            return;
+        }
+        let params = MomentumStepParams {
+            len: len as u32,
+            lr,
+            beta,
+            wd,
+        };
+        self.dispatch(
+            Kernel::MomentumStep,
+            &params,
+            &[&g.buffer, &v.buffer, &theta.buffer],
+            groups_1d(len),
+        );
     }
 }
 

@@ -75,6 +75,16 @@ pub struct AxpyParams {
     pub _pad: [u32; 2],
 }
 
+/// `momentum_step.wgsl`: v = beta · v + g + wd · θ, θ −= lr · v over `len` elements.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct MomentumStepParams {
+    pub len: u32,
+    pub lr: f32,
+    pub beta: f32,
+    pub wd: f32,
+}
+
 /// `gemm_batched.wgsl`: C_b = alpha · s_b · op(A_b) · op(B_b) + beta · C_b over the inner
 /// slice `k_begin..k_end`, for the networks from `batch_begin`.
 #[repr(C)]
@@ -174,6 +184,7 @@ const _: () = {
     assert!(size_of::<ResidualLossBatchedParams>() <= LIMIT);
     assert!(size_of::<NtkAccumulateParams>() <= LIMIT);
     assert!(size_of::<NngpNtkRecursionParams>() <= LIMIT);
+    assert!(size_of::<MomentumStepParams>() <= LIMIT);
 };
 
 #[cfg(test)]
@@ -206,7 +217,7 @@ mod tests {
     /// one side only fails here.
     #[test]
     fn rust_structs_match_the_shaders_params() {
-        let cases: [(&str, &str, usize, &[&str]); 11] = [
+        let cases: [(&str, &str, usize, &[&str]); 12] = [
             (
                 "bias_act",
                 include_str!("bias_act.wgsl"),
@@ -318,6 +329,12 @@ mod tests {
                 &[
                     "rows", "cols", "depth", "act", "s2", "sw2", "sb2", "nan_bits",
                 ],
+            ),
+            (
+                "momentum_step",
+                include_str!("momentum_step.wgsl"),
+                size_of::<MomentumStepParams>(),
+                &["len", "lr", "beta", "wd"],
             ),
         ];
         for (shader, source, bytes, rust_named) in cases {

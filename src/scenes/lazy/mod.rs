@@ -30,6 +30,10 @@ use crate::session::grid::{self, GridRun};
 use crate::session::net::{DataSettings, InitSettings, NetSettings, ridge_setting};
 use crate::session::run::{N_TEST, Report, RunConfig};
 use crate::session::settings::SceneSpec;
+use crate::session::weights::Weights;
+
+/// The scene's id in weights files and links.
+pub const SCENE: &str = "lazy";
 
 /// The most training points this scene takes (one n × n eigendecomposition per kernel).
 pub const MAX_TRAIN: usize = 512;
@@ -386,6 +390,39 @@ impl LazyRich {
         };
         lazy.krr = lazy.krr_fit()?;
         Ok(lazy)
+    }
+
+    /// A run continued from the scene's weights file `text` (see [`crate::session::weights`]):
+    /// the file's settings (returned beside the run), its parameters, step count and
+    /// divergence reference; the kernels are those at the seed's θ₀, as in the run that wrote
+    /// the file.
+    pub fn import(text: &str) -> Result<(LazyConfig, Self)> {
+        let weights = Weights::parse(text)?;
+        let config = weights.config(&settings(), &LazyConfig::default(), |c| c.run.clone())?;
+        let mut lazy = LazyRich::new(config.run.clone(), config.ridge)?;
+        crate::exec::block_on(lazy.pg.restore_weights_async(&weights))?;
+        Ok((config, lazy))
+    }
+
+    /// The scene's settings now (the step size as changed live, the ridge).
+    pub fn config(&self) -> LazyConfig {
+        LazyConfig {
+            run: self.pg.config.clone(),
+            ridge: self.ridge,
+        }
+    }
+
+    /// The weights file of the network now (refused for a diverged run).
+    pub fn export_weights(&mut self) -> Result<Weights> {
+        let config = self.config();
+        self.pg.export_weights(SCENE, &config)
+    }
+
+    /// Back to θ₀ at step 0 (the run then equals a fresh one of [`LazyRich::config`]); the
+    /// report there.
+    pub fn rewind(&mut self) -> Result<LazyReport> {
+        let r = self.pg.rewind();
+        self.report_from(r)
     }
 
     pub fn playground(&self) -> &GridRun {

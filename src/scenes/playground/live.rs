@@ -139,6 +139,71 @@ impl Live {
         })
     }
 
+    /// A run continued from the Playground weights file `text` on the chosen backend: the
+    /// file's settings (see [`Live::config`]), its parameters, step count and divergence
+    /// reference. A file that cannot be read, or settings that cannot be built, are the error.
+    pub async fn import(text: &str, choice: BackendChoice, now_ms: f64) -> Result<Self> {
+        let (config, weights) = super::read_weights(text)?;
+        let mut live = Live::create(config, choice, now_ms).await?;
+        let snapshot = Snapshot {
+            step: weights.step,
+            params: weights.params(),
+            initial_loss: weights.initial_loss,
+        };
+        let failed = match &mut live.engine {
+            Engine::Cpu(pg) => {
+                pg.restore_weights_async(&weights).await?;
+                None
+            }
+            Engine::Gpu(pg) => match pg.restore_weights_async(&weights).await {
+                Ok(_) => None,
+                Err(e @ Error::InvalidWeights { .. }) => return Err(e),
+                Err(e) => Some(e),
+            },
+        };
+        // On the GPU the file is the snapshot a lost device falls back to.
+        live.snapshot = Some(snapshot.clone());
+        if let Some(e) = failed {
+            live.fall_back(e)?;
+        }
+        Ok(live)
+    }
+
+    /// The weights file of the run now, as JSON text (see [`crate::session::weights`]).
+    pub async fn export_weights(&mut self) -> Result<String> {
+        let failed = match &mut self.engine {
+            Engine::Cpu(pg) => return Ok(super::export_weights(pg).await?.to_json()),
+            Engine::Gpu(pg) => match super::export_weights(pg).await {
+                Ok(w) => return Ok(w.to_json()),
+                Err(e @ Error::InvalidWeights { .. }) => return Err(e),
+                Err(e) => e,
+            },
+        };
+        self.fall_back(failed)?;
+        let pg = self.cpu().expect("on the CPU after a fallback");
+        Ok(super::export_weights(pg).await?.to_json())
+    }
+
+    /// Back to θ₀: the seed's initial parameters at step 0 (the run then equals a fresh one of
+    /// [`Live::config`]); returns the report there.
+    pub async fn rewind(&mut self) -> Result<LiveReport> {
+        self.snapshot = None; // a lost device falls back to θ₀, which the seed reproduces
+        let failed = match &mut self.engine {
+            Engine::Cpu(pg) => {
+                let r = pg.rewind_async().await?;
+                return Ok(self.wrap(r));
+            }
+            Engine::Gpu(pg) => match pg.rewind_async().await {
+                Ok(r) => return Ok(self.wrap(r)),
+                Err(e) => e,
+            },
+        };
+        self.fall_back(failed)?;
+        let pg = self.cpu().expect("on the CPU after a fallback");
+        let r = pg.rewind();
+        Ok(self.wrap(r))
+    }
+
     /// The backend now running: "cpu" or "webgpu".
     pub fn backend(&self) -> &'static str {
         match &self.engine {

@@ -7,10 +7,13 @@
 
 pub mod live;
 
+use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
+use crate::error::Result;
 use crate::session::grid::{self, GridRun};
 use crate::session::run::RunConfig;
 use crate::session::settings::SceneSpec;
+use crate::session::weights::Weights;
 
 pub use crate::session::run::{N_TEST, Report, Snapshot};
 
@@ -26,3 +29,21 @@ pub fn settings() -> SceneSpec {
 /// One live Playground run, on the CPU by default or on any other backend: a run and its
 /// plotting grid ([`GridRun`]).
 pub type Playground<B = Cpu> = GridRun<B>;
+
+/// The scene's id in weights files and links.
+pub const SCENE: &str = "playground";
+
+/// The weights file of a Playground run now (see [`crate::session::weights`]), read back
+/// without blocking.
+pub async fn export_weights<B: Backend>(pg: &mut Playground<B>) -> Result<Weights> {
+    let config = pg.config.clone();
+    pg.export_weights_async(SCENE, &config).await
+}
+
+/// Reads a Playground weights file: the settings it holds (checked against the scene's table
+/// and against its architecture and layers) and the file.
+pub fn read_weights(text: &str) -> Result<(PlaygroundConfig, Weights)> {
+    let weights = Weights::parse(text)?;
+    let config = weights.config(&settings(), &PlaygroundConfig::default(), |c| c.clone())?;
+    Ok((config, weights))
+}

@@ -16,7 +16,53 @@ fn three_figures(x: f64) -> String {
     }
 }
 
+/// With momentum β or weight decay λ_wd (`optimizer` = (β, λ_wd, the bound in slider
+/// units)), a sentence on how they move the stability bound; empty for plain gradient descent.
+fn bound_note((beta, wd, bound): (f64, f64, f64)) -> String {
+    let value = three_figures(bound);
+    match (beta > 0.0, wd > 0.0) {
+        (false, false) => String::new(),
+        (true, false) => format!(
+            "With momentum β = {beta} the stability bound is 2(1+β)n/λ_max(Θ₀) = {}n/λ_max(Θ₀) = {value}. ",
+            three_figures(2.0 * (1.0 + beta))
+        ),
+        (false, true) => format!(
+            "Weight decay λ_wd = {wd} adds λ_wd to every curvature, so the stability bound is \
+             2/(λ_max(Θ₀)/n + λ_wd) = {value}. "
+        ),
+        (true, true) => format!(
+            "With momentum β = {beta} and weight decay λ_wd = {wd} (which adds λ_wd to every curvature) \
+             the stability bound is 2(1+β)/(λ_max(Θ₀)/n + λ_wd) = {value}. "
+        ),
+    }
+}
+
 pub(super) fn explain(
+    regime: Regime,
+    settled: bool,
+    m: f64,
+    cat: f64,
+    peak_ratio: f64,
+    diverged: Option<u64>,
+    optimizer: (f64, f64, f64),
+) -> String {
+    let note = bound_note(optimizer);
+    let sentence = sentence(regime, settled, m, cat, peak_ratio, diverged);
+    if note.is_empty() {
+        sentence
+    } else {
+        // The bound named in the sentence is the one the note gives.
+        let sentence = sentence.replace("the stability bound 2n/λ_max(Θ₀)", "this bound");
+        let (beta, _, _) = optimizer;
+        if beta > 0.0 {
+            note + &sentence.replace("below 2n/η", "below 2(1+β)n/η")
+        } else {
+            note + &sentence
+        }
+    }
+}
+
+fn sentence(
     regime: Regime,
     settled: bool,
     m: f64,

@@ -16,17 +16,27 @@ use crate::nn::ntk::{kernel_distance, relative_change};
 use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
 use crate::session::budget::CATAPULT_FLOPS;
 use crate::session::run::Run;
+use crate::session::weights::Weights;
 
-/// The linearised network's loss under discrete kernel GD with Θ₀, from the eigenpairs.
+/// The scene's id in weights files and links.
+pub const SCENE: &str = "step";
+
+/// The linearised network's loss under discrete kernel GD with Θ₀, from the eigenpairs; with
+/// momentum β, heavy ball on the same modes.
 #[derive(Clone, Debug)]
 struct Linearized {
     /// (λᵢ, cᵢ²) with cᵢ the residual's component along eigenvector i at step 0.
     modes: Vec<(f64, f64)>,
     n: f64,
+    /// The momentum β.
+    beta: f64,
+    /// With β > 0: the step size, the step k and each mode's amplitude eᵢ at steps k − 1 and
+    /// k (relative to step 0) of the latest [`Linearized::loss`], continued by the next.
+    heavy: Option<(f64, u64, Vec<f64>, Vec<f64>)>,
 }
 
 impl Linearized {
-    fn new(machine: &KernelMachine, residual0: &[f64]) -> Self {
+    fn new(machine: &KernelMachine, residual0: &[f64], beta: f64) -> Self {
         let v = machine.eigenvectors();
         let r = nalgebra::DVector::from_column_slice(residual0);
         let c = v.tr_mul(&r);
@@ -39,11 +49,48 @@ impl Linearized {
         Linearized {
             modes,
             n: residual0.len() as f64,
+            beta,
+            heavy: None,
         }
     }
 
+    /// The loss after k steps: (1/2n) Σᵢ cᵢ² (1 − ηλᵢ/n)^{2k} for plain GD, and with momentum
+    /// (1/2n) Σᵢ cᵢ² eᵢ(k)² with eᵢ(0) = 1, eᵢ(1) = 1 − ηλᵢ/n (v starts at 0) and
+    /// eᵢ(k+1) = (1 + β − ηλᵢ/n) eᵢ(k) − β eᵢ(k−1). May be infinite or NaN past overflow.
+    fn loss(&mut self, lr: f64, k: u64) -> f64 {
+        if self.beta == 0.0 {
+            return self.plain_loss(lr, k);
+        }
+        let (n, beta) = (self.n, self.beta);
+        let continues = matches!(&self.heavy, Some((l, at, _, _)) if *l == lr && *at <= k);
+        if !continues {
+            let ones = vec![1.0; self.modes.len()];
+            self.heavy = Some((lr, 0, ones.clone(), ones));
+        }
+        let (_, at, prev, cur) = self.heavy.as_mut().expect("set above");
+        while *at < k {
+            for (i, &(l, _)) in self.modes.iter().enumerate() {
+                let a = 1.0 - lr * l / n;
+                let next = if *at == 0 {
+                    a * cur[i]
+                } else {
+                    (a + beta) * cur[i] - beta * prev[i]
+                };
+                prev[i] = cur[i];
+                cur[i] = next;
+            }
+            *at += 1;
+        }
+        self.modes
+            .iter()
+            .zip(cur.iter())
+            .map(|(&(_, c2), &e)| if c2 == 0.0 { 0.0 } else { c2 * e * e })
+            .sum::<f64>()
+            / (2.0 * n)
+    }
+
     /// (1/2n) Σᵢ cᵢ² (1 − ηλᵢ/n)^{2k}; may be infinite.
-    fn loss(&self, lr: f64, k: u64) -> f64 {
+    fn plain_loss(&self, lr: f64, k: u64) -> f64 {
         let k = k as f64;
         self.modes
             .iter()
@@ -77,14 +124,16 @@ pub struct StepSizeReport {
     pub effective_lr: f64,
     /// η as a multiple of the stability bound.
     pub lr_multiple: f64,
-    /// The stability bound 2n/λ_max(Θ₀), slider units.
+    /// The stability bound 2n/λ_max(Θ₀) (with momentum β and weight decay λ_wd,
+    /// 2(1 + β)/(λ_max(Θ₀)/n + λ_wd)), slider units.
     pub stability_bound: f64,
     /// The catapult bound, slider units, and as a multiple of the stability bound.
     pub catapult_bound: f64,
     pub catapult_multiple: f64,
     /// Where the catapult bound comes from.
     pub catapult_source: String,
-    /// 2/η_eff: the line sharpness and λ_max(Θ_t)/n are compared with.
+    /// 2/η_eff: the line sharpness and λ_max(Θ_t)/n are compared with; with momentum β and
+    /// weight decay λ_wd, the edge of stability 2(1 + β)/η_eff − λ_wd of the loss's curvature.
     pub two_over_lr: f64,
     /// λ_max(Θ₀)/n.
     pub ntk_top_init: f64,
@@ -254,7 +303,7 @@ impl StepSize {
         let residual0: Vec<f64> = (0..n)
             .map(|i| (if centred { 0.0 } else { f0[i] as f64 }) - y_train[i] as f64)
             .collect();
-        let lin = Linearized::new(&machine, &residual0);
+        let lin = Linearized::new(&machine, &residual0, config.momentum);
         let mut s = StepSize {
             config,
             run,
@@ -304,9 +353,13 @@ impl StepSize {
         Ok(s)
     }
 
-    /// The stability bound 2n/λ_max(Θ₀) in slider units.
+    /// The stability bound in slider units: 2n/λ_max(Θ₀), with momentum β and weight decay
+    /// λ_wd 2(1 + β)/(λ_max(Θ₀)/n + λ_wd) (written 2(1 + β)n/(λ_max(Θ₀) + nλ_wd), which is
+    /// 2n/λ_max(Θ₀) to the bit when β = λ_wd = 0).
     pub fn stability_bound(&self) -> f64 {
-        2.0 * self.objective.n() as f64 / self.lambda0 / self.lr_factor
+        let n = self.objective.n() as f64;
+        let (beta, wd) = (self.config.momentum, self.config.weight_decay);
+        2.0 * (1.0 + beta) * n / (self.lambda0 + wd * n) / self.lr_factor
     }
 
     /// Whether a run of [`CATAPULT_TRIAL_STEPS`] steps from θ₀ at `multiple` × the stability
@@ -384,6 +437,20 @@ impl StepSize {
             ));
         }
         self.restart(lr)
+    }
+
+    /// The weights file of the live run now (see [`crate::session::weights`]), its settings
+    /// with the step size in force; refused once the run diverged. The scene reads none back:
+    /// its curves follow one run from θ₀ over a fixed step budget, which a run continued from
+    /// a later step would show without their start (its restart is the rewind to θ₀).
+    pub fn export_weights(&mut self) -> Result<Weights> {
+        if let Some(step) = self.diverged {
+            return Err(Error::weights(format!(
+                "the run diverged at step {step}, so there are no trained weights to export; lower the step size first"
+            )));
+        }
+        let config = self.config.clone();
+        self.run.export_weights(SCENE, &config)
     }
 
     /// Restarts from θ₀ with the step size `multiple` × the stability bound.
@@ -542,7 +609,11 @@ impl StepSize {
         let current = *self.loss.last().expect("loss at step 0");
         let predicted = Regime::predicted(multiple, cat);
         let eta = self.effective_lr();
-        let flat_now = self.ntk_top.last().is_some_and(|&top| eta * top < 2.0);
+        let (beta, wd) = (self.config.momentum, self.config.weight_decay);
+        let flat_now = self
+            .ntk_top
+            .last()
+            .is_some_and(|&top| eta * (top + wd) < 2.0 * (1.0 + beta));
         let (regime, settled) = if self.diverged.is_some() {
             (Regime::Divergent, true)
         } else if multiple <= 1.0 {
@@ -559,6 +630,7 @@ impl StepSize {
             cat,
             peak_loss / initial,
             self.diverged,
+            (beta, wd, bound),
         );
         StepSizeReport {
             step: self.step(),
@@ -571,7 +643,7 @@ impl StepSize {
             catapult_bound: cat * bound,
             catapult_multiple: cat,
             catapult_source: source.into(),
-            two_over_lr: 2.0 / eta,
+            two_over_lr: 2.0 * (1.0 + beta) / eta - wd,
             ntk_top_init: self.lambda0 / self.objective.n() as f64,
             loss: self.loss.clone(),
             linearized_loss: self.lin_loss.clone(),

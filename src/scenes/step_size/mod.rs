@@ -8,6 +8,13 @@
 //! effective ones the update uses, [`crate::nn::Mlp::effective_lr`]; for mean-field that is
 //! the slider value times n_L. Reports give bounds in slider units and multiples of η₀.)
 //!
+//! **Momentum and weight decay.** Heavy ball with momentum β ([`crate::nn::momentum`]) moves
+//! the mode recurrence to e' = (1 + β − ηλᵢ/n) e − β e_prev, stable iff η < 2(1 + β)n/λ_max(Θ₀);
+//! weight decay λ_wd adds λ_wd to every Hessian eigenvalue, so η₀ = 2(1 + β)/(λ_max(Θ₀)/n + λ_wd)
+//! ([`StepSize::stability_bound`]). The live run, its linearisation (heavy ball on the modes of
+//! Θ₀; without the weight decay, which acts in parameter space) and the catapult measurement
+//! all step with them; the phase diagram trains plain gradient descent.
+//!
 //! **Catapult bound.** Lewkowycz, Bahri, Dyer, Sohl-Dickstein & Gur-Ari (2020) show that for
 //! η₀ < η < η_max the loss first grows (the linear instability), the growth drives λ_max(Θ_t)
 //! down until it is below 2n/η, and training then converges ("catapult"); above η_max it
@@ -42,7 +49,10 @@ use crate::data::DatasetKind;
 use crate::error::{Error, Result, lower};
 use crate::nn::Activation;
 use crate::session::budget::{PLAYGROUND_MEMORY, STEP_SIZE_ASSUMED_FLOPS, STEP_SIZE_TRACK_FLOPS};
-use crate::session::net::{DataSettings, NetSettings, data_table, lr_setting, net_table};
+use crate::session::net::{
+    DataSettings, NetSettings, data_table, lr_setting, momentum_setting, net_table,
+    weight_decay_setting,
+};
 use crate::session::run::RunConfig;
 use crate::session::settings::{SceneSpec, Setting};
 
@@ -74,6 +84,12 @@ pub struct StepSizeConfig {
     /// see [`CATAPULT_FLOPS`](crate::session::budget::CATAPULT_FLOPS)); otherwise the
     /// literature value is shown.
     pub measure_catapult: bool,
+    /// Heavy-ball momentum β (0: plain gradient descent): the stability bound becomes
+    /// 2(1 + β)n/λ_max(Θ₀).
+    pub momentum: f64,
+    /// L2 weight decay λ_wd on every parameter (0: none): it adds to every curvature, so the
+    /// stability bound becomes 2(1 + β)/(λ_max(Θ₀)/n + λ_wd).
+    pub weight_decay: f64,
 }
 
 impl Default for StepSizeConfig {
@@ -93,6 +109,8 @@ impl Default for StepSizeConfig {
             track_every: 2,
             hessian_iters: 20,
             measure_catapult: true,
+            momentum: 0.0,
+            weight_decay: 0.0,
         }
     }
 }
@@ -105,8 +123,9 @@ pub fn lr_multiple_setting() -> Setting {
         .log()
         .slider([0.1, 20.0])
         .doc(
-            "The step size as a multiple of the linear stability bound η₀ = 2n/λ_max(Θ₀). \
-             Moving it restarts training from the same θ₀.",
+            "The step size as a multiple of the linear stability bound η₀ = 2n/λ_max(Θ₀) \
+             (2(1 + β)n/λ_max(Θ₀) with momentum β, 2(1 + β)/(λ_max(Θ₀)/n + λ_wd) with weight \
+             decay). Moving it restarts training from the same θ₀.",
         )
 }
 
@@ -132,6 +151,8 @@ pub fn settings() -> SceneSpec {
             "Measure the catapult bound by bisection with short runs from θ₀ when cheap enough; \
              otherwise the literature value is shown.",
         ),
+        momentum_setting(),
+        weight_decay_setting(),
     ]);
     SceneSpec::new("step", rows, &StepSizeConfig::default())
         .with("nTrain", |s| {
@@ -153,6 +174,8 @@ impl StepSizeConfig {
             lr: 1e-3,
             batch_size: 0,
             alpha: 1.0,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
         }
     }
 

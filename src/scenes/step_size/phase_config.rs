@@ -116,6 +116,19 @@ impl PhaseConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
+        // The batched trainer steps plain gradient descent, and the cells' bound is 2n/λ_max(Θ₀).
+        if self.base.momentum != 0.0 {
+            return Err(Error::config(
+                "momentum",
+                "the phase diagram trains plain gradient descent; set the momentum to 0",
+            ));
+        }
+        if self.base.weight_decay != 0.0 {
+            return Err(Error::config(
+                "weightDecay",
+                "the phase diagram trains plain gradient descent; set the weight decay to 0",
+            ));
+        }
         in_range("widthMin", self.width_min as f64, [1.0, 4096.0])?;
         in_range(
             "widthMax",

@@ -45,6 +45,8 @@ const PLAYGROUND = [
       ['16', '16'], ['8', '8'], ['4', '4'], ['1', '1']],
   },
   { name: 'backend', group: 'training' },
+  { name: 'momentum', group: 'training', step: 0.01 },
+  { name: 'weightDecay', group: 'training', positions: 60 },
   { name: 'dataset', group: 'data' },
   { name: 'nTrain', group: 'data', positions: 72 },
   { name: 'noise', group: 'data', step: 0.01 },

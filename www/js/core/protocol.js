@@ -20,6 +20,13 @@
 //   {type: STEP, steps}                advance `steps` steps (training is paused first); replies DONE
 //   {type: LOSE_DEVICE}                makes the GPU fail as a lost device would, to show (and
 //                                      test) the move to the CPU
+// The weights of a trained network (the Playground, Lazy or rich, and Step size, which exports
+// only; src/session/weights.rs):
+//   {type: EXPORT_WEIGHTS, requestId}  the weights file of the network now, as the engine writes it
+//   {type: READ_WEIGHTS, text}         check a weights file (its JSON text) without building it
+//   CONFIGURE's optional `weights` (the file's JSON text): the run is built from the file, its
+//                                      settings, parameters and step (`config` is then ignored);
+//                                      the page sends it after READ_WEIGHTS said the file is good
 // worker → page
 //   {type: READY, info}                engine loaded: info = {build, defaults}
 //   {type: PROGRESS, runId, …}         a chunk of work finished (a training chunk, a seed)
@@ -29,6 +36,13 @@
 //                                      after a SET). After 'configure' (the engine refused the
 //                                      config) the previous run is kept, paused. fatal: the engine
 //                                      could not start
+//   {type: WEIGHTS, requestId, text}   the file EXPORT_WEIGHTS asked for (JSON text); a failure is
+//                                      {type: ERROR, requestId, during: EXPORT_WEIGHTS, message}
+//   {type: WEIGHTS_READ, config, step} READ_WEIGHTS's file is good: the settings it holds (every
+//                                      field) and its step; a bad file is
+//                                      {type: ERROR, during: IMPORT_WEIGHTS, message}, and the
+//                                      current run goes on. These replies carry no runId: they are
+//                                      about the page's request, whichever run answers it
 // Replies for a run other than the newest are stale: the page drops them.
 //
 // The Playground (scenes/playground/page.js ↔ worker.js beside it), live settings {lr}:
@@ -94,6 +108,10 @@ export const MSG = Object.freeze({
   STEP: 'step',
   SET: 'set',
   LOSE_DEVICE: 'loseDevice',
+  EXPORT_WEIGHTS: 'exportWeights',
+  READ_WEIGHTS: 'readWeights',
+  WEIGHTS: 'weights',
+  WEIGHTS_READ: 'weightsRead',
   TASK: 'task',
   CANCEL_TASK: 'cancelTask',
   TASK_PROGRESS: 'taskProgress',
@@ -124,6 +142,8 @@ export const ERROR_DURING = Object.freeze({
   ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
   TRAIN: 'train', // the trained-network sweep stopped
   PHASE: 'phase', // the phase diagram stopped
+  EXPORT_WEIGHTS: 'exportWeights', // no weights file was written; the run goes on
+  IMPORT_WEIGHTS: 'importWeights', // the file was not imported; the run goes on
 });
 
 /** The background tasks (TASK's kind; task-host.js). */

@@ -9,7 +9,10 @@
 //   - the status machine (state.status: loading | paused | playing | diverged | finished | refused
 //     | failed) with play / pause / step / reset, and resumeOnChange (a run stopped by divergence,
 //     by its end or by a refused setting trains again after the next change);
-//   - the alert region (diverged, refused, failed) and the play / step / reset buttons.
+//   - the alert region (diverged, refused, failed) and the play / step / reset buttons;
+//   - the trained weights (scenes whose worker speaks EXPORT_WEIGHTS and READ_WEIGHTS): the
+//     engine's file of the network now, and a run continued from a file the reader chose (its
+//     settings become the page's, the URL follows).
 // The scene keeps its own state object (passed in, so that window.descent.state shows it) and
 // draws through callbacks; this file imports nothing of a scene.
 
@@ -63,6 +66,10 @@ export function createRunClient(options) {
   let flushQueued = false;
   let busyTimer = 0;
   let frameQueued = false;
+  let importText = null; // the weights file being checked (READ_WEIGHTS)
+  let pendingWeights = null; // a checked weights file, sent with the next configure
+  let weightsRequest = 0;
+  const weightsWaiting = new Map(); // requestId → {resolve, reject} of exportWeights()
 
   const core = createRunCore({
     workerUrl,
@@ -168,7 +175,9 @@ export function createRunClient(options) {
     configDirty = false;
     liveDirty.clear(); // the config carries every value
     setConfigInFlight(true);
-    core.configure(() => ({ config: { ...state.values } }));
+    const weights = pendingWeights;
+    pendingWeights = null;
+    core.configure(() => (weights ? { config: { ...state.values }, weights } : { config: { ...state.values } }));
     if (state.playing || state.resumeOnChange) {
       state.playing = true;
       state.resumeOnChange = false;
@@ -250,6 +259,13 @@ export function createRunClient(options) {
       case MSG.ERROR:
         error(msg);
         break;
+      case MSG.WEIGHTS:
+        weightsWaiting.get(msg.requestId)?.resolve(msg.text);
+        weightsWaiting.delete(msg.requestId);
+        break;
+      case MSG.WEIGHTS_READ:
+        weightsRead(msg);
+        break;
       default:
         break;
     }
@@ -289,6 +305,17 @@ export function createRunClient(options) {
   }
 
   function error(msg) {
+    if (msg.during === ERROR_DURING.EXPORT_WEIGHTS) {
+      weightsWaiting.get(msg.requestId)?.reject(new Error(msg.message));
+      weightsWaiting.delete(msg.requestId);
+      return;
+    }
+    if (msg.during === ERROR_DURING.IMPORT_WEIGHTS) {
+      // The file was not imported: the run on screen goes on as it was.
+      const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
+      setMessage('error', `The weights were not imported: ${reason} The current run goes on.`);
+      return;
+    }
     const liveFailed = Object.values(live).find((l) => l.during === msg.during);
     if (msg.during === ERROR_DURING.CONFIGURE) {
       // The engine refused the newest config: the previous run's plots stay on screen.
@@ -320,6 +347,43 @@ export function createRunClient(options) {
       frameQueued = false;
       render();
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The trained weights.
+
+  /** The engine's weights file of the network now (JSON text); rejects with the engine's reason. */
+  function exportWeights() {
+    weightsRequest += 1;
+    const requestId = weightsRequest;
+    return new Promise((resolve, reject) => {
+      weightsWaiting.set(requestId, { resolve, reject });
+      post({ type: MSG.EXPORT_WEIGHTS, requestId });
+    });
+  }
+
+  /**
+   * Continues from a weights file (its JSON text): the worker checks it, then its settings become
+   * the page's (the URL follows) and the run is built from the file at its step. A bad file is
+   * shown in the alert and the current run goes on.
+   */
+  function importWeights(text) {
+    importText = String(text);
+    post({ type: MSG.READ_WEIGHTS, text: importText });
+  }
+
+  function weightsRead(msg) {
+    const { controls, shell } = page;
+    for (const [name, v] of Object.entries(msg.config ?? {})) {
+      if (name in controls.values) controls.set(name, v);
+    }
+    state.values = controls.values;
+    shell.writeUrl();
+    setMessage(null, null);
+    pendingWeights = importText;
+    importText = null;
+    configDirty = true;
+    queueFlush();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -416,7 +480,7 @@ export function createRunClient(options) {
 
   return {
     start, bind, onControlChange, apply, post, changed, sendLive, requestConfigure, togglePlay, step, wireButtons, fail, setMessage,
-    setStatus, queueFrame, hook,
+    setStatus, queueFrame, hook, exportWeights, importWeights, reset: () => onReset(),
   };
 }
 

@@ -215,7 +215,12 @@ function siteBase() {
  *   actions      {togglePlay, step, reset}: what the keyboard shortcuts do (each optional)
  *   plots()      [{id, title, plot}] of the plots on the page (plot.exportSpec())
  *   report()     the current numbers, for the report export
- *   weights      null, or () => trained weights (plain data): the scene's engine exposes them
+ *   weights      null, or () => a promise of the engine's weights file of the network now (JSON
+ *                text, src/session/weights.rs), downloaded as it is
+ *   importWeights  null, or (text) => continue from a weights file the reader chose (the
+ *                toolbar's "Import weights…")
+ *   rewind       null, or () => back to θ₀, the seed's initial weights, at step 0 (the
+ *                toolbar's "Rewind to θ₀")
  */
 function attach(shell, opts, visible) {
   shell.opts = opts;
@@ -356,11 +361,41 @@ function buildTools(shell) {
   host.append(
     button('Copy link', { title: 'Copy a link to exactly these settings and seed', onClick: () => copyLink(shell, status) }),
     button('Embed…', { title: 'An iframe or web-component snippet for a blog post or a slide', onClick: () => openEmbedDialog(shell) }),
-    button('Export…', { title: 'Plots as PNG and SVG, their data as CSV and JSON, the settings and the report', onClick: () => openExportDialog(shell) }),
+    button('Export…', { title: 'Plots as PNG and SVG, their data as CSV and JSON, the settings, the report and the weights', onClick: () => openExportDialog(shell) }),
+  );
+  weightTools(shell, host);
+  host.append(
     button('?', { title: 'Keyboard shortcuts (?)', cls: 'btn btn-small btn-help', onClick: () => openHelpDialog(shell) }),
     status,
   );
   host.querySelector('.btn-help').setAttribute('aria-label', 'Keyboard shortcuts and help');
+}
+
+/** "Rewind to θ₀" and "Import weights…" (a file chooser), for scenes that train a network. */
+function weightTools(shell, host) {
+  const { rewind, importWeights } = shell.opts;
+  if (rewind) {
+    host.append(button('Rewind to θ₀', {
+      title: 'Back to the initial weights θ₀ the seed draws, at step 0 (the loss history starts over)',
+      onClick: () => rewind(),
+    }));
+    host.lastChild.id = 'btn-rewind';
+  }
+  if (importWeights) {
+    const input = el('input', { type: 'file', accept: '.json,application/json', id: 'weights-file', hidden: '' });
+    input.setAttribute('aria-label', 'Weights file to import');
+    input.addEventListener('change', async () => {
+      const file = input.files?.[0];
+      input.value = '';
+      if (!file) return;
+      importWeights(await file.text());
+    });
+    host.append(button('Import weights…', {
+      title: 'Continue from a weights file exported here (Export… → Weights): its settings, its weights and its step',
+      onClick: () => input.click(),
+    }), input);
+    host.lastChild.previousSibling.id = 'btn-import-weights';
+  }
 }
 
 function syncPresetSelect(shell) {
@@ -581,7 +616,7 @@ function openExportDialog(shell) {
     button('Report (JSON)', { onClick: run(`${base}-report.json`, () => download(`${base}-report.json`, jsonBlob(report(shell)))) }),
     button('Weights (JSON)', {
       title: weights ? 'The trained weights' : 'This scene’s engine does not expose its weights',
-      onClick: weights ? run(`${base}-weights.json`, () => download(`${base}-weights.json`, jsonBlob({ settings: settings(shell), weights: plain(weights()) }))) : null,
+      onClick: weights ? run(`${base}-weights.json`, async () => download(`${base}-weights.json`, textBlob(await weights(), 'application/json'))) : null,
     }));
   if (!weights) whole.lastChild.disabled = true;
   d.append(
@@ -589,7 +624,7 @@ function openExportDialog(shell) {
     el('h3', { text: 'Settings and numbers' }), whole,
     el('p', {
       class: 'dialog-note',
-      text: weights ? 'The weights are those of the network now.'
+      text: weights ? 'The weights are those of the network now, with its settings, seed and step: “Import weights…” continues training from them.'
         : 'The engine of this scene does not expose the trained weights, so there is no weights export: the report holds the settings, the seed and the current numbers, and the link reproduces the run.',
     }),
     status,

@@ -15,7 +15,7 @@
 // them is pending. A scene's engine calls may be synchronous or return promises; both are awaited.
 
 import { serve, post, yielder } from './worker-core.js';
-import { MSG, DONE_REASON, ERROR_DURING, describe, transferables } from './protocol.js';
+import { MSG, DONE_REASON, ERROR_DURING, describe, finite, transferables } from './protocol.js';
 
 export { post, yielder };
 
@@ -331,4 +331,31 @@ export function hostRun(scene) {
   }
 
   return host;
+}
+
+/**
+ * The weights messages of a scene that trains a network (protocol.js): EXPORT_WEIGHTS answers the
+ * engine's file of `run` now (its `exportWeights()`), READ_WEIGHTS checks a file with `read(text)`
+ * (the scene's engine function: {config, step}, or throws why not). Returns whether `msg` was one.
+ */
+export async function weightsMessage(msg, run, read) {
+  if (msg.type === MSG.EXPORT_WEIGHTS) {
+    try {
+      if (!run) throw new Error('there is no network yet');
+      post({ type: MSG.WEIGHTS, requestId: msg.requestId, text: await run.exportWeights() });
+    } catch (err) {
+      post({ type: MSG.ERROR, requestId: msg.requestId, during: ERROR_DURING.EXPORT_WEIGHTS, message: describe(err) });
+    }
+    return true;
+  }
+  if (msg.type === MSG.READ_WEIGHTS) {
+    try {
+      const { config, step } = read(String(msg.text ?? ''));
+      post({ type: MSG.WEIGHTS_READ, config: { ...config }, step: finite(step) ?? 0 });
+    } catch (err) {
+      post({ type: MSG.ERROR, during: ERROR_DURING.IMPORT_WEIGHTS, message: describe(err) });
+    }
+    return true;
+  }
+  return false;
 }

@@ -630,7 +630,9 @@ function start() {
       },
       spectra: state.gram && { eigInit: state.gram.eigInit, eigNow: state.gram.eigNow, eigAnalytic: state.gram.eigAnalytic },
     }),
-    weights: null,
+    weights: () => client.exportWeights(),
+    importWeights: (text) => client.importWeights(text),
+    rewind: () => client.reset(),
   });
   renderSweep();
 

@@ -5,9 +5,9 @@
 // so a chunk takes about CHUNK_MS (more where one call has a large fixed cost).
 // A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
 
-import { LazyRich, lazyDefaults, WidthSweep } from '../../../pkg/descent.js';
+import { LazyRich, lazyDefaults, readLazyWeights, WidthSweep } from '../../../pkg/descent.js';
 import { TASK, ERROR_DURING, finite, allFinite, floats64, runFields } from '../../core/protocol.js';
-import { hostRun, Picture } from '../../core/worker-host.js';
+import { hostRun, Picture, weightsMessage } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call ...
@@ -102,7 +102,8 @@ function nextK(k, dt, done) {
 
 const host = hostRun({
   info: () => ({ defaults: { ...lazyDefaults() } }),
-  create: (config) => new LazyRich(withDefaults(config)),
+  // A weights file (READ_WEIGHTS checked it first): its settings, parameters and step.
+  create: (config, msg) => (typeof msg?.weights === 'string' ? LazyRich.importWeights(msg.weights) : new LazyRich(withDefaults(config))),
   evaluate: (run) => run.evaluate(),
   advance: (run, k) => run.advance(k),
   clean: cleanReport,
@@ -141,7 +142,7 @@ const host = hostRun({
     // The kernel-regression line changes at once, also while paused.
     ridge: { during: ERROR_DURING.SET_RIDGE, apply: (run, ridge) => run.setRidge(ridge), refresh: true },
   },
-  handle: (msg) => tasks.handle(msg),
+  handle: async (msg, h) => (await weightsMessage(msg, h.run, readLazyWeights)) || tasks.handle(msg),
 });
 
 // ---------------------------------------------------------------------------------------------

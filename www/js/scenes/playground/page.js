@@ -244,7 +244,9 @@ function start() {
       { id: 'loss', title: 'Loss', plot: lossPlot },
     ],
     report: () => ({ setup: summarySetup(), report: state.report, history: state.history }),
-    weights: null,
+    weights: () => client.exportWeights(),
+    importWeights: (text) => client.importWeights(text),
+    rewind: () => client.reset(),
   });
 
   // The dataset select shows its 1-D / 2-D plot before the first reply arrives.

@@ -6,10 +6,10 @@
 // (GPU_EARLY_STEPS on the GPU) are taken one at a time and each one's losses are sent (`points`),
 // so that the page's history holds every early step.
 
-import { Playground, defaultConfig } from '../../../pkg/descent.js';
+import { Playground, defaultConfig, readPlaygroundWeights } from '../../../pkg/descent.js';
 import { EARLY_STEPS } from '../../core/history.js';
 import { MSG, ERROR_DURING, finite, allFinite, runFields } from '../../core/protocol.js';
-import { hostRun, Picture } from '../../core/worker-host.js';
+import { hostRun, Picture, weightsMessage } from '../../core/worker-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call
 const GRID_MIN_INTERVAL_MS = 100; // at most ~10 grid predictions per second while playing
@@ -82,8 +82,10 @@ async function earlySteps(pg) {
 
 const host = hostRun({
   info: () => ({ defaults: { ...defaultConfig() } }),
-  create(config) {
+  create(config, msg) {
     const choice = ['auto', 'cpu', 'gpu'].includes(config?.backend) ? config.backend : 'auto';
+    // A weights file: its settings, parameters and step (READ_WEIGHTS checked it first).
+    if (typeof msg?.weights === 'string') return Playground.importWeights(msg.weights, choice);
     return Playground.create(config, choice);
   },
   evaluate: (pg) => pg.evaluateAsync(),
@@ -127,8 +129,10 @@ const host = hostRun({
   live: {
     lr: { during: ERROR_DURING.SET_LR, apply: (pg, lr) => pg.setLr(lr) },
   },
-  handle(msg, h) {
+  async handle(msg, h) {
     // Simulates a lost GPU (tests, and readers who want to see the fallback).
     if (msg.type === MSG.LOSE_DEVICE && h.run) h.run.loseDevice();
+    else await weightsMessage(msg, h.run, readPlaygroundWeights);
   },
 });
+

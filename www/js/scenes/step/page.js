@@ -27,6 +27,7 @@ const LAZY_COLORS = { weightChange: '#7B3294', kernelDistance: '#C77C00' };
 const GROUPS = [
   { id: 'knobs', title: 'The three NTK assumptions' },
   { id: 'model', title: 'Network' },
+  { id: 'training', title: 'Training' },
   { id: 'data', title: 'Data' },
 ];
 
@@ -37,6 +38,8 @@ const CONTROLS = controlsFrom('step', [
   derive('depth'),
   derive('activation'),
   derive('parametrization'),
+  derive('momentum'),
+  derive('weightDecay'),
   derive('dataset'),
   derive('nTrain', { positions: 40 }),
   derive('noise'),
@@ -102,8 +105,21 @@ function engineConfig(v) {
   return {
     width: v.width, lrMultiple: v.lrMultiple, initScale: v.initScale, depth: v.depth,
     activation: v.activation, parametrization: v.parametrization, dataset: v.dataset,
-    nTrain: v.nTrain, noise: v.noise, seed: v.seed,
+    nTrain: v.nTrain, noise: v.noise, seed: v.seed, momentum: v.momentum, weightDecay: v.weightDecay,
   };
+}
+
+/** The stability bound's formula for the momentum β and weight decay λ_wd of `v`. */
+function boundFormula(v) {
+  const beta = v.momentum > 0;
+  const wd = v.weightDecay > 0;
+  if (wd) return beta ? '2(1+β)/(λ_max(Θ₀)/n + λ_wd)' : '2/(λ_max(Θ₀)/n + λ_wd)';
+  return beta ? '2(1+β)n/λ_max(Θ₀)' : '2n/λ_max(Θ₀)';
+}
+
+/** The label of the edge-of-stability line: 2/η, with momentum 2(1+β)/η, less λ_wd with weight decay. */
+function edgeLabel(v) {
+  return `${v.momentum > 0 ? '2(1+β)/η' : '2/η'}${v.weightDecay > 0 ? ' − λ_wd' : ''}`;
 }
 
 /** The controls' change callback: a change that changes nothing is no new run (nor a restart). */
@@ -148,7 +164,7 @@ function render() {
   plots.loss.setMarkers(markers);
 
   plots.sharp.setData(r.trackSteps, r.sharpness, r.ntkTop);
-  plots.sharp.setMarkers([{ y: r.twoOverLr, label: '2/η', color: '#b00020', dash: [8, 4] }]);
+  plots.sharp.setMarkers([{ y: r.twoOverLr, label: edgeLabel(state.values), color: '#b00020', dash: [8, 4] }]);
   plots.lazy.setData(r.trackSteps, r.weightChange, r.kernelDistance);
 
   const regime = r.regime ?? 'stable';
@@ -160,7 +176,7 @@ function render() {
   const last = (a) => (a && a.length ? a[a.length - 1] : NaN);
   $('m-loss').textContent = formatMeasure(last(r.loss));
   $('m-lin').textContent = r.linearizedDiverged != null ? `diverged at step ${r.linearizedDiverged}` : formatMeasure(last(r.linearizedLoss));
-  $('m-sharp').textContent = Number.isFinite(last(r.sharpness)) ? `${formatMeasure(last(r.sharpness))} (2/η = ${formatMeasure(r.twoOverLr)})` : '—';
+  $('m-sharp').textContent = Number.isFinite(last(r.sharpness)) ? `${formatMeasure(last(r.sharpness))} (${edgeLabel(state.values)} = ${formatMeasure(r.twoOverLr)})` : '—';
   $('m-wc').textContent = formatMeasure(last(r.weightChange));
   $('m-kd').textContent = formatMeasure(last(r.kernelDistance));
   $('plot-loss').setAttribute('aria-label', `Training loss of the network and of its linearisation against step. Regime: ${REGIME_TEXT[regime] ?? regime}. ${r.explanation ?? ''}`);
@@ -186,7 +202,8 @@ function renderRuler() {
   }
   $('ruler-now').style.left = pos(Math.min(hi, Math.max(lo, m)));
   $('ruler-now-label').textContent = `Now η = ${formatMeasure(m, 2)} η₀${r && Number.isFinite(r.stabilityBound) ? ` = ${formatMeasure(m * r.stabilityBound, 3)}` : ''}.`;
-  $('ruler-bound-label').textContent = r && Number.isFinite(r.stabilityBound) ? `η₀ = 2n/λ_max(Θ₀) = ${formatMeasure(r.stabilityBound, 3)}` : 'η₀ = 2n/λ_max(Θ₀)';
+  const formula = boundFormula(state.values);
+  $('ruler-bound-label').textContent = r && Number.isFinite(r.stabilityBound) ? `η₀ = ${formula} = ${formatMeasure(r.stabilityBound, 3)}` : `η₀ = ${formula}`;
 }
 
 function setLogSteps(on) {
@@ -244,7 +261,9 @@ function phaseConfig() {
   const v = state.values;
   const axis = $('phase-axis').value === 'initScale' ? 'initScale' : 'stepSize';
   const size = Number($('phase-size').value) === 16 ? 16 : 9;
-  const base = { ...engineConfig(v), nTrain: Math.min(v.nTrain, 32), measureCatapult: false };
+  // The diagram's batched networks train plain gradient descent (the engine refuses momentum
+  // and weight decay there), and its bound is 2n/λ_max(Θ₀).
+  const base = { ...engineConfig(v), nTrain: Math.min(v.nTrain, 32), measureCatapult: false, momentum: 0, weightDecay: 0 };
   const cfg = {
     base, axis, widthMin: 16, widthMax: 4096, widthCount: size,
     yCount: size === 16 ? 16 : 13,
@@ -431,7 +450,10 @@ function start() {
       { id: 'phase', title: 'Phase diagram', plot: plots.phase },
     ],
     report: () => ({ report: state.report, phase: state.phase.report && { config: state.phase.config, report: state.phase.report } }),
-    weights: null,
+    // The live run's weights; no import: the curves follow one run from θ₀ (its restart is
+    // the rewind).
+    weights: () => client.exportWeights(),
+    rewind: () => client.reset(),
   });
 
   window.descent = client.hook({

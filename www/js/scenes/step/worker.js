@@ -21,7 +21,7 @@
 
 import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../../../pkg/descent.js';
 import { MSG, TASK, ERROR_DURING, finite, floats64 } from '../../core/protocol.js';
-import { hostRun } from '../../core/worker-host.js';
+import { hostRun, weightsMessage } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
 
 export const MAX_STEPS = 4000;
@@ -66,9 +66,13 @@ hostRun({
       during: ERROR_DURING.SET_LR, apply: (run, lrMultiple) => run.setLrMultiple(lrMultiple), refresh: true, restart: true,
     },
   },
-  handle(msg) {
+  async handle(msg, h) {
     if (tasks.handle(msg)) return;
     if (msg.type === MSG.LOSE_DEVICE && tasks.current()) loseDevice = true;
+    // The weights of the live run (exported only: the page imports none, see StepSize.exportWeights).
+    else await weightsMessage(msg, h.run, () => {
+      throw new Error('the Step-size scene does not import weights');
+    });
   },
 });
 
