@@ -74,6 +74,7 @@ fn spec(depth: usize, width: usize) -> MlpSpec {
         sigma_w: std::f64::consts::SQRT_2,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     }
 }
 

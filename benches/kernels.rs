@@ -111,6 +111,7 @@ fn empirical(runs: usize) {
         sigma_w: 1.4,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     };
     let mut rng = Rng::new(2);
     let mlp = Mlp::new(&mut backend, spec, &mut rng).expect("network");

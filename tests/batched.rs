@@ -37,6 +37,25 @@ fn cpu_batch_matches_single_runs() {
     }
 }
 
+/// K > 1 outputs, cross-entropy and squared: bit for bit on the CPU.
+#[test]
+fn cpu_multi_output_batch_matches_single_runs() {
+    for case in batched_train::multi_output_cases(false) {
+        pollster::block_on(batched_train::batch_matches_single(Cpu::new(), &case, None));
+    }
+}
+
+/// K > 1 outputs on the GPU against single runs on the CPU, within [`GPU_TOL`].
+#[test]
+fn gpu_multi_output_batch_matches_single_runs() {
+    let Some(_) = gpu() else { return };
+    let mut g = gpu().expect("adapter");
+    for case in batched_train::multi_output_cases(false) {
+        g = pollster::block_on(batched_train::batch_matches_single(g, &case, Some(GPU_TOL)));
+    }
+    g.check().expect("no device error");
+}
+
 #[test]
 fn gpu_batch_matches_single_runs() {
     let Some(_) = gpu() else { return };
@@ -152,6 +171,7 @@ fn oversize_batches_are_refused_with_their_estimate() {
         sigma_w: 1.4,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     };
     let net = NetConfig {
         seed: 1,

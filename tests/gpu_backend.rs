@@ -20,9 +20,9 @@ mod kernels_gpu;
 use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
 use descent::error::Error;
-use descent::nn::Activation;
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::train::Trainer;
+use descent::nn::{Activation, Loss};
 use descent::rng::Rng;
 use native_gpu::gpu;
 
@@ -61,6 +61,8 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, true);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, true);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, true);
+    cross_entropy: |b| ops::cross_entropy(b, 24, true);
+    cross_entropy_batched: |b| ops::cross_entropy_batched(b, 25, true);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, true);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, true);
     momentum_step: |b| ops::momentum_step(b, 24, true);
@@ -126,6 +128,7 @@ fn train<B: Backend>(
         sigma_w: 1.5,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: 1,
     };
     let mut wrng = Rng::new(9);
     let mlp = Mlp::new(&mut backend, spec, &mut wrng).expect("valid spec");
@@ -223,6 +226,54 @@ fn cpu_advance_async_matches_sync() {
             center,
             true,
             None,
+        ));
+    }
+}
+
+/// Cross-entropy on 2, 5 and 10 outputs (and the squared loss on 5): the batched path gives
+/// the step-by-step run's bits on the CPU.
+#[test]
+fn cpu_multi_output_advance_async_matches_sync() {
+    for (k, loss, center) in [
+        (2, Loss::CrossEntropy, false),
+        (5, Loss::CrossEntropy, true),
+        (10, Loss::CrossEntropy, false),
+        (5, Loss::Squared, true),
+    ] {
+        pollster::block_on(train_async::loss_async_matches_sync(
+            Cpu::new(),
+            Cpu::new(),
+            Activation::Tanh,
+            center,
+            true,
+            k,
+            loss,
+            None,
+        ));
+    }
+}
+
+/// A few cross-entropy steps (and squared-loss steps on 5 outputs) on the GPU against the
+/// CPU: rounding only (summation orders, f32 exp), within the training comparison's
+/// tolerances.
+#[test]
+fn gpu_multi_output_training_agrees_with_cpu() {
+    let Some(_) = gpu() else { return };
+    for (k, loss, center) in [
+        (2, Loss::CrossEntropy, false),
+        (5, Loss::CrossEntropy, true),
+        (10, Loss::CrossEntropy, false),
+        (5, Loss::Squared, true),
+    ] {
+        pollster::block_on(train_async::loss_async_matches_sync(
+            Cpu::new(),
+            gpu().expect("adapter"),
+            Activation::Tanh,
+            center,
+            true,
+            k,
+            loss,
+            Some(TRAIN_TOL),
         ));
     }
 }

@@ -66,6 +66,7 @@ fn spec(act: Activation, par: Parametrization, hidden: Vec<usize>, init_scale: f
         sigma_w: 1.3,
         sigma_b: 0.4,
         init_scale,
+        outputs: 1,
     }
 }
 

@@ -23,6 +23,7 @@ fn spec() -> MlpSpec {
         sigma_w: 1.3,
         sigma_b: 0.4,
         init_scale: 1.0,
+        outputs: 1,
     }
 }
 

@@ -25,6 +25,7 @@ fn mlp_spec(
         sigma_w: 1.3,
         sigma_b: 0.4,
         init_scale,
+        outputs: 1,
     }
 }
 

@@ -37,6 +37,7 @@ fn small_problem(
         sigma_w: 1.3,
         sigma_b: 0.4,
         init_scale: 1.0,
+        outputs: 1,
     };
     let mut rng = Rng::new(seed);
     let n = 7;

@@ -59,6 +59,8 @@ on_both! {
     bias_act_batched: |b| ops::bias_act_batched(b, 19, false);
     col_sum_batched: |b| ops::col_sum_batched(b, 20, false);
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, false);
+    cross_entropy: |b| ops::cross_entropy(b, 24, false);
+    cross_entropy_batched: |b| ops::cross_entropy_batched(b, 25, false);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, false);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, false);
     momentum_step: |b| ops::momentum_step(b, 24, false);
@@ -106,6 +108,23 @@ async fn cpu_advance_async_matches_sync() {
         false,
         false,
         None,
+    )
+    .await;
+}
+
+/// Cross-entropy on 5 outputs on the browser's WebGPU against the CPU backend stepping
+/// synchronously, within the training comparison's tolerances.
+#[wasm_bindgen_test]
+async fn gpu_cross_entropy_training_agrees_with_cpu() {
+    train_async::loss_async_matches_sync(
+        Cpu::new(),
+        gpu().await,
+        Activation::Tanh,
+        false,
+        false,
+        5,
+        descent::nn::Loss::CrossEntropy,
+        Some(TRAIN_TOL),
     )
     .await;
 }

@@ -143,12 +143,34 @@ pub trait Backend {
     /// `y[i] += alpha · x[i]` for `i < len`.
     fn axpy(&mut self, len: usize, alpha: f32, x: &Self::Buf, y: &mut Self::Buf);
 
-    /// Squared-error residual and loss for `len` outputs:
-    /// `r[i] = scale · (f[i] − f0[i]) − y[i]` (with `f0` absent: `scale · f[i] − y[i]`), and
-    /// `loss[slot] = Σ r[i]² / (2·len)`. Returns nothing so a GPU can defer the readback.
+    /// Squared-error residual and loss for `rows × cols` outputs (`len = rows · cols`):
+    /// `r[i] = scale · (f[i] − f0[i]) − y[i]` (with `f0` absent: `scale · f[i] − y[i]`) for
+    /// `i < len`, and `loss[slot] = Σ r[i]² / (2·rows)` (per row, not per output). Returns
+    /// nothing so a GPU can defer the readback.
     fn residual_loss(
         &mut self,
-        len: usize,
+        rows: usize,
+        cols: usize,
+        f: &Self::Buf,
+        f0: Option<&Self::Buf>,
+        scale: f32,
+        y: &Self::Buf,
+        r: &mut Self::Buf,
+        loss: &mut Self::Buf,
+        slot: usize,
+    );
+
+    /// Softmax cross-entropy signal and loss for `rows × cols` outputs (one row of `cols`
+    /// logits per example): with `g = scale · (f − f0)` (`f0` absent: `scale · f`) and `y`
+    /// `rows × cols` target probabilities,
+    /// `r[i,c] = softmax(g_i)_c − y[i,c]` and
+    /// `loss[slot] = (1/rows) Σ_i Σ_c y[i,c] · (logsumexp(g_i) − g[i,c])`, computed stably
+    /// (the row maximum subtracted before exponentiating). Returns nothing, as
+    /// [`Backend::residual_loss`].
+    fn cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
         f: &Self::Buf,
         f0: Option<&Self::Buf>,
         scale: f32,
@@ -264,14 +286,33 @@ pub trait Backend {
 
     /// [`Backend::residual_loss`] for `batch` networks on shared targets: `f`, `r` and `f0`
     /// (when present: each network's outputs at its θ₀, for a centred run) hold `batch` runs of
-    /// `len` outputs, `y` one run of `len` targets;
+    /// `len = rows · cols` outputs, `y` one run of `len` targets;
     /// `r[b·len + i] = scale · (f[b·len + i] − f0[b·len + i]) − y[i]` (without f0:
-    /// `scale · f[b·len + i] − y[i]`) and `loss[slot·batch + b] = Σ_i r[b·len + i]² / (2·len)`
+    /// `scale · f[b·len + i] − y[i]`) and `loss[slot·batch + b] = Σ_i r[b·len + i]² / (2·rows)`
     /// (so step j of a run of steps writes row j of a `steps × batch` loss matrix).
     fn residual_loss_batched(
         &mut self,
         batch: usize,
-        len: usize,
+        rows: usize,
+        cols: usize,
+        f: &Self::Buf,
+        f0: Option<&Self::Buf>,
+        scale: f32,
+        y: &Self::Buf,
+        r: &mut Self::Buf,
+        loss: &mut Self::Buf,
+        slot: usize,
+    );
+
+    /// [`Backend::cross_entropy`] for `batch` networks on shared targets, laid out as in
+    /// [`Backend::residual_loss_batched`]: network b's logits (and f0, r) start at
+    /// `b · rows · cols`, `y` is one `rows × cols` matrix of target probabilities, and network
+    /// b's loss goes into `loss[slot·batch + b]`.
+    fn cross_entropy_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
         f: &Self::Buf,
         f0: Option<&Self::Buf>,
         scale: f32,

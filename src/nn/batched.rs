@@ -9,7 +9,8 @@
 //! costs the dispatches of one.
 //!
 //! Each network does exactly what a full-batch [`Trainer`](super::Trainer) with the same
-//! settings does (α = 1, squared loss (1/2n) Σ (f − y)², centred or not: see
+//! settings does (α = 1, the same [`Loss`] — squared unless [`BatchedTrainer::with_loss`]
+//! sets another — on the same K outputs, centred or not: see
 //! [`BatchedTrainer::center_output`]): the same initial weights
 //! (drawn as [`Mlp::new`](super::Mlp::new) draws them from `Rng::stream(seed,
 //! stream::WEIGHTS)`), the same products with the same scalars, so on the CPU backend every
@@ -17,8 +18,8 @@
 //!
 //! Layout on the device, network b's block at b × its size: the weights of layer l are
 //! `batch × fan_in × fan_out`, its biases `batch × fan_out`, the activations
-//! `batch × rows × width`, the outputs and residuals `batch × rows`; the training inputs
-//! (`n × d`) and targets (`n`) are shared (batch stride 0).
+//! `batch × rows × width`, the outputs and output signals `batch × rows × K`; the training
+//! inputs (`n × d`) and targets (`n × K`) are shared (batch stride 0).
 //!
 //! **Memory.** [`BatchedTrainer::memory_bytes`] estimates what a batch keeps on its backend;
 //! [`BatchedTrainer::new`] refuses a batch over [`MEMORY_LIMIT`] in all, or with one buffer
@@ -79,11 +80,11 @@ struct Workspace<B: Backend> {
     z: Vec<B::Buf>,
     /// Activations x^l = φ(z^l), each `batch × rows × n_l`.
     h: Vec<B::Buf>,
-    /// Output pre-activation before the bias, `batch × rows`.
+    /// Output pre-activation before the bias, `batch × rows × K`.
     out_pre: B::Buf,
-    /// Outputs f, `batch × rows`.
+    /// Outputs f, `batch × rows × K`.
     out: B::Buf,
-    /// Residuals r = f − f0 − y (f − y uncentred), `batch × rows`.
+    /// Output signals (for the squared loss the residuals f − f0 − y), `batch × rows × K`.
     r: B::Buf,
     /// Back-propagated signals (ping-pong), each `batch × rows × max width`.
     delta: [B::Buf; 2],
@@ -96,9 +97,9 @@ impl<B: Backend> Workspace<B> {
             rows,
             z: spec.hidden.iter().map(|&w| zeros(w)).collect(),
             h: spec.hidden.iter().map(|&w| zeros(w)).collect(),
-            out_pre: zeros(1),
-            out: zeros(1),
-            r: zeros(1),
+            out_pre: zeros(spec.outputs),
+            out: zeros(spec.outputs),
+            r: zeros(spec.outputs),
             delta: [zeros(spec.max_width()), zeros(spec.max_width())],
         }
     }
@@ -168,12 +169,12 @@ impl<B: Backend> Nets<B> {
                     &mut rest[0],
                 );
             } else {
-                // f = w_mult · x^L W^{L+1} + b_mult · b^{L+1}   batch × (rows × n_L)·(n_L × 1)
+                // f = w_mult · x^L W^{L+1} + b_mult · b^{L+1}   batch × (rows × n_L)·(n_L × K)
                 backend.gemm_batched(
                     Trans::N,
                     Trans::N,
                     rows,
-                    1,
+                    fan_out,
                     fan_in,
                     batch,
                     shape.w_mult,
@@ -181,15 +182,15 @@ impl<B: Backend> Nets<B> {
                     input,
                     stride_in,
                     w,
-                    fan_in,
+                    fan_in * fan_out,
                     0.0,
                     &mut ws.out_pre,
-                    rows,
+                    rows * fan_out,
                 );
                 backend.bias_act_batched(
                     batch,
                     rows,
-                    1,
+                    fan_out,
                     &mut ws.out_pre,
                     b,
                     shape.b_mult,
@@ -296,12 +297,16 @@ pub struct BatchedTrainer<B: Backend> {
     host_w_coef: Vec<Vec<f32>>,
     host_b_coef: Vec<Vec<f32>>,
     n_train: usize,
-    /// The training loss of every network (the squared loss; see [`Loss`]).
+    /// K, the outputs of each network per row.
+    k: usize,
+    /// The training loss of every network ([`Loss::Squared`] unless
+    /// [`BatchedTrainer::with_loss`] sets another).
     loss: Loss,
-    /// Training inputs `n × d` and targets `n`, shared by every network.
+    /// Training inputs `n × d` and targets `n × K`, shared by every network.
     x: B::Buf,
     y: B::Buf,
-    /// Each network's outputs at θ₀ on the training inputs, `batch × n`, for a centred batch.
+    /// Each network's outputs at θ₀ on the training inputs, `batch × n × K`, for a centred
+    /// batch.
     f0: Option<B::Buf>,
     ws: Workspace<B>,
     /// Workspace, input chunk and its host staging for [`BatchedTrainer::predict_async`].
@@ -320,7 +325,7 @@ pub struct BatchedTrainer<B: Backend> {
 impl<B: Backend> BatchedTrainer<B> {
     /// One network per entry of `configs`, all of the architecture `spec` (whose `init_scale`
     /// each config replaces), on the training set `x` (`n × spec.input_dim`, row-major) and
-    /// `y` (n targets).
+    /// `y` (`n × spec.outputs` targets, row-major).
     pub fn new(
         mut backend: B,
         spec: MlpSpec,
@@ -336,8 +341,16 @@ impl<B: Backend> BatchedTrainer<B> {
             ));
         }
         let dim = spec.input_dim;
-        let n = y.len();
-        if n == 0 || x.len() != n * dim {
+        let k = spec.outputs.max(1);
+        let n = y.len() / k;
+        if n == 0 || y.len() != n * k {
+            return Err(Error::ShapeMismatch {
+                op: "BatchedTrainer::new",
+                expected: format!("targets in rows of {k}"),
+                got: format!("{} values", y.len()),
+            });
+        }
+        if x.len() != n * dim {
             return Err(Error::ShapeMismatch {
                 op: "BatchedTrainer::new",
                 expected: format!("x of {n} × {dim}"),
@@ -428,6 +441,7 @@ impl<B: Backend> BatchedTrainer<B> {
             host_w_coef,
             host_b_coef,
             n_train: n,
+            k,
             loss: Loss::default(),
             x: xb,
             y: yb,
@@ -451,7 +465,9 @@ impl<B: Backend> BatchedTrainer<B> {
     pub fn memory_bytes(spec: &MlpSpec, n: usize, batch: usize) -> (u64, u64) {
         // Per network, the single trainer's workspace (z and h per hidden layer, two signal
         // buffers, out_pre, out, r) and the centring outputs f0.
-        let workspace = batch as u64 * (super::mlp::Workspace::<B>::bytes(spec, n) + 4 * n as u64);
+        let k = spec.outputs as u64;
+        let workspace =
+            batch as u64 * (super::mlp::Workspace::<B>::bytes(spec, n) + 4 * n as u64 * k);
         let (b, n, d) = (batch as u64, n as u64, spec.input_dim as u64);
         let widest = spec.max_width() as u64;
         let layers = spec.layers();
@@ -465,8 +481,8 @@ impl<B: Backend> BatchedTrainer<B> {
             .max()
             .unwrap_or(0);
         let coefs = 2 * b * layers.len() as u64;
-        let total = 4 * (b * params + coefs + n * (d + 1)) + workspace;
-        let largest = 4 * b * largest_weights.max(n * widest);
+        let total = 4 * (b * params + coefs + n * (d + k)) + workspace;
+        let largest = 4 * b * largest_weights.max(n * widest.max(k));
         (total, largest)
     }
 
@@ -480,12 +496,38 @@ impl<B: Backend> BatchedTrainer<B> {
                 "a batch is centred at θ₀, before its first step",
             ));
         }
-        let len = self.batch() * self.n_train;
+        let len = self.batch() * self.n_train * self.k;
         let mut f0 = self.backend.zeros(len);
         self.nets.forward(&mut self.backend, &self.x, &mut self.ws);
         self.backend.copy(&self.ws.out, &mut f0, len);
         self.f0 = Some(f0);
         Ok(())
+    }
+
+    /// Sets the training loss of every network (the default is [`Loss::Squared`]); before
+    /// any step. Refuses a loss the networks' number of outputs does not allow (see
+    /// [`Loss::check_outputs`]).
+    pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
+        if self.step > 0 {
+            return Err(Error::config(
+                "loss",
+                "a batch's loss is set before its first step",
+            ));
+        }
+        loss.check_outputs(self.k)?;
+        self.loss = loss;
+        Ok(self)
+    }
+
+    /// The training loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// K, the outputs of each network per row (of the targets, and of
+    /// [`BatchedTrainer::predict_async`]).
+    pub fn outputs(&self) -> usize {
+        self.k
     }
 
     /// The number of networks.
@@ -610,6 +652,7 @@ impl<B: Backend> BatchedTrainer<B> {
             &mut self.backend,
             batch,
             self.n_train,
+            self.k,
             &self.ws.out,
             self.f0.as_ref(),
             1.0,
@@ -639,9 +682,9 @@ impl<B: Backend> BatchedTrainer<B> {
         }
     }
 
-    /// The training loss (1/2n) Σ (f − f0 − y)² (uncentred: (1/2n) Σ (f − y)²) of every
-    /// network at its current parameters (one
-    /// forward pass of the batch, one readback). A diverged network's value is not meaningful.
+    /// The training loss (squared: (1/2n) Σ ‖f − f0 − y‖², uncentred (1/2n) Σ ‖f − y‖²) of
+    /// every network at its current parameters (one forward pass of the batch, one
+    /// readback). A diverged network's value is not meaningful.
     pub async fn train_losses_async(&mut self) -> Result<Vec<f32>> {
         let batch = self.batch();
         let mut loss = match self.loss_now.take() {
@@ -653,6 +696,7 @@ impl<B: Backend> BatchedTrainer<B> {
             &mut self.backend,
             batch,
             self.n_train,
+            self.k,
             &self.ws.out,
             self.f0.as_ref(),
             1.0,
@@ -667,10 +711,10 @@ impl<B: Backend> BatchedTrainer<B> {
     }
 
     /// The outputs f(x; θ_b) of every network at `x` (`rows × d`, row-major): one vector of
-    /// `rows` per network, evaluated in chunks with one readback each; never centred (f0 is
+    /// `rows × K` (row-major) per network, evaluated in chunks with one readback each; never centred (f0 is
     /// known on the training inputs only). A diverged network's outputs are not meaningful.
     pub async fn predict_async(&mut self, x: &[f32]) -> Result<Vec<Vec<f32>>> {
-        let (batch, dim) = (self.batch(), self.spec.input_dim);
+        let (batch, dim, k) = (self.batch(), self.spec.input_dim, self.k);
         if !x.len().is_multiple_of(dim) {
             return Err(Error::ShapeMismatch {
                 op: "BatchedTrainer::predict_async",
@@ -679,11 +723,11 @@ impl<B: Backend> BatchedTrainer<B> {
             });
         }
         let rows = x.len() / dim;
-        let mut out = vec![vec![0.0f32; rows]; batch];
+        let mut out = vec![vec![0.0f32; rows * k]; batch];
         if rows == 0 {
             return Ok(out);
         }
-        let chunk = (EVAL_ELEMS / (batch * self.spec.max_width()))
+        let chunk = (EVAL_ELEMS / (batch * self.spec.max_width().max(k)))
             .clamp(1, EVAL_CHUNK)
             .min(rows);
         if self.eval.as_ref().is_none_or(|(ws, _, _)| ws.rows != chunk) {
@@ -698,9 +742,10 @@ impl<B: Backend> BatchedTrainer<B> {
             padded[m * dim..].fill(0.0);
             self.backend.write(xb, padded);
             self.nets.forward(&mut self.backend, xb, ws);
-            let f = self.backend.read_async(&ws.out, batch * chunk).await?;
+            let f = self.backend.read_async(&ws.out, batch * chunk * k).await?;
             for (net, o) in out.iter_mut().enumerate() {
-                o[start..start + m].copy_from_slice(&f[net * chunk..net * chunk + m]);
+                let at = net * chunk * k;
+                o[start * k..(start + m) * k].copy_from_slice(&f[at..at + m * k]);
             }
         }
         Ok(out)

@@ -85,6 +85,15 @@ impl Objective {
         alpha: f64,
     ) -> Result<Self> {
         spec.validate()?;
+        if spec.outputs != 1 {
+            return Err(Error::config(
+                "outputs",
+                format!(
+                    "the host objective is the scalar network's squared loss, not {} outputs",
+                    spec.outputs
+                ),
+            ));
+        }
         let (n, d) = (y.len(), spec.input_dim);
         if n == 0 || x.len() != n * d || f0.is_some_and(|f| f.len() != n) {
             return Err(Error::ShapeMismatch {

@@ -2,41 +2,82 @@
 //! outputs, which is all that back-propagation needs from it.
 //!
 //! With g = α(f − f₀) the trained outputs (f₀ = 0 unless the output is centred, α the lazy
-//! scale) on n points, a loss writes the *output signal* r = n·∂L/∂g (one value per output;
-//! the trainer folds the 1/n into its first backward product) and its value L, on the device
-//! and without a readback, so that a GPU can defer the readback to the end of a batch of
-//! steps. [`Loss::eval`] is the same loss in f64 on the host, for evaluation.
+//! scale) on n points of K outputs each (`n × K`, row-major), a loss writes the *output
+//! signal* r = n·∂L/∂g (one value per output; the trainer folds the 1/n into its first
+//! backward product) and its value L, on the device and without a readback, so that a GPU can
+//! defer the readback to the end of a batch of steps. [`Loss::eval`] is the same loss in f64
+//! on the host, for evaluation.
 //!
-//! - [`Loss::Squared`]: L = (1/2n) Σᵢ (gᵢ − yᵢ)², r = g − y (the backend's `residual_loss`).
+//! - [`Loss::Squared`]: L = (1/2n) Σᵢ ‖gᵢ − yᵢ‖², r = g − y (the backend's `residual_loss`).
+//!   The sum runs over the K outputs of a row and the mean over rows: K = 1 with ±1 labels
+//!   is the scalar regression of the binary tasks, K > 1 with one-hot targets regresses on
+//!   the classes.
+//! - [`Loss::CrossEntropy`]: L = −(1/n) Σᵢ Σ_c y_ic log softmax(gᵢ)_c with each target row a
+//!   probability vector (one-hot for labels, or soft), r = softmax(g) − y (the backend's
+//!   `cross_entropy`, stable through the row maximum). Needs K ≥ 2.
+
+use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
+use crate::error::{Error, Result};
 
 /// Loss and accuracy of predictions against targets.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Eval {
     /// The loss's value.
     pub loss: f64,
-    /// Fraction of rows with sign(g) = y (meaningful for ±1 labels).
+    /// Fraction of rows classified right: sign(g) = y for K = 1 (±1 labels), and for K > 1
+    /// the largest output's index equals the largest target's (the label of a one-hot row).
     pub accuracy: f64,
 }
 
 /// A training loss.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Loss {
-    /// The squared loss (1/2n) Σᵢ (gᵢ − yᵢ)² on scalar outputs (±1 labels for
-    /// classification).
+    /// The squared loss (1/2n) Σᵢ ‖gᵢ − yᵢ‖² (±1 labels for K = 1, one-hot for K > 1).
     #[default]
     Squared,
+    /// Softmax cross-entropy −(1/n) Σᵢ Σ_c y_ic log softmax(gᵢ)_c on K ≥ 2 outputs, the
+    /// targets probability vectors (one-hot for labels).
+    CrossEntropy,
 }
 
 impl Loss {
-    /// After a forward pass that left one network's `rows` outputs in `f`: the output signal
-    /// into `r` and the loss into `loss[slot]`. `f0` (`rows`, or absent) is the network's
-    /// output at θ₀ for a centred run, `scale` the lazy scale α, `y` the `rows` targets.
+    pub const ALL: [Loss; 2] = [Loss::Squared, Loss::CrossEntropy];
+
+    /// The name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            Loss::Squared => "squared",
+            Loss::CrossEntropy => "cross-entropy",
+        }
+    }
+
+    /// Whether this loss applies to a network of `outputs` outputs: cross-entropy needs at
+    /// least two (a softmax over one output is constant).
+    pub fn check_outputs(self, outputs: usize) -> Result<()> {
+        match self {
+            Loss::CrossEntropy if outputs < 2 => Err(Error::config(
+                "loss",
+                format!(
+                    "cross-entropy needs at least two outputs (one per class), the network has \
+                     {outputs}"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a forward pass that left one network's `rows × k` outputs in `f`: the output
+    /// signal into `r` and the loss into `loss[slot]`. `f0` (`rows × k`, or absent) is the
+    /// network's output at θ₀ for a centred run, `scale` the lazy scale α, `y` the `rows × k`
+    /// targets.
     pub fn signal_into<B: Backend>(
         self,
         backend: &mut B,
         rows: usize,
+        k: usize,
         f: &B::Buf,
         f0: Option<&B::Buf>,
         scale: f32,
@@ -46,19 +87,21 @@ impl Loss {
         slot: usize,
     ) {
         match self {
-            Loss::Squared => backend.residual_loss(rows, f, f0, scale, y, r, loss, slot),
+            Loss::Squared => backend.residual_loss(rows, k, f, f0, scale, y, r, loss, slot),
+            Loss::CrossEntropy => backend.cross_entropy(rows, k, f, f0, scale, y, r, loss, slot),
         }
     }
 
     /// [`Loss::signal_into`] for `batch` networks on shared targets: `f`, `r` and `f0` hold
-    /// `batch` runs of `rows` outputs, `y` one run of `rows` targets, and network b's loss goes
-    /// into `loss[slot · batch + b]` (step j of a run of steps writes row j of a
+    /// `batch` blocks of `rows × k` outputs, `y` one block of `rows × k` targets, and network
+    /// b's loss goes into `loss[slot · batch + b]` (step j of a run of steps writes row j of a
     /// `steps × batch` loss matrix).
     pub fn signal_batched_into<B: Backend>(
         self,
         backend: &mut B,
         batch: usize,
         rows: usize,
+        k: usize,
         f: &B::Buf,
         f0: Option<&B::Buf>,
         scale: f32,
@@ -69,30 +112,80 @@ impl Loss {
     ) {
         match self {
             Loss::Squared => {
-                backend.residual_loss_batched(batch, rows, f, f0, scale, y, r, loss, slot)
+                backend.residual_loss_batched(batch, rows, k, f, f0, scale, y, r, loss, slot)
+            }
+            Loss::CrossEntropy => {
+                backend.cross_entropy_batched(batch, rows, k, f, f0, scale, y, r, loss, slot)
             }
         }
     }
 
-    /// The loss, and the accuracy, of outputs `f` against targets `y` (`rows` each) in f64 on
-    /// the host, with g = α(f − f₀) as in training. Accuracy is sign agreement (±1 labels).
-    pub fn eval(self, f: &[f32], f0: Option<&[f32]>, alpha: f64, y: &[f32]) -> Eval {
-        match self {
-            Loss::Squared => {
-                let n = y.len().max(1) as f64;
-                let (mut sq, mut correct) = (0.0f64, 0usize);
-                for i in 0..y.len() {
-                    let g = alpha * (f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64));
-                    sq += (g - y[i] as f64).powi(2);
-                    if (g > 0.0) == (y[i] > 0.0) {
-                        correct += 1;
-                    }
+    /// The loss, and the accuracy, of outputs `f` against targets `y` (`rows × k` each,
+    /// row-major) in f64 on the host, with g = α(f − f₀) as in training. Accuracy is sign
+    /// agreement for k = 1 (±1 labels) and argmax agreement for k > 1 (see [`Eval`]).
+    pub fn eval(self, f: &[f32], f0: Option<&[f32]>, alpha: f64, y: &[f32], k: usize) -> Eval {
+        let k = k.max(1);
+        let rows = y.len() / k;
+        let n = rows.max(1) as f64;
+        let g = |i: usize| alpha * (f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64));
+        let mut correct = 0usize;
+        let mut total = 0.0f64;
+        let mut row = vec![0.0f64; k];
+        for i in 0..rows {
+            let at = i * k;
+            for (c, gc) in row.iter_mut().enumerate() {
+                *gc = g(at + c);
+            }
+            let yi = &y[at..at + k];
+            total += match self {
+                Loss::Squared => row
+                    .iter()
+                    .zip(yi)
+                    .map(|(&gc, &yc)| (gc - yc as f64).powi(2))
+                    .sum::<f64>(),
+                Loss::CrossEntropy => {
+                    // logsumexp(g) − g_c = (m − g_c) + ln(1 + Σ_{j ≠ top} e^{g_j − m}), with
+                    // ln_1p exact for a confident row (whose loss is tiny).
+                    let top = argmax(row.iter().copied());
+                    let m = row[top];
+                    let rest: f64 = (row.iter().enumerate())
+                        .filter(|&(j, _)| j != top)
+                        .map(|(_, &gj)| (gj - m).exp())
+                        .sum();
+                    let log_s = rest.ln_1p();
+                    row.iter()
+                        .zip(yi)
+                        .map(|(&gc, &yc)| yc as f64 * ((m - gc) + log_s))
+                        .sum::<f64>()
                 }
-                Eval {
-                    loss: sq / (2.0 * n),
-                    accuracy: correct as f64 / n,
-                }
+            };
+            let right = if k == 1 {
+                (row[0] > 0.0) == (yi[0] > 0.0)
+            } else {
+                argmax(row.iter().copied()) == argmax(yi.iter().map(|&v| v as f64))
+            };
+            if right {
+                correct += 1;
             }
         }
+        let loss = match self {
+            Loss::Squared => total / (2.0 * n),
+            Loss::CrossEntropy => total / n,
+        };
+        Eval {
+            loss,
+            accuracy: correct as f64 / n,
+        }
     }
+}
+
+/// The index of the first largest value (NaN never wins).
+pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
+    let mut best = (0, f64::NEG_INFINITY);
+    for (i, v) in values.enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
 }

@@ -1,4 +1,5 @@
-//! A fully connected network with scalar output, in the three parametrisations of Descent.
+//! A fully connected network with K outputs (K = 1: a scalar output), in the three
+//! parametrisations of Descent.
 //!
 //! Layer l (1-based, l = 1..L+1, with x⁰ = x the input and n₀ = d) computes
 //!
@@ -7,7 +8,8 @@
 //! W^l ~ N(0, w_std²) of shape n_{l−1} × n_l,        b^l ~ N(0, b_std²)
 //! ```
 //!
-//! and the parametrisation fixes the four numbers (s is the initialisation scale):
+//! with n_{L+1} = K, the number of outputs, and the parametrisation fixes the four numbers
+//! (s is the initialisation scale):
 //!
 //! | parametrisation | w_mult | b_mult | w_std | b_std |
 //! |---|---|---|---|---|
@@ -20,10 +22,11 @@
 //! √n_L, trained with the step size multiplied by n_L ([`Mlp::effective_lr`]) so that one
 //! step-size setting means comparable speed at every width.
 //!
-//! The loss on a batch of n rows is L(θ) = (1/2n) Σᵢ (g(xᵢ) − yᵢ)², where g = f, or, with the
-//! centred-output option, g(x) = f(x;θ) − f(x;θ₀).
+//! The loss on a batch of n rows is a [`Loss`] of g = f, or, with the centred-output option,
+//! g(x) = f(x;θ) − f(x;θ₀); for the squared loss L(θ) = (1/2n) Σᵢ ‖g(xᵢ) − yᵢ‖².
 //!
-//! Backward pass, with r = g − y the residual (n × 1) and δ^{L+1} = r/n:
+//! Backward pass, with r = n·∂L/∂g the output signal (n × K; the residual g − y for the
+//! squared loss) and δ^{L+1} = r/n:
 //!
 //! ```text
 //! ∂L/∂W^l = w_mult^l · (x^{l−1})ᵀ δ^l        ∂L/∂b^l = b_mult^l · Σ_rows δ^l
@@ -81,7 +84,13 @@ pub struct MlpSpec {
     pub sigma_b: f64,
     /// s: the initialisation scale multiplying every initial weight and bias.
     pub init_scale: f64,
+    /// K: the number of outputs (1: the scalar network of ±1 labels; the number of classes
+    /// for one-hot targets). At most [`MAX_OUTPUTS`].
+    pub outputs: usize,
 }
+
+/// The most outputs a network may have (a GPU invocation loops over one row's outputs).
+pub const MAX_OUTPUTS: usize = 1024;
 
 /// The per-layer constants derived from an [`MlpSpec`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,7 +108,7 @@ impl MlpSpec {
     pub fn layers(&self) -> Vec<LayerShape> {
         let mut dims = vec![self.input_dim];
         dims.extend(&self.hidden);
-        dims.push(1);
+        dims.push(self.outputs);
         let last = dims.len() - 2;
         let s = self.init_scale;
         (0..dims.len() - 1)
@@ -153,6 +162,15 @@ impl MlpSpec {
         if self.input_dim == 0 {
             return Err(Error::config("inputDim", "must be at least 1"));
         }
+        if self.outputs == 0 || self.outputs > MAX_OUTPUTS {
+            return Err(Error::config(
+                "outputs",
+                format!(
+                    "a network has 1 to {MAX_OUTPUTS} outputs, got {}",
+                    self.outputs
+                ),
+            ));
+        }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
             return Err(Error::config(
                 "width",
@@ -192,11 +210,11 @@ pub struct Workspace<B: Backend> {
     pub(crate) z: Vec<B::Buf>,
     /// Activations x^l = φ(z^l), each `rows × n_l`.
     pub(crate) h: Vec<B::Buf>,
-    /// Output pre-activation before the bias, `rows × 1`.
+    /// Output pre-activation before the bias, `rows × K`.
     out_pre: B::Buf,
-    /// Output f, `rows × 1`.
+    /// Output f, `rows × K`.
     pub out: B::Buf,
-    /// Residual r, `rows × 1`.
+    /// Output signal r (the residual for the squared loss), `rows × K`.
     r: B::Buf,
     /// Back-propagated signals (ping-pong), each `rows × max width`.
     delta: [B::Buf; 2],
@@ -217,13 +235,14 @@ impl<B: Backend> Workspace<B> {
             .map(|&w| backend.zeros(rows * w))
             .collect();
         let mw = spec.max_width();
+        let k = spec.outputs;
         Workspace {
             rows,
             z,
             h,
-            out_pre: backend.zeros(rows),
-            out: backend.zeros(rows),
-            r: backend.zeros(rows),
+            out_pre: backend.zeros(rows * k),
+            out: backend.zeros(rows * k),
+            r: backend.zeros(rows * k),
             delta: [backend.zeros(rows * mw), backend.zeros(rows * mw)],
             loss: backend.zeros(1),
         }
@@ -232,7 +251,7 @@ impl<B: Backend> Workspace<B> {
     /// Bytes of f32 storage a workspace of `rows` rows needs for `spec`.
     pub fn bytes(spec: &MlpSpec, rows: usize) -> u64 {
         let hidden: usize = spec.hidden.iter().sum();
-        4 * (rows * (2 * hidden + 2 * spec.max_width() + 3) + 1) as u64
+        4 * (rows * (2 * hidden + 2 * spec.max_width() + 3 * spec.outputs) + 1) as u64
     }
 }
 
@@ -325,7 +344,7 @@ impl<B: Backend> Mlp<B> {
                     Trans::N,
                     Trans::N,
                     rows,
-                    1,
+                    shape.fan_out,
                     shape.fan_in,
                     shape.w_mult,
                     input,
@@ -335,7 +354,7 @@ impl<B: Backend> Mlp<B> {
                 );
                 backend.bias_act(
                     rows,
-                    1,
+                    shape.fan_out,
                     &mut ws.out_pre,
                     b,
                     shape.b_mult,
@@ -365,7 +384,8 @@ impl<B: Backend> Mlp<B> {
             loss: slot,
             ..
         } = ws;
-        loss.signal_into(backend, *rows, out, f0, alpha, y, r, slot, 0);
+        let k = self.spec.outputs;
+        loss.signal_into(backend, *rows, k, out, f0, alpha, y, r, slot, 0);
         let mut l = [0.0f32];
         backend.read(&ws.loss, &mut l);
         l[0]
@@ -386,7 +406,16 @@ impl<B: Backend> Mlp<B> {
         slot: usize,
     ) {
         loss.signal_into(
-            backend, ws.rows, &ws.out, f0, alpha, y, &mut ws.r, slots, slot,
+            backend,
+            ws.rows,
+            self.spec.outputs,
+            &ws.out,
+            f0,
+            alpha,
+            y,
+            &mut ws.r,
+            slots,
+            slot,
         );
     }
 

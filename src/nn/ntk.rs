@@ -145,6 +145,15 @@ pub async fn empirical_kernels_async<B: Backend>(
     x2: Option<&[f32]>,
 ) -> Result<EmpiricalKernels> {
     let d = mlp.spec.input_dim;
+    if mlp.spec.outputs != 1 {
+        return Err(Error::config(
+            "outputs",
+            format!(
+                "the empirical NTK is of the scalar network, not of {} outputs",
+                mlp.spec.outputs
+            ),
+        ));
+    }
     for x in std::iter::once(x1).chain(x2) {
         if x.is_empty() || x.len() % d != 0 {
             return Err(Error::ShapeMismatch {

@@ -68,6 +68,8 @@ pub struct Trainer<B: Backend> {
     pub backend: B,
     pub mlp: Mlp<B>,
     dim: usize,
+    /// K, the outputs per row (the width of a target row).
+    k: usize,
     n_train: usize,
     host_x: Vec<f32>,
     host_y: Vec<f32>,
@@ -81,7 +83,7 @@ pub struct Trainer<B: Backend> {
     forward_cached: bool,
     eval_ws: Option<Workspace<B>>,
     batches: Option<Batches<B>>,
-    /// The training loss (the squared loss; see [`Loss`]).
+    /// The training loss ([`Loss::Squared`] unless [`Trainer::with_loss`] sets another).
     loss: Loss,
     lr: f64,
     /// The lazy-training scale α: the trained model is α·(f − f₀) (or α·f uncentred), on the
@@ -107,8 +109,9 @@ pub struct Trainer<B: Backend> {
 }
 
 impl<B: Backend> Trainer<B> {
-    /// `x` is `n × dim` row-major, `y` has n targets. `batch_size` 0 (or ≥ n) means full batch.
-    /// With `center_output`, the trained function is f(x;θ) − f(x;θ₀).
+    /// `x` is `n × dim` row-major, `y` is `n × K` (K = `mlp.spec.outputs`: n targets for a
+    /// scalar network). `batch_size` 0 (or ≥ n) means full batch. With `center_output`, the
+    /// trained function is f(x;θ) − f(x;θ₀).
     pub fn new(
         mut backend: B,
         mlp: Mlp<B>,
@@ -120,8 +123,16 @@ impl<B: Backend> Trainer<B> {
         seed: u64,
     ) -> Result<Self> {
         let dim = mlp.spec.input_dim;
-        let n = y.len();
-        if n == 0 || x.len() != n * dim {
+        let k = mlp.spec.outputs.max(1);
+        let n = y.len() / k;
+        if n == 0 || y.len() != n * k {
+            return Err(Error::ShapeMismatch {
+                op: "Trainer::new",
+                expected: format!("targets in rows of {k}"),
+                got: format!("{} values", y.len()),
+            });
+        }
+        if x.len() != n * dim {
             return Err(Error::ShapeMismatch {
                 op: "Trainer::new",
                 expected: format!("x of {n} × {dim}"),
@@ -139,6 +150,7 @@ impl<B: Backend> Trainer<B> {
         let yb = backend.upload(y);
         let mut t = Trainer {
             dim,
+            k,
             n_train: n,
             host_x: x.to_vec(),
             host_y: y.to_vec(),
@@ -175,11 +187,11 @@ impl<B: Backend> Trainer<B> {
                 pos: 0,
                 rng,
                 host_x: vec![0.0; rows * dim],
-                host_y: vec![0.0; rows],
-                host_f0: vec![0.0; rows],
+                host_y: vec![0.0; rows * k],
+                host_f0: vec![0.0; rows * k],
                 x: t.backend.zeros(rows * dim),
-                y: t.backend.zeros(rows),
-                f0: t.backend.zeros(rows),
+                y: t.backend.zeros(rows * k),
+                f0: t.backend.zeros(rows * k),
             });
         }
         if center_output {
@@ -241,6 +253,25 @@ impl<B: Backend> Trainer<B> {
     /// The momentum and weight decay.
     pub fn momentum(&self) -> Momentum {
         self.momentum
+    }
+
+    /// Sets the training loss (the default is [`Loss::Squared`]); before any step. Refuses a
+    /// loss the network's number of outputs does not allow (see [`Loss::check_outputs`]).
+    pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
+        if self.step > 0 {
+            return Err(Error::config(
+                "loss",
+                "a run's loss is set before its first step",
+            ));
+        }
+        loss.check_outputs(self.k)?;
+        self.loss = loss;
+        Ok(self)
+    }
+
+    /// K, the number of outputs per row of [`Trainer::predict`] and of the targets.
+    pub fn outputs(&self) -> usize {
+        self.k
     }
 
     /// The lazy-training scale α.
@@ -310,7 +341,7 @@ impl<B: Backend> Trainer<B> {
                 )
             }
             Some(b) => {
-                let dim = self.dim;
+                let (dim, k) = (self.dim, self.k);
                 for i in 0..b.size {
                     if b.pos == b.order.len() {
                         b.pos = 0;
@@ -321,9 +352,9 @@ impl<B: Backend> Trainer<B> {
                     b.pos += 1;
                     b.host_x[i * dim..(i + 1) * dim]
                         .copy_from_slice(&self.host_x[j * dim..(j + 1) * dim]);
-                    b.host_y[i] = self.host_y[j];
+                    b.host_y[i * k..(i + 1) * k].copy_from_slice(&self.host_y[j * k..(j + 1) * k]);
                     if let Some(f0) = &self.host_f0 {
-                        b.host_f0[i] = f0[j];
+                        b.host_f0[i * k..(i + 1) * k].copy_from_slice(&f0[j * k..(j + 1) * k]);
                     }
                 }
                 self.backend.write(&mut b.x, &b.host_x);
@@ -539,20 +570,22 @@ impl<B: Backend> Trainer<B> {
         Error::Diverged { step }
     }
 
-    /// The network's outputs f(x; θ) at `x` (`rows × dim`), evaluated in chunks. A blocking
+    /// The network's outputs f(x; θ) at `x` (`rows × dim`), `rows × K` row-major, evaluated
+    /// in chunks. A blocking
     /// readback: on the web GPU use [`Trainer::predict_async`] (here a failed readback gives
     /// NaN, which the divergence checks catch).
     pub fn predict(&mut self, x: &[f32]) -> Vec<f32> {
         let rows = x.len() / self.dim;
-        crate::exec::block_on(self.predict_async(x)).unwrap_or_else(|_| vec![f32::NAN; rows])
+        crate::exec::block_on(self.predict_async(x))
+            .unwrap_or_else(|_| vec![f32::NAN; rows * self.k])
     }
 
     /// [`Trainer::predict`] through [`Backend::read_async`]: one readback per chunk of
     /// [`EVAL_CHUNK`] rows; works on the web GPU.
     pub async fn predict_async(&mut self, x: &[f32]) -> Result<Vec<f32>> {
-        let dim = self.dim;
+        let (dim, k) = (self.dim, self.k);
         let rows = x.len() / dim;
-        let mut out = vec![0.0f32; rows];
+        let mut out = vec![0.0f32; rows * k];
         let chunk = EVAL_CHUNK.min(rows.max(1));
         let needs_new = self.eval_ws.as_ref().is_none_or(|w| w.rows != chunk);
         if needs_new {
@@ -567,8 +600,8 @@ impl<B: Backend> Trainer<B> {
             self.backend.write(&mut xbuf, &padded);
             let ws = self.eval_ws.as_mut().expect("created above");
             self.mlp.forward(&mut self.backend, &xbuf, ws);
-            let values = self.backend.read_async(&ws.out, m).await?;
-            out[start..start + m].copy_from_slice(&values);
+            let values = self.backend.read_async(&ws.out, m * k).await?;
+            out[start * k..(start + m) * k].copy_from_slice(&values);
         }
         Ok(out)
     }
@@ -588,16 +621,22 @@ impl<B: Backend> Trainer<B> {
             // One full-batch forward pass, kept for the next step.
             self.mlp.forward(&mut self.backend, &self.x, &mut self.ws);
             self.forward_cached = true;
-            self.backend.read_async(&self.ws.out, self.n_train).await?
+            self.backend
+                .read_async(&self.ws.out, self.n_train * self.k)
+                .await?
         } else {
             let x = std::mem::take(&mut self.host_x);
             let f = self.predict_async(&x).await;
             self.host_x = x;
             f?
         };
-        Ok(self
-            .loss
-            .eval(&f, self.host_f0.as_deref(), self.alpha, &self.host_y))
+        Ok(self.loss.eval(
+            &f,
+            self.host_f0.as_deref(),
+            self.alpha,
+            &self.host_y,
+            self.k,
+        ))
     }
 
     /// All parameters as one flat vector (the order of [`Mlp::params`]), read back without

@@ -105,6 +105,7 @@ impl InitSettings {
             sigma_w: self.sigma_w,
             sigma_b: self.sigma_b,
             init_scale: self.init_scale,
+            outputs: 1,
         }
     }
 }

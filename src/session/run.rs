@@ -468,6 +468,7 @@ impl<B: Backend> Run<B> {
             self.f0_test.as_deref(),
             self.config.alpha,
             &self.data.y_test,
+            self.trainer.outputs(),
         );
         if !(train.loss.is_finite() && test.loss.is_finite()) {
             let step = match self.trainer.mark_diverged() {

@@ -358,12 +358,23 @@ pub async fn axpy<B: Backend>(b: &mut B, seed: u64, big: bool) {
     }
 }
 
+/// Output counts K beside the scalar output: (rows, K) shapes of the losses on many outputs.
+pub fn multi_output_shapes() -> Vec<(usize, usize)> {
+    vec![(1, 5), (7, 2), (257, 10), (1031, 5), (300, 2), (3, 1024)]
+}
+
 /// `residual_loss` with and without f0, into a middle slot of a 3-slot loss buffer (the
-/// other slots must keep their values).
+/// other slots must keep their values), on scalar outputs (`lengths`) and then on rows of K
+/// outputs, whose loss is averaged over rows: Σ r² / (2·rows).
 pub async fn residual_loss<B: Backend>(b: &mut B, seed: u64, big: bool) {
     let mut rng = Rng::new(seed);
     let name = b.name();
-    for len in lengths(big) {
+    let shapes = lengths(big)
+        .into_iter()
+        .map(|len| (len, 1))
+        .chain(multi_output_shapes());
+    for (rows, cols) in shapes {
+        let len = rows * cols;
         for centred in [false, true] {
             let scale = 1.3f32;
             let f = random(&mut rng, len, 1.0);
@@ -388,14 +399,15 @@ pub async fn residual_loss<B: Backend>(b: &mut B, seed: u64, big: bool) {
                     + (y[i] as f64).abs();
                 sq += r_want[i] * r_want[i];
             }
-            let loss_want = [7.0, sq / (2.0 * len as f64), -3.0];
+            let loss_want = [7.0, sq / (2.0 * rows as f64), -3.0];
             let fb = b.upload(&f);
             let f0b = b.upload(&f0);
             let yb = b.upload(&y);
             let mut rb = b.upload(&vec![f32::NAN; len]);
             let mut lb = b.upload(&[7.0, f32::NAN, -3.0]);
             b.residual_loss(
-                len,
+                rows,
+                cols,
                 &fb,
                 centred.then_some(&f0b),
                 scale,
@@ -404,7 +416,11 @@ pub async fn residual_loss<B: Backend>(b: &mut B, seed: u64, big: bool) {
                 &mut lb,
                 1,
             );
-            let what = format!("{name} residual_loss len={len} centred={centred}");
+            let what = if cols == 1 {
+                format!("{name} residual_loss len={len} centred={centred}")
+            } else {
+                format!("{name} residual_loss {rows} × {cols} centred={centred}")
+            };
             let r_got = fetch(b, &rb, len).await;
             assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| {
                 EW_RTOL * r_scale[i] + 1e-30
@@ -768,7 +784,12 @@ pub fn batched_lengths(big: bool) -> Vec<(usize, usize)> {
 pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
     let mut rng = Rng::new(seed);
     let name = b.name();
-    for (batch, len) in batched_lengths(big) {
+    let shapes = batched_lengths(big)
+        .into_iter()
+        .map(|(batch, len)| (batch, len, 1))
+        .chain(batched_multi_output_shapes());
+    for (batch, rows, cols) in shapes {
+        let len = rows * cols;
         for centred in [false, true] {
             let scale = 1.3f32;
             let f = random(&mut rng, batch * len, 1.0);
@@ -794,7 +815,7 @@ pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) 
                         + 1e-30;
                     sq += r_want[idx] * r_want[idx];
                 }
-                loss_want[batch + net] = sq / (2.0 * len as f64);
+                loss_want[batch + net] = sq / (2.0 * rows as f64);
             }
             let fb = b.upload(&f);
             let f0b = centred.then(|| b.upload(&f0));
@@ -803,7 +824,8 @@ pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) 
             let mut lb = b.upload(&loss0);
             b.residual_loss_batched(
                 batch,
-                len,
+                rows,
+                cols,
                 &fb,
                 f0b.as_ref(),
                 scale,
@@ -812,7 +834,9 @@ pub async fn residual_loss_batched<B: Backend>(b: &mut B, seed: u64, big: bool) 
                 &mut lb,
                 1,
             );
-            let what = format!("{name} residual_loss_batched {batch} × {len} (centred: {centred})");
+            let what = format!(
+                "{name} residual_loss_batched {batch} × {rows} × {cols} (centred: {centred})"
+            );
             let r_got = fetch(b, &rb, batch * len).await;
             assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
             let l_got = fetch(b, &lb, 3 * batch).await;
@@ -1080,4 +1104,274 @@ pub async fn nngp_ntk_recursion<B: Backend>(b: &mut B, seed: u64, big: bool) {
         got.iter().all(|v| v.is_nan()),
         "{name}: tanh gives NaN, got {got:?}"
     );
+}
+
+/// (batch, rows, K) shapes of the batched losses on many outputs.
+pub fn batched_multi_output_shapes() -> Vec<(usize, usize, usize)> {
+    vec![(1, 1, 2), (3, 7, 5), (13, 257, 2), (2, 1, 10), (65, 31, 10)]
+}
+
+/// f32's unit roundoff.
+const EPS: f64 = f32::EPSILON as f64 / 2.0;
+
+/// One case of the cross-entropy oracle: logits `f` (`rows × cols`, and `f0` when centred)
+/// scaled by `scale`, targets `y` (`rows × cols` probabilities). Returns r = softmax(g) − y
+/// and its tolerance per element, and the loss and its tolerance, all in f64.
+///
+/// Tolerance (derived, then doubled): g = scale · (f − f0) carries 2 roundings of
+/// gs = |scale|(|f| + |f0|); the argument g_c − m of exp one more of |g_c − m|; exp is within
+/// 3 + 2|x| ulps (WGSL's bound for f32 exp); so exp(g_c − m) has the relative error
+/// E_c = ε(2 gs_c + 2 gs_max + 3 + 3|g_c − m|) (gs_max: the row maximum's), the sum s of
+/// positive terms max_j E_j + cols·ε, the division ε. Then |Δr_c| ≤ p_c (E_c + max_j E_j +
+/// (cols + 2) ε) + ε(p_c + |y_c|). The loss's row term Σ_c y_c ((m − g_c) + ln s) adds
+/// 2ε(gs_max + gs_c) + ε|m − g_c| per term, ln's 2⁻²¹ (WGSL's absolute bound near 1) + 3ε ln s,
+/// and the relative error of s; the f32 sum over rows adds LOSS_RTOL of the loss.
+fn cross_entropy_oracle(
+    rows: usize,
+    cols: usize,
+    f: &[f32],
+    f0: Option<&[f32]>,
+    scale: f32,
+    y: &[f32],
+) -> (Vec<f64>, Vec<f64>, f64, f64) {
+    let sc = scale as f64;
+    let mut r = vec![0.0f64; rows * cols];
+    let mut r_tol = vec![0.0f64; rows * cols];
+    let (mut loss, mut loss_tol) = (0.0f64, 0.0f64);
+    for i in 0..rows {
+        let at = i * cols;
+        let g: Vec<f64> = (0..cols)
+            .map(|c| sc * (f[at + c] as f64 - f0.map_or(0.0, |f0| f0[at + c] as f64)))
+            .collect();
+        let gs: Vec<f64> = (0..cols)
+            .map(|c| {
+                sc.abs() * ((f[at + c] as f64).abs() + f0.map_or(0.0, |f0| f0[at + c].abs() as f64))
+            })
+            .collect();
+        let (mut cmax, mut m) = (0, f64::NEG_INFINITY);
+        for (c, &gc) in g.iter().enumerate() {
+            if gc > m {
+                (cmax, m) = (c, gc);
+            }
+        }
+        let s: f64 = g.iter().map(|&gc| (gc - m).exp()).sum();
+        let lse = m + s.ln();
+        let e: Vec<f64> = (0..cols)
+            .map(|c| EPS * (2.0 * gs[c] + 2.0 * gs[cmax] + 3.0 + 3.0 * (m - g[c])))
+            .collect();
+        let e_max = e.iter().copied().fold(0.0, f64::max);
+        let s_rel = e_max + cols as f64 * EPS;
+        for c in 0..cols {
+            let p = (g[c] - m).exp() / s;
+            let yc = y[at + c] as f64;
+            r[at + c] = p - yc;
+            r_tol[at + c] = 2.0 * (p * (e[c] + s_rel + 2.0 * EPS) + EPS * (p + yc.abs())) + 1e-30;
+            loss += yc * (lse - g[c]);
+            let term = 2.0 * EPS * (gs[cmax] + gs[c])
+                + EPS * (m - g[c])
+                + s_rel
+                + 2f64.powi(-21)
+                + 3.0 * EPS * s.ln();
+            loss_tol += yc.abs() * term;
+        }
+    }
+    let n = rows as f64;
+    (
+        r,
+        r_tol,
+        loss / n,
+        2.0 * (loss_tol / n + LOSS_RTOL * (loss / n).abs()) + 1e-30,
+    )
+}
+
+/// Logits (`len`, std 2) and, for `large`, logits pushed towards ±80 / scale (80 tanh of a
+/// normal draw): the softmax must stay finite and exact where exp(±80) would overflow f32
+/// without the row maximum subtracted.
+fn logits(rng: &mut Rng, len: usize, large: bool, scale: f32) -> Vec<f32> {
+    let v = random(rng, len, 2.0);
+    if large {
+        v.iter()
+            .map(|&a| (80.0 * (a as f64).tanh() / scale as f64) as f32)
+            .collect()
+    } else {
+        v
+    }
+}
+
+/// `rows × cols` targets: one-hot rows (a random class each), or soft rows (the softmax of
+/// normal draws, each row a probability vector).
+fn targets(rng: &mut Rng, rows: usize, cols: usize, soft: bool) -> Vec<f32> {
+    let mut y = vec![0.0f32; rows * cols];
+    for row in y.chunks_exact_mut(cols) {
+        if soft {
+            let z: Vec<f64> = (0..cols).map(|_| 1.5 * rng.normal()).collect();
+            let total: f64 = z.iter().map(|v| v.exp()).sum();
+            for (t, v) in row.iter_mut().zip(&z) {
+                *t = (v.exp() / total) as f32;
+            }
+        } else {
+            row[rng.index(cols)] = 1.0;
+        }
+    }
+    y
+}
+
+/// The (centred, soft targets, large logits) variants every cross-entropy shape runs.
+const CE_VARIANTS: [(bool, bool, bool); 4] = [
+    (false, false, false),
+    (true, true, false),
+    (false, true, true),
+    (true, false, true),
+];
+
+/// (rows, K) shapes of `cross_entropy`: K = 1 (a constant softmax: r = 1 − y, loss 0), 2, 5
+/// and 10 over rows 1, primes and past the 256-wide workgroup, K = 1024; with `big`, more rows
+/// than one GPU dispatch takes (262144 / K rows a slice).
+pub fn cross_entropy_shapes(big: bool) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    for rows in [1, 2, 7, 255, 256, 257, 1031] {
+        for cols in [1, 2, 5, 10] {
+            v.push((rows, cols));
+        }
+    }
+    v.push((3, 1024));
+    if big {
+        v.push((131_072 + 5, 2));
+        v.push((2 * 26_214 + 3, 10));
+    }
+    v
+}
+
+/// `cross_entropy`: the softmax signal and the mean cross-entropy against an f64 oracle
+/// ([`cross_entropy_oracle`] states the tolerance), one-hot and soft targets, centred or not,
+/// ordinary and large (±80) logits, into the middle slot of a 3-slot loss buffer (the other
+/// slots must keep their values).
+pub async fn cross_entropy<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (rows, cols) in cross_entropy_shapes(big) {
+        for (centred, soft, large) in CE_VARIANTS {
+            let len = rows * cols;
+            let scale = if large { 1.0 } else { 1.3 };
+            let f = logits(&mut rng, len, large, scale);
+            let f0 = random(&mut rng, len, 0.5);
+            let y = targets(&mut rng, rows, cols, soft);
+            let (r_want, r_tol, l, l_tol) =
+                cross_entropy_oracle(rows, cols, &f, centred.then_some(&f0[..]), scale, &y);
+            let loss_want = [7.0, l, -3.0];
+            let fb = b.upload(&f);
+            let f0b = b.upload(&f0);
+            let yb = b.upload(&y);
+            let mut rb = b.upload(&vec![f32::NAN; len]);
+            let mut lb = b.upload(&[7.0, f32::NAN, -3.0]);
+            b.cross_entropy(
+                rows,
+                cols,
+                &fb,
+                centred.then_some(&f0b),
+                scale,
+                &yb,
+                &mut rb,
+                &mut lb,
+                1,
+            );
+            let what = format!(
+                "{name} cross_entropy {rows} × {cols} (centred {centred}, soft {soft}, large {large})"
+            );
+            let r_got = fetch(b, &rb, len).await;
+            assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
+            let l_got = fetch(b, &lb, 3).await;
+            assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
+                if i == 1 { l_tol } else { 0.0 }
+            });
+        }
+    }
+}
+
+/// (batch, rows, K) shapes of `cross_entropy_batched`; with `big`, more rows than one GPU
+/// dispatch takes and more networks than one dispatch has workgroups.
+pub fn cross_entropy_batched_shapes(big: bool) -> Vec<(usize, usize, usize)> {
+    let mut v = vec![
+        (1, 1, 1),
+        (1, 1, 2),
+        (2, 7, 5),
+        (3, 255, 10),
+        (7, 256, 2),
+        (13, 257, 5),
+        (5, 1031, 10),
+        (64, 63, 2),
+        (65, 65, 5),
+        (2, 3, 1024),
+    ];
+    if big {
+        v.push((2, 131_072 + 5, 2));
+        v.push((65_537, 2, 2));
+    }
+    v
+}
+
+/// `cross_entropy_batched`: each network's signal and loss against the oracle of
+/// [`cross_entropy`] on shared targets, with and without each network's θ₀ outputs, the
+/// losses into the middle row of a 3 × batch loss buffer (the other rows keep their values).
+pub async fn cross_entropy_batched<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (batch, rows, cols) in cross_entropy_batched_shapes(big) {
+        for (centred, soft, large) in CE_VARIANTS {
+            let len = rows * cols;
+            let scale = if large { 1.0 } else { 1.3 };
+            let f = logits(&mut rng, batch * len, large, scale);
+            let f0 = random(&mut rng, if centred { batch * len } else { 0 }, 0.5);
+            let y = targets(&mut rng, rows, cols, soft);
+            let mut r_want = Vec::with_capacity(batch * len);
+            let mut r_tol = Vec::with_capacity(batch * len);
+            let mut loss0 = vec![7.0f32; 3 * batch];
+            loss0[batch..2 * batch].fill(f32::NAN);
+            loss0[2 * batch..].fill(-3.0);
+            let mut loss_want: Vec<f64> = loss0.iter().map(|&v| v as f64).collect();
+            let mut loss_tol = vec![0.0f64; 3 * batch];
+            for net in 0..batch {
+                let at = net * len;
+                let (r, rt, l, lt) = cross_entropy_oracle(
+                    rows,
+                    cols,
+                    &f[at..at + len],
+                    centred.then(|| &f0[at..at + len]),
+                    scale,
+                    &y,
+                );
+                r_want.extend(r);
+                r_tol.extend(rt);
+                loss_want[batch + net] = l;
+                loss_tol[batch + net] = lt;
+            }
+            let fb = b.upload(&f);
+            let f0b = centred.then(|| b.upload(&f0));
+            let yb = b.upload(&y);
+            let mut rb = b.upload(&vec![f32::NAN; batch * len]);
+            let mut lb = b.upload(&loss0);
+            b.cross_entropy_batched(
+                batch,
+                rows,
+                cols,
+                &fb,
+                f0b.as_ref(),
+                scale,
+                &yb,
+                &mut rb,
+                &mut lb,
+                1,
+            );
+            let what = format!(
+                "{name} cross_entropy_batched {batch} × {rows} × {cols} (centred {centred}, soft \
+                 {soft}, large {large})"
+            );
+            let r_got = fetch(b, &rb, batch * len).await;
+            assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
+            let l_got = fetch(b, &lb, 3 * batch).await;
+            assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
+                loss_tol[i]
+            });
+        }
+    }
 }

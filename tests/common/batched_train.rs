@@ -10,10 +10,10 @@ use descent::backend::Backend;
 use descent::backend::cpu::Cpu;
 use descent::data::stream;
 use descent::error::Error;
-use descent::nn::Activation;
 use descent::nn::batched::{BatchedTrainer, NetConfig};
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::train::Trainer;
+use descent::nn::{Activation, Loss};
 use descent::rng::Rng;
 
 /// How closely a batched network must follow its single run: `None` is bit for bit (the CPU
@@ -34,6 +34,8 @@ pub struct Case {
     pub n: usize,
     /// The sizes of the successive `advance_async` calls.
     pub calls: Vec<u64>,
+    /// The training loss (on `spec.outputs` outputs; see [`targets`]).
+    pub loss: Loss,
 }
 
 /// `n` points in `d` dimensions and a smooth target of them, from `seed`.
@@ -47,6 +49,23 @@ pub fn data(n: usize, d: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
         })
         .collect();
     (x, y)
+}
+
+/// The training set of `case`: [`data`] for one output; for K > 1 outputs the same inputs
+/// with one-hot targets, the class of a point the sector of K of its smooth target's value
+/// (squashed by tanh into (−1, 1)).
+pub fn targets(case: &Case) -> (Vec<f32>, Vec<f32>) {
+    let (d, k) = (case.spec.input_dim, case.spec.outputs);
+    let (x, y) = data(case.n, d, 7);
+    if k == 1 {
+        return (x, y);
+    }
+    let mut onehot = vec![0.0f32; case.n * k];
+    for (i, &v) in y.iter().enumerate() {
+        let class = (((v.tanh() + 1.0) / 2.0 * k as f32) as usize).min(k - 1);
+        onehot[i * k + class] = 1.0;
+    }
+    (x, onehot)
 }
 
 /// Points to predict at (inside and outside the training cloud).
@@ -74,6 +93,7 @@ fn spec(d: usize, hidden: Vec<usize>, act: Activation, par: Parametrization) -> 
         sigma_b: 0.2,
         // Unused: every network sets its own.
         init_scale: 1.0,
+        outputs: 1,
     }
 }
 
@@ -101,6 +121,7 @@ pub fn cases(short: bool) -> Vec<Case> {
             ),
             n: 64,
             calls: calls.clone(),
+            loss: Loss::Squared,
         },
         Case {
             name: "erf, standard, 3 → 64 → 97 → 1",
@@ -112,6 +133,7 @@ pub fn cases(short: bool) -> Vec<Case> {
             ),
             n: 53,
             calls: calls.clone(),
+            loss: Loss::Squared,
         },
         Case {
             name: "tanh, mean-field, 2 → 100 → 1",
@@ -123,6 +145,66 @@ pub fn cases(short: bool) -> Vec<Case> {
             ),
             n: 40,
             calls,
+            loss: Loss::Squared,
+        },
+    ]
+}
+
+/// Batches on K > 1 outputs, calls as in [`cases`]: cross-entropy on 2 classes (ReLU, NTK,
+/// 3 → 65 → 2) and on 5 classes (erf, standard, 3 → 64 → 37 → 5), and the squared loss on
+/// 5 one-hot classes (tanh, mean-field, 2 → 100 → 5).
+pub fn multi_output_cases(short: bool) -> Vec<Case> {
+    let calls = if short {
+        vec![1, 4, 0, 7]
+    } else {
+        vec![1, 7, 0, 50, 62]
+    };
+    let with_k = |mut spec: MlpSpec, k: usize| {
+        spec.outputs = k;
+        spec
+    };
+    vec![
+        Case {
+            name: "ReLU, NTK, 3 → 65 → 2, cross-entropy",
+            spec: with_k(spec(3, vec![65], Activation::Relu, Parametrization::Ntk), 2),
+            configs: nets(
+                [31, 32, 33, 34, 35],
+                [1.0, 0.5, 2.0, 1.0, 1.5],
+                [0.5, 1.0, 0.1, 0.25, 0.3],
+            ),
+            n: 64,
+            calls: calls.clone(),
+            loss: Loss::CrossEntropy,
+        },
+        Case {
+            name: "erf, standard, 3 → 64 → 37 → 5, cross-entropy",
+            spec: with_k(
+                spec(3, vec![64, 37], Activation::Erf, Parametrization::Standard),
+                5,
+            ),
+            configs: nets(
+                [41, 42, 43, 44, 45],
+                [1.0, 0.7, 1.3, 1.0, 0.4],
+                [0.07, 0.08, 0.06, 0.05, 0.12],
+            ),
+            n: 53,
+            calls: calls.clone(),
+            loss: Loss::CrossEntropy,
+        },
+        Case {
+            name: "tanh, mean-field, 2 → 100 → 5, squared",
+            spec: with_k(
+                spec(2, vec![100], Activation::Tanh, Parametrization::MeanField),
+                5,
+            ),
+            configs: nets(
+                [51, 52, 53, 54, 55],
+                [1.0, 2.0, 0.5, 1.0, 1.0],
+                [0.3, 0.2, 0.4, 0.1, 0.5],
+            ),
+            n: 40,
+            calls,
+            loss: Loss::Squared,
         },
     ]
 }
@@ -141,6 +223,18 @@ pub struct Single {
 /// A single [`Trainer`] on the CPU with network `cfg`'s settings, stepped `steps` times one
 /// step at a time (stopping at divergence).
 pub fn single(spec: &MlpSpec, cfg: NetConfig, x: &[f32], y: &[f32], steps: u64) -> Single {
+    single_with_loss(spec, cfg, x, y, steps, Loss::Squared)
+}
+
+/// [`single`] on the loss `loss`.
+pub fn single_with_loss(
+    spec: &MlpSpec,
+    cfg: NetConfig,
+    x: &[f32],
+    y: &[f32],
+    steps: u64,
+    loss: Loss,
+) -> Single {
     let mut backend = Cpu::new();
     let spec = MlpSpec {
         init_scale: cfg.init_scale,
@@ -149,7 +243,9 @@ pub fn single(spec: &MlpSpec, cfg: NetConfig, x: &[f32], y: &[f32], steps: u64) 
     let d = spec.input_dim;
     let mut rng = Rng::stream(cfg.seed, stream::WEIGHTS);
     let mlp = Mlp::new(&mut backend, spec, &mut rng).expect("valid spec");
-    let mut t = Trainer::new(backend, mlp, x, y, false, cfg.lr, 0, cfg.seed).expect("trainer");
+    let mut t = Trainer::new(backend, mlp, x, y, false, cfg.lr, 0, cfg.seed)
+        .and_then(|t| t.with_loss(loss))
+        .expect("trainer");
     let mut losses = Vec::new();
     let mut diverged = None;
     for _ in 0..steps {
@@ -208,10 +304,11 @@ fn compare(what: &str, got: &[f32], want: &[f32], loss: bool, tol: Option<f64>) 
 /// rounding of the sum, even for `tol` None). Hands the backend back for the next case.
 pub async fn batch_matches_single<B: Backend>(backend: B, case: &Case, tol: Option<Tol>) -> B {
     let d = case.spec.input_dim;
-    let (x, y) = data(case.n, d, 7);
+    let (x, y) = targets(case);
     let steps: u64 = case.calls.iter().sum();
     let what = format!("{} on {}", case.name, backend.name());
     let mut t = BatchedTrainer::new(backend, case.spec.clone(), &x, &y, &case.configs)
+        .and_then(|t| t.with_loss(case.loss))
         .expect("batched trainer");
     assert_eq!(t.batch(), case.configs.len());
     let mut losses = vec![Vec::new(); t.batch()];
@@ -229,7 +326,7 @@ pub async fn batch_matches_single<B: Backend>(backend: B, case: &Case, tol: Opti
     let (loss_tol, param_tol) = (tol.map(|t| t.loss_rtol), tol.map(|t| t.param_tol));
     let (mut worst_loss, mut worst_param) = (0.0f64, 0.0f64);
     for (net, cfg) in case.configs.iter().enumerate() {
-        let s = single(&case.spec, *cfg, &x, &y, steps);
+        let s = single_with_loss(&case.spec, *cfg, &x, &y, steps, case.loss);
         let w = format!("{what}, network {net} ({cfg:?})");
         assert_eq!(s.diverged, None, "{w}: the single run diverged");
         assert_eq!(t.diverged(net), None, "{w}");
@@ -309,6 +406,7 @@ pub fn divergent_case() -> Case {
         .collect(),
         n: 50,
         calls: Vec::new(),
+        loss: Loss::Squared,
     }
 }
 

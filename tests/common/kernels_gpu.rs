@@ -113,6 +113,7 @@ pub async fn empirical_kernels<B: Backend>(b: &mut B, seed: u64) {
                 sigma_w: 1.3,
                 sigma_b: 0.4,
                 init_scale: 1.2,
+                outputs: 1,
             };
             let net = Mlp::new(b, spec.clone(), &mut Rng::new(seed + 1)).expect("valid spec");
             let mut cpu = Cpu::new();

@@ -8,9 +8,9 @@
 
 use descent::backend::Backend;
 use descent::error::Error;
-use descent::nn::Activation;
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::train::Trainer;
+use descent::nn::{Activation, Loss};
 use descent::rng::Rng;
 
 /// How closely the batched run must follow the synchronous one: `None` is bit for bit (the
@@ -25,17 +25,40 @@ pub struct Tol {
 /// The network and data of tests/gpu_backend.rs's training comparison: 97 points of a smooth
 /// 2-D target, a 2 → 33 → 17 → 1 NTK network, full batch.
 pub fn trainer<B: Backend>(
-    mut backend: B,
+    backend: B,
     activation: Activation,
     center: bool,
     lr: f64,
 ) -> Trainer<B> {
+    trainer_with(backend, activation, center, lr, 1, Loss::Squared)
+}
+
+/// [`trainer`] with `k` outputs and the loss `loss`: for k = 1 the same network and targets;
+/// for k > 1 one-hot targets of k classes, the class of a point its angle's sector of k.
+pub fn trainer_with<B: Backend>(
+    mut backend: B,
+    activation: Activation,
+    center: bool,
+    lr: f64,
+    k: usize,
+    loss: Loss,
+) -> Trainer<B> {
     let n = 97;
     let mut rng = Rng::new(5);
     let x: Vec<f32> = (0..2 * n).map(|_| rng.normal() as f32).collect();
-    let y: Vec<f32> = (0..n)
-        .map(|i| (1.3 * x[2 * i]).sin() * (0.7 * x[2 * i + 1]).cos())
-        .collect();
+    let y: Vec<f32> = if k == 1 {
+        (0..n)
+            .map(|i| (1.3 * x[2 * i]).sin() * (0.7 * x[2 * i + 1]).cos())
+            .collect()
+    } else {
+        let mut y = vec![0.0f32; n * k];
+        for i in 0..n {
+            let angle = (x[2 * i + 1] as f64).atan2(x[2 * i] as f64) + std::f64::consts::PI;
+            let class = ((angle / std::f64::consts::TAU * k as f64) as usize).min(k - 1);
+            y[i * k + class] = 1.0;
+        }
+        y
+    };
     let spec = MlpSpec {
         input_dim: 2,
         hidden: vec![33, 17],
@@ -44,10 +67,13 @@ pub fn trainer<B: Backend>(
         sigma_w: 1.5,
         sigma_b: 0.1,
         init_scale: 1.0,
+        outputs: k,
     };
     let mut wrng = Rng::new(9);
     let mlp = Mlp::new(&mut backend, spec, &mut wrng).expect("valid spec");
-    Trainer::new(backend, mlp, &x, &y, center, lr, 0, 3).expect("trainer")
+    Trainer::new(backend, mlp, &x, &y, center, lr, 0, 3)
+        .and_then(|t| t.with_loss(loss))
+        .expect("trainer")
 }
 
 /// All parameters (the order of `Mlp::params`), through the readback that works on the web.
@@ -103,12 +129,38 @@ pub async fn advance_async_matches_sync<S: Backend, A: Backend>(
     eval_between: bool,
     tol: Option<Tol>,
 ) {
+    loss_async_matches_sync(
+        sync_backend,
+        async_backend,
+        activation,
+        center,
+        eval_between,
+        1,
+        Loss::Squared,
+        tol,
+    )
+    .await;
+}
+
+/// [`advance_async_matches_sync`] for the network of [`trainer_with`]: `k` outputs trained
+/// on `loss`.
+pub async fn loss_async_matches_sync<S: Backend, A: Backend>(
+    sync_backend: S,
+    async_backend: A,
+    activation: Activation,
+    center: bool,
+    eval_between: bool,
+    k: usize,
+    loss: Loss,
+    tol: Option<Tol>,
+) {
     let what = format!(
-        "{activation:?} centred={center} on {} (batched) against {} (step by step)",
+        "{activation:?} centred={center}, {k} outputs, {loss:?} on {} (batched) against {} (step \
+         by step)",
         async_backend.name(),
         sync_backend.name()
     );
-    let mut s = trainer(sync_backend, activation, center, 0.3);
+    let mut s = trainer_with(sync_backend, activation, center, 0.3, k, loss);
     let mut sync_losses = Vec::new();
     for step in 0..12 {
         if step == 5 && eval_between {
@@ -117,7 +169,7 @@ pub async fn advance_async_matches_sync<S: Backend, A: Backend>(
         s.advance(1).expect("no divergence");
         sync_losses.push(s.last_loss().expect("a step was taken"));
     }
-    let mut a = trainer(async_backend, activation, center, 0.3);
+    let mut a = trainer_with(async_backend, activation, center, 0.3, k, loss);
     let mut losses = Vec::new();
     for k in [1, 4, 0, 7] {
         if a.step() == 5 && eval_between {

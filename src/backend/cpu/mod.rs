@@ -131,7 +131,8 @@ impl Backend for Cpu {
 
     fn residual_loss(
         &mut self,
-        len: usize,
+        rows: usize,
+        cols: usize,
         f: &Vec<f32>,
         f0: Option<&Vec<f32>>,
         scale: f32,
@@ -140,7 +141,22 @@ impl Backend for Cpu {
         loss: &mut Vec<f32>,
         slot: usize,
     ) {
-        loss[slot] = residual_loss_slices(len, f, f0.map(|v| &v[..]), scale, y, r);
+        loss[slot] = residual_loss_slices(rows, cols, f, f0.map(|v| &v[..]), scale, y, r);
+    }
+
+    fn cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        f: &Vec<f32>,
+        f0: Option<&Vec<f32>>,
+        scale: f32,
+        y: &Vec<f32>,
+        r: &mut Vec<f32>,
+        loss: &mut Vec<f32>,
+        slot: usize,
+    ) {
+        loss[slot] = cross_entropy_slices(rows, cols, f, f0.map(|v| &v[..]), scale, y, r);
     }
 
     fn ntk_accumulate(
@@ -312,7 +328,8 @@ impl Backend for Cpu {
     fn residual_loss_batched(
         &mut self,
         batch: usize,
-        len: usize,
+        rows: usize,
+        cols: usize,
         f: &Vec<f32>,
         f0: Option<&Vec<f32>>,
         scale: f32,
@@ -321,10 +338,40 @@ impl Backend for Cpu {
         loss: &mut Vec<f32>,
         slot: usize,
     ) {
+        let len = rows * cols;
         for net in 0..batch {
             let at = net * len;
             loss[slot * batch + net] = residual_loss_slices(
-                len,
+                rows,
+                cols,
+                &f[at..at + len],
+                f0.map(|f0| &f0[at..at + len]),
+                scale,
+                y,
+                &mut r[at..at + len],
+            );
+        }
+    }
+
+    fn cross_entropy_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        f: &Vec<f32>,
+        f0: Option<&Vec<f32>>,
+        scale: f32,
+        y: &Vec<f32>,
+        r: &mut Vec<f32>,
+        loss: &mut Vec<f32>,
+        slot: usize,
+    ) {
+        let len = rows * cols;
+        for net in 0..batch {
+            let at = net * len;
+            loss[slot * batch + net] = cross_entropy_slices(
+                rows,
+                cols,
                 &f[at..at + len],
                 f0.map(|f0| &f0[at..at + len]),
                 scale,
@@ -403,15 +450,18 @@ fn col_sum_slices(
     }
 }
 
-/// The body of [`Backend::residual_loss`] on `len` outputs: writes `r`, returns the loss.
+/// The body of [`Backend::residual_loss`] on `rows × cols` outputs: writes `r`, returns the
+/// loss.
 fn residual_loss_slices(
-    len: usize,
+    rows: usize,
+    cols: usize,
     f: &[f32],
     f0: Option<&[f32]>,
     scale: f32,
     y: &[f32],
     r: &mut [f32],
 ) -> f32 {
+    let len = rows * cols;
     let mut acc = 0.0f64;
     for i in 0..len {
         let fi = match f0 {
@@ -422,7 +472,46 @@ fn residual_loss_slices(
         r[i] = ri;
         acc += (ri as f64) * (ri as f64);
     }
-    (acc / (2.0 * len as f64)) as f32
+    (acc / (2.0 * rows as f64)) as f32
+}
+
+/// The body of [`Backend::cross_entropy`] on `rows × cols` logits: writes `r`, returns the
+/// loss. Each row's logits g go into `r` first, then the row's softmax minus its targets;
+/// the loss is summed in f64.
+fn cross_entropy_slices(
+    rows: usize,
+    cols: usize,
+    f: &[f32],
+    f0: Option<&[f32]>,
+    scale: f32,
+    y: &[f32],
+    r: &mut [f32],
+) -> f32 {
+    let mut acc = 0.0f64;
+    for i in 0..rows {
+        let at = i * cols;
+        let g = &mut r[at..at + cols];
+        for (c, gc) in g.iter_mut().enumerate() {
+            let fi = match f0 {
+                Some(f0) => f[at + c] - f0[at + c],
+                None => f[at + c],
+            };
+            *gc = scale * fi;
+        }
+        let m = g.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut s = 0.0f32;
+        for &gc in g.iter() {
+            s += (gc - m).exp();
+        }
+        let log_s = (s as f64).ln();
+        let yi = &y[at..at + cols];
+        for (gc, &yc) in g.iter_mut().zip(yi) {
+            // y_c · (logsumexp(g) − g_c), with logsumexp(g) − g_c = (m − g_c) + ln s ≥ 0.
+            acc += yc as f64 * ((m - *gc) as f64 + log_s);
+            *gc = (*gc - m).exp() / s - yc;
+        }
+    }
+    (acc / rows as f64) as f32
 }
 
 /// `z[i,j] += bias_scale · bias[j]; h[i,j] = φ(z[i,j])` over rows of `cols`.

@@ -4,9 +4,10 @@
 //! Every operation is a WGSL shader in this folder whose entry point has the name of its CPU
 //! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`, and the
 //! batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`, `residual_loss_batched`,
-//! each one dispatch for a whole batch of networks, and the kernel matrices' `ntk_accumulate`
-//! and `nngp_ntk_recursion`, and the heavy-ball update `momentum_step`); `gemm` and `residual_loss` are `gemm_batched` and
-//! `residual_loss_batched` with one network, and products with one output column or row of
+//! `cross_entropy_batched`, each one dispatch for a whole batch of networks, the kernel
+//! matrices' `ntk_accumulate` and `nngp_ntk_recursion`, and the heavy-ball update
+//! `momentum_step`); `gemm`, `residual_loss` and `cross_entropy` are `gemm_batched`,
+//! `residual_loss_batched` and `cross_entropy_batched` with one network, and products with one output column or row of
 //! either go to `gemv`. The twin is the
 //! fallback and the test oracle.
 //!
@@ -63,6 +64,9 @@ const GEMM_K_SLICE: usize = 16 * 1024;
 const COL_SUM_ROW_SLICE: usize = 16 * 1024;
 /// Outputs per `residual_loss` dispatch (1024 per invocation).
 const RESIDUAL_SLICE: usize = 256 * 1024;
+/// Logits per `cross_entropy` dispatch: whole rows, about 1024 logits per invocation (three
+/// passes over each, so about 3072 loop iterations), at least one row per invocation.
+const CROSS_ENTROPY_SLICE: usize = 256 * 1024;
 /// Inner-dimension slices of one `gemv` dispatch: 1024 iterations of its 64 lanes per row (A as
 /// stored), or of its 4 lanes per row (A transposed).
 const GEMV_K_SLICE: usize = 64 * 1024;
@@ -93,6 +97,7 @@ enum Kernel {
     BiasActBatched,
     ColSumBatched,
     ResidualLossBatched,
+    CrossEntropyBatched,
     Gemv,
     NtkAccumulate,
     NngpNtkRecursion,
@@ -100,7 +105,7 @@ enum Kernel {
 }
 
 impl Kernel {
-    const ALL: [Kernel; 12] = [
+    const ALL: [Kernel; 13] = [
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
@@ -109,6 +114,7 @@ impl Kernel {
         Kernel::BiasActBatched,
         Kernel::ColSumBatched,
         Kernel::ResidualLossBatched,
+        Kernel::CrossEntropyBatched,
         Kernel::Gemv,
         Kernel::NtkAccumulate,
         Kernel::NngpNtkRecursion,
@@ -126,6 +132,7 @@ impl Kernel {
             Kernel::BiasActBatched => "bias_act_batched",
             Kernel::ColSumBatched => "col_sum_batched",
             Kernel::ResidualLossBatched => "residual_loss_batched",
+            Kernel::CrossEntropyBatched => "cross_entropy_batched",
             Kernel::Gemv => "gemv",
             Kernel::NtkAccumulate => "ntk_accumulate",
             Kernel::NngpNtkRecursion => "nngp_ntk_recursion",
@@ -147,6 +154,7 @@ impl Kernel {
             }
             Kernel::ColSumBatched => include_str!("col_sum_batched.wgsl").to_string(),
             Kernel::ResidualLossBatched => include_str!("residual_loss_batched.wgsl").to_string(),
+            Kernel::CrossEntropyBatched => include_str!("cross_entropy_batched.wgsl").to_string(),
             Kernel::Gemv => include_str!("gemv.wgsl").to_string(),
             Kernel::NtkAccumulate => {
                 activation_prelude() + "\n" + include_str!("ntk_accumulate.wgsl")
@@ -171,7 +179,9 @@ impl Kernel {
             Kernel::GemmBatched => &[true, true, true, false],
             Kernel::BiasActBatched => &[false, true, false],
             Kernel::ColSumBatched => &[true, true, false],
-            Kernel::ResidualLossBatched => &[true, true, true, false, false],
+            Kernel::ResidualLossBatched | Kernel::CrossEntropyBatched => {
+                &[true, true, true, false, false]
+            }
             Kernel::Gemv => &[true, true, true, false],
             Kernel::NtkAccumulate => &[true, true, false],
             Kernel::NngpNtkRecursion => &[true, true, true, true, false],
@@ -937,7 +947,8 @@ impl Backend for Gpu {
 
     fn residual_loss(
         &mut self,
-        len: usize,
+        rows: usize,
+        cols: usize,
         f: &GpuBuf,
         f0: Option<&GpuBuf>,
         scale: f32,
@@ -947,7 +958,23 @@ impl Backend for Gpu {
         slot: usize,
     ) {
         // A batch of one network (loss[slot · 1 + 0]); the same shader and slices.
-        self.residual_loss_batched(1, len, f, f0, scale, y, r, loss, slot);
+        self.residual_loss_batched(1, rows, cols, f, f0, scale, y, r, loss, slot);
+    }
+
+    fn cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        f: &GpuBuf,
+        f0: Option<&GpuBuf>,
+        scale: f32,
+        y: &GpuBuf,
+        r: &mut GpuBuf,
+        loss: &mut GpuBuf,
+        slot: usize,
+    ) {
+        // A batch of one network (loss[slot · 1 + 0]); the same shader and slices.
+        self.cross_entropy_batched(1, rows, cols, f, f0, scale, y, r, loss, slot);
     }
 
     fn ntk_accumulate(
@@ -1265,7 +1292,8 @@ impl Backend for Gpu {
     fn residual_loss_batched(
         &mut self,
         batch: usize,
-        len: usize,
+        rows: usize,
+        cols: usize,
         f: &GpuBuf,
         f0: Option<&GpuBuf>,
         scale: f32,
@@ -1274,7 +1302,8 @@ impl Backend for Gpu {
         loss: &mut GpuBuf,
         slot: usize,
     ) {
-        if batch == 0 {
+        let len = rows * cols;
+        if batch == 0 || len == 0 {
             return;
         }
         if (slot + 1) * batch > loss.len
@@ -1312,6 +1341,7 @@ impl Backend for Gpu {
                     accumulate: (begin > 0) as u32,
                     batch_begin: net as u32,
                     has_f0,
+                    rows: rows as u32,
                 };
                 self.dispatch(
                     Kernel::ResidualLossBatched,
@@ -1321,6 +1351,76 @@ impl Backend for Gpu {
                 );
                 begin = end;
                 if begin >= len {
+                    break;
+                }
+            }
+            net += nets;
+        }
+    }
+
+    fn cross_entropy_batched(
+        &mut self,
+        batch: usize,
+        rows: usize,
+        cols: usize,
+        f: &GpuBuf,
+        f0: Option<&GpuBuf>,
+        scale: f32,
+        y: &GpuBuf,
+        r: &mut GpuBuf,
+        loss: &mut GpuBuf,
+        slot: usize,
+    ) {
+        let len = rows * cols;
+        if batch == 0 || len == 0 {
+            return;
+        }
+        if (slot + 1) * batch > loss.len
+            || f.len < batch * len
+            || r.len < batch * len
+            || y.len < len
+            || f0.is_some_and(|f0| f0.len < batch * len)
+        {
+            self.fail(
+                "cross_entropy_batched",
+                format!(
+                    "{batch} × {rows} × {cols} logits into slot {slot} over buffers of {}, {}, \
+                     {} targets and {} losses",
+                    f.len, r.len, y.len, loss.len
+                ),
+            );
+            return;
+        }
+        // Without f0 the shader never reads binding 2; bind f there (read-only twice is valid).
+        let has_f0 = f0.is_some() as u32;
+        let f0 = f0.unwrap_or(f);
+        let slice_rows = (CROSS_ENTROPY_SLICE / cols).max(256);
+        let mut net = 0;
+        while net < batch {
+            let nets = (batch - net).min(BATCH_SLICE);
+            let mut begin = 0;
+            loop {
+                let end = (begin + slice_rows).min(rows);
+                let params = CrossEntropyBatchedParams {
+                    rows: rows as u32,
+                    cols: cols as u32,
+                    batch: batch as u32,
+                    slot: slot as u32,
+                    scale,
+                    begin: begin as u32,
+                    end: end as u32,
+                    accumulate: (begin > 0) as u32,
+                    batch_begin: net as u32,
+                    has_f0,
+                };
+                self.dispatch(
+                    Kernel::CrossEntropyBatched,
+                    &params,
+                    &[&f.buffer, &f0.buffer, &y.buffer, &r.buffer, &loss.buffer],
+                    [nets as u32, 1, 1],
+                );
+                begin = end;
+                if begin >= rows {
                     break;
                 }
             }

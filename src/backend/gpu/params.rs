@@ -140,6 +140,26 @@ pub struct ResidualLossBatchedParams {
     pub accumulate: u32,
     pub batch_begin: u32,
     pub has_f0: u32,
+    /// The rows the loss is averaged over (`len` = rows · cols outputs per network).
+    pub rows: u32,
+}
+
+/// `cross_entropy_batched.wgsl`: r = softmax(scale · (f − f0)) − y row by row, and each
+/// network's mean cross-entropy into `loss[slot · batch + b]`, over the rows `begin..end`
+/// (added to it when `accumulate` is 1).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct CrossEntropyBatchedParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub batch: u32,
+    pub slot: u32,
+    pub scale: f32,
+    pub begin: u32,
+    pub end: u32,
+    pub accumulate: u32,
+    pub batch_begin: u32,
+    pub has_f0: u32,
 }
 
 /// `ntk_accumulate.wgsl`: out[offset..] = beta · out + g_d ∘ (w_coef · g_x + b_coef).
@@ -217,7 +237,7 @@ mod tests {
     /// one side only fails here.
     #[test]
     fn rust_structs_match_the_shaders_params() {
-        let cases: [(&str, &str, usize, &[&str]); 12] = [
+        let cases: [(&str, &str, usize, &[&str]); 13] = [
             (
                 "bias_act",
                 include_str!("bias_act.wgsl"),
@@ -306,6 +326,24 @@ mod tests {
                 size_of::<ResidualLossBatchedParams>(),
                 &[
                     "len",
+                    "batch",
+                    "slot",
+                    "scale",
+                    "begin",
+                    "end",
+                    "accumulate",
+                    "batch_begin",
+                    "has_f0",
+                    "rows",
+                ],
+            ),
+            (
+                "cross_entropy_batched",
+                include_str!("cross_entropy_batched.wgsl"),
+                size_of::<CrossEntropyBatchedParams>(),
+                &[
+                    "rows",
+                    "cols",
                     "batch",
                     "slot",
                     "scale",

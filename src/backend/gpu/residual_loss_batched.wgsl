@@ -1,6 +1,6 @@
 // residual_loss_batched: r[b·len + i] = scale · (f[b·len + i] − f0[b·len + i]) − y[i]
 // (f0 absent: scale · f[b·len + i] − y[i]) and loss[slot·batch + b] = Σ_i r[b·len + i]² /
-// (2·len) for the networks b of a batch (the outputs of each network back to back, as are its
+// (2·rows) for the networks b of a batch, with len = rows · cols outputs per network (the outputs of each network back to back, as are its
 // outputs at θ₀ in f0; the targets shared). When f0 is absent the host binds f in its place
 // and sets has_f0 = 0.
 // CPU twin: `Cpu::residual_loss_batched` (src/backend/cpu/mod.rs). `Gpu::residual_loss` is
@@ -23,6 +23,7 @@ struct Params {
     accumulate: u32,
     batch_begin: u32,
     has_f0: u32,
+    rows: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -57,7 +58,7 @@ fn residual_loss_batched(@builtin(local_invocation_index) lid: u32, @builtin(wor
         workgroupBarrier();
     }
     if (lid == 0u) {
-        let part = partial[0] / (2.0 * f32(p.len));
+        let part = partial[0] / (2.0 * f32(p.rows));
         let at = p.slot * p.batch + net;
         if (p.accumulate != 0u) {
             loss[at] = loss[at] + part;

@@ -164,7 +164,7 @@ impl Start {
             ..
         } = Initial::of(&mut run, config)?;
         let f0 = config.net.init.center_output.then(|| f_init.clone());
-        let initial_loss = Loss::Squared.eval(&f_init, f0.as_deref(), 1.0, &y).loss;
+        let initial_loss = Loss::Squared.eval(&f_init, f0.as_deref(), 1.0, &y, 1).loss;
         // What a StepSize run measures at step 0: it warm-starts the final measurement.
         let (mut ntk_vec, mut hess_vec) = (Vec::new(), Vec::new());
         measure(

@@ -534,7 +534,7 @@ impl PhaseDiagram {
             let start = &column.starts[column.start_of[column.trained[b]].unwrap_or(0)];
             let first = start.initial_loss as f32;
             let loss = Loss::Squared
-                .eval(&outputs, start.f0.as_deref(), 1.0, &y)
+                .eval(&outputs, start.f0.as_deref(), 1.0, &y, 1)
                 .loss;
             if diverged || is_divergent(train_loss, first) || is_divergent(loss as f32, first) {
                 finals.push(None);
