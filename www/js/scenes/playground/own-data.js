@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /** How a file is read (the engine's table options; see src/data/table.rs). */
-export const DEFAULT_READ = { target: null, task: 'auto', standardize: true, testShare: 0.25 };
+export const DEFAULT_READ = { target: null, task: 'auto' };
 
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -47,15 +47,11 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
     el('option', { value: 'auto', text: 'infer from the target' }),
     el('option', { value: 'classification', text: 'classification' }),
     el('option', { value: 'regression', text: 'regression' }));
-  const standardize = el('input', { type: 'checkbox', id: 'data-standardize', checked: true });
-  const testShare = el('select', { id: 'data-test-share' },
-    ...[0.1, 0.2, 0.25, 0.3, 0.5].map((v) => el('option', { value: String(v), text: `${Math.round(v * 100)} %`, selected: v === DEFAULT_READ.testShare })));
   const forget = el('button', { type: 'button', class: 'btn btn-small', id: 'data-forget', text: 'Back to the built-in sets' });
   const options = el('div', { class: 'own-data-options', id: 'data-options', hidden: true },
     field('data-target', 'Target column', target),
     field('data-task', 'Task', task),
-    el('div', { class: 'control control-checkbox' }, el('label', { for: 'data-standardize' }, standardize, ' standardise the inputs (mean 0, sd 1 on the training split)')),
-    field('data-test-share', 'Test share', testShare),
+    el('p', { class: 'note-muted', text: 'The test share and standardisation are under Data, above.' }),
     forget);
 
   root.replaceChildren(
@@ -66,10 +62,8 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
   const read = () => ({
     target: target.value === '' ? null : target.value,
     task: task.value,
-    standardize: standardize.checked,
-    testShare: Number(testShare.value),
   });
-  for (const c of [target, task, standardize, testShare]) c.addEventListener('change', () => onRead(read()));
+  for (const c of [target, task]) c.addEventListener('change', () => onRead(read()));
   forget.addEventListener('click', () => onForget());
 
   async function take(file) {
@@ -116,20 +110,19 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
 
   const api = {
     /**
-     * What the engine read: {name, rows, inputs, columns, target, task, classes, classNames,
-     * dropped, hash, projected}; the options follow it.
+     * What the engine read: {name, rows, dim, columns, target, task, classes, classNames,
+     * dropped, hash} and `taskChoice` (what the reader chose: auto, classification,
+     * regression); the options follow it.
      */
     showTable(t) {
       api.clearError();
       target.replaceChildren(...t.columns.map((c) => el('option', { value: c, text: c, selected: c === t.target })));
       task.value = t.taskChoice ?? 'auto';
-      standardize.checked = t.standardize !== false;
-      testShare.value = String(t.testShare ?? DEFAULT_READ.testShare);
       options.hidden = false;
       const what = t.task === 'classification' ? `classification, ${t.classes} classes` : 'regression';
       const dropped = t.dropped > 0 ? ` ${t.dropped} row${t.dropped === 1 ? '' : 's'} with missing values dropped.` : '';
-      const shown = t.inputs > 2 ? ` Its ${t.inputs} inputs are drawn on their first two principal axes.` : '';
-      status.textContent = `${t.name}: ${t.rows} rows, ${t.inputs} input${t.inputs === 1 ? '' : 's'}, target “${t.target}” (${what}).${dropped}${shown}`;
+      const shown = t.dim > 2 ? ` Its ${t.dim} inputs are drawn on their first two principal axes.` : '';
+      status.textContent = `${t.name}: ${t.rows} rows, ${t.dim} input${t.dim === 1 ? '' : 's'}, target “${t.target}” (${what}).${dropped}${shown}`;
       root.dataset.loaded = 'true';
     },
     showError(message) {
