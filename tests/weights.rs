@@ -538,3 +538,41 @@ fn step_size_exports_its_live_run() {
     assert_eq!(read.lr, s.config.lr);
     assert!(read.lr.is_some());
 }
+
+#[test]
+fn a_five_class_cross_entropy_run_continues_from_its_file_bit_for_bit() {
+    // K = 5 blobs under cross-entropy: the file carries the 5-wide output layer, and the run
+    // continued from it takes the uninterrupted run's steps exactly (as the variants above).
+    let config = RunConfig {
+        data: DataSettings {
+            dataset: DatasetKind::Blobs,
+            ..small().data
+        },
+        classes: 5,
+        loss: descent::nn::loss::Loss::CrossEntropy,
+        ..small()
+    };
+    let (k, m) = (9, 7);
+    let mut straight = Run::new(config.clone()).unwrap();
+    straight.advance(k);
+    let mut source = Run::new(config.clone()).unwrap();
+    source.advance(k);
+    let text = export(&mut source);
+    let (read, w) = playground::read_weights(&text).unwrap();
+    assert_eq!(read, config, "the file's settings");
+    assert_eq!(w.architecture.outputs, 5);
+    assert_eq!(w.layers.last().map(|l| l.fan_out), Some(5));
+    let mut resumed = Run::import_weights(read, &w).unwrap();
+    same_report(resumed.last_report(), straight.last_report(), "at import");
+    assert_eq!(
+        resumed.last_report().confusion,
+        straight.last_report().confusion
+    );
+    for i in 1..=m {
+        let a = straight.advance(1);
+        let b = resumed.advance(1);
+        same_report(&b, &a, &format!("step {}", k + i));
+        assert_eq!(b.confusion, a.confusion, "step {}", k + i);
+    }
+    assert_eq!(bits(&resumed.params()), bits(&straight.params()));
+}

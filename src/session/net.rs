@@ -138,6 +138,42 @@ pub fn data_table() -> Vec<Setting> {
     ]
 }
 
+/// The Playground's dataset row: every set, the regression and two-class ones
+/// ([`DatasetKind::ALL`]) then those with a class count or a source
+/// ([`DatasetKind::MANY_CLASSES`]).
+pub fn all_datasets_setting() -> Setting {
+    let kinds: Vec<DatasetKind> = DatasetKind::ALL
+        .into_iter()
+        .chain(DatasetKind::MANY_CLASSES)
+        .collect();
+    Setting::choice("dataset", "Dataset", options(&kinds, DatasetKind::label)).doc(
+        "Two-class sets are fitted with the squared loss on one ±1 output by default; more \
+         classes get one output per class. “Your own data” trains on a CSV file you choose.",
+    )
+}
+
+/// The rows of the sets with a class count or a source: the class count (blobs and arms),
+/// the test share and the standardisation (a reader's table).
+pub fn many_class_rows() -> Vec<Setting> {
+    vec![
+        Setting::int(
+            "classes",
+            "Classes K",
+            [
+                crate::data::CLASS_RANGE[0] as f64,
+                crate::data::CLASS_RANGE[1] as f64,
+            ],
+        )
+        .doc("Number of classes of the K gaussian blobs and the K-arm spiral (those sets only)."),
+        Setting::float("testShare", "Test share", [0.05, 0.9])
+            .doc("Share of the rows of your own data held out for testing (your own data only)."),
+        Setting::flag("standardize", "Standardise inputs").doc(
+            "Scale each input column of your own data to mean 0 and standard deviation 1, \
+             with the training rows’ statistics (your own data only).",
+        ),
+    ]
+}
+
 /// The table rows of [`NetSettings`].
 pub fn net_table() -> Vec<Setting> {
     let mut rows = vec![

@@ -25,14 +25,20 @@
 //! ([`crate::scenes::playground::Playground`]); the Lazy-or-rich and Step-size scenes build
 //! on runs too.
 
+use std::sync::Arc;
+
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
-use crate::data::{self, Dataset, GridSpec, Task, stream};
+use crate::data::digits::{self, Digits};
+use crate::data::{
+    self, Dataset, DatasetKind, Encoding, GridSpec, Part, SplitOptions, Table, Task, stream,
+};
 use crate::error::{Error, Result, blame, in_range};
 use crate::exec::block_on;
+use crate::nn::loss::{Loss, argmax};
 use crate::nn::mlp::{Mlp, MlpSpec, Workspace};
 use crate::nn::momentum::Momentum;
 use crate::nn::ntk::empirical_kernels;
@@ -40,14 +46,51 @@ use crate::nn::train::{EVAL_CHUNK, Trainer};
 use crate::rng::Rng;
 use crate::session::budget::PLAYGROUND_MEMORY;
 use crate::session::net::{
-    DataSettings, NetSettings, data_table, lr_setting, momentum_setting, net_table,
-    weight_decay_setting,
+    DataSettings, NetSettings, all_datasets_setting, data_table, lr_setting, many_class_rows,
+    momentum_setting, net_table, weight_decay_setting,
 };
 use crate::session::settings::{SceneSpec, Setting};
 use crate::session::weights::Weights;
 
-/// Number of test points (fixed, so test losses compare across training-set sizes).
+/// Number of test points (fixed, so test losses compare across training-set sizes; a
+/// reader's table holds out its [`RunConfig::test_share`] instead).
 pub const N_TEST: usize = 512;
+
+/// The most training points of a run on the digits: the file's images less the [`N_TEST`]
+/// held out (1797 − 512 = 1285).
+pub const MAX_DIGITS_TRAIN: usize = digits::ROWS - N_TEST;
+
+/// The refusal of a run on a reader's table when no table was given (a link carries the
+/// settings, never the file).
+pub const TABLE_MISSING: &str = "This run trains on a file of the reader's own, which is not in \
+     the link: choose the file under “Your own data”.";
+
+/// The refusal of cross-entropy on a regression set.
+pub const CROSS_ENTROPY_NEEDS_CLASSES: &str =
+    "cross-entropy needs classes: choose a classification set or the squared loss";
+
+/// The most misclassified test points a [`Report`] lists.
+pub const MAX_MISCLASSIFIED: usize = 24;
+
+/// The data a run may need beyond its settings: the parsed digits file
+/// ([`DatasetKind::Digits`]) and a reader's table ([`DatasetKind::Table`]). Neither is in a
+/// link: the page loads the one and the reader chooses the other.
+#[derive(Clone, Debug, Default)]
+pub struct DataSource {
+    pub digits: Option<Arc<Digits>>,
+    pub table: Option<Arc<Table>>,
+}
+
+/// The size of a reader's table as the run's estimates need it (set from the table by
+/// [`RunConfig::with_source`]; not a setting, never in a link).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableShape {
+    pub rows: usize,
+    /// Input columns.
+    pub dim: usize,
+    /// K (0 for regression).
+    pub classes: usize,
+}
 
 /// Every setting of a run. Missing fields take their defaults (the Playground's: its
 /// configuration is this one, [`crate::scenes::playground::PlaygroundConfig`]).
@@ -70,6 +113,18 @@ pub struct RunConfig {
     pub momentum: f64,
     /// L2 weight decay λ_wd on every parameter (0: none).
     pub weight_decay: f64,
+    /// K of the K-class 2-D sets (blobs, arms; ignored by the others).
+    pub classes: usize,
+    /// The training loss: squared (one ±1 output for two classes, one-hot targets for more)
+    /// or cross-entropy (one output per class; classification only).
+    pub loss: Loss,
+    /// The share of a reader's table held out for testing (tables only).
+    pub test_share: f64,
+    /// Standardise a reader's table's inputs with the training rows' statistics (tables only).
+    pub standardize: bool,
+    /// The size of the reader's table the run is built on (see [`RunConfig::with_source`]).
+    #[serde(skip)]
+    pub table: Option<TableShape>,
 }
 
 impl Default for RunConfig {
@@ -82,8 +137,42 @@ impl Default for RunConfig {
             alpha: 1.0,
             momentum: 0.0,
             weight_decay: 0.0,
+            classes: data::DEFAULT_CLASSES,
+            loss: Loss::Squared,
+            test_share: data::table::DEFAULT_TEST_FRACTION,
+            standardize: true,
+            table: None,
         }
     }
+}
+
+/// The training loss's row.
+pub fn loss_setting() -> Setting {
+    Setting::choice(
+        "loss",
+        "Loss",
+        crate::session::settings::options(&Loss::ALL, Loss::label),
+    )
+    .doc(
+        "Squared: one ±1 output for two classes, one output per class (one-hot targets) for \
+         more. Cross-entropy: softmax over one output per class (classification only).",
+    )
+}
+
+/// The rows of a run on every set (the Playground's): [`table`] with every dataset, then the
+/// class count, the test share, the standardisation and the loss.
+pub fn full_table() -> Vec<Setting> {
+    let mut rows = table();
+    let at = rows
+        .iter()
+        .position(|s| s.name == "dataset")
+        .expect("a run's table has a dataset row");
+    rows[at] = all_datasets_setting();
+    for (i, row) in many_class_rows().into_iter().enumerate() {
+        rows.insert(at + 1 + i, row);
+    }
+    rows.push(loss_setting());
+    rows
 }
 
 /// The lazy scale α's row.
@@ -120,9 +209,29 @@ impl RunConfig {
     pub fn validate_in_scene(&self, memory_limit: u64, defaults: &RunConfig) -> Result<()> {
         SceneSpec {
             scene: "run",
-            settings: table(),
+            settings: full_table(),
         }
         .validate(self)?;
+        match self.data.dataset {
+            DatasetKind::Table if self.table.is_none() => {
+                return Err(Error::config("dataset", TABLE_MISSING));
+            }
+            DatasetKind::Digits if self.data.n_train > MAX_DIGITS_TRAIN => {
+                return Err(Error::config(
+                    "nTrain",
+                    format!(
+                        "the 8×8 digits hold {} images and {N_TEST} of them are held out for \
+                         testing, so nTrain must lie in [4, {MAX_DIGITS_TRAIN}] on them, got {}",
+                        digits::ROWS,
+                        self.data.n_train
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if self.loss == Loss::CrossEntropy && self.class_count() == 0 {
+            return Err(Error::config("loss", CROSS_ENTROPY_NEEDS_CLASSES));
+        }
         let bytes = self.memory_bytes();
         if bytes > memory_limit {
             return Err(Error::TooLarge {
@@ -131,7 +240,7 @@ impl RunConfig {
                     self.net.depth,
                     if self.net.depth == 1 { "" } else { "s" },
                     self.net.width,
-                    self.data.n_train
+                    self.train_rows()
                 ),
                 bytes,
                 limit: memory_limit,
@@ -163,19 +272,95 @@ impl RunConfig {
         }
     }
 
+    /// The network: the net settings on [`RunConfig::input_dim`] inputs with
+    /// [`RunConfig::outputs`] outputs.
     pub fn spec(&self) -> MlpSpec {
-        self.net.spec(self.data.dataset.dim())
+        let mut spec = self.net.spec(self.input_dim());
+        spec.outputs = self.outputs();
+        spec
+    }
+
+    /// These settings on the data of `source`: a reader's table's size is recorded (see
+    /// [`TableShape`]), or forgotten when the source holds none.
+    pub fn with_source(mut self, source: &DataSource) -> Self {
+        self.table = source.table.as_ref().map(|t| TableShape {
+            rows: t.rows,
+            dim: t.dim,
+            classes: t.classes,
+        });
+        self
+    }
+
+    /// Input dimension d (a table's from its [`TableShape`], 0 while there is none).
+    pub fn input_dim(&self) -> usize {
+        match self.data.dataset {
+            DatasetKind::Table => self.table.map_or(0, |t| t.dim),
+            kind => kind.dim(),
+        }
+    }
+
+    /// K, the number of classes (0 for regression; a table's from its [`TableShape`]).
+    pub fn class_count(&self) -> usize {
+        match self.data.dataset {
+            DatasetKind::Table => self.table.map_or(0, |t| t.classes),
+            kind => kind.classes(self.classes),
+        }
+    }
+
+    /// How the labels become targets: one output ([`Encoding::Signed`], the value or ±1) for
+    /// the squared loss on regression or two classes, one-hot on K outputs otherwise
+    /// (cross-entropy on two classes included).
+    pub fn encoding(&self) -> Encoding {
+        if self.loss == Loss::Squared && self.class_count() <= 2 {
+            Encoding::Signed
+        } else {
+            Encoding::OneHot
+        }
+    }
+
+    /// The network's outputs: 1 or K (see [`RunConfig::encoding`]).
+    pub fn outputs(&self) -> usize {
+        self.encoding().outputs(self.class_count())
+    }
+
+    /// The coordinates the main plot draws: 1 for 1-D inputs, else 2 (the principal plane
+    /// for d > 2).
+    pub fn plot_dim(&self) -> usize {
+        self.input_dim().clamp(1, 2)
+    }
+
+    /// The test rows of a table split at [`RunConfig::test_share`], if the run is on one.
+    fn table_test_rows(&self) -> Option<usize> {
+        match (self.data.dataset, self.table) {
+            (DatasetKind::Table, Some(t)) => Some(
+                ((self.test_share * t.rows as f64).round() as usize).min(t.rows.saturating_sub(1)),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Training points: nTrain, or a table's rows less its test rows.
+    pub fn train_rows(&self) -> usize {
+        match (self.table_test_rows(), self.table) {
+            (Some(test), Some(t)) => t.rows - test,
+            _ => self.data.n_train,
+        }
+    }
+
+    /// Test points: [`N_TEST`], or a table's share of its rows.
+    pub fn test_rows(&self) -> usize {
+        self.table_test_rows().unwrap_or(N_TEST)
     }
 
     /// Whether every step uses the whole training set (batch size 0, or at least n).
     pub fn full_batch(&self) -> bool {
-        self.batch_size == 0 || self.batch_size >= self.data.n_train
+        self.batch_size == 0 || self.batch_size >= self.train_rows()
     }
 
     /// Rows of the training workspace (the batch size, or n for full batch).
     fn batch_rows(&self) -> usize {
         if self.full_batch() {
-            self.data.n_train
+            self.train_rows()
         } else {
             self.batch_size
         }
@@ -184,21 +369,31 @@ impl RunConfig {
     /// Floating-point operations of one full-batch gradient step: forward, and a backward pass
     /// of about twice its cost.
     pub fn flops_per_step(&self) -> f64 {
-        3.0 * self.spec().forward_flops_per_point() * self.data.n_train as f64
+        3.0 * self.spec().forward_flops_per_point() * self.train_rows() as f64
     }
 
-    /// Estimated bytes: parameters, the training and evaluation workspaces, the data and the
-    /// plotting grid the scenes draw the network on.
+    /// Estimated bytes: parameters, the training and evaluation workspaces, the data (inputs,
+    /// K targets and a label per point), the plotting grid the scenes draw the network on,
+    /// and a reader's table as parsed.
     pub fn memory_bytes(&self) -> u64 {
         let spec = self.spec();
-        let d = self.data.dataset.dim() as u64;
+        let per_point = (self.input_dim() + self.outputs() + 1) as u64;
         let params = 4 * spec.param_count() as u64;
         let train_ws = Workspace::<Cpu>::bytes(&spec, self.batch_rows());
         let eval_ws = Workspace::<Cpu>::bytes(&spec, EVAL_CHUNK);
-        let grid =
-            GridSpec::for_model(self.data.dataset, spec.forward_flops_per_point()).len() as u64;
-        let data = 4 * ((self.data.n_train as u64 + N_TEST as u64) * (d + 2) + grid * (d + 2));
-        params + train_ws + eval_ws + data
+        let grid = GridSpec::for_box(
+            self.plot_dim(),
+            ([0.0; 2], [0.0; 2]),
+            spec.forward_flops_per_point(),
+        )
+        .len() as u64;
+        let points = (self.train_rows() + self.test_rows()) as u64;
+        let data = 4 * (points * per_point + grid * per_point);
+        let table = match (self.data.dataset, self.table) {
+            (DatasetKind::Table, Some(t)) => 4 * (t.rows as u64) * (t.dim as u64 + 1),
+            _ => 0,
+        };
+        params + train_ws + eval_ws + data + table
     }
 }
 
@@ -219,6 +414,64 @@ pub struct Report {
     pub diverged: Option<u64>,
     /// A sentence for the reader when something went wrong.
     pub message: Option<String>,
+    /// Classification: the K × K test-set counts, row-major, rows the true class and columns
+    /// the predicted one (one output: the sign, classes in the order −1, +1); its trace over
+    /// the test points is `test_acc`. `None` for regression.
+    pub confusion: Option<Vec<u32>>,
+    /// The first [`MAX_MISCLASSIFIED`] misclassified test points, in test order.
+    pub misclassified: Vec<Misclassified>,
+    /// How many test points are misclassified (0 for regression).
+    pub misclassified_count: u32,
+}
+
+/// A misclassified test point: its row in the test set, its class and the predicted one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Misclassified {
+    pub index: u32,
+    pub truth: u32,
+    pub predicted: u32,
+}
+
+/// The test-set confusion of outputs `f` (`rows × k`) against class indices `labels` of
+/// `classes` classes, with g = α(f − f₀) as in [`Loss::eval`]: predicted class the sign of g
+/// for k = 1 (class 1 is +1), its largest output's index for k > 1. Returns the `classes ×
+/// classes` counts (row = truth), the first [`MAX_MISCLASSIFIED`] misses and their number.
+pub fn confusion(
+    f: &[f32],
+    f0: Option<&[f32]>,
+    alpha: f64,
+    k: usize,
+    labels: &[u32],
+    classes: usize,
+) -> (Vec<u32>, Vec<Misclassified>, u32) {
+    let k = k.max(1);
+    let mut counts = vec![0u32; classes * classes];
+    let mut missed = Vec::new();
+    let mut count = 0u32;
+    let g = |i: usize| alpha * (f[i] as f64 - f0.map_or(0.0, |f0| f0[i] as f64));
+    for (row, &truth) in labels.iter().enumerate() {
+        let at = row * k;
+        let predicted = if k == 1 {
+            u32::from(g(at) > 0.0)
+        } else {
+            argmax((at..at + k).map(g)) as u32
+        };
+        if (truth as usize) < classes && (predicted as usize) < classes {
+            counts[truth as usize * classes + predicted as usize] += 1;
+        }
+        if predicted != truth {
+            count += 1;
+            if missed.len() < MAX_MISCLASSIFIED {
+                missed.push(Misclassified {
+                    index: row as u32,
+                    truth,
+                    predicted,
+                });
+            }
+        }
+    }
+    (counts, missed, count)
 }
 
 /// Where a run stands, enough to continue it on another backend (see [`Run::snapshot_async`]
@@ -239,6 +492,8 @@ pub struct Run<B: Backend = Cpu> {
     pub config: RunConfig,
     pub data: Dataset,
     trainer: Trainer<B>,
+    /// The test targets in the run's encoding (`n_test × K`).
+    y_test: Vec<f32>,
     /// f(x; θ₀) on the test points when the output is centred.
     f0_test: Option<Vec<f32>>,
     last_report: Report,
@@ -253,6 +508,17 @@ impl Run<Cpu> {
     /// As [`Run::new`] with another memory limit.
     pub fn with_memory_limit(config: RunConfig, memory_limit: u64) -> Result<Self> {
         block_on(Self::build_async(config, Cpu::new(), memory_limit))
+    }
+
+    /// A CPU run on the data of `source` (the digits, a reader's table) within
+    /// [`PLAYGROUND_MEMORY`].
+    pub fn with_source(config: RunConfig, source: &DataSource) -> Result<Self> {
+        block_on(Self::build_with_async(
+            config,
+            Cpu::new(),
+            PLAYGROUND_MEMORY,
+            source,
+        ))
     }
 
     /// Puts the run where `snapshot` (taken on any backend, with the same settings) left it:
@@ -324,7 +590,18 @@ impl<B: Backend> Run<B> {
     /// are read back asynchronously), so it works on the web GPU. Backends that cannot wait
     /// for a readback inside a step (the GPU ones) train full batch only; their mini-batch
     /// configurations are refused here.
-    pub async fn build_async(config: RunConfig, mut backend: B, memory_limit: u64) -> Result<Self> {
+    pub async fn build_async(config: RunConfig, backend: B, memory_limit: u64) -> Result<Self> {
+        Self::build_with_async(config, backend, memory_limit, &DataSource::default()).await
+    }
+
+    /// [`Run::build_async`] on the data of `source` (the digits, a reader's table).
+    pub async fn build_with_async(
+        config: RunConfig,
+        mut backend: B,
+        memory_limit: u64,
+        source: &DataSource,
+    ) -> Result<Self> {
+        let config = config.with_source(source);
         config.validate(memory_limit)?;
         if !config.full_batch() && backend.name() != "cpu" {
             // A mini-batch step reads its loss back before updating, which a GPU cannot do
@@ -337,21 +614,34 @@ impl<B: Backend> Run<B> {
                 ),
             ));
         }
-        let data = data::generate(
-            config.data.dataset,
-            config.data.n_train,
-            N_TEST,
-            config.data.noise,
-            config.data.label_noise,
-            config.data.seed,
-        )?;
+        let data = match (config.data.dataset, &source.table) {
+            (DatasetKind::Table, Some(table)) => table.dataset(&SplitOptions {
+                test_fraction: config.test_share,
+                standardize: config.standardize,
+                seed: config.data.seed,
+            })?,
+            (DatasetKind::Table, None) => return Err(Error::config("dataset", TABLE_MISSING)),
+            (kind, _) => data::generate_with(
+                kind,
+                config.data.n_train,
+                N_TEST,
+                config.data.noise,
+                config.data.label_noise,
+                config.data.seed,
+                config.classes,
+                source.digits.as_deref(),
+            )?,
+        };
+        let encoding = config.encoding();
+        let y_train = data.targets(Part::Train, encoding)?;
+        let y_test = data.targets(Part::Test, encoding)?;
         let mut rng = Rng::stream(config.data.seed, stream::WEIGHTS);
         let mlp = Mlp::new(&mut backend, config.spec(), &mut rng)?;
         let mut trainer = Trainer::new_async(
             backend,
             mlp,
             &data.x_train,
-            &data.y_train,
+            &y_train,
             config.net.init.center_output,
             config.lr,
             config.batch_size,
@@ -359,7 +649,8 @@ impl<B: Backend> Run<B> {
         )
         .await?
         .with_alpha(config.alpha)?
-        .with_momentum(config.optimizer())?;
+        .with_momentum(config.optimizer())?
+        .with_loss(config.loss)?;
         let f0_test = if config.net.init.center_output {
             Some(trainer.predict_async(&data.x_test).await?)
         } else {
@@ -369,6 +660,7 @@ impl<B: Backend> Run<B> {
             config,
             data,
             trainer,
+            y_test,
             f0_test,
             last_report: Report {
                 step: 0,
@@ -378,6 +670,9 @@ impl<B: Backend> Run<B> {
                 test_acc: None,
                 diverged: None,
                 message: None,
+                confusion: None,
+                misclassified: Vec::new(),
+                misclassified_count: 0,
             },
         };
         run.evaluate_async().await?;
@@ -393,8 +688,14 @@ impl<B: Backend> Run<B> {
         self.trainer.backend.name()
     }
 
+    /// The task of the data (a table's from its file).
     pub fn task(&self) -> Task {
-        self.config.data.dataset.task()
+        self.data.task
+    }
+
+    /// The test targets in the run's encoding (`n_test ×` [`RunConfig::outputs`]).
+    pub fn test_targets(&self) -> &[f32] {
+        &self.y_test
     }
 
     pub fn step(&self) -> u64 {
@@ -467,7 +768,7 @@ impl<B: Backend> Run<B> {
             &f_test,
             self.f0_test.as_deref(),
             self.config.alpha,
-            &self.data.y_test,
+            &self.y_test,
             self.trainer.outputs(),
         );
         if !(train.loss.is_finite() && test.loss.is_finite()) {
@@ -478,6 +779,19 @@ impl<B: Backend> Run<B> {
             return Ok(self.record_divergence(step));
         }
         let classification = self.task() == Task::Classification;
+        let (confusion, misclassified, misclassified_count) = if classification {
+            let (c, m, n) = confusion(
+                &f_test,
+                self.f0_test.as_deref(),
+                self.config.alpha,
+                self.trainer.outputs(),
+                &self.data.labels_test,
+                self.data.classes,
+            );
+            (Some(c), m, n)
+        } else {
+            (None, Vec::new(), 0)
+        };
         let report = Report {
             step: self.trainer.step(),
             train_loss: train.loss,
@@ -486,6 +800,9 @@ impl<B: Backend> Run<B> {
             test_acc: classification.then_some(test.accuracy),
             diverged: None,
             message: None,
+            confusion,
+            misclassified,
+            misclassified_count,
         };
         self.last_report = report.clone();
         Ok(report)

@@ -19,7 +19,7 @@
 
 use serde::Serialize;
 
-use super::{Playground, PlaygroundConfig, Report, Snapshot};
+use super::{DataSource, Playground, PlaygroundConfig, Report, Snapshot};
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::error::{Error, Result};
@@ -56,6 +56,8 @@ pub struct LiveReport {
 pub struct Live {
     engine: Engine,
     config: PlaygroundConfig,
+    /// The digits or the reader's table the run is on (a fallback rebuilds from them).
+    source: DataSource,
     choice: BackendChoice,
     /// The GPU adapter's name while on the GPU.
     adapter: Option<String>,
@@ -76,6 +78,17 @@ impl Live {
         choice: BackendChoice,
         now_ms: f64,
     ) -> Result<Self> {
+        Self::create_with(config, choice, DataSource::default(), now_ms).await
+    }
+
+    /// [`Live::create`] on the data of `source` (the digits, a reader's table).
+    pub async fn create_with(
+        config: PlaygroundConfig,
+        choice: BackendChoice,
+        source: DataSource,
+        now_ms: f64,
+    ) -> Result<Self> {
+        let config = config.with_source(&source);
         config.validate(PLAYGROUND_MEMORY)?;
         let mut notice = None;
         let mut notice_detail = None;
@@ -99,11 +112,19 @@ impl Live {
                 Ok(gpu) => {
                     let adapter = gpu.adapter().to_string();
                     let software = gpu.is_software().then(|| software_warning(&adapter));
-                    match Playground::build_async(config.clone(), gpu, PLAYGROUND_MEMORY).await {
+                    match Playground::build_with_async(
+                        config.clone(),
+                        gpu,
+                        PLAYGROUND_MEMORY,
+                        &source,
+                    )
+                    .await
+                    {
                         Ok(pg) => {
                             return Ok(Live {
                                 engine: Engine::Gpu(Box::new(pg)),
                                 config,
+                                source,
                                 choice,
                                 adapter: Some(adapter),
                                 notice: software,
@@ -128,8 +149,9 @@ impl Live {
             }
         }
         Ok(Live {
-            engine: Engine::Cpu(Box::new(Playground::new(config.clone())?)),
+            engine: Engine::Cpu(Box::new(Playground::with_source(config.clone(), &source)?)),
             config,
+            source,
             choice,
             adapter: None,
             notice,
@@ -143,8 +165,18 @@ impl Live {
     /// file's settings (see [`Live::config`]), its parameters, step count and divergence
     /// reference. A file that cannot be read, or settings that cannot be built, are the error.
     pub async fn import(text: &str, choice: BackendChoice, now_ms: f64) -> Result<Self> {
-        let (config, weights) = super::read_weights(text)?;
-        let mut live = Live::create(config, choice, now_ms).await?;
+        Self::import_with(text, choice, DataSource::default(), now_ms).await
+    }
+
+    /// [`Live::import`] on the data of `source` (the digits, a reader's table).
+    pub async fn import_with(
+        text: &str,
+        choice: BackendChoice,
+        source: DataSource,
+        now_ms: f64,
+    ) -> Result<Self> {
+        let (config, weights) = super::read_weights_with(text, &source)?;
+        let mut live = Live::create_with(config, choice, source, now_ms).await?;
         let snapshot = Snapshot {
             step: weights.step,
             params: weights.params(),
@@ -379,8 +411,8 @@ impl Live {
     /// Moves the run to the CPU after the GPU failed with `cause`.
     fn fall_back(&mut self, cause: Error) -> Result<()> {
         let pg = match &self.snapshot {
-            Some(s) => Playground::resume(self.config.clone(), s)?,
-            None => Playground::new(self.config.clone())?,
+            Some(s) => Playground::resume_with(self.config.clone(), &self.source, s)?,
+            None => Playground::with_source(self.config.clone(), &self.source)?,
         };
         let step = pg.step();
         self.notice = Some(format!(

@@ -1,4 +1,6 @@
-//! The Playground scene: one MLP training live on a 1-D regression or 2-D classification set.
+//! The Playground scene: one MLP training live on a 1-D regression set, a two-class or K-class
+//! 2-D set, the 8×8 digits, or a table the reader brings (the last two drawn on the plane of
+//! their two principal axes), with the squared or the cross-entropy loss.
 //!
 //! A [`Playground`] is a [`GridRun`]: a [`Run`](crate::session::run::Run) (data, network and
 //! trainer; it dereferences to it) plus the plotting grid the page draws the network on. The
@@ -15,7 +17,7 @@ use crate::session::run::RunConfig;
 use crate::session::settings::SceneSpec;
 use crate::session::weights::Weights;
 
-pub use crate::session::run::{N_TEST, Report, Snapshot};
+pub use crate::session::run::{DataSource, Misclassified, N_TEST, Report, Snapshot};
 
 /// Every setting of the Playground: those of a [`Run`](crate::session::run::Run), under the name the page and its
 /// links know (the same fields, defaults and URL keys).
@@ -23,7 +25,11 @@ pub type PlaygroundConfig = RunConfig;
 
 /// The Playground's settings table (see [`crate::session::settings`]): a live run's rows.
 pub fn settings() -> SceneSpec {
-    SceneSpec::new("playground", grid::table(), &PlaygroundConfig::default())
+    SceneSpec::new(
+        "playground",
+        grid::full_table(),
+        &PlaygroundConfig::default(),
+    )
 }
 
 /// One live Playground run, on the CPU by default or on any other backend: a run and its
@@ -43,7 +49,30 @@ pub async fn export_weights<B: Backend>(pg: &mut Playground<B>) -> Result<Weight
 /// Reads a Playground weights file: the settings it holds (checked against the scene's table
 /// and against its architecture and layers) and the file.
 pub fn read_weights(text: &str) -> Result<(PlaygroundConfig, Weights)> {
+    read_weights_with(text, &DataSource::default())
+}
+
+/// [`read_weights`] for runs on the data of `source`: a file written on a reader's table is
+/// checked against the table held (and refused when none is).
+pub fn read_weights_with(text: &str, source: &DataSource) -> Result<(PlaygroundConfig, Weights)> {
     let weights = Weights::parse(text)?;
-    let config = weights.config(&settings(), &PlaygroundConfig::default(), |c| c.clone())?;
+    let config = weights.config(&settings(), &PlaygroundConfig::default(), |c| {
+        c.clone().with_source(source)
+    });
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            // A table run's file read without its table: say so rather than name a shape.
+            let settings: PlaygroundConfig =
+                serde_json::from_value(weights.settings.clone()).unwrap_or_default();
+            if settings.data.dataset == crate::data::DatasetKind::Table && source.table.is_none() {
+                return Err(crate::error::Error::config(
+                    "dataset",
+                    crate::session::run::TABLE_MISSING,
+                ));
+            }
+            return Err(e);
+        }
+    };
     Ok((config, weights))
 }

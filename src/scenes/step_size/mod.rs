@@ -176,6 +176,7 @@ impl StepSizeConfig {
             alpha: 1.0,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+            ..RunConfig::default()
         }
     }
 

@@ -57,8 +57,35 @@
 //   DONE: {runId, reason, report, stepsPerSec, gridCostMs, grid?, setup?}
 //                                      `setup` (after CONFIGURE only) carries the data, the grid
 //                                      spec and the model size
-//   `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message, backend, notice},
-//   with every non-finite number replaced by null. PROGRESS and DONE also carry `backendInfo` =
+//   `setup` = {task, inputDim (the true d: 64 for the digits), paramCount, memoryBytes, gridSpec
+//            ({dim, size, lo, hi}, over the plot's box), trainX, testX (Float32Arrays in PLOT
+//            coordinates: the inputs for d ≤ 2, their first two principal axes for d > 2), trainY,
+//            testY (one output: the value or ±1; K outputs: the class index 0…K−1, as f32),
+//            targetGrid (1-D regression, else null), outputs (K), classes (0 for regression),
+//            classNames, loss ('squared' | 'crossEntropy'), plotDim (1 or 2), projected (bool),
+//            explained (the variance share of the two axes, or null), dataHash (a table's
+//            'fnv1a64:…', else null), testImages (the digits' test inputs, n_test × 64 in
+//            [0, 1], else null)}
+//   `grid` holds K values per grid point (point-major), the points lifted from the principal
+//   plane to the inputs when projected.
+//   `report` = {step, trainLoss, testLoss, trainAcc, testAcc, diverged, message, backend, notice,
+//   confusion, misclassified, misclassifiedCount}, with every non-finite number replaced by null:
+//   confusion = K×K test counts (row-major, rows the true class, columns the predicted one; one
+//   output: 2×2 from the sign, classes [−1, +1]) or null for regression; misclassified = up to 24
+//   {index (test row), truth, predicted} (class indices), misclassifiedCount = how many in all.
+//   The reader's own data (dataset 'table'):
+//   page → worker {type: READ_TABLE, text?, name, options}
+//                                      parse `text` (absent: the text held, with new `options` =
+//                                      {target: name | 0-based index | null, task: 'auto' |
+//                                      'classification' | 'regression', delimiter?, header?}) and
+//                                      keep it for the runs on 'table'
+//   worker → page {type: TABLE_READ, summary}
+//                                      summary = {rows, dim, columns, target, task, inferredTask,
+//                                      classes, classNames, classCounts, dropped, hash, hasHeader,
+//                                      delimiter, name}; a bad file is {type: ERROR, during:
+//                                      READ_TABLE, message} and the previous table and run stay
+//   CONFIGURE with dataset 'table' builds on the table held (none: refused, in words); the digits
+//   (dataset 'digits') are fetched by the worker the first time a run needs them. PROGRESS and DONE also carry `backendInfo` =
 //   {backend: 'cpu' | 'webgpu', adapter, notice, detail}: the backend running, the GPU adapter's
 //   name, why the run is on the CPU when a GPU was wanted (in plain words, for the page), and the
 //   technical reason behind that (for the console). The config's `backend` ('auto' | 'cpu' |
@@ -112,6 +139,8 @@ export const MSG = Object.freeze({
   READ_WEIGHTS: 'readWeights',
   WEIGHTS: 'weights',
   WEIGHTS_READ: 'weightsRead',
+  READ_TABLE: 'readTable',
+  TABLE_READ: 'tableRead',
   TASK: 'task',
   CANCEL_TASK: 'cancelTask',
   TASK_PROGRESS: 'taskProgress',
@@ -144,6 +173,7 @@ export const ERROR_DURING = Object.freeze({
   PHASE: 'phase', // the phase diagram stopped
   EXPORT_WEIGHTS: 'exportWeights', // no weights file was written; the run goes on
   IMPORT_WEIGHTS: 'importWeights', // the file was not imported; the run goes on
+  READ_TABLE: 'readTable', // the file was not read; the previous table and run stay
 });
 
 /** The background tasks (TASK's kind; task-host.js). */

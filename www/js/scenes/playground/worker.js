@@ -5,11 +5,17 @@
 // `pg.advanceAsync(k)` with k tuned so a chunk takes about CHUNK_MS. The first EARLY_STEPS steps
 // (GPU_EARLY_STEPS on the GPU) are taken one at a time and each one's losses are sent (`points`),
 // so that the page's history holds every early step.
+// Data beyond the settings: the digits (data/digits.csv, fetched once, the first time a run needs
+// them, and handed to the engine with setDigits) and the reader's table (READ_TABLE: parsed into a
+// DataTable kept here, the text kept too so that new options re-read it; CONFIGURE with
+// dataset 'table' builds on it).
 
-import { Playground, defaultConfig, readPlaygroundWeights } from '../../../pkg/descent.js';
+import {
+  Playground, DataTable, defaultConfig, readPlaygroundWeights, setDigits, hasDigits,
+} from '../../../pkg/descent.js';
 import { EARLY_STEPS } from '../../core/history.js';
-import { MSG, ERROR_DURING, finite, allFinite, runFields } from '../../core/protocol.js';
-import { hostRun, Picture, weightsMessage } from '../../core/worker-host.js';
+import { MSG, ERROR_DURING, finite, allFinite, runFields, describe } from '../../core/protocol.js';
+import { hostRun, Picture, post, weightsMessage } from '../../core/worker-host.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call
 const GRID_MIN_INTERVAL_MS = 100; // at most ~10 grid predictions per second while playing
@@ -25,6 +31,8 @@ const GPU_EARLY_STEPS = 100;
 
 /** A plain, NaN-free copy of an engine report. */
 function cleanReport(r) {
+  const counts = (a) => (Array.isArray(a) || ArrayBuffer.isView(a) ? Array.from(a, (v) => finite(v) ?? 0) : null);
+  const missed = Array.isArray(r.misclassified) ? r.misclassified : [];
   return {
     ...runFields(r),
     trainLoss: finite(r.trainLoss),
@@ -33,7 +41,58 @@ function cleanReport(r) {
     testAcc: finite(r.testAcc),
     backend: r.backend === 'webgpu' ? 'webgpu' : 'cpu',
     notice: typeof r.notice === 'string' ? r.notice : null,
+    confusion: counts(r.confusion),
+    misclassified: missed.map((m) => ({
+      index: finite(m.index) ?? 0, truth: finite(m.truth) ?? 0, predicted: finite(m.predicted) ?? 0,
+    })),
+    misclassifiedCount: finite(r.misclassifiedCount) ?? 0,
   };
+}
+
+// The reader's table: the parsed DataTable, the text it came from and its file name.
+let table = null;
+let tableText = null;
+let tableName = '';
+
+/** READ_TABLE: parse `text` (or the held text when absent) with `options`; a bad file keeps the
+ * previous table. */
+function readTable(msg) {
+  const text = typeof msg.text === 'string' ? msg.text : tableText;
+  try {
+    if (text == null) throw new Error('there is no file to read yet: choose one');
+    const next = DataTable.parse(text, msg.options ?? {});
+    const summary = next.summary();
+    if (table) table.free();
+    table = next;
+    tableText = text;
+    if (typeof msg.name === 'string') tableName = msg.name;
+    post({ type: MSG.TABLE_READ, summary: { ...summary, name: tableName } });
+  } catch (err) {
+    post({ type: MSG.ERROR, during: ERROR_DURING.READ_TABLE, message: describe(err) });
+  }
+}
+
+let digitsLoading = null;
+/** Hands the engine the digits (fetched once) before the first run on them. */
+async function ensureDigits() {
+  if (hasDigits()) return;
+  digitsLoading ??= (async () => {
+    const res = await fetch(new URL('../../../data/digits.csv', import.meta.url));
+    if (!res.ok) throw new Error(`could not load the digits data (HTTP ${res.status})`);
+    setDigits(await res.text());
+  })();
+  try {
+    await digitsLoading;
+  } catch (err) {
+    digitsLoading = null; // try again next time
+    throw err;
+  }
+}
+
+/** The data behind `config` beyond its settings: the digits loaded, and a share of the table. */
+async function dataFor(config) {
+  if (config?.dataset === 'digits') await ensureDigits();
+  return table ? table.share() : undefined;
 }
 
 /** Which backend runs and why, for the page's indicator (`detail`: the technical why, for the console). */
@@ -82,11 +141,14 @@ async function earlySteps(pg) {
 
 const host = hostRun({
   info: () => ({ defaults: { ...defaultConfig() } }),
-  create(config, msg) {
+  async create(config, msg) {
     const choice = ['auto', 'cpu', 'gpu'].includes(config?.backend) ? config.backend : 'auto';
     // A weights file: its settings, parameters and step (READ_WEIGHTS checked it first).
-    if (typeof msg?.weights === 'string') return Playground.importWeights(msg.weights, choice);
-    return Playground.create(config, choice);
+    if (typeof msg?.weights === 'string') {
+      const settings = readPlaygroundWeights(msg.weights, table ? table.share() : undefined).config;
+      return Playground.importWeights(msg.weights, choice, await dataFor(settings));
+    }
+    return Playground.create(config, choice, await dataFor(config));
   },
   evaluate: (pg) => pg.evaluateAsync(),
   advance: (pg, k) => pg.advanceAsync(k),
@@ -110,6 +172,15 @@ const host = hostRun({
       testX: owned(pg.testX()),
       testY,
       targetGrid: owned(pg.targetGrid()),
+      outputs: pg.outputs,
+      classes: pg.classes,
+      classNames: Array.from(pg.classNames()),
+      loss: pg.loss === 'crossEntropy' ? 'crossEntropy' : 'squared',
+      plotDim: pg.plotDim,
+      projected: pg.projected,
+      explained: finite(pg.explained),
+      dataHash: pg.dataHash ?? null,
+      testImages: pg.isDigits ? owned(pg.testInputs()) : null,
     };
   },
   async chunk(pg, k) {
@@ -132,7 +203,8 @@ const host = hostRun({
   async handle(msg, h) {
     // Simulates a lost GPU (tests, and readers who want to see the fallback).
     if (msg.type === MSG.LOSE_DEVICE && h.run) h.run.loseDevice();
-    else await weightsMessage(msg, h.run, readPlaygroundWeights);
+    else if (msg.type === MSG.READ_TABLE) readTable(msg);
+    else await weightsMessage(msg, h.run, (text) => readPlaygroundWeights(text, table ? table.share() : undefined));
   },
 });
 
