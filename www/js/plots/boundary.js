@@ -4,7 +4,7 @@
 
 import uPlot from '../../vendor/uPlot.esm.js';
 import { COLORS, SMALL_FONT, heatColor, axis, autosize, uplotFrame, num, rgbCss } from './common.js';
-import { classCss, classOf, regionRgb } from './classes.js';
+import { classCss, classLabel, classOf, regionRgb } from './classes.js';
 
 /** Segments of the level set {f = 0} of a G×G grid (marching squares), in grid index units. */
 function zeroContour(vals, size) {
@@ -172,7 +172,7 @@ export class BoundaryPlot {
   labelsShown() {
     if (this.k === 1) return [{ value: -1, name: 'class −1' }, { value: 1, name: 'class +1' }];
     const names = this.setup.classNames;
-    return Array.from({ length: this.k }, (_, c) => ({ value: c, name: names?.[c] != null ? `class ${names[c]}` : `class ${c}` }));
+    return Array.from({ length: this.k }, (_, c) => ({ value: c, name: classLabel(names?.[c] ?? c) }));
   }
 
   cellToVal(ix, iy) {

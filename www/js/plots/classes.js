@@ -79,3 +79,9 @@ export function regionRgb(cls, conf) {
   const t = 0.18 + 0.62 * conf;
   return c.map((v) => Math.round(255 + (v - 255) * t));
 }
+
+/** A class's name as a reader sees it: "class 3" for a bare number, the name itself otherwise. */
+export function classLabel(name) {
+  const s = String(name);
+  return /^[-+−]?\d/.test(s) ? `class ${s}` : s;
+}

@@ -22,6 +22,6 @@ export { FitPlot } from './fit.js';
 export { BoundaryPlot } from './boundary.js';
 export { ConfusionPlot } from './confusion.js';
 export { DigitStrip } from './digits.js';
-export { classCss } from './classes.js';
+export { classCss, classLabel } from './classes.js';
 export { MatrixPlot } from './matrix.js';
 export { GridHeatmap } from './heatmap.js';

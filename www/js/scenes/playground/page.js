@@ -6,7 +6,7 @@ import { MSG, ERROR_DURING } from '../../core/protocol.js';
 import { CONTROLS, buildControls, formatInt, formatNumber, formatMeasure, formatPercent } from '../../core/controls.js';
 import { createScene } from '../../core/shell.js';
 import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
-import { LossPlot, FitPlot, BoundaryPlot, ConfusionPlot, DigitStrip, classCss, heatGradientCss } from '../../plots/index.js';
+import { LossPlot, FitPlot, BoundaryPlot, ConfusionPlot, DigitStrip, classCss, classLabel, heatGradientCss } from '../../plots/index.js';
 import { ownDataPanel } from './own-data.js';
 import { CONVERGENCE, settled, thinHistory } from '../../core/history.js';
 
@@ -142,12 +142,12 @@ function renderClassLegend(names) {
     sw.className = 'swatch';
     sw.setAttribute('aria-hidden', 'true');
     sw.style.background = classCss(c);
-    li.append(sw, `class ${name}`);
+    li.append(sw, classLabel(name));
     return li;
   }));
   const note = document.createElement('li');
-  note.className = 'note-muted';
-  note.textContent = '● train   ◇ test';
+  note.className = 'class-legend-note';
+  note.textContent = 'filled: train · hollow diamonds: test';
   ul.append(note);
 }
 
@@ -219,7 +219,7 @@ function addPoint(h, step, train, test) {
 function render() {
   const s = state.setup;
   if (pendingGrid && s) {
-    if (s.inputDim === 2) boundaryPlot.setPrediction(pendingGrid);
+    if ((s.plotDim ?? s.inputDim) === 2) boundaryPlot.setPrediction(pendingGrid);
     else fitPlot.setPrediction(pendingGrid);
     pendingGrid = null;
   }
@@ -314,6 +314,7 @@ function start() {
     render,
     onMessage,
     onError,
+    refusedText,
   });
   controls = buildControls($('controls'), values, client.onControlChange);
   client.bind({ controls, shell });
@@ -386,11 +387,15 @@ function summarySetup() {
 // is the dataset 'table'. A file that cannot be read says why and leaves the run as it was.
 
 function readFile({ name, text }) {
-  state.tableName = name;
-  client.post({ type: MSG.READ_TABLE, name, text, options: dataPanel.read() });
+  // A new file is read with the default options: its last column as the target, the task inferred.
+  state.readOptions = { target: null, task: 'auto' };
+  state.readingName = name;
+  client.post({ type: MSG.READ_TABLE, name, text, options: state.readOptions });
 }
 
 function rereadFile(options) {
+  state.readOptions = options;
+  state.readingName = state.tableName;
   client.post({ type: MSG.READ_TABLE, name: state.tableName, options });
 }
 
@@ -408,16 +413,30 @@ function setDataset(value) {
 
 function onMessage(msg) {
   if (msg.type !== MSG.TABLE_READ) return;
-  dataPanel.showTable({ ...msg.summary, name: msg.summary?.name ?? state.tableName, taskChoice: dataPanel.read().task });
+  state.tableName = msg.summary?.name ?? state.readingName;
+  state.readingName = null;
+  dataPanel.showTable({ ...msg.summary, name: state.tableName, taskChoice: state.readOptions?.task ?? 'auto' });
   // Train on it: a new run on the table (its settings stay those of the page).
   if (controls.values.dataset !== 'table') setDataset('table');
   else client.requestConfigure();
 }
 
+/** A refused configure: a run on a file the link does not hold says what to do; others as usual. */
+function refusedText(message) {
+  const reason = String(message).trim().replace(/([^.!?])$/, '$1.');
+  if (/not in the link/.test(reason)) {
+    return 'This link trains on a file of its author’s own, which is not in the link: choose that file under “Your own data” to train on it.';
+  }
+  const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
+  return `This setting was refused: ${reason}${after}`;
+}
+
 function onError(msg) {
   if (msg.during !== ERROR_DURING.READ_TABLE) return false;
   const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
-  dataPanel.showError(`${state.tableName ? `${state.tableName}: ` : ''}${reason} The run shown is kept.`);
+  const name = state.readingName ?? state.tableName;
+  state.readingName = null;
+  dataPanel.showError(`${name ? `${name}: ` : ''}${reason} The run shown is kept.`);
   return true;
 }
 
