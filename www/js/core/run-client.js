@@ -48,6 +48,8 @@ const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this lon
  *   onFail(text)    the engine cannot run (after the alert and status are set)
  *   onStatus(status)  after every status change (the buttons are already drawn)
  *   render()        draws what changed: at most once per animation frame, after queueFrame()
+ *   onMessage(msg)  the scene's own worker messages (types this client does not know)
+ *   onError(msg)    an ERROR the scene handles itself (its own requests); returns true if it did
  *   ids             element ids, defaults in IDS; an element that is missing is skipped
  */
 export function createRunClient(options) {
@@ -267,6 +269,7 @@ export function createRunClient(options) {
         weightsRead(msg);
         break;
       default:
+        options.onMessage?.(msg);
         break;
     }
   }
@@ -305,6 +308,7 @@ export function createRunClient(options) {
   }
 
   function error(msg) {
+    if (options.onError?.(msg)) return;
     if (msg.during === ERROR_DURING.EXPORT_WEIGHTS) {
       weightsWaiting.get(msg.requestId)?.reject(new Error(msg.message));
       weightsWaiting.delete(msg.requestId);

@@ -221,6 +221,7 @@ function siteBase() {
  *                toolbar's "Import weights…")
  *   rewind       null, or () => back to θ₀, the seed's initial weights, at step 0 (the
  *                toolbar's "Rewind to θ₀")
+ *   linkNote     optional () => a sentence on what a copied link does not carry, or null
  */
 function attach(shell, opts, visible) {
   shell.opts = opts;
@@ -475,7 +476,9 @@ async function copyLink(shell, status) {
   const url = shell.link();
   document.body.dataset.link = url;
   const ok = await copyText(url);
-  status.textContent = ok ? 'Link copied.' : `Copy this link: ${url}`;
+  // What the link cannot carry (a run on the reader's own file: the data is not in the link).
+  const note = shell.opts?.linkNote?.() ?? '';
+  status.textContent = `${ok ? 'Link copied.' : `Copy this link: ${url}`}${note ? ` ${note}` : ''}`;
   clearTimeout(copyLink.timer);
   copyLink.timer = setTimeout(() => { status.textContent = ''; }, 5000);
 }

@@ -1,8 +1,10 @@
-// BoundaryPlot: 2-D classification: the prediction on a G×G grid as a diverging heatmap under
-// the data, with the decision boundary f = 0.
+// BoundaryPlot: 2-D classification: the prediction on a G×G grid under the data. One output: a
+// diverging heatmap of f with the decision boundary f = 0. K outputs: the decision regions, each
+// in its class's colour, paler where the network is less sure, with the borders between them.
 
 import uPlot from '../../vendor/uPlot.esm.js';
 import { COLORS, SMALL_FONT, heatColor, axis, autosize, uplotFrame, num, rgbCss } from './common.js';
+import { classCss, classLabel, classOf, regionRgb } from './classes.js';
 
 /** Segments of the level set {f = 0} of a G×G grid (marching squares), in grid index units. */
 function zeroContour(vals, size) {
@@ -33,6 +35,25 @@ function zeroContour(vals, size) {
   return segs;
 }
 
+/**
+ * The borders between the decision regions of K outputs on a G×G grid: for each class c the level
+ * set {g_c = max_{j≠c} g_j} (its margin over the best other class crosses 0), in grid index units.
+ * Every border between two regions is found from both sides; drawn twice, it looks the same.
+ */
+function regionBorders(grid, size, k) {
+  const segs = [];
+  const margin = new Float32Array(size * size);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < size * size; i++) {
+      let other = -Infinity;
+      for (let j = 0; j < k; j++) if (j !== c && grid[i * k + j] > other) other = grid[i * k + j];
+      margin[i] = grid[i * k + c] - other;
+    }
+    for (const p of zeroContour(margin, size)) segs.push(p);
+  }
+  return segs;
+}
+
 export class BoundaryPlot {
   /**
    * container: the chart's element; readout: an element for the value under the cursor.
@@ -56,6 +77,9 @@ export class BoundaryPlot {
     this.setup = setup;
     const { gridSpec } = setup;
     this.size = gridSpec.size;
+    // K outputs (one per class) or one (the ±1 output of a binary set under the squared loss).
+    this.k = setup.outputs > 1 ? setup.outputs : 1;
+    this.classes = null;
     this.lo = gridSpec.lo;
     this.hi = gridSpec.hi;
     this.heat.width = this.size;
@@ -94,33 +118,61 @@ export class BoundaryPlot {
     this.u = new uPlot(opts, this.data(), this.container);
   }
 
-  /** grid: Float32Array, index iy·size + ix; null clears the picture. */
+  /**
+   * grid: Float32Array of the outputs at the grid points, index (iy·size + ix)·K + c (K = 1: the
+   * single output); null clears the picture.
+   */
   setPrediction(grid) {
     const n = this.size;
+    const k = this.k;
     if (grid === null) {
       this.prediction = null;
+      this.classes = null;
       this.contour = [];
       this.u?.redraw(false);
       return;
     }
-    if (!grid || grid.length !== n * n) return;
+    if (!grid || grid.length !== n * n * k) return;
     this.prediction = grid;
     const ctx = this.heat.getContext('2d');
     const img = ctx.createImageData(n, n);
+    const classes = k > 1 ? new Int16Array(n * n) : null;
     for (let iy = 0; iy < n; iy++) {
       const row = n - 1 - iy; // image rows run top-down; y runs bottom-up
       for (let ix = 0; ix < n; ix++) {
-        const [r, g, b] = heatColor(grid[iy * n + ix]);
+        const i = iy * n + ix;
+        let rgb;
+        if (classes) {
+          const { cls, conf } = classOf(grid, i * k, k, this.setup.loss);
+          classes[i] = cls;
+          rgb = regionRgb(cls, conf);
+        } else {
+          rgb = heatColor(grid[i]);
+        }
         const o = 4 * (row * n + ix);
-        img.data[o] = r;
-        img.data[o + 1] = g;
-        img.data[o + 2] = b;
+        img.data[o] = rgb[0];
+        img.data[o + 1] = rgb[1];
+        img.data[o + 2] = rgb[2];
         img.data[o + 3] = 255;
       }
     }
     ctx.putImageData(img, 0, 0);
-    this.contour = zeroContour(grid, n);
+    this.classes = classes;
+    this.contour = classes ? regionBorders(grid, n, k) : zeroContour(grid, n);
     this.u?.redraw(false);
+  }
+
+  /** A point's colour from its label: ±1 (one output) or its class index (K outputs). */
+  pointCss(label) {
+    if (this.k > 1) return classCss(Math.round(label));
+    return label > 0 ? COLORS.pos : COLORS.neg;
+  }
+
+  /** The labels drawn, each with its name: ±1, or the classes 0…K−1 (named by the data when it has names). */
+  labelsShown() {
+    if (this.k === 1) return [{ value: -1, name: 'class −1' }, { value: 1, name: 'class +1' }];
+    const names = this.setup.classNames;
+    return Array.from({ length: this.k }, (_, c) => ({ value: c, name: classLabel(names?.[c] ?? c) }));
   }
 
   cellToVal(ix, iy) {
@@ -184,13 +236,13 @@ export class BoundaryPlot {
         const x = X[2 * i];
         const y = X[2 * i + 1];
         if (!Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(Y[i])) continue;
-        draw(u.valToPos(x, 'x', true), u.valToPos(y, 'y', true), Y[i] > 0);
+        draw(u.valToPos(x, 'x', true), u.valToPos(y, 'y', true), this.pointCss(Y[i]));
       }
     };
     // Test points: small hollow diamonds.
     const d = 4 * px;
     ctx.lineWidth = 1.75 * px;
-    points(s.testX, s.testY, (x, y, pos) => {
+    points(s.testX, s.testY, (x, y, color) => {
       ctx.beginPath();
       ctx.moveTo(x, y - d);
       ctx.lineTo(x + d, y);
@@ -199,15 +251,15 @@ export class BoundaryPlot {
       ctx.closePath();
       ctx.fillStyle = 'rgba(255,255,255,0.85)';
       ctx.fill();
-      ctx.strokeStyle = pos ? COLORS.pos : COLORS.neg;
+      ctx.strokeStyle = color;
       ctx.stroke();
     });
     // Training points: filled circles with a white ring and a dark outline.
     const r = 4.5 * px;
-    points(s.trainX, s.trainY, (x, y, pos) => {
+    points(s.trainX, s.trainY, (x, y, color) => {
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
-      ctx.fillStyle = pos ? COLORS.pos : COLORS.neg;
+      ctx.fillStyle = color;
       ctx.fill();
       ctx.lineWidth = 1.25 * px;
       ctx.strokeStyle = '#ffffff';
@@ -222,6 +274,7 @@ export class BoundaryPlot {
     if (!this.u || !this.setup) return null;
     const spec = uplotFrame(this.u, 'heatmap');
     const n = this.size;
+    const k = this.k;
     const rows = [];
     if (this.prediction) {
       const dx = (this.hi[0] - this.lo[0]) / (n - 1);
@@ -230,9 +283,17 @@ export class BoundaryPlot {
       for (let iy = 0; iy < n; iy++) {
         for (let ix = 0; ix < n; ix++) {
           const [x, y] = this.cellToVal(ix, iy);
-          const f = this.prediction[iy * n + ix];
-          cells.push([x - dx / 2, y - dy / 2, x + dx / 2, y + dy / 2, rgbCss(heatColor(f))]);
-          rows.push(['grid', x, y, num(f)]);
+          const i = iy * n + ix;
+          let fill;
+          if (k > 1) {
+            const { cls, conf } = classOf(this.prediction, i * k, k, this.setup.loss);
+            fill = rgbCss(regionRgb(cls, conf));
+            rows.push(['grid', x, y, cls, ...Array.from(this.prediction.subarray(i * k, i * k + k), num)]);
+          } else {
+            fill = rgbCss(heatColor(this.prediction[i]));
+            rows.push(['grid', x, y, num(this.prediction[i])]);
+          }
+          cells.push([x - dx / 2, y - dy / 2, x + dx / 2, y + dy / 2, fill]);
         }
       }
       spec.layers.push({ type: 'rects', cells });
@@ -241,35 +302,37 @@ export class BoundaryPlot {
       spec.layers.push({ type: 'segments', segs, stroke: 'rgba(20,20,20,0.85)', width: 2 });
     }
     const s = this.setup;
+    const shown = this.labelsShown();
     const pointsOf = (X, Y, kind) => {
-      const out = { neg: [[], []], pos: [[], []] };
+      const out = shown.map(() => [[], []]);
       for (let i = 0; i < (Y?.length ?? 0); i++) {
         const x = X[2 * i];
         const y = X[2 * i + 1];
         if (!Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(Y[i])) continue;
-        const side = Y[i] > 0 ? out.pos : out.neg;
-        side[0].push(x);
-        side[1].push(y);
-        rows.push([kind, x, y, Y[i]]);
+        const at = k > 1 ? Math.round(Y[i]) : Y[i] > 0 ? 1 : 0;
+        if (!out[at]) continue;
+        out[at][0].push(x);
+        out[at][1].push(y);
+        rows.push(k > 1 ? [kind, x, y, at, ...new Array(k).fill(null)] : [kind, x, y, Y[i]]);
       }
       return out;
     };
     const test = pointsOf(s.testX, s.testY, 'test');
     const train = pointsOf(s.trainX, s.trainY, 'train');
-    for (const [side, color] of [['neg', COLORS.neg], ['pos', COLORS.pos]]) {
-      spec.layers.push({ type: 'points', xs: test[side][0], ys: test[side][1], size: 8, fill: '#ffffff', stroke: color, shape: 'diamond' });
-    }
-    for (const [side, color] of [['neg', COLORS.neg], ['pos', COLORS.pos]]) {
-      spec.layers.push({ type: 'points', xs: train[side][0], ys: train[side][1], size: 9, fill: color, stroke: '#ffffff', shape: 'circle' });
-    }
+    shown.forEach((l, c) => {
+      spec.layers.push({ type: 'points', xs: test[c][0], ys: test[c][1], size: 8, fill: '#ffffff', stroke: this.pointCss(l.value), shape: 'diamond' });
+    });
+    shown.forEach((l, c) => {
+      spec.layers.push({ type: 'points', xs: train[c][0], ys: train[c][1], size: 9, fill: this.pointCss(l.value), stroke: '#ffffff', shape: 'circle' });
+    });
     spec.legend = [
-      { label: 'train, class −1', fill: COLORS.neg, stroke: '#ffffff', shape: 'circle' },
-      { label: 'train, class +1', fill: COLORS.pos, stroke: '#ffffff', shape: 'circle' },
-      { label: 'test, class −1', fill: '#ffffff', stroke: COLORS.neg, shape: 'diamond' },
-      { label: 'test, class +1', fill: '#ffffff', stroke: COLORS.pos, shape: 'diamond' },
-      { label: 'boundary f = 0', stroke: '#141414', shape: 'line' },
+      ...shown.map((l) => ({ label: `train, ${l.name}`, fill: this.pointCss(l.value), stroke: '#ffffff', shape: 'circle' })),
+      ...shown.map((l) => ({ label: `test, ${l.name}`, fill: '#ffffff', stroke: this.pointCss(l.value), shape: 'diamond' })),
+      { label: k > 1 ? 'borders between the decision regions' : 'boundary f = 0', stroke: '#141414', shape: 'line' },
     ];
-    spec.table = { columns: ['kind', 'x1', 'x2', 'value (f on the grid, label ±1 for points)'], rows };
+    spec.table = k > 1
+      ? { columns: ['kind', 'x1', 'x2', 'class (predicted on the grid, label for points)', ...shown.map((_, c) => `g${c}`)], rows }
+      : { columns: ['kind', 'x1', 'x2', 'value (f on the grid, label ±1 for points)'], rows };
     return spec;
   }
   showCursor(u) {
@@ -289,9 +352,15 @@ export class BoundaryPlot {
       this.readout.textContent = '';
       return;
     }
-    const f = this.prediction[iy * n + ix];
     const who = this.name ? `${this.name}: ` : '';
-    this.readout.textContent = `${who}f(${x.toFixed(2)}, ${y.toFixed(2)}) = ${Number.isFinite(f) ? f.toFixed(3) : '—'}`;
+    const at = `(${x.toFixed(2)}, ${y.toFixed(2)})`;
+    if (this.k > 1) {
+      const { cls } = classOf(this.prediction, (iy * n + ix) * this.k, this.k, this.setup.loss);
+      this.readout.textContent = cls < 0 ? `${who}${at}: —` : `${who}${at}: ${this.labelsShown()[cls].name}`;
+      return;
+    }
+    const f = this.prediction[iy * n + ix];
+    this.readout.textContent = `${who}f${at} = ${Number.isFinite(f) ? f.toFixed(3) : '—'}`;
   }
 
   get canvas() {

@@ -4,6 +4,9 @@
 //   fit.js       FitPlot (1-D regression: predictions and the target on the grid, the data)
 //   boundary.js  BoundaryPlot (2-D classification: the prediction on a G×G grid as a diverging
 //                heatmap under the data, with the decision boundary f = 0)
+//                or, with K outputs, the decision regions coloured by class (classes.js)
+//   confusion.js ConfusionPlot (a K-class confusion matrix as a shaded table)
+//   digits.js    DigitStrip (misclassified 8×8 test images with their true and predicted class)
 //   matrix.js    MatrixPlot (a square matrix as a heatmap, sequential or diverging)
 //   heatmap.js   GridHeatmap (a heatmap over two log-spaced grids: phase diagrams)
 //   common.js    colours, type, axes, sizing and the export-spec frame they share
@@ -17,5 +20,8 @@ export {
 export { SeriesPlot, LossPlot } from './series.js';
 export { FitPlot } from './fit.js';
 export { BoundaryPlot } from './boundary.js';
+export { ConfusionPlot } from './confusion.js';
+export { DigitStrip } from './digits.js';
+export { classCss, classLabel } from './classes.js';
 export { MatrixPlot } from './matrix.js';
 export { GridHeatmap } from './heatmap.js';

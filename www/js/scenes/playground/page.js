@@ -2,11 +2,12 @@
 // The worker does all numerics (see worker.js beside it and core/protocol.js); this file only keeps state and draws,
 // at most once per animation frame.
 
-import { MSG } from '../../core/protocol.js';
+import { MSG, ERROR_DURING } from '../../core/protocol.js';
 import { CONTROLS, buildControls, formatInt, formatNumber, formatMeasure, formatPercent } from '../../core/controls.js';
 import { createScene } from '../../core/shell.js';
 import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
-import { LossPlot, FitPlot, BoundaryPlot, heatGradientCss } from '../../plots/index.js';
+import { LossPlot, FitPlot, BoundaryPlot, ConfusionPlot, DigitStrip, classCss, classLabel, heatGradientCss } from '../../plots/index.js';
+import { ownDataPanel } from './own-data.js';
 import { CONVERGENCE, settled, thinHistory } from '../../core/history.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)
@@ -34,6 +35,14 @@ const PRESETS = [
   },
   { id: 'memorise', label: 'Label noise: memorising', values: { width: 1024, nTrain: 64, labelNoise: 0.2 } },
   { id: 'regression', label: '1-D regression', values: { dataset: 'sine', width: 256 } },
+  {
+    id: 'spiral5', label: 'Five-arm spiral, cross-entropy', values: { dataset: 'arms', classes: 5, loss: 'crossEntropy', width: 256, depth: 2, lr: 2, nTrain: 512 },
+    focus: 'fig-main',
+  },
+  {
+    id: 'digits', label: '8×8 digits, 10 classes', values: { dataset: 'digits', loss: 'crossEntropy', width: 256, lr: 8, nTrain: 1024 },
+    focus: 'fig-confusion',
+  },
 ];
 
 const state = {
@@ -51,6 +60,9 @@ let shell = null;
 let lossPlot;
 let fitPlot;
 let boundaryPlot;
+let confusionPlot;
+let mistakesStrip;
+let dataPanel;
 
 // ---------------------------------------------------------------------------------------------
 // The run's lifecycle is the run client's; these are the Playground's parts of it.
@@ -66,27 +78,84 @@ function onConfigured(msg) {
   state.history = { step: [], train: [], test: [] };
   state.convergedAt = null;
 
-  const twoD = s.inputDim === 2;
+  const k = s.outputs > 1 ? s.outputs : 1;
+  const twoD = (s.plotDim ?? s.inputDim) === 2;
   $('plot-boundary').hidden = !twoD;
   $('boundary-legend').hidden = !twoD;
   $('plot-fit').hidden = twoD;
-  $('main-title').textContent = twoD ? 'Decision boundary' : 'Fitted function';
-  $('main-caption').textContent = twoD
-    ? 'The network’s output f(x) over the plane; the dark line is the decision boundary f = 0.'
-    : 'The network’s prediction, the noiseless target, and the data it is fitted to.';
+  // One output: the diverging scale of f and the ±1 marks; K outputs: a colour per class.
+  document.querySelector('#boundary-legend .colorbar').hidden = k > 1;
+  document.querySelector('#boundary-legend .marks-binary').hidden = k > 1 || s.task === 'regression';
+  renderClassLegend(k > 1 ? s.classNames ?? [] : null);
+  $('main-title').textContent = mainTitle(s, k, twoD);
+  $('main-caption').textContent = mainCaption(s, k, twoD);
+  $('loss-caption').textContent = lossCaption(s, k);
   document.body.dataset.task = s.task;
+  document.body.dataset.outputs = String(k);
   document.body.classList.toggle('task-regression', s.task === 'regression');
 
   if (twoD) boundaryPlot.setSetup(s);
   else fitPlot.setSetup(s);
+  // The confusion matrix for three classes or more; the misclassified digits for the digits.
+  $('fig-confusion').hidden = !(s.classes >= 3);
+  confusionPlot.setMatrix(null, 0);
+  $('fig-mistakes').hidden = !s.testImages;
+  mistakesStrip.setItems([], 0);
+  pendingClasses = null;
   $('stat-params').textContent = formatInt(s.paramCount);
   $('stat-params').title = Number.isFinite(s.memoryBytes) ? `about ${formatBytes(s.memoryBytes)} of memory` : '';
+}
+
+function mainTitle(s, k, twoD) {
+  if (!twoD) return 'Fitted function';
+  if (k > 1) return 'Decision regions';
+  return s.task === 'regression' ? 'Prediction over the plane' : 'Decision boundary';
+}
+
+function mainCaption(s, k, twoD) {
+  if (!twoD) return 'The network’s prediction, the noiseless target, and the data it is fitted to.';
+  const plane = s.projected
+    ? ` The ${s.inputDim} inputs are drawn on their first two principal axes${Number.isFinite(s.explained) ? ` (${formatNumber(100 * s.explained, 2)} % of their variance)` : ''}; the picture is the network on that plane through the mean.`
+    : '';
+  if (k > 1) return `Each region takes the colour of the class the network predicts there, paler where it is less sure; dark lines are the borders between regions.${plane}`;
+  if (s.task === 'regression') return `The network’s output f(x) over the plane.${plane}`;
+  return `The network’s output f(x) over the plane; the dark line is the decision boundary f = 0.${plane}`;
+}
+
+function lossCaption(s, k) {
+  if (s.loss === 'crossEntropy') return 'Cross-entropy −mean log softmax(f(x))_y (one output per class) on the training and test sets.';
+  if (k > 1) return 'Squared loss ½·mean ‖f(x) − e_y‖² (one output per class, one-hot targets) on the training and test sets.';
+  return 'Squared loss ½·mean (f(x) − y)² on the training and test sets.';
+}
+
+/** The class swatches under the decision regions (null hides them). */
+function renderClassLegend(names) {
+  const ul = $('class-legend');
+  ul.hidden = !names;
+  if (!names) {
+    ul.replaceChildren();
+    return;
+  }
+  ul.replaceChildren(...names.map((name, c) => {
+    const li = document.createElement('li');
+    const sw = document.createElement('span');
+    sw.className = 'swatch';
+    sw.setAttribute('aria-hidden', 'true');
+    sw.style.background = classCss(c);
+    li.append(sw, classLabel(name));
+    return li;
+  }));
+  const note = document.createElement('li');
+  note.className = 'class-legend-note';
+  note.textContent = 'filled: train · hollow diamonds: test';
+  ul.append(note);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reports and history.
 
 let pendingGrid = null;
+let pendingClasses = null; // the confusion matrix and the misclassified test points of the newest report
 let lossDirty = false;
 
 /** The backend indicator and, when a GPU was wanted but the run is on the CPU, the note saying why. */
@@ -126,6 +195,7 @@ function onReport(msg) {
   state.convergedAt = r.diverged == null && settled(h) ? (state.convergedAt ?? r.step) : null;
   lossDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
+  if (r.confusion) pendingClasses = { confusion: r.confusion, misclassified: r.misclassified ?? [], count: r.misclassifiedCount ?? 0 };
   client.queueFrame();
 }
 
@@ -149,9 +219,13 @@ function addPoint(h, step, train, test) {
 function render() {
   const s = state.setup;
   if (pendingGrid && s) {
-    if (s.inputDim === 2) boundaryPlot.setPrediction(pendingGrid);
+    if ((s.plotDim ?? s.inputDim) === 2) boundaryPlot.setPrediction(pendingGrid);
     else fitPlot.setPrediction(pendingGrid);
     pendingGrid = null;
+  }
+  if (pendingClasses && s) {
+    renderClasses(s, pendingClasses);
+    pendingClasses = null;
   }
   if (lossDirty) {
     const h = state.history;
@@ -159,6 +233,22 @@ function render() {
     lossDirty = false;
   }
   renderNumbers();
+}
+
+/** The confusion matrix and the strip of misclassified test images. */
+function renderClasses(s, { confusion, misclassified, count }) {
+  const k = Math.round(Math.sqrt(confusion.length));
+  const names = k === s.classes ? s.classNames : null;
+  if (!$('fig-confusion').hidden) confusionPlot.setMatrix(confusion, k, names);
+  if (!$('fig-mistakes').hidden && s.testImages) {
+    const name = (c) => String(names?.[c] ?? c);
+    const items = misclassified.map((m) => ({
+      pixels: s.testImages.subarray(64 * m.index, 64 * m.index + 64),
+      truth: name(m.truth),
+      predicted: name(m.predicted),
+    }));
+    mistakesStrip.setItems(items, count);
+  }
 }
 
 function renderNumbers() {
@@ -222,6 +312,9 @@ function start() {
     onConfigured,
     onReport,
     render,
+    onMessage,
+    onError,
+    refusedText,
   });
   controls = buildControls($('controls'), values, client.onControlChange);
   client.bind({ controls, shell });
@@ -230,6 +323,12 @@ function start() {
   lossPlot = new LossPlot($('plot-loss'));
   fitPlot = new FitPlot($('plot-fit'));
   boundaryPlot = new BoundaryPlot($('plot-boundary'), $('boundary-readout'));
+  confusionPlot = new ConfusionPlot($('plot-confusion'));
+  mistakesStrip = new DigitStrip($('plot-mistakes'));
+  dataPanel = ownDataPanel($('own-data'), { onFile: readFile, onRead: rereadFile, onForget: forgetFile });
+  if (values.dataset === 'table') {
+    dataPanel.say('This link trained on a file of its author’s own, which is not in the link. Choose the file to train on it.');
+  }
   $('colorbar-bar').style.background = heatGradientCss();
 
   $('loss-logx').addEventListener('change', (e) => lossPlot.setLogX(e.target.checked));
@@ -242,15 +341,19 @@ function start() {
       { id: 'boundary', title: 'Decision boundary', plot: boundaryPlot },
       { id: 'fit', title: 'Fitted function', plot: fitPlot },
       { id: 'loss', title: 'Loss', plot: lossPlot },
+      { id: 'confusion', title: 'Confusion matrix', plot: confusionPlot },
+      { id: 'mistakes', title: 'Misclassified test images', plot: mistakesStrip },
     ],
     report: () => ({ setup: summarySetup(), report: state.report, history: state.history }),
     weights: () => client.exportWeights(),
+    linkNote: () => (controls.values.dataset === 'table'
+      ? 'The data is your own file and is not in the link: whoever opens it chooses the file.' : null),
     importWeights: (text) => client.importWeights(text),
     rewind: () => client.reset(),
   });
 
   // The dataset select shows its 1-D / 2-D plot before the first reply arrives.
-  const twoD = values.dataset !== 'sine';
+  const twoD = values.dataset !== 'sine' && values.dataset !== 'table';
   $('plot-boundary').hidden = !twoD;
   $('boundary-legend').hidden = !twoD;
   $('plot-fit').hidden = twoD;
@@ -271,7 +374,70 @@ function start() {
 /** The run's facts for the report export (the data points are in the plot exports). */
 function summarySetup() {
   const s = state.setup;
-  return s && { task: s.task, inputDim: s.inputDim, paramCount: s.paramCount, memoryBytes: s.memoryBytes, gridSpec: s.gridSpec };
+  return s && {
+    task: s.task, inputDim: s.inputDim, outputs: s.outputs ?? 1, classes: s.classes ?? 0, classNames: s.classNames ?? null,
+    loss: s.loss ?? 'squared', paramCount: s.paramCount, memoryBytes: s.memoryBytes, gridSpec: s.gridSpec,
+    // A run on the reader's own file: the data is not in the link; its hash matches a result to the file.
+    ...(s.dataHash ? { dataHash: s.dataHash, dataFile: state.tableName ?? null } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Your own data: the worker parses the file (the engine's table reader) and keeps it; a run on it
+// is the dataset 'table'. A file that cannot be read says why and leaves the run as it was.
+
+function readFile({ name, text }) {
+  // A new file is read with the default options: its last column as the target, the task inferred.
+  state.readOptions = { target: null, task: 'auto' };
+  state.readingName = name;
+  client.post({ type: MSG.READ_TABLE, name, text, options: state.readOptions });
+}
+
+function rereadFile(options) {
+  state.readOptions = options;
+  state.readingName = state.tableName;
+  client.post({ type: MSG.READ_TABLE, name: state.tableName, options });
+}
+
+function forgetFile() {
+  dataPanel.clear();
+  if (controls.values.dataset === 'table') setDataset(CONTROLS.find((c) => c.name === 'dataset').default);
+}
+
+/** Switches the dataset control and starts a run on it; the URL follows. */
+function setDataset(value) {
+  controls.set('dataset', value);
+  client.apply();
+  shell.writeUrl();
+}
+
+function onMessage(msg) {
+  if (msg.type !== MSG.TABLE_READ) return;
+  state.tableName = msg.summary?.name ?? state.readingName;
+  state.readingName = null;
+  dataPanel.showTable({ ...msg.summary, name: state.tableName, taskChoice: state.readOptions?.task ?? 'auto' });
+  // Train on it: a new run on the table (its settings stay those of the page).
+  if (controls.values.dataset !== 'table') setDataset('table');
+  else client.requestConfigure();
+}
+
+/** A refused configure: a run on a file the link does not hold says what to do; others as usual. */
+function refusedText(message) {
+  const reason = String(message).trim().replace(/([^.!?])$/, '$1.');
+  if (/not in the link/.test(reason)) {
+    return 'This link trains on a file of its author’s own, which is not in the link: choose that file under “Your own data” to train on it.';
+  }
+  const after = state.shownRunId ? ' The plots show the last run that worked.' : ' Choose a smaller setting to start.';
+  return `This setting was refused: ${reason}${after}`;
+}
+
+function onError(msg) {
+  if (msg.during !== ERROR_DURING.READ_TABLE) return false;
+  const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
+  const name = state.readingName ?? state.tableName;
+  state.readingName = null;
+  dataPanel.showError(`${name ? `${name}: ` : ''}${reason} The run shown is kept.`);
+  return true;
 }
 
 start();
