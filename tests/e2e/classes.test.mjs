@@ -75,6 +75,11 @@ describe('Many classes and your own data', () => {
     assert.ok(s.testImages && s.testImages.length === 64 * s.testY.length, 'the test images come with the setup');
     assert.ok(await page.isVisible('#fig-confusion'));
     await page.waitForFunction(() => document.querySelectorAll('#plot-confusion td').length === 100, null, { timeout: 10000 });
+    // Paused, the table and the report describe the same step.
+    const at = (await report(page)).step;
+    await page.evaluate(() => window.descent.step(1));
+    await page.waitForFunction((k) => document.body.dataset.status === 'paused' && window.descent.lastReport.step > k, at, { timeout: 10000 });
+    await page.waitForTimeout(300);
     const r = await report(page);
     const cells = await page.$$eval('#plot-confusion td', (tds) => tds.map((td) => Number(td.textContent)));
     assert.deepEqual(cells, r.confusion, 'the table shows the report’s counts');
