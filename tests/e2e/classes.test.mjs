@@ -115,8 +115,9 @@ describe('Many classes and your own data', () => {
     const before = await report(page);
     await chooseCsv(page, 'ragged.csv', 'a,b,c\n1,2,3\n4,5\n');
     await page.waitForFunction(() => !document.getElementById('data-error').hidden, null, { timeout: 10000 });
-    assert.match(await page.textContent('#data-error'), /ragged\.csv: .*line 3 has 2 fields.*The run shown is kept\./);
+    assert.match(await page.textContent('#data-error'), /ragged\.csv: line 3 has 2 fields.*The run shown is kept\./);
     assert.equal((await setup(page)).dataHash, s.dataHash, 'the run on the good file is the one shown');
+    assert.match(await page.textContent('#data-status'), /^flowers\.csv: 240 rows/, 'the status names the file the run trains on');
     await page.waitForFunction((k) => window.descent.lastReport.step > k, before.step, { timeout: 10000 });
 
     // The copied link names what it cannot carry.

@@ -108,6 +108,7 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
     });
   }
 
+  let shown = ''; // the status of the file the run trains on
   const api = {
     /**
      * What the engine read: {name, rows, dim, columns, target, task, classes, classNames,
@@ -121,14 +122,16 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
       options.hidden = false;
       const what = t.task === 'classification' ? `classification, ${t.classes} classes` : 'regression';
       const dropped = t.dropped > 0 ? ` ${t.dropped} row${t.dropped === 1 ? '' : 's'} with missing values dropped.` : '';
-      const shown = t.dim > 2 ? ` Its ${t.dim} inputs are drawn on their first two principal axes.` : '';
-      status.textContent = `${t.name}: ${t.rows} rows, ${t.dim} input${t.dim === 1 ? '' : 's'}, target “${t.target}” (${what}).${dropped}${shown}`;
+      const plane = t.dim > 2 ? ` Its ${t.dim} inputs are drawn on their first two principal axes.` : '';
+      shown = `${t.name}: ${t.rows} rows, ${t.dim} input${t.dim === 1 ? '' : 's'}, target “${t.target}” (${what}).${dropped}${plane}`;
+      status.textContent = shown;
       root.dataset.loaded = 'true';
     },
     showError(message) {
       error.textContent = message;
       error.hidden = false;
-      status.textContent = root.dataset.loaded === 'true' ? status.textContent : '';
+      // The status goes back to the file the run shown trains on (if any).
+      status.textContent = shown;
       root.dataset.error = message;
     },
     clearError() {
@@ -142,6 +145,7 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
     /** Back to no file: the options hide, the status clears. */
     clear() {
       options.hidden = true;
+      shown = '';
       status.textContent = '';
       delete root.dataset.loaded;
       api.clearError();

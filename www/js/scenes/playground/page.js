@@ -36,7 +36,8 @@ const PRESETS = [
   { id: 'memorise', label: 'Label noise: memorising', values: { width: 1024, nTrain: 64, labelNoise: 0.2 } },
   { id: 'regression', label: '1-D regression', values: { dataset: 'sine', width: 256 } },
   {
-    id: 'spiral5', label: 'Five-arm spiral, cross-entropy', values: { dataset: 'arms', classes: 5, loss: 'crossEntropy', width: 256, depth: 2, lr: 2, nTrain: 512 },
+    id: 'spiral5', label: 'Five-arm spiral: cross-entropy with momentum',
+    values: { dataset: 'arms', classes: 5, loss: 'crossEntropy', width: 128, depth: 2, lr: 0.5, momentum: 0.9, noise: 0.05, nTrain: 512 },
     focus: 'fig-main',
   },
   {
@@ -433,7 +434,8 @@ function refusedText(message) {
 
 function onError(msg) {
   if (msg.during !== ERROR_DURING.READ_TABLE) return false;
-  const reason = String(msg.message).trim().replace(/([^.!?])$/, '$1.');
+  // The parser's message names the line, column and value; the setting's name adds nothing here.
+  const reason = String(msg.message).trim().replace(/^invalid setting `\w+`: /, '').replace(/([^.!?])$/, '$1.');
   const name = state.readingName ?? state.tableName;
   state.readingName = null;
   dataPanel.showError(`${name ? `${name}: ` : ''}${reason} The run shown is kept.`);
