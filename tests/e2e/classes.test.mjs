@@ -131,6 +131,25 @@ describe('Many classes and your own data', () => {
     await page.close();
   });
 
+  test('a file dropped on the panel is read like a chosen one', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    await page.goto(url('width=32&seed=6&play=0'));
+    await waitForStep(page, 0);
+    const csv = threeClassCsv(60);
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'dropped.csv', { type: 'text/csv' }));
+      const target = document.getElementById('own-data');
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, csv);
+    await page.waitForFunction(() => window.descent.state.setup?.dataHash, null, { timeout: 20000 });
+    assert.match(await page.textContent('#data-status'), /^dropped\.csv: 60 rows, 4 inputs/);
+    assert.equal((await setup(page)).classes, 3);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a link to a run on a file of its own says so and waits for the file', async () => {
     const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('dataset=table&seed=4'));
