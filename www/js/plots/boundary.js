@@ -87,6 +87,13 @@ export class BoundaryPlot {
     this.prediction = null;
     this.contour = [];
     this.heat.getContext('2d').clearRect(0, 0, this.size, this.size);
+    // Inputs of more than two dimensions are drawn on their first two principal axes.
+    const labels = setup.projected ? ['PC 1', 'PC 2'] : ['x₁', 'x₂'];
+    if (this.u && this.axisLabels?.join() !== labels.join()) {
+      this.u.destroy();
+      this.u = null;
+    }
+    this.axisLabels = labels;
     if (!this.u) this.create();
     else this.u.setData(this.data(), true);
     this.u.redraw(false);
@@ -105,7 +112,7 @@ export class BoundaryPlot {
       },
       axes: this.compact
         ? [axis(null, { size: 30, font: SMALL_FONT }), axis(null, { size: 30, font: SMALL_FONT })]
-        : [axis('x₁'), axis('x₂', { size: 50 })],
+        : [axis(this.axisLabels[0]), axis(this.axisLabels[1], { size: 50 })],
       series: [{ label: 'x₁' }, { label: 'x₂', paths: () => null, points: { show: false } }],
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
