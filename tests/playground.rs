@@ -546,6 +546,48 @@ mod many {
     }
 
     #[test]
+    fn a_weights_file_of_a_table_run_carries_its_hash_and_needs_that_file() {
+        use descent::scenes::playground::{export_weights, read_weights_with};
+        let source = table(true);
+        let config = PlaygroundConfig {
+            test_share: 0.2,
+            ..on(DatasetKind::Table, 128)
+        };
+        let mut pg = Playground::with_source(config, &source).unwrap();
+        pg.advance(20);
+        let file = pollster::block_on(export_weights(&mut pg)).unwrap();
+        let hash = source.table.as_ref().unwrap().hash.clone();
+        assert_eq!(file.data_hash.as_deref(), Some(hash.as_str()));
+        let text = file.to_json();
+        assert!(text.contains(&format!("\"dataHash\":\"{hash}\"")));
+        // The same file: read back, with the hash.
+        let (_, back) = read_weights_with(&text, &source).unwrap();
+        assert_eq!(back.data_hash, file.data_hash);
+        // Another file (the regression table of the same columns' names): refused by its hash.
+        let other = DataSource {
+            digits: None,
+            table: Some(Arc::new(
+                parse_table(
+                    &csv(true).replace("red", "crimson"),
+                    &TableOptions::default(),
+                )
+                .unwrap(),
+            )),
+        };
+        let m = read_weights_with(&text, &other).unwrap_err().to_string();
+        assert!(
+            m.contains(&hash) && m.contains("choose the file it was trained on"),
+            "{m}"
+        );
+        // Runs on the built-in sets carry no hash.
+        let mut plain = Playground::new(on(DatasetKind::Circles, 32)).unwrap();
+        plain.advance(2);
+        let f = pollster::block_on(export_weights(&mut plain)).unwrap();
+        assert_eq!(f.data_hash, None);
+        assert!(!f.to_json().contains("dataHash"));
+    }
+
+    #[test]
     fn the_new_settings_are_refused_in_words() {
         let e = |r: Result<Playground, descent::error::Error>| match r {
             Ok(_) => panic!("accepted"),

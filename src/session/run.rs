@@ -890,6 +890,7 @@ impl<B: Backend> Run<B> {
             initial_loss: self.trainer.initial_loss(),
             layers: Weights::layers_of(&self.config.spec(), &params)?,
             velocity,
+            data_hash: self.data.source_hash.clone(),
         })
     }
 

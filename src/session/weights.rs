@@ -45,7 +45,9 @@
 //! were edited by hand continues from them, still centred on the seed's θ₀. A run with
 //! heavy-ball momentum (β > 0) also has a velocity, which is not a function of the settings:
 //! its file carries it as `velocity`, a list of layers shaped as `layers` (absent before the
-//! first step, and for β = 0), and the continued run starts from it.
+//! first step, and for β = 0), and the continued run starts from it. A run on a reader's own
+//! file (`dataset` = table) is rebuilt from that file, which no weights file holds: its
+//! `dataHash` (the file's FNV-1a hash) lets an import refuse a different file.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -126,6 +128,9 @@ pub struct Weights {
     /// The heavy-ball velocity, shaped as `layers` (runs with momentum β > 0 that have
     /// stepped; else `None`).
     pub velocity: Option<Vec<LayerWeights>>,
+    /// The hash of the reader's file a run on one was trained on (`dataset` = table; see
+    /// [`crate::data::Dataset::source_hash`]), so that an import can check it has that file.
+    pub data_hash: Option<String>,
 }
 
 /// A value as the file writes it: the f32's exact double (see the module notes).
@@ -277,6 +282,9 @@ impl Weights {
         if let Some(v) = &self.velocity {
             m.insert("velocity".into(), write_layers(v));
         }
+        if let Some(h) = &self.data_hash {
+            m.insert("dataHash".into(), Value::from(h.as_str()));
+        }
         Value::Object(m).to_string()
     }
 
@@ -334,6 +342,15 @@ impl Weights {
             None | Some(Value::Null) => None,
             Some(v) => Some(read_layers(v, "velocity", "velocity layer")?),
         };
+        let data_hash = match obj.get("dataHash") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(h)) => Some(h.clone()),
+            Some(x) => {
+                return Err(Error::weights(format!(
+                    "`dataHash` must be a string, got {x}"
+                )));
+            }
+        };
         Ok(Weights {
             scene,
             settings,
@@ -343,6 +360,7 @@ impl Weights {
             initial_loss,
             layers,
             velocity,
+            data_hash,
         })
     }
 

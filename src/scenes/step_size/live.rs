@@ -610,6 +610,7 @@ impl StepSize {
             initial_loss: t.initial_loss(),
             layers: Weights::layers_of(&config.spec(), &params)?,
             velocity: None,
+            data_hash: None,
         })
     }
 
