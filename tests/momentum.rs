@@ -280,3 +280,39 @@ fn bad_momentum_and_weight_decay_are_refused_by_name() {
         }
     );
 }
+
+/// A snapshot of a heavy-ball run carries its velocity: a run restored from it (as a lost GPU's
+/// run continues on the CPU) takes the uninterrupted run's steps to the bit.
+#[test]
+fn a_snapshot_carries_the_velocity_so_a_restored_run_goes_on_exactly() {
+    let config = RunConfig {
+        momentum: 0.9,
+        weight_decay: 1e-3,
+        lr: 0.2,
+        ..RunConfig::default()
+    };
+    let mut whole = Run::new(config.clone()).unwrap();
+    whole.advance(40);
+    let mut first = Run::new(config.clone()).unwrap();
+    first.advance(25);
+    let snapshot = pollster::block_on(first.snapshot_async()).unwrap();
+    assert!(
+        snapshot.velocity.is_some(),
+        "a heavy-ball run's snapshot holds its velocity"
+    );
+    let mut resumed = Run::new(config).unwrap();
+    resumed.restore(&snapshot).unwrap();
+    let a = resumed.advance(15);
+    let b = whole.last_report().clone();
+    assert_eq!(bits(&resumed.params()), bits(&whole.params()));
+    assert_eq!(a.train_loss.to_bits(), b.train_loss.to_bits());
+    // Without momentum a snapshot holds none.
+    let mut plain = Run::new(RunConfig::default()).unwrap();
+    plain.advance(3);
+    assert!(
+        pollster::block_on(plain.snapshot_async())
+            .unwrap()
+            .velocity
+            .is_none()
+    );
+}

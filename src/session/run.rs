@@ -484,6 +484,9 @@ pub struct Snapshot {
     pub params: Vec<f32>,
     /// The first training loss (the divergence bound's reference).
     pub initial_loss: Option<f32>,
+    /// The heavy-ball velocity in the order of `params` (runs with momentum that have
+    /// stepped), so that a run carried to another backend goes on exactly.
+    pub velocity: Option<Vec<f32>>,
 }
 
 /// One training run: data, network and trainer, on the CPU by default or on any other
@@ -811,19 +814,26 @@ impl<B: Backend> Run<B> {
     /// Where the run stands: parameters, step count and divergence reference, read back
     /// without blocking.
     pub async fn snapshot_async(&mut self) -> Result<Snapshot> {
+        let velocity = if self.config.momentum > 0.0 {
+            self.trainer.velocity_async().await?
+        } else {
+            None
+        };
         Ok(Snapshot {
             step: self.trainer.step(),
             params: self.trainer.params_async().await?,
             initial_loss: self.trainer.initial_loss(),
+            velocity,
         })
     }
 
     /// Puts the run where `snapshot` (taken on any backend, with the same settings) left it:
-    /// parameters, step count, divergence reference and mini-batch order; a divergence is
-    /// forgotten. Then evaluates there, without blocking.
+    /// parameters, step count, divergence reference, heavy-ball velocity and mini-batch order;
+    /// a divergence is forgotten. Then evaluates there, without blocking.
     pub async fn restore_async(&mut self, snapshot: &Snapshot) -> Result<Report> {
         self.trainer
             .restore(&snapshot.params, snapshot.step, snapshot.initial_loss)?;
+        self.trainer.set_velocity(snapshot.velocity.as_deref())?;
         self.last_report.diverged = None;
         self.last_report.message = None;
         self.evaluate_async().await
@@ -848,6 +858,7 @@ impl<B: Backend> Run<B> {
             step: 0,
             params,
             initial_loss: None,
+            velocity: None,
         })
         .await
     }
@@ -905,10 +916,9 @@ impl<B: Backend> Run<B> {
                 step: weights.step,
                 params: weights.params(),
                 initial_loss: weights.initial_loss,
+                velocity: weights.velocity_params(),
             })
             .await?;
-        self.trainer
-            .set_velocity(weights.velocity_params().as_deref())?;
         Ok(report)
     }
 

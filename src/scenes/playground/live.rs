@@ -181,6 +181,7 @@ impl Live {
             step: weights.step,
             params: weights.params(),
             initial_loss: weights.initial_loss,
+            velocity: weights.velocity_params(),
         };
         let failed = match &mut live.engine {
             Engine::Cpu(pg) => {
