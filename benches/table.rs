@@ -8,28 +8,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use descent::data::table::sample_csv;
 use descent::data::{SplitOptions, Table, TableOptions, parse_table};
-use descent::rng::Rng;
-
-fn csv(target_bytes: usize) -> String {
-    let mut rng = Rng::new(1);
-    let mut s = String::with_capacity(target_bytes + 200);
-    s.push_str("a,b,c,d,e,f,g,h,kind\n");
-    let mut i = 0usize;
-    while s.len() < target_bytes {
-        for j in 0..8 {
-            if j == 3 && i % 1000 == 999 {
-                s.push_str("NA,");
-            } else {
-                s.push_str(&format!("{:.6},", rng.normal()));
-            }
-        }
-        s.push_str(["alpha", "beta", "gamma", "delta", "epsilon"][i % 5]);
-        s.push('\n');
-        i += 1;
-    }
-    s
-}
 
 fn median(mut f: impl FnMut(), reps: usize) -> f64 {
     let mut t: Vec<f64> = (0..reps)
@@ -48,7 +28,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(10);
-    let text = csv(mb * 1_000_000);
+    let text = sample_csv(mb * 1_000_000);
     let options = TableOptions::default();
     let table: Table = parse_table(&text, &options).unwrap();
     let parse = median(

@@ -555,7 +555,7 @@ mod many {
         };
         let mut pg = Playground::with_source(config, &source).unwrap();
         pg.advance(20);
-        let file = pollster::block_on(export_weights(&mut pg)).unwrap();
+        let file = descent::exec::block_on(export_weights(&mut pg)).unwrap();
         let hash = source.table.as_ref().unwrap().hash.clone();
         assert_eq!(file.data_hash.as_deref(), Some(hash.as_str()));
         let text = file.to_json();
@@ -582,7 +582,7 @@ mod many {
         // Runs on the built-in sets carry no hash.
         let mut plain = Playground::new(on(DatasetKind::Circles, 32)).unwrap();
         plain.advance(2);
-        let f = pollster::block_on(export_weights(&mut plain)).unwrap();
+        let f = descent::exec::block_on(export_weights(&mut plain)).unwrap();
         assert_eq!(f.data_hash, None);
         assert!(!f.to_json().contains("dataHash"));
     }

@@ -3,37 +3,15 @@
 //! the figure goes to BENCHMARKS by hand).
 #![cfg(target_arch = "wasm32")]
 
+use descent::data::table::sample_csv;
 use descent::data::{SplitOptions, TableOptions, parse_table};
-use descent::rng::Rng;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// A header, then rows of 8 numbers and a text class of 5 values, every 1,000th row with a
-/// missing value, until `bytes` is reached (the file of `benches/table.rs`).
-fn csv(bytes: usize) -> String {
-    let mut rng = Rng::new(1);
-    let mut s = String::with_capacity(bytes + 200);
-    s.push_str("a,b,c,d,e,f,g,h,kind\n");
-    let mut i = 0usize;
-    while s.len() < bytes {
-        for j in 0..8 {
-            if j == 3 && i % 1000 == 999 {
-                s.push_str("NA,");
-            } else {
-                s.push_str(&format!("{:.6},", rng.normal()));
-            }
-        }
-        s.push_str(["alpha", "beta", "gamma", "delta", "epsilon"][i % 5]);
-        s.push('\n');
-        i += 1;
-    }
-    s
-}
-
 #[wasm_bindgen_test]
 fn a_10_mb_csv_parses() {
-    let text = csv(10_000_000);
+    let text = sample_csv(10_000_000);
     let mut times = Vec::new();
     let mut rows = 0;
     for _ in 0..3 {

@@ -341,28 +341,10 @@ impl LossBench {
     }
 }
 
-/// The CSV of `benches/table.rs` and `tests/web_table.rs`, about `bytes` long: a header, then
-/// rows of 8 numbers (`-1.234567`) and a text class of 5 values, every 1,000th row with a
-/// missing value (`NA`).
+/// The CSV the table benchmarks parse, about `bytes` long ([`crate::data::table::sample_csv`]).
 #[wasm_bindgen(js_name = benchCsv)]
 pub fn bench_csv(bytes: usize) -> String {
-    let mut rng = crate::rng::Rng::new(1);
-    let mut s = String::with_capacity(bytes + 200);
-    s.push_str("a,b,c,d,e,f,g,h,kind\n");
-    let mut i = 0usize;
-    while s.len() < bytes {
-        for j in 0..8 {
-            if j == 3 && i % 1000 == 999 {
-                s.push_str("NA,");
-            } else {
-                s.push_str(&format!("{:.6},", rng.normal()));
-            }
-        }
-        s.push_str(["alpha", "beta", "gamma", "delta", "epsilon"][i % 5]);
-        s.push('\n');
-        i += 1;
-    }
-    s
+    crate::data::table::sample_csv(bytes)
 }
 
 /// Parses `text` as a reader's table with the default options (as the Playground does on a

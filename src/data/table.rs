@@ -769,3 +769,26 @@ pub fn standardization(x: &[f32], d: usize) -> Scaling {
         .collect();
     Scaling { mean, sd }
 }
+
+/// The file the table benchmarks parse (`benches/table.rs`, `tests/web_table.rs`, the bench
+/// page), about `bytes` long: a header, then rows of 8 numbers (`-1.234567`, seeded) and a
+/// text class of 5 values, every 1,000th row with a missing value (`NA`).
+pub fn sample_csv(bytes: usize) -> String {
+    let mut rng = crate::rng::Rng::new(1);
+    let mut s = String::with_capacity(bytes + 200);
+    s.push_str("a,b,c,d,e,f,g,h,kind\n");
+    let mut i = 0usize;
+    while s.len() < bytes {
+        for j in 0..8 {
+            if j == 3 && i % 1000 == 999 {
+                s.push_str("NA,");
+            } else {
+                s.push_str(&format!("{:.6},", rng.normal()));
+            }
+        }
+        s.push_str(["alpha", "beta", "gamma", "delta", "epsilon"][i % 5]);
+        s.push('\n');
+        i += 1;
+    }
+    s
+}
