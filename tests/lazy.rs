@@ -513,3 +513,18 @@ fn empirical_spectra_are_resolved_down_to_the_f32_floor_and_noise_below_it() {
     }
     assert!(tail >= n / 2, "{tail} eigenvalues in the tail");
 }
+
+/// The scene trains the squared loss only (its kernel regression is that loss's gradient flow):
+/// cross-entropy is refused by name.
+#[test]
+fn cross_entropy_is_refused_by_name() {
+    let config = PlaygroundConfig {
+        loss: descent::nn::Loss::CrossEntropy,
+        ..config(16, 1)
+    };
+    let e = LazyRich::new(config, 0.0)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("`loss`") && e.contains("squared loss"), "{e}");
+}

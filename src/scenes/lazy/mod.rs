@@ -24,11 +24,14 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, GridSpec, Task};
 use crate::error::{Error, Result, in_range, lower};
 use crate::kernels::{Filter, KernelMachine, KernelSpec, nngp_ntk};
+use crate::nn::Loss;
 use crate::nn::ntk::kernel_distance;
 use crate::session::budget::{LAZY_ASSUMED_FLOPS, LAZY_SETUP_FLOPS};
 use crate::session::grid::{self, GridRun};
-use crate::session::net::{DataSettings, InitSettings, NetSettings, ridge_setting};
-use crate::session::run::{N_TEST, Report, RunConfig};
+use crate::session::net::{
+    DataSettings, InitSettings, NetSettings, many_class_rows, ridge_setting,
+};
+use crate::session::run::{N_TEST, Report, RunConfig, loss_setting};
 use crate::session::settings::SceneSpec;
 use crate::session::weights::Weights;
 
@@ -98,10 +101,17 @@ impl Default for LazyConfig {
     }
 }
 
-/// The scene's settings table: a run's (as the Playground's, with the device), at most
-/// [`MAX_TRAIN`] points, and the ridge.
+/// The scene's settings table: a run's (as the Playground's, with the device, on the one- and
+/// two-class sets), at most [`MAX_TRAIN`] points, and the ridge. The rows of the many-class
+/// sets are there because the configuration holds their fields (they have no effect on these
+/// sets); the loss row too, though the scene trains the squared loss only (see
+/// [`LazyRich::new`]).
 pub fn settings() -> SceneSpec {
     let mut rows = grid::table();
+    rows.extend(many_class_rows());
+    rows.push(loss_setting().doc(
+        "The squared loss only here: the NTK's kernel regression that the network is compared with is its gradient flow.",
+    ));
     rows.push(ridge_setting().doc(
         "Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.",
     ));
@@ -292,6 +302,12 @@ impl LazyRich {
             ));
         }
         in_range("ridge", ridge, ridge_setting().bounds())?;
+        if config.loss != Loss::Squared {
+            return Err(Error::config(
+                "loss",
+                "this scene compares the network with the NTK's kernel regression, the gradient flow of the squared loss: choose the squared loss",
+            ));
+        }
         if config.batch_size != 0 && config.batch_size < config.data.n_train {
             return Err(Error::config(
                 "batchSize",
