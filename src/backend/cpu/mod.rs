@@ -338,19 +338,14 @@ impl Backend for Cpu {
         loss: &mut Vec<f32>,
         slot: usize,
     ) {
-        let len = rows * cols;
-        for net in 0..batch {
-            let at = net * len;
-            loss[slot * batch + net] = residual_loss_slices(
-                rows,
-                cols,
-                &f[at..at + len],
-                f0.map(|f0| &f0[at..at + len]),
-                scale,
-                y,
-                &mut r[at..at + len],
-            );
-        }
+        per_network(
+            residual_loss_slices,
+            (batch, rows, cols),
+            (f, f0, scale, y),
+            r,
+            loss,
+            slot,
+        );
     }
 
     fn cross_entropy_batched(
@@ -366,19 +361,14 @@ impl Backend for Cpu {
         loss: &mut Vec<f32>,
         slot: usize,
     ) {
-        let len = rows * cols;
-        for net in 0..batch {
-            let at = net * len;
-            loss[slot * batch + net] = cross_entropy_slices(
-                rows,
-                cols,
-                &f[at..at + len],
-                f0.map(|f0| &f0[at..at + len]),
-                scale,
-                y,
-                &mut r[at..at + len],
-            );
-        }
+        per_network(
+            cross_entropy_slices,
+            (batch, rows, cols),
+            (f, f0, scale, y),
+            r,
+            loss,
+            slot,
+        );
     }
 
     fn momentum_step(
@@ -452,6 +442,35 @@ fn col_sum_slices(
 
 /// The body of [`Backend::residual_loss`] on `rows × cols` outputs: writes `r`, returns the
 /// loss.
+/// A loss's signal and value on one network's outputs: (rows, cols, f, f0, scale, y, r) → loss.
+type LossSlices = fn(usize, usize, &[f32], Option<&[f32]>, f32, &[f32], &mut [f32]) -> f32;
+
+/// The signal `r` and loss of `batch` networks on shared targets `y`, each through `one` (a
+/// loss's slice function) on its own block of `rows × cols` outputs, its loss into
+/// `loss[slot · batch + b]`.
+fn per_network(
+    one: LossSlices,
+    (batch, rows, cols): (usize, usize, usize),
+    (f, f0, scale, y): (&[f32], Option<&Vec<f32>>, f32, &[f32]),
+    r: &mut [f32],
+    loss: &mut [f32],
+    slot: usize,
+) {
+    let len = rows * cols;
+    for net in 0..batch {
+        let at = net * len;
+        loss[slot * batch + net] = one(
+            rows,
+            cols,
+            &f[at..at + len],
+            f0.map(|f0| &f0[at..at + len]),
+            scale,
+            y,
+            &mut r[at..at + len],
+        );
+    }
+}
+
 fn residual_loss_slices(
     rows: usize,
     cols: usize,
