@@ -686,6 +686,19 @@ impl Future for Readback {
     }
 }
 
+/// Dropping the backend destroys its device, so that its memory returns at once instead of
+/// whenever the browser's garbage collector finds the `GPUDevice`: a page that rebuilds its
+/// run on every slider move would otherwise hold one live device per rebuild, and Chromium's
+/// SwiftShader stops answering after a few dozen of them. A readback still in flight then
+/// completes with the device-lost error.
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        self.pass = None;
+        self.encoder = None;
+        self.device.destroy();
+    }
+}
+
 impl Backend for Gpu {
     type Buf = GpuBuf;
 
