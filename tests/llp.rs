@@ -196,9 +196,27 @@ fn bag_shapes_counts_and_rows_are_right() {
                 assert_eq!(row(&b.truth, 3, j)[c], counts[c] / size as f64);
             }
         }
-        // Rows are drawn without replacement while a class lasts: with instances ≤ the pool
-        // and c = 1 some class can run out, but no row repeats before its class did.
+        // Rows are drawn without replacement while a class lasts: the first |pool_c| rows of
+        // class c in draw order are distinct (a class asked for more starts over).
         assert!(b.rows.iter().all(|&r| r < 1000));
+        for c in 0..3 {
+            let supply = labels.iter().filter(|&&l| l == c).count();
+            let mut of_class: Vec<usize> = b
+                .rows
+                .iter()
+                .copied()
+                .filter(|&r| labels[r] == c)
+                .take(supply)
+                .collect();
+            let drawn = of_class.len();
+            of_class.sort();
+            of_class.dedup();
+            assert_eq!(
+                of_class.len(),
+                drawn,
+                "class {c}: a row repeats before the class ran out"
+            );
+        }
         // Targets: proportions repeated per instance, and gathered inputs in bag order.
         let t = b.proportion_targets();
         assert_eq!(t.len(), m * size * 3);

@@ -150,9 +150,15 @@ impl MeanMap {
                 .filter(|&&s| s * MAX_CONDITION > top)
                 .count();
             let why = if p.chunks_exact(k).all(|row| row == &p[..k]) {
-                format!("all {m} bags have the same proportions")
+                format!(
+                    "all {m} bags have the same proportions, so every bag mean is the same \
+                     blend of the class means"
+                )
             } else if varied <= 1 {
-                format!("all {m} bags have nearly the same proportions")
+                format!(
+                    "all {m} bags have nearly the same proportions, so every bag mean is nearly \
+                     the same blend of the class means"
+                )
             } else {
                 format!(
                     "the proportions of the {m} bags vary in only {varied} of {k} independent \
@@ -167,11 +173,10 @@ impl MeanMap {
             return Err(Error::config(
                 "bags",
                 format!(
-                    "{why}: the proportion matrix has condition number {cond} (the mean map \
-                     solves up to {MAX_CONDITION:.0e}), so the bag means cannot be unmixed \
-                     into {k} class means — each bag mean is the same blend of the classes. \
-                     Bags whose proportions differ (smaller bags, a lower concentration, \
-                     purified bags) make it solvable"
+                    "{why}. The proportion matrix has condition number {cond} (the mean map \
+                     solves up to {MAX_CONDITION:.0e}): the bag means cannot be unmixed into \
+                     {k} class means. Bags whose proportions differ (smaller bags, a lower \
+                     concentration, purified bags) make it solvable"
                 ),
             ));
         }
