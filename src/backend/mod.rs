@@ -195,8 +195,8 @@ pub trait Backend {
     /// 0 or 1, so the arithmetic is [`Backend::cross_entropy`]'s (bit for bit on the CPU when
     /// each target row sums to 1 in f32, as one-hot rows do). `bag` must be at least 1 and
     /// divide `rows` (the caller checks, [`crate::nn::Loss::check_rows`]): otherwise the CPU
-    /// writes NaN into `loss[slot]` and the GPU records a device error. Returns nothing, as
-    /// [`Backend::residual_loss`].
+    /// writes NaN into `loss[slot]` and the GPU records a device error (as it does for bags
+    /// longer than [`gpu::MAX_BAG`]). Returns nothing, as [`Backend::residual_loss`].
     fn bag_cross_entropy(
         &mut self,
         rows: usize,
