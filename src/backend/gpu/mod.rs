@@ -990,6 +990,25 @@ impl Backend for Gpu {
         self.cross_entropy_batched(1, rows, cols, f, f0, scale, y, r, loss, slot);
     }
 
+    fn bag_cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        bag: usize,
+        _f: &GpuBuf,
+        _f0: Option<&GpuBuf>,
+        _scale: f32,
+        _y: &GpuBuf,
+        _r: &mut GpuBuf,
+        _loss: &mut GpuBuf,
+        slot: usize,
+    ) {
+        self.fail(
+            "bag_cross_entropy",
+            format!("{rows} × {cols} in bags of {bag} into slot {slot}: no shader yet"),
+        );
+    }
+
     fn ntk_accumulate(
         &mut self,
         len: usize,
