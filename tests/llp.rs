@@ -196,9 +196,27 @@ fn bag_shapes_counts_and_rows_are_right() {
                 assert_eq!(row(&b.truth, 3, j)[c], counts[c] / size as f64);
             }
         }
-        // Rows are drawn without replacement while a class lasts: with instances ≤ the pool
-        // and c = 1 some class can run out, but no row repeats before its class did.
+        // Rows are drawn without replacement while a class lasts: the first |pool_c| rows of
+        // class c in draw order are distinct (a class asked for more starts over).
         assert!(b.rows.iter().all(|&r| r < 1000));
+        for c in 0..3 {
+            let supply = labels.iter().filter(|&&l| l == c).count();
+            let mut of_class: Vec<usize> = b
+                .rows
+                .iter()
+                .copied()
+                .filter(|&r| labels[r] == c)
+                .take(supply)
+                .collect();
+            let drawn = of_class.len();
+            of_class.sort();
+            of_class.dedup();
+            assert_eq!(
+                of_class.len(),
+                drawn,
+                "class {c}: a row repeats before the class ran out"
+            );
+        }
         // Targets: proportions repeated per instance, and gathered inputs in bag order.
         let t = b.proportion_targets();
         assert_eq!(t.len(), m * size * 3);
@@ -451,4 +469,316 @@ fn digits_and_cells_labels_draw_bags() {
     .unwrap();
     assert_eq!(b.count(), 31);
     assert!(b.prior.iter().all(|&p| p > 0.05));
+}
+
+// --- EasyLLP ---
+
+#[test]
+fn debiased_targets_follow_the_formula() {
+    let labels = pool(400, &[0.6, 0.3, 0.1], 9);
+    let b = Bags::draw(
+        &labels,
+        3,
+        &BagOptions {
+            noise: 0.05,
+            ..opts(8, 400)
+        },
+    )
+    .unwrap();
+    let t = b.debiased_targets();
+    assert_eq!(t.len(), 400 * 3);
+    for i in 0..400 {
+        let p = row(&b.reported, 3, i / 8);
+        for c in 0..3 {
+            let want = 8.0 * (p[c] - b.prior[c]) + b.prior[c];
+            assert_eq!(t[i * 3 + c], want as f32);
+        }
+    }
+    // Bags of one: ỹ is the one-hot label (p = e_y, so 1·(e_y − π) + π = e_y).
+    let ones = Bags::draw(&labels, 3, &opts(1, 400)).unwrap();
+    let t = ones.debiased_targets();
+    for (i, &l) in ones.labels(&labels).iter().enumerate() {
+        for c in 0..3 {
+            assert!((t[i * 3 + c] - (c == l) as u8 as f32).abs() < 1e-6);
+        }
+    }
+}
+
+#[test]
+fn debiased_targets_are_unbiased_over_random_bags() {
+    // Bags drawn i.i.d. from the prior (c = ∞, no purification, no noise): for an instance of
+    // class y the Monte Carlo mean of ỹ is e_y. ỹ is the same for every instance of a bag, so
+    // one instance per bag (the first, whose class is an independent draw from π) gives
+    // independent samples; the bound is 4 standard errors (sample sd / √n per class).
+    let prior = [0.6, 0.3, 0.1];
+    let labels = pool(40_000, &prior, 10);
+    let k = 8;
+    let mut sum = [[0.0f64; 3]; 3];
+    let mut sum2 = [[0.0f64; 3]; 3];
+    let mut n = [0usize; 3];
+    for seed in 0..6 {
+        let b = Bags::draw(
+            &labels,
+            3,
+            &BagOptions {
+                concentration: f64::INFINITY,
+                seed,
+                ..opts(k, 40_000)
+            },
+        )
+        .unwrap();
+        let t = b.debiased_targets();
+        let classes = b.labels(&labels);
+        for j in 0..b.count() {
+            let y = classes[j * k];
+            n[y] += 1;
+            for c in 0..3 {
+                let v = t[j * k * 3 + c] as f64;
+                sum[y][c] += v;
+                sum2[y][c] += v * v;
+            }
+        }
+    }
+    for y in 0..3 {
+        assert!(n[y] > 1000, "class {y}: {} bags", n[y]);
+        for c in 0..3 {
+            let mean = sum[y][c] / n[y] as f64;
+            let var = sum2[y][c] / n[y] as f64 - mean * mean;
+            let se = (var / n[y] as f64).sqrt();
+            let want = (y == c) as u8 as f64;
+            assert!(
+                (mean - want).abs() < 4.0 * se,
+                "class {y}, component {c}: mean {mean}, want {want} ± {se}"
+            );
+        }
+    }
+}
+
+// --- the mean map ---
+
+use descent::kernels::mean_map::{MAX_CONDITION, MeanMap, spectrum};
+
+/// M = P·μ for row-major P (m × k) and μ (k × d).
+fn mix(p: &[f64], mu: &[f64], m: usize, k: usize, d: usize) -> Vec<f64> {
+    let mut out = vec![0.0; m * d];
+    for j in 0..m {
+        for c in 0..k {
+            for t in 0..d {
+                out[j * d + t] += p[j * k + c] * mu[c * d + t];
+            }
+        }
+    }
+    out
+}
+
+fn refusal(bag_means: &[f64], p: &[f64], m: usize, k: usize, d: usize) -> String {
+    match MeanMap::fit(bag_means, p, m, k, d) {
+        Ok(f) => panic!("solved a singular system: {:?}", f.spectrum),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn spectrum_of_a_known_matrix() {
+    // PᵀP = [[1.25, 0.25], [0.25, 1.25]] has eigenvalues 1.5 and 1.
+    let s = spectrum(&[1.0, 0.0, 0.0, 1.0, 0.5, 0.5], 3, 2);
+    assert_eq!(s.singular_values.len(), 2);
+    assert!((s.singular_values[0] - 1.5f64.sqrt()).abs() < 1e-14);
+    assert!((s.singular_values[1] - 1.0).abs() < 1e-14);
+    assert!((s.condition - 1.5f64.sqrt()).abs() < 1e-14);
+    // Fewer bags than classes, or equal rows: rank-deficient, condition ∞.
+    let few = spectrum(&[0.2, 0.3, 0.5, 0.1, 0.1, 0.8], 2, 3);
+    assert_eq!(few.singular_values.len(), 2);
+    assert!(few.condition.is_infinite());
+    let same = spectrum(&[0.6, 0.3, 0.1].repeat(5), 5, 3);
+    assert!(same.condition.is_infinite());
+    assert!(same.singular_values.windows(2).all(|w| w[0] >= w[1]));
+}
+
+#[test]
+fn mean_map_recovers_class_means_exactly_from_noise_free_bag_means() {
+    // Noise-free M = P·μ with P of full column rank: the SVD solve is backward stable, so the
+    // error is of order cond(P)·ε·|μ| (here cond < 100, so ≤ 10⁻¹³ relative); bound 10⁻⁹.
+    let mut rng = Rng::new(31);
+    for (m, k, d) in [(3, 3, 2), (12, 4, 5), (40, 3, 2), (60, 10, 64)] {
+        let mut p = Vec::with_capacity(m * k);
+        for _ in 0..m {
+            p.extend(rng.dirichlet(&vec![1.0; k]));
+        }
+        let mu: Vec<f64> = (0..k * d).map(|_| 2.0 * rng.normal()).collect();
+        let fit = MeanMap::fit(&mix(&p, &mu, m, k, d), &p, m, k, d).unwrap();
+        assert!(fit.spectrum.condition < 100.0, "{:?}", fit.spectrum);
+        let scale = mu.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let err = fit
+            .means
+            .iter()
+            .zip(&mu)
+            .fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+        assert!(err <= 1e-9 * scale, "m {m}, K {k}: error {err}");
+        assert_eq!(fit.classes(), k);
+        // Predicting the true means gives their classes.
+        let means_f32: Vec<f32> = mu.iter().map(|&v| v as f32).collect();
+        assert_eq!(fit.predict(&means_f32, d), (0..k).collect::<Vec<_>>());
+    }
+    // The same from bags drawn over the cell populations (their true proportions as P).
+    let cells_set = cells(2000, 10, 3).unwrap();
+    let b = Bags::draw(&labels_usize(&cells_set.labels_train), 3, &opts(20, 2000)).unwrap();
+    let mu = [0.25, 0.35, -0.4, -0.3, 0.3, -0.35];
+    let fit = MeanMap::fit(
+        &mix(&b.truth, &mu, b.count(), 3, 2),
+        &b.truth,
+        b.count(),
+        3,
+        2,
+    )
+    .unwrap();
+    for (x, y) in fit.means.iter().zip(&mu) {
+        assert!((x - y).abs() <= 1e-9 * 0.4);
+    }
+}
+
+#[test]
+fn mean_map_refuses_singular_proportions_with_an_explanation() {
+    let mu = [1.0, 0.0, 0.0, 1.0, -1.0, -1.0];
+    // All bags the same proportions: rank 1.
+    let p = [0.6, 0.3, 0.1].repeat(40);
+    let msg = refusal(&mix(&p, &mu, 40, 3, 2), &p, 40, 3, 2);
+    assert!(
+        msg.starts_with("invalid setting `bags`: all 40 bags have the same proportions"),
+        "{msg}"
+    );
+    assert!(msg.contains("condition number infinite"), "{msg}");
+    // Nearly the same: condition number above the threshold.
+    let mut rng = Rng::new(2);
+    let mut near = Vec::new();
+    for _ in 0..40 {
+        let e = 1e-9 * rng.normal();
+        near.extend([0.6 + e, 0.3 - e, 0.1]);
+    }
+    let s = spectrum(&near, 40, 3);
+    assert!(s.condition > MAX_CONDITION, "{s:?}");
+    let msg = refusal(&mix(&near, &mu, 40, 3, 2), &near, 40, 3, 2);
+    assert!(
+        msg.contains("all 40 bags have nearly the same proportions"),
+        "{msg}"
+    );
+    // Fewer bags than classes.
+    let p2 = [0.2, 0.3, 0.5, 0.7, 0.2, 0.1];
+    let msg = refusal(&mix(&p2, &mu, 2, 3, 2), &p2, 2, 3, 2);
+    assert!(msg.contains("there are 2 bags but 3 classes"), "{msg}");
+    // A class in no bag.
+    let p3 = [0.5, 0.5, 0.0, 0.9, 0.1, 0.0, 0.2, 0.8, 0.0];
+    let msg = refusal(&mix(&p3, &mu, 3, 3, 2), &p3, 3, 3, 2);
+    assert!(
+        msg.contains("class 2 has proportion 0 in all 3 bags"),
+        "{msg}"
+    );
+    // Two classes in a fixed ratio in every bag: rank 2 of 3.
+    let p4 = [0.2, 0.4, 0.4, 0.5, 0.25, 0.25, 0.8, 0.1, 0.1, 0.0, 0.5, 0.5];
+    let msg = refusal(&mix(&p4, &mu, 4, 3, 2), &p4, 4, 3, 2);
+    assert!(msg.contains("vary in only 2 of 3"), "{msg}");
+    // Shapes that do not fit, and proportions that are not proportions.
+    assert!(MeanMap::fit(&[0.0; 5], &p2, 2, 3, 2).is_err());
+    let mut bad = p.clone();
+    bad[4] = f64::NAN;
+    let msg = refusal(&mix(&p, &mu, 40, 3, 2), &bad, 40, 3, 2);
+    assert!(
+        msg.contains("bag 1's proportion of class 1 is NaN"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn mean_map_with_bags_of_one_is_the_nearest_class_mean_classifier() {
+    // Bags of one: P holds the one-hot labels, so μ̂ are the class means of the bagged
+    // instances and the mean map is the nearest-class-mean classifier fitted on them.
+    let d = digits::parse(include_str!("../data/digits.csv")).unwrap();
+    let set = generate_with(DatasetKind::Digits, 1000, 500, 0.0, 0.0, 3, 10, Some(&d)).unwrap();
+    let labels = labels_usize(&set.labels_train);
+    let b = Bags::draw(&labels, 10, &opts(1, 1000)).unwrap();
+    let dim = set.dim;
+    let fit = MeanMap::fit(
+        &b.bag_means(&set.x_train, dim),
+        &b.truth,
+        b.count(),
+        10,
+        dim,
+    )
+    .unwrap();
+    // Direct class means of the same instances.
+    let x = b.gather_x(&set.x_train, dim);
+    let y = b.labels(&labels);
+    let mut means = vec![0.0f64; 10 * dim];
+    let mut counts = [0usize; 10];
+    for (row, &c) in x.chunks(dim).zip(&y) {
+        counts[c] += 1;
+        for t in 0..dim {
+            means[c * dim + t] += row[t] as f64;
+        }
+    }
+    for c in 0..10 {
+        for t in 0..dim {
+            means[c * dim + t] /= counts[c] as f64;
+        }
+    }
+    // The recovered means equal the direct ones to rounding (P has orthogonal columns,
+    // condition √(max count / min count)); bound 10⁻⁹.
+    for (a, b) in fit.means.iter().zip(&means) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+    let nearest = |mu: &[f64], p: &[f32]| -> usize {
+        let dist = |c: usize| -> f64 {
+            (0..dim)
+                .map(|t| (p[t] as f64 - mu[c * dim + t]).powi(2))
+                .sum()
+        };
+        (0..10).fold(0, |best, c| if dist(c) < dist(best) { c } else { best })
+    };
+    let test = &set.labels_test;
+    let direct = set
+        .x_test
+        .chunks(dim)
+        .zip(test)
+        .filter(|(p, l)| nearest(&means, p) == **l as usize)
+        .count();
+    let predicted = fit.predict(&set.x_test, dim);
+    let mapped = predicted
+        .iter()
+        .zip(test)
+        .filter(|(p, l)| **p == **l as usize)
+        .count();
+    assert_eq!(mapped, direct);
+    let acc = mapped as f64 / 500.0;
+    assert!(acc > 0.85, "nearest class mean on the digits: {acc}");
+    assert!(acc > prior_floor(&set.labels_train, &set.labels_test, 10) + 0.5);
+}
+
+#[test]
+fn mean_map_learns_the_cells_from_bags() {
+    // Bags of 10 with c = 1: the bag means unmix into class means close to the truth, and the
+    // nearest recovered mean beats the prior floor (0.6) on the cells.
+    let set = cells(3000, 2000, 12).unwrap();
+    let labels = labels_usize(&set.labels_train);
+    let b = Bags::draw(&labels, 3, &opts(10, 3000)).unwrap();
+    let fit = MeanMap::fit(&b.bag_means(&set.x_train, 2), &b.reported, b.count(), 3, 2).unwrap();
+    for (c, pop) in CELL_POPULATIONS.iter().enumerate() {
+        for t in 0..2 {
+            assert!(
+                (fit.means[c * 2 + t] - pop.mean[t]).abs() < 0.15,
+                "{}: {:?}",
+                pop.name,
+                fit.means
+            );
+        }
+    }
+    let pred = fit.predict(&set.x_test, 2);
+    let acc = pred
+        .iter()
+        .zip(&set.labels_test)
+        .filter(|(p, l)| **p == **l as usize)
+        .count() as f64
+        / 2000.0;
+    let floor = prior_floor(&set.labels_train, &set.labels_test, 3);
+    assert!(acc > floor + 0.1, "mean map {acc}, floor {floor}");
+    assert!(acc < CELLS_BAYES_ACCURACY + 0.03);
 }
