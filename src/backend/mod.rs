@@ -183,7 +183,7 @@ pub trait Backend {
     /// The DLLP bag loss's signal and value (see [`crate::nn::Loss::Proportions`]) for
     /// `rows × cols` logits in consecutive bags of `bag` rows: with `g = scale · (f − f0)`
     /// (`f0` absent: `scale · f`), s_i = softmax(g_i), bag j's proportions
-    /// p_jc = (1/bag) Σ_{i∈B_j} y[i,c] (the mean of its target rows) and its predicted ones
+    /// `p_jc = (1/bag) Σ_{i∈B_j} y[i,c]` (the mean of its target rows) and its predicted ones
     /// p̄_jc = (1/bag) Σ_{i∈B_j} s_ic,
     /// `r[i,c] = s_ic · U_i − u_ic` with u_ic = p_jc · s_ic / p̄_jc and U_i = Σ_c u_ic (that is
     /// rows · ∂L/∂g), and `loss[slot] = −(1/m) Σ_j Σ_c p_jc log p̄_jc`, m = rows / bag.
@@ -195,8 +195,8 @@ pub trait Backend {
     /// 0 or 1, so the arithmetic is [`Backend::cross_entropy`]'s (bit for bit on the CPU when
     /// each target row sums to 1 in f32, as one-hot rows do). `bag` must be at least 1 and
     /// divide `rows` (the caller checks, [`crate::nn::Loss::check_rows`]): otherwise the CPU
-    /// writes NaN into `loss[slot]` and the GPU records a device error. Returns nothing, as
-    /// [`Backend::residual_loss`].
+    /// writes NaN into `loss[slot]` and the GPU records a device error (as it does for bags
+    /// longer than [`gpu::MAX_BAG`]). Returns nothing, as [`Backend::residual_loss`].
     fn bag_cross_entropy(
         &mut self,
         rows: usize,
