@@ -61,13 +61,11 @@
 //! defaults with their references 19.7 s and 27.1 s on one worker (the first 8 sizes 21.9 s),
 //! so about half that on a pool of two; the mean map's curve over every size and seed 25–95 ms;
 //! the live run at width 256 on the 1,024 digits 136–206 steps/s with a report every 100 steps
-//! (106–186 with one every 10). Natively (release): a cell 0.2 s, the mean map's curve 24–44 ms,
+//! (97–186 with one every 10). Natively (release): a cell 0.2 s, the mean map's curve 24–44 ms,
 //! the live run at width 256 369 steps/s with reports.
 
 pub mod live;
 pub mod sweep;
-
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -363,9 +361,6 @@ impl Pool {
 
 /// The refusal of a run on the digits before the page has handed them over.
 pub const DIGITS_MISSING: &str = "the digits file has not been loaded into this engine yet (setDigits); wait for it or choose the cell populations";
-
-/// The data a scene's run needs beyond its settings: the parsed digits (for `data = digits`).
-pub type DigitsSource = Option<Arc<Digits>>;
 
 /// The fraction of `predicted` equal to `truth`.
 pub fn accuracy(predicted: &[usize], truth: &[usize]) -> f64 {
