@@ -11,6 +11,7 @@ use descent::rng::Rng;
 
 fn opts(size: usize, instances: usize) -> BagOptions {
     BagOptions {
+        alike: false,
         size,
         instances,
         concentration: 1.0,
@@ -130,6 +131,7 @@ fn cells_bayes_accuracy_is_as_stated() {
 fn bags_are_reproducible_per_seed_and_differ_across_seeds() {
     let labels = pool(1000, &[0.5, 0.3, 0.2], 1);
     let o = BagOptions {
+        alike: false,
         noise: 0.05,
         purified: 0.2,
         ..opts(10, 1000)
@@ -141,6 +143,7 @@ fn bags_are_reproducible_per_seed_and_differ_across_seeds() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             seed: 6,
             ..o.clone()
         },
@@ -153,6 +156,7 @@ fn bags_are_reproducible_per_seed_and_differ_across_seeds() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             noise: 0.0,
             ..o.clone()
         },
@@ -241,6 +245,7 @@ fn bag_shapes_counts_and_rows_are_right() {
         &balanced,
         3,
         &BagOptions {
+            alike: false,
             concentration: f64::INFINITY,
             ..opts(20, 600)
         },
@@ -265,6 +270,7 @@ fn bad_bag_settings_name_the_setting() {
     for c in [0.0, -1.0, f64::NAN] {
         assert!(
             err(BagOptions {
+                alike: false,
                 concentration: c,
                 ..opts(4, 100)
             })
@@ -274,6 +280,7 @@ fn bad_bag_settings_name_the_setting() {
     for r in [-0.1, 1.5, f64::NAN] {
         assert!(
             err(BagOptions {
+                alike: false,
                 purified: r,
                 ..opts(4, 100)
             })
@@ -283,6 +290,7 @@ fn bad_bag_settings_name_the_setting() {
     for s in [-0.1, f64::INFINITY, f64::NAN] {
         assert!(
             err(BagOptions {
+                alike: false,
                 noise: s,
                 ..opts(4, 100)
             })
@@ -302,6 +310,7 @@ fn purified_bags_are_one_hot() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             purified: 1.0,
             ..opts(16, 2000)
         },
@@ -322,6 +331,7 @@ fn purified_bags_are_one_hot() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             purified: 0.25,
             ..opts(16, 2000)
         },
@@ -331,6 +341,7 @@ fn purified_bags_are_one_hot() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             purified: 0.5,
             ..opts(16, 2000)
         },
@@ -356,6 +367,7 @@ fn concentration_moves_bags_between_the_prior_and_purity() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             concentration: 1e6,
             ..opts(400, 20_000)
         },
@@ -374,6 +386,7 @@ fn concentration_moves_bags_between_the_prior_and_purity() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             concentration: 0.01,
             ..opts(20, 20_000)
         },
@@ -426,6 +439,7 @@ fn noise_perturbs_only_what_is_reported() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             noise: 0.1,
             ..opts(10, 2000)
         },
@@ -480,6 +494,7 @@ fn debiased_targets_follow_the_formula() {
         &labels,
         3,
         &BagOptions {
+            alike: false,
             noise: 0.05,
             ..opts(8, 400)
         },
@@ -521,6 +536,7 @@ fn debiased_targets_are_unbiased_over_random_bags() {
             &labels,
             3,
             &BagOptions {
+                alike: false,
                 concentration: f64::INFINITY,
                 seed,
                 ..opts(k, 40_000)
@@ -781,4 +797,60 @@ fn mean_map_learns_the_cells_from_bags() {
     let floor = prior_floor(&set.labels_train, &set.labels_test, 3);
     assert!(acc > floor + 0.1, "mean map {acc}, floor {floor}");
     assert!(acc < CELLS_BAYES_ACCURACY + 0.03);
+}
+
+/// Bags alike: every unpurified bag holds the prior's counts (whole instances, within one of
+/// size·π_c each), so their proportions are one and the same and the mean map refuses; the
+/// purified bags stay one-hot.
+#[test]
+fn bags_alike_all_report_the_prior_counts() {
+    let counts = descent::data::alike_counts(&[0.6, 0.3, 0.1], 7);
+    assert_eq!(
+        counts,
+        vec![4, 2, 1],
+        "7·π = 4.2, 2.1, 0.7: the remainder goes to the third"
+    );
+    assert_eq!(descent::data::alike_counts(&[0.25; 4], 2), vec![1, 1, 0, 0]);
+    let d = digits::parse(include_str!("../data/digits.csv")).unwrap();
+    let set = generate_with(DatasetKind::Digits, 1200, 200, 0.0, 0.0, 1, 10, Some(&d)).unwrap();
+    let labels = labels_usize(&set.labels_train);
+    for purified in [0.0, 0.25] {
+        let bags = Bags::draw(
+            &labels,
+            10,
+            &BagOptions {
+                alike: true,
+                purified,
+                ..opts(16, 1024)
+            },
+        )
+        .unwrap();
+        let m = bags.count();
+        assert_eq!(m, 64);
+        let want = descent::data::alike_counts(&bags.prior, 16);
+        for j in 0..m {
+            let row = &bags.truth[j * 10..(j + 1) * 10];
+            if bags.purified[j] {
+                assert_eq!(row.iter().filter(|&&p| p == 1.0).count(), 1);
+            } else {
+                for c in 0..10 {
+                    assert_eq!(row[c], want[c] as f64 / 16.0, "bag {j} class {c}");
+                }
+            }
+            // The members' true classes are the counts.
+            let mut seen = [0usize; 10];
+            for &r in &bags.rows[j * 16..(j + 1) * 16] {
+                seen[labels[r]] += 1;
+            }
+            for c in 0..10 {
+                assert_eq!(seen[c] as f64, row[c] * 16.0);
+            }
+        }
+        if purified == 0.0 {
+            let err = MeanMap::fit(&bags.bag_means(&set.x_train, 64), &bags.reported, m, 10, 64)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("same proportions"), "{err}");
+        }
+    }
 }

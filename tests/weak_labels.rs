@@ -76,27 +76,41 @@ fn purified_bags_recover_the_supervised_accuracy() {
 
 #[test]
 fn bags_that_all_share_the_prior_fall_to_the_floor() {
-    // c = 10⁴: every bag's proportions are the prior's up to the multinomial counts. Two bags
-    // of 512 then say nothing about any instance: measured (seeds 1, 2) DLLP 0.139 and 0.119,
-    // EasyLLP 0.107 and 0.088, against floors of 0.098 and 0.084. (Smaller bags from the prior
-    // still carry the counts' information, which EasyLLP is built on: bags of 64 gave DLLP
-    // 0.41 and EasyLLP 0.27.)
+    // Every bag holds the prior's counts exactly (64 bags of 16): the proportions say nothing
+    // about any instance. A network then fits the bags with outputs unrelated to the classes,
+    // whose accuracy is chance: some seeds land below the floor, some above (a class-blind
+    // partition of the inputs can line up with a class by luck), so the test bounds the mean
+    // over five seeds (within 0.06 of the floors' mean) and every seed (under 0.3), where
+    // Dirichlet bags of the same size (c = 10) give DLLP about 0.92. Measured, seeds 1–5: DLLP 0.031, 0.109, 0.182, 0.104, 0.059
+    // (mean 0.097), EasyLLP 0.086, 0.086, 0.105, 0.090, 0.076 (mean 0.089), floors' mean 0.091.
     let config = WeakConfig {
-        concentration: 1e4,
+        alike: true,
         purified: 0.0,
         ..on_digits()
     };
-    let c = cell(&config, 512);
-    let r = weak_reference(&config, config.seed, Some(digits())).unwrap();
-    for (name, acc) in [("DLLP", c.dllp.unwrap()), ("EasyLLP", c.easyllp.unwrap())] {
+    let (mut dllp, mut easy, mut floor) = (0.0, 0.0, 0.0);
+    for seed in 1..=5 {
+        let config = WeakConfig {
+            seed,
+            ..config.clone()
+        };
+        let c = cell(&config, 16);
+        let r = weak_reference(&config, seed, Some(digits())).unwrap();
+        for (name, acc) in [("DLLP", c.dllp.unwrap()), ("EasyLLP", c.easyllp.unwrap())] {
+            assert!(acc < 0.3, "{name} on bags alike, seed {seed}: {acc}");
+        }
+        let refused = c.mean_map_refused.expect("the mean map refuses");
+        assert!(refused.contains("same proportions"), "{refused}");
+        dllp += c.dllp.unwrap() / 5.0;
+        easy += c.easyllp.unwrap() / 5.0;
+        floor += r.floor / 5.0;
+    }
+    for (name, acc) in [("DLLP", dllp), ("EasyLLP", easy)] {
         assert!(
-            acc <= r.floor + 0.06,
-            "{name} on bags alike: {acc}, the floor: {}",
-            r.floor
+            acc <= floor + 0.06,
+            "{name} on bags alike, mean over seeds: {acc}, the floors' mean: {floor}"
         );
     }
-    let refused = c.mean_map_refused.expect("the mean map refuses");
-    assert!(refused.contains("bags"), "{refused}");
 }
 
 #[test]

@@ -15,6 +15,11 @@
 //!    the class's rows. Rows are drawn without replacement while the class lasts; a class asked
 //!    for more rows than the pool holds starts a fresh shuffle of its rows, so a row can then
 //!    sit in two bags. The true proportions are the counts / size.
+//!
+//!    With `alike`, every unpurified bag instead holds the same counts, the prior's share of
+//!    `size` rounded to whole instances by largest remainder ([`alike_counts`]): all those
+//!    bags report one and the same proportions (the proportion matrix has rank one, or two
+//!    with purified bags), the case in which bags carry no information about any instance.
 //! 4. The reported proportions are the truth plus N(0, noise²) on every entry, clipped at 0
 //!    and renormalised (should every entry clip to 0 the noise is drawn again).
 //!
@@ -30,6 +35,10 @@ use super::stream;
 /// How to draw bags (see the module documentation). Names follow the scene's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BagOptions {
+    /// Every bag that is not purified holds the same class counts, the prior's share of the
+    /// bag rounded to whole instances ([`alike_counts`]): the proportions then say nothing
+    /// about which instance is which. `concentration` is not used.
+    pub alike: bool,
     /// Instances per bag k ≥ 1.
     pub size: usize,
     /// Instances in all bags together (capped at the pool size); m = ⌊instances / size⌋.
@@ -122,6 +131,24 @@ fn validate(opts: &BagOptions) -> Result<()> {
     Ok(())
 }
 
+/// The class counts of a bag of `size` that follow `prior` as closely as whole instances
+/// allow: ⌊size·π_c⌋ each, then one more for the classes of the largest remainders (ties to the
+/// lower class index) until they sum to `size`.
+pub fn alike_counts(prior: &[f64], size: usize) -> Vec<usize> {
+    let want: Vec<f64> = prior.iter().map(|p| p * size as f64).collect();
+    let mut counts: Vec<usize> = want.iter().map(|w| w.floor() as usize).collect();
+    let short = size.saturating_sub(counts.iter().sum());
+    let mut order: Vec<usize> = (0..prior.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (want[a] - want[a].floor(), want[b] - want[b].floor());
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    for &c in order.iter().take(short) {
+        counts[c] += 1;
+    }
+    counts
+}
+
 impl Bags {
     /// Draws bags over the training rows whose classes are `labels` (each below `classes`);
     /// see the module documentation. Errors name the setting: a bag size of 0, c ≤ 0, ρ
@@ -184,6 +211,7 @@ impl Bags {
         }
 
         // Members: a class for each slot, the next row of that class.
+        let alike = alike_counts(&prior, k);
         let mut rng = Rng::stream(opts.seed, stream::BAG_MEMBERS);
         let mut shuffled: Vec<Vec<usize>> = pools
             .iter()
@@ -194,8 +222,14 @@ impl Bags {
         let mut truth = vec![0.0; m * classes];
         for j in 0..m {
             let q = &proportions[j * classes..(j + 1) * classes];
-            for _ in 0..k {
-                let c = categorical(&mut rng, q);
+            let slots: Vec<usize> = if opts.alike && !purified[j] {
+                (0..classes)
+                    .flat_map(|c| std::iter::repeat_n(c, alike[c]))
+                    .collect()
+            } else {
+                (0..k).map(|_| categorical(&mut rng, q)).collect()
+            };
+            for c in slots {
                 if next[c] == shuffled[c].len() {
                     let fresh = rng.permutation(pools[c].len());
                     shuffled[c] = fresh.into_iter().map(|i| pools[c][i]).collect();

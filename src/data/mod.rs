@@ -27,7 +27,7 @@ pub mod pca;
 pub mod sphere;
 pub mod table;
 
-pub use bags::{BagOptions, Bags, prior_floor};
+pub use bags::{BagOptions, Bags, alike_counts, prior_floor};
 pub use cells::cells;
 pub use pca::Pca2;
 pub use table::{ColumnRef, SplitOptions, Table, TableOptions, parse_table};

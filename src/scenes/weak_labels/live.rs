@@ -377,6 +377,7 @@ pub(super) fn draw_bags(config: &WeakConfig, pool: &Pool, bag: usize, seed: u64)
         &pool.labels,
         pool.classes(),
         &BagOptions {
+            alike: config.alike,
             size: bag,
             instances: config.instances(),
             concentration: config.concentration,

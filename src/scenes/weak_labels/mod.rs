@@ -177,6 +177,9 @@ pub struct WeakConfig {
     pub instances: usize,
     /// Dirichlet concentration c: bag proportions ~ Dirichlet(c·π).
     pub concentration: f64,
+    /// Every unpurified bag holds the prior's counts exactly (c unused): all those bags report
+    /// the same proportions ([`crate::data::bags::alike_counts`]).
+    pub alike: bool,
     /// Fraction ρ of purified bags (one class only).
     pub purified: f64,
     /// Standard deviation of the noise on each reported proportion.
@@ -206,6 +209,7 @@ impl Default for WeakConfig {
             bag: 16,
             instances: 1024,
             concentration: 10.0,
+            alike: false,
             purified: 0.0,
             noise: 0.0,
             learner: Learner::Dllp,
@@ -234,6 +238,8 @@ pub fn settings() -> SceneSpec {
         Setting::float("concentration", "Concentration c", [0.01, 1e4])
             .log()
             .doc("Bag proportions are drawn from Dirichlet(c·π) around the class prior π: small c gives nearly pure bags, large c bags that all look like the prior."),
+        Setting::flag("alike", "All bags alike")
+            .doc("Every bag that is not purified holds the class prior's counts exactly, so all of them report the same proportions (the concentration is not used): the proportions then say nothing about which instance is which."),
         Setting::float("purified", "Purified share ρ", [0.0, 1.0])
             .doc("Fraction of bags that hold one class only, like a chemically purified specimen."),
         Setting::choice("data", "Data", options(&WeakData::ALL, WeakData::label))
