@@ -134,8 +134,18 @@ fn the_live_run_reports_the_bag_loss_beside_instance_accuracy() {
     // Bags of one: the reported proportions are one-hot, their entropy is 0.
     assert_eq!(r.bag_loss_floor.to_bits(), 0.0f64.to_bits());
     assert!(r.train_accuracy > 0.95 && r.test_accuracy > 0.85, "{r:?}");
+    // The confusion matrix counts the report's test predictions: its diagonal is the test
+    // accuracy, here and after a rewind (whose predictions are θ₀'s).
+    let diagonal = |run: &mut WeakLabels| {
+        let c = run.confusion();
+        let total: u32 = c.counts.iter().sum();
+        let hits: u32 = (0..c.classes).map(|i| c.counts[i * c.classes + i]).sum();
+        hits as f64 / total as f64
+    };
+    assert_eq!(diagonal(&mut run), r.test_accuracy);
     let back = run.rewind().unwrap();
     assert_eq!(back, r0);
+    assert_eq!(diagonal(&mut run), r0.test_accuracy);
     // EasyLLP trains on the same bags from the same θ₀ and is scored the same way.
     let mut easy = WeakLabels::new(
         WeakConfig {

@@ -112,6 +112,9 @@ pub struct WeakLabels {
     proportions: Vec<f32>,
     trainer: Trainer<Cpu>,
     last: WeakReport,
+    /// The test predictions of the last report and its step: the confusion matrix at that
+    /// step reuses them instead of predicting the test set again.
+    test_predicted: (u64, Vec<usize>),
     /// The plotting grid of a 2-D set and its points.
     grid: Option<(GridSpec, Vec<f32>)>,
 }
@@ -148,6 +151,7 @@ impl WeakLabels {
                 diverged: None,
             },
             grid,
+            test_predicted: (u64::MAX, Vec::new()),
         };
         run.evaluate();
         if let Some(d) = run.last.diverged.clone() {
@@ -214,14 +218,16 @@ impl WeakLabels {
             };
             return self.diverge(step);
         }
+        let test_predicted = argmax_rows(&f_test, k);
         self.last = WeakReport {
             step: self.trainer.step(),
             bag_loss,
             bag_loss_floor: mean_entropy(&self.bags.reported, self.bags.classes),
             train_accuracy: accuracy(&argmax_rows(&f, k), &self.labels),
-            test_accuracy: accuracy(&argmax_rows(&f_test, k), &self.pool.test_labels),
+            test_accuracy: accuracy(&test_predicted, &self.pool.test_labels),
             diverged: None,
         };
+        self.test_predicted = (self.trainer.step(), test_predicted);
         self.last.clone()
     }
 
@@ -254,7 +260,11 @@ impl WeakLabels {
     /// The test-set confusion of the network now.
     pub fn confusion(&mut self) -> Confusion {
         let k = self.config.classes();
-        let predicted = argmax_rows(&self.trainer.predict(&self.pool.data.x_test), k);
+        if self.test_predicted.0 != self.trainer.step() {
+            let predicted = argmax_rows(&self.trainer.predict(&self.pool.data.x_test), k);
+            self.test_predicted = (self.trainer.step(), predicted);
+        }
+        let predicted = &self.test_predicted.1;
         let mut counts = vec![0u32; k * k];
         for (&p, &t) in predicted.iter().zip(&self.pool.test_labels) {
             if p < k && t < k {
