@@ -105,11 +105,11 @@ const host = hostRun({
       } : null,
     };
   },
-  decorate(msg, forced) {
+  async decorate(msg, forced) {
     const c = host.run.confusion();
     msg.confusion = c ? { classes: finite(c.classes) ?? 0, names: Array.from(c.names ?? [], String), counts: nums(c.counts) } : null;
     if (host.run.gridSpec() && grid.wanted(forced)) {
-      const g = grid.take();
+      const g = await grid.take();
       if (g) msg.grid = g;
     }
   },
