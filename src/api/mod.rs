@@ -4,14 +4,15 @@
 //! JavaScript `Error` with the same message.
 //!
 //! One file per scene ([`playground`], [`lazy`], [`double_descent`] with its trained-networks
-//! sweep, [`step_size`] with its phase diagrams) and the benchmark page's entry points
-//! ([`bench`](mod@bench)); the shared conversions are here.
+//! sweep, [`step_size`] with its phase diagrams, [`weak_labels`] with its bag-size sweep) and
+//! the benchmark page's entry points ([`bench`](mod@bench)); the shared conversions are here.
 
 pub mod bench;
 pub mod double_descent;
 pub mod lazy;
 pub mod playground;
 pub mod step_size;
+pub mod weak_labels;
 
 use serde::Serialize;
 use wasm_bindgen::JsCast;

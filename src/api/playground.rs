@@ -37,6 +37,11 @@ pub fn has_digits() -> bool {
     DIGITS.with(|d| d.borrow().is_some())
 }
 
+/// The digits [`set_digits`] gave this instance, if it has.
+pub(super) fn held_digits() -> Option<Arc<Digits>> {
+    DIGITS.with(|d| d.borrow().clone())
+}
+
 /// The data a run of `config` needs beyond its settings: the digits held, and `table`.
 fn source(table: Option<DataTable>) -> DataSource {
     DataSource {

@@ -9,6 +9,7 @@ pub mod double_descent;
 pub mod lazy;
 pub mod playground;
 pub mod step_size;
+pub mod weak_labels;
 
 use crate::session::settings::SceneSpec;
 
@@ -24,7 +25,7 @@ pub struct Scene {
 }
 
 /// Every scene, in the page's order: [`playground`], [`lazy`], [`double_descent`] (with its
-/// trained-network sweep) and [`step_size`] (with its phase diagrams).
+/// trained-network sweep), [`step_size`] (with its phase diagrams) and [`weak_labels`].
 pub const SCENES: &[Scene] = &[
     Scene {
         id: "playground",
@@ -45,6 +46,11 @@ pub const SCENES: &[Scene] = &[
         id: "step",
         settings: step_size::settings,
         title: "Step size",
+    },
+    Scene {
+        id: "weak-labels",
+        settings: weak_labels::settings,
+        title: "Weak labels",
     },
 ];
 
@@ -163,6 +169,10 @@ mod tests {
                 (
                     "step",
                     fields_of(&super::super::step_size::StepSizeConfig::default()),
+                ),
+                (
+                    "weak-labels",
+                    fields_of(&super::super::weak_labels::WeakConfig::default()),
                 ),
                 (
                     "double-descent/trained",

@@ -1,0 +1,350 @@
+//! The Weak-labels scene: learning a classifier from label proportions (LLP).
+//!
+//! Training instances come in bags ([`crate::data::bags`]); for each bag only its class
+//! proportions are reported, and every learner is scored on individual test labels. The
+//! learners see the same bags (conventions: DESIGN.md, "Weak labels"):
+//!
+//! - **DLLP** (Ardehaly & Culotta 2017): the network trained on the bag-ordered instances with
+//!   the bag loss [`Loss::Proportions`], every row's target its bag's reported proportions.
+//! - **EasyLLP** (Busa-Fekete et al. 2023): the network trained with the squared loss on K
+//!   outputs against the debiased instance labels ỹᵢ = k(pⱼ − π) + π.
+//! - **Mean map** (Quadrianto et al. 2009): the raw inputs as the feature map, the class means
+//!   recovered from the bag means by least squares, then the nearest recovered mean; refused,
+//!   with the reason, when the proportion matrix is (numerically) singular.
+//! - **References**: the supervised ceiling (the same network with cross-entropy on the true
+//!   labels of `instances` pool rows) and the prior-only floor (always the training majority
+//!   class).
+//!
+//! The network is one hidden layer of `width` units with K outputs, NTK parametrisation
+//! (σ_w = √2, σ_b = 0.1), trained full batch by gradient descent; its initial weights come
+//! from the seed alone, so every learner of a cell starts from the same θ₀.
+//!
+//! [`live`] is the live run the page steps (one learner, its bag loss and instance accuracies
+//! every report); [`sweep`] the pure functions the page's worker pool calls for the
+//! accuracy-against-bag-size figure (one cell per bag size and seed, the references, the mean
+//! map's curve).
+//!
+//! # Data
+//!
+//! - `digits`: the 8×8 digits (64 inputs, 10 classes), a seeded split into a pool of
+//!   [`DIGITS_POOL`] training images and [`N_TEST`] test images; bags draw from the pool.
+//! - `cells`: the 2-D cell populations ([`crate::data::cells`], K = 3 overlapping clusters with
+//!   an unequal prior), a pool of [`CELLS_POOL`] points and [`N_TEST`] test points; its
+//!   decision regions are drawn on a grid ([`live::WeakLabels::predict_grid`]).
+//!
+//! `instances` is capped at the pool's size (the bags then use the whole pool).
+
+pub mod live;
+pub mod sweep;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::digits::{self, Digits};
+use crate::data::{self, Dataset};
+use crate::error::{Error, Result};
+use crate::nn::Activation;
+use crate::nn::mlp::MlpSpec;
+use crate::session::net::{InitSettings, lr_setting};
+use crate::session::settings::{SceneSpec, Setting, options};
+
+pub use live::{WeakLabels, WeakReport};
+pub use sweep::{
+    BagPoint, CellResult, Reference, bag_sizes, weak_cell, weak_mean_map_curve, weak_reference,
+};
+
+/// The scene's id in the registry, links and weights files.
+pub const SCENE: &str = "weak-labels";
+
+/// Test points of either set.
+pub const N_TEST: usize = 512;
+
+/// The digits' pool: the images less the [`N_TEST`] held out (1797 − 512 = 1285).
+pub const DIGITS_POOL: usize = digits::ROWS - N_TEST;
+
+/// The cell populations' pool of training points the bags draw from.
+pub const CELLS_POOL: usize = 2048;
+
+/// The largest bag size.
+pub const MAX_BAG: usize = 512;
+
+/// The data set the bags are drawn from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeakData {
+    /// The 8×8 handwritten digits (64 inputs, 10 classes).
+    #[default]
+    Digits,
+    /// The 2-D cell populations (3 classes, unequal prior).
+    Cells,
+}
+
+impl WeakData {
+    pub const ALL: [WeakData; 2] = [WeakData::Digits, WeakData::Cells];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            WeakData::Digits => "8×8 digits (10 classes)",
+            WeakData::Cells => "cell populations (2-D, 3 classes)",
+        }
+    }
+
+    /// Training points the bags can draw from.
+    pub fn pool(self) -> usize {
+        match self {
+            WeakData::Digits => DIGITS_POOL,
+            WeakData::Cells => CELLS_POOL,
+        }
+    }
+
+    /// K.
+    pub fn classes(self) -> usize {
+        match self {
+            WeakData::Digits => digits::CLASSES,
+            WeakData::Cells => 3,
+        }
+    }
+
+    /// Input dimension d.
+    pub fn dim(self) -> usize {
+        match self {
+            WeakData::Digits => digits::PIXELS,
+            WeakData::Cells => 2,
+        }
+    }
+}
+
+/// The network the live run trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Learner {
+    /// The bag loss on the bags' proportions.
+    #[default]
+    Dllp,
+    /// The squared loss on the debiased instance labels.
+    Easyllp,
+}
+
+impl Learner {
+    pub const ALL: [Learner; 2] = [Learner::Dllp, Learner::Easyllp];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Learner::Dllp => "DLLP (bag loss)",
+            Learner::Easyllp => "EasyLLP (debiased labels)",
+        }
+    }
+}
+
+/// Every setting of the scene (URL keys and config fields alike). Missing fields take their
+/// defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WeakConfig {
+    pub data: WeakData,
+    /// Bag size k of the live run (the sweep runs every size, [`bag_sizes`]).
+    pub bag: usize,
+    /// Training instances put in bags (capped at the pool; ⌊instances / k⌋ bags).
+    pub instances: usize,
+    /// Dirichlet concentration c: bag proportions ~ Dirichlet(c·π).
+    pub concentration: f64,
+    /// Fraction ρ of purified bags (one class only).
+    pub purified: f64,
+    /// Standard deviation of the noise on each reported proportion.
+    pub noise: f64,
+    /// The live run's learner.
+    pub learner: Learner,
+    /// Hidden units of the one hidden layer.
+    pub width: usize,
+    /// Step size η.
+    pub lr: f64,
+    /// Initialisation scale s.
+    pub init_scale: f64,
+    pub activation: Activation,
+    /// Seeds the data split, the bags and the initial weights (the sweep's seeds are seed,
+    /// seed + 1, …).
+    pub seed: u64,
+    /// Full-batch gradient steps per network of the sweep.
+    pub steps: u64,
+    /// Seeds of the sweep.
+    pub seeds: usize,
+}
+
+impl Default for WeakConfig {
+    fn default() -> Self {
+        WeakConfig {
+            data: WeakData::Digits,
+            bag: 16,
+            instances: 1024,
+            concentration: 1.0,
+            purified: 0.0,
+            noise: 0.0,
+            learner: Learner::Dllp,
+            width: 64,
+            lr: 1.0,
+            init_scale: 1.0,
+            activation: Activation::Relu,
+            seed: 1,
+            steps: 200,
+            seeds: 3,
+        }
+    }
+}
+
+/// The most floating-point work one network of a sweep cell may take (its `steps` full-batch
+/// steps): about 4 s in the browser at 2.5e10 FLOP/s; the defaults take about 1.2e10 per cell.
+pub const CELL_WORK: f64 = 1e11;
+
+/// The scene's settings table (see [`crate::session::settings`]).
+pub fn settings() -> SceneSpec {
+    let rows = vec![
+        Setting::int("bag", "Bag size k", [1.0, MAX_BAG as f64])
+            .log()
+            .doc("Instances per bag. Bags of one are ordinary labels; large bags say little about any one instance."),
+        Setting::float("concentration", "Concentration c", [0.01, 1e4])
+            .log()
+            .doc("Bag proportions are drawn from Dirichlet(c·π) around the class prior π: small c gives nearly pure bags, large c bags that all look like the prior."),
+        Setting::float("purified", "Purified share ρ", [0.0, 1.0])
+            .doc("Fraction of bags that hold one class only, like a chemically purified specimen."),
+        Setting::choice("data", "Data", options(&WeakData::ALL, WeakData::label))
+            .doc("The 8×8 digits, or 2-D cell populations whose decision regions can be drawn."),
+        Setting::int("instances", "Instances", [16.0, CELLS_POOL as f64])
+            .log()
+            .doc("Training instances put in bags (⌊instances / k⌋ bags); capped at the data's pool (1285 digits)."),
+        Setting::float("noise", "Proportion noise", [0.0, 0.5])
+            .doc("Standard deviation of the noise added to each reported proportion (then clipped at 0 and renormalised)."),
+        Setting::choice("learner", "Live learner", options(&Learner::ALL, Learner::label))
+            .doc("The network the live run trains: DLLP on the bag loss, or EasyLLP on debiased instance labels with the squared loss."),
+        Setting::int("width", "Width", [1.0, 1024.0])
+            .log()
+            .doc("Units of the network's one hidden layer."),
+        lr_setting().doc("Gradient-descent step size of every network (the live run's applies from the next step)."),
+        Setting::float("initScale", "Initialisation scale s", [0.01, 100.0])
+            .log()
+            .doc("Multiplies every initial weight and bias."),
+        Setting::choice(
+            "activation",
+            "Activation φ",
+            options(&Activation::ALL, Activation::label),
+        )
+        .doc("Nonlinearity of the hidden layer."),
+        Setting::int("seed", "Seed", [0.0, u32::MAX as f64])
+            .doc("Seeds the data split, the bags and the initial weights."),
+        Setting::int("steps", "Sweep steps", [1.0, 20000.0])
+            .log()
+            .doc("Full-batch gradient steps of every network in the accuracy-against-bag-size sweep."),
+        Setting::int("seeds", "Sweep seeds", [1.0, 10.0])
+            .doc("Independent repetitions (data split, bags, weights) behind each point of the sweep."),
+    ];
+    SceneSpec::new(SCENE, rows, &WeakConfig::default())
+}
+
+impl WeakConfig {
+    /// Checks every setting against [`settings`] and the work of one sweep network against
+    /// [`CELL_WORK`].
+    pub fn validate(&self) -> Result<()> {
+        settings().validate(self)?;
+        let flops = self.network_flops();
+        if flops > CELL_WORK {
+            return Err(Error::config(
+                "steps",
+                format!(
+                    "{} steps of a width-{} network on {} instances is about {flops:.1e} \
+                     floating-point operations per network, more than a sweep cell allows \
+                     ({CELL_WORK:.0e}); lower the steps, the width or the instances",
+                    self.steps,
+                    self.width,
+                    self.instances()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instances actually put in bags: `instances` capped at the pool.
+    pub fn instances(&self) -> usize {
+        self.instances.min(self.data.pool())
+    }
+
+    /// K.
+    pub fn classes(&self) -> usize {
+        self.data.classes()
+    }
+
+    /// The network: one hidden layer of `width`, K outputs, NTK parametrisation.
+    pub fn spec(&self) -> MlpSpec {
+        let init = InitSettings {
+            activation: self.activation,
+            init_scale: self.init_scale,
+            ..InitSettings::default()
+        };
+        let mut spec = init.spec(self.data.dim(), vec![self.width]);
+        spec.outputs = self.classes();
+        spec
+    }
+
+    /// Floating-point work of one sweep network: `steps` full-batch steps (forward and a
+    /// backward of twice its cost) on the instances.
+    pub fn network_flops(&self) -> f64 {
+        3.0 * self.spec().forward_flops_per_point() * self.instances() as f64 * self.steps as f64
+    }
+}
+
+/// The data of one seed: the pool the bags draw from and the test set, with their labels.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    pub data: Dataset,
+    /// The pool's class labels.
+    pub labels: Vec<usize>,
+    /// The test set's class labels.
+    pub test_labels: Vec<usize>,
+}
+
+impl Pool {
+    /// Draws the pool and test set of `data` from `seed` (`digits` is the parsed digits file,
+    /// needed by [`WeakData::Digits`]).
+    pub fn draw(data: WeakData, seed: u64, digits: Option<&Digits>) -> Result<Pool> {
+        let set = match data {
+            WeakData::Digits => {
+                let digits = digits.ok_or_else(|| Error::config("data", DIGITS_MISSING))?;
+                data::digits_dataset(digits, DIGITS_POOL, N_TEST, 0.0, seed)?
+            }
+            WeakData::Cells => return Err(live::pending()),
+        };
+        let labels = set.labels_train.iter().map(|&c| c as usize).collect();
+        let test_labels = set.labels_test.iter().map(|&c| c as usize).collect();
+        Ok(Pool {
+            data: set,
+            labels,
+            test_labels,
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.data.dim
+    }
+
+    pub fn classes(&self) -> usize {
+        self.data.classes
+    }
+}
+
+/// The refusal of a run on the digits before the page has handed them over.
+pub const DIGITS_MISSING: &str = "the digits file has not been loaded into this engine yet (setDigits); wait for it or choose the cell populations";
+
+/// The data a scene's run needs beyond its settings: the parsed digits (for `data = digits`).
+pub type DigitsSource = Option<Arc<Digits>>;
+
+/// The fraction of `predicted` equal to `truth`.
+pub fn accuracy(predicted: &[usize], truth: &[usize]) -> f64 {
+    let right = predicted.iter().zip(truth).filter(|(p, t)| p == t).count();
+    right as f64 / truth.len().max(1) as f64
+}
+
+/// The index of each row's largest output (`rows × k`).
+pub fn argmax_rows(f: &[f32], k: usize) -> Vec<usize> {
+    f.chunks_exact(k.max(1))
+        .map(|row| crate::nn::loss::argmax(row.iter().map(|&v| v as f64)))
+        .collect()
+}
