@@ -63,6 +63,7 @@ on_both! {
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, true);
     cross_entropy: |b| ops::cross_entropy(b, 24, true);
     cross_entropy_batched: |b| ops::cross_entropy_batched(b, 25, true);
+    bag_cross_entropy: |b| ops::bag_cross_entropy(b, 26, true);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, true);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, true);
     momentum_step: |b| ops::momentum_step(b, 24, true);
@@ -273,6 +274,44 @@ fn gpu_multi_output_training_agrees_with_cpu() {
             true,
             k,
             loss,
+            Some(TRAIN_TOL),
+        ));
+    }
+}
+
+/// The bag loss: the batched path gives the step-by-step run's bits on the CPU, bags of one
+/// and of several.
+#[test]
+fn cpu_bag_loss_advance_async_matches_sync() {
+    for (k, bag, center) in [(3, 1, false), (5, 8, true), (10, 32, false)] {
+        pollster::block_on(train_async::loss_async_matches_sync(
+            Cpu::new(),
+            Cpu::new(),
+            Activation::Tanh,
+            center,
+            true,
+            k,
+            Loss::Proportions { bag },
+            None,
+        ));
+    }
+}
+
+/// A few bag-loss steps on the GPU against the CPU, bags of 1, 8 and 32 (96 rows in 3
+/// bags), within the cross-entropy comparison's tolerances
+/// (rounding only: summation orders, f32 exp and log).
+#[test]
+fn gpu_bag_loss_training_agrees_with_cpu() {
+    let Some(_) = gpu() else { return };
+    for (k, bag, center) in [(3, 1, false), (5, 8, true), (10, 32, false)] {
+        pollster::block_on(train_async::loss_async_matches_sync(
+            Cpu::new(),
+            gpu().expect("adapter"),
+            Activation::Tanh,
+            center,
+            true,
+            k,
+            Loss::Proportions { bag },
             Some(TRAIN_TOL),
         ));
     }

@@ -1,5 +1,5 @@
-//! The two training losses on K outputs (src/nn/loss.rs): back-propagated gradients against
-//! central finite differences of an independent f64 implementation, cross-entropy on two
+//! The training losses on K outputs (src/nn/loss.rs): back-propagated gradients against
+//! central finite differences of an independent f64 implementation (the bag loss's too), cross-entropy on two
 //! classes against the logistic loss, the settings a loss refuses, and cross-entropy training
 //! on the 8×8 digits.
 
@@ -48,8 +48,12 @@ fn forward_f64(
 }
 
 /// The loss of `n × k` outputs g against targets y in f64, straight from the definitions:
-/// (1/2n) Σ ‖g − y‖² and −(1/n) Σ Σ_c y_c log softmax(g)_c (log-sum-exp with the maximum out).
+/// (1/2n) Σ ‖g − y‖² and −(1/n) Σ Σ_c y_c log softmax(g)_c (log-sum-exp with the maximum out),
+/// and the bag loss of [`bag_loss_f64`].
 fn loss_f64(loss: Loss, g: &[f64], y: &[f64], n: usize, k: usize) -> f64 {
+    if let Loss::Proportions { bag } = loss {
+        return bag_loss_f64(g, y, n, k, bag);
+    }
     let mut total = 0.0;
     for i in 0..n {
         let (gi, yi) = (&g[i * k..(i + 1) * k], &y[i * k..(i + 1) * k]);
@@ -60,9 +64,32 @@ fn loss_f64(loss: Loss, g: &[f64], y: &[f64], n: usize, k: usize) -> f64 {
                 let lse = m + gi.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
                 -gi.iter().zip(yi).map(|(v, t)| t * (v - lse)).sum::<f64>()
             }
+            Loss::Proportions { .. } => unreachable!("bag_loss_f64"),
         };
     }
     total / n as f64
+}
+
+/// The DLLP bag loss in f64, straight from its definition: bags of `bag` consecutive rows,
+/// p_j the mean of the bag's target rows, p̄_j the mean of its rows' softmax (each through
+/// the row maximum), −(1/m) Σ_j Σ_c p_jc ln p̄_jc.
+fn bag_loss_f64(g: &[f64], y: &[f64], n: usize, k: usize, bag: usize) -> f64 {
+    let m = n / bag;
+    let mut total = 0.0;
+    for j in 0..m {
+        let (mut p, mut pbar) = (vec![0.0; k], vec![0.0; k]);
+        for i in j * bag..(j + 1) * bag {
+            let gi = &g[i * k..(i + 1) * k];
+            let top = gi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = gi.iter().map(|v| (v - top).exp()).sum();
+            for c in 0..k {
+                pbar[c] += (gi[c] - top).exp() / s / bag as f64;
+                p[c] += y[i * k + c] / bag as f64;
+            }
+        }
+        total -= (0..k).map(|c| p[c] * pbar[c].ln()).sum::<f64>();
+    }
+    total / m as f64
 }
 
 fn spec(act: Activation, par: Parametrization, hidden: Vec<usize>, k: usize) -> MlpSpec {
@@ -158,6 +185,105 @@ fn gradients_of_both_losses_match_finite_differences() {
                 assert!(
                     (got_loss as f64 - want).abs() <= 1e-4 * want.max(1.0),
                     "{what}: loss {got_loss} against {want}"
+                );
+                let h = 1e-6;
+                let fd: Vec<f64> = (0..theta.len())
+                    .map(|p| {
+                        let mut tp = theta.clone();
+                        tp[p] += h;
+                        let lp = objective(&tp);
+                        tp[p] -= 2.0 * h;
+                        (lp - objective(&tp)) / (2.0 * h)
+                    })
+                    .collect();
+                let gmax = fd.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                assert!(gmax > 1e-3, "{what}: a degenerate check");
+                for (p, (&g, &w)) in grad.iter().zip(&fd).enumerate() {
+                    assert!(
+                        (g as f64 - w).abs() <= 1e-4 * gmax + 1e-3 * w.abs(),
+                        "{what} param {p}: backprop {g} vs finite difference {w}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bag_loss_gradient_matches_finite_differences() {
+    // The DLLP bag loss through the trainer's backward (Mlp::gradient: the backend's
+    // bag_cross_entropy signal, back-propagated) against central differences of the f64 bag
+    // loss of an f64 forward pass, with the tolerance of the test above (h = 1e-6: the
+    // differences are exact to ~1e-9; the f32 gradient to a few ulps of its sums: 1e-4 of the
+    // largest component plus 1e-3 relative). 12 rows in bags of 1, 3, 4 and 12; each bag's
+    // rows hold its proportions (soft), or one-hot instance labels (whose mean the loss
+    // takes). Loss::eval on the f32 outputs gives the same loss (1e-5: f32 outputs).
+    let n = 12;
+    for (k, bag, soft) in [
+        (2, 1, false),
+        (3, 3, true),
+        (3, 4, false),
+        (5, 12, true),
+        (5, 4, true),
+    ] {
+        for (act, par) in [
+            (Activation::Tanh, Parametrization::Ntk),
+            (Activation::Relu, Parametrization::Standard),
+        ] {
+            for centred in [false, true] {
+                let loss = Loss::Proportions { bag };
+                let what = format!("bags of {bag} K={k} soft={soft} {act:?} centred={centred}");
+                let mut be = Cpu::new();
+                let sp = spec(act, par, vec![5, 4], k);
+                let mut mlp = Mlp::new(&mut be, sp.clone(), &mut Rng::new(3)).unwrap();
+                let mut theta32 = mlp.params(&mut be);
+                let mut r = Rng::new(98);
+                for v in theta32.iter_mut() {
+                    *v += 0.5 * r.normal() as f32;
+                }
+                mlp.set_params(&mut be, &theta32).unwrap();
+                let mut rng = Rng::new(30 + k as u64 + bag as u64);
+                let x: Vec<f32> = (0..n * 3).map(|_| rng.normal() as f32).collect();
+                let mut y = targets(&mut rng, n, k, soft);
+                if soft {
+                    // Every row of a bag holds the bag's proportions: its first row's.
+                    for i in 0..n {
+                        let first = (i / bag) * bag;
+                        for c in 0..k {
+                            y[i * k + c] = y[first * k + c];
+                        }
+                    }
+                }
+                let f0: Option<Vec<f32>> =
+                    centred.then(|| (0..n * k).map(|i| 0.1 * (i % 7) as f32 - 0.2).collect());
+                let (xb, yb) = (be.upload(&x), be.upload(&y));
+                let f0b = f0.as_ref().map(|f| be.upload(f));
+                let mut ws = Workspace::new(&mut be, &sp, n);
+                let (got_loss, grad) = mlp.gradient(&mut be, loss, &xb, &yb, f0b.as_ref(), &mut ws);
+
+                let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+                let y64: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+                let f0_64: Vec<f64> = f0
+                    .as_ref()
+                    .map_or(vec![0.0; n * k], |f| f.iter().map(|&v| v as f64).collect());
+                let objective = |theta: &[f64]| {
+                    let f = forward_f64(&mlp.layers, act, theta, &x64, n);
+                    let g: Vec<f64> = f.iter().zip(&f0_64).map(|(a, b)| a - b).collect();
+                    loss_f64(loss, &g, &y64, n, k)
+                };
+                let theta: Vec<f64> = theta32.iter().map(|&v| v as f64).collect();
+                let want = objective(&theta);
+                assert!(
+                    (got_loss as f64 - want).abs() <= 1e-4 * want.max(1.0),
+                    "{what}: loss {got_loss} against {want}"
+                );
+                let mut out = vec![0.0f32; n * k];
+                be.read(&ws.out, &mut out);
+                let e = loss.eval(&out, f0.as_deref(), 1.0, &y, k);
+                assert!(
+                    (e.loss - want).abs() <= 1e-5 * want.max(1.0),
+                    "{what}: Loss::eval {} against {want}",
+                    e.loss
                 );
                 let h = 1e-6;
                 let fd: Vec<f64> = (0..theta.len())

@@ -904,6 +904,7 @@ fn small_k_problem(
         Loss::CrossEntropy => (0..n)
             .flat_map(|i| (0..k).map(move |c| if c == (i * 7 + 3) % k { 1.0 } else { 0.0 }))
             .collect(),
+        Loss::Proportions { .. } => unreachable!("the curvature tools refuse the bag loss"),
     };
     let theta: Vec<f64> = (0..spec.param_count())
         .map(|_| 0.8 * rng.normal())

@@ -483,3 +483,122 @@ async fn a_reader_table_is_read_summarised_and_trained_on() {
     // The caller's table is still good after handing a share over.
     assert_eq!(num(&by_name.summary().unwrap(), "rows"), 60.0);
 }
+
+/// The message of a thrown `Error`.
+fn thrown(err: JsValue) -> String {
+    js_sys::Error::from(err).message().into()
+}
+
+#[wasm_bindgen_test]
+fn weak_labels_live_run_reports_bag_loss_and_instance_accuracy() {
+    use descent::api::weak_labels::{WeakLabels, weak_labels_defaults};
+    let d = weak_labels_defaults().unwrap();
+    assert_eq!(get(&d, "data").as_string().unwrap(), "digits");
+    assert_eq!(get(&d, "learner").as_string().unwrap(), "dllp");
+    assert_eq!(num(&get(&d, "limits"), "maxBag"), 512.0);
+    let spec = scene_spec("weak-labels").unwrap();
+    assert_eq!(get(&spec, "scene").as_string().unwrap(), "weak-labels");
+    // The cell populations need no file; bags of 8, 64 of them.
+    let mut run = WeakLabels::new(config(&[
+        ("data", "cells".into()),
+        ("instances", 512.into()),
+        ("bag", 8.into()),
+        ("width", 32.into()),
+    ]))
+    .unwrap();
+    let r0 = run.evaluate().unwrap();
+    let r = run.advance(100).unwrap();
+    assert_eq!(num(&r, "step"), 100.0);
+    assert!(num(&r, "bagLoss") < num(&r0, "bagLoss"));
+    assert!(num(&r, "bagLoss") >= num(&r, "bagLossFloor") - 1e-6);
+    assert!(num(&r, "testAccuracy") > 0.5, "{}", num(&r, "testAccuracy"));
+    assert!((0.0..=1.0).contains(&num(&r, "trainAccuracy")));
+    assert!(get(&r, "diverged").is_null());
+    let p = run.proportions().unwrap();
+    assert_eq!(num(&p, "bags"), 64.0);
+    assert_eq!(num(&p, "classes"), 3.0);
+    let reported: js_sys::Array = get(&p, "reported").dyn_into().unwrap();
+    assert_eq!(reported.length(), 64 * 3);
+    assert!(num(&p, "condition") >= 1.0);
+    let c = run.confusion().unwrap();
+    let counts: js_sys::Array = get(&c, "counts").dyn_into().unwrap();
+    let total: f64 = counts.iter().map(|v| v.as_f64().unwrap()).sum();
+    assert_eq!(total, 512.0);
+    let spec = run.grid_spec().unwrap();
+    let grid = run.predict_grid().expect("the cells have decision regions");
+    assert_eq!(grid.len() as f64, num(&spec, "size").powi(2) * 3.0);
+    assert!(
+        grid.iter()
+            .all(|v| v.is_finite() && (0.0..=1.0).contains(v))
+    );
+    let mm = run.mean_map().unwrap();
+    assert!(num(&mm, "accuracy") > 0.5);
+    let w = run.export_weights().unwrap();
+    assert!(w.contains("\"scene\": \"weak-labels\"") || w.contains("\"scene\":\"weak-labels\""));
+    let back = run.rewind().unwrap();
+    assert_eq!(num(&back, "step"), 0.0);
+    assert_eq!(num(&back, "bagLoss"), num(&r0, "bagLoss"));
+    // A step size far too large: the run says where it diverged, never a NaN.
+    run.set_lr(1000.0).unwrap();
+    let r = run.advance(50).unwrap();
+    let text = get(&r, "diverged").as_string().expect("it diverges");
+    assert!(text.starts_with("diverged at step "), "{text}");
+    assert!(num(&r, "bagLoss").is_finite());
+    // Bad settings throw an Error naming the setting.
+    let e = thrown(
+        WeakLabels::new(config(&[("bag", 1000.into())]))
+            .err()
+            .unwrap(),
+    );
+    assert!(e.contains("`bag`"), "{e}");
+    let e = thrown(
+        WeakLabels::new(config(&[("learner", "svm".into())]))
+            .err()
+            .unwrap(),
+    );
+    assert!(e.contains("svm"), "{e}");
+}
+
+#[wasm_bindgen_test]
+fn weak_labels_sweep_functions_fill_the_figure() {
+    use descent::api::playground::set_digits;
+    use descent::api::weak_labels::{
+        weak_bag_sizes, weak_cell, weak_mean_map_curve, weak_reference,
+    };
+    let cells = config(&[
+        ("data", "cells".into()),
+        ("instances", 256.into()),
+        ("steps", 50.into()),
+        ("width", 16.into()),
+        ("seeds", 2.into()),
+    ]);
+    let sizes = weak_bag_sizes(cells.clone()).unwrap();
+    assert_eq!(sizes, vec![1, 2, 4, 8, 16, 32, 64, 128, 256]);
+    let cell = weak_cell(cells.clone(), 4, 7.0).unwrap();
+    assert_eq!(num(&cell, "bag"), 4.0);
+    assert_eq!(num(&cell, "seed"), 7.0);
+    for key in ["dllp", "easyllp", "meanMap"] {
+        assert!((0.0..=1.0).contains(&num(&cell, key)), "{key}");
+    }
+    // Again, in any order: a pure function.
+    let again = weak_cell(cells.clone(), 4, 7.0).unwrap();
+    assert_eq!(num(&again, "dllp"), num(&cell, "dllp"));
+    let reference = weak_reference(cells.clone(), 7.0).unwrap();
+    assert!(num(&reference, "ceiling") > num(&reference, "floor"));
+    let curve: js_sys::Array = weak_mean_map_curve(cells.clone())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(curve.length(), 9);
+    // 256 instances in one bag: fewer bags than classes, and the mean map says so.
+    let last = curve.get(8);
+    assert!(get(&last, "mean").is_null());
+    assert!(get(&last, "refused").as_string().is_some());
+    let e = thrown(weak_cell(cells, 1024, 7.0).err().unwrap());
+    assert!(e.contains("`bag`"), "{e}");
+    // The digits once the engine holds them.
+    set_digits(include_str!("../data/digits.csv")).unwrap();
+    let digits = config(&[("instances", 256.into()), ("steps", 20.into())]);
+    let cell = weak_cell(digits, 16, 1.0).unwrap();
+    assert!((0.0..=1.0).contains(&num(&cell, "dllp")));
+}

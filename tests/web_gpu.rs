@@ -61,6 +61,7 @@ on_both! {
     residual_loss_batched: |b| ops::residual_loss_batched(b, 21, false);
     cross_entropy: |b| ops::cross_entropy(b, 24, false);
     cross_entropy_batched: |b| ops::cross_entropy_batched(b, 25, false);
+    bag_cross_entropy: |b| ops::bag_cross_entropy(b, 26, false);
     ntk_accumulate: |b| ops::ntk_accumulate(b, 22, false);
     nngp_ntk_recursion: |b| ops::nngp_ntk_recursion(b, 23, false);
     momentum_step: |b| ops::momentum_step(b, 24, false);
@@ -124,6 +125,23 @@ async fn gpu_cross_entropy_training_agrees_with_cpu() {
         false,
         5,
         descent::nn::Loss::CrossEntropy,
+        Some(TRAIN_TOL),
+    )
+    .await;
+}
+
+/// The bag loss on 5 outputs in bags of 8 (centred) on the browser's WebGPU against the CPU
+/// backend stepping synchronously, within the training comparison's tolerances.
+#[wasm_bindgen_test]
+async fn gpu_bag_loss_training_agrees_with_cpu() {
+    train_async::loss_async_matches_sync(
+        Cpu::new(),
+        gpu().await,
+        Activation::Tanh,
+        true,
+        false,
+        5,
+        descent::nn::Loss::Proportions { bag: 8 },
         Some(TRAIN_TOL),
     )
     .await;

@@ -346,6 +346,7 @@ impl Playground {
         match self.inner.config().loss {
             crate::nn::loss::Loss::Squared => "squared".into(),
             crate::nn::loss::Loss::CrossEntropy => "crossEntropy".into(),
+            crate::nn::loss::Loss::Proportions { .. } => "proportions".into(),
         }
     }
 

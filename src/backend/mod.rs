@@ -180,6 +180,37 @@ pub trait Backend {
         slot: usize,
     );
 
+    /// The DLLP bag loss's signal and value (see [`crate::nn::Loss::Proportions`]) for
+    /// `rows × cols` logits in consecutive bags of `bag` rows: with `g = scale · (f − f0)`
+    /// (`f0` absent: `scale · f`), s_i = softmax(g_i), bag j's proportions
+    /// `p_jc = (1/bag) Σ_{i∈B_j} y[i,c]` (the mean of its target rows) and its predicted ones
+    /// p̄_jc = (1/bag) Σ_{i∈B_j} s_ic,
+    /// `r[i,c] = s_ic · U_i − u_ic` with u_ic = p_jc · s_ic / p̄_jc and U_i = Σ_c u_ic (that is
+    /// rows · ∂L/∂g), and `loss[slot] = −(1/m) Σ_j Σ_c p_jc log p̄_jc`, m = rows / bag.
+    ///
+    /// Stable: with a_ic = log s_ic = (g_ic − max_c g_i) − ln Σ_c e^{g_ic − max} and i* the bag's
+    /// row of the largest a_ic, −log p̄_jc = (max g_{i*} − g_{i*c}) + ln S_{i*} − ln T_jc + ln bag,
+    /// T_jc = Σ_{i∈B_j} e^{a_ic − a_{i*c}} ∈ [1, bag] (the log-sum-exp over the bag), and
+    /// s_ic / p̄_jc = bag · e^{a_ic − a_{i*c}} / T_jc. With `bag == 1` every extra term is exactly
+    /// 0 or 1, so the arithmetic is [`Backend::cross_entropy`]'s (bit for bit on the CPU when
+    /// each target row sums to 1 in f32, as one-hot rows do). `bag` must be at least 1 and
+    /// divide `rows` (the caller checks, [`crate::nn::Loss::check_rows`]): otherwise the CPU
+    /// writes NaN into `loss[slot]` and the GPU records a device error (as it does for bags
+    /// longer than [`gpu::MAX_BAG`]). Returns nothing, as [`Backend::residual_loss`].
+    fn bag_cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        bag: usize,
+        f: &Self::Buf,
+        f0: Option<&Self::Buf>,
+        scale: f32,
+        y: &Self::Buf,
+        r: &mut Self::Buf,
+        loss: &mut Self::Buf,
+        slot: usize,
+    );
+
     /// One layer's term of the empirical NTK ([`crate::nn::ntk`]), accumulated element-wise:
     /// `out[offset + i] = beta · out[offset + i] + g_d[i] · (w_coef · g_x[i] + b_coef)` for
     /// `i < len`, with `g_d[i] = 1` when `g_d` is `None` (the output layer, whose signal is 1).

@@ -1,8 +1,9 @@
 //! Seeded datasets: a 1-D regression set, four two-class 2-D sets and two K-class 2-D sets
 //! (this module), high-dimensional sphere data with linear and nonlinear teachers ([`sphere`]),
-//! the 8×8 digits ([`digits`]), and tables a reader brings as CSV or TSV text ([`table`]).
-//! Inputs of more than two dimensions are drawn on the plane of their two principal axes
-//! ([`pca`]).
+//! the 8×8 digits ([`digits`]), tables a reader brings as CSV or TSV text ([`table`]), and the
+//! cell populations of the Weak labels scene ([`cells`]) with the bags of label proportions
+//! drawn over any classification set ([`bags`]). Inputs of more than two dimensions are drawn
+//! on the plane of their two principal axes ([`pca`]).
 //!
 //! Every generator draws from an explicit seed, so a seed reproduces the same points.
 //! Conventions:
@@ -19,11 +20,15 @@
 //!   random to another class (for two classes: flips the sign; for K classes: one of the other
 //!   K − 1, uniformly); test labels are never changed.
 
+pub mod bags;
+pub mod cells;
 pub mod digits;
 pub mod pca;
 pub mod sphere;
 pub mod table;
 
+pub use bags::{BagOptions, Bags, prior_floor};
+pub use cells::cells;
 pub use pca::Pca2;
 pub use table::{ColumnRef, SplitOptions, Table, TableOptions, parse_table};
 
@@ -40,6 +45,12 @@ pub mod stream {
     pub const BATCHES: u64 = 4;
     /// The train/test split of a table.
     pub const SPLIT: u64 = 5;
+    /// Bags ([`super::bags`]): each bag's proportions and which bags are purified.
+    pub const BAG_PROPORTIONS: u64 = 6;
+    /// Bags: each bag's class counts and the instances that fill them.
+    pub const BAG_MEMBERS: u64 = 7;
+    /// Bags: the noise on the reported proportions.
+    pub const BAG_NOISE: u64 = 8;
 }
 
 /// The datasets of the Playground.
@@ -67,6 +78,9 @@ pub enum DatasetKind {
     /// A table the reader brings ([`table`]): its dimension, task and classes come from the
     /// file, so read them from the [`Dataset`], not from the kind.
     Table,
+    /// The cell populations of the Weak labels scene ([`cells`]): three overlapping 2-D
+    /// Gaussian clusters with the prior 0.6 / 0.3 / 0.1 (not offered by the Playground).
+    Cells,
 }
 
 /// A plotting box: the low and the high corner (for one plotted coordinate the second of
@@ -128,6 +142,7 @@ impl DatasetKind {
             DatasetKind::Arms => "K-arm spiral",
             DatasetKind::Digits => "8×8 digits (10 classes)",
             DatasetKind::Table => "your own data (CSV)",
+            DatasetKind::Cells => "cell populations (3 classes)",
         }
     }
 
@@ -162,6 +177,7 @@ impl DatasetKind {
             | DatasetKind::Spirals => 2,
             DatasetKind::Blobs | DatasetKind::Arms => classes.clamp(CLASS_RANGE[0], CLASS_RANGE[1]),
             DatasetKind::Digits => digits::CLASSES,
+            DatasetKind::Cells => cells::CELL_CLASSES,
         }
     }
 
@@ -200,6 +216,7 @@ impl DatasetKind {
             DatasetKind::Arms => "arms",
             DatasetKind::Digits => "digits",
             DatasetKind::Table => "table",
+            DatasetKind::Cells => "cells",
         }
     }
 }
@@ -393,7 +410,9 @@ pub fn generate(
 /// Draws any generated dataset: `classes` is K for the K-class 2-D sets (in [`CLASS_RANGE`],
 /// ignored by the others); `digits` is the parsed digits file, needed by
 /// [`DatasetKind::Digits`] (whose `noise` is ignored: the images are what they are; `n_train +
-/// n_test` ≤ 1797). A [`DatasetKind::Table`] comes from [`Table::dataset`] instead.
+/// n_test` ≤ 1797); [`DatasetKind::Cells`] is [`cells()`] (its `noise` is ignored too: the
+/// clusters' spread is part of the set). A [`DatasetKind::Table`] comes from
+/// [`Table::dataset`] instead.
 pub fn generate_with(
     kind: DatasetKind,
     n_train: usize,
@@ -440,6 +459,11 @@ pub fn generate_with(
                 "dataset",
                 "a table comes from its file: parse it and call Table::dataset",
             ));
+        }
+        DatasetKind::Cells => {
+            let mut d = cells::cells(n_train, n_test, seed)?;
+            move_labels(&mut d.labels_train, d.classes, label_noise, seed);
+            return Ok(d);
         }
         _ => {}
     }
@@ -742,7 +766,7 @@ fn sample(
             x[1] = (r * a.sin() + noise * rng.normal()) as f32;
             c as f32
         }
-        DatasetKind::Digits | DatasetKind::Table => {
+        DatasetKind::Digits | DatasetKind::Table | DatasetKind::Cells => {
             unreachable!("{kind:?} is not drawn point by point")
         }
     }

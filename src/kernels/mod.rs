@@ -7,6 +7,8 @@
 //! - [`classical`]: RBF and Laplace kernels.
 //! - [`machine`]: kernel ridge regression, kernel gradient flow and discrete kernel gradient
 //!   descent from one cached eigendecomposition of `k_train_train`.
+//! - [`mean_map`]: class means recovered from bag means and label proportions by least
+//!   squares (learning from label proportions), with the proportions' condition number.
 //! - [`random_features`]: Gram matrices of random ReLU features on a backend (GPU or CPU).
 //! - [`series`]: Hermite-series kernels of odd activations without a closed form (tanh).
 //!
@@ -16,6 +18,7 @@
 pub mod analytic;
 pub mod classical;
 pub mod machine;
+pub mod mean_map;
 pub mod random_features;
 pub mod series;
 

@@ -506,12 +506,19 @@ impl<B: Backend> BatchedTrainer<B> {
 
     /// Sets the training loss of every network (the default is [`Loss::Squared`]); before
     /// any step. Refuses a loss the networks' number of outputs does not allow (see
-    /// [`Loss::check_outputs`]).
+    /// [`Loss::check_outputs`]), and the bag loss, which trains one network at a time
+    /// ([`crate::nn::Trainer`]).
     pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
         if self.step > 0 {
             return Err(Error::config(
                 "loss",
                 "a batch's loss is set before its first step",
+            ));
+        }
+        if let Loss::Proportions { .. } = loss {
+            return Err(Error::config(
+                "loss",
+                "the bag loss trains one network at a time (Trainer), not a batch of networks",
             ));
         }
         loss.check_outputs(self.k)?;

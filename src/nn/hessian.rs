@@ -132,8 +132,15 @@ impl Objective {
     }
 
     /// The same objective under `loss` (refused, naming `loss`, where the network's number of
-    /// outputs does not allow it: see [`Loss::check_outputs`]).
+    /// outputs does not allow it: see [`Loss::check_outputs`]; and for the bag loss, which has
+    /// no curvature tools).
     pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
+        if let Loss::Proportions { .. } = loss {
+            return Err(Error::config(
+                "loss",
+                "the curvature tools take the squared loss or cross-entropy, not the bag loss",
+            ));
+        }
         loss.check_outputs(self.outputs())?;
         self.loss = loss;
         Ok(self)
@@ -225,6 +232,7 @@ impl Objective {
                 let (p, loss) = softmax_cross_entropy(&g, &self.y);
                 (&p - &self.y, Some(p), loss)
             }
+            Loss::Proportions { .. } => unreachable!("Objective::with_loss refuses the bag loss"),
         };
         let mut pt = Point {
             obj: self,

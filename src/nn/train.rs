@@ -256,7 +256,9 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// Sets the training loss (the default is [`Loss::Squared`]); before any step. Refuses a
-    /// loss the network's number of outputs does not allow (see [`Loss::check_outputs`]).
+    /// loss the network's number of outputs does not allow (see [`Loss::check_outputs`]), and
+    /// the bag loss when the training rows do not split into whole bags
+    /// ([`Loss::check_rows`]) or the run takes mini-batches (they would cut bags apart).
     pub fn with_loss(mut self, loss: Loss) -> Result<Self> {
         if self.step > 0 {
             return Err(Error::config(
@@ -265,6 +267,17 @@ impl<B: Backend> Trainer<B> {
             ));
         }
         loss.check_outputs(self.k)?;
+        loss.check_rows(self.n_train)?;
+        if let (Loss::Proportions { bag }, Some(b)) = (loss, &self.batches) {
+            return Err(Error::config(
+                "batchSize",
+                format!(
+                    "the bag loss trains full batch: mini-batches of {} rows would cut the bags of \
+                     {bag} apart",
+                    b.size
+                ),
+            ));
+        }
         self.loss = loss;
         Ok(self)
     }

@@ -229,6 +229,12 @@ impl RunConfig {
             }
             _ => {}
         }
+        if let Loss::Proportions { .. } = self.loss {
+            return Err(Error::config(
+                "loss",
+                "the bag loss (DLLP) needs bags of examples: it trains in the Weak labels scene",
+            ));
+        }
         if self.loss == Loss::CrossEntropy && self.class_count() == 0 {
             return Err(Error::config("loss", CROSS_ENTROPY_NEEDS_CLASSES));
         }

@@ -1375,3 +1375,218 @@ pub async fn cross_entropy_batched<B: Backend>(b: &mut B, seed: u64, big: bool) 
         }
     }
 }
+
+/// One case of the bag loss's oracle ([`Backend::bag_cross_entropy`]): logits `f` (and `f0`
+/// when centred) scaled by `scale`, targets `y` (`rows × cols`), bags of `bag` rows. Returns
+/// r = softmax · U − u and its tolerance per element, and the loss and its tolerance, in f64.
+///
+/// Tolerance (derived as in [`cross_entropy_oracle`], then doubled): a_ic = log softmax(g_i)_c
+/// carries the absolute error A_i = ε(2 gs_max + 2 gs_c + 3 + 3|g_c − m|) + s_rel + 2⁻²¹ + 3ε|ln S|
+/// (the logits, exp, the row sum S and ln); a_ic − a* adds A_i + A_* + ε|a_ic − a*|, and its exp
+/// (3 + 2|x|)ε relative: E_ic. The bag sum T has the relative error max_i E_ic + bag·ε; the
+/// ratio softmax/p̄ = bag·e^{a−a*}/T E_ic + T's + 3ε; u = p·ratio one ε more (and p, the mean
+/// of the bag's rows, bag·ε); U = Σ_c u the largest of those plus cols·ε. The softmax s has
+/// CE's relative error S_c; r = s·U − u is then within sU(S_c + rel U + 2ε) + u·rel u + ε|r|.
+/// The loss term p_c(ln bag − a* − ln T) is within p_c(A_* + 2⁻²¹ + rel T + ε(ln bag + |a*|)),
+/// and the f32 sum over the pairs adds LOSS_RTOL of the loss.
+fn bag_cross_entropy_oracle(
+    rows: usize,
+    cols: usize,
+    bag: usize,
+    f: &[f32],
+    f0: Option<&[f32]>,
+    scale: f32,
+    y: &[f32],
+) -> (Vec<f64>, Vec<f64>, f64, f64) {
+    let sc = scale as f64;
+    let len = rows * cols;
+    let (mut a, mut a_err, mut s, mut s_err) = (
+        vec![0.0f64; len],
+        vec![0.0f64; rows],
+        vec![0.0f64; len],
+        vec![0.0f64; len],
+    );
+    for i in 0..rows {
+        let at = i * cols;
+        let g: Vec<f64> = (0..cols)
+            .map(|c| sc * (f[at + c] as f64 - f0.map_or(0.0, |f0| f0[at + c] as f64)))
+            .collect();
+        let gs: Vec<f64> = (0..cols)
+            .map(|c| {
+                sc.abs() * ((f[at + c] as f64).abs() + f0.map_or(0.0, |f0| f0[at + c].abs() as f64))
+            })
+            .collect();
+        let (mut cmax, mut m) = (0, f64::NEG_INFINITY);
+        for (c, &gc) in g.iter().enumerate() {
+            if gc > m {
+                (cmax, m) = (c, gc);
+            }
+        }
+        let sum: f64 = g.iter().map(|&gc| (gc - m).exp()).sum();
+        let e: Vec<f64> = (0..cols)
+            .map(|c| EPS * (2.0 * gs[c] + 2.0 * gs[cmax] + 3.0 + 3.0 * (m - g[c])))
+            .collect();
+        let e_max = e.iter().copied().fold(0.0, f64::max);
+        let s_rel = e_max + cols as f64 * EPS;
+        a_err[i] = e_max + s_rel + 2f64.powi(-21) + 3.0 * EPS * sum.ln();
+        for c in 0..cols {
+            a[at + c] = (g[c] - m) - sum.ln();
+            s[at + c] = (g[c] - m).exp() / sum;
+            s_err[at + c] = e[c] + s_rel + EPS;
+        }
+    }
+    let mut u = vec![0.0f64; len];
+    let mut u_rel = vec![0.0f64; len];
+    let (mut loss, mut loss_tol) = (0.0f64, 0.0f64);
+    let kf = bag as f64;
+    for j in 0..rows / bag {
+        let first = j * bag;
+        for c in 0..cols {
+            let p: f64 = (0..bag)
+                .map(|i| y[(first + i) * cols + c] as f64)
+                .sum::<f64>()
+                / kf;
+            let (mut top_i, mut top) = (0, f64::NEG_INFINITY);
+            for i in 0..bag {
+                if a[(first + i) * cols + c] > top {
+                    (top_i, top) = (i, a[(first + i) * cols + c]);
+                }
+            }
+            let t: f64 = (0..bag)
+                .map(|i| (a[(first + i) * cols + c] - top).exp())
+                .sum();
+            let e: Vec<f64> = (0..bag)
+                .map(|i| {
+                    let x = a[(first + i) * cols + c] - top;
+                    a_err[first + i]
+                        + a_err[first + top_i]
+                        + EPS * x.abs()
+                        + EPS * (3.0 + 2.0 * x.abs())
+                })
+                .collect();
+            let t_rel = e.iter().copied().fold(0.0, f64::max) + kf * EPS;
+            loss += p * (kf.ln() - top - t.ln());
+            loss_tol +=
+                p * (a_err[first + top_i] + 2f64.powi(-21) + t_rel + EPS * (kf.ln() + top.abs()));
+            for i in 0..bag {
+                let at = (first + i) * cols + c;
+                u[at] = p * kf * (a[at] - top).exp() / t;
+                u_rel[at] = e[i] + t_rel + 4.0 * EPS + kf * EPS;
+            }
+        }
+    }
+    let mut r = vec![0.0f64; len];
+    let mut r_tol = vec![0.0f64; len];
+    for i in 0..rows {
+        let at = i * cols;
+        let total: f64 = u[at..at + cols].iter().sum();
+        let total_rel =
+            u_rel[at..at + cols].iter().copied().fold(0.0, f64::max) + cols as f64 * EPS;
+        for c in 0..cols {
+            let su = s[at + c] * total;
+            r[at + c] = su - u[at + c];
+            r_tol[at + c] = 2.0
+                * (su * (s_err[at + c] + total_rel + 2.0 * EPS)
+                    + u[at + c] * u_rel[at + c]
+                    + EPS * r[at + c].abs())
+                + 1e-30;
+        }
+    }
+    let m = (rows / bag) as f64;
+    (
+        r,
+        r_tol,
+        loss / m,
+        2.0 * (loss_tol / m + LOSS_RTOL * (loss / m).abs()) + 1e-30,
+    )
+}
+
+/// (rows, K, bag) shapes of `bag_cross_entropy`: bags of 1 (cross-entropy), 2, 3, 7, 64, 100
+/// (bags across the 256-row workgroups of the per-row passes) and 300 (a bag longer than a
+/// workgroup), K = 2, 3, 5 and 10, and K = 1 (a constant softmax: p̄ = 1, r = 0, loss 0);
+/// with `big`, more (bag, class) pairs than one loss dispatch takes, at bags of 1
+/// and of 64, and a bag of 4096.
+pub fn bag_cross_entropy_shapes(big: bool) -> Vec<(usize, usize, usize)> {
+    let mut v = vec![
+        (1, 2, 1),
+        (7, 3, 1),
+        (257, 10, 1),
+        (2, 2, 2),
+        (12, 3, 3),
+        (63, 5, 7),
+        (256, 10, 64),
+        (700, 3, 100),
+        (600, 2, 300),
+        (6, 1, 3),
+    ];
+    if big {
+        v.push((131_077, 2, 1));
+        v.push((131_072, 5, 64));
+        v.push((8192, 3, 4096));
+    }
+    v
+}
+
+/// `bag_cross_entropy`: the bag loss's signal and value against an f64 oracle
+/// ([`bag_cross_entropy_oracle`] states the tolerance), targets whose bag rows share soft
+/// proportions or hold one-hot instance labels (the loss takes their mean), centred or not,
+/// ordinary and large (±80) logits, into the middle slot of a 3-slot loss buffer (the other
+/// slots keep their values).
+pub async fn bag_cross_entropy<B: Backend>(b: &mut B, seed: u64, big: bool) {
+    let mut rng = Rng::new(seed);
+    let name = b.name();
+    for (rows, cols, bag) in bag_cross_entropy_shapes(big) {
+        for (centred, soft, large) in CE_VARIANTS {
+            let len = rows * cols;
+            let scale = if large { 1.0 } else { 1.3 };
+            let f = logits(&mut rng, len, large, scale);
+            let f0 = random(&mut rng, len, 0.5);
+            let mut y = targets(&mut rng, rows, cols, soft);
+            if soft {
+                for i in 0..rows {
+                    let first = (i / bag) * bag;
+                    for c in 0..cols {
+                        y[i * cols + c] = y[first * cols + c];
+                    }
+                }
+            }
+            let (r_want, r_tol, l, l_tol) = bag_cross_entropy_oracle(
+                rows,
+                cols,
+                bag,
+                &f,
+                centred.then_some(&f0[..]),
+                scale,
+                &y,
+            );
+            let loss_want = [7.0, l, -3.0];
+            let fb = b.upload(&f);
+            let f0b = b.upload(&f0);
+            let yb = b.upload(&y);
+            let mut rb = b.upload(&vec![f32::NAN; len]);
+            let mut lb = b.upload(&[7.0, f32::NAN, -3.0]);
+            b.bag_cross_entropy(
+                rows,
+                cols,
+                bag,
+                &fb,
+                centred.then_some(&f0b),
+                scale,
+                &yb,
+                &mut rb,
+                &mut lb,
+                1,
+            );
+            let what = format!(
+                "{name} bag_cross_entropy {rows} × {cols} in bags of {bag} (centred {centred}, \
+                 soft {soft}, large {large})"
+            );
+            let r_got = fetch(b, &rb, len).await;
+            assert_close(&format!("{what} (r)"), &r_got, &r_want, |i| r_tol[i]);
+            let l_got = fetch(b, &lb, 3).await;
+            assert_close(&format!("{what} (loss)"), &l_got, &loss_want, |i| {
+                if i == 1 { l_tol } else { 0.0 }
+            });
+        }
+    }
+}

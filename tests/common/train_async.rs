@@ -34,7 +34,10 @@ pub fn trainer<B: Backend>(
 }
 
 /// [`trainer`] with `k` outputs and the loss `loss`: for k = 1 the same network and targets;
-/// for k > 1 one-hot targets of k classes, the class of a point its angle's sector of k.
+/// for k > 1 one-hot targets of k classes, the class of a point its angle's sector of k. The
+/// bag loss ([`Loss::Proportions`]) takes the largest multiple of its bag size up to 97
+/// points, and every target row holds its bag's class proportions (the mean of its one-hot
+/// rows; bags of one keep them one-hot).
 pub fn trainer_with<B: Backend>(
     mut backend: B,
     activation: Activation,
@@ -43,7 +46,10 @@ pub fn trainer_with<B: Backend>(
     k: usize,
     loss: Loss,
 ) -> Trainer<B> {
-    let n = 97;
+    let n = match loss {
+        Loss::Proportions { bag } => 97 - 97 % bag,
+        _ => 97,
+    };
     let mut rng = Rng::new(5);
     let x: Vec<f32> = (0..2 * n).map(|_| rng.normal() as f32).collect();
     let y: Vec<f32> = if k == 1 {
@@ -56,6 +62,19 @@ pub fn trainer_with<B: Backend>(
             let angle = (x[2 * i + 1] as f64).atan2(x[2 * i] as f64) + std::f64::consts::PI;
             let class = ((angle / std::f64::consts::TAU * k as f64) as usize).min(k - 1);
             y[i * k + class] = 1.0;
+        }
+        if let Loss::Proportions { bag } = loss {
+            for rows in y.chunks_exact_mut(bag * k) {
+                let mut p = vec![0.0f32; k];
+                for row in rows.chunks_exact(k) {
+                    for (pc, &v) in p.iter_mut().zip(row) {
+                        *pc += v / bag as f32;
+                    }
+                }
+                for row in rows.chunks_exact_mut(k) {
+                    row.copy_from_slice(&p);
+                }
+            }
         }
         y
     };

@@ -13,6 +13,8 @@ pub struct Cpu {
     /// Accumulators for [`Backend::col_sum`], kept to avoid allocating per step.
     col_scratch: Vec<f64>,
     col_block: Vec<f32>,
+    /// Per-row and per-bag scratch of [`Backend::bag_cross_entropy`].
+    bag: BagScratch,
 }
 
 impl Cpu {
@@ -157,6 +159,30 @@ impl Backend for Cpu {
         slot: usize,
     ) {
         loss[slot] = cross_entropy_slices(rows, cols, f, f0.map(|v| &v[..]), scale, y, r);
+    }
+
+    fn bag_cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        bag: usize,
+        f: &Vec<f32>,
+        f0: Option<&Vec<f32>>,
+        scale: f32,
+        y: &Vec<f32>,
+        r: &mut Vec<f32>,
+        loss: &mut Vec<f32>,
+        slot: usize,
+    ) {
+        loss[slot] = bag_cross_entropy_slices(
+            &mut self.bag,
+            (rows, cols, bag),
+            f,
+            f0.map(|v| &v[..]),
+            scale,
+            y,
+            r,
+        );
     }
 
     fn ntk_accumulate(
@@ -562,6 +588,148 @@ fn cross_entropy_slices(
         }
     }
     (acc / rows as f64) as f32
+}
+
+/// Scratch of [`bag_cross_entropy_slices`], kept so that steps allocate nothing.
+#[derive(Default)]
+struct BagScratch {
+    /// Per row: the maximum logit m_i and the sum S_i = Σ_c e^{g_ic − m_i}.
+    max: Vec<f32>,
+    sum: Vec<f32>,
+    /// Per row: the proportion mass Σ_c p_jc over the classes whose largest log softmax in
+    /// its bag is this row's (the weight of its ln S_i in the loss).
+    mass: Vec<f64>,
+    /// Per row of one bag (`bag × cols`): a_ic = log softmax(g_i)_c, then u_ic.
+    a: Vec<f32>,
+}
+
+/// The body of [`Backend::bag_cross_entropy`] on `rows × cols` logits in bags of `bag` rows:
+/// writes `r`, returns the loss (NaN when `bag` is 0 or does not divide `rows`).
+///
+/// The passes of [`cross_entropy_slices`] first: per row the logits g, their maximum m_i and
+/// the exponents g − m; e = exp(g − m) over the whole matrix through [`exp_f32`]; per row the
+/// sum S_i and the softmax s = e / S_i. Then per bag, per class: a_ic = (g_ic − m_i) − ln S_i,
+/// the row i* of the largest, T_c = Σ_i e^{a_ic − a_i*c}, the loss terms
+/// p_c (m_{i*} − g_{i*c}) (added in order, as cross-entropy adds y_c (m − g_c)),
+/// p_c into the mass of row i* and p_c (ln bag − ln T_c), and u_ic = p_c · bag e^{a_ic − a_i*c} / T_c;
+/// per row U_i = Σ_c u_ic and r = s U_i − u. Last the loss adds mass_i ln S_i row by row (as
+/// cross-entropy adds (Σ_c y_c) ln S_i) and then the ln T terms, in f64. With bags of one,
+/// a − a_i* = 0, e⁰ = T = 1 and ln 1 = 0 make every extra term exactly 0 or 1: the result is
+/// cross-entropy's, bit for bit, when each target row sums to exactly 1 in f32 (U_i = 1).
+fn bag_cross_entropy_slices(
+    scratch: &mut BagScratch,
+    (rows, cols, bag): (usize, usize, usize),
+    f: &[f32],
+    f0: Option<&[f32]>,
+    scale: f32,
+    y: &[f32],
+    r: &mut [f32],
+) -> f32 {
+    if bag == 0 || !rows.is_multiple_of(bag) {
+        return f32::NAN;
+    }
+    let len = rows * cols;
+    if len == 0 {
+        return 0.0;
+    }
+    let logit = |at: usize| match f0 {
+        Some(f0) => scale * (f[at] - f0[at]),
+        None => scale * f[at],
+    };
+    let BagScratch { max, sum, mass, a } = scratch;
+    max.clear();
+    max.resize(rows, 0.0);
+    sum.clear();
+    sum.resize(rows, 0.0);
+    mass.clear();
+    mass.resize(rows, 0.0);
+    a.clear();
+    a.resize(bag * cols, 0.0);
+    for i in 0..rows {
+        let at = i * cols;
+        let g = &mut r[at..at + cols];
+        for (c, gc) in g.iter_mut().enumerate() {
+            *gc = logit(at + c);
+        }
+        // As in cross_entropy_slices: NaN is skipped.
+        let m = g
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m });
+        max[i] = m;
+        for gc in g.iter_mut() {
+            *gc -= m;
+        }
+    }
+    for v in r[..len].iter_mut() {
+        *v = exp_f32(*v);
+    }
+    for i in 0..rows {
+        let e = &mut r[i * cols..(i + 1) * cols];
+        let mut s = 0.0f32;
+        for &ec in e.iter() {
+            s += ec;
+        }
+        sum[i] = s;
+        for ec in e.iter_mut() {
+            *ec /= s;
+        }
+    }
+    let mut acc = 0.0f64;
+    let mut acc_bag = 0.0f64;
+    let bag_f = bag as f32;
+    let ln_bag = (bag as f64).ln();
+    for j in 0..rows / bag {
+        let first = j * bag;
+        for i in 0..bag {
+            let row = first + i;
+            let ln_s = sum[row].ln();
+            for c in 0..cols {
+                a[i * cols + c] = (logit(row * cols + c) - max[row]) - ln_s;
+            }
+        }
+        for c in 0..cols {
+            let mut p = 0.0f32;
+            for i in 0..bag {
+                p += y[(first + i) * cols + c];
+            }
+            let p = p / bag_f;
+            let mut top = 0;
+            for i in 1..bag {
+                if a[i * cols + c] > a[top * cols + c] {
+                    top = i;
+                }
+            }
+            let a_top = a[top * cols + c];
+            let mut t = 0.0f32;
+            for i in 0..bag {
+                t += exp_f32(a[i * cols + c] - a_top);
+            }
+            let row = first + top;
+            acc += p as f64 * (max[row] - logit(row * cols + c)) as f64;
+            mass[row] += p as f64;
+            acc_bag += p as f64 * (ln_bag - (t as f64).ln());
+            for i in 0..bag {
+                let at = i * cols + c;
+                a[at] = p * (bag_f * exp_f32(a[at] - a_top) / t);
+            }
+        }
+        for i in 0..bag {
+            let u = &a[i * cols..(i + 1) * cols];
+            let mut total = 0.0f32;
+            for &uc in u {
+                total += uc;
+            }
+            let at = (first + i) * cols;
+            for (rc, &uc) in r[at..at + cols].iter_mut().zip(u) {
+                *rc = *rc * total - uc;
+            }
+        }
+    }
+    for (&w, &s) in mass.iter().zip(sum.iter()) {
+        acc += w * (s as f64).ln();
+    }
+    acc += acc_bag;
+    (acc / (rows / bag) as f64) as f32
 }
 
 /// `z[i,j] += bias_scale · bias[j]; h[i,j] = φ(z[i,j])` over rows of `cols`.

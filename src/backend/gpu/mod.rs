@@ -5,8 +5,9 @@
 //! twin in [`super::cpu::Cpu`] (`bias_act`, `act_backward`, `col_sum`, `axpy`, and the
 //! batched `gemm_batched`, `bias_act_batched`, `col_sum_batched`, `residual_loss_batched`,
 //! `cross_entropy_batched`, each one dispatch for a whole batch of networks, the kernel
-//! matrices' `ntk_accumulate` and `nngp_ntk_recursion`, and the heavy-ball update
-//! `momentum_step`); `gemm`, `residual_loss` and `cross_entropy` are `gemm_batched`,
+//! matrices' `ntk_accumulate` and `nngp_ntk_recursion`, the heavy-ball update
+//! `momentum_step`, and the DLLP bag loss `bag_cross_entropy`, three dispatches of one entry
+//! point); `gemm`, `residual_loss` and `cross_entropy` are `gemm_batched`,
 //! `residual_loss_batched` and `cross_entropy_batched` with one network, and products with one output column or row of
 //! either go to `gemv`. The twin is the
 //! fallback and the test oracle.
@@ -67,6 +68,12 @@ const RESIDUAL_SLICE: usize = 256 * 1024;
 /// Logits per `cross_entropy` dispatch: whole rows, about 1024 logits per invocation (three
 /// passes over each, so about 3072 loop iterations), at least one row per invocation.
 const CROSS_ENTROPY_SLICE: usize = 256 * 1024;
+/// (bag, class) pairs per `bag_cross_entropy` loss dispatch: about 1024 bag rows per invocation
+/// (three passes over each, so about 3072 loop iterations), at least one pair per invocation.
+const BAG_PAIR_ROWS: usize = 256 * 1024;
+/// The largest bag `bag_cross_entropy` takes: one invocation loops three times over a bag, and
+/// llvmpipe stops an invocation after 65535 loop iterations.
+pub const MAX_BAG: usize = 16 * 1024;
 /// Inner-dimension slices of one `gemv` dispatch: 1024 iterations of its 64 lanes per row (A as
 /// stored), or of its 4 lanes per row (A transposed).
 const GEMV_K_SLICE: usize = 64 * 1024;
@@ -98,6 +105,7 @@ enum Kernel {
     ColSumBatched,
     ResidualLossBatched,
     CrossEntropyBatched,
+    BagCrossEntropy,
     Gemv,
     NtkAccumulate,
     NngpNtkRecursion,
@@ -105,7 +113,7 @@ enum Kernel {
 }
 
 impl Kernel {
-    const ALL: [Kernel; 13] = [
+    const ALL: [Kernel; 14] = [
         Kernel::BiasAct,
         Kernel::ActBackward,
         Kernel::ColSum,
@@ -115,6 +123,7 @@ impl Kernel {
         Kernel::ColSumBatched,
         Kernel::ResidualLossBatched,
         Kernel::CrossEntropyBatched,
+        Kernel::BagCrossEntropy,
         Kernel::Gemv,
         Kernel::NtkAccumulate,
         Kernel::NngpNtkRecursion,
@@ -133,6 +142,7 @@ impl Kernel {
             Kernel::ColSumBatched => "col_sum_batched",
             Kernel::ResidualLossBatched => "residual_loss_batched",
             Kernel::CrossEntropyBatched => "cross_entropy_batched",
+            Kernel::BagCrossEntropy => "bag_cross_entropy",
             Kernel::Gemv => "gemv",
             Kernel::NtkAccumulate => "ntk_accumulate",
             Kernel::NngpNtkRecursion => "nngp_ntk_recursion",
@@ -155,6 +165,7 @@ impl Kernel {
             Kernel::ColSumBatched => include_str!("col_sum_batched.wgsl").to_string(),
             Kernel::ResidualLossBatched => include_str!("residual_loss_batched.wgsl").to_string(),
             Kernel::CrossEntropyBatched => include_str!("cross_entropy_batched.wgsl").to_string(),
+            Kernel::BagCrossEntropy => include_str!("bag_cross_entropy.wgsl").to_string(),
             Kernel::Gemv => include_str!("gemv.wgsl").to_string(),
             Kernel::NtkAccumulate => {
                 activation_prelude() + "\n" + include_str!("ntk_accumulate.wgsl")
@@ -179,7 +190,7 @@ impl Kernel {
             Kernel::GemmBatched => &[true, true, true, false],
             Kernel::BiasActBatched => &[false, true, false],
             Kernel::ColSumBatched => &[true, true, false],
-            Kernel::ResidualLossBatched | Kernel::CrossEntropyBatched => {
+            Kernel::ResidualLossBatched | Kernel::CrossEntropyBatched | Kernel::BagCrossEntropy => {
                 &[true, true, true, false, false]
             }
             Kernel::Gemv => &[true, true, true, false],
@@ -988,6 +999,85 @@ impl Backend for Gpu {
     ) {
         // A batch of one network (loss[slot · 1 + 0]); the same shader and slices.
         self.cross_entropy_batched(1, rows, cols, f, f0, scale, y, r, loss, slot);
+    }
+
+    fn bag_cross_entropy(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        bag: usize,
+        f: &GpuBuf,
+        f0: Option<&GpuBuf>,
+        scale: f32,
+        y: &GpuBuf,
+        r: &mut GpuBuf,
+        loss: &mut GpuBuf,
+        slot: usize,
+    ) {
+        let len = rows * cols;
+        if len == 0 {
+            return;
+        }
+        if bag == 0
+            || bag > MAX_BAG
+            || !rows.is_multiple_of(bag)
+            || slot >= loss.len
+            || f.len < len
+            || r.len < len
+            || y.len < len
+            || f0.is_some_and(|f0| f0.len < len)
+        {
+            self.fail(
+                "bag_cross_entropy",
+                format!(
+                    "{rows} × {cols} logits in bags of {bag} (at most {MAX_BAG}, dividing the \
+                     rows) into slot {slot} over buffers of {}, {}, {} targets and {} losses",
+                    f.len, r.len, y.len, loss.len
+                ),
+            );
+            return;
+        }
+        // Without f0 the shader never reads binding 2; bind f there (read-only twice is valid).
+        let has_f0 = f0.is_some() as u32;
+        let f0 = f0.unwrap_or(f);
+        let params = |phase: u32, begin: usize, end: usize| BagCrossEntropyParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            bag: bag as u32,
+            slot: slot as u32,
+            scale,
+            phase,
+            begin: begin as u32,
+            end: end as u32,
+            accumulate: (phase == 1 && begin > 0) as u32,
+            has_f0,
+        };
+        let bufs = [&f.buffer, &f0.buffer, &y.buffer, &r.buffer, &loss.buffer];
+        self.dispatch(
+            Kernel::BagCrossEntropy,
+            &params(0, 0, rows),
+            &bufs,
+            groups_1d(rows),
+        );
+        let pairs = (rows / bag) * cols;
+        let slice = (BAG_PAIR_ROWS / bag).max(256);
+        let mut begin = 0;
+        while begin < pairs {
+            let end = (begin + slice).min(pairs);
+            self.dispatch(
+                Kernel::BagCrossEntropy,
+                &params(1, begin, end),
+                &bufs,
+                [1, 1, 1],
+            );
+            begin = end;
+        }
+        self.dispatch(
+            Kernel::BagCrossEntropy,
+            &params(2, 0, rows),
+            &bufs,
+            groups_1d(rows),
+        );
     }
 
     fn ntk_accumulate(

@@ -162,6 +162,25 @@ pub struct CrossEntropyBatchedParams {
     pub has_f0: u32,
 }
 
+/// `bag_cross_entropy.wgsl`: the DLLP bag loss's signal and value in bags of `bag` rows, in
+/// three dispatches by `phase` (0: log softmax per row; 1: the bags' (bag, class) pairs
+/// `begin..end`, their loss into `loss[slot]`, added to it when `accumulate` is 1; 2: the
+/// signal per row); phases 0 and 2 take the rows `begin..end`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct BagCrossEntropyParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub bag: u32,
+    pub slot: u32,
+    pub scale: f32,
+    pub phase: u32,
+    pub begin: u32,
+    pub end: u32,
+    pub accumulate: u32,
+    pub has_f0: u32,
+}
+
 /// `ntk_accumulate.wgsl`: out[offset..] = beta · out + g_d ∘ (w_coef · g_x + b_coef).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -202,6 +221,7 @@ const _: () = {
     assert!(size_of::<GemmBatchedParams>() <= LIMIT);
     assert!(size_of::<GemvParams>() <= LIMIT);
     assert!(size_of::<ResidualLossBatchedParams>() <= LIMIT);
+    assert!(size_of::<BagCrossEntropyParams>() <= LIMIT);
     assert!(size_of::<NtkAccumulateParams>() <= LIMIT);
     assert!(size_of::<NngpNtkRecursionParams>() <= LIMIT);
     assert!(size_of::<MomentumStepParams>() <= LIMIT);
@@ -237,7 +257,7 @@ mod tests {
     /// one side only fails here.
     #[test]
     fn rust_structs_match_the_shaders_params() {
-        let cases: [(&str, &str, usize, &[&str]); 13] = [
+        let cases: [(&str, &str, usize, &[&str]); 14] = [
             (
                 "bias_act",
                 include_str!("bias_act.wgsl"),
@@ -351,6 +371,23 @@ mod tests {
                     "end",
                     "accumulate",
                     "batch_begin",
+                    "has_f0",
+                ],
+            ),
+            (
+                "bag_cross_entropy",
+                include_str!("bag_cross_entropy.wgsl"),
+                size_of::<BagCrossEntropyParams>(),
+                &[
+                    "rows",
+                    "cols",
+                    "bag",
+                    "slot",
+                    "scale",
+                    "phase",
+                    "begin",
+                    "end",
+                    "accumulate",
                     "has_f0",
                 ],
             ),

@@ -408,7 +408,7 @@ impl StepSize {
                 let residual0: Vec<f64> = (0..n).map(|i| g0[i] - y_train[i] as f64).collect();
                 (Linearized::new(&machine, &residual0, config.momentum), None)
             }
-            Loss::CrossEntropy => {
+            Loss::CrossEntropy | Loss::Proportions { .. } => {
                 let y = widen(&y_train);
                 let lin = Linearized::cross_entropy(&k0, 2, g0, y, config.momentum);
                 // The sharpness at θ₀ as the first tracked measurement takes it (a cold start,
@@ -775,7 +775,7 @@ impl StepSize {
         // (cross-entropy, whose curvature is not the kernel's).
         let curvature = match self.config.loss {
             Loss::Squared => &self.ntk_top,
-            Loss::CrossEntropy => &self.sharpness,
+            Loss::CrossEntropy | Loss::Proportions { .. } => &self.sharpness,
         };
         let flat_now = curvature
             .last()

@@ -212,7 +212,8 @@ impl StepSizeConfig {
     pub fn outputs(&self) -> usize {
         match self.loss {
             Loss::Squared => 1,
-            Loss::CrossEntropy => 2,
+            // RunConfig::validate refuses the bag loss here.
+            Loss::CrossEntropy | Loss::Proportions { .. } => 2,
         }
     }
 
@@ -229,7 +230,7 @@ impl StepSizeConfig {
     pub fn targets(&self, y: &[f32]) -> Vec<f32> {
         match self.loss {
             Loss::Squared => y.to_vec(),
-            Loss::CrossEntropy => y
+            Loss::CrossEntropy | Loss::Proportions { .. } => y
                 .iter()
                 .flat_map(|&v| if v > 0.0 { [0.0, 1.0] } else { [1.0, 0.0] })
                 .collect(),

@@ -177,12 +177,12 @@ impl Default for WeakConfig {
             data: WeakData::Digits,
             bag: 16,
             instances: 1024,
-            concentration: 1.0,
+            concentration: 10.0,
             purified: 0.0,
             noise: 0.0,
             learner: Learner::Dllp,
             width: 64,
-            lr: 1.0,
+            lr: 16.0,
             init_scale: 1.0,
             activation: Activation::Relu,
             seed: 1,
@@ -219,7 +219,7 @@ pub fn settings() -> SceneSpec {
         Setting::int("width", "Width", [1.0, 1024.0])
             .log()
             .doc("Units of the network's one hidden layer."),
-        lr_setting().doc("Gradient-descent step size of every network (the live run's applies from the next step)."),
+        lr_setting().doc("Gradient-descent step size of every network (the live run's applies from the next step); EasyLLP's squared loss steps at η/4."),
         Setting::float("initScale", "Initialisation scale s", [0.01, 100.0])
             .log()
             .doc("Multiplies every initial weight and bias."),
@@ -310,7 +310,7 @@ impl Pool {
                 let digits = digits.ok_or_else(|| Error::config("data", DIGITS_MISSING))?;
                 data::digits_dataset(digits, DIGITS_POOL, N_TEST, 0.0, seed)?
             }
-            WeakData::Cells => return Err(live::pending()),
+            WeakData::Cells => data::cells(CELLS_POOL, N_TEST, seed)?,
         };
         let labels = set.labels_train.iter().map(|&c| c as usize).collect();
         let test_labels = set.labels_test.iter().map(|&c| c as usize).collect();

@@ -11,10 +11,14 @@
 
 use serde::Serialize;
 
-use super::live::pending;
-use super::{MAX_BAG, WeakConfig};
+use super::live::{
+    bag_instances, draw_bags, learner_trainer, mean_map_accuracy, refusal_text, trainer,
+};
+use super::{Learner, MAX_BAG, Pool, WeakConfig, accuracy, argmax_rows};
 use crate::data::digits::Digits;
-use crate::error::Result;
+use crate::data::{Encoding, encode, prior_floor};
+use crate::error::{Error, Result};
+use crate::nn::loss::Loss;
 
 /// One cell of the sweep: the learners' instance test accuracies on one seed's bags of one
 /// size (`None` where a learner diverged or the mean map refused, with the reason).
@@ -73,26 +77,157 @@ pub fn bag_sizes(config: &WeakConfig) -> Vec<usize> {
         .collect()
 }
 
+/// The seed of replicate `s`.
+fn seed_of(config: &WeakConfig, s: usize) -> u64 {
+    config.seed.wrapping_add(s as u64)
+}
+
+/// Checks a cell's bag size.
+fn check_bag(bag: usize) -> Result<()> {
+    crate::error::in_range("bag", bag as f64, [1.0, MAX_BAG as f64])
+}
+
+/// Trains `trainer` for the sweep's steps and scores it on the test set.
+fn train_and_score(
+    config: &WeakConfig,
+    mut t: crate::nn::train::Trainer<crate::backend::cpu::Cpu>,
+    pool: &Pool,
+) -> (Option<f64>, Option<String>) {
+    match t.advance(config.steps) {
+        Ok(()) => {
+            let f = t.predict(&pool.data.x_test);
+            if f.iter().any(|v| !v.is_finite()) {
+                let step = t.step();
+                return (None, Some(Error::Diverged { step }.to_string()));
+            }
+            let predicted = argmax_rows(&f, config.classes());
+            (Some(accuracy(&predicted, &pool.test_labels)), None)
+        }
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
+/// One cell: DLLP, EasyLLP and the mean map on the bags of size `bag` drawn from `seed`
+/// (`digits`: the parsed digits file, for `data = digits`). Pure: the same arguments give the
+/// same result in any worker.
 pub fn weak_cell(
     config: &WeakConfig,
-    _bag: usize,
-    _seed: u64,
-    _digits: Option<&Digits>,
+    bag: usize,
+    seed: u64,
+    digits: Option<&Digits>,
 ) -> Result<CellResult> {
     config.validate()?;
-    Err(pending())
+    check_bag(bag)?;
+    let pool = Pool::draw(config.data, seed, digits)?;
+    let bags = draw_bags(config, &pool, bag, seed)?;
+    let (x, _) = bag_instances(&bags, &pool);
+    let (dllp, dllp_diverged) = train_and_score(
+        config,
+        learner_trainer(config, Learner::Dllp, &bags, &x, seed)?,
+        &pool,
+    );
+    let (easyllp, easyllp_diverged) = train_and_score(
+        config,
+        learner_trainer(config, Learner::Easyllp, &bags, &x, seed)?,
+        &pool,
+    );
+    let (mean_map, mean_map_refused) = match mean_map_accuracy(&bags, &pool) {
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(refusal_text(&e))),
+    };
+    Ok(CellResult {
+        bag,
+        seed,
+        bags: bags.count(),
+        dllp,
+        easyllp,
+        mean_map,
+        mean_map_refused,
+        dllp_diverged,
+        easyllp_diverged,
+    })
 }
 
+/// The references of `seed`: the supervised ceiling (the same network, cross-entropy on the
+/// true labels of the first `instances` pool rows, the sweep's steps) and the prior floor.
 pub fn weak_reference(
     config: &WeakConfig,
-    _seed: u64,
-    _digits: Option<&Digits>,
+    seed: u64,
+    digits: Option<&Digits>,
 ) -> Result<Reference> {
     config.validate()?;
-    Err(pending())
+    let pool = Pool::draw(config.data, seed, digits)?;
+    let n = config.instances();
+    let d = pool.dim();
+    let labels: Vec<u32> = pool.labels[..n].iter().map(|&c| c as u32).collect();
+    let y = encode(&labels, pool.classes(), Encoding::OneHot)?;
+    let t = trainer(
+        config,
+        &pool.data.x_train[..n * d],
+        &y,
+        Loss::CrossEntropy,
+        seed,
+    )?;
+    let (ceiling, ceiling_diverged) = train_and_score(config, t, &pool);
+    Ok(Reference {
+        seed,
+        ceiling,
+        ceiling_diverged,
+        floor: prior_floor(
+            &pool.data.labels_train[..n],
+            &pool.data.labels_test,
+            pool.classes(),
+        ),
+    })
 }
 
-pub fn weak_mean_map_curve(config: &WeakConfig, _digits: Option<&Digits>) -> Result<Vec<BagPoint>> {
+/// The mean map's accuracy at every bag size of [`bag_sizes`], mean ± standard error over the
+/// sweep's seeds.
+pub fn weak_mean_map_curve(config: &WeakConfig, digits: Option<&Digits>) -> Result<Vec<BagPoint>> {
     config.validate()?;
-    Err(pending())
+    let sizes = bag_sizes(config);
+    let mut acc: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
+    let mut refused: Vec<Option<String>> = vec![None; sizes.len()];
+    for s in 0..config.seeds {
+        let seed = seed_of(config, s);
+        let pool = Pool::draw(config.data, seed, digits)?;
+        for (i, &k) in sizes.iter().enumerate() {
+            let bags = draw_bags(config, &pool, k, seed)?;
+            match mean_map_accuracy(&bags, &pool) {
+                Ok(a) => acc[i].push(a),
+                Err(e) => {
+                    refused[i].get_or_insert_with(|| refusal_text(&e));
+                }
+            }
+        }
+    }
+    Ok(sizes
+        .iter()
+        .zip(acc.iter().zip(refused))
+        .map(|(&bag, (v, refused))| {
+            let (mean, se) = mean_se(v);
+            BagPoint {
+                bag,
+                mean,
+                se,
+                count: v.len(),
+                refused,
+            }
+        })
+        .collect())
+}
+
+/// Mean and standard error (sd/√count, 0 for one value) of `v`; `None` when empty.
+pub fn mean_se(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    if v.is_empty() {
+        return (None, None);
+    }
+    let m = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / m;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (m - 1.0)
+    } else {
+        0.0
+    };
+    (Some(mean), Some((var / m).sqrt()))
 }
