@@ -66,14 +66,16 @@ const LIVE = {
 
 // Presets: named bundles of overrides of the defaults (the seed is kept). "Large" is a
 // concentration at which every bag's proportions sit close to the prior; "huge" is the largest
-// the engine accepts, where all bags are alike and the proportion matrix is singular.
+// the engine accepts, where every bag's proportions are the prior's up to its multinomial
+// counts: bags of 512 then say nothing about any instance (the networks fall to the floor), and
+// there are fewer of them than classes, so the proportion matrix has no full column rank.
 const C_LARGE = 100;
 const C_HUGE = rowOf('weak-labels', 'concentration').max;
 const PRESETS = [
   { id: 'labels', label: 'Bags of one = labels', values: { bag: 1 }, focus: 'fig-live' },
   { id: 'large-random', label: 'Large random bags', values: { bag: 128, concentration: C_LARGE }, focus: 'fig-sweep' },
   { id: 'purified', label: 'A few purified specimens', values: { bag: 64, concentration: C_LARGE, purified: 0.1 }, focus: 'fig-bags' },
-  { id: 'alike', label: 'All bags alike: nothing to learn', values: { concentration: C_HUGE, purified: 0 }, focus: 'fig-bags' },
+  { id: 'alike', label: 'All bags alike: nothing to learn', values: { bag: 512, concentration: C_HUGE, purified: 0 }, focus: 'fig-live' },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -81,7 +83,8 @@ const $ = (id) => document.getElementById(id);
 const state = {
   // status, playing, runId, report, info, message, setup: kept by the run client (run-client.js).
   values: null,
-  history: { step: [], bagLoss: [], trainAccuracy: [], testAccuracy: [] },
+  // excess: the bag loss above its floor (the proportions' mean entropy), a mean KL divergence.
+  history: { step: [], bagLoss: [], excess: [], trainAccuracy: [], testAccuracy: [] },
   confusion: null,
   grid: null,
   curve: { requestId: 0, key: null, bags: null, points: null, ms: null, error: null },
@@ -161,6 +164,7 @@ function onReport(msg) {
   if (!h.step.length || r.step > h.step.at(-1)) {
     h.step.push(r.step);
     h.bagLoss.push(r.bagLoss ?? NaN);
+    h.excess.push(r.bagLoss != null && r.bagLossFloor != null ? r.bagLoss - r.bagLossFloor : NaN);
     h.trainAccuracy.push(r.trainAccuracy ?? NaN);
     h.testAccuracy.push(r.testAccuracy ?? NaN);
     if (h.step.length > 4000) thin(h);
@@ -181,11 +185,12 @@ function render() {
   $('stat-step').textContent = formatInt(r.step);
   $('stat-learner').textContent = LEARNER_NAMES[state.values.learner] ?? state.values.learner;
   $('m-bag').textContent = formatMeasure(r.bagLoss);
+  $('m-bag-floor').textContent = Number.isFinite(r.bagLossFloor) ? `floor H(p) = ${formatMeasure(r.bagLossFloor)}` : '';
   $('m-train').textContent = formatPercent(r.trainAccuracy);
   $('m-test').textContent = formatPercent(r.testAccuracy);
   const h = state.history;
   const steps = Float64Array.from(h.step);
-  plots.loss.setData(steps, Float64Array.from(h.bagLoss));
+  plots.loss.setData(steps, Float64Array.from(h.excess));
   plots.acc.setData(steps, Float64Array.from(h.trainAccuracy), Float64Array.from(h.testAccuracy));
   const refs = referenceMeans();
   const marks = [];
@@ -200,42 +205,30 @@ function render() {
 
 /**
  * The sentence under the live plots when the bags are fitted but the instances are not. Fitted:
- * the bag loss is below 0.02, or it has settled (it moved by less than 1 % over the last half of
- * training, judged from step 100 on): the network matches the bags' proportions as well as it
- * will. Not the instances: test accuracy under a half, or more than a quarter below the
- * supervised ceiling once the sweep has measured it.
+ * the bag loss lies within 0.01 of its floor (the proportions' mean entropy, the least any
+ * network reaches: every bag's predicted proportions are then its reported ones). Not the
+ * instances: test accuracy under a half, or more than a quarter below the supervised ceiling
+ * once the sweep has measured it.
  */
-function fitted(h) {
-  const n = h.step.length;
-  if (!n) return false;
-  const now = h.bagLoss[n - 1];
-  const step = h.step[n - 1];
-  if (!Number.isFinite(now)) return false;
-  if (now < 0.02 && step > 0) return true;
-  if (step < 100) return false;
-  let i = n - 1;
-  while (i > 0 && h.step[i] > step / 2) i--;
-  const half = h.bagLoss[i];
-  return Number.isFinite(half) && Math.abs(now - half) <= 0.01 * Math.max(now, 1e-9);
-}
+const FITTED = 0.01;
 
 function renderFitNote() {
-  const h = state.history;
   const r = state.report;
   const note = $('fit-note');
-  const first = h.bagLoss.find(Number.isFinite);
   const ceiling = referenceMeans().ceiling;
   const poorBelow = Number.isFinite(ceiling) ? Math.max(0.5, ceiling - 0.25) : 0.5;
+  const excess = r ? r.bagLoss - r.bagLossFloor : NaN;
+  const fitted = r && r.step > 0 && Number.isFinite(excess) && excess < FITTED;
   const poor = r && Number.isFinite(r.testAccuracy) && r.testAccuracy < poorBelow;
-  const show = !!(poor && fitted(h));
+  const show = !!(fitted && poor);
   note.hidden = !show;
   document.body.dataset.fitNote = show ? 'shown' : 'hidden';
-  if (show) {
-    const how = r.bagLoss < 0.02 ? `is down to ${formatMeasure(r.bagLoss)}` : `has settled at ${formatMeasure(r.bagLoss)}`;
-    note.textContent = `The bags are fitted: the bag loss ${how} (from ${formatMeasure(first)} at step 0), `
-      + `yet only ${formatPercent(r.testAccuracy)} of the test instances are classified correctly. Matching each bag’s `
-      + 'proportions does not say which instance is which.';
-  }
+  note.textContent = show
+    ? `The bags are fitted: the bag loss is within ${formatMeasure(Math.max(excess, 0), 1)} of its floor `
+      + `${formatMeasure(r.bagLossFloor)} (the entropy of the proportions, the least any network can reach), yet only `
+      + `${formatPercent(r.testAccuracy)} of the test instances are classified correctly. Matching each bag’s `
+      + 'proportions does not say which instance is which.'
+    : '';
 }
 
 function renderLegend() {
@@ -266,7 +259,7 @@ function renderBagsText() {
   const mm = s.meanMap;
   const el = $('bags-meanmap');
   if (mm?.refused) {
-    el.textContent = `The mean map refuses: ${plainMessage(mm.refused)}`;
+    el.textContent = `The mean map refuses: ${plainMessage(mm.refused).replace(/([^.!?])$/, '$1.')}`;
     el.classList.add('refused');
     $('m-mm').textContent = 'refused';
     document.body.dataset.meanMap = 'refused';
@@ -459,7 +452,8 @@ function renderSweep() {
   const marks = [];
   if (Number.isFinite(refs.ceiling)) marks.push({ y: refs.ceiling, label: `all labels ${formatPercent(refs.ceiling)}`, color: '#444', dash: [6, 4] });
   if (Number.isFinite(refs.floor)) marks.push({ y: refs.floor, label: `majority class ${formatPercent(refs.floor)}`, color: '#888', dash: [2, 4] });
-  if (Number.isFinite(state.values.bag)) marks.push({ x: state.values.bag, label: 'live run', color: '#0b4f8c', dash: [3, 3] });
+  // The live run's bag size (named in the caption).
+  if (Number.isFinite(state.values.bag)) marks.push({ x: state.values.bag, label: '', color: '#0b4f8c', dash: [3, 3] });
   plots.sweep.setMarkers(marks);
 
   const bar = $('sweep-bar');
@@ -481,7 +475,8 @@ function renderSweep() {
   if (c.error) notes.push(`The mean map’s curve could not be computed: ${c.error}`);
   const refused = rows.filter((r) => r.meanMap.refused);
   if (refused.length) {
-    notes.push(`The mean map refuses at bag size${refused.length > 1 ? 's' : ''} ${refused.map((r) => formatInt(r.bag)).join(', ')}: ${plainMessage(refused[0].meanMap.refused)}`);
+    const why = plainMessage(refused[0].meanMap.refused).replace(/([^.!?])$/, '$1.');
+    notes.push(`The mean map refuses at bag size${refused.length > 1 ? 's' : ''} ${refused.map((r) => formatInt(r.bag)).join(', ')}: ${why}`);
   }
   if (sw.cells && sw.key !== keyOf(state.values, Object.keys(state.values).filter((k) => k !== 'learner' && k !== 'bag'))) {
     notes.push('The networks were trained at earlier settings: train the sweep again for these.');
@@ -509,8 +504,8 @@ function buildPlots() {
   const stepAxis = { label: 'step', name: 'step', format: stepLabel };
   plots.loss = new SeriesPlot($('plot-loss'), {
     x: stepAxis,
-    y: { label: 'bag loss', log: true, size: 60 },
-    series: [{ label: 'bag loss (training bags)', stroke: '#7B3294', width: 2 }],
+    y: { label: 'bag loss − H(p)', log: true, size: 60 },
+    series: [{ label: 'bag loss − its floor H(p) (training bags)', stroke: '#7B3294', width: 2 }],
     height: (w) => Math.min(200, Math.max(150, w * 0.3)),
   });
   plots.acc = new SeriesPlot($('plot-acc'), {

@@ -13,8 +13,8 @@
 //     proportions = {bags, classes, names, reported (m×K), truth (m×K), purified (m), singular,
 //     condition}; meanMap = {accuracy} or {refused: text}; gridSpec = {size, lo, hi} or null
 //     (the cells only); points = {trainX, trainY, testX, testY} or null
-//   PROGRESS / DONE carry `report` = {step, bagLoss, trainAccuracy, testAccuracy, diverged,
-//     message}, `confusion` = {classes, names, counts (K×K)} and, for the cells, `grid`
+//   PROGRESS / DONE carry `report` = {step, bagLoss, bagLossFloor (the proportions' mean entropy,
+//     the least any network reaches), trainAccuracy, testAccuracy, diverged, message}, `confusion` = {classes, names, counts (K×K)} and, for the cells, `grid`
 //     (Float32Array, the class probabilities on the grid, point-major) when one is due
 //   {type: CURVE_READY, requestId, bags, curve: [{bag, mean, se, refused}], ms}
 //   {type: ERROR, requestId, during: WEAK_SWEEP, message}   the curve could not be computed
@@ -37,6 +37,7 @@ function cleanReport(r) {
   return {
     step: finite(r.step) ?? 0,
     bagLoss: finite(r.bagLoss),
+    bagLossFloor: finite(r.bagLossFloor),
     trainAccuracy: finite(r.trainAccuracy),
     testAccuracy: finite(r.testAccuracy),
     diverged: r.diverged == null ? null : text(r.diverged),
