@@ -126,8 +126,8 @@ fn bags_of_one_train_as_cross_entropy_bit_for_bit() {
                     t.advance(1).expect("no divergence");
                     losses.push(t.last_loss().expect("a step"));
                 }
-                losses.extend(pollster::block_on(t.advance_async(30)).expect("no divergence"));
-                let params = pollster::block_on(t.params_async()).expect("params");
+                losses.extend(descent::exec::block_on(t.advance_async(30)).expect("no divergence"));
+                let params = descent::exec::block_on(t.params_async()).expect("params");
                 (losses, params)
             })
             .collect();

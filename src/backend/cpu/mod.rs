@@ -593,28 +593,36 @@ fn cross_entropy_slices(
 /// Scratch of [`bag_cross_entropy_slices`], kept so that steps allocate nothing.
 #[derive(Default)]
 struct BagScratch {
-    /// Per row: the maximum logit m_i and the sum S_i = Σ_c e^{g_ic − m_i}.
-    max: Vec<f32>,
+    /// Per logit (`rows × cols`): g_ic − m_i, then a_ic = g_ic − m_i − ln S_i.
+    d: Vec<f32>,
+    a: Vec<f32>,
+    /// Per row: the sum S_i = Σ_c e^{g_ic − m_i}.
     sum: Vec<f32>,
     /// Per row: the proportion mass Σ_c p_jc over the classes whose largest log softmax in
     /// its bag is this row's (the weight of its ln S_i in the loss).
     mass: Vec<f64>,
-    /// Per row of one bag (`bag × cols`): a_ic = log softmax(g_i)_c, then u_ic.
-    a: Vec<f32>,
+    /// Per class of one bag: p_c, the largest a_ic, its row, and T_c.
+    p: Vec<f32>,
+    top: Vec<f32>,
+    top_row: Vec<usize>,
+    t: Vec<f32>,
+    /// Per logit of one bag (`bag × cols`): e^{a_ic − a*_c}, then u_ic.
+    e: Vec<f32>,
 }
 
 /// The body of [`Backend::bag_cross_entropy`] on `rows × cols` logits in bags of `bag` rows:
 /// writes `r`, returns the loss (NaN when `bag` is 0 or does not divide `rows`).
 ///
 /// The passes of [`cross_entropy_slices`] first: per row the logits g, their maximum m_i and
-/// the exponents g − m; e = exp(g − m) over the whole matrix through [`exp_f32`]; per row the
-/// sum S_i and the softmax s = e / S_i. Then per bag, per class: a_ic = (g_ic − m_i) − ln S_i,
-/// the row i* of the largest, T_c = Σ_i e^{a_ic − a_i*c}, the loss terms
-/// p_c (m_{i*} − g_{i*c}) (added in order, as cross-entropy adds y_c (m − g_c)),
-/// p_c into the mass of row i* and p_c (ln bag − ln T_c), and u_ic = p_c · bag e^{a_ic − a_i*c} / T_c;
-/// per row U_i = Σ_c u_ic and r = s U_i − u. Last the loss adds mass_i ln S_i row by row (as
+/// d = g − m (kept); e = exp(d) over the whole matrix through [`exp_f32`]; per row the sum
+/// S_i and the softmax s = e / S_i, and a = d − ln S_i. Then per bag, row by row so that the
+/// loops run along the classes: per class c the mean target p_c, the largest a_ic (a*_c, at
+/// row i*), T_c = Σ_i e^{a_ic − a*_c} and u_ic = p_c · (bag · e^{a_ic − a*_c} / T_c); the loss
+/// terms p_c (m_{i*} − g_{i*c}) = −p_c d_{i*c} (added in order, as cross-entropy adds
+/// y_c (m − g_c)), p_c into the mass of row i*, and p_c (ln bag − ln T_c); per row
+/// U_i = Σ_c u_ic and r = s U_i − u. Last the loss adds mass_i ln S_i row by row (as
 /// cross-entropy adds (Σ_c y_c) ln S_i) and then the ln T terms, in f64. With bags of one,
-/// a − a_i* = 0, e⁰ = T = 1 and ln 1 = 0 make every extra term exactly 0 or 1: the result is
+/// a − a* = 0, e⁰ = T = 1 and ln 1 = 0 make every extra term exactly 0 or 1: the result is
 /// cross-entropy's, bit for bit, when each target row sums to exactly 1 in f32 (U_i = 1).
 fn bag_cross_entropy_slices(
     scratch: &mut BagScratch,
@@ -632,46 +640,75 @@ fn bag_cross_entropy_slices(
     if len == 0 {
         return 0.0;
     }
-    let logit = |at: usize| match f0 {
-        Some(f0) => scale * (f[at] - f0[at]),
-        None => scale * f[at],
-    };
-    let BagScratch { max, sum, mass, a } = scratch;
-    max.clear();
-    max.resize(rows, 0.0);
+    let BagScratch {
+        d,
+        a,
+        sum,
+        mass,
+        p,
+        top,
+        top_row,
+        t,
+        e,
+    } = scratch;
+    d.clear();
+    d.resize(len, 0.0);
+    a.clear();
+    a.resize(len, 0.0);
     sum.clear();
     sum.resize(rows, 0.0);
     mass.clear();
     mass.resize(rows, 0.0);
-    a.clear();
-    a.resize(bag * cols, 0.0);
+    for v in [&mut *p, &mut *top, &mut *t] {
+        v.clear();
+        v.resize(cols, 0.0);
+    }
+    top_row.clear();
+    top_row.resize(cols, 0);
+    e.clear();
+    e.resize(bag * cols, 0.0);
     for i in 0..rows {
         let at = i * cols;
         let g = &mut r[at..at + cols];
-        for (c, gc) in g.iter_mut().enumerate() {
-            *gc = logit(at + c);
+        let fr = &f[at..at + cols];
+        match f0 {
+            Some(f0) => {
+                for ((gc, &fc), &f0c) in g.iter_mut().zip(fr).zip(&f0[at..at + cols]) {
+                    *gc = scale * (fc - f0c);
+                }
+            }
+            None => {
+                for (gc, &fc) in g.iter_mut().zip(fr) {
+                    *gc = scale * fc;
+                }
+            }
         }
         // As in cross_entropy_slices: NaN is skipped.
         let m = g
             .iter()
             .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m });
-        max[i] = m;
         for gc in g.iter_mut() {
             *gc -= m;
         }
     }
+    d.copy_from_slice(&r[..len]);
     for v in r[..len].iter_mut() {
         *v = exp_f32(*v);
     }
     for i in 0..rows {
-        let e = &mut r[i * cols..(i + 1) * cols];
+        let at = i * cols;
+        let ex = &mut r[at..at + cols];
         let mut s = 0.0f32;
-        for &ec in e.iter() {
+        for &ec in ex.iter() {
             s += ec;
         }
         sum[i] = s;
-        for ec in e.iter_mut() {
+        for ec in ex.iter_mut() {
             *ec /= s;
+        }
+        let ln_s = s.ln();
+        for (ac, &dc) in a[at..at + cols].iter_mut().zip(&d[at..at + cols]) {
+            *ac = dc - ln_s;
         }
     }
     let mut acc = 0.0f64;
@@ -679,48 +716,54 @@ fn bag_cross_entropy_slices(
     let bag_f = bag as f32;
     let ln_bag = (bag as f64).ln();
     for j in 0..rows / bag {
-        let first = j * bag;
-        for i in 0..bag {
-            let row = first + i;
-            let ln_s = sum[row].ln();
+        let first = j * bag * cols;
+        let block = first..first + bag * cols;
+        let (yb, ab) = (&y[block.clone()], &a[block.clone()]);
+        p.fill(0.0);
+        top.copy_from_slice(&ab[..cols]);
+        top_row.fill(0);
+        for (i, (yr, ar)) in yb.chunks_exact(cols).zip(ab.chunks_exact(cols)).enumerate() {
             for c in 0..cols {
-                a[i * cols + c] = (logit(row * cols + c) - max[row]) - ln_s;
+                p[c] += yr[c];
+                if ar[c] > top[c] {
+                    top[c] = ar[c];
+                    top_row[c] = i;
+                }
+            }
+        }
+        for pc in p.iter_mut() {
+            *pc /= bag_f;
+        }
+        for (er, ar) in e.chunks_exact_mut(cols).zip(ab.chunks_exact(cols)) {
+            for ((ec, &ac), &tc) in er.iter_mut().zip(ar).zip(top.iter()) {
+                *ec = ac - tc;
+            }
+        }
+        for ec in e.iter_mut() {
+            *ec = exp_f32(*ec);
+        }
+        t.fill(0.0);
+        for er in e.chunks_exact(cols) {
+            for (tc, &ec) in t.iter_mut().zip(er) {
+                *tc += ec;
             }
         }
         for c in 0..cols {
-            let mut p = 0.0f32;
-            for i in 0..bag {
-                p += y[(first + i) * cols + c];
-            }
-            let p = p / bag_f;
-            let mut top = 0;
-            for i in 1..bag {
-                if a[i * cols + c] > a[top * cols + c] {
-                    top = i;
-                }
-            }
-            let a_top = a[top * cols + c];
-            let mut t = 0.0f32;
-            for i in 0..bag {
-                t += exp_f32(a[i * cols + c] - a_top);
-            }
-            let row = first + top;
-            acc += p as f64 * (max[row] - logit(row * cols + c)) as f64;
-            mass[row] += p as f64;
-            acc_bag += p as f64 * (ln_bag - (t as f64).ln());
-            for i in 0..bag {
-                let at = i * cols + c;
-                a[at] = p * (bag_f * exp_f32(a[at] - a_top) / t);
-            }
+            let row = j * bag + top_row[c];
+            acc += p[c] as f64 * (-d[row * cols + c]) as f64;
+            mass[row] += p[c] as f64;
+            acc_bag += p[c] as f64 * (ln_bag - (t[c] as f64).ln());
         }
-        for i in 0..bag {
-            let u = &a[i * cols..(i + 1) * cols];
+        for (i, er) in e.chunks_exact_mut(cols).enumerate() {
+            for ((ec, &pc), &tc) in er.iter_mut().zip(p.iter()).zip(t.iter()) {
+                *ec = pc * (bag_f * *ec / tc);
+            }
             let mut total = 0.0f32;
-            for &uc in u {
+            for &uc in er.iter() {
                 total += uc;
             }
-            let at = (first + i) * cols;
-            for (rc, &uc) in r[at..at + cols].iter_mut().zip(u) {
+            let at = first + i * cols;
+            for (rc, &uc) in r[at..at + cols].iter_mut().zip(er.iter()) {
                 *rc = *rc * total - uc;
             }
         }
