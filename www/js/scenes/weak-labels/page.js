@@ -493,7 +493,7 @@ function renderSweep() {
 function buildPlots() {
   plots.sweep = new SeriesPlot($('plot-sweep'), {
     x: { label: 'bag size k (log scale)', name: 'bag size', log: true, logBase: 2, format: (v) => (v >= 1 ? String(Math.round(v)) : '') },
-    y: { label: 'instance test accuracy', log: false, size: 56, range: [0, 1] },
+    y: { label: 'test accuracy', log: false, size: 56, range: [0, 1] },
     series: [
       { ...LEARNERS.dllp, points: true, pointSize: 6 },
       { ...LEARNERS.easyllp, points: true, pointSize: 5 },
