@@ -501,7 +501,7 @@ if (weakPageResults) {
   const s = (x) => (x / 1000).toFixed(2);
   console.log(`  the page: mean map's curve in its live worker ${sweep.curve.ms.toFixed(1)} ms (first call; page request → reply ${sweep.curve.wallMs.toFixed(1)} ms)`);
   console.log(`  the page's sweep, ${sweep.cold.sizes} bag sizes × ${sweep.cold.seeds} seeds + ${sweep.cold.seeds} references = ${sweep.cold.jobs} jobs over a pool of ${sweep.cold.workers} workers, live run paused:`);
-  const cores = (x) => (x.workerCpuS == null ? '' : `; workers' CPU ${x.workerCpuS.toFixed(1)} s, ${(x.workerCpuS / (x.ms / 1000)).toFixed(2)} cores on average`);
+  const cores = (x) => (x.workerCpuS == null ? '' : `; workers' CPU ${x.workerCpuS.toFixed(1)} s, ${(x.workerCpuS / (x.ms / 1000)).toFixed(2)} cores on average, so ${(x.workerCpuS / x.workers).toFixed(1)} s if each of the ${x.workers} had a core`);
   console.log(`    first click (workers start): ${s(sweep.cold.ms)} s, first point ${s(sweep.cold.firstMs)} s${cores(sweep.cold)}`);
   console.log(`    again, workers warm: ${sweep.warm.map((w) => `${s(w.ms)} s (first point ${s(w.firstMs)} s${cores(w)})`).join('; ')}`);
   const warmMs = sweep.warm.reduce((a, w) => a + w.ms, 0) / sweep.warm.length;
