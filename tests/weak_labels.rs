@@ -199,6 +199,14 @@ fn the_cell_populations_have_decision_regions() {
         .map(|r| (0..3).fold(0, |b, i| if r[i] > r[b] { i } else { b }))
         .collect();
     assert!(winners.len() >= 2, "{winners:?}");
+    let pts = run.points().expect("a 2-D set has points");
+    assert_eq!((pts.train_x.len(), pts.train_y.len()), (512 * 2, 512));
+    assert_eq!((pts.test_x.len(), pts.test_y.len()), (512 * 2, 512));
+    assert!(
+        pts.train_y
+            .iter()
+            .all(|&c| c == 0.0 || c == 1.0 || c == 2.0)
+    );
     let p = run.proportions();
     assert_eq!((p.bags, p.size, p.classes), (64, 8, 3));
     assert_eq!(p.names.len(), 3);
@@ -212,6 +220,7 @@ fn the_cell_populations_have_decision_regions() {
     )
     .unwrap();
     assert!(digits_run.predict_grid().is_none());
+    assert!(digits_run.points().is_none());
 }
 
 #[test]

@@ -531,6 +531,9 @@ fn weak_labels_live_run_reports_bag_loss_and_instance_accuracy() {
         grid.iter()
             .all(|v| v.is_finite() && (0.0..=1.0).contains(v))
     );
+    let pts = run.points().unwrap();
+    let train_x: Float32Array = get(&pts, "trainX").dyn_into().unwrap();
+    assert_eq!(train_x.length(), 512 * 2);
     let mm = run.mean_map().unwrap();
     assert!(num(&mm, "accuracy") > 0.5);
     let w = run.export_weights().unwrap();

@@ -190,6 +190,29 @@ impl WeakLabels {
         self.inner.predict_grid()
     }
 
+    /// `{ trainX, trainY, testX, testY }` (Float32Arrays) for the cell populations: the
+    /// instances in bags (`n × 2`, bag order) and the test points, each with its true class as a
+    /// number; null for the digits.
+    pub fn points(&self) -> Result<JsValue, JsValue> {
+        let Some(p) = self.inner.points() else {
+            return Ok(JsValue::NULL);
+        };
+        let obj = js_sys::Object::new();
+        for (key, values) in [
+            ("trainX", p.train_x),
+            ("trainY", p.train_y),
+            ("testX", p.test_x),
+            ("testY", p.test_y),
+        ] {
+            js_sys::Reflect::set(
+                &obj,
+                &JsValue::from_str(key),
+                &js_sys::Float32Array::from(values.as_slice()),
+            )?;
+        }
+        Ok(obj.into())
+    }
+
     /// The mean map on the live run's bags: `{ accuracy, refused }`, one of them null.
     #[wasm_bindgen(js_name = meanMap)]
     pub fn mean_map(&self) -> Result<JsValue, JsValue> {

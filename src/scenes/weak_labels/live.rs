@@ -88,6 +88,18 @@ pub struct MeanMapResult {
     pub refused: Option<String>,
 }
 
+/// A 2-D set's points with their true classes (see [`WeakLabels::points`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Points {
+    /// `n × 2`, the instances in bag order.
+    pub train_x: Vec<f32>,
+    /// Their classes 0..K−1 as numbers.
+    pub train_y: Vec<f32>,
+    /// `n_test × 2`.
+    pub test_x: Vec<f32>,
+    pub test_y: Vec<f32>,
+}
+
 /// The live run.
 pub struct WeakLabels {
     config: WeakConfig,
@@ -286,6 +298,20 @@ impl WeakLabels {
                 refused: Some(refusal_text(&e)),
             },
         }
+    }
+
+    /// The points of a 2-D set as the regions plot draws them (`None` for the digits): the
+    /// instances in bags (bag order) and the test points, each with its true class as a number
+    /// (shown to the reader, never to the learner).
+    pub fn points(&self) -> Option<Points> {
+        self.grid.as_ref()?;
+        let as_f32 = |l: &[usize]| l.iter().map(|&c| c as f32).collect();
+        Some(Points {
+            train_x: self.x.clone(),
+            train_y: as_f32(&self.labels),
+            test_x: self.pool.data.x_test.clone(),
+            test_y: as_f32(&self.pool.test_labels),
+        })
     }
 
     /// The plotting grid of the cell populations (`None` for the digits).

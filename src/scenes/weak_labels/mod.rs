@@ -55,16 +55,17 @@
 //! labels are unbiased only for bags drawn from the prior and their variance grows like k, so
 //! it falls first; at c = 10⁴ (bags from the prior) it keeps up with DLLP longer.
 //!
-//! Cost, in Chromium (release wasm, this 2-core machine under a load average of about 5): a
-//! sweep cell (two networks and the mean map) 0.4 s quiet, up to 1.3 s under load; the 10 sizes
-//! × 3 seeds of the defaults with their references 19.7 s on one worker (so about 10 s on a
-//! pool of two); the mean map's curve over every size and seed 37–81 ms; the live run at width
-//! 256 on the 1,024 digits 186 (DLLP) and 203 (EasyLLP) steps/s with a report every 100 steps.
+//! Cost, measured on this 2-core machine while other builds ran on it (load average 3.5–7;
+//! figures from two runs): in Chromium (release wasm), a sweep cell (two networks and the mean
+//! map) 0.4–0.6 s when the load let up and up to 1.6 s under it, the 10 sizes × 3 seeds of the
+//! defaults with their references 19.7 s and 27.1 s on one worker (the first 8 sizes 21.9 s),
+//! so about half that on a pool of two; the mean map's curve over every size and seed 25–95 ms;
+//! the live run at width 256 on the 1,024 digits 136–206 steps/s with a report every 100 steps
+//! (97–186 with one every 10). Natively (release): a cell 0.2 s, the mean map's curve 24–44 ms,
+//! the live run at width 256 369 steps/s with reports.
 
 pub mod live;
 pub mod sweep;
-
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -360,9 +361,6 @@ impl Pool {
 
 /// The refusal of a run on the digits before the page has handed them over.
 pub const DIGITS_MISSING: &str = "the digits file has not been loaded into this engine yet (setDigits); wait for it or choose the cell populations";
-
-/// The data a scene's run needs beyond its settings: the parsed digits (for `data = digits`).
-pub type DigitsSource = Option<Arc<Digits>>;
 
 /// The fraction of `predicted` equal to `truth`.
 pub fn accuracy(predicted: &[usize], truth: &[usize]) -> f64 {

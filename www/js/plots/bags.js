@@ -31,7 +31,17 @@ export class BagsPlot {
         y: { range: () => [0, 1.08] },
       },
       axes: [
-        axis('bag', { values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v + 1) : '')) }),
+        // A tick at the middle of a bar, labelled with its bag's number (1-based), at most about
+        // ten of them.
+        axis('bag', {
+          splits: () => {
+            const every = Math.max(1, Math.ceil(this.m / 10));
+            const out = [];
+            for (let j = 0; j < Math.max(1, this.m); j += every) out.push(j + 0.5);
+            return out;
+          },
+          values: (u, splits) => splits.map((v) => String(Math.round(v + 0.5))),
+        }),
         axis('proportion', { size: 52, values: (u, splits) => splits.map((v) => (v <= 1 ? String(Number(v.toFixed(2))) : '')) }),
       ],
       series: [{ label: 'bag' }, { label: 'proportion', paths: () => null, points: { show: false } }],

@@ -493,18 +493,18 @@ function renderSweep() {
 function buildPlots() {
   plots.sweep = new SeriesPlot($('plot-sweep'), {
     x: { label: 'bag size k (log scale)', name: 'bag size', log: true, logBase: 2, format: (v) => (v >= 1 ? String(Math.round(v)) : '') },
-    y: { label: 'instance test accuracy', log: false, size: 56, range: [0, 1] },
+    y: { label: 'test accuracy', log: false, size: 56, range: [0, 1] },
     series: [
       { ...LEARNERS.dllp, points: true, pointSize: 6 },
       { ...LEARNERS.easyllp, points: true, pointSize: 5 },
       { ...LEARNERS.meanMap, points: true, pointSize: 4 },
     ],
-    height: (w) => Math.min(360, Math.max(220, w * 0.55)),
+    height: (w) => Math.min(380, Math.max(220, w * 0.45)),
   });
   const stepAxis = { label: 'step', name: 'step', format: stepLabel };
   plots.loss = new SeriesPlot($('plot-loss'), {
     x: stepAxis,
-    y: { label: 'bag loss − H(p)', log: true, size: 60 },
+    y: { label: 'L − H(p)', log: true, size: 60 },
     series: [{ label: 'bag loss − its floor H(p) (training bags)', stroke: '#7B3294', width: 2 }],
     height: (w) => Math.min(200, Math.max(150, w * 0.3)),
   });
