@@ -10,18 +10,24 @@
 //      Many classes: steps/s under the squared loss (one-hot targets) and under softmax
 //      cross-entropy at the same shapes (K = 10, n = 256, d = 2, one hidden layer of 64, 256,
 //      1024; the digits, 1,024 images, width 256), and a generated 10 MB CSV through the
-//      table parser;
+//      table parser; Weak labels: the mean map's curve over every bag size against the same
+//      curve with the labels known, the live run (DLLP, width 256, digits) against
+//      cross-entropy training at the same shape;
+//   2b. the Weak-labels page itself (weak-labels.html): the bag-size sweep over its pool of
+//      workers (cold, then warm twice) against the same jobs one after another in a single
+//      worker of the same code, and the live run's steps/s at width 256 as the page runs it;
 //   3. natively, the same Rust code: `cargo bench --bench gemm -- --json`,
-//      `cargo bench --bench train`, `cargo bench --bench loss` and `cargo bench --bench table`.
+//      `cargo bench --bench train`, `cargo bench --bench loss`, `cargo bench --bench table` and
+//      `cargo bench --bench weak_labels`.
 // Prints every figure with the peer's figure and the ratio, checks the issue's targets, and
 // writes target/bench/bench.json (everything) and target/bench/train.json (the MLP rows).
 // Build the site first (scripts/build.sh); scripts/bench.sh does both.
 //
-//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,loss,digits,table] [--no-native] [--no-peers]
+//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,loss,digits,table,weak] [--no-native] [--no-peers]
 //                          [--no-load] [--loads 5]
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync, constants as zlib } from 'node:zlib';
@@ -133,8 +139,152 @@ function sizes(paths) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// 2b. The Weak-labels page: its bag-size sweep over the pool, and its live run.
+
+/**
+ * CPU seconds (user + system) used so far by the Web Worker threads ("DedicatedWorker") of the
+ * browser this script launched (its descendant processes, read from /proc; null off Linux). On a
+ * shared machine a worker gets less than a core: its CPU seconds per wall second say how much,
+ * and work per CPU second is a figure the other processes' load does not change.
+ */
+function workerCpuSeconds() {
+  try {
+    const parentOf = new Map();
+    for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+        parentOf.set(Number(p), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch {
+        // gone
+      }
+    }
+    const mine = (pid) => {
+      for (let q = pid, hops = 0; q > 1 && hops < 10; q = parentOf.get(q), hops++) if (q === process.pid) return true;
+      return false;
+    };
+    let total = 0;
+    for (const pid of parentOf.keys()) {
+      if (pid === process.pid || !mine(pid)) continue;
+      try {
+        for (const t of readdirSync(`/proc/${pid}/task`)) {
+          const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+          if (!st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).startsWith('DedicatedWorker')) continue;
+          const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+          total += (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+        }
+      } catch {
+        // gone
+      }
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
+const wantWeakPage = !only || only.split(',').some((o) => 'weak sweep'.includes(o) || 'weak page'.includes(o));
+
+/** Opens weak-labels.html?query in a fresh context; returns {page, context, errors}. */
+async function weakPage(query) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}weak-labels.html?${query}`);
+  await page.waitForFunction(() => window.descent?.report && document.body.dataset.status !== 'loading', null, { timeout: 60_000 });
+  return { page, context, errors };
+}
+
+/**
+ * The sweep at the page's defaults (the live run paused, so that only the pool works): the
+ * reader's first click (the pool's workers start as the pointer reaches the button, as they do
+ * for a reader, and load the engine and the digits), then again with the workers warm, then
+ * the peer — the same jobs in the same order through the same pool code with one worker,
+ * warmed first — then the pool warm once more. Times are the page's own (click → last result;
+ * click → first cell's result).
+ */
+async function weakSweep() {
+  const { page, context, errors } = await weakPage('play=0');
+  try {
+    await page.waitForFunction(() => document.body.dataset.curve === 'ready', null, { timeout: 60_000 });
+    const curve = await page.evaluate(() => ({ ms: window.descent.curve.ms, wallMs: window.descent.curve.wallMs, bags: window.descent.curve.bags }));
+    const cpu = async (fn) => {
+      const c0 = workerCpuSeconds();
+      const out = await fn();
+      const c1 = workerCpuSeconds();
+      return { ...out, workerCpuS: c0 == null || c1 == null ? null : c1 - c0 };
+    };
+    const poolSweep = () =>
+      cpu(async () => {
+        const before = await page.evaluate(() => window.descent.pool.batch);
+        await page.click('#btn-sweep');
+        await page.waitForFunction((b) => window.descent.pool.batch > b && document.body.dataset.sweep === 'done', before, { timeout: 600_000, polling: 100 });
+        return page.evaluate(() => {
+          const s = window.descent.sweep;
+          return { ms: s.ms, firstMs: s.firstMs, jobs: s.total, sizes: s.bags.length, seeds: s.seeds.length, workers: window.descent.pool.size };
+        });
+      });
+    const cold = await poolSweep();
+    const warm1 = await poolSweep();
+    const serial = await cpu(() => page.evaluate(async () => {
+      const { createPool } = await import(new URL('js/core/task-pool.js', location.href).href);
+      const sw = window.descent.sweep;
+      const jobs = [];
+      for (const seed of sw.seeds) {
+        jobs.push({ kind: 'reference', config: sw.config, seed });
+        for (const bag of sw.bags) jobs.push({ kind: 'cell', config: sw.config, bag, seed });
+      }
+      const pool = createPool({ workerUrl: new URL('js/scenes/weak-labels/pool-worker.js', location.href), size: 1, name: 'serial peer' });
+      const run = (batch) =>
+        new Promise((resolve, reject) => {
+          const t0 = performance.now();
+          let first = null;
+          pool.run(batch, {
+            onResult: (_, i) => {
+              if (batch[i].kind === 'cell') first ??= performance.now() - t0;
+            },
+            onDone: () => resolve({ ms: performance.now() - t0, firstMs: first }),
+            onFail: (text) => reject(new Error(text)),
+          });
+        });
+      // Warm: the worker loads the engine and the digits.
+      await run([{ kind: 'reference', config: { ...sw.config, steps: 1 }, seed: sw.seeds[0] }]);
+      const r = await run(jobs);
+      pool.cancel();
+      return { ...r, jobs: jobs.length, workers: 1 };
+    }));
+    const warm2 = await poolSweep();
+    return { curve, cold, warm: [warm1, warm2], serial, errors };
+  } finally {
+    await context.close();
+  }
+}
+
+/** The live run at width 256 on the digits as the page runs it: steps over 4 s of play. */
+async function weakLivePage(width) {
+  const { page, context, errors } = await weakPage(`play=1&width=${width}`);
+  try {
+    await page.waitForFunction(() => window.descent.report?.step >= 1, null, { timeout: 60_000, polling: 50 });
+    await page.waitForTimeout(1000);
+    const at = () => page.evaluate(() => ({ step: window.descent.report.step, t: performance.now(), width: window.descent.shell.api.values.width, diverged: window.descent.report.diverged ?? null }));
+    const c0 = workerCpuSeconds();
+    const a = await at();
+    await page.waitForTimeout(4000);
+    const b = await at();
+    const c1 = workerCpuSeconds();
+    if (b.diverged) throw new Error(`the page's live run ${b.diverged}`);
+    const workerCpuS = c0 == null || c1 == null ? null : c1 - c0;
+    return { width: b.width, steps: b.step - a.step, seconds: (b.t - a.t) / 1000, stepsPerSecond: ((b.step - a.step) * 1000) / (b.t - a.t), workerCpuS, stepsPerWorkerCpuSecond: workerCpuS ? (b.step - a.step) / workerCpuS : null, errors };
+  } finally {
+    await context.close();
+  }
+}
+
 let load = null;
 let browserResults;
+let weakPageResults = null;
 try {
   if (withLoad) {
     console.log(`timing ${loads} loads of the Playground…`);
@@ -170,6 +320,13 @@ try {
     clearInterval(poll);
   }
   browserResults = await page.evaluate(() => window.benchResults);
+  await page.close();
+  if (wantWeakPage && !browserResults.error) {
+    console.log('timing the Weak-labels page: the bag-size sweep over its pool (three times) and in one worker, the live run…');
+    const sweep = await weakSweep();
+    const live = await weakLivePage(256);
+    weakPageResults = { sweep, live };
+  }
 } finally {
   await browser.close();
   await server.close();
@@ -220,6 +377,12 @@ const nativeTable = withNative && browserResults.table?.length ? (() => {
   const m = cargoBenchText('table').match(/table: ([\d.]+) MB.*?parse ([\d.]+) ms/);
   return m ? { mb: Number(m[1]), ms: Number(m[2]) } : null;
 })() : null;
+
+// benches/weak_labels.rs: the curve, the live run and a sweep cell natively (lines "native weak …").
+const nativeWeak =
+  withNative && (browserResults.weak?.curve || browserResults.weak?.live)
+    ? cargoBenchText('weak_labels').split('\n').filter((l) => l.startsWith('native weak'))
+    : [];
 
 // ---------------------------------------------------------------------------------------------
 // Figures, ratios, targets.
@@ -322,6 +485,31 @@ if (loss.length) {
 for (const t of tableRows) {
   console.log(`\ngenerated CSV, ${(t.bytes / 1e6).toFixed(1)} MB, ${t.rows} rows, through the release wasm (median of 5): ${t.ms.toFixed(1)} ms, ${t.mbPerSecond.toFixed(0)} MB/s (runs ${t.runs.map((x) => x.toFixed(1)).join(', ')} ms)` + (t.nativeMs != null ? `; native ${t.nativeMs.toFixed(1)} ms, wasm ÷ native ${rf(t.wasmOverNative)}` : ''));
 }
+const weak = browserResults.weak ?? {};
+if (weak.curve || weak.live || weakPageResults) console.log('\nweak labels, the scene\'s defaults on the digits (1,024 instances in bags, 3 seeds)');
+if (weak.curve) {
+  const c = weak.curve;
+  console.log(`  mean map's curve, ${c.sizes.length} bag sizes × ${c.seeds} seeds (weakMeanMapCurve, median of 5, curve/peer/peer/curve): ${c.ms.toFixed(1)} ms (runs ${c.runs.curve.map((x) => x.toFixed(1)).join(', ')}); peer, the same curve with the labels known (nearest class mean): ${c.nearestMeanMs.toFixed(1)} ms (runs ${c.runs.nearestMean.map((x) => x.toFixed(1)).join(', ')}); curve ÷ peer ${rf(r(c.ms, c.nearestMeanMs))}`);
+}
+if (weak.live) {
+  const l = weak.live;
+  console.log(`  live run, DLLP, 1 × ${l.width}, ${l.instances} digits in bags of ${l.bag}, stepped as the page's worker steps it (a report and the confusion every ~30 ms: ${l.stepsPerReport.join(', ')} steps per report): ${f(l.stepsPerSecond)} steps/s (runs ${l.runs.live.map((x) => f(x)).join(', ')}; best chunk ${f(l.best.live)}); in long runs ${f(l.longRuns)} steps/s; peer, cross-entropy on the labels at the same shape: ${f(l.crossEntropy)} steps/s (runs ${l.runs.crossEntropy.map((x) => f(x)).join(', ')}); live ÷ cross-entropy ${rf(r(l.stepsPerSecond, l.crossEntropy))}`);
+}
+for (const line of nativeWeak) console.log(`  ${line}`);
+if (weakPageResults) {
+  const { sweep, live } = weakPageResults;
+  const s = (x) => (x / 1000).toFixed(2);
+  console.log(`  the page: mean map's curve in its live worker ${sweep.curve.ms.toFixed(1)} ms (first call; page request → reply ${sweep.curve.wallMs.toFixed(1)} ms)`);
+  console.log(`  the page's sweep, ${sweep.cold.sizes} bag sizes × ${sweep.cold.seeds} seeds + ${sweep.cold.seeds} references = ${sweep.cold.jobs} jobs over a pool of ${sweep.cold.workers} workers, live run paused:`);
+  const cores = (x) => (x.workerCpuS == null ? '' : `; workers' CPU ${x.workerCpuS.toFixed(1)} s, ${(x.workerCpuS / (x.ms / 1000)).toFixed(2)} cores on average, so ${(x.workerCpuS / x.workers).toFixed(1)} s if each of the ${x.workers} had a core`);
+  console.log(`    first click (workers start): ${s(sweep.cold.ms)} s, first point ${s(sweep.cold.firstMs)} s${cores(sweep.cold)}`);
+  console.log(`    again, workers warm: ${sweep.warm.map((w) => `${s(w.ms)} s (first point ${s(w.firstMs)} s${cores(w)})`).join('; ')}`);
+  const warmMs = sweep.warm.reduce((a, w) => a + w.ms, 0) / sweep.warm.length;
+  console.log(`    peer, the same ${sweep.serial.jobs} jobs one after another in one warm worker: ${s(sweep.serial.ms)} s (first point ${s(sweep.serial.firstMs)} s${cores(sweep.serial)}); the pool's speed-up (serial ÷ warm pool, mean of the two) ${rf(r(sweep.serial.ms, warmMs))}`);
+  console.log(`  the page's live run at width ${live.width} on the digits (DLLP, bags of 16): ${f(live.stepsPerSecond)} steps/s (${live.steps} steps in ${live.seconds.toFixed(2)} s)` + (live.workerCpuS == null ? '' : `; its worker got ${(live.workerCpuS / live.seconds).toFixed(2)} of a core: ${f(live.stepsPerWorkerCpuSecond)} steps per worker CPU second`));
+  const errs = [...sweep.errors, ...live.errors];
+  if (errs.length) console.log(`  page errors: ${errs.join(' | ')}`);
+}
 if (load) {
   console.log('\ninitial load of the Playground (every file requested until the first trained frame; gzip -9)');
   table(
@@ -364,6 +552,16 @@ for (const l of loss.filter((x) => x.data === 'digits')) {
   check(`digits, 1 × ${l.width}, full batch (n = ${l.nTrain}), cross-entropy ≥ 150 steps/s`, l.crossEntropy >= 150, `${f(l.crossEntropy)} steps/s (squared ${f(l.squared)}; squared ÷ CE ${rf(l.squaredOverCe)})`);
 }
 for (const t of tableRows) check(`a ${(t.bytes / 1e6).toFixed(0)} MB CSV parsed in under 1 s`, t.ms < 1000, `${t.ms.toFixed(1)} ms`);
+if (weak.curve) check(`weak labels: the mean map's curve over every bag size (${weak.curve.sizes.length} × ${weak.curve.seeds} seeds) in under 200 ms`, weak.curve.ms < 200, `${weak.curve.ms.toFixed(1)} ms (labels known ${weak.curve.nearestMeanMs.toFixed(1)} ms)`);
+if (weak.live) check(`weak labels: the live run at width ${weak.live.width} on the digits ≥ 150 steps/s`, weak.live.stepsPerSecond >= 150, `${f(weak.live.stepsPerSecond)} steps/s (cross-entropy ${f(weak.live.crossEntropy)}; live ÷ CE ${rf(r(weak.live.stepsPerSecond, weak.live.crossEntropy))})`);
+if (weakPageResults) {
+  const { sweep, live } = weakPageResults;
+  const all = [sweep.cold, ...sweep.warm];
+  const worst = (key) => Math.max(...all.map((x) => x[key]));
+  check(`weak labels: the bag-size sweep (${sweep.cold.sizes} sizes × ${sweep.cold.seeds} seeds + references) over the pool in under 15 s`, worst('ms') < 15000, `slowest ${(worst('ms') / 1000).toFixed(2)} s (first click ${(sweep.cold.ms / 1000).toFixed(2)} s; one worker ${(sweep.serial.ms / 1000).toFixed(2)} s)`);
+  check('weak labels: the sweep\'s first point within 1 s', worst('firstMs') < 1000, `slowest ${(worst('firstMs') / 1000).toFixed(2)} s (first click ${(sweep.cold.firstMs / 1000).toFixed(2)} s)`);
+  check('weak labels: the page\'s live run at width 256 ≥ 150 steps/s', live.stepsPerSecond >= 150, `${f(live.stepsPerSecond)} steps/s`);
+}
 if (targets.length) {
   console.log("\nthe issue's targets");
   for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.detail}`);
@@ -375,7 +573,7 @@ mkdirSync('target/bench', { recursive: true });
 const date = new Date().toISOString();
 writeFileSync(
   'target/bench/bench.json',
-  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, loss, table: tableRows, load, targets }, null, 2),
+  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, loss, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, load, targets }, null, 2),
 );
 writeFileSync('target/bench/train.json', JSON.stringify({ date, userAgent: browserResults.userAgent, rows: mlp, kernels: browserResults.kernels }, null, 2));
 console.log('wrote target/bench/bench.json and target/bench/train.json');

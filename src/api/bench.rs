@@ -355,3 +355,52 @@ pub fn bench_parse_table(text: &str) -> Result<usize, JsValue> {
         crate::data::parse_table(text, &crate::data::TableOptions::default()).map_err(js_err)?;
     Ok(t.rows)
 }
+
+/// The peer of the Weak-labels scene's `weakMeanMapCurve(config)` on the benchmark page: the
+/// same curve with the labels known. Per sweep seed it draws the same pool; at every bag size
+/// it takes the class means of the same `instances` pool rows from their true labels and
+/// predicts the test set with the mean map's nearest-mean rule. What the mean map adds to this
+/// is the bags (Dirichlet proportions, members), the bag means and the least squares with the
+/// SVD of the proportion matrix. Uses the digits `setDigits` gave; returns the mean accuracy
+/// (a checksum). `benches/weak_labels.rs` times the same function natively.
+#[wasm_bindgen(js_name = benchWeakNearestMeanCurve)]
+pub fn bench_weak_nearest_mean_curve(config: JsValue) -> Result<f64, JsValue> {
+    use crate::kernels::mean_map::{MeanMap, Spectrum};
+    use crate::scenes::weak_labels::{Pool, WeakConfig, accuracy, bag_sizes};
+    let config: WeakConfig = super::config_from(config, WeakConfig::default())?;
+    config.validate().map_err(js_err)?;
+    let digits = super::playground::held_digits();
+    let sizes = bag_sizes(&config);
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for s in 0..config.seeds {
+        let seed = config.seed.wrapping_add(s as u64);
+        let pool = Pool::draw(config.data, seed, digits.as_deref()).map_err(js_err)?;
+        let (n, d, k) = (config.instances(), pool.dim(), pool.classes());
+        for _ in &sizes {
+            let mut means = vec![0.0f64; k * d];
+            let mut counts = vec![0usize; k];
+            for (row, &c) in pool.data.x_train[..n * d].chunks_exact(d).zip(&pool.labels) {
+                counts[c] += 1;
+                for (m, &v) in means[c * d..(c + 1) * d].iter_mut().zip(row) {
+                    *m += v as f64;
+                }
+            }
+            for (c, &count) in counts.iter().enumerate() {
+                for m in &mut means[c * d..(c + 1) * d] {
+                    *m /= count.max(1) as f64;
+                }
+            }
+            let map = MeanMap {
+                means,
+                spectrum: Spectrum {
+                    singular_values: vec![1.0; k],
+                    condition: 1.0,
+                },
+            };
+            total += accuracy(&map.predict(&pool.data.x_test, d), &pool.test_labels);
+            count += 1;
+        }
+    }
+    Ok(total / count.max(1) as f64)
+}

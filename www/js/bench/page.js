@@ -6,9 +6,9 @@
 //
 // Query: ?run starts at once; &only=a,b keeps the figures whose name contains a or b (names:
 // "peak", "gemm NN 256", "mlp 3x1024", "kernels", "loss 1x256", "loss digits 1x256",
-// "table 10MB"); &peers=0 leaves TensorFlow.js out.
+// "table 10MB", "weak curve", "weak live"); &peers=0 leaves TensorFlow.js out.
 
-import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES } from './timing.js';
+import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES, WEAK_CONFIG, WEAK_LIVE_WIDTH } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -68,7 +68,7 @@ function addRow(tbody, cells) {
 
 async function run() {
   button.disabled = true;
-  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows', 'loss-rows', 'table-rows']) $(id).textContent = '';
+  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows', 'loss-rows', 'table-rows', 'weak-rows']) $(id).textContent = '';
   $('peak').textContent = '…';
   document.body.dataset.done = '';
   const q = new URLSearchParams(location.search);
@@ -83,7 +83,7 @@ async function run() {
         tfjsCpu: rpcWorker(new URL('./tfjs-worker.js?backend=cpu', import.meta.url)),
       }
     : {};
-  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], loss: [], table: [] };
+  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], loss: [], table: [], weak: {} };
   try {
     status.textContent = 'loading…';
     results.info.descent = await descent.call('info');
@@ -163,6 +163,20 @@ async function run() {
       const t = await descent.call('table', { bytes: TABLE_BYTES });
       results.table.push(t);
       addRow($('table-rows'), [`${(t.bytes / 1e6).toFixed(1)} MB, ${t.rows.toLocaleString('en')} rows × 9 columns`, `${t.ms.toFixed(1)} ms`, `${(t.bytes / 1e3 / t.ms).toFixed(0)} MB/s`, '< 1000 ms']);
+    }
+    // Weak labels (Descent only): the mean map's curve against the same curve with the labels
+    // known; the live run against cross-entropy training at the same shape.
+    if (want('weak curve')) {
+      status.textContent = 'weak labels: the mean map’s curve…';
+      const c = await descent.call('weakCurve', { config: WEAK_CONFIG });
+      results.weak.curve = c;
+      addRow($('weak-rows'), [`mean map’s curve, ${c.sizes.length} bag sizes × ${c.seeds} seeds`, `${c.ms.toFixed(1)} ms`, `labels known: ${c.nearestMeanMs.toFixed(1)} ms`, ratio(c.ms, c.nearestMeanMs), '< 200 ms']);
+    }
+    if (want('weak live')) {
+      status.textContent = `weak labels: the live run at width ${WEAK_LIVE_WIDTH}…`;
+      const l = await descent.call('weakLive', { config: { ...WEAK_CONFIG, width: WEAK_LIVE_WIDTH } });
+      results.weak.live = { ...l, width: WEAK_LIVE_WIDTH, instances: WEAK_CONFIG.instances, bag: WEAK_CONFIG.bag };
+      addRow($('weak-rows'), [`live run, DLLP, 1 × ${WEAK_LIVE_WIDTH}, ${WEAK_CONFIG.instances} digits in bags of ${WEAK_CONFIG.bag}`, `${fmt(l.stepsPerSecond)} steps/s`, `cross-entropy: ${fmt(l.crossEntropy)} steps/s`, ratio(l.stepsPerSecond, l.crossEntropy), '≥ 150 steps/s']);
     }
     await measurePeak();
     status.textContent = 'done.';

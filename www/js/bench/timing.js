@@ -58,3 +58,9 @@ export const DIGITS_WIDTH = 256;
 
 /** The size of the generated CSV the table parser reads. */
 export const TABLE_BYTES = 10_000_000;
+
+// Weak labels: the scene's defaults on the digits (1,024 instances in bags, bag sizes 1 … 512,
+// 3 seeds), written out so the figures do not move with the page's defaults unnoticed; the
+// live run at width 256 (DLLP, bags of 16).
+export const WEAK_CONFIG = { data: 'digits', instances: 1024, seeds: 3, seed: 1, width: 64, steps: 200, bag: 16, learner: 'dllp' };
+export const WEAK_LIVE_WIDTH = 256;

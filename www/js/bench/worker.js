@@ -4,9 +4,13 @@
 //
 // Requests in: {id, op, args} with op 'info' | 'mlp' {depth, width} | 'gemm' {trans, n} |
 // 'peak' | 'kernels' | 'loss' {depth, width, n, dim, classes} | 'digits' {depth, width, nTrain} |
-// 'table' {bytes}. Replies out: {id, result} or {id, error}.
+// 'table' {bytes} | 'weakCurve' {config} | 'weakLive' {config}. Replies out: {id, result} or
+// {id, error}.
 
-import init, { Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent, LossBench, benchCsv, benchParseTable } from '../../pkg/descent.js';
+import init, {
+  Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent, LossBench, benchCsv, benchParseTable,
+  setDigits, hasDigits, WeakLabels, weakMeanMapCurve, weakBagSizes, benchWeakNearestMeanCurve,
+} from '../../pkg/descent.js';
 import { median, unitsPerSecond, N_POINTS } from './timing.js';
 import { measureSimdPeak } from './peak.js';
 
@@ -108,12 +112,104 @@ function loss({ depth, width, n, dim, classes }) {
 }
 
 let digitsCsv = null;
-async function digits({ depth, width, nTrain }) {
+async function digitsText() {
   digitsCsv ??= await fetch(new URL('../../data/digits.csv', import.meta.url)).then((r) => {
     if (!r.ok) throw new Error(`data/digits.csv: HTTP ${r.status}`);
     return r.text();
   });
-  return lossPair((l) => LossBench.digits(digitsCsv, l, depth, width, nTrain));
+  return digitsCsv;
+}
+
+async function digits({ depth, width, nTrain }) {
+  const text = await digitsText();
+  return lossPair((l) => LossBench.digits(text, l, depth, width, nTrain));
+}
+
+/** Hands this engine instance the digits (as the scene's workers do), once. */
+async function weakDigits() {
+  if (!hasDigits()) setDigits(await digitsText());
+}
+
+/**
+ * Weak labels: the mean map's curve over every bag size and seed (`weakMeanMapCurve`, what the
+ * scene's worker computes on every settings change) and its peer, the same curve with the
+ * labels known (`benchWeakNearestMeanCurve`: the same pools, class means from the true labels,
+ * the same nearest-mean prediction). Timed curve, peer, peer, curve, each a median of 5 after a
+ * warm-up; each figure the mean of its two medians.
+ */
+async function weakCurve({ config }) {
+  await weakDigits();
+  const runs = { curve: [], nearestMean: [] };
+  let points = null;
+  for (const which of ['curve', 'nearestMean', 'nearestMean', 'curve']) {
+    runs[which].push(which === 'curve' ? timeMs(() => (points = weakMeanMapCurve({ ...config }))) : timeMs(() => benchWeakNearestMeanCurve({ ...config })));
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    sizes: Array.from(weakBagSizes({ ...config }), Number),
+    seeds: config.seeds,
+    ms: mean(runs.curve),
+    nearestMeanMs: mean(runs.nearestMean),
+    runs,
+    refused: Array.from(points, (p) => p.refused != null).filter(Boolean).length,
+  };
+}
+
+/**
+ * Weak labels: the live run (`WeakLabels`, the scene's learner) against supervised
+ * cross-entropy training of the same network shape on as many digits (`LossBench.digits`).
+ * The live run is stepped as the scene's worker steps it: `advance(k)` (a report: the bag loss
+ * and the instance accuracies on the training and test sets) then `confusion()`, with k
+ * adapted so that a call takes about 30 ms (www/js/scenes/weak-labels/worker.js). Timed live,
+ * cross-entropy, cross-entropy, live; each figure the mean of its two window medians. Also the
+ * live run's rate in long runs of steps (one report per timed chunk), which shows what the
+ * reports cost.
+ */
+async function weakLive({ config }) {
+  await weakDigits();
+  const text = await digitsText();
+  const live = (paced) => {
+    const run = new WeakLabels({ ...config });
+    let k = 1;
+    try {
+      const r = unitsPerSecond((steps) => {
+        let left = steps;
+        while (left > 0) {
+          const s = paced ? Math.min(k, left) : left;
+          const t = performance.now();
+          const rep = run.advance(s);
+          if (rep.diverged != null) throw new Error(`the live run ${rep.diverged}`);
+          if (paced) {
+            run.confusion();
+            const dt = performance.now() - t;
+            k = Math.max(1, Math.round(s * Math.min(2, Math.max(0.5, 30 / Math.max(dt, 1e-3)))));
+          }
+          left -= s;
+        }
+      });
+      return { rate: r.rate, best: r.best, stepsPerReport: paced ? k : null };
+    } finally {
+      run.free();
+    }
+  };
+  const runs = { live: [], crossEntropy: [] };
+  for (const which of ['live', 'crossEntropy', 'crossEntropy', 'live']) {
+    if (which === 'live') runs.live.push(live(true));
+    else {
+      const r = lossRate(() => LossBench.digits(text, 'crossEntropy', 1, config.width, config.instances));
+      runs.crossEntropy.push({ rate: r.rate, best: r.best });
+    }
+  }
+  const longRuns = live(false);
+  const mean = (rs) => rs.reduce((a, r) => a + r.rate, 0) / rs.length;
+  return {
+    stepsPerSecond: mean(runs.live),
+    crossEntropy: mean(runs.crossEntropy),
+    longRuns: longRuns.rate,
+    stepsPerReport: runs.live.map((r) => r.stepsPerReport),
+    runs: { live: runs.live.map((r) => r.rate), crossEntropy: runs.crossEntropy.map((r) => r.rate) },
+    best: { live: Math.max(...runs.live.map((r) => r.best)), crossEntropy: Math.max(...runs.crossEntropy.map((r) => r.best)) },
+  };
 }
 
 // A generated CSV (the file of benches/table.rs) parsed by the table parser the Playground
@@ -139,6 +235,8 @@ const OPS = {
   loss,
   digits,
   table,
+  weakCurve,
+  weakLive,
 };
 
 const ready = init();
