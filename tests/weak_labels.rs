@@ -307,7 +307,7 @@ fn bad_settings_give_errors_naming_the_setting() {
         ),
         (
             WeakConfig {
-                steps: 20000,
+                steps: 2000,
                 width: 1024,
                 ..on_digits()
             },

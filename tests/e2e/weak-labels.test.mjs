@@ -46,7 +46,7 @@ describe('Weak labels', () => {
     assert.equal(await page.locator('#confusion td').count(), p.classes * p.classes);
     // Space pauses; the step shortcut takes one step.
     await page.locator('body').press(' ');
-    await page.waitForFunction(() => document.body.dataset.status !== 'playing');
+    await page.waitForFunction(() => document.body.dataset.status !== 'playing', null, { timeout: 10000 });
     if (await page.evaluate(() => document.body.dataset.status === 'paused')) {
       const before = await page.evaluate(() => window.descent.report.step);
       await page.locator('body').press('s');
@@ -110,14 +110,19 @@ describe('Weak labels', () => {
       const run = await page.evaluate(() => window.descent.state.shownRunId);
       await page.selectOption('#preset-select', String(i));
       await page.waitForFunction((r) => window.descent.state.shownRunId > r, run, { timeout: 30000 });
-      // The URL follows (written at most every 150 ms).
+      // The URL follows (written at most every 150 ms; a setting at its default is left out).
       await page.waitForFunction((want) => {
         const q = new URLSearchParams(location.search);
-        return Object.entries(want).every(([k, v]) => Number(q.get(k) ?? NaN) === v || (v === 0 && !q.has(k)));
+        const byName = Object.fromEntries(window.descent.controls.map((c) => [c.name, c.default]));
+        return Object.entries(want).every(([k, v]) => (q.has(k) ? Number(q.get(k)) === Number(v) : byName[k] === v));
       }, p.values, { timeout: 5000 });
       const values = await page.evaluate(() => ({ ...window.descent.shell.api.values }));
       for (const [k, v] of Object.entries(p.values)) {
         assert.equal(values[k], v, `${p.id}: ${k}`);
+        if (typeof v === 'boolean') {
+          assert.equal(await page.isChecked(`[name="${k}"]`), v, `${p.id}: ${k} is ticked`);
+          continue;
+        }
         const input = await page.evaluate((name) => document.querySelector(`[name="${name}"]`).closest('[data-control]').querySelector('output')?.textContent, k);
         assert.ok(input, `${p.id}: ${k} has its slider's value shown`);
       }
@@ -127,7 +132,7 @@ describe('Weak labels', () => {
       const refused = await page.evaluate(() => document.body.dataset.meanMap);
       if (p.id === 'alike') {
         assert.equal(refused, 'refused');
-        assert.match(await page.textContent('#bags-meanmap'), /The mean map refuses: .+/);
+        assert.match(await page.textContent('#bags-meanmap'), /The mean map refuses: .*same proportions/);
         assert.equal(await page.textContent('#m-mm'), 'refused');
         // Nothing to learn: the bags are fitted and the sentence under the live run says so.
         await page.evaluate(() => window.descent.step(600));

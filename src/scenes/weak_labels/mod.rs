@@ -266,7 +266,7 @@ pub fn settings() -> SceneSpec {
         .doc("Nonlinearity of the hidden layer."),
         Setting::int("seed", "Seed", [0.0, u32::MAX as f64])
             .doc("Seeds the data split, the bags and the initial weights."),
-        Setting::int("steps", "Sweep steps", [1.0, 20000.0])
+        Setting::int("steps", "Sweep steps", [1.0, 2000.0])
             .log()
             .doc("Full-batch gradient steps of every network in the accuracy-against-bag-size sweep."),
         Setting::int("seeds", "Sweep seeds", [1.0, 10.0])

@@ -10,7 +10,7 @@ import { MSG, ERROR_DURING, plainMessage } from '../../core/protocol.js';
 import {
   derive, buildControls, formatInt, formatNumber, formatPercent, labelSettings, formatMeasure,
 } from '../../core/controls.js';
-import { controlsFrom, rowOf } from '../../core/settings.js';
+import { controlsFrom } from '../../core/settings.js';
 import { createScene } from '../../core/shell.js';
 import { createRunClient } from '../../core/run-client.js';
 import { createPool } from '../../core/task-pool.js';
@@ -42,6 +42,7 @@ const CONTROLS = controlsFrom('weak-labels', [
   { name: 'bag', group: 'bags', positions: 45 },
   { name: 'concentration', group: 'bags', positions: 70 },
   { name: 'purified', group: 'bags', step: 0.01 },
+  { name: 'alike', group: 'bags' },
   { name: 'data', group: 'data' },
   { name: 'instances', group: 'data', positions: 40 },
   { name: 'noise', group: 'data', step: 0.01 },
@@ -58,24 +59,22 @@ const CONTROLS = controlsFrom('weak-labels', [
 // Settings only the sweep reads: changing them starts no new live run.
 const SWEEP_ONLY = new Set(['steps', 'seeds']);
 // Settings the mean map's curve reads (it has no network, and covers every bag size).
-const CURVE_KEYS = ['data', 'instances', 'concentration', 'purified', 'noise', 'seed', 'seeds'];
+const CURVE_KEYS = ['data', 'instances', 'concentration', 'alike', 'purified', 'noise', 'seed', 'seeds'];
 
 const LIVE = {
   lr: { during: ERROR_DURING.SET_LR, failed: 'The step size was not changed' },
 };
 
 // Presets: named bundles of overrides of the defaults (the seed is kept). "Large" is a
-// concentration at which every bag's proportions sit close to the prior; "huge" is the largest
-// the engine accepts, where every bag's proportions are the prior's up to its multinomial
-// counts: bags of 512 then say nothing about any instance (the networks fall to the floor), and
-// there are fewer of them than classes, so the proportion matrix has no full column rank.
+// concentration at which every bag's proportions sit close to the prior. "All bags alike" gives
+// every bag the prior's counts exactly: the proportions then say nothing about any instance (the
+// networks stay at chance), and the proportion matrix has rank one, so the mean map refuses.
 const C_LARGE = 100;
-const C_HUGE = rowOf('weak-labels', 'concentration').max;
 const PRESETS = [
   { id: 'labels', label: 'Bags of one = labels', values: { bag: 1 }, focus: 'fig-live' },
   { id: 'large-random', label: 'Large random bags', values: { bag: 128, concentration: C_LARGE }, focus: 'fig-sweep' },
   { id: 'purified', label: 'A few purified specimens', values: { bag: 64, concentration: C_LARGE, purified: 0.1 }, focus: 'fig-bags' },
-  { id: 'alike', label: 'All bags alike: nothing to learn', values: { bag: 512, concentration: C_HUGE, purified: 0 }, focus: 'fig-live' },
+  { id: 'alike', label: 'All bags alike: nothing to learn', values: { bag: 16, alike: true, purified: 0 }, focus: 'fig-live' },
 ];
 
 const $ = (id) => document.getElementById(id);
