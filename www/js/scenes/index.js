@@ -15,5 +15,5 @@ export const SCENES = Object.freeze({
   lazy: { page: 'lazy.html', title: 'Lazy or rich', live: true, headline: ['width', 'alpha', 'lr', 'initScale'] },
   'double-descent': { page: 'double-descent.html', title: 'Double descent', live: false, headline: ['sweep', 'data', 'features'] },
   step: { page: 'step.html', title: 'Step size', live: true, headline: ['width', 'lrMultiple', 'initScale'] },
-  'weak-labels': { page: 'weak-labels.html', title: 'Weak labels', live: true, headline: ['bag', 'concentration', 'purified'] },
+  'weak-labels': { page: 'weak-labels.html', title: 'Weak labels', live: true, headline: ['bag', 'concentration', 'purified', 'alike'] },
 });
