@@ -150,6 +150,7 @@ fn main() {
     let (mut bags_ms, mut means_ms, mut fit_ms, mut predict_ms) = (0.0, 0.0, 0.0, 0.0);
     for &k in &sizes {
         let opts = BagOptions {
+            alike: config.alike,
             size: k,
             instances: config.instances(),
             concentration: config.concentration,
