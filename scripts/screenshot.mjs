@@ -52,6 +52,13 @@ const SHOTS = [
   { name: 'step-stable-erf-4096', page: 'step.html', query: 'lrMultiple=0.9&activation=erf&width=4096' },
   { name: 'step-divergent', page: 'step.html', query: 'lrMultiple=12' },
   { name: 'step-phase', page: 'step.html', query: '', act: phase },
+  // Weak labels: each preset, the bag-size sweep, the cell populations.
+  { name: 'weak-labels-bags-of-one', page: 'weak-labels.html', query: 'preset=labels' },
+  { name: 'weak-labels-large-random', page: 'weak-labels.html', query: 'preset=large-random' },
+  { name: 'weak-labels-purified', page: 'weak-labels.html', query: 'preset=purified' },
+  { name: 'weak-labels-alike', page: 'weak-labels.html', query: 'preset=alike' },
+  { name: 'weak-labels-sweep', page: 'weak-labels.html', query: '', act: sweep },
+  { name: 'weak-labels-cells', page: 'weak-labels.html', query: 'data=cells' },
   // Embed view, presenter mode and the tools' dialogs.
   { name: 'embed-playground', query: 'embed&controls=width,lr&play=1&dataset=spirals&width=256', viewport: { width: 960, height: 640 } },
   // Embeds as the host page shows them: the frame only (`frame`), at the embed dialog's size and

@@ -1,7 +1,7 @@
-// The training controls every live scene of SCENES shares (Playground, Lazy or rich, Step size): a
-// visible Step button that takes exactly one step, paused, and one rule for Reset (Restart on the
-// step-size page): back to step 0, keeping the play state: paused stays paused, running keeps
-// running.
+// The training controls every live scene of SCENES shares (Playground, Lazy or rich, Step size,
+// Weak labels): a visible Step button that takes exactly one step, paused, and one rule for Reset
+// (Restart on the step-size page): back to step 0, keeping the play state: paused stays paused,
+// running keeps running.
 // Run from the repository root after building: node --test tests/e2e/controls.test.mjs
 
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ const FAST = {
   playground: { query: 'dataset=circles&nTrain=64&width=32', reset: '#btn-reset' },
   lazy: { query: 'width=64&nTrain=32', reset: '#btn-reset' },
   step: { query: 'width=64', reset: '#btn-restart' },
+  'weak-labels': { query: 'bag=4&instances=256&width=32', reset: '#btn-reset' },
 };
 const LIVE = Object.entries(SCENES).filter(([, s]) => s.live).map(([id, s]) => ({ id, name: s.title, page: s.page, ...FAST[id] }));
 const OPTS = { timeout: 30000, polling: 'raf' };

@@ -9,7 +9,7 @@
 // element: size the element with CSS (default: the full width, 560 px high).
 //
 // Attributes:
-//   scene       playground | lazy | double-descent | step (required)
+//   scene       playground | lazy | double-descent | step | weak-labels (required)
 //   base        the URL of the Descent site (default: the folder above this script)
 //   controls    the controls the embed shows, e.g. "width,lr" (default: none)
 //   present     presenter mode (large type, high contrast)

@@ -119,6 +119,14 @@
 // re-fit with the `version` it is fitted at; the isotropic model (TASK.ISOTROPIC) and the
 // trained-network sweep (TASK.TRAIN) as background tasks; spelled out in scenes/double-descent/worker.js.
 //
+// Weak labels (scenes/weak-labels/page.js ↔ scenes/weak-labels/worker.js for the live run, and a
+// pool of scenes/weak-labels/pool-worker.js for the bag-size sweep), spelled out in those files.
+// Pools (task-pool.js ↔ pool-host.js): independent jobs handed to several workers, one at a time
+// each, results in any order:
+//   page → worker   {type: POOL_JOB, batch, index, job}
+//   worker → page   {type: POOL_RESULT, batch, index, result}
+//                   {type: ERROR, batch, index, during, message}
+//
 // Background tasks (task-client.js ↔ task-host.js: the lazy width sweep, the phase diagrams, the
 // isotropic model, the trained-network sweep), each in a worker of its own so that the live run
 // goes on:
@@ -145,6 +153,10 @@ export const MSG = Object.freeze({
   CANCEL_TASK: 'cancelTask',
   TASK_PROGRESS: 'taskProgress',
   TASK_DONE: 'taskDone',
+  CURVE: 'curve',
+  CURVE_READY: 'curveReady',
+  POOL_JOB: 'poolJob',
+  POOL_RESULT: 'poolResult',
   READY: 'ready',
   PROGRESS: 'progress',
   DONE: 'done',
@@ -171,6 +183,7 @@ export const ERROR_DURING = Object.freeze({
   ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
   TRAIN: 'train', // the trained-network sweep stopped
   PHASE: 'phase', // the phase diagram stopped
+  WEAK_SWEEP: 'weakSweep', // the weak labels' bag-size sweep stopped
   EXPORT_WEIGHTS: 'exportWeights', // no weights file was written; the run goes on
   IMPORT_WEIGHTS: 'importWeights', // the file was not imported; the run goes on
   READ_TABLE: 'readTable', // the file was not read; the previous table and run stay

@@ -9,6 +9,7 @@
 //   digits.js    DigitStrip (misclassified 8×8 test images with their true and predicted class)
 //   matrix.js    MatrixPlot (a square matrix as a heatmap, sequential or diverging)
 //   heatmap.js   GridHeatmap (a heatmap over two log-spaced grids: phase diagrams)
+//   bags.js      BagsPlot (bags of instances as stacked bars of their class proportions)
 //   common.js    colours, type, axes, sizing and the export-spec frame they share
 // Every component takes a container element, sizes itself to the container's width, and never
 // draws a non-finite value (those become gaps). Pages import from this file.
@@ -25,3 +26,4 @@ export { DigitStrip } from './digits.js';
 export { classCss, classLabel } from './classes.js';
 export { MatrixPlot } from './matrix.js';
 export { GridHeatmap } from './heatmap.js';
+export { BagsPlot } from './bags.js';
