@@ -17,10 +17,11 @@
 //! `cargo bench --bench weak_labels`; BENCHMARKS.md ("Weak labels") has the figures beside
 //! Chromium's (`node scripts/bench.mjs --only weak`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use descent::backend::cpu::Cpu;
-use descent::data::digits::{self, Digits};
+use descent::data::digits;
 use descent::data::{BagOptions, Bags, Encoding, Part, digits_dataset};
 use descent::kernels::mean_map::{MeanMap, Spectrum};
 use descent::nn::mlp::Mlp;
@@ -30,6 +31,7 @@ use descent::scenes::weak_labels::{
     Pool, WeakConfig, WeakData, WeakLabels, accuracy, bag_sizes, weak_cell, weak_mean_map_curve,
     weak_reference,
 };
+use descent::session::run::DataSource;
 
 /// Steps between two reports of the page's live worker at about 200 steps/s (it aims at
 /// chunks of 30 ms).
@@ -76,11 +78,11 @@ fn rate(mut work: impl FnMut(u64)) -> f64 {
 /// The mean map's curve with the labels known (the peer of `weak_mean_map_curve`): per seed the
 /// same pool, per bag size the class means of the same instances from their true labels and the
 /// same nearest-mean prediction. Returns the accuracies.
-fn nearest_mean_curve(config: &WeakConfig, digits: &Digits) -> Vec<f64> {
+fn nearest_mean_curve(config: &WeakConfig, source: &DataSource) -> Vec<f64> {
     let sizes = bag_sizes(config);
     let mut out = Vec::new();
     for s in 0..config.seeds {
-        let pool = Pool::draw(config.data, config.seed + s as u64, Some(digits)).unwrap();
+        let pool = Pool::draw(config, config.seed + s as u64, source).unwrap();
         let (n, d, k) = (config.instances(), pool.dim(), pool.classes());
         for _ in &sizes {
             let mut means = vec![0.0f64; k * d];
@@ -113,7 +115,12 @@ fn nearest_mean_curve(config: &WeakConfig, digits: &Digits) -> Vec<f64> {
 }
 
 fn main() {
-    let digits = digits::parse(include_str!("../data/digits.csv")).expect("digits");
+    let digits = DataSource {
+        digits: Some(Arc::new(
+            digits::parse(include_str!("../data/digits.csv")).expect("digits"),
+        )),
+        table: None,
+    };
     let config = WeakConfig {
         data: WeakData::Digits,
         ..WeakConfig::default()
@@ -122,7 +129,7 @@ fn main() {
 
     // The mean map's curve and its peer, alternated: curve, peer, peer, curve.
     let curve = |_: ()| {
-        weak_mean_map_curve(&config, Some(&digits)).unwrap();
+        weak_mean_map_curve(&config, &digits).unwrap();
     };
     let peer = |_: ()| {
         nearest_mean_curve(&config, &digits);
@@ -143,9 +150,9 @@ fn main() {
     );
     // Its parts, for one seed.
     let pool_ms = ms(5, || {
-        Pool::draw(config.data, config.seed, Some(&digits)).unwrap();
+        Pool::draw(&config, config.seed, &digits).unwrap();
     });
-    let pool = Pool::draw(config.data, config.seed, Some(&digits)).unwrap();
+    let pool = Pool::draw(&config, config.seed, &digits).unwrap();
     let d = pool.dim();
     let (mut bags_ms, mut means_ms, mut fit_ms, mut predict_ms) = (0.0, 0.0, 0.0, 0.0);
     for &k in &sizes {
@@ -189,7 +196,7 @@ fn main() {
         ..config.clone()
     };
     let live_rate = |chunk: Option<u64>| {
-        let mut run = WeakLabels::new(live_config.clone(), Some(&digits)).unwrap();
+        let mut run = WeakLabels::new(live_config.clone(), &digits).unwrap();
         rate(|k| {
             let mut left = k;
             while left > 0 {
@@ -204,7 +211,14 @@ fn main() {
         })
     };
     let ce_rate = || {
-        let data = digits_dataset(&digits, config.instances(), 0, 0.0, 1).unwrap();
+        let data = digits_dataset(
+            digits.digits.as_deref().expect("digits"),
+            config.instances(),
+            0,
+            0.0,
+            1,
+        )
+        .unwrap();
         let y = data.targets(Part::Train, Encoding::OneHot).unwrap();
         let mut backend = Cpu::new();
         let mlp = Mlp::new(&mut backend, live_config.spec(), &mut Rng::new(2)).unwrap();
@@ -232,10 +246,10 @@ fn main() {
 
     // One sweep cell and one reference at the defaults.
     let cell_ms = ms(3, || {
-        weak_cell(&config, 16, config.seed, Some(&digits)).unwrap();
+        weak_cell(&config, 16, config.seed, &digits).unwrap();
     });
     let reference_ms = ms(3, || {
-        weak_reference(&config, config.seed, Some(&digits)).unwrap();
+        weak_reference(&config, config.seed, &digits).unwrap();
     });
     eprintln!(
         "native weak sweep: one cell (bags of 16: DLLP, EasyLLP, mean map) {cell_ms:.1} ms, one \

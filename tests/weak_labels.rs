@@ -7,19 +7,30 @@
 //! than the seed-to-seed spread measured with `measure_the_sweep` (ignored; run it with
 //! `cargo test --release --test weak_labels -- --ignored --nocapture`).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use descent::data::digits::{self, Digits};
+use descent::data::digits;
 use descent::scenes::weak_labels::{
     CellResult, Learner, WeakConfig, WeakData, WeakLabels, WeakReport, bag_sizes, weak_cell,
     weak_mean_map_curve, weak_reference,
 };
+use descent::session::run::DataSource;
 
 const DIGITS_CSV: &str = include_str!("../data/digits.csv");
 
-fn digits() -> &'static Digits {
-    static D: OnceLock<Digits> = OnceLock::new();
-    D.get_or_init(|| digits::parse(DIGITS_CSV).unwrap())
+/// The data source holding the digits.
+fn digits() -> &'static DataSource {
+    static D: OnceLock<DataSource> = OnceLock::new();
+    D.get_or_init(|| DataSource {
+        digits: Some(Arc::new(digits::parse(DIGITS_CSV).unwrap())),
+        table: None,
+    })
+}
+
+/// A source holding nothing (the cell populations need no file).
+fn nothing() -> &'static DataSource {
+    static N: OnceLock<DataSource> = OnceLock::new();
+    N.get_or_init(DataSource::default)
 }
 
 /// The digits, 1,024 instances, and the sweep's network.
@@ -32,14 +43,14 @@ fn on_digits() -> WeakConfig {
 }
 
 fn cell(config: &WeakConfig, bag: usize) -> CellResult {
-    weak_cell(config, bag, config.seed, Some(digits())).unwrap()
+    weak_cell(config, bag, config.seed, digits()).unwrap()
 }
 
 #[test]
 fn bags_of_one_are_labels_and_reach_the_supervised_accuracy() {
     let config = on_digits();
     let c = cell(&config, 1);
-    let r = weak_reference(&config, config.seed, Some(digits())).unwrap();
+    let r = weak_reference(&config, config.seed, digits()).unwrap();
     let (dllp, ceiling) = (c.dllp.unwrap(), r.ceiling.unwrap());
     assert!(dllp >= 0.95, "DLLP on bags of one: {dllp}");
     assert!(ceiling >= 0.95, "the supervised ceiling: {ceiling}");
@@ -66,7 +77,7 @@ fn purified_bags_recover_the_supervised_accuracy() {
         ..on_digits()
     };
     let c = cell(&config, 16);
-    let r = weak_reference(&config, config.seed, Some(digits())).unwrap();
+    let r = weak_reference(&config, config.seed, digits()).unwrap();
     let (dllp, ceiling) = (c.dllp.unwrap(), r.ceiling.unwrap());
     assert!(
         dllp >= ceiling - 0.03,
@@ -95,7 +106,7 @@ fn bags_that_all_share_the_prior_fall_to_the_floor() {
             ..config.clone()
         };
         let c = cell(&config, 16);
-        let r = weak_reference(&config, seed, Some(digits())).unwrap();
+        let r = weak_reference(&config, seed, digits()).unwrap();
         for (name, acc) in [("DLLP", c.dllp.unwrap()), ("EasyLLP", c.easyllp.unwrap())] {
             assert!(acc < 0.3, "{name} on bags alike, seed {seed}: {acc}");
         }
@@ -120,7 +131,7 @@ fn the_live_run_reports_the_bag_loss_beside_instance_accuracy() {
         instances: 256,
         ..on_digits()
     };
-    let mut run = WeakLabels::new(config.clone(), Some(digits())).unwrap();
+    let mut run = WeakLabels::new(config.clone(), digits()).unwrap();
     let r0 = run.evaluate();
     let r = run.advance(200);
     assert_eq!(r.step, 200);
@@ -152,7 +163,7 @@ fn the_live_run_reports_the_bag_loss_beside_instance_accuracy() {
             learner: Learner::Easyllp,
             ..config
         },
-        Some(digits()),
+        digits(),
     )
     .unwrap();
     assert_eq!(easy.evaluate(), r0);
@@ -169,7 +180,7 @@ fn large_bags_fit_their_proportions_while_instances_stay_wrong() {
         bag: 512,
         ..on_digits()
     };
-    let mut run = WeakLabels::new(config, Some(digits())).unwrap();
+    let mut run = WeakLabels::new(config, digits()).unwrap();
     let early = run.advance(100);
     let r = run.advance(900);
     let excess = |r: &WeakReport| r.bag_loss - r.bag_loss_floor;
@@ -185,7 +196,7 @@ fn a_diverging_run_says_where() {
         lr: 1000.0,
         ..WeakConfig::default()
     };
-    let mut run = WeakLabels::new(config, None).unwrap();
+    let mut run = WeakLabels::new(config, nothing()).unwrap();
     let r = run.advance(200);
     let text = r.diverged.clone().expect("it diverges");
     assert!(text.starts_with("diverged at step "), "{text}");
@@ -205,7 +216,7 @@ fn the_cell_populations_have_decision_regions() {
         width: 32,
         ..WeakConfig::default()
     };
-    let mut run = WeakLabels::new(config, None).unwrap();
+    let mut run = WeakLabels::new(config, nothing()).unwrap();
     let r = run.advance(300);
     assert!(r.test_accuracy > 0.7, "{r:?}");
     let spec = run.grid_spec().cloned().expect("a 2-D set has a grid");
@@ -240,7 +251,7 @@ fn the_cell_populations_have_decision_regions() {
             width: 8,
             ..on_digits()
         },
-        Some(digits()),
+        digits(),
     )
     .unwrap();
     assert!(digits_run.predict_grid().is_none());
@@ -249,12 +260,7 @@ fn the_cell_populations_have_decision_regions() {
 
 #[test]
 fn bad_settings_give_errors_naming_the_setting() {
-    let err = |c: WeakConfig| {
-        WeakLabels::new(c, Some(digits()))
-            .err()
-            .unwrap()
-            .to_string()
-    };
+    let err = |c: WeakConfig| WeakLabels::new(c, digits()).err().unwrap().to_string();
     for (config, name) in [
         (
             WeakConfig {
@@ -317,11 +323,11 @@ fn bad_settings_give_errors_naming_the_setting() {
         let e = err(config);
         assert!(e.contains(name), "{name}: {e}");
     }
-    let e = weak_cell(&on_digits(), 1024, 1, Some(digits()))
+    let e = weak_cell(&on_digits(), 1024, 1, digits())
         .unwrap_err()
         .to_string();
     assert!(e.contains("`bag`"), "{e}");
-    let e = WeakLabels::new(on_digits(), None)
+    let e = WeakLabels::new(on_digits(), nothing())
         .err()
         .unwrap()
         .to_string();
@@ -340,7 +346,7 @@ fn bag_sizes_and_the_mean_map_curve() {
         ..config.clone()
     };
     assert_eq!(bag_sizes(&small), vec![1, 2, 4, 8, 16, 32, 64]);
-    let curve = weak_mean_map_curve(&config, Some(digits())).unwrap();
+    let curve = weak_mean_map_curve(&config, digits()).unwrap();
     assert_eq!(curve.len(), 10);
     // Fewer bags than the 10 classes (bags of 128 and more): refused, with the reason.
     for p in &curve {
@@ -381,7 +387,7 @@ fn measure_the_sweep() {
                 bag: bag as usize,
                 ..config
             },
-            Some(digits()),
+            digits(),
         )
         .unwrap();
         let t = std::time::Instant::now();
@@ -399,12 +405,12 @@ fn measure_the_sweep() {
         return;
     }
     let t = std::time::Instant::now();
-    let curve = weak_mean_map_curve(&config, Some(digits())).unwrap();
+    let curve = weak_mean_map_curve(&config, digits()).unwrap();
     println!("mean-map curve: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     for s in 0..config.seeds {
         let seed = config.seed + s as u64;
         let t = std::time::Instant::now();
-        let r = weak_reference(&config, seed, Some(digits())).unwrap();
+        let r = weak_reference(&config, seed, digits()).unwrap();
         println!(
             "seed {seed}: ceiling {:?} floor {:.3} ({:.2} s)",
             r.ceiling,
@@ -413,7 +419,7 @@ fn measure_the_sweep() {
         );
         for &k in &bag_sizes(&config) {
             let t = std::time::Instant::now();
-            let c = weak_cell(&config, k, seed, Some(digits())).unwrap();
+            let c = weak_cell(&config, k, seed, digits()).unwrap();
             println!(
                 "  bag {k:>3} ({:>4} bags): dllp {:?} easyllp {:?} mean map {:?} {:?} ({:.2} s)",
                 c.bags,

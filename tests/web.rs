@@ -2,6 +2,9 @@
 //! page's worker uses it, and the wasm SIMD matrix kernels against the plain reference.
 #![cfg(target_arch = "wasm32")]
 
+#[path = "common/tables.rs"]
+mod tables;
+
 use descent::api::double_descent::{DoubleDescent, TrainedSweep, check_double_descent};
 use descent::api::lazy::{LazyRich, WidthSweep, lazy_defaults};
 use descent::api::playground::{DataTable, Playground, default_config};
@@ -605,4 +608,67 @@ fn weak_labels_sweep_functions_fill_the_figure() {
     let digits = config(&[("instances", 256.into()), ("steps", 20.into())]);
     let cell = weak_cell(digits, 16, 1.0).unwrap();
     assert!((0.0..=1.0).contains(&num(&cell, "dllp")));
+}
+
+#[wasm_bindgen_test]
+fn weak_labels_trains_on_a_readers_table() {
+    let on_table = || {
+        config(&[
+            ("data", "table".into()),
+            ("bag", 8.into()),
+            ("lr", 4.into()),
+            ("width", 32.into()),
+            ("steps", 100.into()),
+        ])
+    };
+    use descent::api::weak_labels::{
+        WeakLabels, clear_weak_table, has_weak_table, set_weak_table, weak_bag_sizes, weak_cell,
+    };
+    // No table held yet: refused, naming the data.
+    clear_weak_table();
+    let e = thrown(WeakLabels::new(on_table()).err().unwrap());
+    assert!(e.contains("`data`"), "{e}");
+    // 600 rows of 3 classes, 3 inputs: 480 training rows (the pool), 120 test rows.
+    let text = tables::classes_csv(600, 3, 3, 7);
+    let table = DataTable::parse(&text, JsValue::NULL).unwrap();
+    set_weak_table(table.share());
+    assert!(has_weak_table());
+    let mut run = WeakLabels::new(on_table()).unwrap();
+    let r = run.advance(200).unwrap();
+    assert!(get(&r, "diverged").is_null());
+    assert!(
+        num(&r, "testAccuracy") >= 0.9,
+        "{}",
+        num(&r, "testAccuracy")
+    );
+    let p = run.proportions().unwrap();
+    assert_eq!((num(&p, "bags"), num(&p, "classes")), (60.0, 3.0));
+    assert!(
+        run.grid_spec().unwrap().is_null(),
+        "three inputs: no regions"
+    );
+    assert!(run.predict_grid().is_none());
+    let sizes = weak_bag_sizes(on_table()).unwrap();
+    assert_eq!(sizes, vec![1, 2, 4, 8, 16, 32, 64, 128, 256]);
+    let cell = weak_cell(on_table(), 8, 1.0).unwrap();
+    for key in ["dllp", "easyllp", "meanMap"] {
+        assert!(num(&cell, key) >= 0.8, "{key}: {}", num(&cell, key));
+    }
+    // The caller's table stays good; a regression table is refused.
+    assert_eq!(num(&table.summary().unwrap(), "classes"), 3.0);
+    let values: String = (0..50)
+        .map(|i| format!("{i},{},{}.25\n", i % 7, i * 3))
+        .collect();
+    let regression = DataTable::parse(&format!("a,b,y\n{values}"), JsValue::NULL).unwrap();
+    assert_eq!(
+        get(&regression.summary().unwrap(), "task")
+            .as_string()
+            .unwrap(),
+        "regression"
+    );
+    set_weak_table(regression);
+    let e = thrown(WeakLabels::new(on_table()).err().unwrap());
+    assert!(e.contains("`data`") && e.contains("regression"), "{e}");
+    clear_weak_table();
+    assert!(!has_weak_table());
 }

@@ -369,13 +369,14 @@ pub fn bench_weak_nearest_mean_curve(config: JsValue) -> Result<f64, JsValue> {
     use crate::scenes::weak_labels::{Pool, WeakConfig, accuracy, bag_sizes};
     let config: WeakConfig = super::config_from(config, WeakConfig::default())?;
     config.validate().map_err(js_err)?;
-    let digits = super::playground::held_digits();
+    let source = super::weak_labels::source();
+    let config = config.with_source(&source);
     let sizes = bag_sizes(&config);
     let mut total = 0.0;
     let mut count = 0usize;
     for s in 0..config.seeds {
         let seed = config.seed.wrapping_add(s as u64);
-        let pool = Pool::draw(config.data, seed, digits.as_deref()).map_err(js_err)?;
+        let pool = Pool::draw(&config, seed, &source).map_err(js_err)?;
         let (n, d, k) = (config.instances(), pool.dim(), pool.classes());
         for _ in &sizes {
             let mut means = vec![0.0f64; k * d];

@@ -149,6 +149,13 @@ struct TableSummary<'a> {
     delimiter: String,
 }
 
+impl DataTable {
+    /// The parsed table (shared, not copied).
+    pub(super) fn table(&self) -> Arc<Table> {
+        Arc::clone(&self.table)
+    }
+}
+
 #[wasm_bindgen]
 impl DataTable {
     /// Parses `text` with `options` = `{target: name | 0-based index | null (the last

@@ -2,16 +2,55 @@
 //! functions of the accuracy-against-bag-size sweep ([`weak_bag_sizes`], [`weak_cell`],
 //! [`weak_reference`], [`weak_mean_map_curve`]), which a pool of workers calls in any order.
 //!
-//! A run on the digits uses the digits `setDigits(text)` gave this engine instance (each worker
-//! of the pool sets them once). Every error is a JavaScript `Error` naming the setting; a
+//! A run on the digits uses the digits `setDigits(text)` gave this engine instance, a run on
+//! the reader's own data (`data: 'table'`) the table `setWeakTable(table)` gave it (each worker
+//! of the pool sets them once; the file is read in the browser and never in a link). Every error is a JavaScript `Error` naming the setting; a
 //! network that diverges reports "diverged at step k", never a NaN.
+
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::playground::held_digits;
+use super::playground::{DataTable, held_digits};
 use super::{config_from, js_err, to_js};
+use crate::data::Table;
 use crate::scenes::weak_labels::{self as weak, WeakConfig};
+use crate::session::run::DataSource;
+
+thread_local! {
+    /// The reader's table this instance's Weak-labels runs use (see [`set_weak_table`]).
+    static TABLE: RefCell<Option<Arc<Table>>> = const { RefCell::new(None) };
+}
+
+/// Keeps `table` (a `DataTable`, taken: pass `table.share()` to keep yours) for this engine
+/// instance's Weak-labels runs on the reader's own data (`data: 'table'`); replaces the one
+/// held.
+#[wasm_bindgen(js_name = setWeakTable)]
+pub fn set_weak_table(table: DataTable) {
+    TABLE.with(|t| *t.borrow_mut() = Some(table.table()));
+}
+
+/// Forgets the table [`set_weak_table`] gave (a run on `data: 'table'` is then refused).
+#[wasm_bindgen(js_name = clearWeakTable)]
+pub fn clear_weak_table() {
+    TABLE.with(|t| *t.borrow_mut() = None);
+}
+
+/// Whether [`set_weak_table`] has given this instance a table.
+#[wasm_bindgen(js_name = hasWeakTable)]
+pub fn has_weak_table() -> bool {
+    TABLE.with(|t| t.borrow().is_some())
+}
+
+/// The digits and the table this instance holds.
+pub(super) fn source() -> DataSource {
+    DataSource {
+        digits: held_digits(),
+        table: TABLE.with(|t| t.borrow().clone()),
+    }
+}
 
 /// The limits the page shows beside the defaults.
 #[derive(Serialize)]
@@ -47,9 +86,10 @@ pub fn weak_labels_defaults() -> Result<JsValue, JsValue> {
     })
 }
 
-/// Reads and validates a settings object over the defaults.
+/// Reads and validates a settings object over the defaults, on the data this instance holds.
 fn read(config: JsValue) -> Result<WeakConfig, JsValue> {
     let config: WeakConfig = config_from(config, WeakConfig::default())?;
+    let config = config.with_source(&source());
     config.validate().map_err(js_err)?;
     Ok(config)
 }
@@ -82,8 +122,7 @@ pub fn weak_sweep_seeds(config: JsValue) -> Result<Vec<f64>, JsValue> {
 pub fn weak_cell(config: JsValue, bag: u32, seed: f64) -> Result<JsValue, JsValue> {
     let config = read(config)?;
     let seed = seed_arg(seed)?;
-    let digits = held_digits();
-    to_js(&weak::weak_cell(&config, bag as usize, seed, digits.as_deref()).map_err(js_err)?)
+    to_js(&weak::weak_cell(&config, bag as usize, seed, &source()).map_err(js_err)?)
 }
 
 /// The references of `seed`: `{ seed, ceiling, ceilingDiverged, floor }`.
@@ -91,8 +130,7 @@ pub fn weak_cell(config: JsValue, bag: u32, seed: f64) -> Result<JsValue, JsValu
 pub fn weak_reference(config: JsValue, seed: f64) -> Result<JsValue, JsValue> {
     let config = read(config)?;
     let seed = seed_arg(seed)?;
-    let digits = held_digits();
-    to_js(&weak::weak_reference(&config, seed, digits.as_deref()).map_err(js_err)?)
+    to_js(&weak::weak_reference(&config, seed, &source()).map_err(js_err)?)
 }
 
 /// The mean map's curve: `[{ bag, mean, se, count, refused }]` over every bag size, mean ±
@@ -100,8 +138,7 @@ pub fn weak_reference(config: JsValue, seed: f64) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = weakMeanMapCurve)]
 pub fn weak_mean_map_curve(config: JsValue) -> Result<JsValue, JsValue> {
     let config = read(config)?;
-    let digits = held_digits();
-    to_js(&weak::weak_mean_map_curve(&config, digits.as_deref()).map_err(js_err)?)
+    to_js(&weak::weak_mean_map_curve(&config, &source()).map_err(js_err)?)
 }
 
 fn seed_arg(seed: f64) -> Result<u64, JsValue> {
@@ -128,9 +165,8 @@ impl WeakLabels {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<WeakLabels, JsValue> {
         let config = read(config)?;
-        let digits = held_digits();
         Ok(WeakLabels {
-            inner: weak::WeakLabels::new(config, digits.as_deref()).map_err(js_err)?,
+            inner: weak::WeakLabels::new(config, &source()).map_err(js_err)?,
         })
     }
 
@@ -177,22 +213,22 @@ impl WeakLabels {
         to_js(&self.inner.proportions())
     }
 
-    /// The plotting grid `{ dim, size, lo, hi, … }` of the cell populations, null for the
-    /// digits.
+    /// The plotting grid `{ dim, size, lo, hi, … }` of a 2-D set (the cell populations, a
+    /// table of two inputs), else null.
     #[wasm_bindgen(js_name = gridSpec)]
     pub fn grid_spec(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.grid_spec())
     }
 
-    /// The class probabilities on the grid (`grid.len() × K`, row-major), null for the digits.
+    /// The class probabilities on the grid (`grid.len() × K`, row-major), null without a grid.
     #[wasm_bindgen(js_name = predictGrid)]
     pub fn predict_grid(&mut self) -> Option<Vec<f32>> {
         self.inner.predict_grid()
     }
 
-    /// `{ trainX, trainY, testX, testY }` (Float32Arrays) for the cell populations: the
-    /// instances in bags (`n × 2`, bag order) and the test points, each with its true class as a
-    /// number; null for the digits.
+    /// `{ trainX, trainY, testX, testY }` (Float32Arrays) for a 2-D set: the instances in bags
+    /// (`n × 2`, bag order) and the test points, each with its true class as a number; else
+    /// null.
     pub fn points(&self) -> Result<JsValue, JsValue> {
         let Some(p) = self.inner.points() else {
             return Ok(JsValue::NULL);

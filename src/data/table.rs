@@ -674,7 +674,7 @@ impl Table {
             ));
         }
         let n = self.rows;
-        let n_test = ((f * n as f64).round() as usize).min(n - 1);
+        let (_, n_test) = split_sizes(n, f);
         let perm = Rng::stream(options.seed, stream::SPLIT).permutation(n);
         let (train, test) = perm.split_at(n - n_test);
         let d = self.dim;
@@ -741,6 +741,13 @@ impl Table {
         data.source_hash = Some(self.hash.clone());
         Ok(data)
     }
+}
+
+/// The training and test rows of a table of `rows` rows split at `test_fraction` (see
+/// [`Table::dataset`]): `round(test_fraction · rows)` test rows, at most `rows − 1`.
+pub fn split_sizes(rows: usize, test_fraction: f64) -> (usize, usize) {
+    let test = ((test_fraction * rows as f64).round() as usize).min(rows.saturating_sub(1));
+    (rows - test, test)
 }
 
 /// Per-column mean and standard deviation (population) of `n × d` rows, in f64; a constant

@@ -11,9 +11,8 @@
 
 use serde::Serialize;
 
-use super::{Learner, Pool, SCENE, WeakConfig, WeakData, accuracy, argmax_rows};
+use super::{Learner, Pool, SCENE, WeakConfig, accuracy, argmax_rows};
 use crate::backend::cpu::Cpu;
-use crate::data::digits::Digits;
 use crate::data::{BagOptions, Bags, GridSpec, stream};
 use crate::error::{Error, Result};
 use crate::kernels::mean_map::{MeanMap, spectrum};
@@ -22,6 +21,7 @@ use crate::nn::mlp::Mlp;
 use crate::nn::train::Trainer;
 use crate::rng::Rng;
 use crate::session::net::lr_setting;
+use crate::session::run::DataSource;
 use crate::session::weights::{Architecture, Weights};
 
 /// Where the live run stands.
@@ -121,15 +121,17 @@ pub struct WeakLabels {
 
 impl WeakLabels {
     /// Draws the pool and the bags of `config` and builds the network of its learner.
-    /// `digits` is the parsed digits file (needed for `data = digits`).
-    pub fn new(config: WeakConfig, digits: Option<&Digits>) -> Result<Self> {
+    /// `source` holds the parsed digits file (for `data = digits`) or the reader's table (for
+    /// `data = table`).
+    pub fn new(config: WeakConfig, source: &DataSource) -> Result<Self> {
+        let config = config.with_source(source);
         config.validate()?;
-        let pool = Pool::draw(config.data, config.seed, digits)?;
+        let pool = Pool::draw(&config, config.seed, source)?;
         let bags = draw_bags(&config, &pool, config.bag, config.seed)?;
         let (x, labels) = bag_instances(&bags, &pool);
         let proportions = bags.proportion_targets();
         let trainer = learner_trainer(&config, config.learner, &bags, &x, config.seed)?;
-        let grid = (config.data == WeakData::Cells).then(|| {
+        let grid = config.has_regions().then(|| {
             let g = GridSpec::for_box(2, pool.data.domain, config.spec().forward_flops_per_point());
             let pts = g.points();
             (g, pts)
@@ -310,7 +312,8 @@ impl WeakLabels {
         }
     }
 
-    /// The points of a 2-D set as the regions plot draws them (`None` for the digits): the
+    /// The points of a 2-D set as the regions plot draws them (`None` for the digits and a
+    /// table of other than two inputs): the
     /// instances in bags (bag order) and the test points, each with its true class as a number
     /// (shown to the reader, never to the learner).
     pub fn points(&self) -> Option<Points> {
@@ -324,13 +327,14 @@ impl WeakLabels {
         })
     }
 
-    /// The plotting grid of the cell populations (`None` for the digits).
+    /// The plotting grid of a 2-D set (`None` for the digits and a table of other than two
+    /// inputs).
     pub fn grid_spec(&self) -> Option<&GridSpec> {
         self.grid.as_ref().map(|(g, _)| g)
     }
 
     /// The network's class probabilities (softmax of its K outputs) on the grid,
-    /// `grid.len() × K` row-major; `None` for the digits. Never holds a non-finite value
+    /// `grid.len() × K` row-major; `None` without a grid. Never holds a non-finite value
     /// (a diverged network's rows are uniform).
     pub fn predict_grid(&mut self) -> Option<Vec<f32>> {
         let k = self.config.classes();

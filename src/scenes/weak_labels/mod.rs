@@ -31,6 +31,15 @@
 //! - `cells`: the 2-D cell populations ([`crate::data::cells`], K = 3 overlapping clusters with
 //!   an unequal prior), a pool of [`CELLS_POOL`] points and [`N_TEST`] test points; its
 //!   decision regions are drawn on a grid ([`live::WeakLabels::predict_grid`]).
+//! - `table`: the reader's own CSV or TSV file ("your own data"), parsed in the browser by
+//!   [`crate::data::parse_table`] with the target column and task the reader chose, split and
+//!   standardised by [`crate::data::Table::dataset`] exactly as the Playground's own data
+//!   (`testShare`, `standardize`, the seed): its training rows are the pool, its test rows the
+//!   test set, K its classes. Refused (naming `data`) when no table is held, when its target
+//!   is a regression or has fewer than two classes. Its decision regions are drawn when it
+//!   has exactly two inputs, on the grid of those inputs (standardised when `standardize`);
+//!   a table of more inputs has none (a plane through them would show a slice of the
+//!   network, not its decisions). The table is never in a link.
 //!
 //! `instances` is capped at the pool's size (the bags then use the whole pool).
 //!
@@ -69,12 +78,14 @@ pub mod sweep;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::digits::{self, Digits};
-use crate::data::{self, Dataset};
+use crate::data::digits;
+use crate::data::table::split_sizes;
+use crate::data::{self, Dataset, SplitOptions, Table};
 use crate::error::{Error, Result};
 use crate::nn::Activation;
 use crate::nn::mlp::MlpSpec;
-use crate::session::net::{InitSettings, lr_setting};
+use crate::session::net::{InitSettings, lr_setting, many_class_rows};
+use crate::session::run::{DataSource, TABLE_MISSING, TableShape};
 use crate::session::settings::{SceneSpec, Setting, options};
 
 pub use live::{WeakLabels, WeakReport};
@@ -106,39 +117,18 @@ pub enum WeakData {
     Digits,
     /// The 2-D cell populations (3 classes, unequal prior).
     Cells,
+    /// The reader's own classification table (see the module docs; never in a link).
+    Table,
 }
 
 impl WeakData {
-    pub const ALL: [WeakData; 2] = [WeakData::Digits, WeakData::Cells];
+    pub const ALL: [WeakData; 3] = [WeakData::Digits, WeakData::Cells, WeakData::Table];
 
     pub fn label(self) -> &'static str {
         match self {
             WeakData::Digits => "8×8 digits (10 classes)",
             WeakData::Cells => "cell populations (2-D, 3 classes)",
-        }
-    }
-
-    /// Training points the bags can draw from.
-    pub fn pool(self) -> usize {
-        match self {
-            WeakData::Digits => DIGITS_POOL,
-            WeakData::Cells => CELLS_POOL,
-        }
-    }
-
-    /// K.
-    pub fn classes(self) -> usize {
-        match self {
-            WeakData::Digits => digits::CLASSES,
-            WeakData::Cells => 3,
-        }
-    }
-
-    /// Input dimension d.
-    pub fn dim(self) -> usize {
-        match self {
-            WeakData::Digits => digits::PIXELS,
-            WeakData::Cells => 2,
+            WeakData::Table => "your own data",
         }
     }
 }
@@ -193,6 +183,11 @@ pub struct WeakConfig {
     /// Initialisation scale s.
     pub init_scale: f64,
     pub activation: Activation,
+    /// Share of the reader's table held out for testing (`data = table` only).
+    pub test_share: f64,
+    /// Standardise the table's inputs with the training rows' statistics (`data = table`
+    /// only).
+    pub standardize: bool,
     /// Seeds the data split, the bags and the initial weights (the sweep's seeds are seed,
     /// seed + 1, …).
     pub seed: u64,
@@ -200,6 +195,10 @@ pub struct WeakConfig {
     pub steps: u64,
     /// Seeds of the sweep.
     pub seeds: usize,
+    /// The size of the reader's table the settings apply to (see [`WeakConfig::with_source`];
+    /// not a setting, never in a link).
+    #[serde(skip)]
+    pub table: Option<TableShape>,
 }
 
 impl Default for WeakConfig {
@@ -217,9 +216,12 @@ impl Default for WeakConfig {
             lr: 16.0,
             init_scale: 1.0,
             activation: Activation::Relu,
+            test_share: data::table::DEFAULT_TEST_FRACTION,
+            standardize: true,
             seed: 1,
             steps: 200,
             seeds: 3,
+            table: None,
         }
     }
 }
@@ -231,7 +233,7 @@ pub const CELL_WORK: f64 = 1e11;
 
 /// The scene's settings table (see [`crate::session::settings`]).
 pub fn settings() -> SceneSpec {
-    let rows = vec![
+    let mut rows = vec![
         Setting::int("bag", "Bag size k", [1.0, MAX_BAG as f64])
             .log()
             .doc("Instances per bag. Bags of one are ordinary labels; large bags say little about any one instance."),
@@ -243,10 +245,10 @@ pub fn settings() -> SceneSpec {
         Setting::float("purified", "Purified share ρ", [0.0, 1.0])
             .doc("Fraction of bags that hold one class only, like a chemically purified specimen."),
         Setting::choice("data", "Data", options(&WeakData::ALL, WeakData::label))
-            .doc("The 8×8 digits, or 2-D cell populations whose decision regions can be drawn."),
+            .doc("The 8×8 digits, 2-D cell populations whose decision regions can be drawn, or your own CSV or TSV file of classes (read in this browser only; a link does not hold it)."),
         Setting::int("instances", "Instances", [16.0, CELLS_POOL as f64])
             .log()
-            .doc("Training instances put in bags (⌊instances / k⌋ bags); capped at the data's pool (1285 digits)."),
+            .doc("Training instances put in bags (⌊instances / k⌋ bags); capped at the data's pool (1285 digits, or your table's training rows)."),
         Setting::float("noise", "Proportion noise", [0.0, 0.5])
             .doc("Standard deviation of the noise added to each reported proportion (then clipped at 0 and renormalised)."),
         Setting::choice("learner", "Live learner", options(&Learner::ALL, Learner::label))
@@ -264,6 +266,14 @@ pub fn settings() -> SceneSpec {
             options(&Activation::ALL, Activation::label),
         )
         .doc("Nonlinearity of the hidden layer."),
+    ];
+    // Your own data's split and standardisation: the Playground's rows.
+    rows.extend(
+        many_class_rows()
+            .into_iter()
+            .filter(|s| s.name == "testShare" || s.name == "standardize"),
+    );
+    rows.extend([
         Setting::int("seed", "Seed", [0.0, u32::MAX as f64])
             .doc("Seeds the data split, the bags and the initial weights."),
         Setting::int("steps", "Sweep steps", [1.0, 2000.0])
@@ -271,15 +281,20 @@ pub fn settings() -> SceneSpec {
             .doc("Full-batch gradient steps of every network in the accuracy-against-bag-size sweep."),
         Setting::int("seeds", "Sweep seeds", [1.0, 10.0])
             .doc("Independent repetitions (data split, bags, weights) behind each point of the sweep."),
-    ];
+    ]);
     SceneSpec::new(SCENE, rows, &WeakConfig::default())
 }
 
 impl WeakConfig {
     /// Checks every setting against [`settings`] and the work of one sweep network against
     /// [`CELL_WORK`].
+    /// A run on the reader's table also needs the table ([`WeakConfig::with_source`]): one held,
+    /// of classes (at least two), whose split leaves a test row.
     pub fn validate(&self) -> Result<()> {
         settings().validate(self)?;
+        if self.data == WeakData::Table {
+            self.check_table()?;
+        }
         let flops = self.network_flops();
         if flops > CELL_WORK {
             return Err(Error::config(
@@ -297,14 +312,82 @@ impl WeakConfig {
         Ok(())
     }
 
-    /// The instances actually put in bags: `instances` capped at the pool.
-    pub fn instances(&self) -> usize {
-        self.instances.min(self.data.pool())
+    /// These settings on the data of `source`: the size of its table is recorded (or forgotten
+    /// when it holds none), for the pool, K and d of `data = table`.
+    pub fn with_source(mut self, source: &DataSource) -> Self {
+        self.table = source.table.as_deref().map(shape_of);
+        self
     }
 
-    /// K.
+    /// Refuses a run on the reader's table without one, on a regression, on fewer than two
+    /// classes, or on a split without a test row.
+    fn check_table(&self) -> Result<()> {
+        let t = self
+            .table
+            .ok_or_else(|| Error::config("data", TABLE_MISSING))?;
+        if t.classes == 0 {
+            return Err(Error::config("data", TABLE_REGRESSION));
+        }
+        if t.classes < 2 {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "your table's target has {} class; learning from label proportions needs                      at least two: choose another target column",
+                    t.classes
+                ),
+            ));
+        }
+        let (_, test) = split_sizes(t.rows, self.test_share);
+        if test == 0 {
+            return Err(Error::config(
+                "testShare",
+                format!(
+                    "a test share of {} of your table's {} rows leaves no test row; raise it",
+                    self.test_share, t.rows
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Training points the bags can draw from: the set's pool, or the table's training rows.
+    pub fn pool(&self) -> usize {
+        match self.data {
+            WeakData::Digits => DIGITS_POOL,
+            WeakData::Cells => CELLS_POOL,
+            WeakData::Table => self
+                .table
+                .map_or(0, |t| split_sizes(t.rows, self.test_share).0),
+        }
+    }
+
+    /// The instances actually put in bags: `instances` capped at the pool.
+    pub fn instances(&self) -> usize {
+        self.instances.min(self.pool())
+    }
+
+    /// K (a table's from its recorded size, 0 while there is none).
     pub fn classes(&self) -> usize {
-        self.data.classes()
+        match self.data {
+            WeakData::Digits => digits::CLASSES,
+            WeakData::Cells => 3,
+            WeakData::Table => self.table.map_or(0, |t| t.classes),
+        }
+    }
+
+    /// Input dimension d (a table's input columns).
+    pub fn dim(&self) -> usize {
+        match self.data {
+            WeakData::Digits => digits::PIXELS,
+            WeakData::Cells => 2,
+            WeakData::Table => self.table.map_or(0, |t| t.dim),
+        }
+    }
+
+    /// Whether the data has decision regions to draw: two inputs (the cell populations, a
+    /// table of two input columns).
+    pub fn has_regions(&self) -> bool {
+        self.data != WeakData::Digits && self.dim() == 2
     }
 
     /// The network: one hidden layer of `width`, K outputs, NTK parametrisation.
@@ -314,7 +397,7 @@ impl WeakConfig {
             init_scale: self.init_scale,
             ..InitSettings::default()
         };
-        let mut spec = init.spec(self.data.dim(), vec![self.width]);
+        let mut spec = init.spec(self.dim(), vec![self.width]);
         spec.outputs = self.classes();
         spec
     }
@@ -337,15 +420,31 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Draws the pool and test set of `data` from `seed` (`digits` is the parsed digits file,
-    /// needed by [`WeakData::Digits`]).
-    pub fn draw(data: WeakData, seed: u64, digits: Option<&Digits>) -> Result<Pool> {
-        let set = match data {
+    /// Draws the pool and test set of `config`'s data from `seed`; `source` holds the parsed
+    /// digits file ([`WeakData::Digits`]) or the reader's table ([`WeakData::Table`], split and
+    /// standardised as the Playground splits it, by `testShare`, `standardize` and `seed`).
+    pub fn draw(config: &WeakConfig, seed: u64, source: &DataSource) -> Result<Pool> {
+        let set = match config.data {
             WeakData::Digits => {
-                let digits = digits.ok_or_else(|| Error::config("data", DIGITS_MISSING))?;
+                let digits = source
+                    .digits
+                    .as_deref()
+                    .ok_or_else(|| Error::config("data", DIGITS_MISSING))?;
                 data::digits_dataset(digits, DIGITS_POOL, N_TEST, 0.0, seed)?
             }
             WeakData::Cells => data::cells(CELLS_POOL, N_TEST, seed)?,
+            WeakData::Table => {
+                let table = source
+                    .table
+                    .as_deref()
+                    .ok_or_else(|| Error::config("data", TABLE_MISSING))?;
+                config.clone().with_source(source).check_table()?;
+                table.dataset(&SplitOptions {
+                    test_fraction: config.test_share,
+                    standardize: config.standardize,
+                    seed,
+                })?
+            }
         };
         let labels = set.labels_train.iter().map(|&c| c as usize).collect();
         let test_labels = set.labels_test.iter().map(|&c| c as usize).collect();
@@ -362,6 +461,18 @@ impl Pool {
 
     pub fn classes(&self) -> usize {
         self.data.classes
+    }
+}
+
+/// The refusal of a run on a reader's table whose target is a regression.
+pub const TABLE_REGRESSION: &str = "your table's target holds values (a regression), and learning from label proportions needs classes: choose a target column of classes, or read it as classification";
+
+/// The size of `table` as the settings need it.
+fn shape_of(table: &Table) -> TableShape {
+    TableShape {
+        rows: table.rows,
+        dim: table.dim,
+        classes: table.classes,
     }
 }
 

@@ -15,10 +15,10 @@ use super::live::{
     bag_instances, draw_bags, learner_trainer, mean_map_accuracy, refusal_text, trainer,
 };
 use super::{Learner, MAX_BAG, Pool, WeakConfig, accuracy, argmax_rows};
-use crate::data::digits::Digits;
 use crate::data::{Encoding, encode, prior_floor};
 use crate::error::{Error, Result};
 use crate::nn::loss::Loss;
+use crate::session::run::DataSource;
 
 /// One cell of the sweep: the learners' instance test accuracies on one seed's bags of one
 /// size (`None` where a learner diverged or the mean map refused, with the reason).
@@ -67,7 +67,8 @@ pub struct BagPoint {
 }
 
 /// The sweep's bag sizes: the powers of two from 1 to [`MAX_BAG`] that leave at least one bag
-/// of the capped instances. The mean map needs at least K bags; at sizes with fewer it
+/// of the capped instances (on a table, of `config`'s recorded table:
+/// [`WeakConfig::with_source`]). The mean map needs at least K bags; at sizes with fewer it
 /// refuses, with the reason.
 pub fn bag_sizes(config: &WeakConfig) -> Vec<usize> {
     let n = config.instances();
@@ -108,17 +109,18 @@ fn train_and_score(
 }
 
 /// One cell: DLLP, EasyLLP and the mean map on the bags of size `bag` drawn from `seed`
-/// (`digits`: the parsed digits file, for `data = digits`). Pure: the same arguments give the
-/// same result in any worker.
+/// (`source`: the parsed digits file for `data = digits`, the reader's table for
+/// `data = table`). Pure: the same arguments give the same result in any worker.
 pub fn weak_cell(
     config: &WeakConfig,
     bag: usize,
     seed: u64,
-    digits: Option<&Digits>,
+    source: &DataSource,
 ) -> Result<CellResult> {
+    let config = &config.clone().with_source(source);
     config.validate()?;
     check_bag(bag)?;
-    let pool = Pool::draw(config.data, seed, digits)?;
+    let pool = Pool::draw(config, seed, source)?;
     let bags = draw_bags(config, &pool, bag, seed)?;
     let (x, _) = bag_instances(&bags, &pool);
     let (dllp, dllp_diverged) = train_and_score(
@@ -150,13 +152,10 @@ pub fn weak_cell(
 
 /// The references of `seed`: the supervised ceiling (the same network, cross-entropy on the
 /// true labels of the first `instances` pool rows, the sweep's steps) and the prior floor.
-pub fn weak_reference(
-    config: &WeakConfig,
-    seed: u64,
-    digits: Option<&Digits>,
-) -> Result<Reference> {
+pub fn weak_reference(config: &WeakConfig, seed: u64, source: &DataSource) -> Result<Reference> {
+    let config = &config.clone().with_source(source);
     config.validate()?;
-    let pool = Pool::draw(config.data, seed, digits)?;
+    let pool = Pool::draw(config, seed, source)?;
     let n = config.instances();
     let d = pool.dim();
     let labels: Vec<u32> = pool.labels[..n].iter().map(|&c| c as u32).collect();
@@ -183,14 +182,15 @@ pub fn weak_reference(
 
 /// The mean map's accuracy at every bag size of [`bag_sizes`], mean ± standard error over the
 /// sweep's seeds.
-pub fn weak_mean_map_curve(config: &WeakConfig, digits: Option<&Digits>) -> Result<Vec<BagPoint>> {
+pub fn weak_mean_map_curve(config: &WeakConfig, source: &DataSource) -> Result<Vec<BagPoint>> {
+    let config = &config.clone().with_source(source);
     config.validate()?;
     let sizes = bag_sizes(config);
     let mut acc: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
     let mut refused: Vec<Option<String>> = vec![None; sizes.len()];
     for s in 0..config.seeds {
         let seed = seed_of(config, s);
-        let pool = Pool::draw(config.data, seed, digits)?;
+        let pool = Pool::draw(config, seed, source)?;
         for (i, &k) in sizes.iter().enumerate() {
             let bags = draw_bags(config, &pool, k, seed)?;
             match mean_map_accuracy(&bags, &pool) {

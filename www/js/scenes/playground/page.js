@@ -7,7 +7,7 @@ import { CONTROLS, buildControls, formatInt, formatNumber, formatMeasure, format
 import { createScene } from '../../core/shell.js';
 import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
 import { LossPlot, FitPlot, BoundaryPlot, ConfusionPlot, DigitStrip, classCss, classLabel, heatGradientCss } from '../../plots/index.js';
-import { ownDataPanel } from './own-data.js';
+import { ownDataPanel } from '../../core/own-data.js';
 import { CONVERGENCE, settled, thinHistory } from '../../core/history.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)

@@ -4,7 +4,10 @@
 // drawn as stacked bars with the spectrum of their proportion matrix; and the bag-size sweep
 // trains every learner at every bag size over several seeds in a pool of workers (core/task-pool.js
 // ↔ pool-worker.js), filled in as the networks finish, with the mean map's curve (no network)
-// drawn at once. This file keeps state and draws at most once per frame.
+// drawn at once. The bags may come from the reader's own CSV or TSV file (data 'table', "your own
+// data"): the own-data panel (core/own-data.js, the Playground's) reads it in the browser, the live
+// worker parses and holds it (READ_TABLE), and every sweep job carries it to its pool worker. This
+// file keeps state and draws at most once per frame.
 
 import { MSG, ERROR_DURING, plainMessage } from '../../core/protocol.js';
 import {
@@ -18,6 +21,7 @@ import {
   SeriesPlot, ConfusionPlot, BoundaryPlot, BagsPlot, COLORS, classCss, classLabel, stepLabel,
 } from '../../plots/index.js';
 import { MAX_BARS } from '../../plots/bags.js';
+import { ownDataPanel } from '../../core/own-data.js';
 
 // The learners, each with one colour and one dash wherever it appears.
 const LEARNERS = {
@@ -44,6 +48,8 @@ const CONTROLS = controlsFrom('weak-labels', [
   { name: 'purified', group: 'bags', step: 0.01 },
   { name: 'alike', group: 'bags' },
   { name: 'data', group: 'data' },
+  { name: 'testShare', group: 'data', step: 0.05 },
+  { name: 'standardize', group: 'data' },
   { name: 'instances', group: 'data', positions: 40 },
   { name: 'noise', group: 'data', step: 0.01 },
   derive('seed', { group: 'data' }),
@@ -59,7 +65,7 @@ const CONTROLS = controlsFrom('weak-labels', [
 // Settings only the sweep reads: changing them starts no new live run.
 const SWEEP_ONLY = new Set(['steps', 'seeds']);
 // Settings the mean map's curve reads (it has no network, and covers every bag size).
-const CURVE_KEYS = ['data', 'instances', 'concentration', 'alike', 'purified', 'noise', 'seed', 'seeds'];
+const CURVE_KEYS = ['data', 'instances', 'concentration', 'alike', 'purified', 'noise', 'seed', 'seeds', 'testShare', 'standardize'];
 
 const LIVE = {
   lr: { during: ERROR_DURING.SET_LR, failed: 'The step size was not changed' },
@@ -95,6 +101,10 @@ const state = {
 
 let client = null;
 let controls = null;
+let dataPanel = null;
+// The reader's own data: the reading the workers hold ({id, name, text, options}: each new
+// reading, or new read options, gets a new id) and the one asked for.
+const ownData = { table: null, pending: null, nextId: 1 };
 let shell = null;
 const plots = {};
 const pool = createPool({ workerUrl: new URL('./pool-worker.js', import.meta.url), name: 'sweep' });
@@ -107,12 +117,15 @@ function config(values = state.values) {
 }
 
 function keyOf(values, keys) {
-  return JSON.stringify(keys.map((k) => values[k]));
+  // A run on the reader's table also depends on which reading of it the workers hold.
+  const table = values.data === 'table' ? (ownData.table?.id ?? null) : null;
+  return JSON.stringify([...keys.map((k) => values[k]), table]);
 }
 
 /** The controls' change callback: a change that changes nothing is no new run. */
 function onControlChange(name, value, opts) {
   if (!opts.changed) return;
+  if (name === 'data') showOwnData();
   if (SWEEP_ONLY.has(name)) {
     state.values = controls.values;
     shell.writeUrl();
@@ -287,6 +300,10 @@ function requestCurve() {
 }
 
 function onWorkerMessage(msg) {
+  if (msg.type === MSG.TABLE_READ) {
+    onTableRead(msg);
+    return;
+  }
   if (msg.type !== MSG.CURVE_READY || msg.requestId !== state.curve.requestId) return;
   const c = state.curve;
   c.bags = msg.bags;
@@ -299,6 +316,10 @@ function onWorkerMessage(msg) {
 }
 
 function onWorkerError(msg) {
+  if (msg.during === ERROR_DURING.READ_TABLE) {
+    onTableError(msg);
+    return true;
+  }
   if (msg.during !== ERROR_DURING.WEAK_SWEEP) return false;
   if (msg.requestId === state.curve.requestId) {
     state.curve.error = plainMessage(msg.message);
@@ -338,6 +359,11 @@ function startSweep() {
     jobs.push({ kind: 'reference', config: sw.config, seed, at: [-1, i] });
     sw.bags.forEach((bag, b) => jobs.push({ kind: 'cell', config: sw.config, bag, seed, at: [b, i] }));
   });
+  // On the reader's own data each job carries the file, which its worker parses once.
+  if (sw.config.data === 'table' && ownData.table) {
+    const { id, text, options } = ownData.table;
+    for (const job of jobs) job.table = { id, text, options };
+  }
   sw.total = jobs.length;
   setSweepStatus('running', null);
   pool.run(jobs, {
@@ -488,6 +514,76 @@ function renderSweep() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Your own data: the panel shows while the data is "your own data"; a file chosen there is read
+// by the live worker (the engine's table reader, as on the Playground), and the scene trains on
+// it. A file that cannot be read says why and leaves the run as it was.
+
+function showOwnData() {
+  $('own-data').hidden = controls.values.data !== 'table';
+}
+
+function readOwnData(text, name, options) {
+  const id = ownData.nextId++;
+  ownData.pending = { id, name, text, options };
+  client.post({ type: MSG.READ_TABLE, id, name, text, options });
+}
+
+function onTableRead(msg) {
+  const p = ownData.pending;
+  if (!p || msg.id !== p.id) return;
+  ownData.table = p;
+  ownData.pending = null;
+  dataPanel.showTable({ ...msg.summary, name: p.name, taskChoice: p.options?.task ?? 'auto' });
+  if (controls.values.data !== 'table') controls.set('data', 'table');
+  showOwnData();
+  // A new run, the curve and the sweep's key on this reading.
+  shell.writeUrl();
+  client.apply();
+  requestCurve();
+  renderSweep();
+}
+
+function onTableError(msg) {
+  const p = ownData.pending;
+  if (!p || msg.id !== p.id) return;
+  ownData.pending = null;
+  // The parser's message names the line, column and value; the setting's name adds nothing here.
+  const reason = String(msg.message).trim().replace(/^invalid setting `\w+`: /, '').replace(/([^.!?])$/, '$1.');
+  dataPanel.showError(`${p.name ? `${p.name}: ` : ''}${reason} The run shown is kept.`);
+}
+
+/** A refused configure: a link to a run on a file it does not hold says what to do. */
+function refusedText(message) {
+  if (/not in the link/.test(String(message))) {
+    return 'This link trains on a file of its author’s own, which is not in the link: choose that file under “Your own data” to train on it.';
+  }
+  return `These settings were refused: ${labelSettings(message, CONTROLS)}`;
+}
+
+function buildOwnData() {
+  dataPanel = ownDataPanel($('own-data'), {
+    onFile: ({ name, text }) => readOwnData(text, name, { target: null, task: 'auto' }),
+    onRead: (options) => {
+      if (ownData.table) readOwnData(ownData.table.text, ownData.table.name, options);
+    },
+    onForget: () => {
+      dataPanel.clear();
+      controls.set('data', CONTROLS.find((c) => c.name === 'data').default);
+      showOwnData();
+      shell.writeUrl();
+      client.apply();
+      requestCurve();
+      renderSweep();
+    },
+    inputsNote: (t) => {
+      if (t.task !== 'classification') return ' Learning from label proportions needs classes: choose a target column of classes.';
+      return t.dim === 2 ? ' Its two inputs are the plane of the decision regions.' : ' Decision regions are drawn for two inputs only.';
+    },
+  });
+  showOwnData();
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function buildPlots() {
   plots.sweep = new SeriesPlot($('plot-sweep'), {
@@ -528,7 +624,7 @@ function start() {
     workerUrl: new URL('./worker.js', import.meta.url),
     state,
     live: LIVE,
-    refusedText: (message) => `These settings were refused: ${labelSettings(message, CONTROLS)}`,
+    refusedText,
     onReady,
     onConfigured,
     onReport,
@@ -538,6 +634,7 @@ function start() {
   });
   controls = buildControls($('controls'), values, onControlChange, { controls: CONTROLS, groups: GROUPS });
   client.bind({ controls, shell });
+  buildOwnData();
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   buildPlots();
   $('btn-sweep').addEventListener('click', startSweep);
@@ -548,6 +645,7 @@ function start() {
   shell.attach({
     api: controls,
     apply: () => {
+      showOwnData();
       client.apply();
       requestCurve();
       renderSweep();

@@ -3,6 +3,7 @@
 //   {kind: 'cell', config, bag, seed}   weakCell: the instance test accuracy of DLLP, EasyLLP
 //                                       and the mean map trained on the same bags
 //   {kind: 'reference', config, seed}   weakReference: the supervised ceiling and the prior floor
+// On the reader's own data a job also carries `table` = {id, text, options} (digits.js).
 
 import { weakCell, weakReference } from '../../../pkg/descent.js';
 import { ERROR_DURING, finite } from '../../core/protocol.js';
@@ -11,7 +12,7 @@ import { dataFor } from './digits.js';
 
 hostPool({
   async cell(job) {
-    await dataFor(job.config);
+    await dataFor(job.config, job.table);
     const t0 = performance.now();
     const r = weakCell({ ...job.config }, job.bag, job.seed);
     return {
@@ -25,7 +26,7 @@ hostPool({
     };
   },
   async reference(job) {
-    await dataFor(job.config);
+    await dataFor(job.config, job.table);
     const r = weakReference({ ...job.config }, job.seed);
     return { seed: finite(r.seed) ?? job.seed, ceiling: finite(r.ceiling), floor: finite(r.floor) };
   },

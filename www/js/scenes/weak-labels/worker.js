@@ -8,6 +8,8 @@
 // page → worker
 //   {type: SET, runId, version, values: {lr}}   a new step size for the running network
 //   {type: CURVE, requestId, config}            the mean map's curve for `config`
+//   {type: READ_TABLE, id, name, text?, options} the reader's own data: parse `text` (or the text
+//                                                held, with new options) and hold it as reading `id`
 // worker → page
 //   DONE 'configured' carries `setup` = {classes, names, proportions, meanMap, gridSpec, points}:
 //     proportions = {bags, classes, names, reported (m×K), truth (m×K), purified (m), singular,
@@ -18,13 +20,17 @@
 //     (Float32Array, the class probabilities on the grid, point-major) when one is due
 //   {type: CURVE_READY, requestId, bags, curve: [{bag, mean, se, refused}], ms}
 //   {type: ERROR, requestId, during: WEAK_SWEEP, message}   the curve could not be computed
+//   {type: TABLE_READ, id, summary}             the table read ({rows, dim, columns, target, task,
+//                                                classes, classNames, dropped, hash, name})
+//   {type: ERROR, id, during: READ_TABLE, message}  the file could not be read; the table held
+//                                                before stays
 
 import {
   WeakLabels, weakLabelsDefaults, weakBagSizes, weakMeanMapCurve,
 } from '../../../pkg/descent.js';
 import { MSG, ERROR_DURING, finite, describe, allFinite } from '../../core/protocol.js';
 import { hostRun, Picture, post, weightsMessage } from '../../core/worker-host.js';
-import { dataFor } from './digits.js';
+import { dataFor, holdTable } from './digits.js';
 
 export const MAX_STEPS = 20000;
 const CHUNK_MS = 30;
@@ -122,6 +128,10 @@ const host = hostRun({
       curve(msg);
       return;
     }
+    if (msg.type === MSG.READ_TABLE) {
+      readTable(msg);
+      return;
+    }
     // The live network's weights (exported only: the page imports none).
     await weightsMessage(msg, h.run, () => {
       throw new Error('the Weak labels scene does not import weights');
@@ -142,5 +152,21 @@ async function curve(msg) {
     post({ type: MSG.CURVE_READY, requestId: msg.requestId, bags, curve: points, ms: performance.now() - t0 });
   } catch (err) {
     post({ type: MSG.ERROR, requestId: msg.requestId, during: ERROR_DURING.WEAK_SWEEP, message: describe(err) });
+  }
+}
+
+// The text of the reader's table held, to read again with other options.
+let tableText = null;
+
+/** READ_TABLE: the reader's file (or the one held, read with new options) for `data: 'table'`. */
+function readTable(msg) {
+  try {
+    const text = typeof msg.text === 'string' ? msg.text : tableText;
+    if (text == null) throw new Error('there is no file to read yet: choose one');
+    const summary = holdTable(msg.id, text, msg.options);
+    tableText = text;
+    post({ type: MSG.TABLE_READ, id: msg.id, summary: { ...summary, name: msg.name ?? '' } });
+  } catch (err) {
+    post({ type: MSG.ERROR, id: msg.id, during: ERROR_DURING.READ_TABLE, message: describe(err) });
   }
 }

@@ -1,7 +1,8 @@
-// "Your own data": the Playground's file chooser and drop zone for a CSV or TSV file, the
-// options of how it is read (target column, task, standardisation, test share) and what was
-// read (or why it could not be). The file is read in this browser only: its text goes to the
-// page's own worker, which parses it with the engine; nothing is uploaded anywhere.
+// "Your own data": the file chooser and drop zone for a CSV or TSV file of the Playground and
+// the Weak labels scene, the options of how it is read (target column, task; the test share and
+// standardisation are the scene's Data controls) and what was read (or why it could not be). The
+// file is read in this browser only: its text goes to the page's own workers, which parse it
+// with the engine; nothing is uploaded anywhere.
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,13 +29,19 @@ function formatBytes(b) {
   return `${Math.max(1, Math.round(b / 1e3))} kB`;
 }
 
+/** The Playground's sentence on a table's inputs: more than two are drawn on a plane. */
+function principalPlane(t) {
+  return t.dim > 2 ? ` Its ${t.dim} inputs are drawn on their first two principal axes.` : '';
+}
+
 /**
  * Builds the panel into `root`. `onFile({name, size, text})` fires when a file was read;
  * `onRead(options)` when the reader changes how it is read; `onForget()` when the reader goes
- * back to the built-in sets. Returns {showTable(summary), showError(message), setBusy(text),
- * clear()}.
+ * back to the built-in sets. `inputsNote(summary)`: the sentence on how the scene draws the
+ * table's inputs (default: the Playground's principal plane). Returns {showTable(summary),
+ * showError(message), setBusy(text), clear()}.
  */
-export function ownDataPanel(root, { onFile, onRead, onForget }) {
+export function ownDataPanel(root, { onFile, onRead, onForget, inputsNote = principalPlane }) {
   const input = el('input', { type: 'file', id: 'data-file', accept: '.csv,.tsv,.txt,text/csv,text/tab-separated-values,text/plain', class: 'visually-hidden' });
   const chooser = el('label', { for: 'data-file', class: 'btn drop-zone', id: 'data-drop', tabindex: '-1' },
     el('span', { text: 'Choose a CSV or TSV file… or drop it here' }));
@@ -122,7 +129,7 @@ export function ownDataPanel(root, { onFile, onRead, onForget }) {
       options.hidden = false;
       const what = t.task === 'classification' ? `classification, ${t.classes} classes` : 'regression';
       const dropped = t.dropped > 0 ? ` ${t.dropped} row${t.dropped === 1 ? '' : 's'} with missing values dropped.` : '';
-      const plane = t.dim > 2 ? ` Its ${t.dim} inputs are drawn on their first two principal axes.` : '';
+      const plane = inputsNote(t);
       shown = `${t.name}: ${t.rows} rows, ${t.dim} input${t.dim === 1 ? '' : 's'}, target “${t.target}” (${what}).${dropped}${plane}`;
       status.textContent = shown;
       root.dataset.loaded = 'true';
