@@ -48,9 +48,17 @@ describe('Weak labels', () => {
     await page.locator('body').press(' ');
     await page.waitForFunction(() => document.body.dataset.status !== 'playing', null, { timeout: 10000 });
     if (await page.evaluate(() => document.body.dataset.status === 'paused')) {
-      const before = await page.evaluate(() => window.descent.report.step);
+      // A chunk already in the worker when the pause came still reports: wait until the step
+      // holds still (on a loaded machine a chunk can take a second), then step once.
+      let before = await page.evaluate(() => window.descent.report.step);
+      for (;;) {
+        await page.waitForTimeout(500);
+        const now = await page.evaluate(() => window.descent.report.step);
+        if (now === before) break;
+        before = now;
+      }
       await page.locator('body').press('s');
-      await page.waitForFunction((s) => window.descent.report.step === s + 1, before, { timeout: 10000 });
+      await page.waitForFunction((s) => window.descent.report.step === s + 1, before, { timeout: 20000 });
     }
     assert.doesNotMatch(await page.textContent('body'), /NaN|Infinity/);
     assert.deepEqual(errors, []);
