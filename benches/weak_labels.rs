@@ -23,13 +23,13 @@ use std::time::Instant;
 use descent::backend::cpu::Cpu;
 use descent::data::digits;
 use descent::data::{BagOptions, Bags, Encoding, Part, digits_dataset};
-use descent::kernels::mean_map::{MeanMap, Spectrum};
+use descent::kernels::mean_map::MeanMap;
 use descent::nn::mlp::Mlp;
 use descent::nn::{Loss, Trainer};
 use descent::rng::Rng;
 use descent::scenes::weak_labels::{
-    Pool, WeakConfig, WeakData, WeakLabels, accuracy, bag_sizes, weak_cell, weak_mean_map_curve,
-    weak_reference,
+    Pool, WeakConfig, WeakData, WeakLabels, bag_sizes, labelled_mean_curve, weak_cell,
+    weak_mean_map_curve, weak_reference,
 };
 use descent::session::run::DataSource;
 
@@ -75,43 +75,9 @@ fn rate(mut work: impl FnMut(u64)) -> f64 {
     median(rates)
 }
 
-/// The mean map's curve with the labels known (the peer of `weak_mean_map_curve`): per seed the
-/// same pool, per bag size the class means of the same instances from their true labels and the
-/// same nearest-mean prediction. Returns the accuracies.
+/// The mean map's curve with the labels known (the peer of `weak_mean_map_curve`).
 fn nearest_mean_curve(config: &WeakConfig, source: &DataSource) -> Vec<f64> {
-    let sizes = bag_sizes(config);
-    let mut out = Vec::new();
-    for s in 0..config.seeds {
-        let pool = Pool::draw(config, config.seed + s as u64, source).unwrap();
-        let (n, d, k) = (config.instances(), pool.dim(), pool.classes());
-        for _ in &sizes {
-            let mut means = vec![0.0f64; k * d];
-            let mut counts = vec![0usize; k];
-            for (row, &c) in pool.data.x_train[..n * d].chunks_exact(d).zip(&pool.labels) {
-                counts[c] += 1;
-                for (m, &v) in means[c * d..(c + 1) * d].iter_mut().zip(row) {
-                    *m += v as f64;
-                }
-            }
-            for (c, &count) in counts.iter().enumerate() {
-                for m in &mut means[c * d..(c + 1) * d] {
-                    *m /= count.max(1) as f64;
-                }
-            }
-            let map = MeanMap {
-                means,
-                spectrum: Spectrum {
-                    singular_values: vec![1.0; k],
-                    condition: 1.0,
-                },
-            };
-            out.push(accuracy(
-                &map.predict(&pool.data.x_test, d),
-                &pool.test_labels,
-            ));
-        }
-    }
-    out
+    labelled_mean_curve(config, source).unwrap()
 }
 
 fn main() {

@@ -365,43 +365,10 @@ pub fn bench_parse_table(text: &str) -> Result<usize, JsValue> {
 /// (a checksum). `benches/weak_labels.rs` times the same function natively.
 #[wasm_bindgen(js_name = benchWeakNearestMeanCurve)]
 pub fn bench_weak_nearest_mean_curve(config: JsValue) -> Result<f64, JsValue> {
-    use crate::kernels::mean_map::{MeanMap, Spectrum};
-    use crate::scenes::weak_labels::{Pool, WeakConfig, accuracy, bag_sizes};
+    use crate::scenes::weak_labels::{WeakConfig, labelled_mean_curve};
     let config: WeakConfig = super::config_from(config, WeakConfig::default())?;
     config.validate().map_err(js_err)?;
     let source = super::weak_labels::source();
-    let config = config.with_source(&source);
-    let sizes = bag_sizes(&config);
-    let mut total = 0.0;
-    let mut count = 0usize;
-    for s in 0..config.seeds {
-        let seed = config.seed.wrapping_add(s as u64);
-        let pool = Pool::draw(&config, seed, &source).map_err(js_err)?;
-        let (n, d, k) = (config.instances(), pool.dim(), pool.classes());
-        for _ in &sizes {
-            let mut means = vec![0.0f64; k * d];
-            let mut counts = vec![0usize; k];
-            for (row, &c) in pool.data.x_train[..n * d].chunks_exact(d).zip(&pool.labels) {
-                counts[c] += 1;
-                for (m, &v) in means[c * d..(c + 1) * d].iter_mut().zip(row) {
-                    *m += v as f64;
-                }
-            }
-            for (c, &count) in counts.iter().enumerate() {
-                for m in &mut means[c * d..(c + 1) * d] {
-                    *m /= count.max(1) as f64;
-                }
-            }
-            let map = MeanMap {
-                means,
-                spectrum: Spectrum {
-                    singular_values: vec![1.0; k],
-                    condition: 1.0,
-                },
-            };
-            total += accuracy(&map.predict(&pool.data.x_test, d), &pool.test_labels);
-            count += 1;
-        }
-    }
-    Ok(total / count.max(1) as f64)
+    let accuracies = labelled_mean_curve(&config.with_source(&source), &source).map_err(js_err)?;
+    Ok(accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64)
 }

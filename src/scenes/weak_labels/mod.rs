@@ -90,7 +90,8 @@ use crate::session::settings::{SceneSpec, Setting, options};
 
 pub use live::{WeakLabels, WeakReport};
 pub use sweep::{
-    BagPoint, CellResult, Reference, bag_sizes, weak_cell, weak_mean_map_curve, weak_reference,
+    BagPoint, CellResult, Reference, bag_sizes, labelled_mean_curve, weak_cell,
+    weak_mean_map_curve, weak_reference,
 };
 
 /// The scene's id in the registry, links and weights files.

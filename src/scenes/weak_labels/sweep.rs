@@ -231,3 +231,44 @@ pub fn mean_se(v: &[f64]) -> (Option<f64>, Option<f64>) {
     };
     (Some(mean), Some((var / m).sqrt()))
 }
+
+/// The mean map's curve with the labels known, the benchmark's peer of
+/// [`weak_mean_map_curve`]: per sweep seed the same pool, and at every bag size the class means
+/// of the same instances from their true labels with the mean map's nearest-mean prediction.
+/// Test accuracies, seed by seed and size by size.
+pub fn labelled_mean_curve(config: &WeakConfig, source: &DataSource) -> Result<Vec<f64>> {
+    use crate::kernels::mean_map::{MeanMap, Spectrum};
+    let sizes = bag_sizes(config);
+    let mut out = Vec::with_capacity(config.seeds * sizes.len());
+    for s in 0..config.seeds {
+        let pool = Pool::draw(config, config.seed.wrapping_add(s as u64), source)?;
+        let (n, d, k) = (config.instances(), pool.dim(), pool.classes());
+        for _ in &sizes {
+            let mut means = vec![0.0f64; k * d];
+            let mut counts = vec![0usize; k];
+            for (row, &c) in pool.data.x_train[..n * d].chunks_exact(d).zip(&pool.labels) {
+                counts[c] += 1;
+                for (m, &v) in means[c * d..(c + 1) * d].iter_mut().zip(row) {
+                    *m += v as f64;
+                }
+            }
+            for (c, &count) in counts.iter().enumerate() {
+                for m in &mut means[c * d..(c + 1) * d] {
+                    *m /= count.max(1) as f64;
+                }
+            }
+            let map = MeanMap {
+                means,
+                spectrum: Spectrum {
+                    singular_values: vec![1.0; k],
+                    condition: 1.0,
+                },
+            };
+            out.push(accuracy(
+                &map.predict(&pool.data.x_test, d),
+                &pool.test_labels,
+            ));
+        }
+    }
+    Ok(out)
+}
