@@ -520,6 +520,26 @@ fn residual_loss_slices(
     (acc / (2.0 * rows as f64)) as f32
 }
 
+/// One row of the trained outputs g = scale·(f − f₀) (f₀ absent: scale·f) written into `g`, and
+/// its largest entry: a compare and select (f32::max does not vectorise in wasm) that skips
+/// NaN as f32::max does. The softmax losses' shared first pass.
+fn trained_row(g: &mut [f32], f: &[f32], f0: Option<&[f32]>, scale: f32) -> f32 {
+    match f0 {
+        Some(f0) => {
+            for ((gc, &fc), &f0c) in g.iter_mut().zip(f).zip(f0) {
+                *gc = scale * (fc - f0c);
+            }
+        }
+        None => {
+            for (gc, &fc) in g.iter_mut().zip(f) {
+                *gc = scale * fc;
+            }
+        }
+    }
+    g.iter()
+        .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m })
+}
+
 /// The body of [`Backend::cross_entropy`] on `rows × cols` logits: writes `r`, returns the
 /// loss. Three passes over `r`: per row, the logits g, their maximum m, the loss term
 /// Σ_c y_c (m − g_c) (in f64) and the exponents g_c − m; then e = exp(g − m) over the whole
@@ -541,24 +561,7 @@ fn cross_entropy_slices(
     for i in 0..rows {
         let at = i * cols;
         let g = &mut r[at..at + cols];
-        let fr = &f[at..at + cols];
-        match f0 {
-            Some(f0) => {
-                for ((gc, &fc), &f0c) in g.iter_mut().zip(fr).zip(&f0[at..at + cols]) {
-                    *gc = scale * (fc - f0c);
-                }
-            }
-            None => {
-                for (gc, &fc) in g.iter_mut().zip(fr) {
-                    *gc = scale * fc;
-                }
-            }
-        }
-        // A compare and select (f32::max does not vectorise in wasm); NaN is skipped, as
-        // f32::max skips it.
-        let m = g
-            .iter()
-            .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m });
+        let m = trained_row(g, &f[at..at + cols], f0.map(|f0| &f0[at..at + cols]), scale);
         // Σ_c y_c (m − g_c) ≥ 0, before g is overwritten.
         for (&gc, &yc) in g.iter().zip(&y[at..at + cols]) {
             acc += yc as f64 * (m - gc) as f64;
@@ -670,23 +673,7 @@ fn bag_cross_entropy_slices(
     for i in 0..rows {
         let at = i * cols;
         let g = &mut r[at..at + cols];
-        let fr = &f[at..at + cols];
-        match f0 {
-            Some(f0) => {
-                for ((gc, &fc), &f0c) in g.iter_mut().zip(fr).zip(&f0[at..at + cols]) {
-                    *gc = scale * (fc - f0c);
-                }
-            }
-            None => {
-                for (gc, &fc) in g.iter_mut().zip(fr) {
-                    *gc = scale * fc;
-                }
-            }
-        }
-        // As in cross_entropy_slices: NaN is skipped.
-        let m = g
-            .iter()
-            .fold(f32::NEG_INFINITY, |m, &gc| if gc > m { gc } else { m });
+        let m = trained_row(g, &f[at..at + cols], f0.map(|f0| &f0[at..at + cols]), scale);
         for gc in g.iter_mut() {
             *gc -= m;
         }
