@@ -46,6 +46,10 @@ pub enum Error {
     /// A GPU operation failed after the context was created (validation, out of memory, the
     /// device was lost, a readback could not map); `op` names the backend operation.
     Gpu { op: &'static str, message: String },
+
+    // --- the command line ---
+    /// A run stopped by the reader (Ctrl-C); what had finished is kept.
+    Interrupted,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -94,6 +98,7 @@ impl fmt::Display for Error {
                 write!(f, "GPU backend unavailable: {reason} ({detail})")
             }
             Error::Gpu { op, message } => write!(f, "GPU backend failed in {op}: {message}"),
+            Error::Interrupted => write!(f, "interrupted (Ctrl-C)"),
         }
     }
 }

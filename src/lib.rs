@@ -15,6 +15,7 @@
 //! - [`theory`]: closed-form theory curves (Hastie et al., Mei & Montanari) the scenes overlay.
 //! - [`rng`]: explicit seeded randomness (there is no global RNG).
 //! - [`exec`]: the one way synchronous callers wait for the engine's futures.
+//! - `cli` (native only): the `descent` command line, every scene headless.
 
 pub mod backend;
 pub mod data;
@@ -31,5 +32,8 @@ pub mod theory;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 
 pub use error::{Error, Result};

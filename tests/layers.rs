@@ -1,5 +1,5 @@
 //! The crate's imports run only downward: math → linalg → backend → data → nn → kernels and
-//! theory → session → scenes → api (error, rng and exec are shared by all). Every `crate::x`
+//! theory → session → scenes → api and cli (error, rng and exec are shared by all). Every `crate::x`
 //! path in a module's source must name a module of its own layer or one below it, and within
 //! `scenes` no scene imports another scene.
 
@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["kernels", "theory"],
     &["session"],
     &["scenes"],
-    &["api"],
+    &["api", "cli"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
