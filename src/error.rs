@@ -50,6 +50,9 @@ pub enum Error {
     // --- the command line ---
     /// A run stopped by the reader (Ctrl-C); what had finished is kept.
     Interrupted,
+    /// A command line that cannot be read: an unknown setting, a malformed argument, a shard
+    /// file that does not belong; `message` says what and how to fix it.
+    Usage { message: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -99,6 +102,7 @@ impl fmt::Display for Error {
             }
             Error::Gpu { op, message } => write!(f, "GPU backend failed in {op}: {message}"),
             Error::Interrupted => write!(f, "interrupted (Ctrl-C)"),
+            Error::Usage { message } => f.write_str(message),
         }
     }
 }

@@ -15,9 +15,12 @@
 //!
 //! Native only: the page drives the same engine through `api`.
 
+pub mod figures;
 pub mod output;
 pub mod par;
 pub mod scenes;
+pub mod settings;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -219,4 +222,37 @@ pub trait Headless: Sync {
 pub fn main() -> std::process::ExitCode {
     eprintln!("descent: the command line is being built");
     std::process::ExitCode::from(1)
+}
+
+/// Where a run's matrix work goes (`--backend`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// The CPU: the page's CPU numbers, within the tolerance the README states.
+    #[default]
+    Cpu,
+    /// The GPU through wgpu (Vulkan); refused when there is none.
+    Gpu,
+    /// The GPU when there is a hardware one, else the CPU (with a note).
+    Auto,
+}
+
+/// The options of every command that runs a scene.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Common {
+    /// Where the matrix work runs.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    pub backend: BackendArg,
+    /// Threads over cells and seeds (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// The memory a run may use, in MiB; a larger run is refused with its estimate.
+    #[arg(long, default_value_t = DEFAULT_MEMORY_LIMIT >> 20)]
+    pub memory_mib: u64,
+    /// Gradient steps for a scene whose page trains until paused (Playground, Lazy or rich,
+    /// Step size).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// No progress bars on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
