@@ -1,11 +1,25 @@
-//! One headless driver per scene, and their registry (in the order of
-//! [`crate::scenes::SCENES`]).
+//! One headless driver per scene and panel, and their registry (in the order of
+//! [`crate::scenes::SCENES`], then the panels).
+
+pub mod double_descent;
+pub mod lazy;
+pub mod playground;
+pub mod step;
+pub mod trained;
+pub mod weak_labels;
 
 use super::Headless;
 
-/// Every scene the command line runs.
+/// Every scene and panel the command line runs.
 pub fn all() -> Vec<&'static dyn Headless> {
-    Vec::new()
+    vec![
+        &playground::Playground,
+        &lazy::Lazy,
+        &double_descent::DoubleDescent,
+        &step::Step,
+        &weak_labels::WeakLabels,
+        &trained::Trained,
+    ]
 }
 
 /// The driver of scene `id`.
