@@ -172,3 +172,47 @@ fn an_oversize_double_descent_sweep_is_refused_with_its_estimate() {
         "{text}"
     );
 }
+
+/// A trained-networks sweep small enough for a test: n = 30, d = 5, 6 ratios, 2 seeds, 400
+/// steps.
+const TRAINED_SMALL: &[(&str, &str)] = &[
+    ("nTrain", "30"),
+    ("dim", "5"),
+    ("nTest", "100"),
+    ("sizes", "6"),
+    ("seeds", "2"),
+    ("steps", "400"),
+    ("seed", "3"),
+];
+
+#[test]
+fn trained_report_is_the_librarys_sweep() {
+    use descent::scenes::double_descent::trained::{TrainedSweep, TrainedSweepConfig};
+    let s = settings("double-descent/trained", TRAINED_SMALL);
+    let out = run("double-descent/trained", &s, 2);
+    // The library: the page's sweep, every cell one after another in small chunks of work.
+    let cfg: TrainedSweepConfig = s.config().unwrap();
+    let mut sweep = TrainedSweep::new(cfg).unwrap();
+    while !sweep.advance(2e5).unwrap().done {}
+    assert_eq!(out.report, serde_json::to_value(sweep.report()).unwrap());
+    assert_eq!(out.tables[0].name, "trained");
+    assert_eq!(out.figures[0].name(), "trained");
+    assert_same(&out, &run("double-descent/trained", &s, 1));
+}
+
+#[test]
+fn an_interrupted_trained_sweep_stops_with_interrupted() {
+    let s = settings("double-descent/trained", TRAINED_SMALL);
+    let options = RunOptions {
+        threads: 2,
+        ..RunOptions::default()
+    };
+    options
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let e = cli::scenes::get("double-descent/trained")
+        .unwrap()
+        .run(&s, &options, &NoProgress)
+        .unwrap_err();
+    assert!(matches!(e, Error::Interrupted), "{e}");
+}
