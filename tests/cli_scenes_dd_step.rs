@@ -216,3 +216,125 @@ fn an_interrupted_trained_sweep_stops_with_interrupted() {
         .unwrap_err();
     assert!(matches!(e, Error::Interrupted), "{e}");
 }
+
+/// A live run small enough for a test: width 64 on 16 points.
+const STEP_SMALL: &[(&str, &str)] = &[("width", "64"), ("nTrain", "16"), ("seed", "5")];
+
+fn run_steps(s: &Settings, steps: u64, threads: usize) -> SceneOutput {
+    let options = RunOptions {
+        threads,
+        steps: Some(steps),
+        ..RunOptions::default()
+    };
+    cli::scenes::get("step")
+        .unwrap()
+        .run(s, &options, &NoProgress)
+        .unwrap()
+}
+
+#[test]
+fn step_report_is_the_librarys_live_run() {
+    use descent::scenes::step_size::{StepSize, StepSizeConfig};
+    let s = settings("step", STEP_SMALL);
+    let out = run_steps(&s, 80, 1);
+    let cfg: StepSizeConfig = s.config().unwrap();
+    let mut lib = StepSize::new(cfg).unwrap();
+    let want = lib.advance(80);
+    assert_eq!(out.report["report"], serde_json::to_value(&want).unwrap());
+    assert_eq!(want.step, 80);
+    let get = |k: &str| out.summary.iter().find(|(n, _)| n == k).unwrap().1;
+    assert_eq!(get("trainLoss"), *want.loss.last().unwrap());
+    assert_eq!(get("stabilityBound"), want.stability_bound);
+    assert!(get("divergedAt").is_nan());
+    let tables: Vec<&str> = out.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tables, ["loss", "sharpness", "lazy", "ruler"]);
+    assert_eq!(out.tables[0].rows.len(), 81);
+    assert_same(&out, &run_steps(&s, 80, 2));
+}
+
+#[test]
+fn a_diverging_step_run_says_where() {
+    let mut pairs = STEP_SMALL.to_vec();
+    pairs.push(("lrMultiple", "30"));
+    pairs.push(("measureCatapult", "false"));
+    let s = settings("step", &pairs);
+    let out = run_steps(&s, 200, 1);
+    let at = out
+        .summary
+        .iter()
+        .find(|(n, _)| n == "divergedAt")
+        .unwrap()
+        .1;
+    assert!(at.is_finite() && at >= 1.0, "{at}");
+    let k = at as u64;
+    assert_eq!(out.report["report"]["diverged"], k);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains(&format!("diverged at step {k}"))),
+        "{:?}",
+        out.notes
+    );
+    // The run stops there: fewer steps than asked, and no NaN in the losses.
+    assert!(out.report["report"]["step"].as_u64().unwrap() < 200);
+    for row in &out.tables[0].rows {
+        match &row[1] {
+            cli::Cell::Num(x) => assert!(x.is_finite()),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// A phase diagram small enough for a test: 3 widths (16 to 64) × 4 step sizes on 16 points,
+/// 60 steps per cell.
+const PHASE_SMALL: &[(&str, &str)] = &[
+    ("widthMin", "16"),
+    ("widthMax", "64"),
+    ("widthCount", "3"),
+    ("yCount", "4"),
+    ("yMax", "8"),
+    ("steps", "60"),
+    ("nTrain", "16"),
+    ("hessianIters", "10"),
+];
+
+#[test]
+fn phase_report_is_the_librarys_diagram_whatever_the_thread_count() {
+    use descent::scenes::step_size::{PhaseConfig, PhaseDiagram, PhaseSettings};
+    let s = settings("step/phase", PHASE_SMALL);
+    let out = run("step/phase", &s, 2);
+    let flat: PhaseSettings = s.config().unwrap();
+    let cfg = PhaseConfig::from(&flat);
+    assert_eq!((cfg.width_count, cfg.y_count, cfg.steps), (3, 4, 60));
+    // The library: the page's diagram, one slice after another, column by column.
+    let mut lib = PhaseDiagram::new(cfg.clone()).unwrap();
+    while !lib.advance(1).unwrap().finished {}
+    let want = lib.report();
+    assert_eq!(out.report["report"], serde_json::to_value(&want).unwrap());
+    assert_eq!(out.report["config"], serde_json::to_value(&cfg).unwrap());
+    let cells = out.summary[0].1;
+    assert_eq!(cells, 12.0);
+    let fractions: f64 = out.summary[1..5].iter().map(|(_, v)| v).sum();
+    assert!((fractions - 1.0).abs() < 1e-12, "{fractions}");
+    assert_eq!(out.tables[0].rows.len(), 12);
+    assert_eq!(out.figures[0].name(), "phase");
+    assert_same(&out, &run("step/phase", &s, 1));
+    assert_same(&out, &run("step/phase", &s, 3));
+}
+
+#[test]
+fn an_oversize_phase_diagram_is_refused_with_its_estimate() {
+    let s = settings(
+        "step/phase",
+        &[("widthCount", "64"), ("yCount", "64"), ("steps", "20000")],
+    );
+    let e = cli::scenes::get("step/phase")
+        .unwrap()
+        .run(&s, &RunOptions::default(), &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("would take about") && e.contains("64 × 64"),
+        "{e}"
+    );
+}
