@@ -126,11 +126,19 @@ impl Settings {
     }
 }
 
-/// A field as JSON (an absent optional setting is `null`).
+/// A field as JSON (an absent optional setting is `null`). Whole numbers are JSON integers,
+/// so that integer fields of a configuration (`nTrain`, `seed`) read them.
 pub fn json_of(v: &Field) -> serde_json::Value {
     match v {
         Field::Null => serde_json::Value::Null,
         Field::Bool(b) => serde_json::Value::Bool(*b),
+        Field::Num(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
+            if *x >= 0.0 {
+                serde_json::Value::from(*x as u64)
+            } else {
+                serde_json::Value::from(*x as i64)
+            }
+        }
         Field::Num(x) => serde_json::Number::from_f64(*x)
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),
