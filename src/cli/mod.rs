@@ -123,6 +123,10 @@ pub fn json_of(v: &Field) -> serde_json::Value {
     match v {
         Field::Null => serde_json::Value::Null,
         Field::Bool(b) => serde_json::Value::Bool(*b),
+        // A whole number as an integer, so that integer fields (`width: usize`) read it.
+        Field::Num(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
+            serde_json::Value::from(*x as i64)
+        }
         Field::Num(x) => serde_json::Number::from_f64(*x)
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),
