@@ -56,6 +56,9 @@ pub enum Error {
     /// A command line that cannot be read: an unknown setting, a malformed argument, a shard
     /// file that does not belong; `message` says what and how to fix it.
     Usage { message: String },
+    /// A file or directory that could not be read or written; `message` names the path and
+    /// the reason.
+    Io { message: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -107,6 +110,7 @@ impl fmt::Display for Error {
             Error::Incomplete { message } => f.write_str(message),
             Error::Interrupted => write!(f, "interrupted (Ctrl-C)"),
             Error::Usage { message } => f.write_str(message),
+            Error::Io { message } => f.write_str(message),
         }
     }
 }
