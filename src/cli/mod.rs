@@ -261,10 +261,12 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-/// The exit code of a command that failed with `e`: 2 for usage, 130 for Ctrl-C, 1 otherwise.
+/// The exit code of a command that failed with `e`: 2 for usage, 3 for an incomplete sweep or
+/// merge, 130 for Ctrl-C, 1 otherwise.
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Usage { .. } => 2,
+        Error::Incomplete { .. } => 3,
         Error::Interrupted => 130,
         _ => 1,
     }
@@ -300,7 +302,12 @@ pub fn install_ctrlc() {
 fn dispatch(command: args::Command) -> Result<()> {
     match command {
         args::Command::Run(a) => run(&a),
-        args::Command::Sweep(a) => sweep::sweep(&a),
+        args::Command::Sweep(a) => {
+            let bar = progress::Bar::new(a.common.quiet);
+            let done = sweep::sweep_with(&a, &a.common.options(), &bar);
+            bar.finish();
+            done
+        }
         args::Command::Merge(a) => sweep::merge(&a),
         args::Command::Figures(a) => figures::figures(&a),
         args::Command::Scenes => {
@@ -404,7 +411,12 @@ pub fn settings_text(spec: &SceneSpec) -> String {
             } else {
                 format!("{} (in {})", s.doc, s.unit)
             };
-            [s.name.to_string(), kind, range, s.default.to_string(), doc]
+            let default = match &s.default {
+                Field::Str(v) => v.clone(),
+                Field::Num(x) => link::js_number(*x),
+                other => other.to_string(),
+            };
+            [s.name.to_string(), kind, range, default, doc]
         })
         .collect();
     let head = ["setting", "kind", "accepted", "default", "what it does"].map(String::from);
