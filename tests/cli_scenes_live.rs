@@ -5,10 +5,14 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "common/native_gpu.rs"]
+mod native_gpu;
+
 use descent::cli::scenes;
 use descent::cli::{NoProgress, RunOptions, SceneOutput, Settings};
 use descent::error::Error;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
+use descent::session::device::BackendChoice;
 use descent::session::fields::Field;
 
 fn settings(scene: &str, values: &[(&str, Field)]) -> Settings {
@@ -221,6 +225,65 @@ fn playground_stops_when_cancelled() {
     )
     .unwrap_err();
     assert!(matches!(e, Error::Interrupted));
+}
+
+#[test]
+fn playground_on_the_gpu_matches_the_cpu() {
+    // Needs a Vulkan adapter (lavapipe will do), as tests/gpu_backend.rs.
+    let Some(gpu) = native_gpu::gpu() else { return };
+    let software = gpu.is_software();
+    drop(gpu);
+    let s = settings("playground", &[("width", num(64.0))]);
+    let options = |backend| RunOptions {
+        backend,
+        ..steps(150)
+    };
+    let on_gpu = run("playground", &s, &options(BackendChoice::Gpu)).unwrap();
+    assert_eq!(on_gpu.backend, "gpu");
+    assert_eq!(on_gpu.report["report"]["backend"], "webgpu");
+    if software {
+        assert!(
+            on_gpu
+                .notes
+                .iter()
+                .any(|n| n.contains("software emulation"))
+        );
+    }
+    let on_cpu = run("playground", &s, &options(BackendChoice::Cpu)).unwrap();
+    // Tolerance: 150 steps in f32 on the GPU differ from the CPU's by rounding and summation
+    // order only (tests/gpu_backend.rs bounds a 300-step run at 6e-7 relative); 1e-4
+    // relative, as tests/live.rs.
+    for name in ["trainLoss", "testLoss"] {
+        let (g, c) = (summary(&on_gpu, name), summary(&on_cpu, name));
+        assert!(
+            (g - c).abs() / c < 1e-4,
+            "{name}: {g} on the GPU, {c} on the CPU"
+        );
+    }
+    // The GPU takes its first 100 steps one at a time (the page's GPU_EARLY_STEPS).
+    assert_eq!(on_gpu.report["history"]["step"][100], 100);
+    // Auto takes a hardware GPU only: a software adapter leaves the run on the CPU, with a note.
+    let auto = run("playground", &s, &options(BackendChoice::Auto)).unwrap();
+    if software {
+        assert_eq!(auto.backend, "cpu");
+        assert!(auto.notes.iter().any(|n| n.contains("software emulation")));
+    }
+}
+
+#[test]
+fn playground_mini_batch_runs_on_the_cpu_with_a_note_when_the_gpu_is_asked() {
+    let s = settings("playground", &[("batchSize", num(32.0))]);
+    let out = run(
+        "playground",
+        &s,
+        &RunOptions {
+            backend: BackendChoice::Gpu,
+            ..steps(5)
+        },
+    )
+    .unwrap();
+    assert_eq!(out.backend, "cpu");
+    assert!(out.notes[0].contains("full batch only"), "{:?}", out.notes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -154,6 +154,10 @@ impl Headless for Playground {
             Some(gpu) => train(config, gpu, GPU_EARLY_STEPS, steps, options, progress)?,
             None => train(config, Cpu::new(), EARLY_STEPS, steps, options, progress)?,
         };
+        // The page's report carries the backend's notice beside the numbers.
+        if let Some(n) = notes.first() {
+            out.report["report"]["notice"] = serde_json::Value::String(n.clone());
+        }
         out.notes.splice(0..0, notes);
         Ok(out)
     }
