@@ -593,7 +593,12 @@ fn output(
             Series {
                 label: "Θ∞ (analytic)".into(),
                 x: ranks,
-                y: gram.eig_analytic.clone(),
+                // Positive eigenvalues only, on a log axis.
+                y: gram
+                    .eig_analytic
+                    .iter()
+                    .map(|&v| if v > 0.0 { v } else { nan })
+                    .collect(),
                 style: Style::Dashed,
                 ..Series::default()
             },
