@@ -256,10 +256,12 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-/// The exit code of a command that failed with `e`: 2 for usage, 130 for Ctrl-C, 1 otherwise.
+/// The exit code of a command that failed with `e`: 2 for usage, 3 for an incomplete sweep or
+/// merge, 130 for Ctrl-C, 1 otherwise.
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Usage { .. } => 2,
+        Error::Incomplete { .. } => 3,
         Error::Interrupted => 130,
         _ => 1,
     }
