@@ -8,8 +8,8 @@
 //! `summary` only.
 //!
 //! An output directory holds:
-//! - `sweep.json`: the manifest (scene, fixed settings, grids, seeds, cells, shard, version,
-//!   and every setting's base value), written before the first cell runs;
+//! - `sweep.json`: the manifest (scene, fixed settings, grids, seeds, cells, shard, steps,
+//!   backend, version, and every setting's base value), written before the first cell runs;
 //! - `results.partial.csv`: one row per finished cell, appended and flushed as each cell
 //!   finishes (in any order, each row carrying its cell index): what `--resume` continues
 //!   from;
@@ -41,6 +41,7 @@ use super::{
     Settings, Style, json_of,
 };
 use crate::error::{Error, Result};
+use crate::session::device::BackendChoice;
 use crate::session::fields::Field;
 
 /// `descent sweep <scene> --grid key=v1,v2,… [--grid …] --seeds N [--shard i/N] --out DIR`.
@@ -158,6 +159,10 @@ pub struct Plan {
     seeded: bool,
     /// The slice this process runs; `None` for the whole sweep.
     pub shard: Option<Shard>,
+    /// Each cell's steps (`--steps`; `None` for the driver's default).
+    pub steps: Option<u64>,
+    /// Where each cell's matrix work runs (`--backend`).
+    pub backend: BackendChoice,
 }
 
 impl Plan {
@@ -256,6 +261,8 @@ impl Plan {
             seeds,
             seeded,
             shard,
+            steps: None,
+            backend: BackendChoice::Cpu,
         };
         plan.check_seeds()?;
         Ok(plan)
@@ -398,6 +405,8 @@ impl Plan {
             "seeds": self.seeds,
             "cells": self.total(),
             "shard": self.shard.map(|s| json!({ "index": s.index, "count": s.count })),
+            "steps": self.steps,
+            "backend": self.backend,
             "settings": self.base.to_json(),
         })
     }
@@ -444,7 +453,16 @@ impl Plan {
                     .ok_or_else(|| bad("a shard without count"))?
             )),
         };
-        let plan = Plan::new(scene, &fixed, &grids, seeds, shard.as_deref())?;
+        let mut plan = Plan::new(scene, &fixed, &grids, seeds, shard.as_deref())?;
+        plan.steps = match &m["steps"] {
+            Value::Null => None,
+            s => Some(
+                s.as_u64()
+                    .ok_or_else(|| bad("steps that are not a count"))?,
+            ),
+        };
+        plan.backend =
+            serde_json::from_value(m["backend"].clone()).map_err(|_| bad("no backend"))?;
         Ok(plan)
     }
 }
@@ -807,12 +825,12 @@ pub fn run_plan(
         if let Some(old) = &old_manifest
             && *old != manifest
         {
+            let (key, there, here) = difference(old, &manifest);
             return Err(Error::Usage {
                 message: format!(
-                    "{} holds another sweep: {}; resume it with the arguments it was started \
-                     with, or choose another --out",
+                    "{} holds another sweep (its {key} are {there}, this one's {here}); resume \
+                     it with the arguments it was started with, or choose another --out",
                     dir.display(),
-                    difference(old, &manifest)
                 ),
             });
         }
@@ -875,10 +893,11 @@ pub fn run_plan(
 
     let workers = options.threads.clamp(1, todo.len().max(1));
     let cell_options = RunOptions {
+        steps: plan.steps,
+        backend: plan.backend,
         threads: (options.threads / workers).max(1),
         memory_limit: options.memory_limit / workers as u64,
         cancel: Arc::clone(&options.cancel),
-        ..options.clone()
     };
     let next = AtomicUsize::new(0);
     let state = Mutex::new((
@@ -987,22 +1006,24 @@ fn run_cell(
     Ok((names, csv_line(&fields)))
 }
 
-/// The first top-level field in which two manifests differ, in words.
-fn difference(a: &str, b: &str) -> String {
+/// The first top-level field in which two manifests differ, with `a`'s value and `b`'s, in
+/// words: `("grids", "[…]", "[…]")`.
+fn difference(a: &str, b: &str) -> (String, String, String) {
     let (Ok(a), Ok(b)) = (
         serde_json::from_str::<Value>(a),
         serde_json::from_str::<Value>(b),
     ) else {
-        return "its manifest cannot be read".into();
+        return ("manifest".into(), a.into(), b.into());
     };
     for key in [
-        "scene", "version", "fixed", "grids", "seeds", "cells", "shard", "settings",
+        "scene", "version", "fixed", "grids", "seeds", "cells", "shard", "steps", "backend",
+        "settings",
     ] {
         if a[key] != b[key] {
-            return format!("its {key} {} differ from {}", a[key], b[key]);
+            return (key.into(), a[key].to_string(), b[key].to_string());
         }
     }
-    "the manifests differ".into()
+    ("manifest".into(), a.to_string(), b.to_string())
 }
 
 /// The command that continues this sweep: the same arguments with `--resume`.
@@ -1045,13 +1066,15 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
 /// Runs `descent sweep` with `options` (their `cancel` flag set by Ctrl-C) and `progress`:
 /// the outcome in words on stderr, and an error that maps to the exit code.
 pub fn sweep_with(args: &SweepArgs, options: &RunOptions, progress: &dyn Progress) -> Result<()> {
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         &args.scene,
         &args.settings,
         &args.grids,
         args.seeds,
         args.shard.as_deref(),
     )?;
+    plan.steps = options.steps;
+    plan.backend = options.backend;
     let driver = super::scenes::get(plan.scene()).ok_or_else(|| Error::Usage {
         message: format!("{} cannot be run headless", plan.scene()),
     })?;
@@ -1160,12 +1183,13 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         let reference = strip(&first.manifest);
         for s in &shards[1..] {
             if strip(&s.manifest) != reference {
+                let (key, a, b) =
+                    difference(&reference.to_string(), &strip(&s.manifest).to_string());
                 return Err(Error::Usage {
                     message: format!(
-                        "{} and {} are shards of different sweeps: {}",
+                        "{} and {} are shards of different sweeps: their {key} are {a} and {b}",
                         first.dir.display(),
                         s.dir.display(),
-                        difference(&reference.to_string(), &strip(&s.manifest).to_string())
                     ),
                 });
             }
@@ -1533,7 +1557,7 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("shards of different sweeps"), "{e}");
-        assert!(e.to_string().contains("grids"), "{e}");
+        assert!(e.to_string().contains("their grids are"), "{e}");
         for d in dirs.iter().chain([&whole, &threaded, &merged, &other]) {
             let _ = fs::remove_dir_all(d);
         }
@@ -1591,6 +1615,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("--resume"), "{e}");
+        let mut longer = plan(&grids, 2, None);
+        longer.steps = Some(10);
+        let e = run_plan(&longer, &Fake::new(), &dir, true, &opts(1), &NoProgress).unwrap_err();
+        assert!(
+            e.to_string().contains("its steps are null, this one's 10"),
+            "{e}"
+        );
         let e = run_plan(
             &plan(&grids, 3, None),
             &Fake::new(),
@@ -1600,7 +1631,10 @@ mod tests {
             &NoProgress,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("another sweep"), "{e}");
+        assert!(
+            e.to_string().contains("its seeds are 2, this one's 3"),
+            "{e}"
+        );
         let out = run_plan(
             &plan(&grids, 2, None),
             &Fake::new(),
