@@ -222,3 +222,89 @@ fn playground_stops_when_cancelled() {
     .unwrap_err();
     assert!(matches!(e, Error::Interrupted));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lazy or rich
+
+use descent::cli::scenes::lazy::{sweep_runs, sweep_widths};
+use descent::scenes::lazy::{LazyConfig, LazyRich, WidthSweep};
+
+#[test]
+fn lazy_equals_the_library_run_exactly() {
+    let s = settings("lazy", &[("width", num(128.0))]);
+    let out = run("lazy", &s, &steps(150)).unwrap();
+    let config: LazyConfig = s.config().unwrap();
+    let mut lib = LazyRich::new(config.run.clone(), config.ridge).unwrap();
+    let r = lib.advance(150).unwrap();
+    assert_eq!(out.report["report"], serde_json::to_value(&r).unwrap());
+    assert_eq!(summary(&out, "testLoss"), r.network.test_loss.unwrap());
+    assert_eq!(summary(&out, "kernelDistance"), r.kernel_distance);
+    assert_eq!(
+        summary(&out, "linearizedTestLoss"),
+        r.linearized.test_loss.unwrap()
+    );
+    // Every step up to the early steps, then chunks up to the last.
+    let history = out.report["history"]["step"].as_array().unwrap();
+    assert_eq!(history[100], 100);
+    assert_eq!(history.last().unwrap(), 150);
+    // The sweep: the page's widths and seeds, one network after another as the library's sweep
+    // trains them (the narrowest two widths compared here; the rest are the same function of
+    // their settings, see the next test), and its slopes over every network.
+    let runs = out.report["sweep"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), sweep_widths().len() * 3);
+    assert_eq!(
+        out.report["sweep"]["widths"],
+        serde_json::json!(sweep_widths())
+    );
+    let mut sweep = WidthSweep::with_seeds(config.run, sweep_widths(), 3, 300).unwrap();
+    for run in &runs[..6] {
+        let p = sweep.next_point().unwrap();
+        assert_eq!(run["width"], p.width);
+        assert_eq!(run["seed"], p.seed);
+        assert_eq!(run["weightChange"], serde_json::json!(p.weight_change));
+        assert_eq!(run["kernelDistance"], serde_json::json!(p.kernel_distance));
+    }
+    let expected = &out.report["sweep"]["expectedSlopes"];
+    assert_eq!(expected["weightChange"], -0.5);
+    assert_eq!(expected["kernelDistance"], -1.0);
+    let slope = summary(&out, "kernelDistanceSlope");
+    assert!(slope.is_finite() && slope < 0.0, "slope {slope}");
+}
+
+#[test]
+fn lazy_sweep_is_the_librarys_whatever_the_threads() {
+    let config = LazyConfig::default().run;
+    let mut sweep = WidthSweep::with_seeds(config, vec![16, 32, 64], 2, 50).unwrap();
+    let one = sweep_runs(&sweep, &RunOptions::default(), &NoProgress).unwrap();
+    while !sweep.is_done() {
+        sweep.next_point().unwrap();
+    }
+    assert_eq!(
+        one, sweep.runs,
+        "the library's sweep, one network at a time"
+    );
+    for threads in [2, 3] {
+        let many = sweep_runs(
+            &sweep,
+            &RunOptions {
+                threads,
+                ..RunOptions::default()
+            },
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(one, many, "{threads} threads");
+    }
+}
+
+#[test]
+fn lazy_refuses_an_oversize_run_with_its_estimate() {
+    let s = settings("lazy", &[("width", num(4096.0)), ("depth", num(3.0))]);
+    let options = RunOptions {
+        memory_limit: 8 << 20,
+        ..steps(1)
+    };
+    let e = run("lazy", &s, &options).unwrap_err();
+    assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("would need about"), "{e}");
+}

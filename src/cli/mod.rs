@@ -126,14 +126,19 @@ impl Settings {
     }
 }
 
-/// A field as JSON (an absent optional setting is `null`).
+/// A field as JSON (an absent optional setting is `null`). Whole numbers are JSON integers,
+/// so that integer fields of a configuration (`nTrain`, `seed`) read them.
 pub fn json_of(v: &Field) -> serde_json::Value {
     match v {
         Field::Null => serde_json::Value::Null,
         Field::Bool(b) => serde_json::Value::Bool(*b),
         // A whole number as an integer, so that integer fields (`width: usize`) read it.
         Field::Num(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
-            serde_json::Value::from(*x as i64)
+            if *x >= 0.0 {
+                serde_json::Value::from(*x as u64)
+            } else {
+                serde_json::Value::from(*x as i64)
+            }
         }
         Field::Num(x) => serde_json::Number::from_f64(*x)
             .map(serde_json::Value::Number)
@@ -297,7 +302,12 @@ pub fn install_ctrlc() {
 fn dispatch(command: args::Command) -> Result<()> {
     match command {
         args::Command::Run(a) => run(&a),
-        args::Command::Sweep(a) => sweep::sweep(&a),
+        args::Command::Sweep(a) => {
+            let bar = progress::Bar::new(a.common.quiet);
+            let done = sweep::sweep_with(&a, &a.common.options(), &bar);
+            bar.finish();
+            done
+        }
         args::Command::Merge(a) => sweep::merge(&a),
         args::Command::Figures(a) => figures::figures(&a),
         args::Command::Scenes => {
@@ -401,7 +411,12 @@ pub fn settings_text(spec: &SceneSpec) -> String {
             } else {
                 format!("{} (in {})", s.doc, s.unit)
             };
-            [s.name.to_string(), kind, range, s.default.to_string(), doc]
+            let default = match &s.default {
+                Field::Str(v) => v.clone(),
+                Field::Num(x) => link::js_number(*x),
+                other => other.to_string(),
+            };
+            [s.name.to_string(), kind, range, default, doc]
         })
         .collect();
     let head = ["setting", "kind", "accepted", "default", "what it does"].map(String::from);

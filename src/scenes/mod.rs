@@ -54,12 +54,20 @@ pub const SCENES: &[Scene] = &[
     },
 ];
 
-/// The tables that are not a scene's own: the double-descent scene's trained-networks sweep.
-pub const PANELS: &[Scene] = &[Scene {
-    id: "double-descent/trained",
-    title: "Trained networks",
-    settings: double_descent::trained::settings,
-}];
+/// The tables that are not a scene's own: the double-descent scene's trained-networks sweep
+/// and the step-size scene's phase diagram.
+pub const PANELS: &[Scene] = &[
+    Scene {
+        id: "double-descent/trained",
+        title: "Trained networks",
+        settings: double_descent::trained::settings,
+    },
+    Scene {
+        id: "step/phase",
+        title: "Phase diagram",
+        settings: step_size::phase_settings,
+    },
+];
 
 /// The settings table called `name`: a scene's id, or a panel of [`PANELS`].
 pub fn spec(name: &str) -> Option<SceneSpec> {
@@ -179,6 +187,10 @@ mod tests {
                     fields_of(
                         &super::super::double_descent::trained::TrainedSweepConfig::default(),
                     ),
+                ),
+                (
+                    "step/phase",
+                    fields_of(&super::super::step_size::PhaseSettings::default()),
                 ),
             ];
             assert_eq!(configs.len(), every().len());

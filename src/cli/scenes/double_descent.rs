@@ -1,7 +1,314 @@
-//! `descent run double-descent` headless.
+//! `descent run double-descent`: the random-features curve of the Double descent scene, as its
+//! page computes it for the same link, with the isotropic linear model's panel.
+//!
+//! The page splits the seeds over a pool of workers, each holding one session of a contiguous
+//! block of them (replicate s always uses seed `seed + s`), and pools the per-seed curves into
+//! mean ± standard error. Here each seed is a session of its own on one of `--threads` threads
+//! and the curves are pooled the same way, so the numbers are those of the page's report export
+//! (`pooled`, `isotropic`) whatever the thread count. The isotropic panel is what the page asks
+//! of its background task: the closed-form curves at n = [`ISO_N`] on [`ISO_POINTS`] values of
+//! γ from 0.1 to 10, and Monte-Carlo points at [`ISO_GAMMAS`] (with γ = 1 itself when the ridge
+//! is positive), [`ISO_REPS`] draws each, the point at index i seeded `seed + i`.
 
-use crate::cli::{Headless, Progress, RunOptions, SceneOutput, Settings};
-use crate::error::{Error, Result};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::cli::{
+    Cell, Figure, Headless, LinePlot, Progress, RunOptions, SceneOutput, Series, Settings, Style,
+    Table, par,
+};
+use crate::data::digits::{self, Digits};
+use crate::error::Result;
+use crate::scenes::double_descent::{
+    DataSource, DoubleDescent as Session, DoubleDescentConfig, IsotropicConfig, IsotropicReport,
+    Report, Sweep, isotropic_curves, isotropic_monte_carlo,
+};
+use crate::session::device::BackendChoice;
+
+/// The isotropic model's n (the page's `ISO_N`).
+pub const ISO_N: usize = 100;
+/// Points of the isotropic model's closed-form curves, γ from 0.1 to 10.
+pub const ISO_POINTS: usize = 241;
+/// The γ values of the isotropic model's Monte-Carlo points (γ = 1 is added with a ridge, where
+/// the minimum-norm risk has no finite expectation nearby).
+pub const ISO_GAMMAS: [f64; 14] = [
+    0.1, 0.16, 0.25, 0.4, 0.5, 0.63, 0.8, 1.25, 1.6, 2.0, 2.5, 4.0, 6.3, 10.0,
+];
+/// Draws per Monte-Carlo point.
+pub const ISO_REPS: usize = 40;
+
+/// The digits data set, parsed once.
+pub fn digits_data() -> Result<&'static Digits> {
+    static DIGITS: OnceLock<std::result::Result<Digits, String>> = OnceLock::new();
+    DIGITS
+        .get_or_init(|| {
+            digits::parse(include_str!("../../../data/digits.csv")).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| crate::error::Error::config("data", e.clone()))
+}
+
+/// Mean and standard error per size over the seeds with a finite value there (NaN where none
+/// has one; a standard error of 0 from one seed), as the page pools its workers' curves.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MeanSe {
+    pub mean: Vec<f64>,
+    pub se: Vec<f64>,
+}
+
+impl MeanSe {
+    /// Pools `rows` (one curve per seed, in seed order).
+    pub fn of<'a>(rows: impl Iterator<Item = &'a [f64]> + Clone, len: usize) -> MeanSe {
+        let mut out = MeanSe {
+            mean: vec![f64::NAN; len],
+            se: vec![f64::NAN; len],
+        };
+        for i in 0..len {
+            let vals: Vec<f64> = rows
+                .clone()
+                .filter_map(|r| r.get(i).copied())
+                .filter(|v| v.is_finite())
+                .collect();
+            if vals.is_empty() {
+                continue;
+            }
+            let m = vals.iter().fold(0.0, |a, b| a + b) / vals.len() as f64;
+            out.mean[i] = m;
+            out.se[i] = if vals.len() > 1 {
+                let var =
+                    vals.iter().fold(0.0, |a, b| a + (b - m).powi(2)) / (vals.len() - 1) as f64;
+                (var / vals.len() as f64).sqrt()
+            } else {
+                0.0
+            };
+        }
+        out
+    }
+}
+
+/// One seed's curves, as the page's report holds them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedRow {
+    pub seed: u64,
+    pub train_mse: Vec<f64>,
+    pub test_mse: Vec<f64>,
+    pub norm: Vec<f64>,
+    pub test_error: Option<Vec<f64>>,
+}
+
+/// The sweep's axes, theory and per-seed curves (the page's `pooled.base`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Base {
+    pub sweep: Sweep,
+    pub ratio: Vec<f64>,
+    pub n: Vec<usize>,
+    pub p: Vec<usize>,
+    pub params: Vec<usize>,
+    pub outputs: usize,
+    pub threshold_params: usize,
+    pub per_seed: Vec<SeedRow>,
+    pub theory: Option<Vec<f64>>,
+    pub theory_kernel_limit: Option<f64>,
+    pub theory_optimal_ridge: Option<f64>,
+    pub ridge: f64,
+}
+
+/// The curves pooled over the seeds (the page's `pooled`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pooled {
+    pub base: Base,
+    pub seeds_done: usize,
+    pub seeds: usize,
+    pub train: MeanSe,
+    pub test: MeanSe,
+    pub norm: MeanSe,
+    pub test_error: Option<MeanSe>,
+}
+
+impl Pooled {
+    /// Pools the reports of sessions holding disjoint seeds (in seed order): the axes and the
+    /// theory of the first, the per-seed curves of all.
+    pub fn of(reports: &[Report]) -> Option<Pooled> {
+        let first = reports.first()?;
+        let per_seed: Vec<SeedRow> = reports
+            .iter()
+            .flat_map(|r| &r.per_seed)
+            .map(|s| SeedRow {
+                seed: s.seed,
+                train_mse: s.train_mse.clone(),
+                test_mse: s.test_mse.clone(),
+                norm: s.norm.clone(),
+                test_error: s.test_error.clone(),
+            })
+            .collect();
+        let len = first.ratio.len();
+        let pool = |f: fn(&SeedRow) -> &[f64]| MeanSe::of(per_seed.iter().map(f), len);
+        let digits = per_seed.iter().any(|r| r.test_error.is_some());
+        Some(Pooled {
+            seeds_done: per_seed.len(),
+            seeds: reports.iter().map(|r| r.seeds).sum(),
+            train: pool(|r| &r.train_mse),
+            test: pool(|r| &r.test_mse),
+            norm: pool(|r| &r.norm),
+            test_error: digits.then(|| {
+                MeanSe::of(
+                    per_seed
+                        .iter()
+                        .map(|r| r.test_error.as_deref().unwrap_or(&[])),
+                    len,
+                )
+            }),
+            base: Base {
+                sweep: first.sweep,
+                ratio: first.ratio.clone(),
+                n: first.sizes.iter().map(|s| s.n).collect(),
+                p: first.sizes.iter().map(|s| s.p).collect(),
+                params: first.params.clone(),
+                outputs: first.outputs,
+                threshold_params: first.threshold_params,
+                per_seed,
+                theory: first.theory.clone(),
+                theory_kernel_limit: first.theory_kernel_limit,
+                theory_optimal_ridge: first.theory_optimal_ridge,
+                ridge: first.ridge,
+            },
+        })
+    }
+}
+
+/// One Monte-Carlo point of the isotropic model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IsoPoint {
+    pub index: usize,
+    /// p/n of the point (p = round(γn)).
+    pub gamma: f64,
+    pub mean: f64,
+    pub se: f64,
+}
+
+/// The isotropic panel: the closed-form curves and the Monte-Carlo points.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Isotropic {
+    pub curves: IsotropicReport,
+    pub points: Vec<IsoPoint>,
+}
+
+/// The scene's report: what the page's report export holds for the same settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DoubleDescentReport {
+    pub pooled: Pooled,
+    pub isotropic: Isotropic,
+}
+
+/// The engine configuration the page builds from `settings`: for the digits, at most as many
+/// test images as the training set leaves (at least 10), as the page does; with a note when
+/// that lowers `nTest`.
+pub fn engine_config(settings: &Settings) -> Result<(DoubleDescentConfig, Option<String>)> {
+    let mut cfg: DoubleDescentConfig = settings.config()?;
+    let mut note = None;
+    if cfg.data == DataSource::Digits {
+        let extent = match cfg.sweep {
+            Sweep::Features => cfg.n_train,
+            Sweep::Samples => (10.0 * cfg.n_features as f64).round() as usize,
+        };
+        let room = digits::ROWS.saturating_sub(extent).max(10);
+        if cfg.n_test > room {
+            note = Some(format!(
+                "nTest lowered from {} to {room}: the digits have {} images and the largest training set takes {extent}.",
+                cfg.n_test,
+                digits::ROWS
+            ));
+            cfg.n_test = room;
+        }
+    }
+    Ok((cfg, note))
+}
+
+/// The random-features sweep of `config`, one session per seed on `options.threads` threads,
+/// each session's report in seed order. Refuses a sweep over `options.memory_limit` with the
+/// engine's estimate.
+pub fn seed_reports(
+    config: &DoubleDescentConfig,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<Report>> {
+    config.validate(options.memory_limit)?;
+    let digits = match config.data {
+        DataSource::Digits => Some(digits_data()?),
+        DataSource::Sphere => None,
+    };
+    progress.start("seeds", config.seeds as u64);
+    let reports = par::map(config.seeds, options.threads, |s| -> Result<Report> {
+        options.check_cancel()?;
+        let one = DoubleDescentConfig {
+            seed: config.seed + s as u64,
+            seeds: 1,
+            ..config.clone()
+        };
+        let mut session = Session::with_memory_limit(one, digits, options.memory_limit)?;
+        session.run()?;
+        progress.inc(1);
+        Ok(session.report())
+    });
+    reports.into_iter().collect()
+}
+
+/// The isotropic panel at the scene's noise, ridge and seed; the Monte-Carlo points on
+/// `options.threads` threads.
+pub fn isotropic(
+    config: &DoubleDescentConfig,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Isotropic> {
+    let curves = isotropic_curves(&IsotropicConfig {
+        n: ISO_N,
+        signal: 1.0,
+        noise: config.noise,
+        ridge: config.ridge,
+        gamma_min: 0.1,
+        gamma_max: 10.0,
+        points: ISO_POINTS,
+    })?;
+    let gammas: Vec<f64> = if config.ridge > 0.0 {
+        let mut g = ISO_GAMMAS[..7].to_vec();
+        g.push(1.0);
+        g.extend_from_slice(&ISO_GAMMAS[7..]);
+        g
+    } else {
+        ISO_GAMMAS.to_vec()
+    };
+    progress.start("isotropic model", gammas.len() as u64);
+    let points = par::map(gammas.len(), options.threads, |i| -> Result<IsoPoint> {
+        options.check_cancel()?;
+        let p = ((gammas[i] * ISO_N as f64).round() as usize).max(1);
+        // The page passes the seed as a 32-bit unsigned integer.
+        let seed = (config.seed as u32).wrapping_add(i as u32);
+        let e = isotropic_monte_carlo(
+            ISO_N,
+            p,
+            1.0,
+            config.noise,
+            config.ridge,
+            ISO_REPS,
+            u64::from(seed),
+        )?;
+        progress.inc(1);
+        Ok(IsoPoint {
+            index: i,
+            gamma: p as f64 / ISO_N as f64,
+            mean: e.mean,
+            se: e.se,
+        })
+    });
+    Ok(Isotropic {
+        curves,
+        points: points.into_iter().collect::<Result<_>>()?,
+    })
+}
 
 /// The double-descent scene without a page.
 pub struct DoubleDescent;
@@ -12,12 +319,385 @@ impl Headless for DoubleDescent {
     }
 
     fn about(&self) -> &'static str {
-        "not built yet"
+        "Random-features regression swept over p/n (or n/p): train and test error, the weight \
+         norm and the digits' classification error, mean ± standard error over the seeds (on \
+         --threads threads), the Mei–Montanari curve, and the isotropic linear model's curves \
+         with Monte-Carlo points; CPU only"
     }
 
-    fn run(&self, _: &Settings, _: &RunOptions, _: &dyn Progress) -> Result<SceneOutput> {
-        Err(Error::Usage {
-            message: "double-descent: not built yet".into(),
+    fn run(
+        &self,
+        settings: &Settings,
+        options: &RunOptions,
+        progress: &dyn Progress,
+    ) -> Result<SceneOutput> {
+        let (config, note) = engine_config(settings)?;
+        let reports = seed_reports(&config, options, progress)?;
+        let pooled = Pooled::of(&reports).expect("at least one seed");
+        let isotropic = isotropic(&config, options, progress)?;
+        let mut notes: Vec<String> = note.into_iter().collect();
+        if options.backend == BackendChoice::Gpu {
+            notes.push("The double-descent scene runs on the CPU (it has no GPU path).".into());
+        }
+        let report = DoubleDescentReport { pooled, isotropic };
+        Ok(SceneOutput {
+            report: serde_json::to_value(&report).expect("a report serialises"),
+            summary: summary(&report.pooled),
+            tables: tables(&report),
+            figures: figures(&report),
+            notes,
+            backend: "cpu".into(),
         })
+    }
+}
+
+fn at(v: &[f64], i: Option<usize>) -> f64 {
+    i.and_then(|i| v.get(i).copied()).unwrap_or(f64::NAN)
+}
+
+/// The summary: the peak of the mean test error and where it is, the errors at the threshold
+/// and at the largest ratio, the theory at the same points (NaN where the page draws none).
+pub fn summary(p: &Pooled) -> Vec<(String, f64)> {
+    let b = &p.base;
+    let peak = (0..b.ratio.len())
+        .filter(|&i| p.test.mean[i].is_finite())
+        .max_by(|&a, &c| p.test.mean[a].total_cmp(&p.test.mean[c]));
+    let threshold =
+        (0..b.ratio.len()).min_by(|&a, &c| b.ratio[a].ln().abs().total_cmp(&b.ratio[c].ln().abs()));
+    let last = b.ratio.len().checked_sub(1);
+    let theory = b.theory.as_deref().unwrap_or(&[]);
+    let err = p.test_error.as_ref().map_or(&[][..], |e| &e.mean[..]);
+    let rows = [
+        ("peakTestMse", at(&p.test.mean, peak)),
+        ("peakTestMseSe", at(&p.test.se, peak)),
+        ("peakRatio", at(&b.ratio, peak)),
+        ("theoryAtPeak", at(theory, peak)),
+        ("thresholdTestMse", at(&p.test.mean, threshold)),
+        ("thresholdNorm", at(&p.norm.mean, threshold)),
+        ("maxRatio", at(&b.ratio, last)),
+        ("testMseAtMaxRatio", at(&p.test.mean, last)),
+        ("trainMseAtMaxRatio", at(&p.train.mean, last)),
+        ("theoryAtMaxRatio", at(theory, last)),
+        ("testErrorAtMaxRatio", at(err, last)),
+        (
+            "theoryOptimalRidge",
+            b.theory_optimal_ridge.unwrap_or(f64::NAN),
+        ),
+        ("seeds", p.seeds_done as f64),
+    ];
+    rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn ratio_label(sweep: Sweep) -> &'static str {
+    match sweep {
+        Sweep::Features => "p/n",
+        Sweep::Samples => "n/p",
+    }
+}
+
+fn opt(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+/// One table per panel: `curve` (errors and theory per size), `norm`, `class` (digits), `seeds`
+/// (every seed's curves), `iso` (the closed forms) and `iso-mc` (the Monte-Carlo points).
+pub fn tables(r: &DoubleDescentReport) -> Vec<Table> {
+    let p = &r.pooled;
+    let b = &p.base;
+    let s = b.ratio.len();
+    let theory = b.theory.as_deref();
+    let size_cols = |extra: &[&str]| -> Vec<String> {
+        ["ratio", "n", "p", "params"]
+            .iter()
+            .chain(extra)
+            .map(|c| c.to_string())
+            .collect()
+    };
+    let size_cells = |i: usize| -> Vec<Cell> {
+        vec![
+            b.ratio[i].into(),
+            b.n[i].into(),
+            b.p[i].into(),
+            b.params[i].into(),
+        ]
+    };
+    let mut tables = vec![
+        Table {
+            name: "curve".into(),
+            columns: size_cols(&["testMean", "testSe", "trainMean", "trainSe", "theory"]),
+            rows: (0..s)
+                .map(|i| {
+                    let mut row = size_cells(i);
+                    row.extend([
+                        p.test.mean[i].into(),
+                        p.test.se[i].into(),
+                        p.train.mean[i].into(),
+                        p.train.se[i].into(),
+                        theory.map_or(f64::NAN, |t| t[i]).into(),
+                    ]);
+                    row
+                })
+                .collect(),
+        },
+        Table {
+            name: "norm".into(),
+            columns: size_cols(&["normMean", "normSe"]),
+            rows: (0..s)
+                .map(|i| {
+                    let mut row = size_cells(i);
+                    row.extend([p.norm.mean[i].into(), p.norm.se[i].into()]);
+                    row
+                })
+                .collect(),
+        },
+    ];
+    if let Some(e) = &p.test_error {
+        tables.push(Table {
+            name: "class".into(),
+            columns: size_cols(&["testErrorMean", "testErrorSe"]),
+            rows: (0..s)
+                .map(|i| {
+                    let mut row = size_cells(i);
+                    row.extend([e.mean[i].into(), e.se[i].into()]);
+                    row
+                })
+                .collect(),
+        });
+    }
+    tables.push(Table {
+        name: "seeds".into(),
+        columns: [
+            "seed",
+            "ratio",
+            "n",
+            "p",
+            "trainMse",
+            "testMse",
+            "norm",
+            "testError",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: b
+            .per_seed
+            .iter()
+            .flat_map(|row| {
+                (0..s).map(move |i| {
+                    vec![
+                        (row.seed as f64).into(),
+                        b.ratio[i].into(),
+                        b.n[i].into(),
+                        b.p[i].into(),
+                        row.train_mse[i].into(),
+                        row.test_mse[i].into(),
+                        row.norm[i].into(),
+                        row.test_error.as_ref().map_or(f64::NAN, |e| e[i]).into(),
+                    ]
+                })
+            })
+            .collect(),
+    });
+    let c = &r.isotropic.curves;
+    tables.push(Table {
+        name: "iso".into(),
+        columns: [
+            "gamma",
+            "minNorm",
+            "minNormFiniteN",
+            "ridge",
+            "optimalRidge",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: (0..c.gamma.len())
+            .map(|i| {
+                vec![
+                    c.gamma[i].into(),
+                    opt(c.min_norm[i]).into(),
+                    opt(c.min_norm_finite_n[i]).into(),
+                    opt(c.ridge[i]).into(),
+                    opt(c.optimal_ridge[i]).into(),
+                ]
+            })
+            .collect(),
+    });
+    tables.push(Table {
+        name: "iso-mc".into(),
+        columns: ["gamma", "mean", "se"].map(String::from).to_vec(),
+        rows: r
+            .isotropic
+            .points
+            .iter()
+            .map(|pt| vec![pt.gamma.into(), pt.mean.into(), pt.se.into()])
+            .collect(),
+    });
+    tables
+}
+
+/// Values more than 10⁵ below the largest are left off a log axis (the train error past the
+/// threshold is zero up to rounding), as the page's plot does.
+fn floor_ratio(v: &[f64]) -> Vec<f64> {
+    let top = v
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    v.iter()
+        .map(|&x| {
+            if x > 0.0 && x >= top * 1e-5 {
+                x
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
+}
+
+/// One figure per panel: `curve`, `norm`, `class` (digits) against the ratio on a log axis
+/// with p = n marked, and `iso` against γ.
+pub fn figures(r: &DoubleDescentReport) -> Vec<Figure> {
+    let p = &r.pooled;
+    let b = &p.base;
+    let x_label = ratio_label(b.sweep);
+    let threshold = vec![(1.0, "p = n".to_string())];
+    let band = |label: &str, m: &MeanSe, style: Style| Series {
+        label: label.into(),
+        x: b.ratio.clone(),
+        y: m.mean.clone(),
+        err: Some(m.se.clone()),
+        style,
+    };
+    let all: Vec<f64> = p.test.mean.iter().chain(&p.train.mean).copied().collect();
+    let floored = floor_ratio(&all);
+    let s = b.ratio.len();
+    let mut curve = LinePlot {
+        name: "curve".into(),
+        title: "Random features: test and train error".into(),
+        x_label: x_label.into(),
+        y_label: "mean squared error".into(),
+        x_log: true,
+        y_log: true,
+        x_marks: threshold.clone(),
+        series: vec![
+            Series {
+                y: floored[..s].to_vec(),
+                ..band("test (mean ± s.e.)", &p.test, Style::Line)
+            },
+            Series {
+                label: "train".into(),
+                x: b.ratio.clone(),
+                y: floored[s..].to_vec(),
+                err: None,
+                style: Style::Points,
+            },
+        ],
+        ..LinePlot::default()
+    };
+    if let Some(t) = &b.theory {
+        curve.series.push(Series {
+            label: "Mei–Montanari theory".into(),
+            x: b.ratio.clone(),
+            y: t.clone(),
+            err: None,
+            style: Style::Dashed,
+        });
+    }
+    if let (Some(k), Sweep::Features) = (b.theory_kernel_limit, b.sweep) {
+        if k.is_finite() {
+            curve.y_marks.push((k, "kernel limit p → ∞".into()));
+        }
+    }
+    let mut figures = vec![
+        Figure::Lines(curve),
+        Figure::Lines(LinePlot {
+            name: "norm".into(),
+            title: "Size of the fitted weights".into(),
+            x_label: x_label.into(),
+            y_label: "‖a‖".into(),
+            x_log: true,
+            y_log: true,
+            x_marks: threshold.clone(),
+            series: vec![band("‖a‖ (mean ± s.e.)", &p.norm, Style::Line)],
+            ..LinePlot::default()
+        }),
+    ];
+    if let Some(e) = &p.test_error {
+        figures.push(Figure::Lines(LinePlot {
+            name: "class".into(),
+            title: "Digits: classification error".into(),
+            x_label: x_label.into(),
+            y_label: "test classification error".into(),
+            x_log: true,
+            x_marks: threshold,
+            series: vec![band("misclassified (mean ± s.e.)", e, Style::Line)],
+            ..LinePlot::default()
+        }));
+    }
+    let c = &r.isotropic.curves;
+    let line = |label: &str, v: &[Option<f64>], style| Series {
+        label: label.into(),
+        x: c.gamma.clone(),
+        y: v.iter().map(|&x| opt(x)).collect(),
+        err: None,
+        style,
+    };
+    let mut iso = vec![
+        line("min-norm, n → ∞", &c.min_norm, Style::Line),
+        line(
+            &format!("min-norm, exact at n = {ISO_N}"),
+            &c.min_norm_finite_n,
+            Style::Dashed,
+        ),
+    ];
+    if p.base.ridge > 0.0 {
+        iso.push(line("ridge λ", &c.ridge, Style::Line));
+    }
+    iso.push(line("optimal ridge", &c.optimal_ridge, Style::Dashed));
+    let pts = &r.isotropic.points;
+    iso.push(Series {
+        label: "Monte Carlo (± s.e.)".into(),
+        x: pts.iter().map(|q| q.gamma).collect(),
+        y: pts.iter().map(|q| q.mean).collect(),
+        err: Some(pts.iter().map(|q| q.se).collect()),
+        style: Style::Points,
+    });
+    figures.push(Figure::Lines(LinePlot {
+        name: "iso".into(),
+        title: "The isotropic linear model".into(),
+        x_label: "γ = p/n".into(),
+        y_label: "excess test risk".into(),
+        x_log: true,
+        y_log: true,
+        x_marks: vec![(1.0, "γ = 1".into())],
+        y_marks: vec![(c.null_risk, "null risk r²".into())],
+        series: iso,
+        ..LinePlot::default()
+    }));
+    figures
+}
+
+#[cfg(test)]
+mod tests {
+    /// The isotropic panel's constants are the page's.
+    #[test]
+    fn the_isotropic_constants_are_the_pages() {
+        let js = include_str!("../../../www/js/scenes/double-descent/page.js");
+        let value = |name: &str| {
+            let at = js.find(&format!("const {name} = ")).expect(name);
+            let rest = &js[at + name.len() + 9..];
+            rest[..rest.find(';').unwrap()].trim().to_string()
+        };
+        assert_eq!(value("ISO_N"), super::ISO_N.to_string());
+        assert_eq!(value("ISO_REPS"), super::ISO_REPS.to_string());
+        // The page's test points are the table's default.
+        let n_test = crate::scenes::double_descent::DoubleDescentConfig::default().n_test;
+        assert_eq!(value("N_TEST"), n_test.to_string());
+        let gammas: Vec<f64> = value("ISO_GAMMAS")
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|g| g.trim().parse().unwrap())
+            .collect();
+        assert_eq!(gammas, super::ISO_GAMMAS);
+        assert!(js.contains(&format!("points: {}", super::ISO_POINTS)));
     }
 }

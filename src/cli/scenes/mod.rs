@@ -3,6 +3,7 @@
 
 pub mod double_descent;
 pub mod lazy;
+pub mod phase;
 pub mod playground;
 pub mod step;
 pub mod trained;
@@ -19,6 +20,7 @@ pub fn all() -> Vec<&'static dyn Headless> {
         &step::Step,
         &weak_labels::WeakLabels,
         &trained::Trained,
+        &phase::Phase,
     ]
 }
 

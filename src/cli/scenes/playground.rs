@@ -172,11 +172,11 @@ impl Point {
 }
 
 /// The steps after which a run of `steps` steps reports: every step up to `early`, then at
-/// most [`LATE_CHUNKS`] equal chunks (the last one shorter) up to `steps`.
-pub fn report_steps(early: u64, steps: u64) -> Vec<u64> {
+/// most `late_chunks` equal chunks (the last one shorter) up to `steps`.
+pub fn report_steps(early: u64, late_chunks: u64, steps: u64) -> Vec<u64> {
     let mut at: Vec<u64> = (1..=early.min(steps)).collect();
     if steps > early {
-        let chunk = (steps - early).div_ceil(LATE_CHUNKS);
+        let chunk = (steps - early).div_ceil(late_chunks.max(1));
         let mut s = early;
         while s < steps {
             s = (s + chunk).min(steps);
@@ -213,7 +213,7 @@ fn train<B: Backend>(
     let mut report = first;
     progress.start("training", steps);
     let mut done = 0;
-    for at in report_steps(early, steps) {
+    for at in report_steps(early, LATE_CHUNKS, steps) {
         options.check_cancel()?;
         report = block_on(run.advance_async(at - done))?;
         progress.inc(at - done);

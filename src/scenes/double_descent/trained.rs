@@ -339,6 +339,54 @@ struct Live {
     f0_test: Option<Vec<f32>>,
 }
 
+impl Live {
+    /// The network of width `width` of replicate `seed` at θ₀, ready to train on `data`.
+    fn start(
+        config: &TrainedSweepConfig,
+        data: &SeedData,
+        seed: u64,
+        width: usize,
+    ) -> Result<Live> {
+        let mut backend = Cpu::new();
+        let mut rng = Rng::stream(seed, stream::WEIGHTS + width as u64);
+        let mlp = Mlp::new(&mut backend, config.spec(width), &mut rng)?;
+        let mut trainer = Trainer::new(
+            backend,
+            mlp,
+            &data.x_train,
+            &data.y_train,
+            config.init.center_output,
+            config.lr,
+            0,
+            seed,
+        )?;
+        let f0_test = config
+            .init
+            .center_output
+            .then(|| trainer.predict(&data.x_test));
+        Ok(Live { trainer, f0_test })
+    }
+
+    /// The trained network's train and test errors (None when not finite).
+    fn finish(mut self, data: &SeedData) -> Option<CellResult> {
+        let train = self.trainer.evaluate_train();
+        let f = self.trainer.predict(&data.x_test);
+        let sq: f64 = f
+            .iter()
+            .enumerate()
+            .map(|(j, &fj)| {
+                let g = fj as f64 - self.f0_test.as_ref().map_or(0.0, |f0| f0[j] as f64);
+                (g - data.f_test[j]).powi(2)
+            })
+            .sum();
+        let r = CellResult {
+            train_mse: 2.0 * train.loss,
+            test_mse: sq / data.f_test.len().max(1) as f64,
+        };
+        (r.train_mse.is_finite() && r.test_mse.is_finite()).then_some(r)
+    }
+}
+
 /// Where a sweep stands.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -532,54 +580,69 @@ impl TrainedSweep {
             let seed = self.replicate_seed(self.data.len());
             self.data.push(draw_data(&self.config, seed));
         }
-        let data = &self.data[s];
-        let mut backend = Cpu::new();
-        let mut rng = Rng::stream(seed, stream::WEIGHTS + width as u64);
-        let mlp = Mlp::new(&mut backend, self.config.spec(width), &mut rng)?;
-        let mut trainer = Trainer::new(
-            backend,
-            mlp,
-            &data.x_train,
-            &data.y_train,
-            self.config.init.center_output,
-            self.config.lr,
-            0,
-            seed,
-        )?;
-        let f0_test = self
-            .config
-            .init
-            .center_output
-            .then(|| trainer.predict(&data.x_test));
-        Ok(Live { trainer, f0_test })
+        Live::start(&self.config, &self.data[s], seed, width)
     }
 
     /// Evaluates the live cell and records it.
     fn finish_cell(&mut self, live: Option<Live>) {
         let s = self.next / self.widths.len();
         let i = self.next % self.widths.len();
-        let result = live.and_then(|mut live| {
-            let train = live.trainer.evaluate_train();
-            let data = &self.data[s];
-            let f = live.trainer.predict(&data.x_test);
-            let sq: f64 = f
-                .iter()
-                .enumerate()
-                .map(|(j, &fj)| {
-                    let g = fj as f64 - live.f0_test.as_ref().map_or(0.0, |f0| f0[j] as f64);
-                    (g - data.f_test[j]).powi(2)
-                })
-                .sum();
-            let r = CellResult {
-                train_mse: 2.0 * train.loss,
-                test_mse: sq / data.f_test.len().max(1) as f64,
-            };
-            (r.train_mse.is_finite() && r.test_mse.is_finite()).then_some(r)
-        });
+        let result = live.and_then(|live| live.finish(&self.data[s]));
         self.results[s][i] = Some(result);
         self.flops_done = self.cell_flops[..=i].iter().sum::<f64>()
             + self.cell_flops.iter().sum::<f64>() * s as f64;
         self.next += 1;
+    }
+
+    /// The work of the cells finished in order (the first `next`, seed-major).
+    fn count_flops(&mut self) {
+        let nw = self.widths.len();
+        let (s, i) = (self.next / nw, self.next % nw);
+        self.flops_done = self.cell_flops[..i].iter().sum::<f64>()
+            + self.cell_flops.iter().sum::<f64>() * s as f64;
+    }
+
+    /// Trains cell (`seed_index`, `width_index`) of `config` from start to end on its own: the
+    /// numbers [`TrainedSweep::advance`] gives the same cell (it draws the replicate's data,
+    /// initialises and trains the network, and evaluates it in the same way), so that cells may
+    /// be computed on several threads and recorded with [`TrainedSweep::set_cell`]. `between`
+    /// is called between chunks of at most `chunk` steps; an error from it stops the cell.
+    /// None when the cell diverged.
+    pub fn compute_cell(
+        config: &TrainedSweepConfig,
+        seed_index: usize,
+        width_index: usize,
+        chunk: u64,
+        mut between: impl FnMut() -> Result<()>,
+    ) -> Result<Option<CellResult>> {
+        let width = config.widths()[width_index];
+        let seed = config.seed.wrapping_add(seed_index as u64);
+        let data = draw_data(config, seed);
+        let mut live = Live::start(config, &data, seed, width)?;
+        while live.trainer.step() < config.steps {
+            between()?;
+            let k = chunk.max(1).min(config.steps - live.trainer.step());
+            if live.trainer.advance(k).is_err() {
+                return Ok(None);
+            }
+        }
+        Ok(live.finish(&data))
+    }
+
+    /// Records a cell computed by [`TrainedSweep::compute_cell`] (in any order; the progress
+    /// counts the cells finished in seed-major order from the first).
+    pub fn set_cell(&mut self, seed_index: usize, width_index: usize, result: Option<CellResult>) {
+        let nw = self.widths.len();
+        self.results[seed_index][width_index] = Some(result);
+        if self.live.is_some() {
+            return;
+        }
+        while self.next < self.cells_total()
+            && self.results[self.next / nw][self.next % nw].is_some()
+        {
+            self.next += 1;
+        }
+        self.count_flops();
     }
 
     /// Trains for about `flops` floating-point operations of work (at least one step, unless

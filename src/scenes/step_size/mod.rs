@@ -53,7 +53,10 @@ mod phase;
 mod phase_config;
 
 pub use live::{StepSize, StepSizeReport};
-pub use phase::{PhaseAxis, PhaseCell, PhaseConfig, PhaseDiagram, PhaseProgress, PhaseReport};
+pub use phase::{
+    PhaseAxis, PhaseCell, PhaseColumn, PhaseConfig, PhaseDiagram, PhaseProgress, PhaseReport,
+};
+pub use phase_config::{PhaseSettings, phase_settings};
 
 use serde::{Deserialize, Serialize};
 

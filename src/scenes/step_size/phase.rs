@@ -38,6 +38,14 @@ pub struct PhaseCell {
     pub peak_ratio: Option<f64>,
 }
 
+/// One column of a diagram computed on its own ([`PhaseDiagram::compute_column`]): its cells in
+/// the order of the y values, and its stability bound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhaseColumn {
+    pub cells: Vec<PhaseCell>,
+    pub bound: Option<f64>,
+}
+
 /// Progress of a phase diagram.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -598,6 +606,51 @@ impl PhaseDiagram {
             self.column = None;
         }
         self.store(ix, iy, cell);
+    }
+
+    /// Computes column `ix` of the diagram of `config` on its own, on the CPU: the same slices
+    /// [`PhaseDiagram::advance`] computes for it (the θ₀ measurements, the batched training of
+    /// its networks, the measuring of each), so its cells are those of the whole diagram's
+    /// column. `between` is called before each slice; an error from it stops the column. For
+    /// columns computed on several threads and recorded with [`PhaseDiagram::set_column`].
+    pub fn compute_column(
+        config: &PhaseConfig,
+        ix: usize,
+        mut between: impl FnMut() -> Result<()>,
+    ) -> Result<PhaseColumn> {
+        let mut d = PhaseDiagram::new(config.clone())?;
+        if ix >= d.widths.len() {
+            return Err(Error::config(
+                "widthCount",
+                format!("the diagram has no column {ix}"),
+            ));
+        }
+        d.next_column = ix;
+        loop {
+            between()?;
+            block_on(d.work())?;
+            if d.column.is_none() {
+                break;
+            }
+        }
+        Ok(PhaseColumn {
+            cells: (0..d.ys.len())
+                .map(|iy| *d.cell(ix, iy).expect("every cell of the column is stored"))
+                .collect(),
+            bound: d.bounds[ix],
+        })
+    }
+
+    /// Records column `ix` computed by [`PhaseDiagram::compute_column`] (in any order; once
+    /// every column is recorded the diagram is done).
+    pub fn set_column(&mut self, ix: usize, column: PhaseColumn) {
+        for (iy, cell) in column.cells.into_iter().enumerate() {
+            self.store(ix, iy, cell);
+        }
+        self.bounds[ix] = column.bound;
+        if self.column.is_none() && self.cells.iter().all(Option::is_some) {
+            self.next_column = self.widths.len();
+        }
     }
 
     fn store(&mut self, ix: usize, iy: usize, cell: PhaseCell) {

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{StepSizeConfig, track_flops};
 use crate::error::{Error, Result, blame, in_range, lower};
 use crate::session::budget::{PHASE_FLOPS, STEP_SIZE_ASSUMED_FLOPS};
+use crate::session::fields::fields_of;
 use crate::session::net::{DataSettings, NetSettings};
+use crate::session::settings::{SceneSpec, Setting, options};
 
 /// The vertical axis of a phase diagram (the horizontal one is always width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,3 +202,143 @@ impl PhaseConfig {
         Ok(())
     }
 }
+
+impl PhaseAxis {
+    pub const ALL: [PhaseAxis; 2] = [PhaseAxis::StepSize, PhaseAxis::InitScale];
+    pub fn label(self) -> &'static str {
+        match self {
+            PhaseAxis::StepSize => "step size η/η₀ against width",
+            PhaseAxis::InitScale => "initialisation scale against width",
+        }
+    }
+}
+
+/// A phase diagram's settings as one flat table (`step/phase`, for the command line and links):
+/// the data and network of every cell, the axes, the grid and the training budget. The cells'
+/// step size, width and (on the init-scale axis) initialisation scale come from the grid; the
+/// diagram trains plain gradient descent on the squared loss. Converts to [`PhaseConfig`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PhaseSettings {
+    #[serde(flatten)]
+    pub data: DataSettings,
+    #[serde(flatten)]
+    pub net: NetSettings,
+    pub axis: PhaseAxis,
+    pub width_min: usize,
+    pub width_max: usize,
+    pub width_count: usize,
+    pub y_min: f64,
+    pub y_max: f64,
+    pub y_count: usize,
+    pub lr_multiple: f64,
+    pub steps: u64,
+    pub hessian_iters: u32,
+}
+
+impl From<&PhaseConfig> for PhaseSettings {
+    fn from(c: &PhaseConfig) -> Self {
+        PhaseSettings {
+            data: c.base.data.clone(),
+            net: c.base.net.clone(),
+            axis: c.axis,
+            width_min: c.width_min,
+            width_max: c.width_max,
+            width_count: c.width_count,
+            y_min: c.y_min,
+            y_max: c.y_max,
+            y_count: c.y_count,
+            lr_multiple: c.lr_multiple,
+            steps: c.steps,
+            hessian_iters: c.hessian_iters,
+        }
+    }
+}
+
+impl From<&PhaseSettings> for PhaseConfig {
+    fn from(s: &PhaseSettings) -> Self {
+        PhaseConfig {
+            base: StepSizeConfig {
+                data: s.data.clone(),
+                net: s.net.clone(),
+                ..PhaseConfig::default().base
+            },
+            axis: s.axis,
+            width_min: s.width_min,
+            width_max: s.width_max,
+            width_count: s.width_count,
+            y_min: s.y_min,
+            y_max: s.y_max,
+            y_count: s.y_count,
+            lr_multiple: s.lr_multiple,
+            steps: s.steps,
+            hessian_iters: s.hessian_iters,
+        }
+    }
+}
+
+impl Default for PhaseSettings {
+    fn default() -> Self {
+        PhaseSettings::from(&PhaseConfig::default())
+    }
+}
+
+/// The phase diagram's flat settings table (`step/phase`): the Step-size scene's data and
+/// network rows (its narrowing included: at most 256 points and 3 hidden layers), then the
+/// diagram's axes, grid and budget. `yMin` and `yMax` take the union of both axes' ranges
+/// here; [`PhaseConfig::validate`] checks them against the chosen axis.
+pub fn phase_settings() -> SceneSpec {
+    let names: Vec<String> = fields_of(&PhaseSettings::default())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let mut rows: Vec<Setting> = super::settings()
+        .settings
+        .into_iter()
+        .filter(|s| names.iter().any(|n| n == s.name) && !PHASE_ROWS.contains(&s.name))
+        .map(|s| match s.name {
+            "width" => s.doc("Not used: each column of the diagram has its own width (widthMin … widthMax)."),
+            "initScale" => s.doc("The initialisation scale of every cell on the step-size axis (the init-scale axis sets its own)."),
+            _ => s,
+        })
+        .collect();
+    let step = super::lr_multiple_setting().bounds();
+    let init = super::settings().bounds("initScale");
+    let y_range = [step[0].min(init[0]), step[1].max(init[1])];
+    rows.extend([
+        Setting::choice("axis", "Vertical axis", options(&PhaseAxis::ALL, PhaseAxis::label)).doc(
+            "Step size as a multiple of each width's stability bound η₀, or the initialisation \
+             scale (at step size lrMultiple × η₀); the horizontal axis is the width.",
+        ),
+        Setting::int("widthMin", "Smallest width", [1.0, 4096.0]).log(),
+        Setting::int("widthMax", "Largest width", [1.0, 4096.0]).log(),
+        Setting::int("widthCount", "Widths", [1.0, 64.0])
+            .doc("Columns: widths log-spaced from widthMin to widthMax."),
+        Setting::float("yMin", "Smallest y", y_range).log().doc(
+            "The bottom of the vertical axis: a step-size multiple (1e-3 to 100) or an \
+             initialisation scale.",
+        ),
+        Setting::float("yMax", "Largest y", y_range).log(),
+        Setting::int("yCount", "Rows", [1.0, 64.0]).doc("Rows: y values log-spaced from yMin to yMax."),
+        super::lr_multiple_setting()
+            .doc("The step size as a multiple of η₀ on the init-scale axis (the step-size axis sets its own)."),
+        Setting::int("steps", "Steps per cell", [1.0, 100_000.0]).log(),
+        Setting::int("hessianIters", "Hessian iterations", [1.0, 500.0])
+            .doc("Power iterations for each cell's final sharpness."),
+    ]);
+    SceneSpec::new("step/phase", rows, &PhaseSettings::default())
+}
+
+/// The rows of the table that are the diagram's own, not its base's.
+const PHASE_ROWS: [&str; 10] = [
+    "axis",
+    "widthMin",
+    "widthMax",
+    "widthCount",
+    "yMin",
+    "yMax",
+    "yCount",
+    "lrMultiple",
+    "steps",
+    "hessianIters",
+];
