@@ -493,3 +493,18 @@ fn weak_labels_refuses_a_readers_table_and_an_oversize_run() {
     let estimate = format!("{:.1e}", config.network_flops());
     assert!(e.to_string().contains(&estimate), "{e} names {estimate}");
 }
+
+#[test]
+fn lazy_and_weak_labels_stop_when_cancelled() {
+    for (scene, s) in [
+        ("lazy", Settings::defaults("lazy").unwrap()),
+        ("weak-labels", small_weak(&[])),
+    ] {
+        let options = steps(100);
+        options
+            .cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let e = run(scene, &s, &options).unwrap_err();
+        assert!(matches!(e, Error::Interrupted), "{scene}: {e}");
+    }
+}

@@ -260,7 +260,10 @@ fn a_sweep_interrupted_by_sigint_resumes_to_the_uninterrupted_result() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(err.contains("of 48 cells finished"), "{err}");
-    assert!(err.contains("--resume"), "{err}");
+    assert!(
+        err.contains("--steps 1000 --threads 1 --quiet --out") && err.contains("--resume"),
+        "{err}"
+    );
     assert!(!dir.join("results.csv").exists());
     let kept = fs::read_to_string(&partial).unwrap().lines().count() - 1;
     assert!((2..48).contains(&kept), "{kept} cells kept");

@@ -1050,6 +1050,25 @@ pub fn resume_command(args: &SweepArgs) -> String {
     if let Some(s) = &args.shard {
         words.push(format!("--shard {}", quote(s)));
     }
+    let c = &args.common;
+    if let Some(steps) = c.steps {
+        words.push(format!("--steps {steps}"));
+    }
+    if c.backend != super::BackendArg::Cpu {
+        use clap::ValueEnum;
+        if let Some(v) = c.backend.to_possible_value() {
+            words.push(format!("--backend {}", v.get_name()));
+        }
+    }
+    if let Some(threads) = c.threads {
+        words.push(format!("--threads {threads}"));
+    }
+    if c.memory_mib != super::DEFAULT_MEMORY_LIMIT >> 20 {
+        words.push(format!("--memory-mib {}", c.memory_mib));
+    }
+    if c.quiet {
+        words.push("--quiet".into());
+    }
     words.push(format!("--out {}", quote(&args.out.to_string_lossy())));
     words.push("--resume".into());
     words.join(" ")
@@ -1086,7 +1105,7 @@ pub fn sweep_with(args: &SweepArgs, options: &RunOptions, progress: &dyn Progres
         Outcome::Done { cells, ran } => {
             if !args.common.quiet {
                 eprintln!(
-                    "{shard}{cells} cells done ({ran} run now) in {}",
+                    "descent: {shard}{cells} cells done ({ran} run now): {}",
                     args.out.join(RESULTS).display()
                 );
             }
@@ -1094,7 +1113,8 @@ pub fn sweep_with(args: &SweepArgs, options: &RunOptions, progress: &dyn Progres
         }
         Outcome::Interrupted { finished, cells } => {
             eprintln!(
-                "{shard}{finished} of {cells} cells finished and kept in {}; continue with:\n  {}",
+                "descent: {shard}{finished} of {cells} cells finished and kept in {}; continue \
+                 with:\n  {}",
                 args.out.join(PARTIAL).display(),
                 resume_command(args)
             );
@@ -1286,7 +1306,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     write_atomic(&args.out.join(MANIFEST), manifest_text(&whole).as_bytes())?;
     finish(&whole, &args.out, &all)?;
     eprintln!(
-        "{} shards, {} cells merged into {}",
+        "descent: {} shards, {} cells merged: {}",
         shards.len(),
         whole.total(),
         args.out.join(RESULTS).display()
@@ -1738,5 +1758,31 @@ mod tests {
         assert!(figure(&plan(&["width=8", "lr=1", "depth=1"], 1, None), &rows).is_none());
         let _ = fs::remove_dir_all(&dir);
         let _ = fs::remove_dir_all(&dir2);
+    }
+
+    #[test]
+    fn the_resume_command_repeats_the_sweep_with_resume() {
+        let args = SweepArgs {
+            scene: "playground".into(),
+            settings: vec!["nTrain=64".into(), "dataset=two gaussians".into()],
+            grids: vec!["width=4,8".into()],
+            seeds: 3,
+            shard: Some("2/8".into()),
+            resume: false,
+            out: PathBuf::from("out/2"),
+            common: Common {
+                backend: crate::cli::BackendArg::Auto,
+                threads: Some(4),
+                memory_mib: 512,
+                steps: Some(200),
+                quiet: true,
+            },
+        };
+        assert_eq!(
+            resume_command(&args),
+            "descent sweep playground nTrain=64 'dataset=two gaussians' --grid width=4,8 \
+             --seeds 3 --shard 2/8 --steps 200 --backend auto --threads 4 --memory-mib 512 \
+             --quiet --out out/2 --resume"
+        );
     }
 }

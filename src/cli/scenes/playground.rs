@@ -23,7 +23,7 @@ use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table,
 };
-use crate::data::digits::{self, Digits};
+use crate::data::digits::Digits;
 use crate::data::{DatasetKind, Task};
 use crate::error::{Error, Result};
 use crate::exec::block_on;
@@ -56,14 +56,15 @@ pub fn table_refused(field: &'static str, others: &str) -> Error {
     )
 }
 
-/// The 8×8 digits, parsed once from the copy built into the binary (data/digits.csv).
+/// The 8×8 digits the binary holds ([`digits_data`](crate::cli::scenes::double_descent::digits_data)),
+/// shared as the runs' data sources take them.
 pub fn digits() -> Result<Arc<Digits>> {
     static DIGITS: OnceLock<Arc<Digits>> = OnceLock::new();
     if let Some(d) = DIGITS.get() {
         return Ok(Arc::clone(d));
     }
-    let parsed = Arc::new(digits::parse(include_str!("../../../data/digits.csv"))?);
-    Ok(Arc::clone(DIGITS.get_or_init(|| parsed)))
+    let held = Arc::new(crate::cli::scenes::double_descent::digits_data()?.clone());
+    Ok(Arc::clone(DIGITS.get_or_init(|| held)))
 }
 
 /// The data a run of `config` needs beyond its settings: the digits for the digits, none
