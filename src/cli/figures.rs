@@ -171,3 +171,34 @@ pub fn panel_svg(fig: &ReadmeFigure, out: &SceneOutput) -> Result<String> {
         })?;
     plot::svg(panel)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every README figure names a scene, settings its table takes and a unique file.
+    #[test]
+    fn every_figure_is_a_valid_run() {
+        let mut files: Vec<&str> = FIGURES.iter().map(|f| f.file).collect();
+        files.sort_unstable();
+        files.dedup();
+        assert_eq!(files.len(), FIGURES.len(), "a file name is used twice");
+        for fig in FIGURES {
+            let mut settings = scene_settings(fig.scene).unwrap();
+            let pairs: Vec<String> = fig.settings.iter().map(|s| s.to_string()).collect();
+            apply_pairs(&mut settings, &pairs).unwrap_or_else(|e| panic!("{}: {e}", fig.file));
+        }
+    }
+
+    /// The README shows each figure from `docs/figures/`, and the repository holds each one.
+    #[test]
+    fn the_readme_shows_every_figure() {
+        let readme = include_str!("../../README.md");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for fig in FIGURES {
+            let path = format!("docs/figures/{}.svg", fig.file);
+            assert!(readme.contains(&path), "README does not show {path}");
+            assert!(root.join(&path).is_file(), "{path} is missing: run descent figures");
+        }
+    }
+}
