@@ -934,6 +934,15 @@ mod tests {
     }
 
     #[test]
+    fn text_is_escaped() {
+        let mut p = curve();
+        p.title = "error < 1 & \"rising\"".into();
+        let text = svg(&Figure::Lines(p)).unwrap();
+        assert!(balanced(&text));
+        assert!(text.contains("error &lt; 1 &amp;"), "the title is escaped");
+    }
+
+    #[test]
     fn long_key_titles_wrap() {
         assert_eq!(
             wrap("regime: 0 stable, 1 catapult, 2 diverged", 16),
