@@ -5,10 +5,14 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "common/native_gpu.rs"]
+mod native_gpu;
+
 use descent::cli::scenes;
 use descent::cli::{NoProgress, RunOptions, SceneOutput, Settings};
 use descent::error::Error;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
+use descent::session::device::BackendChoice;
 use descent::session::fields::Field;
 
 fn settings(scene: &str, values: &[(&str, Field)]) -> Settings {
@@ -223,6 +227,65 @@ fn playground_stops_when_cancelled() {
     assert!(matches!(e, Error::Interrupted));
 }
 
+#[test]
+fn playground_on_the_gpu_matches_the_cpu() {
+    // Needs a Vulkan adapter (lavapipe will do), as tests/gpu_backend.rs.
+    let Some(gpu) = native_gpu::gpu() else { return };
+    let software = gpu.is_software();
+    drop(gpu);
+    let s = settings("playground", &[("width", num(64.0))]);
+    let options = |backend| RunOptions {
+        backend,
+        ..steps(150)
+    };
+    let on_gpu = run("playground", &s, &options(BackendChoice::Gpu)).unwrap();
+    assert_eq!(on_gpu.backend, "gpu");
+    assert_eq!(on_gpu.report["report"]["backend"], "webgpu");
+    if software {
+        assert!(
+            on_gpu
+                .notes
+                .iter()
+                .any(|n| n.contains("software emulation"))
+        );
+    }
+    let on_cpu = run("playground", &s, &options(BackendChoice::Cpu)).unwrap();
+    // Tolerance: 150 steps in f32 on the GPU differ from the CPU's by rounding and summation
+    // order only (tests/gpu_backend.rs bounds a 300-step run at 6e-7 relative); 1e-4
+    // relative, as tests/live.rs.
+    for name in ["trainLoss", "testLoss"] {
+        let (g, c) = (summary(&on_gpu, name), summary(&on_cpu, name));
+        assert!(
+            (g - c).abs() / c < 1e-4,
+            "{name}: {g} on the GPU, {c} on the CPU"
+        );
+    }
+    // The GPU takes its first 100 steps one at a time (the page's GPU_EARLY_STEPS).
+    assert_eq!(on_gpu.report["history"]["step"][100], 100);
+    // Auto takes a hardware GPU only: a software adapter leaves the run on the CPU, with a note.
+    let auto = run("playground", &s, &options(BackendChoice::Auto)).unwrap();
+    if software {
+        assert_eq!(auto.backend, "cpu");
+        assert!(auto.notes.iter().any(|n| n.contains("software emulation")));
+    }
+}
+
+#[test]
+fn playground_mini_batch_runs_on_the_cpu_with_a_note_when_the_gpu_is_asked() {
+    let s = settings("playground", &[("batchSize", num(32.0))]);
+    let out = run(
+        "playground",
+        &s,
+        &RunOptions {
+            backend: BackendChoice::Gpu,
+            ..steps(5)
+        },
+    )
+    .unwrap();
+    assert_eq!(out.backend, "cpu");
+    assert!(out.notes[0].contains("full batch only"), "{:?}", out.notes);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lazy or rich
 
@@ -307,4 +370,141 @@ fn lazy_refuses_an_oversize_run_with_its_estimate() {
     let e = run("lazy", &s, &options).unwrap_err();
     assert!(matches!(e, Error::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("would need about"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weak labels
+
+use descent::scenes::weak_labels::{self as weak, WeakConfig};
+use descent::session::run::DataSource;
+
+/// A small run on the cell populations: 256 instances, 2 seeds, 40 steps, width 32.
+fn small_weak(extra: &[(&str, Field)]) -> Settings {
+    let mut values = vec![
+        ("data", text("cells")),
+        ("instances", num(256.0)),
+        ("seeds", num(2.0)),
+        ("steps", num(40.0)),
+        ("width", num(32.0)),
+    ];
+    values.extend(extra.iter().cloned());
+    settings("weak-labels", &values)
+}
+
+#[test]
+fn weak_labels_equals_the_library_run_exactly() {
+    let s = small_weak(&[]);
+    let out = run("weak-labels", &s, &RunOptions::default()).unwrap();
+    let config: WeakConfig = s.config().unwrap();
+    let source = DataSource::default();
+    // The live run: the scene's `steps` steps by default.
+    let mut lib = weak::WeakLabels::new(config.clone(), &source).unwrap();
+    let r = lib.advance(40);
+    assert_eq!(out.report["report"]["step"], 40);
+    assert_eq!(summary(&out, "testAccuracy"), r.test_accuracy);
+    assert_eq!(summary(&out, "bagLoss"), r.bag_loss);
+    assert_eq!(out.report["report"]["bagLoss"], r.bag_loss);
+    assert!(summary(&out, "divergedAt").is_nan());
+    assert_eq!(
+        out.report["confusion"],
+        serde_json::to_value(lib.confusion()).unwrap()
+    );
+    // The sweep: every cell and reference is the library's for its bag size and seed.
+    let bags = weak::bag_sizes(&config);
+    assert_eq!(out.report["sweep"]["bags"], serde_json::json!(bags));
+    assert_eq!(out.report["sweep"]["seeds"], serde_json::json!([1, 2]));
+    for (b, &bag) in bags.iter().enumerate() {
+        for (i, seed) in [1u64, 2].into_iter().enumerate() {
+            let cell = weak::weak_cell(&config, bag, seed, &source).unwrap();
+            let got = &out.report["sweep"]["cells"][b][i];
+            assert_eq!(
+                got["dllp"],
+                serde_json::json!(cell.dllp),
+                "bag {bag} seed {seed}"
+            );
+            assert_eq!(got["easyllp"], serde_json::json!(cell.easyllp));
+            assert_eq!(got["meanMap"], serde_json::json!(cell.mean_map));
+        }
+    }
+    for (i, seed) in [1u64, 2].into_iter().enumerate() {
+        let r = weak::weak_reference(&config, seed, &source).unwrap();
+        assert_eq!(
+            out.report["sweep"]["references"][i]["ceiling"],
+            serde_json::json!(r.ceiling)
+        );
+        assert_eq!(out.report["sweep"]["references"][i]["floor"], r.floor);
+    }
+    let curve = weak::weak_mean_map_curve(&config, &source).unwrap();
+    for (got, want) in out.report["curve"].as_array().unwrap().iter().zip(&curve) {
+        assert_eq!(got["mean"], serde_json::json!(want.mean));
+    }
+    assert!(out.figures.iter().any(|f| f.name() == "regions"));
+}
+
+#[test]
+fn weak_labels_threads_change_nothing() {
+    let s = small_weak(&[]);
+    let one = run("weak-labels", &s, &RunOptions::default()).unwrap();
+    let two = run(
+        "weak-labels",
+        &s,
+        &RunOptions {
+            threads: 2,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(same(&one, &two), "threads changed the output");
+}
+
+#[test]
+fn weak_labels_reports_a_divergence_as_a_step() {
+    let s = small_weak(&[
+        ("lr", num(1000.0)),
+        ("learner", text("easyllp")),
+        ("seeds", num(1.0)),
+    ]);
+    let out = run("weak-labels", &s, &steps(100)).unwrap();
+    let at = summary(&out, "divergedAt");
+    assert!((0.0..=100.0).contains(&at), "diverged at {at}");
+    assert_eq!(
+        out.report["report"]["diverged"],
+        format!("diverged at step {at}")
+    );
+    assert!(summary(&out, "testAccuracy").is_finite());
+}
+
+#[test]
+fn weak_labels_refuses_a_readers_table_and_an_oversize_run() {
+    let s = settings("weak-labels", &[("data", text("table"))]);
+    let e = run("weak-labels", &s, &steps(1)).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidConfig { field: "data", .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("does not read"), "{e}");
+
+    let s = settings(
+        "weak-labels",
+        &[("width", num(1024.0)), ("steps", num(2000.0))],
+    );
+    let e = run("weak-labels", &s, &steps(1)).unwrap_err();
+    let config: WeakConfig = s.config().unwrap();
+    let estimate = format!("{:.1e}", config.network_flops());
+    assert!(e.to_string().contains(&estimate), "{e} names {estimate}");
+}
+
+#[test]
+fn lazy_and_weak_labels_stop_when_cancelled() {
+    for (scene, s) in [
+        ("lazy", Settings::defaults("lazy").unwrap()),
+        ("weak-labels", small_weak(&[])),
+    ] {
+        let options = steps(100);
+        options
+            .cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let e = run(scene, &s, &options).unwrap_err();
+        assert!(matches!(e, Error::Interrupted), "{scene}: {e}");
+    }
 }

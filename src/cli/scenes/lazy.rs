@@ -19,7 +19,7 @@ use crate::cli::{
     Settings, Style, Table, par,
 };
 use crate::data::{DatasetKind, Task};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::scenes::lazy::{
     self, Fit, GridPredictions, LazyConfig, LazyReport, LazyRich, SLOPE_MIN_WIDTH, SweepRun,
     WidthSweep, sweep_run,
@@ -78,9 +78,9 @@ impl Headless for Lazy {
         let config: LazyConfig = settings.config()?;
         let steps = options.steps.unwrap_or(DEFAULT_STEPS);
         if config.run.data.dataset == DatasetKind::Table {
-            return Err(Error::config(
+            return Err(crate::cli::scenes::playground::table_refused(
                 "dataset",
-                crate::cli::scenes::playground::TABLE_REFUSED,
+                "another dataset",
             ));
         }
         let mut notes = Vec::new();
@@ -593,7 +593,12 @@ fn output(
             Series {
                 label: "Θ∞ (analytic)".into(),
                 x: ranks,
-                y: gram.eig_analytic.clone(),
+                // Positive eigenvalues only, on a log axis.
+                y: gram
+                    .eig_analytic
+                    .iter()
+                    .map(|&v| if v > 0.0 { v } else { nan })
+                    .collect(),
                 style: Style::Dashed,
                 ..Series::default()
             },

@@ -23,7 +23,7 @@ use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table,
 };
-use crate::data::digits::{self, Digits};
+use crate::data::digits::Digits;
 use crate::data::{DatasetKind, Task};
 use crate::error::{Error, Result};
 use crate::exec::block_on;
@@ -44,26 +44,37 @@ pub const GPU_EARLY_STEPS: u64 = 100;
 /// After the early steps, the run reports after each of at most this many equal chunks.
 pub const LATE_CHUNKS: u64 = 1000;
 
-/// The refusal of `dataset=table` headless.
-pub const TABLE_REFUSED: &str = "the `table` set trains on a file of the reader's own, which the \
-     command line does not read: choose another dataset (sine, circles, xor, gaussians, spiral, \
-     blobs, arms or digits)";
+/// The refusal of a reader's table headless: `field` is the setting that chose it, `others`
+/// the choices the command line takes instead.
+pub fn table_refused(field: &'static str, others: &str) -> Error {
+    Error::config(
+        field,
+        format!(
+            "`table` trains on a file of the reader's own, which the command line does not \
+             read: choose {others}"
+        ),
+    )
+}
 
-/// The 8×8 digits, parsed once from the copy built into the binary (data/digits.csv).
+/// The 8×8 digits the binary holds ([`digits_data`](crate::cli::scenes::double_descent::digits_data)),
+/// shared as the runs' data sources take them.
 pub fn digits() -> Result<Arc<Digits>> {
     static DIGITS: OnceLock<Arc<Digits>> = OnceLock::new();
     if let Some(d) = DIGITS.get() {
         return Ok(Arc::clone(d));
     }
-    let parsed = Arc::new(digits::parse(include_str!("../../../data/digits.csv"))?);
-    Ok(Arc::clone(DIGITS.get_or_init(|| parsed)))
+    let held = Arc::new(crate::cli::scenes::double_descent::digits_data()?.clone());
+    Ok(Arc::clone(DIGITS.get_or_init(|| held)))
 }
 
 /// The data a run of `config` needs beyond its settings: the digits for the digits, none
 /// otherwise; `table` is refused (`field` names the setting).
 pub fn source_for(dataset: DatasetKind, field: &'static str) -> Result<DataSource> {
     match dataset {
-        DatasetKind::Table => Err(Error::config(field, TABLE_REFUSED)),
+        DatasetKind::Table => Err(table_refused(
+            field,
+            "another dataset (sine, circles, xor, gaussians, spirals, blobs, arms or digits)",
+        )),
         DatasetKind::Digits => Ok(DataSource {
             digits: Some(digits()?),
             table: None,
@@ -144,6 +155,10 @@ impl Headless for Playground {
             Some(gpu) => train(config, gpu, GPU_EARLY_STEPS, steps, options, progress)?,
             None => train(config, Cpu::new(), EARLY_STEPS, steps, options, progress)?,
         };
+        // The page's report carries the backend's notice beside the numbers.
+        if let Some(n) = notes.first() {
+            out.report["report"]["notice"] = serde_json::Value::String(n.clone());
+        }
         out.notes.splice(0..0, notes);
         Ok(out)
     }
