@@ -338,3 +338,25 @@ fn an_oversize_phase_diagram_is_refused_with_its_estimate() {
         "{e}"
     );
 }
+
+#[test]
+fn phase_on_auto_says_where_it_ran() {
+    use descent::session::device::BackendChoice;
+    let s = settings("step/phase", PHASE_SMALL);
+    let options = RunOptions {
+        backend: BackendChoice::Auto,
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let out = cli::scenes::get("step/phase")
+        .unwrap()
+        .run(&s, &options, &NoProgress)
+        .unwrap();
+    match out.backend.as_str() {
+        // Without a hardware GPU the columns run on the CPU threads, and a note says why.
+        "cpu" => assert!(!out.notes.is_empty(), "no note on the fallback"),
+        "gpu" => {}
+        other => panic!("backend {other}"),
+    }
+    assert_eq!(out.summary[0].1, 12.0);
+}
