@@ -156,7 +156,8 @@ pub struct Plan {
     grids: Vec<(String, Vec<Field>)>,
     /// Runs per grid point (seed, seed + 1, …).
     seeds: usize,
-    /// Whether the scene has a `seed` setting.
+    /// Whether each grid point runs at seeds counted from its `seed` setting (the scene has
+    /// one, and no grid lists the seeds): the rows then carry a `seed` column.
     seeded: bool,
     /// The slice this process runs; `None` for the whole sweep.
     pub shard: Option<Shard>,
@@ -242,8 +243,7 @@ impl Plan {
                 message: "--seeds must be at least 1".into(),
             });
         }
-        let seeded = spec.get("seed").is_some();
-        if !seeded && seeds > 1 {
+        if spec.get("seed").is_none() && seeds > 1 {
             return Err(Error::Usage {
                 message: format!(
                     "{} has no `seed` setting, so each cell runs once: --seeds must be 1 (got {seeds})",
@@ -251,6 +251,17 @@ impl Plan {
                 ),
             });
         }
+        let seed_swept = swept.iter().any(|(k, _)| k == "seed");
+        if seed_swept && seeds > 1 {
+            return Err(Error::Usage {
+                message: format!(
+                    "the seeds are swept twice (--grid seed=… and --seeds {seeds}): list them in \
+                     the grid, or give the first as seed=… and their number as --seeds"
+                ),
+            });
+        }
+        // The seed column and the seed offsets, unless the grid lists the seeds itself.
+        let seeded = spec.get("seed").is_some() && !seed_swept;
         let seeds = usize::try_from(seeds).map_err(|_| Error::Usage {
             message: format!("--seeds {seeds} is too many"),
         })?;
@@ -1469,6 +1480,11 @@ mod tests {
         }
         let m = e(&["seed=4294967295"], &[], 2, None);
         assert!(m.contains("`seed`"), "{m}");
+        let m = e(&[], &["seed=1,5"], 2, None);
+        assert!(m.contains("the seeds are swept twice"), "{m}");
+        let p = Plan::new("playground", &[], &["seed=1,5".into()], 1, None).unwrap();
+        assert_eq!(p.prefix_columns(), ["cell", "seed"]);
+        assert_eq!(p.row_prefix(1).unwrap(), ["1", "5"]);
         let m = e(&[], &[], 0, None);
         assert!(m.contains("--seeds"), "{m}");
     }
