@@ -198,7 +198,10 @@ mod tests {
         for fig in FIGURES {
             let path = format!("docs/figures/{}.svg", fig.file);
             assert!(readme.contains(&path), "README does not show {path}");
-            assert!(root.join(&path).is_file(), "{path} is missing: run descent figures");
+            assert!(
+                root.join(&path).is_file(),
+                "{path} is missing: run descent figures"
+            );
         }
     }
 }

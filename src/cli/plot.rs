@@ -244,7 +244,10 @@ where
     Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(root)
-        .caption(&p.title, (FONT, 22).into_font().color(&INK))
+        .caption(
+            &p.title,
+            (FONT, caption_size(&p.title)).into_font().color(&INK),
+        )
         .margin(14)
         .margin_right(24)
         .x_label_area_size(48)
@@ -563,7 +566,10 @@ where
     Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(area)
-        .caption(&h.title, (FONT, 22).into_font().color(&INK))
+        .caption(
+            &h.title,
+            (FONT, caption_size(&h.title)).into_font().color(&INK),
+        )
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(68)
@@ -672,6 +678,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The title's font size: 22 px while about 60 characters fit across the figure, smaller (down
+/// to 13 px) for a longer title so that it stays whole.
+fn caption_size(title: &str) -> u32 {
+    let n = title.chars().count() as u32;
+    if n <= 60 { 22 } else { (22 * 60 / n).max(13) }
 }
 
 /// A class key's title and class names from a value label: "regime: 0 stable, 1 catapult"
