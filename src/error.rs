@@ -50,9 +50,15 @@ pub enum Error {
     // --- the command line ---
     /// A run stopped by the reader (Ctrl-C); what had finished is kept.
     Interrupted,
+    /// A sweep or a merge that could not finish: cells that failed, a shard missing or
+    /// incomplete; `message` names them and how to continue. What finished is kept.
+    Incomplete { message: String },
     /// A command line that cannot be read: an unknown setting, a malformed argument, a shard
     /// file that does not belong; `message` says what and how to fix it.
     Usage { message: String },
+    /// A file or directory that could not be read or written; `message` names the path and
+    /// the reason.
+    Io { message: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -101,8 +107,10 @@ impl fmt::Display for Error {
                 write!(f, "GPU backend unavailable: {reason} ({detail})")
             }
             Error::Gpu { op, message } => write!(f, "GPU backend failed in {op}: {message}"),
+            Error::Incomplete { message } => f.write_str(message),
             Error::Interrupted => write!(f, "interrupted (Ctrl-C)"),
             Error::Usage { message } => f.write_str(message),
+            Error::Io { message } => f.write_str(message),
         }
     }
 }

@@ -12,12 +12,20 @@
 //!   figures) and how it is written (each file under a temporary name, then renamed).
 //! - [`scenes`]: one headless driver per scene ([`Headless`]), and their registry.
 //! - [`par`]: threads over cells and seeds, with results in a fixed order.
+//! - [`args`]: the commands and options (clap); [`link`]: share links read as the page reads
+//!   them, and the link back; [`plot`]: figures as SVG (plotters); [`progress`]: bars on
+//!   stderr; [`backend`]: `--backend` through wgpu.
 //!
 //! Native only: the page drives the same engine through `api`.
 
+pub mod args;
+pub mod backend;
 pub mod figures;
+pub mod link;
 pub mod output;
 pub mod par;
+pub mod plot;
+pub mod progress;
 pub mod scenes;
 pub mod settings;
 pub mod sweep;
@@ -124,6 +132,7 @@ pub fn json_of(v: &Field) -> serde_json::Value {
     match v {
         Field::Null => serde_json::Value::Null,
         Field::Bool(b) => serde_json::Value::Bool(*b),
+        // A whole number as an integer, so that integer fields (`width: usize`) read it.
         Field::Num(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
             if *x >= 0.0 {
                 serde_json::Value::from(*x as u64)
@@ -226,10 +235,283 @@ pub trait Headless: Sync {
 }
 
 /// The binary's entry point: parses the arguments, runs the command and maps its outcome to
-/// the documented exit codes.
+/// the documented exit codes ([`args::EXIT_CODES`]). Every message goes to stderr as
+/// `descent: …`.
 pub fn main() -> std::process::ExitCode {
-    eprintln!("descent: the command line is being built");
-    std::process::ExitCode::from(1)
+    use clap::Parser;
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                eprint!("descent: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            } else {
+                print!("{text}");
+            }
+            return std::process::ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    install_ctrlc();
+    match dispatch(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("descent: {e}");
+            std::process::ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The exit code of a command that failed with `e`: 2 for usage, 3 for an incomplete sweep or
+/// merge, 130 for Ctrl-C, 1 otherwise.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Usage { .. } => 2,
+        Error::Incomplete { .. } => 3,
+        Error::Interrupted => 130,
+        _ => 1,
+    }
+}
+
+/// The flag Ctrl-C sets, shared by every run of this process.
+pub fn cancel_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
+}
+
+/// Installs the Ctrl-C handler (once): the first Ctrl-C sets [`cancel_flag`], so a run stops at
+/// its next cell or chunk of steps and keeps what has finished; a second exits at once with 130.
+pub fn install_ctrlc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let flag = cancel_flag();
+        let installed = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ndescent: stopping after the work in progress (Ctrl-C again to quit at once)"
+            );
+        });
+        if let Err(e) = installed {
+            eprintln!("descent: Ctrl-C will stop at once, without keeping work: {e}");
+        }
+    });
+}
+
+fn dispatch(command: args::Command) -> Result<()> {
+    match command {
+        args::Command::Run(a) => run(&a),
+        args::Command::Sweep(a) => {
+            let bar = progress::Bar::new(a.common.quiet);
+            let done = sweep::sweep_with(&a, &a.common.options(), &bar);
+            bar.finish();
+            done
+        }
+        args::Command::Merge(a) => sweep::merge(&a),
+        args::Command::Figures(a) => figures::figures(&a),
+        args::Command::Scenes => {
+            print!("{}", scenes_text());
+            Ok(())
+        }
+        args::Command::Settings(a) => {
+            let settings = scene_settings(&a.scene)?;
+            print!("{}", settings_text(&settings.spec));
+            Ok(())
+        }
+    }
+}
+
+/// The driver of `id`, or a usage error naming the scenes and the closest one.
+pub fn driver(id: &str) -> Result<&'static dyn Headless> {
+    scenes::get(id).ok_or_else(|| {
+        let ids: Vec<&str> = scenes::all().iter().map(|h| h.id()).collect();
+        let hint = settings::closest(id, &ids)
+            .map(|c| format!(" Did you mean `{c}`?"))
+            .unwrap_or_default();
+        Error::Usage {
+            message: format!(
+                "there is no scene `{id}`.{hint} The scenes are: {} (`descent scenes` says what each does).",
+                ids.join(", ")
+            ),
+        }
+    })
+}
+
+/// The default settings of scene `id` (checked against the registry: an unknown id is a usage
+/// error naming the scenes).
+pub fn scene_settings(id: &str) -> Result<Settings> {
+    let h = driver(id)?;
+    Settings::defaults(h.id()).ok_or_else(|| Error::Usage {
+        message: format!("{id} has no settings table"),
+    })
+}
+
+/// Applies `key=value` arguments to `settings`, strictly: an unknown key is a usage error
+/// naming the valid ones and the closest, a value out of range an error stating the range.
+pub fn apply_pairs(settings: &mut Settings, pairs: &[String]) -> Result<()> {
+    for pair in pairs {
+        let Some((key, text)) = pair.split_once('=') else {
+            return Err(Error::Usage {
+                message: format!(
+                    "`{pair}` is not a setting: settings are given as key=value, e.g. seed=3 (`descent settings {}` lists them)",
+                    settings.scene()
+                ),
+            });
+        };
+        let setting = settings::setting(&settings.spec, key.trim())?.clone();
+        let value = settings::parse_value(&setting, text)?;
+        settings.values.insert(setting.name.to_string(), value);
+    }
+    Ok(())
+}
+
+/// `descent scenes`: each id with what a run of it does.
+pub fn scenes_text() -> String {
+    let all = scenes::all();
+    let w = all.iter().map(|h| h.id().len()).max().unwrap_or(0);
+    all.iter()
+        .map(|h| format!("{:w$}  {}\n", h.id(), h.about()))
+        .collect()
+}
+
+/// `descent settings <scene>`: the table the page's controls and links read, one row per
+/// setting (name, kind, accepted range, default, doc).
+pub fn settings_text(spec: &SceneSpec) -> String {
+    use crate::session::settings::{Kind, Scale};
+    let rows: Vec<[String; 5]> = spec
+        .settings
+        .iter()
+        .map(|s| {
+            let (kind, range) = match &s.kind {
+                Kind::Int | Kind::Float => {
+                    let mut k = if s.kind == Kind::Int { "int" } else { "float" }.to_string();
+                    if s.scale == Scale::Log {
+                        k.push_str(", log");
+                    }
+                    (k, format!("{} to {}", s.min, s.max))
+                }
+                Kind::Bool => ("flag".to_string(), "true/false or 1/0".to_string()),
+                Kind::Choice { options } => (
+                    "choice".to_string(),
+                    options
+                        .iter()
+                        .map(|o| o.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                ),
+            };
+            let range = if s.optional {
+                format!("{range}, or null")
+            } else {
+                range
+            };
+            let doc = if s.unit.is_empty() {
+                s.doc.to_string()
+            } else {
+                format!("{} (in {})", s.doc, s.unit)
+            };
+            let default = match &s.default {
+                Field::Str(v) => v.clone(),
+                Field::Num(x) => link::js_number(*x),
+                other => other.to_string(),
+            };
+            [s.name.to_string(), kind, range, default, doc]
+        })
+        .collect();
+    let head = ["setting", "kind", "accepted", "default", "what it does"].map(String::from);
+    let mut w = [0usize; 4];
+    for r in std::iter::once(&head).chain(&rows) {
+        for i in 0..4 {
+            w[i] = w[i].max(r[i].chars().count());
+        }
+    }
+    let mut out = format!(
+        "{} settings (key=value, as in the page's links):\n",
+        spec.scene
+    );
+    for r in std::iter::once(&head).chain(&rows) {
+        out.push_str(&format!(
+            "  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        ));
+    }
+    out
+}
+
+/// `descent run`.
+fn run(a: &args::RunArgs) -> Result<()> {
+    let (mut settings, notes) = if link::is_link(&a.scene) {
+        let l = link::read(&a.scene)?;
+        (l.settings, l.notes)
+    } else {
+        (scene_settings(&a.scene)?, Vec::new())
+    };
+    let driver = driver(settings.scene())?;
+    apply_pairs(&mut settings, &a.settings)?;
+    for n in &notes {
+        eprintln!("descent: note: {n}");
+    }
+    let options = a.common.options();
+    let bar = progress::Bar::new(a.common.quiet);
+    let result = driver.run(&settings, &options, &bar);
+    bar.finish();
+    let out = result?;
+    for n in &out.notes {
+        eprintln!("descent: note: {n}");
+    }
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("descent-{}", settings.scene().replace('/', "-")).into());
+    let record = output::RunRecord {
+        settings: &settings,
+        link: link::link_of(&settings),
+        steps: options.steps,
+        notes,
+    };
+    let written = output::write_run(&dir, &out, &record)?;
+    print!("{}", summary_text(&settings, &out, &record.link, &written));
+    Ok(())
+}
+
+/// What `descent run` prints on stdout: the scene and backend, the summary's scalars, the link
+/// back to the page and the files written.
+pub fn summary_text(
+    settings: &Settings,
+    out: &SceneOutput,
+    link: &str,
+    written: &[std::path::PathBuf],
+) -> String {
+    let mut s = format!(
+        "{} on the {}\n",
+        settings.scene(),
+        out.backend.to_uppercase()
+    );
+    let w = out.summary.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in &out.summary {
+        let v = if v.is_nan() {
+            "none".to_string()
+        } else {
+            output::number(*v)
+        };
+        s.push_str(&format!("  {k:w$}  {v}\n"));
+    }
+    s.push_str(&format!("page: {link}\n"));
+    s.push_str("wrote:");
+    for p in written {
+        s.push_str(&format!(" {}", p.display()));
+    }
+    s.push('\n');
+    s
 }
 
 /// Where a run's matrix work goes (`--backend`).
@@ -263,4 +545,29 @@ pub struct Common {
     /// No progress bars on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl Common {
+    /// The run options these arguments ask for: threads default to every core, the memory
+    /// limit in bytes, and the cancel flag that Ctrl-C sets ([`cancel_flag`]).
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            backend: self.backend.choice(),
+            steps: self.steps,
+            threads: self.threads.unwrap_or_else(par::available).max(1),
+            memory_limit: self.memory_mib.saturating_mul(1 << 20),
+            cancel: cancel_flag(),
+        }
+    }
+}
+
+impl BackendArg {
+    /// The engine's backend choice for this argument.
+    pub fn choice(self) -> BackendChoice {
+        match self {
+            BackendArg::Cpu => BackendChoice::Cpu,
+            BackendArg::Gpu => BackendChoice::Gpu,
+            BackendArg::Auto => BackendChoice::Auto,
+        }
+    }
 }

@@ -5,7 +5,14 @@
 //! written under a temporary name and renamed when complete, so a directory never holds a
 //! half-written file under its final name.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use super::Settings;
+use crate::error::{Error, Result};
 
 /// Everything one headless run of a scene produces.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -150,10 +157,351 @@ pub struct HeatPlot {
     pub ys: Vec<f64>,
     /// `ys.len() × xs.len()`, row-major (row i is y = ys[i]); NaN draws as an empty cell.
     pub values: Vec<f64>,
-    /// What the colour means, e.g. "test loss" (the colour bar's label).
+    /// What the colour means, e.g. "test loss" (the colour bar's label). With `classes`, a
+    /// label "regime: 0 stable, 1 catapult, 2 divergent" titles the key "regime" and names
+    /// each class.
     pub value_label: String,
     /// Classes: value k draws in class k's colour (decision regions) instead of a scale.
     pub classes: bool,
     /// Points drawn over the cells: (x, y, class or value) — the training data.
     pub points: Vec<(f64, f64, f64)>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing.
+
+/// A number as a CSV field or a summary line: the shortest decimal that reads back as exactly
+/// `x` (in exponent form below 1e-5 and from 1e16 on), `inf`/`-inf`, and NaN as nothing.
+pub fn number(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if x == 0.0 || (1e-5..1e16).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// A text field of a CSV file, quoted when it holds a comma, a quote, a line break or space
+/// at either end (RFC 4180: a quote inside is doubled).
+pub fn csv_text(s: &str) -> String {
+    let needs = s.contains([',', '"', '\n', '\r']) || s.trim() != s;
+    if needs {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+impl Table {
+    /// The table as CSV: a header of column names, then one line per row (`\n` line ends).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        let header: Vec<String> = self.columns.iter().map(|c| csv_text(c)).collect();
+        out.push_str(&header.join(","));
+        out.push('\n');
+        for row in &self.rows {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Num(x) => number(*x),
+                    Cell::Text(s) => csv_text(s),
+                })
+                .collect();
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file in the same directory that is
+/// renamed when complete: a reader (or a run stopped half-way) never sees a partial file under
+/// the final name.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_error(&path, e)
+    })?;
+    Ok(path)
+}
+
+/// An I/O failure on `path` as an error the reader can act on.
+pub fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        message: format!("{}: {e}", path.display()),
+    }
+}
+
+/// What `report.json` says about a run besides the scene's own output.
+#[derive(Clone, Debug)]
+pub struct RunRecord<'a> {
+    /// The settings the run used (every setting of the scene's table).
+    pub settings: &'a Settings,
+    /// The page's link for the same settings (`double-descent.html?…`).
+    pub link: String,
+    /// `--steps` as given (`None`: the scene's default).
+    pub steps: Option<u64>,
+    /// Notes of the command line itself (a link's adjusted values), before the scene's own.
+    pub notes: Vec<String>,
+}
+
+/// A list of (name, number) pairs as a JSON object in the given order, NaN and infinities as
+/// `null` (JSON has no such numbers).
+struct Scalars<'a>(&'a [(String, f64)]);
+
+impl Serialize for Scalars<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, &v.is_finite().then_some(*v))?;
+        }
+        m.end()
+    }
+}
+
+/// A scene's settings as a JSON object in its table's order.
+struct Ordered<'a>(&'a Settings);
+
+impl Serialize for Ordered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let spec = &self.0.spec;
+        let mut m = s.serialize_map(Some(spec.settings.len()))?;
+        for set in &spec.settings {
+            m.serialize_entry(set.name, &super::json_of(self.0.get(set.name)))?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ReportFile<'a> {
+    scene: &'a str,
+    version: &'a str,
+    settings: Ordered<'a>,
+    link: &'a str,
+    backend: &'a str,
+    steps: Option<u64>,
+    summary: Scalars<'a>,
+    notes: Vec<&'a str>,
+    report: &'a serde_json::Value,
+}
+
+/// The text of `report.json` for `out` and `run`.
+pub fn report_json(out: &SceneOutput, run: &RunRecord) -> String {
+    let file = ReportFile {
+        scene: run.settings.scene(),
+        version: env!("CARGO_PKG_VERSION"),
+        settings: Ordered(run.settings),
+        link: &run.link,
+        backend: &out.backend,
+        steps: run.steps,
+        summary: Scalars(&out.summary),
+        notes: run
+            .notes
+            .iter()
+            .chain(&out.notes)
+            .map(String::as_str)
+            .collect(),
+        report: &out.report,
+    };
+    let mut s = serde_json::to_string_pretty(&file).expect("a report serialises");
+    s.push('\n');
+    s
+}
+
+/// Writes a run into `dir` (made if missing): every table as `<name>.csv`, every figure as
+/// `<name>.svg`, then `report.json`. Each file lands under a temporary name first; a
+/// `report.json` already there is removed before the others are written, so the directory only
+/// holds one when every file of the run it describes is complete. Returns the paths written,
+/// `report.json` last.
+pub fn write_run(dir: &Path, out: &SceneOutput, run: &RunRecord) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let report = dir.join("report.json");
+    match std::fs::remove_file(&report) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(&report, e)),
+    }
+    let mut written = Vec::new();
+    for t in &out.tables {
+        check_stem(&t.name)?;
+        written.push(write_atomic(
+            dir,
+            &format!("{}.csv", t.name),
+            t.to_csv().as_bytes(),
+        )?);
+    }
+    for f in &out.figures {
+        check_stem(f.name())?;
+        let svg = super::plot::svg(f)?;
+        written.push(write_atomic(
+            dir,
+            &format!("{}.svg", f.name()),
+            svg.as_bytes(),
+        )?);
+    }
+    written.push(write_atomic(
+        dir,
+        "report.json",
+        report_json(out, run).as_bytes(),
+    )?);
+    Ok(written)
+}
+
+/// A table's or figure's name is a plain file stem (a driver's own constant).
+fn check_stem(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name != "report"
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Io {
+            message: format!("{name:?} is not a plain file name for an output"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_in_the_shortest_form_that_reads_back() {
+        for x in [
+            0.1,
+            1.0 / 3.0,
+            2.5e-7,
+            1e300,
+            -4.0,
+            123456.789,
+            f64::MIN_POSITIVE,
+            9.999e15,
+            1e16,
+        ] {
+            let s = number(x);
+            assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
+        }
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(2.5e-7), "2.5e-7");
+        assert_eq!(number(1e300), "1e300");
+        assert_eq!(number(f64::NAN), "");
+        assert_eq!(number(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn csv_quotes_text_only_when_needed() {
+        let t = Table {
+            name: "t".into(),
+            columns: vec!["p/n".into(), "label, with comma".into()],
+            rows: vec![
+                vec![Cell::Num(0.5), Cell::Text("plain".into())],
+                vec![Cell::Num(f64::NAN), Cell::Text("say \"hi\"".into())],
+                vec![Cell::Num(1e-9), Cell::Text(" padded".into())],
+            ],
+        };
+        assert_eq!(
+            t.to_csv(),
+            "p/n,\"label, with comma\"\n0.5,plain\n,\"say \"\"hi\"\"\"\n1e-9,\" padded\"\n"
+        );
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("descent-output-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn files_are_renamed_into_place_and_leave_no_temporary_behind() {
+        let dir = scratch("atomic");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = write_atomic(&dir, "a.csv", b"x\n1\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "x\n1\n");
+        write_atomic(&dir, "a.csv", b"x\n2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "x\n2\n");
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.csv"]);
+        // A directory that cannot be written to is an error naming the path, not a panic.
+        let e = write_atomic(&dir.join("missing"), "b.csv", b"").unwrap_err();
+        assert!(e.to_string().contains("missing"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_run_is_written_with_its_report_last_and_in_a_fixed_order() {
+        let dir = scratch("run").join("nested");
+        let settings = Settings::defaults("double-descent").unwrap();
+        let out = SceneOutput {
+            report: serde_json::json!({ "curve": [1.5, 2.0] }),
+            summary: vec![("testLoss".into(), 0.25), ("divergedAt".into(), f64::NAN)],
+            tables: vec![Table {
+                name: "curve".into(),
+                columns: vec!["ratio".into(), "testError".into()],
+                rows: vec![vec![Cell::Num(0.5), Cell::Num(0.125)]],
+            }],
+            figures: vec![Figure::Lines(LinePlot {
+                name: "curve".into(),
+                title: "Test error".into(),
+                x_label: "p/n".into(),
+                y_label: "test error".into(),
+                series: vec![Series {
+                    label: "ridge".into(),
+                    x: vec![0.5, 1.0, 2.0],
+                    y: vec![0.1, 0.9, 0.2],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })],
+            notes: vec!["a note".into()],
+            backend: "cpu".into(),
+        };
+        let run = RunRecord {
+            settings: &settings,
+            link: "double-descent.html?seed=0".into(),
+            steps: None,
+            notes: vec!["from the link".into()],
+        };
+        let paths = write_run(&dir, &out, &run).unwrap();
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["curve.csv", "curve.svg", "report.json"]);
+        let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["scene"], "double-descent");
+        assert_eq!(json["summary"]["testLoss"], 0.25);
+        assert!(json["summary"]["divergedAt"].is_null());
+        assert_eq!(
+            json["notes"],
+            serde_json::json!(["from the link", "a note"])
+        );
+        assert_eq!(json["report"]["curve"][0], 1.5);
+        assert!(json["steps"].is_null());
+        // Summary and settings keep their order (the table's), not the alphabet's.
+        assert!(text.find("testLoss").unwrap() < text.find("divergedAt").unwrap());
+        let first = settings.spec.settings[0].name;
+        let last = settings.spec.settings.last().unwrap().name;
+        assert!(text.find(&format!("\"{first}\"")) < text.find(&format!("\"{last}\"")));
+        std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
 }

@@ -1,9 +1,60 @@
-//! `descent run lazy` headless.
+//! `descent run lazy` headless: the live network beside its linearisation, the infinite-width
+//! NTK predictor and NTK kernel regression for a fixed number of steps, and the page's width
+//! sweep.
+//!
+//! The live run takes `--steps` steps ([`DEFAULT_STEPS`] when not given), reporting the four
+//! models, the relative weight change and the kernel distance after every step up to
+//! [`EARLY_STEPS`], then after each of at most [`LATE_CHUNKS`] equal chunks (the page's chunks
+//! follow its clock; the numbers at a step do not depend on them). The width sweep is the one
+//! the page's "Sweep width" button runs at its defaults: widths [`SWEEP_MIN_WIDTH`],
+//! 2·[`SWEEP_MIN_WIDTH`], … up to [`SWEEP_MAX_WIDTH`], [`SWEEP_SEEDS`] seeds each, trained
+//! [`SWEEP_STEPS`] steps, with the slopes of the two measures against width beside the ones
+//! theory expects. The sweep's networks are independent and train on `--threads` threads.
 
-use crate::cli::{Headless, Progress, RunOptions, SceneOutput, Settings};
-use crate::error::{Error, Result};
+use serde_json::json;
 
-/// The lazy scene without a page.
+use crate::cli::scenes::playground::report_steps;
+use crate::cli::{
+    Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
+    Settings, Style, Table, par,
+};
+use crate::data::{DatasetKind, Task};
+use crate::error::Result;
+use crate::scenes::lazy::{
+    self, Fit, GridPredictions, LazyConfig, LazyReport, LazyRich, SLOPE_MIN_WIDTH, SweepRun,
+    WidthSweep, sweep_run,
+};
+use crate::session::device::BackendChoice;
+
+/// Steps the live run takes when `--steps` is not given.
+pub const DEFAULT_STEPS: u64 = 1000;
+
+/// The live run reports after every step up to this one.
+pub const EARLY_STEPS: u64 = 100;
+
+/// After the early steps, the live run reports after each of at most this many equal chunks.
+pub const LATE_CHUNKS: u64 = 200;
+
+/// The narrowest width of the sweep (`SWEEP_MIN_WIDTH` in the scene's page.js).
+pub const SWEEP_MIN_WIDTH: usize = 16;
+
+/// The widest width of the sweep (the page's `sweepMax` default).
+pub const SWEEP_MAX_WIDTH: usize = 4096;
+
+/// Steps each network of the sweep trains (the page's `sweepSteps` default).
+pub const SWEEP_STEPS: u64 = 300;
+
+/// Networks per width in the sweep (the page's `sweepSeeds` default).
+pub const SWEEP_SEEDS: usize = 3;
+
+/// The widths of the sweep: [`SWEEP_MIN_WIDTH`] doubled up to [`SWEEP_MAX_WIDTH`].
+pub fn sweep_widths() -> Vec<usize> {
+    std::iter::successors(Some(SWEEP_MIN_WIDTH), |w| Some(w * 2))
+        .take_while(|&w| w <= SWEEP_MAX_WIDTH)
+        .collect()
+}
+
+/// The Lazy-or-rich scene without a page.
 pub struct Lazy;
 
 impl Headless for Lazy {
@@ -12,12 +63,657 @@ impl Headless for Lazy {
     }
 
     fn about(&self) -> &'static str {
-        "not built yet"
+        "Trains the network for --steps steps (default 1000) beside its linearisation, the NTK \
+         predictor and kernel regression (losses, weight change and kernel distance over steps, \
+         the four fits, the NTK Gram matrix and spectra), then the page's width sweep (widths \
+         16 to 4096, 3 seeds, 300 steps) with its slopes against the expected ones"
     }
 
-    fn run(&self, _: &Settings, _: &RunOptions, _: &dyn Progress) -> Result<SceneOutput> {
-        Err(Error::Usage {
-            message: "lazy: not built yet".into(),
+    fn run(
+        &self,
+        settings: &Settings,
+        options: &RunOptions,
+        progress: &dyn Progress,
+    ) -> Result<SceneOutput> {
+        let config: LazyConfig = settings.config()?;
+        let steps = options.steps.unwrap_or(DEFAULT_STEPS);
+        if config.run.data.dataset == DatasetKind::Table {
+            return Err(crate::cli::scenes::playground::table_refused(
+                "dataset",
+                "another dataset",
+            ));
+        }
+        let mut notes = Vec::new();
+        if options.backend == BackendChoice::Gpu {
+            notes.push("Lazy or rich has no GPU path: it runs on the CPU.".to_string());
+        }
+        // The memory estimate against the command line's limit (the scene checks its own too).
+        config
+            .run
+            .validate_in_scene(options.memory_limit, &lazy::scene_defaults())?;
+        let mut live = LazyRich::new(config.run.clone(), config.ridge)?;
+        let (history, report) = train(&mut live, steps, options, progress)?;
+        let grid = live.predict_grid()?;
+        let gram = live.gram()?;
+
+        let mut sweep =
+            WidthSweep::with_seeds(config.run.clone(), sweep_widths(), SWEEP_SEEDS, SWEEP_STEPS)?;
+        for &w in sweep.widths() {
+            let mut c = config.run.clone();
+            c.net.width = w;
+            c.validate_in_scene(options.memory_limit, &lazy::scene_defaults())?;
+        }
+        sweep.runs = sweep_runs(&sweep, options, progress)?;
+
+        let mut out = output(&live, &report, &history, &grid, &gram, &sweep);
+        out.notes.splice(0..0, notes);
+        Ok(out)
+    }
+}
+
+/// Trains `live` for `steps` steps, reporting as the module notes say: the reports (the first
+/// at step 0) and the last one (the step of a divergence).
+pub fn train(
+    live: &mut LazyRich,
+    steps: u64,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<(Vec<LazyReport>, LazyReport)> {
+    let mut report = live.evaluate()?;
+    let mut history = vec![report.clone()];
+    progress.start("training", steps);
+    let mut done = 0;
+    for at in report_steps(EARLY_STEPS, LATE_CHUNKS, steps) {
+        options.check_cancel()?;
+        report = live.advance(at - done)?;
+        progress.inc(at - done);
+        done = at;
+        if report.diverged.is_some() {
+            break;
+        }
+        history.push(report.clone());
+    }
+    Ok((history, report))
+}
+
+/// Every network of `sweep` (in its order), on `options.threads` threads: each is
+/// [`sweep_run`] of [`WidthSweep::run_config`], so the thread count changes no number.
+pub fn sweep_runs(
+    sweep: &WidthSweep,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<SweepRun>> {
+    let total = sweep.total();
+    progress.start("width sweep", total as u64);
+    par::map(total, options.threads, |at| {
+        options.check_cancel()?;
+        let r = sweep_run(sweep.run_config(at), sweep.steps());
+        progress.inc(1);
+        r
+    })
+    .into_iter()
+    .collect()
+}
+
+const MODELS: [&str; 4] = ["network", "linearized", "ntk", "krr"];
+
+fn model<'a>(r: &'a LazyReport, m: &str) -> &'a Fit {
+    match m {
+        "network" => &r.network,
+        "linearized" => &r.linearized,
+        "ntk" => &r.ntk,
+        _ => &r.krr,
+    }
+}
+
+fn nan_or(x: Option<f64>) -> f64 {
+    x.unwrap_or(f64::NAN)
+}
+
+fn label(m: &str) -> &'static str {
+    match m {
+        "network" => "network",
+        "linearized" => "linearised network",
+        "ntk" => "NTK predictor (infinite width)",
+        _ => "NTK kernel regression",
+    }
+}
+
+fn output(
+    live: &LazyRich,
+    report: &LazyReport,
+    history: &[LazyReport],
+    grid: &GridPredictions,
+    gram: &lazy::Gram,
+    sweep: &WidthSweep,
+) -> SceneOutput {
+    let pg = live.playground();
+    let data = &pg.data;
+    let classification = live.task() == Task::Classification;
+    let nan = f64::NAN;
+
+    // The report the page exports.
+    let mut history_json = serde_json::Map::new();
+    history_json.insert(
+        "step".into(),
+        json!(history.iter().map(|r| r.step).collect::<Vec<_>>()),
+    );
+    history_json.insert(
+        "weightChange".into(),
+        json!(history.iter().map(|r| r.weight_change).collect::<Vec<_>>()),
+    );
+    history_json.insert(
+        "kernelDistance".into(),
+        json!(
+            history
+                .iter()
+                .map(|r| r.kernel_distance)
+                .collect::<Vec<_>>()
+        ),
+    );
+    for m in MODELS {
+        history_json.insert(
+            format!("{m}Train"),
+            json!(
+                history
+                    .iter()
+                    .map(|r| model(r, m).train_loss)
+                    .collect::<Vec<_>>()
+            ),
+        );
+        history_json.insert(
+            format!("{m}Test"),
+            json!(
+                history
+                    .iter()
+                    .map(|r| model(r, m).test_loss)
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    let summary_by_width = sweep.summary();
+    let points: Vec<serde_json::Value> = summary_by_width
+        .iter()
+        .map(|w| {
+            let spread =
+                |s: &Option<lazy::Spread>| (s.map(|s| s.mean), s.map(|s| s.min), s.map(|s| s.max));
+            let (wc, wc_min, wc_max) = spread(&w.weight_change);
+            let (kd, kd_min, kd_max) = spread(&w.kernel_distance);
+            json!({
+                "width": w.width, "runs": w.runs, "diverged": w.diverged,
+                "weightChange": wc, "weightChangeMin": wc_min, "weightChangeMax": wc_max,
+                "kernelDistance": kd, "kernelDistanceMin": kd_min, "kernelDistanceMax": kd_max,
+            })
         })
+        .collect();
+    let slopes = sweep.slopes();
+    let expected = sweep.expected_slopes();
+    let report_json = json!({
+        "setup": { "task": if classification { "classification" } else { "regression" },
+                   "inputDim": data.dim, "paramCount": live.param_count() },
+        "report": report,
+        "history": history_json,
+        "sweep": {
+            "widths": sweep.widths(),
+            "seeds": sweep.seeds(),
+            "points": points,
+            "runs": sweep.runs,
+            "slopes": slopes,
+            "expectedSlopes": expected,
+            "steps": sweep.steps(),
+        },
+        "spectra": { "eigInit": gram.eig_init, "eigNow": gram.eig_now, "eigAnalytic": gram.eig_analytic },
+    });
+
+    let summary = vec![
+        ("trainLoss".to_string(), nan_or(report.network.train_loss)),
+        ("testLoss".to_string(), nan_or(report.network.test_loss)),
+        (
+            "trainAccuracy".to_string(),
+            nan_or(report.network.train_acc),
+        ),
+        ("testAccuracy".to_string(), nan_or(report.network.test_acc)),
+        (
+            "linearizedTestLoss".to_string(),
+            nan_or(report.linearized.test_loss),
+        ),
+        ("ntkTestLoss".to_string(), nan_or(report.ntk.test_loss)),
+        ("krrTestLoss".to_string(), nan_or(report.krr.test_loss)),
+        ("weightChange".to_string(), report.weight_change),
+        ("kernelDistance".to_string(), report.kernel_distance),
+        (
+            "divergedAt".to_string(),
+            report.diverged.map_or(nan, |s| s as f64),
+        ),
+        (
+            "weightChangeSlope".to_string(),
+            nan_or(slopes.weight_change),
+        ),
+        (
+            "kernelDistanceSlope".to_string(),
+            nan_or(slopes.kernel_distance),
+        ),
+    ];
+
+    let mut notes = Vec::new();
+    if let Some(step) = report.diverged {
+        notes.push(format!(
+            "Training diverged at step {step}: the numbers are those of the last finite step. \
+             Lower the step size."
+        ));
+    }
+    let diverged_sweep: usize = summary_by_width.iter().map(|w| w.diverged).sum();
+    if diverged_sweep > 0 {
+        notes.push(format!(
+            "{diverged_sweep} of the sweep's {} networks diverged; their measures are left out.",
+            sweep.total()
+        ));
+    }
+
+    let steps: Vec<f64> = history.iter().map(|r| r.step as f64).collect();
+    let mut tables = Vec::new();
+    let mut figures = Vec::new();
+
+    // Losses of the four models over steps.
+    let mut columns = vec!["step".to_string()];
+    for m in MODELS {
+        columns.push(format!("{m}TrainLoss"));
+        columns.push(format!("{m}TestLoss"));
+    }
+    tables.push(Table {
+        name: "losses".into(),
+        columns,
+        rows: history
+            .iter()
+            .map(|r| {
+                let mut row = vec![Cell::from(r.step as f64)];
+                for m in MODELS {
+                    row.push(Cell::Num(nan_or(model(r, m).train_loss)));
+                    row.push(Cell::Num(nan_or(model(r, m).test_loss)));
+                }
+                row
+            })
+            .collect(),
+    });
+    figures.push(Figure::Lines(LinePlot {
+        name: "losses".into(),
+        title: "Test loss of the four models".into(),
+        x_label: "step".into(),
+        y_label: "test loss".into(),
+        y_log: true,
+        series: MODELS
+            .iter()
+            .map(|&m| Series {
+                label: label(m).into(),
+                x: steps.clone(),
+                y: history
+                    .iter()
+                    .map(|r| nan_or(model(r, m).test_loss))
+                    .collect(),
+                style: if m == "network" {
+                    Style::Line
+                } else {
+                    Style::Dashed
+                },
+                ..Series::default()
+            })
+            .collect(),
+        ..LinePlot::default()
+    }));
+
+    // How far the weights and the kernel move.
+    tables.push(Table {
+        name: "lazy".into(),
+        columns: ["step", "weightChange", "kernelDistance"]
+            .map(String::from)
+            .to_vec(),
+        rows: history
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::from(r.step as f64),
+                    r.weight_change.into(),
+                    r.kernel_distance.into(),
+                ]
+            })
+            .collect(),
+    });
+    figures.push(Figure::Lines(LinePlot {
+        name: "lazy".into(),
+        title: "How far training moves".into(),
+        x_label: "step".into(),
+        y_label: "relative change".into(),
+        series: vec![
+            Series {
+                label: "weight change ‖θ_t − θ₀‖/‖θ₀‖".into(),
+                x: steps.clone(),
+                y: history.iter().map(|r| r.weight_change).collect(),
+                ..Series::default()
+            },
+            Series {
+                label: "kernel distance ‖Θ_t − Θ₀‖/‖Θ₀‖".into(),
+                x: steps,
+                y: history.iter().map(|r| r.kernel_distance).collect(),
+                ..Series::default()
+            },
+        ],
+        ..LinePlot::default()
+    }));
+
+    // The four models on the grid, with the training points.
+    let spec = &pg.grid;
+    let by_model = |m: &str| -> &[f32] {
+        match m {
+            "network" => &grid.network,
+            "linearized" => &grid.linearized,
+            "ntk" => &grid.ntk,
+            _ => &grid.krr,
+        }
+    };
+    if spec.dim == 1 {
+        let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
+        let target = pg.target_grid();
+        let mut columns = vec!["x".to_string()];
+        columns.extend(MODELS.iter().map(|m| m.to_string()));
+        if target.is_some() {
+            columns.push("target".into());
+        }
+        tables.push(Table {
+            name: "fit".into(),
+            columns,
+            rows: (0..spec.size)
+                .map(|i| {
+                    let mut row = vec![Cell::from(xs[i])];
+                    row.extend(MODELS.iter().map(|&m| Cell::from(by_model(m)[i])));
+                    if let Some(t) = &target {
+                        row.push(Cell::from(t[i]));
+                    }
+                    row
+                })
+                .collect(),
+        });
+        let mut series: Vec<Series> = MODELS
+            .iter()
+            .map(|&m| Series {
+                label: label(m).into(),
+                x: xs.clone(),
+                y: by_model(m).iter().map(|&v| v as f64).collect(),
+                ..Series::default()
+            })
+            .collect();
+        if let Some(t) = target {
+            series.push(Series {
+                label: "target".into(),
+                x: xs,
+                y: t.iter().map(|&v| v as f64).collect(),
+                style: Style::Dashed,
+                ..Series::default()
+            });
+        }
+        series.push(Series {
+            label: "training points".into(),
+            x: data.x_train.iter().map(|&v| v as f64).collect(),
+            y: data.y_train.iter().map(|&v| v as f64).collect(),
+            style: Style::Points,
+            ..Series::default()
+        });
+        figures.push(Figure::Lines(LinePlot {
+            name: "fit".into(),
+            title: "The four fits".into(),
+            x_label: "x".into(),
+            y_label: "f(x)".into(),
+            series,
+            ..LinePlot::default()
+        }));
+    } else {
+        let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
+        let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();
+        let mut columns = vec!["x".to_string(), "y".to_string()];
+        columns.extend(MODELS.iter().map(|m| m.to_string()));
+        tables.push(Table {
+            name: "regions".into(),
+            columns,
+            rows: (0..spec.len())
+                .map(|p| {
+                    let mut row =
+                        vec![Cell::from(xs[p % spec.size]), Cell::from(ys[p / spec.size])];
+                    row.extend(MODELS.iter().map(|&m| Cell::from(by_model(m)[p])));
+                    row
+                })
+                .collect(),
+        });
+        let points: Vec<(f64, f64, f64)> = (0..data.n_train())
+            .map(|i| {
+                (
+                    data.x_train[2 * i] as f64,
+                    data.x_train[2 * i + 1] as f64,
+                    data.y_train[i] as f64,
+                )
+            })
+            .collect();
+        for m in MODELS {
+            figures.push(Figure::Heatmap(HeatPlot {
+                name: format!("regions-{m}"),
+                title: format!("f(x) of the {}", label(m)),
+                x_label: "x₁".into(),
+                y_label: "x₂".into(),
+                xs: xs.clone(),
+                ys: ys.clone(),
+                values: by_model(m).iter().map(|&v| v as f64).collect(),
+                value_label: "f(x)".into(),
+                points: points.clone(),
+                ..HeatPlot::default()
+            }));
+        }
+    }
+
+    // The NTK Gram matrix on the sorted Gram points, now and at θ₀.
+    let size = gram.size;
+    tables.push(Table {
+        name: "gram".into(),
+        columns: ["row", "column", "now", "init"].map(String::from).to_vec(),
+        rows: (0..size * size)
+            .map(|i| {
+                vec![
+                    Cell::from((i / size) as f64),
+                    Cell::from((i % size) as f64),
+                    Cell::from(gram.now[i]),
+                    Cell::from(gram.init[i]),
+                ]
+            })
+            .collect(),
+    });
+    let idx: Vec<f64> = (0..size).map(|i| i as f64).collect();
+    for (name, title, values) in [
+        ("gram-now", "Empirical NTK Θ_t", &gram.now),
+        ("gram-init", "Empirical NTK Θ₀", &gram.init),
+    ] {
+        figures.push(Figure::Heatmap(HeatPlot {
+            name: name.into(),
+            title: title.into(),
+            x_label: "training point".into(),
+            y_label: "training point".into(),
+            xs: idx.clone(),
+            ys: idx.clone(),
+            values: values.iter().map(|&v| v as f64).collect(),
+            value_label: "Θ(x, x′)".into(),
+            ..HeatPlot::default()
+        }));
+    }
+
+    // The spectra of Θ/n (the empirical ones above their f32 floor).
+    let n_eig = gram
+        .eig_init
+        .len()
+        .max(gram.eig_now.len())
+        .max(gram.eig_analytic.len());
+    let above = |e: &[f64], i: usize| -> f64 {
+        match e.get(i) {
+            Some(&v) if e[0] > 0.0 && v > gram.eig_floor * e[0] => v,
+            _ => nan,
+        }
+    };
+    tables.push(Table {
+        name: "spectra".into(),
+        columns: ["rank", "eigInit", "eigNow", "eigAnalytic"]
+            .map(String::from)
+            .to_vec(),
+        rows: (0..n_eig)
+            .map(|i| {
+                vec![
+                    Cell::from((i + 1) as f64),
+                    Cell::Num(gram.eig_init.get(i).copied().unwrap_or(nan)),
+                    Cell::Num(gram.eig_now.get(i).copied().unwrap_or(nan)),
+                    Cell::Num(gram.eig_analytic.get(i).copied().unwrap_or(nan)),
+                ]
+            })
+            .collect(),
+    });
+    let ranks: Vec<f64> = (1..=n_eig).map(|i| i as f64).collect();
+    figures.push(Figure::Lines(LinePlot {
+        name: "spectra".into(),
+        title: "Spectrum of Θ/n".into(),
+        x_label: "rank".into(),
+        y_label: "eigenvalue of Θ/n".into(),
+        x_log: true,
+        y_log: true,
+        series: vec![
+            Series {
+                label: "Θ₀ (empirical)".into(),
+                x: ranks.clone(),
+                y: (0..n_eig).map(|i| above(&gram.eig_init, i)).collect(),
+                ..Series::default()
+            },
+            Series {
+                label: "Θ_t (empirical)".into(),
+                x: ranks.clone(),
+                y: (0..n_eig).map(|i| above(&gram.eig_now, i)).collect(),
+                ..Series::default()
+            },
+            Series {
+                label: "Θ∞ (analytic)".into(),
+                x: ranks,
+                // Positive eigenvalues only, on a log axis.
+                y: gram
+                    .eig_analytic
+                    .iter()
+                    .map(|&v| if v > 0.0 { v } else { nan })
+                    .collect(),
+                style: Style::Dashed,
+                ..Series::default()
+            },
+        ],
+        ..LinePlot::default()
+    }));
+
+    // The width sweep: every network, and per width the geometric mean over its seeds.
+    tables.push(Table {
+        name: "sweep".into(),
+        columns: ["width", "seed", "weightChange", "kernelDistance"]
+            .map(String::from)
+            .to_vec(),
+        rows: sweep
+            .runs
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::from(r.width as f64),
+                    Cell::from(r.seed as f64),
+                    Cell::Num(nan_or(r.weight_change)),
+                    Cell::Num(nan_or(r.kernel_distance)),
+                ]
+            })
+            .collect(),
+    });
+    let widths: Vec<f64> = summary_by_width.iter().map(|w| w.width as f64).collect();
+    let mean = |pick: fn(&lazy::WidthSummary) -> Option<lazy::Spread>| -> Vec<f64> {
+        summary_by_width
+            .iter()
+            .map(|w| pick(w).map_or(nan, |s| s.mean))
+            .collect()
+    };
+    let wc = mean(|w| w.weight_change);
+    let kd = mean(|w| w.kernel_distance);
+    // Reference lines of slope −½ and −1 through the geometric mean of the points of width ≥
+    // SLOPE_MIN_WIDTH (as the page draws them, between the two measures).
+    let (mut log_c, mut log_w, mut count) = (0.0, 0.0, 0usize);
+    for (i, &w) in widths.iter().enumerate() {
+        if w < SLOPE_MIN_WIDTH as f64 {
+            continue;
+        }
+        for v in [wc[i], kd[i]] {
+            if v.is_finite() && v > 0.0 {
+                log_c += v.ln();
+                log_w += w.ln();
+                count += 1;
+            }
+        }
+    }
+    let line = |slope: f64| -> Vec<f64> {
+        widths
+            .iter()
+            .map(|&w| {
+                if count > 0 {
+                    (log_c / count as f64 + slope * (w.ln() - log_w / count as f64)).exp()
+                } else {
+                    nan
+                }
+            })
+            .collect()
+    };
+    let fmt = |s: Option<f64>| s.map_or("none".to_string(), |s| format!("{s:.2}"));
+    figures.push(Figure::Lines(LinePlot {
+        name: "sweep".into(),
+        title: format!(
+            "Against width ({} seeds, {} steps): slopes {} (weights, expected {}), {} (kernel, expected {})",
+            sweep.seeds(),
+            sweep.steps(),
+            fmt(slopes.weight_change),
+            fmt(expected.weight_change),
+            fmt(slopes.kernel_distance),
+            fmt(expected.kernel_distance),
+        ),
+        x_label: "width".into(),
+        y_label: "relative change after training".into(),
+        x_log: true,
+        y_log: true,
+        series: vec![
+            Series {
+                label: "weight change".into(),
+                x: widths.clone(),
+                y: wc,
+                ..Series::default()
+            },
+            Series {
+                label: "kernel distance".into(),
+                x: widths.clone(),
+                y: kd,
+                ..Series::default()
+            },
+            Series {
+                label: "slope −½ (1/√width)".into(),
+                x: widths.clone(),
+                y: line(-0.5),
+                style: Style::Dashed,
+                ..Series::default()
+            },
+            Series {
+                label: "slope −1".into(),
+                x: widths.clone(),
+                y: line(-1.0),
+                style: Style::Dashed,
+                ..Series::default()
+            },
+        ],
+        ..LinePlot::default()
+    }));
+
+    SceneOutput {
+        report: report_json,
+        summary,
+        tables,
+        figures,
+        notes,
+        backend: "cpu".into(),
     }
 }

@@ -197,22 +197,43 @@ impl WidthSweep {
         self.runs.len() == self.total()
     }
 
+    /// The widths, in the order they are trained.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// Networks per width.
+    pub fn seeds(&self) -> usize {
+        self.seeds
+    }
+
+    /// Steps each network trains.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The settings of run `at` of the sweep (`at < total()`): width `widths[at / seeds]`, seed
+    /// the configuration's plus `at % seeds`. [`sweep_run`] of them with [`WidthSweep::steps`]
+    /// is that run; runs are independent of one another.
+    pub fn run_config(&self, at: usize) -> RunConfig {
+        RunConfig {
+            data: DataSettings {
+                seed: self.config.data.seed.wrapping_add((at % self.seeds) as u64),
+                ..self.config.data.clone()
+            },
+            net: NetSettings {
+                width: self.widths[at / self.seeds],
+                ..self.config.net.clone()
+            },
+            ..self.config.clone()
+        }
+    }
+
     /// Trains the next (width, seed) and returns its measures (or the last run again when done).
     pub fn next_point(&mut self) -> Result<SweepPoint> {
         let total = self.total();
         if !self.is_done() {
-            let at = self.runs.len();
-            let config = RunConfig {
-                data: DataSettings {
-                    seed: self.config.data.seed.wrapping_add((at % self.seeds) as u64),
-                    ..self.config.data.clone()
-                },
-                net: NetSettings {
-                    width: self.widths[at / self.seeds],
-                    ..self.config.net.clone()
-                },
-                ..self.config.clone()
-            };
+            let config = self.run_config(self.runs.len());
             self.runs.push(sweep_run(config, self.steps)?);
         }
         let r = *self.runs.last().expect("at least one run");
