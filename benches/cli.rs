@@ -9,9 +9,22 @@
 //!    the same on one thread, and the whole `double-descent` run (with the isotropic panel's
 //!    Monte-Carlo points).
 //!
-//! `cargo bench --bench cli` prints the median of several runs of each (the phase diagram's
-//! of fewer, as it takes seconds); `cargo bench --bench cli -- phase` keeps the rows whose
-//! name contains "phase". `DESCENT_BENCH_PHASE_STEPS=100` trains fewer steps per cell.
+//! `cargo bench --bench cli` prints the median of several runs of each, wall time beside the
+//! process's CPU time; `cargo bench --bench cli -- phase` keeps the rows whose name contains
+//! "phase". `DESCENT_BENCH_PHASE_STEPS=100` trains fewer steps per cell. Where other processes
+//! hold the cores the wall times say little about the threads, so each threaded figure is also
+//! given as the wall time its pieces' CPU times (each piece timed alone) take on two cores of
+//! its own, handed out as `cli::par::map` hands them out.
+//!
+//! Measured on the 2-core machine while other builds held it (load average 8–10, the run got
+//! about 40% of one core): the 16 × 16 diagram's columns take 1,930 ms of CPU in all, the
+//! widest 600 ms, so two free cores finish it in 970 ms, 1.99× faster than one (the two-thread
+//! run used 2,000 ms of CPU against 1,870 ms on one thread: the threads add no work). The
+//! double-descent curve takes about 120 ms of CPU per seed — 42% of it the Householder
+//! reductions of the Gram matrices (`linalg::Tridiagonal`), 30% the feature and Gram
+//! products — so its 5 seeds on 2 threads take 360 ms (3 seeds in a row on one of them), and
+//! even an even split of its 600 ms would take 300: the < 200 ms target is not met on two
+//! cores, and the threads are not why.
 
 use std::time::Instant;
 

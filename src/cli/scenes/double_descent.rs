@@ -398,8 +398,12 @@ impl Headless for DoubleDescent {
     }
 }
 
+/// `v[i]`, NaN where there is none or it is not finite (the ridgeless theory is infinite at
+/// p = n: a summary holds numbers a CSV and JSON can write).
 fn at(v: &[f64], i: Option<usize>) -> f64 {
-    i.and_then(|i| v.get(i).copied()).unwrap_or(f64::NAN)
+    i.and_then(|i| v.get(i).copied())
+        .filter(|x| x.is_finite())
+        .unwrap_or(f64::NAN)
 }
 
 /// The summary: the peak of the mean test error and where it is, the errors at the threshold
