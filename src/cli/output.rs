@@ -167,6 +167,89 @@ pub struct HeatPlot {
     pub points: Vec<(f64, f64, f64)>,
 }
 
+/// Columns of numbers over a shared x (the step, say): one table of them all and line plots of
+/// any of them, so that a panel's CSV and its figure hold the same numbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    x_name: String,
+    x: Vec<f64>,
+    columns: Vec<(String, Vec<f64>)>,
+}
+
+impl Columns {
+    /// No columns yet over `x`, whose column is named `x_name`.
+    pub fn new(x_name: &str, x: Vec<f64>) -> Columns {
+        Columns {
+            x_name: x_name.to_string(),
+            x,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Adds the column `name`: one value per x.
+    pub fn with(mut self, name: impl Into<String>, y: Vec<f64>) -> Columns {
+        self.columns.push((name.into(), y));
+        self
+    }
+
+    /// The table `name`: x, then every column in the order added.
+    pub fn table(&self, name: &str) -> Table {
+        let mut columns = vec![self.x_name.clone()];
+        columns.extend(self.columns.iter().map(|(n, _)| n.clone()));
+        Table {
+            name: name.into(),
+            columns,
+            rows: (0..self.x.len())
+                .map(|i| {
+                    let mut row = vec![Cell::Num(self.x[i])];
+                    row.extend(self.columns.iter().map(|(_, y)| Cell::Num(y[i])));
+                    row
+                })
+                .collect(),
+        }
+    }
+
+    /// `plot` with one series against x for each `(column, label, style)`, after the series it
+    /// holds. Naming a column not added is a bug in the caller and panics.
+    pub fn lines(&self, mut plot: LinePlot, series: &[(&str, &str, Style)]) -> Figure {
+        for &(column, label, style) in series {
+            let (_, y) = self
+                .columns
+                .iter()
+                .find(|(n, _)| n == column)
+                .unwrap_or_else(|| panic!("no column {column} to draw"));
+            plot.series.push(Series {
+                label: label.into(),
+                x: self.x.clone(),
+                y: y.clone(),
+                err: None,
+                style,
+            });
+        }
+        Figure::Lines(plot)
+    }
+
+    /// The table and the line plot of every column, both named `plot.name`; `labels` gives
+    /// each column's series label and style, in the columns' order.
+    pub fn table_and_lines(&self, plot: LinePlot, labels: &[(&str, Style)]) -> (Table, Figure) {
+        assert_eq!(labels.len(), self.columns.len(), "a label per column");
+        let series: Vec<(&str, &str, Style)> = self
+            .columns
+            .iter()
+            .zip(labels)
+            .map(|((n, _), &(label, style))| (n.as_str(), label, style))
+            .collect();
+        (self.table(&plot.name), self.lines(plot, &series))
+    }
+}
+
+/// The vertical mark of a divergence at step `s`, or none.
+pub fn diverged_mark(diverged: Option<u64>) -> Vec<(f64, String)> {
+    diverged
+        .map(|s| vec![(s as f64, format!("diverged at step {s}"))])
+        .unwrap_or_default()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing.
 

@@ -19,6 +19,8 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
+use crate::cli::output::{Columns, diverged_mark};
+use crate::cli::scenes::{report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table,
@@ -186,21 +188,6 @@ impl Point {
     }
 }
 
-/// The steps after which a run of `steps` steps reports: every step up to `early`, then at
-/// most `late_chunks` equal chunks (the last one shorter) up to `steps`.
-pub fn report_steps(early: u64, late_chunks: u64, steps: u64) -> Vec<u64> {
-    let mut at: Vec<u64> = (1..=early.min(steps)).collect();
-    if steps > early {
-        let chunk = (steps - early).div_ceil(late_chunks.max(1));
-        let mut s = early;
-        while s < steps {
-            s = (s + chunk).min(steps);
-            at.push(s);
-        }
-    }
-    at
-}
-
 /// Builds the run on `backend`, trains it as the page does for `steps` steps and reads the
 /// grid, on any backend.
 fn train<B: Backend>(
@@ -224,20 +211,15 @@ fn train<B: Backend>(
         "gpu"
     };
     let first = block_on(run.evaluate_async())?;
-    let mut history = vec![Point::of(&first)];
-    let mut report = first;
-    progress.start("training", steps);
-    let mut done = 0;
-    for at in report_steps(early, LATE_CHUNKS, steps) {
-        options.check_cancel()?;
-        report = block_on(run.advance_async(at - done))?;
-        progress.inc(at - done);
-        done = at;
-        if report.diverged.is_some() {
-            break;
-        }
-        history.push(Point::of(&report));
-    }
+    let (reports, report) = train_in_chunks(
+        first,
+        &report_steps(early, LATE_CHUNKS, steps),
+        options,
+        progress,
+        |k| block_on(run.advance_async(k)),
+        |r| r.diverged.is_some(),
+    )?;
+    let history: Vec<Point> = reports.iter().map(Point::of).collect();
     let grid = block_on(run.predict_grid_async())?;
     Ok(output(&run, &report, &history, &grid, backend_name))
 }
@@ -315,88 +297,54 @@ fn output<B: Backend>(
     }
 
     // The losses (and accuracies) over steps.
-    let acc_cell = |a: Option<f64>| Cell::Num(a.unwrap_or(nan));
-    let losses = Table {
-        name: "losses".into(),
-        columns: [
-            "step",
-            "trainLoss",
-            "testLoss",
+    let losses = Columns::new("step", history.iter().map(|p| p.step as f64).collect())
+        .with("trainLoss", history.iter().map(|p| p.train_loss).collect())
+        .with("testLoss", history.iter().map(|p| p.test_loss).collect())
+        .with(
             "trainAccuracy",
+            history.iter().map(|p| p.train_acc.unwrap_or(nan)).collect(),
+        )
+        .with(
             "testAccuracy",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: history
-            .iter()
-            .map(|p| {
-                vec![
-                    Cell::from(p.step as f64),
-                    p.train_loss.into(),
-                    p.test_loss.into(),
-                    acc_cell(p.train_acc),
-                    acc_cell(p.test_acc),
-                ]
-            })
-            .collect(),
-    };
-    let steps: Vec<f64> = history.iter().map(|p| p.step as f64).collect();
-    let diverged_mark = report
-        .diverged
-        .map(|s| vec![(s as f64, format!("diverged at step {s}"))])
-        .unwrap_or_default();
+            history.iter().map(|p| p.test_acc.unwrap_or(nan)).collect(),
+        );
+    let diverged_mark = diverged_mark(report.diverged);
     let loss_label = match config.loss {
         crate::nn::loss::Loss::CrossEntropy => "cross-entropy loss",
         _ => "squared loss",
     };
-    let mut figures = vec![Figure::Lines(LinePlot {
-        name: "losses".into(),
-        title: "Loss".into(),
-        x_label: "step".into(),
-        y_label: loss_label.into(),
-        y_log: true,
-        x_marks: diverged_mark.clone(),
-        series: vec![
-            Series {
-                label: "train".into(),
-                x: steps.clone(),
-                y: history.iter().map(|p| p.train_loss).collect(),
-                ..Series::default()
-            },
-            Series {
-                label: "test".into(),
-                x: steps.clone(),
-                y: history.iter().map(|p| p.test_loss).collect(),
-                ..Series::default()
-            },
-        ],
-        ..LinePlot::default()
-    })];
-    let mut tables = vec![losses];
-    if classification {
-        figures.push(Figure::Lines(LinePlot {
-            name: "accuracy".into(),
-            title: "Accuracy".into(),
+    let mut figures = vec![losses.lines(
+        LinePlot {
+            name: "losses".into(),
+            title: "Loss".into(),
             x_label: "step".into(),
-            y_label: "accuracy".into(),
-            y_range: Some([0.0, 1.0]),
-            x_marks: diverged_mark,
-            series: vec![
-                Series {
-                    label: "train".into(),
-                    x: steps.clone(),
-                    y: history.iter().map(|p| p.train_acc.unwrap_or(nan)).collect(),
-                    ..Series::default()
-                },
-                Series {
-                    label: "test".into(),
-                    x: steps,
-                    y: history.iter().map(|p| p.test_acc.unwrap_or(nan)).collect(),
-                    ..Series::default()
-                },
-            ],
+            y_label: loss_label.into(),
+            y_log: true,
+            x_marks: diverged_mark.clone(),
             ..LinePlot::default()
-        }));
+        },
+        &[
+            ("trainLoss", "train", Style::Line),
+            ("testLoss", "test", Style::Line),
+        ],
+    )];
+    let mut tables = vec![losses.table("losses")];
+    if classification {
+        figures.push(losses.lines(
+            LinePlot {
+                name: "accuracy".into(),
+                title: "Accuracy".into(),
+                x_label: "step".into(),
+                y_label: "accuracy".into(),
+                y_range: Some([0.0, 1.0]),
+                x_marks: diverged_mark,
+                ..LinePlot::default()
+            },
+            &[
+                ("trainAccuracy", "train", Style::Line),
+                ("testAccuracy", "test", Style::Line),
+            ],
+        ));
     }
 
     // The network on its grid, with the training points.
