@@ -210,23 +210,29 @@ impl Columns {
     }
 
     /// `plot` with one series against x for each `(column, label, style)`, after the series it
-    /// holds. Naming a column not added is a bug in the caller and panics.
+    /// holds.
     pub fn lines(&self, mut plot: LinePlot, series: &[(&str, &str, Style)]) -> Figure {
         for &(column, label, style) in series {
-            let (_, y) = self
-                .columns
-                .iter()
-                .find(|(n, _)| n == column)
-                .unwrap_or_else(|| panic!("no column {column} to draw"));
-            plot.series.push(Series {
-                label: label.into(),
-                x: self.x.clone(),
-                y: y.clone(),
-                err: None,
-                style,
-            });
+            plot.series.push(self.series(column, label, style));
         }
         Figure::Lines(plot)
+    }
+
+    /// Column `column` against x as a series. Naming a column not added is a bug in the caller
+    /// and panics.
+    pub fn series(&self, column: &str, label: &str, style: Style) -> Series {
+        let (_, y) = self
+            .columns
+            .iter()
+            .find(|(n, _)| n == column)
+            .unwrap_or_else(|| panic!("no column {column} to draw"));
+        Series {
+            label: label.into(),
+            x: self.x.clone(),
+            y: y.clone(),
+            err: None,
+            style,
+        }
     }
 
     /// The table and the line plot of every column, both named `plot.name`; `labels` gives
@@ -241,6 +247,39 @@ impl Columns {
             .collect();
         (self.table(&plot.name), self.lines(plot, &series))
     }
+}
+
+/// The table and the heat map of a confusion matrix over the classes `names`: `counts` is
+/// row-major, row t the points of true class t; `title` and the colour's label `what` say
+/// which points it counts.
+pub fn confusion(names: &[String], counts: &[f64], title: &str, what: &str) -> (Table, Figure) {
+    let kc = names.len();
+    let mut columns = vec!["true class".to_string()];
+    columns.extend(names.iter().map(|n| format!("predicted {n}")));
+    let table = Table {
+        name: "confusion".into(),
+        columns,
+        rows: (0..kc)
+            .map(|t| {
+                let mut row = vec![Cell::Text(names[t].clone())];
+                row.extend((0..kc).map(|p| Cell::from(counts[t * kc + p])));
+                row
+            })
+            .collect(),
+    };
+    let idx: Vec<f64> = (0..kc).map(|c| c as f64).collect();
+    let figure = Figure::Heatmap(HeatPlot {
+        name: "confusion".into(),
+        title: title.into(),
+        x_label: "predicted class".into(),
+        y_label: "true class".into(),
+        xs: idx.clone(),
+        ys: idx,
+        values: counts.to_vec(),
+        value_label: what.into(),
+        ..HeatPlot::default()
+    });
+    (table, figure)
 }
 
 /// The vertical mark of a divergence at step `s`, or none.

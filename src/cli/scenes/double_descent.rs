@@ -22,7 +22,7 @@ use crate::data::digits::{self, Digits};
 use crate::error::Result;
 use crate::scenes::double_descent::{
     DataSource, DoubleDescent as Session, DoubleDescentConfig, IsotropicConfig, IsotropicReport,
-    Report, Sweep, isotropic_curves, isotropic_monte_carlo,
+    Report, SeedCurves, Sweep, isotropic_curves, isotropic_monte_carlo,
 };
 use crate::session::device::BackendChoice;
 
@@ -87,17 +87,6 @@ impl MeanSe {
     }
 }
 
-/// One seed's curves, as the page's report holds them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SeedRow {
-    pub seed: u64,
-    pub train_mse: Vec<f64>,
-    pub test_mse: Vec<f64>,
-    pub norm: Vec<f64>,
-    pub test_error: Option<Vec<f64>>,
-}
-
 /// The sweep's axes, theory and per-seed curves (the page's `pooled.base`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -109,7 +98,7 @@ pub struct Base {
     pub params: Vec<usize>,
     pub outputs: usize,
     pub threshold_params: usize,
-    pub per_seed: Vec<SeedRow>,
+    pub per_seed: Vec<SeedCurves>,
     pub theory: Option<Vec<f64>>,
     pub theory_kernel_limit: Option<f64>,
     pub theory_optimal_ridge: Option<f64>,
@@ -134,19 +123,9 @@ impl Pooled {
     /// theory of the first, the per-seed curves of all.
     pub fn of(reports: &[Report]) -> Option<Pooled> {
         let first = reports.first()?;
-        let per_seed: Vec<SeedRow> = reports
-            .iter()
-            .flat_map(|r| &r.per_seed)
-            .map(|s| SeedRow {
-                seed: s.seed,
-                train_mse: s.train_mse.clone(),
-                test_mse: s.test_mse.clone(),
-                norm: s.norm.clone(),
-                test_error: s.test_error.clone(),
-            })
-            .collect();
+        let per_seed: Vec<SeedCurves> = reports.iter().flat_map(|r| &r.per_seed).cloned().collect();
         let len = first.ratio.len();
-        let pool = |f: fn(&SeedRow) -> &[f64]| MeanSe::of(per_seed.iter().map(f), len);
+        let pool = |f: fn(&SeedCurves) -> &[f64]| MeanSe::of(per_seed.iter().map(f), len);
         let digits = per_seed.iter().any(|r| r.test_error.is_some());
         Some(Pooled {
             seeds_done: per_seed.len(),

@@ -383,44 +383,21 @@ fn output(
     };
     if spec.dim == 1 {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
-        let target = pg.target_grid();
-        let mut columns = vec!["x".to_string()];
-        columns.extend(MODELS.iter().map(|m| m.to_string()));
-        if target.is_some() {
-            columns.push("target".into());
+        let mut fit = Columns::new("x", xs);
+        for m in MODELS {
+            fit = fit.with(m, by_model(m).iter().map(|&v| v as f64).collect());
         }
-        tables.push(Table {
-            name: "fit".into(),
-            columns,
-            rows: (0..spec.size)
-                .map(|i| {
-                    let mut row = vec![Cell::from(xs[i])];
-                    row.extend(MODELS.iter().map(|&m| Cell::from(by_model(m)[i])));
-                    if let Some(t) = &target {
-                        row.push(Cell::from(t[i]));
-                    }
-                    row
-                })
-                .collect(),
-        });
-        let mut series: Vec<Series> = MODELS
+        let mut curves: Vec<(&str, &str, Style)> =
+            MODELS.iter().map(|&m| (m, label(m), Style::Line)).collect();
+        if let Some(t) = pg.target_grid() {
+            fit = fit.with("target", t.iter().map(|&v| v as f64).collect());
+            curves.push(("target", "target", Style::Dashed));
+        }
+        tables.push(fit.table("fit"));
+        let mut series: Vec<Series> = curves
             .iter()
-            .map(|&m| Series {
-                label: label(m).into(),
-                x: xs.clone(),
-                y: by_model(m).iter().map(|&v| v as f64).collect(),
-                ..Series::default()
-            })
+            .map(|&(column, label, style)| fit.series(column, label, style))
             .collect();
-        if let Some(t) = target {
-            series.push(Series {
-                label: "target".into(),
-                x: xs,
-                y: t.iter().map(|&v| v as f64).collect(),
-                style: Style::Dashed,
-                ..Series::default()
-            });
-        }
         series.push(Series {
             label: "training points".into(),
             x: data.x_train.iter().map(|&v| v as f64).collect(),

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
-use crate::cli::output::{Columns, diverged_mark};
+use crate::cli::output::{self, Columns, diverged_mark};
 use crate::cli::scenes::{report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
@@ -358,40 +358,17 @@ fn output<B: Backend>(
     };
     if spec.dim == 1 {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
-        let f: Vec<f64> = grid.iter().map(|&v| v as f64).collect();
-        let target = run.target_grid();
-        let mut columns = vec!["x".to_string(), "f".to_string()];
-        if target.is_some() {
-            columns.push("target".into());
+        let mut fit = Columns::new("x", xs).with("f", grid.iter().map(|&v| v as f64).collect());
+        let mut curves = vec![("f", "network f(x)", Style::Line)];
+        if let Some(t) = run.target_grid() {
+            fit = fit.with("target", t.iter().map(|&v| v as f64).collect());
+            curves.push(("target", "target", Style::Dashed));
         }
-        tables.push(Table {
-            name: "fit".into(),
-            columns,
-            rows: (0..spec.size)
-                .map(|i| {
-                    let mut row = vec![Cell::from(xs[i]), Cell::from(f[i])];
-                    if let Some(t) = &target {
-                        row.push(Cell::from(t[i]));
-                    }
-                    row
-                })
-                .collect(),
-        });
-        let mut series = vec![Series {
-            label: "network f(x)".into(),
-            x: xs.clone(),
-            y: f,
-            ..Series::default()
-        }];
-        if let Some(t) = target {
-            series.push(Series {
-                label: "target".into(),
-                x: xs,
-                y: t.iter().map(|&v| v as f64).collect(),
-                style: Style::Dashed,
-                ..Series::default()
-            });
-        }
+        tables.push(fit.table("fit"));
+        let mut series: Vec<Series> = curves
+            .iter()
+            .map(|&(column, label, style)| fit.series(column, label, style))
+            .collect();
         series.push(Series {
             label: "training points".into(),
             x: coords.iter().map(|&v| v as f64).collect(),
@@ -496,31 +473,15 @@ fn output<B: Backend>(
     if let Some(confusion) = report.confusion.as_ref().filter(|_| data.classes >= 3) {
         let kc = (confusion.len() as f64).sqrt().round() as usize;
         let names: Vec<String> = (0..kc).map(|c| class_name(&data.class_names, c)).collect();
-        let mut columns = vec!["true class".to_string()];
-        columns.extend(names.iter().map(|n| format!("predicted {n}")));
-        tables.push(Table {
-            name: "confusion".into(),
-            columns,
-            rows: (0..kc)
-                .map(|t| {
-                    let mut row = vec![Cell::Text(names[t].clone())];
-                    row.extend((0..kc).map(|p| Cell::from(confusion[t * kc + p] as f64)));
-                    row
-                })
-                .collect(),
-        });
-        let idx: Vec<f64> = (0..kc).map(|c| c as f64).collect();
-        figures.push(Figure::Heatmap(HeatPlot {
-            name: "confusion".into(),
-            title: "Confusion matrix (test set)".into(),
-            x_label: "predicted class".into(),
-            y_label: "true class".into(),
-            xs: idx.clone(),
-            ys: idx,
-            values: confusion.iter().map(|&c| c as f64).collect(),
-            value_label: "test points".into(),
-            ..HeatPlot::default()
-        }));
+        let counts: Vec<f64> = confusion.iter().map(|&c| c as f64).collect();
+        let (table, figure) = output::confusion(
+            &names,
+            &counts,
+            "Confusion matrix (test set)",
+            "test points",
+        );
+        tables.push(table);
+        figures.push(figure);
     }
     if config.data.dataset == DatasetKind::Digits {
         tables.push(Table {

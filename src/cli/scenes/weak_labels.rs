@@ -13,7 +13,7 @@
 
 use serde_json::json;
 
-use crate::cli::output::{Columns, diverged_mark};
+use crate::cli::output::{Columns, confusion, diverged_mark};
 use crate::cli::scenes::playground::{digits, table_refused};
 use crate::cli::scenes::{report_steps, train_in_chunks};
 use crate::cli::{
@@ -571,32 +571,16 @@ fn output(
     }));
 
     // The confusion matrix of the test instances.
-    let kc = live.confusion.classes;
-    let mut columns = vec!["true class".to_string()];
-    columns.extend((0..kc).map(|c| format!("predicted {}", name(c))));
-    tables.push(Table {
-        name: "confusion".into(),
-        columns,
-        rows: (0..kc)
-            .map(|t| {
-                let mut row = vec![Cell::Text(name(t))];
-                row.extend((0..kc).map(|p| Cell::from(live.confusion.counts[t * kc + p] as f64)));
-                row
-            })
-            .collect(),
-    });
-    let idx: Vec<f64> = (0..kc).map(|c| c as f64).collect();
-    figures.push(Figure::Heatmap(HeatPlot {
-        name: "confusion".into(),
-        title: "Confusion matrix (test instances)".into(),
-        x_label: "predicted class".into(),
-        y_label: "true class".into(),
-        xs: idx.clone(),
-        ys: idx,
-        values: live.confusion.counts.iter().map(|&c| c as f64).collect(),
-        value_label: "test instances".into(),
-        ..HeatPlot::default()
-    }));
+    let names: Vec<String> = (0..live.confusion.classes).map(name).collect();
+    let counts: Vec<f64> = live.confusion.counts.iter().map(|&c| c as f64).collect();
+    let (table, figure) = confusion(
+        &names,
+        &counts,
+        "Confusion matrix (test instances)",
+        "test instances",
+    );
+    tables.push(table);
+    figures.push(figure);
 
     // The decision regions of a 2-D set, with the instances in bags and their true classes.
     if let (Some(spec), Some(grid), Some(points)) =
