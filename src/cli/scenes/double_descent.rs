@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::cli::scenes::cpu_only_note;
 use crate::cli::{
     Cell, Figure, Headless, LinePlot, Progress, RunOptions, SceneOutput, Series, Settings, Style,
     Table, par,
@@ -24,7 +25,6 @@ use crate::scenes::double_descent::{
     DataSource, DoubleDescent as Session, DoubleDescentConfig, IsotropicConfig, IsotropicReport,
     Report, SeedCurves, Sweep, isotropic_curves, isotropic_monte_carlo,
 };
-use crate::session::device::BackendChoice;
 
 /// The isotropic model's n (the page's `ISO_N`).
 pub const ISO_N: usize = 100;
@@ -363,9 +363,10 @@ impl Headless for DoubleDescent {
         let (config, note) = engine_config(settings)?;
         let report = report(&config, options, progress)?;
         let mut notes: Vec<String> = note.into_iter().collect();
-        if options.backend == BackendChoice::Gpu {
-            notes.push("The double-descent scene runs on the CPU (it has no GPU path).".into());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "The double-descent scene runs on the CPU (it has no GPU path).",
+        ));
         Ok(SceneOutput {
             report: serde_json::to_value(&report).expect("a report serialises"),
             summary: summary(&report.pooled),

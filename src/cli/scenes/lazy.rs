@@ -14,7 +14,7 @@
 use serde_json::json;
 
 use crate::cli::output::Columns;
-use crate::cli::scenes::{report_steps, train_in_chunks};
+use crate::cli::scenes::{cpu_only_note, fit_figure, report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table, par,
@@ -25,7 +25,6 @@ use crate::scenes::lazy::{
     self, Fit, GridPredictions, LazyConfig, LazyReport, LazyRich, SLOPE_MIN_WIDTH, SweepRun,
     WidthSweep, sweep_run,
 };
-use crate::session::device::BackendChoice;
 
 /// Steps the live run takes when `--steps` is not given.
 pub const DEFAULT_STEPS: u64 = 1000;
@@ -85,9 +84,10 @@ impl Headless for Lazy {
             ));
         }
         let mut notes = Vec::new();
-        if options.backend == BackendChoice::Gpu {
-            notes.push("Lazy or rich has no GPU path: it runs on the CPU.".to_string());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "Lazy or rich has no GPU path: it runs on the CPU.",
+        ));
         // The memory estimate against the command line's limit (the scene checks its own too).
         config
             .run
@@ -394,25 +394,15 @@ fn output(
             curves.push(("target", "target", Style::Dashed));
         }
         tables.push(fit.table("fit"));
-        let mut series: Vec<Series> = curves
-            .iter()
-            .map(|&(column, label, style)| fit.series(column, label, style))
-            .collect();
-        series.push(Series {
-            label: "training points".into(),
-            x: data.x_train.iter().map(|&v| v as f64).collect(),
-            y: data.y_train.iter().map(|&v| v as f64).collect(),
-            style: Style::Points,
-            ..Series::default()
-        });
-        figures.push(Figure::Lines(LinePlot {
-            name: "fit".into(),
-            title: "The four fits".into(),
-            x_label: "x".into(),
-            y_label: "f(x)".into(),
-            series,
-            ..LinePlot::default()
-        }));
+        figures.push(fit_figure(
+            "The four fits",
+            &fit,
+            &curves,
+            (
+                data.x_train.iter().map(|&v| v as f64).collect(),
+                data.y_train.iter().map(|&v| v as f64).collect(),
+            ),
+        ));
     } else {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
         let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();

@@ -9,8 +9,10 @@ pub mod step;
 pub mod trained;
 pub mod weak_labels;
 
-use super::{Headless, Progress, RunOptions};
+use super::output::Columns;
+use super::{Figure, Headless, LinePlot, Progress, RunOptions, Series, Style};
 use crate::error::Result;
+use crate::session::device::BackendChoice;
 
 /// Every scene and panel the command line runs.
 pub fn all() -> Vec<&'static dyn Headless> {
@@ -73,4 +75,38 @@ pub fn train_in_chunks<R: Clone>(
         history.push(report.clone());
     }
     Ok((history, report))
+}
+
+/// The note of a driver with no GPU path when `--backend gpu` asked for one, else none.
+pub fn cpu_only_note(options: &RunOptions, note: &str) -> Option<String> {
+    (options.backend == BackendChoice::Gpu).then(|| note.to_string())
+}
+
+/// The figure `fit` of a 1-D fit: the `curves` (column, label, style) of `fit` over its grid,
+/// then the training points `(x, y)`.
+pub fn fit_figure(
+    title: &str,
+    fit: &Columns,
+    curves: &[(&str, &str, Style)],
+    points: (Vec<f64>, Vec<f64>),
+) -> Figure {
+    let mut series: Vec<Series> = curves
+        .iter()
+        .map(|&(column, label, style)| fit.series(column, label, style))
+        .collect();
+    series.push(Series {
+        label: "training points".into(),
+        x: points.0,
+        y: points.1,
+        style: Style::Points,
+        ..Series::default()
+    });
+    Figure::Lines(LinePlot {
+        name: "fit".into(),
+        title: title.into(),
+        x_label: "x".into(),
+        y_label: "f(x)".into(),
+        series,
+        ..LinePlot::default()
+    })
 }

@@ -20,10 +20,10 @@ use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::cli::output::{self, Columns, diverged_mark};
-use crate::cli::scenes::{report_steps, train_in_chunks};
+use crate::cli::scenes::{fit_figure, report_steps, train_in_chunks};
 use crate::cli::{
-    Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
-    Settings, Style, Table,
+    Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Settings, Style,
+    Table,
 };
 use crate::data::digits::Digits;
 use crate::data::{DatasetKind, Task};
@@ -365,25 +365,15 @@ fn output<B: Backend>(
             curves.push(("target", "target", Style::Dashed));
         }
         tables.push(fit.table("fit"));
-        let mut series: Vec<Series> = curves
-            .iter()
-            .map(|&(column, label, style)| fit.series(column, label, style))
-            .collect();
-        series.push(Series {
-            label: "training points".into(),
-            x: coords.iter().map(|&v| v as f64).collect(),
-            y: (0..data.n_train()).map(train_value).collect(),
-            style: Style::Points,
-            ..Series::default()
-        });
-        figures.push(Figure::Lines(LinePlot {
-            name: "fit".into(),
-            title: "Fitted function".into(),
-            x_label: "x".into(),
-            y_label: "f(x)".into(),
-            series,
-            ..LinePlot::default()
-        }));
+        figures.push(fit_figure(
+            "Fitted function",
+            &fit,
+            &curves,
+            (
+                coords.iter().map(|&v| v as f64).collect(),
+                (0..data.n_train()).map(train_value).collect(),
+            ),
+        ));
     } else {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
         let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::cli::output::{Columns, confusion, diverged_mark};
 use crate::cli::scenes::playground::{digits, table_refused};
-use crate::cli::scenes::{report_steps, train_in_chunks};
+use crate::cli::scenes::{cpu_only_note, report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table, par,
@@ -27,7 +27,6 @@ use crate::scenes::weak_labels::{
     self as scene, BagPoint, CellResult, Reference, WeakConfig, WeakData, WeakReport, argmax_rows,
     bag_sizes, weak_cell, weak_mean_map_curve, weak_reference,
 };
-use crate::session::device::BackendChoice;
 use crate::session::run::DataSource;
 
 /// The live run reports after every step up to this one.
@@ -166,9 +165,10 @@ impl Headless for WeakLabels {
         let config: WeakConfig = settings.config()?;
         let source = source_for(&config)?;
         let mut notes = Vec::new();
-        if options.backend == BackendChoice::Gpu {
-            notes.push("Weak labels has no GPU path: it runs on the CPU.".to_string());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "Weak labels has no GPU path: it runs on the CPU.",
+        ));
         let steps = options.steps.unwrap_or(config.steps);
         let mut live = scene::WeakLabels::new(config.clone(), &source)?;
         let (history, report, diverged_at) = train(&mut live, steps, options, progress)?;
