@@ -5,7 +5,9 @@
 //! The page is lenient where the command line's `key=value` is strict: a number outside its
 //! accepted range is clamped into it, a whole-number setting is rounded, a value that cannot
 //! be read is dropped (the default stays), and keys match without regard to case. Each such
-//! adjustment comes back as a note, worded as the page words it in its console.
+//! adjustment comes back as a note, worded as the page words it in its console. Every setting of
+//! the scene's table is read, also the few the page offers no control for (a link the page
+//! wrote never holds them).
 
 use crate::error::{Error, Result};
 use crate::session::fields::Field;
@@ -29,6 +31,37 @@ const PAGE_MENUS: &[(&str, &str, &[&str])] = &[(
     "batchSize",
     &["0", "256", "128", "64", "32", "16", "8", "4", "1"],
 )];
+
+/// Each page's view options (`const VIEW` in its `page.js`): kept in its links beside the
+/// settings, they choose what the page shows (an axis, a metric, its own sweep's extent), not a
+/// setting of the scene's table, so the command line does not read them.
+const PAGE_VIEW_KEYS: &[(&str, &[&str])] = &[
+    ("playground", &["logx"]),
+    (
+        "lazy",
+        &[
+            "loss",
+            "logx",
+            "lazyLogx",
+            "gramDiff",
+            "sweepMax",
+            "sweepSteps",
+            "sweepSeeds",
+        ],
+    ),
+    ("double-descent", &["x"]),
+    (
+        "step",
+        &[
+            "logx",
+            "phaseAxis",
+            "phaseSize",
+            "phaseBackend",
+            "phaseMetric",
+        ],
+    ),
+    ("weak-labels", &[]),
+];
 
 /// The page's keys that choose how it is shown (embedded, presented, autoplaying), not what it
 /// computes: a link may carry them and the command line passes over them in silence.
@@ -134,7 +167,15 @@ pub fn apply_query(settings: &mut Settings, query: &str) -> Vec<String> {
         if known || MODE_KEYS.contains(&lower.as_str()) {
             continue;
         }
-        if lower == "preset" {
+        let view = PAGE_VIEW_KEYS
+            .iter()
+            .find(|(sc, _)| *sc == scene)
+            .and_then(|(_, keys)| keys.iter().find(|v| v.to_lowercase() == lower));
+        if let Some(v) = view {
+            notes.push(format!(
+                "{v}: an option of the page's view, not a setting of {scene} (ignored)"
+            ));
+        } else if lower == "preset" {
             notes.push(
                 "preset: the page's presets are not read here (ignored); give their settings as key=value"
                     .to_string(),
@@ -422,6 +463,41 @@ mod tests {
     }
 
     #[test]
+    fn the_view_keys_are_the_pages() {
+        let pages = [
+            (
+                "playground",
+                include_str!("../../www/js/scenes/playground/page.js"),
+            ),
+            ("lazy", include_str!("../../www/js/scenes/lazy/page.js")),
+            (
+                "double-descent",
+                include_str!("../../www/js/scenes/double-descent/page.js"),
+            ),
+            ("step", include_str!("../../www/js/scenes/step/page.js")),
+            (
+                "weak-labels",
+                include_str!("../../www/js/scenes/weak-labels/page.js"),
+            ),
+        ];
+        for (scene, js) in pages {
+            let names: Vec<&str> = match js.split_once("const VIEW = [") {
+                None => Vec::new(),
+                Some((_, rest)) => {
+                    let block = rest.split_once("\n];").unwrap().0;
+                    block
+                        .lines()
+                        .filter_map(|l| l.split_once("name: '"))
+                        .map(|(_, r)| r.split_once('\'').unwrap().0)
+                        .collect()
+                }
+            };
+            let ours = PAGE_VIEW_KEYS.iter().find(|(s, _)| *s == scene).unwrap().1;
+            assert_eq!(names, ours, "{scene}");
+        }
+    }
+
+    #[test]
     fn the_batch_size_menu_is_the_playgrounds() {
         let js = include_str!("../../www/js/core/controls.js");
         let entry = js.split_once("name: 'batchSize'").unwrap().1;
@@ -540,11 +616,16 @@ mod tests {
         assert_eq!(l.settings.num("width"), 64.0);
         assert_eq!(l.notes.len(), 2, "{:?}", l.notes);
         assert!(
-            l.notes[0].contains("\"logx\" is not a setting of playground"),
+            l.notes[0].starts_with("logx: an option of the page's view"),
             "{:?}",
             l.notes
         );
         assert!(l.notes[1].starts_with("preset:"), "{:?}", l.notes);
+        let l = read("index.html?frob=1").unwrap();
+        assert_eq!(
+            l.notes,
+            ["\"frob\" is not a setting of playground (ignored)"]
+        );
     }
 
     #[test]

@@ -164,14 +164,10 @@ impl LogAxis {
         }
         let decades = self.marks(&[1.0]);
         let fives = self.marks(&[1.0, 2.0, 5.0]);
-        if fives.len() <= max && fives.len() >= 3 && decades.len() < 3 {
-            fives
-        } else if decades.len() >= 2 && decades.len() <= max {
-            decades
-        } else if decades.len() > max {
+        if decades.len() >= 3 {
             let stride = decades.len().div_ceil(max);
             decades.into_iter().step_by(stride).collect()
-        } else if fives.len() <= max && fives.len() >= 2 {
+        } else if fives.len() >= 3 && fives.len() <= max {
             fives
         } else if richest.len() <= max {
             richest
@@ -867,6 +863,16 @@ mod tests {
             text.contains(">2</text>") || text.contains("\n2\n</text>"),
             "the class key names class 2"
         );
+    }
+
+    #[test]
+    fn log_axes_are_labelled_inside_a_single_decade_too() {
+        let t = |lo: f64, hi: f64| LogAxis::new([lo, hi]).ticks(10, true);
+        assert_eq!(t(0.17, 0.55), [0.2, 0.30000000000000004, 0.4, 0.5]);
+        assert_eq!(t(0.15, 1.3), [0.2, 0.5, 1.0]);
+        assert_eq!(t(0.09, 4.0), [0.1, 0.2, 0.5, 1.0, 2.0]);
+        assert_eq!(t(1e-3, 1e3), [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1e3]);
+        assert_eq!(t(1e-20, 1e20).len(), 9, "decades thinned to fit");
     }
 
     #[test]

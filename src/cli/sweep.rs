@@ -8,8 +8,8 @@
 //! `summary` only.
 //!
 //! An output directory holds:
-//! - `sweep.json`: the manifest (scene, fixed settings, grids, seeds, cells, shard, version,
-//!   and every setting's base value), written before the first cell runs;
+//! - `sweep.json`: the manifest (scene, fixed settings, grids, seeds, cells, shard, steps,
+//!   backend, version, and every setting's base value), written before the first cell runs;
 //! - `results.partial.csv`: one row per finished cell, appended and flushed as each cell
 //!   finishes (in any order, each row carrying its cell index): what `--resume` continues
 //!   from;
@@ -17,7 +17,9 @@
 //!   summary scalars in the driver's order; rows in cell order; numbers in the shortest form
 //!   that reads back exactly, NaN as an empty field. Written only once every cell of the
 //!   shard has finished (under a temporary name, then renamed), after which the partial file
-//!   is removed.
+//!   is removed;
+//! - `sweep.svg`, for a sweep over one or two grids: each summary scalar against the grid
+//!   (mean ± standard error over seeds), or a heatmap of the first scalar over the two grids.
 //!
 //! `descent merge` checks that its directories are the shards `0..N` of one sweep, each
 //! complete, and writes what the unsharded run writes, byte for byte.
@@ -32,9 +34,14 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use super::output::{self, csv_text, io_error, number};
 use super::settings::{parse_value, setting};
-use super::{Common, Headless, NoProgress, Progress, RunOptions, Settings, json_of};
+use super::{
+    Common, Figure, Headless, HeatPlot, LinePlot, NoProgress, Progress, RunOptions, Series,
+    Settings, Style, json_of,
+};
 use crate::error::{Error, Result};
+use crate::session::device::BackendChoice;
 use crate::session::fields::Field;
 
 /// `descent sweep <scene> --grid key=v1,v2,… [--grid …] --seeds N [--shard i/N] --out DIR`.
@@ -79,6 +86,8 @@ pub const MANIFEST: &str = "sweep.json";
 pub const RESULTS: &str = "results.csv";
 /// The file finished cells are appended to while a sweep runs.
 pub const PARTIAL: &str = "results.partial.csv";
+/// The figure of a 1-D or 2-D sweep.
+pub const FIGURE: &str = "sweep.svg";
 
 /// One slice of a sweep: the cells whose index is `index` modulo `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +159,10 @@ pub struct Plan {
     seeded: bool,
     /// The slice this process runs; `None` for the whole sweep.
     pub shard: Option<Shard>,
+    /// Each cell's steps (`--steps`; `None` for the driver's default).
+    pub steps: Option<u64>,
+    /// Where each cell's matrix work runs (`--backend`).
+    pub backend: BackendChoice,
 }
 
 impl Plan {
@@ -248,6 +261,8 @@ impl Plan {
             seeds,
             seeded,
             shard,
+            steps: None,
+            backend: BackendChoice::Cpu,
         };
         plan.check_seeds()?;
         Ok(plan)
@@ -390,6 +405,8 @@ impl Plan {
             "seeds": self.seeds,
             "cells": self.total(),
             "shard": self.shard.map(|s| json!({ "index": s.index, "count": s.count })),
+            "steps": self.steps,
+            "backend": self.backend,
             "settings": self.base.to_json(),
         })
     }
@@ -436,7 +453,16 @@ impl Plan {
                     .ok_or_else(|| bad("a shard without count"))?
             )),
         };
-        let plan = Plan::new(scene, &fixed, &grids, seeds, shard.as_deref())?;
+        let mut plan = Plan::new(scene, &fixed, &grids, seeds, shard.as_deref())?;
+        plan.steps = match &m["steps"] {
+            Value::Null => None,
+            s => Some(
+                s.as_u64()
+                    .ok_or_else(|| bad("steps that are not a count"))?,
+            ),
+        };
+        plan.backend =
+            serde_json::from_value(m["backend"].clone()).map_err(|_| bad("no backend"))?;
         Ok(plan)
     }
 }
@@ -462,36 +488,11 @@ fn json_text(v: &Value) -> String {
     }
 }
 
-/// `x` in the shortest form that reads back exactly: `64`, `0.1`, `1.5e-7`, `1e16`; NaN as
-/// nothing (an empty CSV field), infinities as `inf` and `-inf`.
-pub fn number(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.into()
-    } else {
-        let s = format!("{x:?}");
-        match s.strip_suffix(".0") {
-            Some(whole) => whole.to_string(),
-            None => s,
-        }
-    }
-}
-
-/// One CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// One CSV line (without its line break).
 fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
     fields
         .iter()
-        .map(|f| csv_field(f.as_ref()))
+        .map(|f| csv_text(f.as_ref()))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -518,31 +519,17 @@ fn csv_split(line: &str) -> Vec<String> {
     out
 }
 
-/// Writes `bytes` to `path` under a temporary name in the same directory, then renames it.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let io = |e: std::io::Error, what: &Path| io_error(what, e);
-    let mut f = fs::File::create(&tmp).map_err(|e| io(e, &tmp))?;
-    f.write_all(bytes).map_err(|e| io(e, &tmp))?;
-    f.sync_all().map_err(|e| io(e, &tmp))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| io(e, path))
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Usage {
-        message: format!("cannot write {}: {e}", path.display()),
-    }
-}
-
 fn read_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Usage {
+    Error::Io {
         message: format!("cannot read {}: {e}", path.display()),
     }
+}
+
+/// Writes `bytes` to `path` under a temporary name, then renames it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    output::write_atomic(dir, &name, bytes).map(|_| ())
 }
 
 /// A cell whose run failed.
@@ -651,9 +638,126 @@ fn results_text(plan: &Plan, rows: &Rows) -> String {
     out
 }
 
+/// The figure of a 1-D or 2-D sweep, from its complete rows: for one grid, each summary
+/// scalar's mean over seeds (± its standard error when there are several seeds) against the
+/// grid's values; for two grids, a heatmap of the first summary scalar's mean over seeds, the
+/// first grid along y and the second along x. `None` for other sweeps.
+///
+/// A grid of names or flags is drawn at positions 0, 1, … named in the axis label. A mean over
+/// seeds is NaN (not drawn) when any seed's value is missing (e.g. `divergedAt` of a run that
+/// did not diverge).
+fn figure(plan: &Plan, rows: &Rows) -> Option<Figure> {
+    let names = rows.summary.as_ref()?;
+    if names.is_empty() || !(1..=2).contains(&plan.grids.len()) {
+        return None;
+    }
+    let offset = plan.prefix_columns().len();
+    // Each grid point's values over its seeds, per summary scalar.
+    let mut by_point: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); names.len()]; plan.points()];
+    for (&cell, line) in &rows.lines {
+        let fields = csv_split(line);
+        for (j, f) in fields[offset..].iter().enumerate() {
+            by_point[cell / plan.seeds][j].push(f.parse::<f64>().unwrap_or(f64::NAN));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let stderr = |v: &[f64]| {
+        let m = mean(v);
+        let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64;
+        (var / v.len() as f64).sqrt()
+    };
+    let axis = |g: usize| {
+        let (key, values) = &plan.grids[g];
+        let numeric = values.iter().all(|v| matches!(v, Field::Num(_)));
+        let xs: Vec<f64> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Field::Num(x) if numeric => *x,
+                _ => i as f64,
+            })
+            .collect();
+        let setting = plan.base.spec.get(key).expect("a grid key is a setting");
+        let log = numeric
+            && setting.scale == crate::session::settings::Scale::Log
+            && xs.iter().all(|&x| x > 0.0);
+        let label = if numeric {
+            key.clone()
+        } else {
+            let named: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{i}: {}", text_of(v)))
+                .collect();
+            format!("{key} ({})", named.join(", "))
+        };
+        (xs, log, label)
+    };
+    let scene = plan.scene();
+    if plan.grids.len() == 1 {
+        let (xs, x_log, x_label) = axis(0);
+        let series = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let y: Vec<f64> = by_point.iter().map(|p| mean(&p[j])).collect();
+                let err =
+                    (plan.seeds > 1).then(|| by_point.iter().map(|p| stderr(&p[j])).collect());
+                Series {
+                    label: name.clone(),
+                    x: xs.clone(),
+                    y,
+                    err,
+                    style: Style::Line,
+                }
+            })
+            .filter(|s| s.y.iter().any(|y| y.is_finite()))
+            .collect();
+        let seeds = if plan.seeds > 1 {
+            format!(", mean ± standard error over {} seeds", plan.seeds)
+        } else {
+            String::new()
+        };
+        Some(Figure::Lines(LinePlot {
+            name: "sweep".into(),
+            title: format!("{scene}: summary against {}{seeds}", plan.grids[0].0),
+            x_label,
+            y_label: "value".into(),
+            x_log,
+            series,
+            ..LinePlot::default()
+        }))
+    } else {
+        let (ys, y_log, y_label) = axis(0);
+        let (xs, x_log, x_label) = axis(1);
+        let values = by_point.iter().map(|p| mean(&p[0])).collect();
+        let seeds = if plan.seeds > 1 {
+            format!(" (mean over {} seeds)", plan.seeds)
+        } else {
+            String::new()
+        };
+        Some(Figure::Heatmap(HeatPlot {
+            name: "sweep".into(),
+            title: format!("{scene}: {}{seeds}", names[0]),
+            x_label,
+            y_label,
+            x_log,
+            y_log,
+            xs,
+            ys,
+            values,
+            value_label: names[0].clone(),
+            ..HeatPlot::default()
+        }))
+    }
+}
+
 /// Writes the final files of a complete shard (or sweep): `results.csv`, and the figure for
 /// a 1-D or 2-D grid; then removes the partial file.
 fn finish(plan: &Plan, dir: &Path, rows: &Rows) -> Result<()> {
+    if let Some(fig) = figure(plan, rows) {
+        write_atomic(&dir.join(FIGURE), super::plot::svg(&fig)?.as_bytes())?;
+    }
     write_atomic(&dir.join(RESULTS), results_text(plan, rows).as_bytes())?;
     match fs::remove_file(dir.join(PARTIAL)) {
         Ok(()) => Ok(()),
@@ -721,12 +825,12 @@ pub fn run_plan(
         if let Some(old) = &old_manifest
             && *old != manifest
         {
+            let (key, there, here) = difference(old, &manifest);
             return Err(Error::Usage {
                 message: format!(
-                    "{} holds another sweep: {}; resume it with the arguments it was started \
-                     with, or choose another --out",
+                    "{} holds another sweep (its {key} are {there}, this one's {here}); resume \
+                     it with the arguments it was started with, or choose another --out",
                     dir.display(),
-                    difference(old, &manifest)
                 ),
             });
         }
@@ -760,8 +864,8 @@ pub fn run_plan(
             ),
         });
     }
-    // A results file from an earlier run must not stand beside this run's manifest.
-    for stale in [&results_path] {
+    // The results of an earlier run must not stand beside this run's manifest.
+    for stale in [&results_path, &dir.join(FIGURE)] {
         match fs::remove_file(stale) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -789,10 +893,11 @@ pub fn run_plan(
 
     let workers = options.threads.clamp(1, todo.len().max(1));
     let cell_options = RunOptions {
+        steps: plan.steps,
+        backend: plan.backend,
         threads: (options.threads / workers).max(1),
         memory_limit: options.memory_limit / workers as u64,
         cancel: Arc::clone(&options.cancel),
-        ..options.clone()
     };
     let next = AtomicUsize::new(0);
     let state = Mutex::new((
@@ -901,22 +1006,24 @@ fn run_cell(
     Ok((names, csv_line(&fields)))
 }
 
-/// The first top-level field in which two manifests differ, in words.
-fn difference(a: &str, b: &str) -> String {
+/// The first top-level field in which two manifests differ, with `a`'s value and `b`'s, in
+/// words: `("grids", "[…]", "[…]")`.
+fn difference(a: &str, b: &str) -> (String, String, String) {
     let (Ok(a), Ok(b)) = (
         serde_json::from_str::<Value>(a),
         serde_json::from_str::<Value>(b),
     ) else {
-        return "its manifest cannot be read".into();
+        return ("manifest".into(), a.into(), b.into());
     };
     for key in [
-        "scene", "version", "fixed", "grids", "seeds", "cells", "shard", "settings",
+        "scene", "version", "fixed", "grids", "seeds", "cells", "shard", "steps", "backend",
+        "settings",
     ] {
         if a[key] != b[key] {
-            return format!("its {key} {} differ from {}", a[key], b[key]);
+            return (key.into(), a[key].to_string(), b[key].to_string());
         }
     }
-    "the manifests differ".into()
+    ("manifest".into(), a.to_string(), b.to_string())
 }
 
 /// The command that continues this sweep: the same arguments with `--resume`.
@@ -943,42 +1050,50 @@ pub fn resume_command(args: &SweepArgs) -> String {
     if let Some(s) = &args.shard {
         words.push(format!("--shard {}", quote(s)));
     }
+    let c = &args.common;
+    if let Some(steps) = c.steps {
+        words.push(format!("--steps {steps}"));
+    }
+    if c.backend != super::BackendArg::Cpu {
+        use clap::ValueEnum;
+        if let Some(v) = c.backend.to_possible_value() {
+            words.push(format!("--backend {}", v.get_name()));
+        }
+    }
+    if let Some(threads) = c.threads {
+        words.push(format!("--threads {threads}"));
+    }
+    if c.memory_mib != super::DEFAULT_MEMORY_LIMIT >> 20 {
+        words.push(format!("--memory-mib {}", c.memory_mib));
+    }
+    if c.quiet {
+        words.push("--quiet".into());
+    }
     words.push(format!("--out {}", quote(&args.out.to_string_lossy())));
     words.push("--resume".into());
     words.join(" ")
 }
 
-/// The run options of a sweep's arguments.
-fn options_of(common: &Common) -> RunOptions {
-    RunOptions {
-        backend: match common.backend {
-            super::BackendArg::Cpu => crate::session::device::BackendChoice::Cpu,
-            super::BackendArg::Gpu => crate::session::device::BackendChoice::Gpu,
-            super::BackendArg::Auto => crate::session::device::BackendChoice::Auto,
-        },
-        steps: common.steps,
-        threads: common.threads.unwrap_or_else(super::par::available).max(1),
-        memory_limit: common.memory_mib << 20,
-        ..RunOptions::default()
-    }
-}
-
 /// Runs `descent sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<()> {
-    let options = options_of(&args.common);
-    sweep_with(args, &options, &NoProgress)
+    let bar = super::progress::Bar::new(args.common.quiet);
+    let result = sweep_with(args, &args.common.options(), &bar);
+    bar.finish();
+    result
 }
 
 /// Runs `descent sweep` with `options` (their `cancel` flag set by Ctrl-C) and `progress`:
 /// the outcome in words on stderr, and an error that maps to the exit code.
 pub fn sweep_with(args: &SweepArgs, options: &RunOptions, progress: &dyn Progress) -> Result<()> {
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         &args.scene,
         &args.settings,
         &args.grids,
         args.seeds,
         args.shard.as_deref(),
     )?;
+    plan.steps = options.steps;
+    plan.backend = options.backend;
     let driver = super::scenes::get(plan.scene()).ok_or_else(|| Error::Usage {
         message: format!("{} cannot be run headless", plan.scene()),
     })?;
@@ -990,7 +1105,7 @@ pub fn sweep_with(args: &SweepArgs, options: &RunOptions, progress: &dyn Progres
         Outcome::Done { cells, ran } => {
             if !args.common.quiet {
                 eprintln!(
-                    "{shard}{cells} cells done ({ran} run now) in {}",
+                    "descent: {shard}{cells} cells done ({ran} run now): {}",
                     args.out.join(RESULTS).display()
                 );
             }
@@ -998,7 +1113,8 @@ pub fn sweep_with(args: &SweepArgs, options: &RunOptions, progress: &dyn Progres
         }
         Outcome::Interrupted { finished, cells } => {
             eprintln!(
-                "{shard}{finished} of {cells} cells finished and kept in {}; continue with:\n  {}",
+                "descent: {shard}{finished} of {cells} cells finished and kept in {}; continue \
+                 with:\n  {}",
                 args.out.join(PARTIAL).display(),
                 resume_command(args)
             );
@@ -1087,12 +1203,13 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         let reference = strip(&first.manifest);
         for s in &shards[1..] {
             if strip(&s.manifest) != reference {
+                let (key, a, b) =
+                    difference(&reference.to_string(), &strip(&s.manifest).to_string());
                 return Err(Error::Usage {
                     message: format!(
-                        "{} and {} are shards of different sweeps: {}",
+                        "{} and {} are shards of different sweeps: their {key} are {a} and {b}",
                         first.dir.display(),
                         s.dir.display(),
-                        difference(&reference.to_string(), &strip(&s.manifest).to_string())
                     ),
                 });
             }
@@ -1183,13 +1300,13 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     let mut whole = first.plan.clone();
     whole.shard = None;
     fs::create_dir_all(&args.out).map_err(|e| io_error(&args.out, e))?;
-    for stale in [PARTIAL, RESULTS] {
+    for stale in [PARTIAL, RESULTS, FIGURE] {
         let _ = fs::remove_file(args.out.join(stale));
     }
     write_atomic(&args.out.join(MANIFEST), manifest_text(&whole).as_bytes())?;
     finish(&whole, &args.out, &all)?;
     eprintln!(
-        "{} shards, {} cells merged into {}",
+        "descent: {} shards, {} cells merged: {}",
         shards.len(),
         whole.total(),
         args.out.join(RESULTS).display()
@@ -1401,6 +1518,9 @@ mod tests {
             fs::read(merged.join(MANIFEST)).unwrap(),
             fs::read(whole.join(MANIFEST)).unwrap()
         );
+        let svg = fs::read(whole.join(FIGURE)).unwrap();
+        assert!(svg.starts_with(b"<svg"));
+        assert_eq!(fs::read(merged.join(FIGURE)).unwrap(), svg);
 
         // A missing shard, a shard given twice, an incomplete shard.
         let e = merge(&MergeArgs {
@@ -1457,7 +1577,7 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("shards of different sweeps"), "{e}");
-        assert!(e.to_string().contains("grids"), "{e}");
+        assert!(e.to_string().contains("their grids are"), "{e}");
         for d in dirs.iter().chain([&whole, &threaded, &merged, &other]) {
             let _ = fs::remove_dir_all(d);
         }
@@ -1515,6 +1635,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("--resume"), "{e}");
+        let mut longer = plan(&grids, 2, None);
+        longer.steps = Some(10);
+        let e = run_plan(&longer, &Fake::new(), &dir, true, &opts(1), &NoProgress).unwrap_err();
+        assert!(
+            e.to_string().contains("its steps are null, this one's 10"),
+            "{e}"
+        );
         let e = run_plan(
             &plan(&grids, 3, None),
             &Fake::new(),
@@ -1524,7 +1651,10 @@ mod tests {
             &NoProgress,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("another sweep"), "{e}");
+        assert!(
+            e.to_string().contains("its seeds are 2, this one's 3"),
+            "{e}"
+        );
         let out = run_plan(
             &plan(&grids, 2, None),
             &Fake::new(),
@@ -1584,5 +1714,75 @@ mod tests {
             3
         );
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_one_or_two_dimensional_sweep_has_its_figure() {
+        let dir = tmp("figure");
+        let p = plan(&["width=8,16,32"], 2, None);
+        run_plan(&p, &Fake::new(), &dir, false, &opts(1), &NoProgress).unwrap();
+        let rows = read_rows(&p, &dir.join(RESULTS)).unwrap();
+        let Some(Figure::Lines(f)) = figure(&p, &rows) else {
+            panic!("a 1-D sweep draws lines")
+        };
+        assert_eq!(f.x_label, "width");
+        assert!(f.x_log, "width is a log-scaled setting");
+        // divergedAt is never set at lr = 0.5: only testLoss is drawn.
+        assert_eq!(f.series.len(), 1);
+        let s = &f.series[0];
+        assert_eq!(s.x, [8.0, 16.0, 32.0]);
+        // Seeds 5 and 6 (at the default lr 0.5) give 1/w + 0.05 + 5.5e-7 on average; their
+        // standard deviation is 1e-7/√2, so the standard error over 2 seeds is 0.5e-7.
+        let tol = 1e-15; // the mean differs from the closed form by rounding only (ulps of 0.11)
+        assert!(
+            (s.y[1] - (1.0 / 16.0 + 0.05 + 5.5e-7)).abs() < tol,
+            "{:?}",
+            s.y
+        );
+        let err = s.err.as_ref().unwrap();
+        assert!((err[0] - 0.5e-7).abs() < 1e-12, "{err:?}");
+
+        let dir2 = tmp("figure2");
+        let p = plan(&["lr=0.1,2", "activation=relu,tanh,erf"], 1, None);
+        run_plan(&p, &Fake::new(), &dir2, false, &opts(1), &NoProgress).unwrap();
+        let rows = read_rows(&p, &dir2.join(RESULTS)).unwrap();
+        let Some(Figure::Heatmap(h)) = figure(&p, &rows) else {
+            panic!("a 2-D sweep draws a heatmap")
+        };
+        assert_eq!(h.ys, [0.1, 2.0]);
+        assert_eq!(h.xs, [0.0, 1.0, 2.0]);
+        assert_eq!(h.x_label, "activation (0: relu, 1: tanh, 2: erf)");
+        assert_eq!(h.values.len(), 6);
+        // lr = 2 at the default width 128.
+        assert_eq!(h.values[3], 1.0 / 128.0 + 0.2 + 5e-7);
+        assert!(figure(&plan(&["width=8", "lr=1", "depth=1"], 1, None), &rows).is_none());
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_dir_all(&dir2);
+    }
+
+    #[test]
+    fn the_resume_command_repeats_the_sweep_with_resume() {
+        let args = SweepArgs {
+            scene: "playground".into(),
+            settings: vec!["nTrain=64".into(), "dataset=two gaussians".into()],
+            grids: vec!["width=4,8".into()],
+            seeds: 3,
+            shard: Some("2/8".into()),
+            resume: false,
+            out: PathBuf::from("out/2"),
+            common: Common {
+                backend: crate::cli::BackendArg::Auto,
+                threads: Some(4),
+                memory_mib: 512,
+                steps: Some(200),
+                quiet: true,
+            },
+        };
+        assert_eq!(
+            resume_command(&args),
+            "descent sweep playground nTrain=64 'dataset=two gaussians' --grid width=4,8 \
+             --seeds 3 --shard 2/8 --steps 200 --backend auto --threads 4 --memory-mib 512 \
+             --quiet --out out/2 --resume"
+        );
     }
 }
