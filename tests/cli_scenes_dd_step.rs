@@ -338,3 +338,48 @@ fn an_oversize_phase_diagram_is_refused_with_its_estimate() {
         "{e}"
     );
 }
+
+#[test]
+fn phase_on_auto_says_where_it_ran() {
+    use descent::session::device::BackendChoice;
+    let s = settings("step/phase", PHASE_SMALL);
+    let options = RunOptions {
+        backend: BackendChoice::Auto,
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let out = cli::scenes::get("step/phase")
+        .unwrap()
+        .run(&s, &options, &NoProgress)
+        .unwrap();
+    match out.backend.as_str() {
+        // Without a hardware GPU the columns run on the CPU threads, and a note says why.
+        "cpu" => assert!(!out.notes.is_empty(), "no note on the fallback"),
+        "gpu" => {}
+        other => panic!("backend {other}"),
+    }
+    assert_eq!(out.summary[0].1, 12.0);
+}
+
+#[test]
+fn the_ridgeless_theorys_infinite_peak_is_no_number_in_the_summary() {
+    let s = settings(
+        "double-descent",
+        &[
+            ("nTrain", "40"),
+            ("dim", "20"),
+            ("nTest", "100"),
+            ("sizes", "11"),
+            ("seeds", "1"),
+        ],
+    );
+    let out = run("double-descent", &s, 1);
+    // The asymptotic risk is infinite at p = n: the report holds null there, the summary NaN.
+    let theory = &out.report["pooled"]["base"]["theory"];
+    assert!(theory.as_array().unwrap().iter().any(|v| v.is_null()));
+    assert!(
+        out.summary.iter().all(|(_, v)| !v.is_infinite()),
+        "{:?}",
+        out.summary
+    );
+}

@@ -114,6 +114,10 @@ fn shards_run_as_separate_processes_merge_to_the_one_process_result() {
         shard2["shard"],
         serde_json::json!({ "index": 2, "count": 5 })
     );
+    assert!(
+        !root.join("shard2/sweep.svg").exists(),
+        "a shard draws no figure"
+    );
     let merged = root.join("merged");
     let mut args = vec!["merge".to_string()];
     // In any order.

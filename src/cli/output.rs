@@ -157,7 +157,9 @@ pub struct HeatPlot {
     pub ys: Vec<f64>,
     /// `ys.len() × xs.len()`, row-major (row i is y = ys[i]); NaN draws as an empty cell.
     pub values: Vec<f64>,
-    /// What the colour means, e.g. "test loss" (the colour bar's label).
+    /// What the colour means, e.g. "test loss" (the colour bar's label). With `classes`, a
+    /// label "regime: 0 stable, 1 catapult, 2 divergent" titles the key "regime" and names
+    /// each class.
     pub value_label: String,
     /// Classes: value k draws in class k's colour (decision regions) instead of a scale.
     pub classes: bool,

@@ -659,6 +659,45 @@ fn color_bar(area: &Area, h: &HeatPlot, vr: Option<[f64; 2]>) -> Drawn {
     Ok(())
 }
 
+/// `text` in lines of at most about `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// A class key's title and class names from a value label: "regime: 0 stable, 1 catapult"
+/// gives the title "regime" and names for classes 0 and 1 (two names at least); any other label
+/// is the title alone.
+fn class_names(label: &str) -> (String, Vec<(i64, String)>) {
+    let plain = || {
+        let t = if label.is_empty() { "class" } else { label };
+        (t.to_string(), Vec::new())
+    };
+    let Some((title, rest)) = label.split_once(':') else {
+        return plain();
+    };
+    let names: Option<Vec<(i64, String)>> = rest
+        .split(',')
+        .map(|part| {
+            let (k, name) = part.trim().split_once(' ')?;
+            Some((k.parse().ok()?, name.trim().to_string()))
+        })
+        .collect();
+    match names {
+        Some(n) if n.len() >= 2 => (title.trim().to_string(), n),
+        _ => plain(),
+    }
+}
+
 /// The key of a class-coloured heatmap: one swatch per class present.
 fn class_key(area: &Area, h: &HeatPlot) -> Drawn {
     let mut classes: Vec<i64> = h
@@ -670,19 +709,19 @@ fn class_key(area: &Area, h: &HeatPlot) -> Drawn {
         .collect();
     classes.sort_unstable();
     classes.dedup();
-    let title = if h.value_label.is_empty() {
-        "class"
-    } else {
-        h.value_label.as_str()
-    };
-    area.draw(&Text::new(
-        title.to_string(),
-        (8, 60),
-        (FONT, 15).into_font().color(&INK),
-    ))
-    .map_err(msg)?;
+    let (title, names) = class_names(&h.value_label);
+    let lines = wrap(&title, 16);
+    for (i, line) in lines.iter().enumerate() {
+        area.draw(&Text::new(
+            line.clone(),
+            (8, 60 + 19 * i as i32),
+            (FONT, 15).into_font().color(&INK),
+        ))
+        .map_err(msg)?;
+    }
+    let top = 60 + 19 * lines.len() as i32 + 10;
     for (row, k) in classes.iter().take(16).enumerate() {
-        let y = 88 + 24 * row as i32;
+        let y = top + 24 * row as i32;
         let c = class_color(*k as f64);
         area.draw(&Rectangle::new(
             [(8, y), (26, y + 16)],
@@ -691,8 +730,12 @@ fn class_key(area: &Area, h: &HeatPlot) -> Drawn {
         .map_err(msg)?;
         area.draw(&Circle::new((17, y + 8), 4, c.filled()))
             .map_err(msg)?;
+        let name = names
+            .iter()
+            .find(|(i, _)| i == k)
+            .map_or_else(|| format!("{k}"), |(_, n)| n.clone());
         area.draw(&Text::new(
-            format!("{k}"),
+            name,
             (34, y + 1),
             (FONT, 14).into_font().color(&INK),
         ))
@@ -873,6 +916,39 @@ mod tests {
         assert_eq!(t(0.09, 4.0), [0.1, 0.2, 0.5, 1.0, 2.0]);
         assert_eq!(t(1e-3, 1e3), [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1e3]);
         assert_eq!(t(1e-20, 1e20).len(), 9, "decades thinned to fit");
+    }
+
+    #[test]
+    fn a_class_key_names_its_classes_when_the_label_does() {
+        let (t, n) = class_names("regime: 0 stable, 1 catapult, 2 divergent, 3 not settled");
+        assert_eq!(t, "regime");
+        assert_eq!(n[3], (3, "not settled".to_string()));
+        assert_eq!(
+            class_names("predicted class"),
+            ("predicted class".into(), vec![])
+        );
+        assert_eq!(
+            class_names("digit: 0 to 9"),
+            ("digit: 0 to 9".into(), vec![])
+        );
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let mut p = curve();
+        p.title = "error < 1 & \"rising\"".into();
+        let text = svg(&Figure::Lines(p)).unwrap();
+        assert!(balanced(&text));
+        assert!(text.contains("error &lt; 1 &amp;"), "the title is escaped");
+    }
+
+    #[test]
+    fn long_key_titles_wrap() {
+        assert_eq!(
+            wrap("regime: 0 stable, 1 catapult, 2 diverged", 16),
+            ["regime: 0", "stable, 1", "catapult, 2", "diverged"]
+        );
+        assert_eq!(wrap("class", 16), ["class"]);
     }
 
     #[test]

@@ -18,8 +18,9 @@
 //!   that reads back exactly, NaN as an empty field. Written only once every cell of the
 //!   shard has finished (under a temporary name, then renamed), after which the partial file
 //!   is removed;
-//! - `sweep.svg`, for a sweep over one or two grids: each summary scalar against the grid
-//!   (mean ± standard error over seeds), or a heatmap of the first scalar over the two grids.
+//! - `sweep.svg`, for a whole sweep (not a shard: `merge` draws it) over one or two grids:
+//!   each summary scalar against the grid (mean ± standard error over seeds), or a heatmap of
+//!   the first scalar over the two grids.
 //!
 //! `descent merge` checks that its directories are the shards `0..N` of one sweep, each
 //! complete, and writes what the unsharded run writes, byte for byte.
@@ -155,7 +156,8 @@ pub struct Plan {
     grids: Vec<(String, Vec<Field>)>,
     /// Runs per grid point (seed, seed + 1, …).
     seeds: usize,
-    /// Whether the scene has a `seed` setting.
+    /// Whether each grid point runs at seeds counted from its `seed` setting (the scene has
+    /// one, and no grid lists the seeds): the rows then carry a `seed` column.
     seeded: bool,
     /// The slice this process runs; `None` for the whole sweep.
     pub shard: Option<Shard>,
@@ -241,8 +243,7 @@ impl Plan {
                 message: "--seeds must be at least 1".into(),
             });
         }
-        let seeded = spec.get("seed").is_some();
-        if !seeded && seeds > 1 {
+        if spec.get("seed").is_none() && seeds > 1 {
             return Err(Error::Usage {
                 message: format!(
                     "{} has no `seed` setting, so each cell runs once: --seeds must be 1 (got {seeds})",
@@ -250,6 +251,17 @@ impl Plan {
                 ),
             });
         }
+        let seed_swept = swept.iter().any(|(k, _)| k == "seed");
+        if seed_swept && seeds > 1 {
+            return Err(Error::Usage {
+                message: format!(
+                    "the seeds are swept twice (--grid seed=… and --seeds {seeds}): list them in \
+                     the grid, or give the first as seed=… and their number as --seeds"
+                ),
+            });
+        }
+        // The seed column and the seed offsets, unless the grid lists the seeds itself.
+        let seeded = spec.get("seed").is_some() && !seed_swept;
         let seeds = usize::try_from(seeds).map_err(|_| Error::Usage {
             message: format!("--seeds {seeds} is too many"),
         })?;
@@ -660,8 +672,17 @@ fn figure(plan: &Plan, rows: &Rows) -> Option<Figure> {
             by_point[cell / plan.seeds][j].push(f.parse::<f64>().unwrap_or(f64::NAN));
         }
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
     let stderr = |v: &[f64]| {
+        if v.len() < 2 {
+            return f64::NAN;
+        }
         let m = mean(v);
         let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64;
         (var / v.len() as f64).sqrt()
@@ -752,10 +773,13 @@ fn figure(plan: &Plan, rows: &Rows) -> Option<Figure> {
     }
 }
 
-/// Writes the final files of a complete shard (or sweep): `results.csv`, and the figure for
-/// a 1-D or 2-D grid; then removes the partial file.
+/// Writes the final files of a complete shard (or sweep): `results.csv`, and for a whole
+/// sweep over a 1-D or 2-D grid its figure; then removes the partial file.
 fn finish(plan: &Plan, dir: &Path, rows: &Rows) -> Result<()> {
-    if let Some(fig) = figure(plan, rows) {
+    // A shard holds a slice of the grid: only the whole sweep (run at once or merged) is drawn.
+    if plan.slice().count == 1
+        && let Some(fig) = figure(plan, rows)
+    {
         write_atomic(&dir.join(FIGURE), super::plot::svg(&fig)?.as_bytes())?;
     }
     write_atomic(&dir.join(RESULTS), results_text(plan, rows).as_bytes())?;
@@ -1456,6 +1480,11 @@ mod tests {
         }
         let m = e(&["seed=4294967295"], &[], 2, None);
         assert!(m.contains("`seed`"), "{m}");
+        let m = e(&[], &["seed=1,5"], 2, None);
+        assert!(m.contains("the seeds are swept twice"), "{m}");
+        let p = Plan::new("playground", &[], &["seed=1,5".into()], 1, None).unwrap();
+        assert_eq!(p.prefix_columns(), ["cell", "seed"]);
+        assert_eq!(p.row_prefix(1).unwrap(), ["1", "5"]);
         let m = e(&[], &[], 0, None);
         assert!(m.contains("--seeds"), "{m}");
     }
@@ -1518,6 +1547,7 @@ mod tests {
             fs::read(merged.join(MANIFEST)).unwrap(),
             fs::read(whole.join(MANIFEST)).unwrap()
         );
+        assert!(!dirs[0].join(FIGURE).exists(), "a shard draws no figure");
         let svg = fs::read(whole.join(FIGURE)).unwrap();
         assert!(svg.starts_with(b"<svg"));
         assert_eq!(fs::read(merged.join(FIGURE)).unwrap(), svg);

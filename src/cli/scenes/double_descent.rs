@@ -228,6 +228,22 @@ pub fn engine_config(settings: &Settings) -> Result<(DoubleDescentConfig, Option
     Ok((cfg, note))
 }
 
+/// Replicate `s` of `config` (seed `seed + s`) as a session of its own, computed.
+pub fn seed_report(config: &DoubleDescentConfig, s: usize, memory_limit: u64) -> Result<Report> {
+    let digits = match config.data {
+        DataSource::Digits => Some(digits_data()?),
+        DataSource::Sphere => None,
+    };
+    let one = DoubleDescentConfig {
+        seed: config.seed + s as u64,
+        seeds: 1,
+        ..config.clone()
+    };
+    let mut session = Session::with_memory_limit(one, digits, memory_limit)?;
+    session.run()?;
+    Ok(session.report())
+}
+
 /// The random-features sweep of `config`, one session per seed on `options.threads` threads,
 /// each session's report in seed order. Refuses a sweep over `options.memory_limit` with the
 /// engine's estimate.
@@ -237,34 +253,31 @@ pub fn seed_reports(
     progress: &dyn Progress,
 ) -> Result<Vec<Report>> {
     config.validate(options.memory_limit)?;
-    let digits = match config.data {
-        DataSource::Digits => Some(digits_data()?),
-        DataSource::Sphere => None,
-    };
     progress.start("seeds", config.seeds as u64);
     let reports = par::map(config.seeds, options.threads, |s| -> Result<Report> {
         options.check_cancel()?;
-        let one = DoubleDescentConfig {
-            seed: config.seed + s as u64,
-            seeds: 1,
-            ..config.clone()
-        };
-        let mut session = Session::with_memory_limit(one, digits, options.memory_limit)?;
-        session.run()?;
+        let r = seed_report(config, s, options.memory_limit);
         progress.inc(1);
-        Ok(session.report())
+        r
     });
     reports.into_iter().collect()
 }
 
-/// The isotropic panel at the scene's noise, ridge and seed; the Monte-Carlo points on
-/// `options.threads` threads.
-pub fn isotropic(
-    config: &DoubleDescentConfig,
-    options: &RunOptions,
-    progress: &dyn Progress,
-) -> Result<Isotropic> {
-    let curves = isotropic_curves(&IsotropicConfig {
+/// The γ values of the isotropic model's Monte-Carlo points at `ridge`.
+pub fn iso_gammas(ridge: f64) -> Vec<f64> {
+    if ridge > 0.0 {
+        let mut g = ISO_GAMMAS[..7].to_vec();
+        g.push(1.0);
+        g.extend_from_slice(&ISO_GAMMAS[7..]);
+        g
+    } else {
+        ISO_GAMMAS.to_vec()
+    }
+}
+
+/// The isotropic model's closed-form curves at the scene's noise and ridge.
+pub fn iso_curves(config: &DoubleDescentConfig) -> Result<IsotropicReport> {
+    isotropic_curves(&IsotropicConfig {
         n: ISO_N,
         signal: 1.0,
         noise: config.noise,
@@ -272,41 +285,78 @@ pub fn isotropic(
         gamma_min: 0.1,
         gamma_max: 10.0,
         points: ISO_POINTS,
-    })?;
-    let gammas: Vec<f64> = if config.ridge > 0.0 {
-        let mut g = ISO_GAMMAS[..7].to_vec();
-        g.push(1.0);
-        g.extend_from_slice(&ISO_GAMMAS[7..]);
-        g
-    } else {
-        ISO_GAMMAS.to_vec()
-    };
-    progress.start("isotropic model", gammas.len() as u64);
-    let points = par::map(gammas.len(), options.threads, |i| -> Result<IsoPoint> {
-        options.check_cancel()?;
-        let p = ((gammas[i] * ISO_N as f64).round() as usize).max(1);
-        // The page passes the seed as a 32-bit unsigned integer.
-        let seed = (config.seed as u32).wrapping_add(i as u32);
-        let e = isotropic_monte_carlo(
-            ISO_N,
-            p,
-            1.0,
-            config.noise,
-            config.ridge,
-            ISO_REPS,
-            u64::from(seed),
-        )?;
-        progress.inc(1);
-        Ok(IsoPoint {
-            index: i,
-            gamma: p as f64 / ISO_N as f64,
-            mean: e.mean,
-            se: e.se,
-        })
-    });
-    Ok(Isotropic {
-        curves,
-        points: points.into_iter().collect::<Result<_>>()?,
+    })
+}
+
+/// Monte-Carlo point `i` of the isotropic model at γ = `gamma`, seeded as the page seeds it.
+pub fn iso_point(config: &DoubleDescentConfig, i: usize, gamma: f64) -> Result<IsoPoint> {
+    let p = ((gamma * ISO_N as f64).round() as usize).max(1);
+    // The page passes the seed as a 32-bit unsigned integer.
+    let seed = (config.seed as u32).wrapping_add(i as u32);
+    let e = isotropic_monte_carlo(
+        ISO_N,
+        p,
+        1.0,
+        config.noise,
+        config.ridge,
+        ISO_REPS,
+        u64::from(seed),
+    )?;
+    Ok(IsoPoint {
+        index: i,
+        gamma: p as f64 / ISO_N as f64,
+        mean: e.mean,
+        se: e.se,
+    })
+}
+
+/// One piece of a run: a seed's sweep or a Monte-Carlo point.
+enum Piece {
+    Seed(Box<Report>),
+    Point(IsoPoint),
+}
+
+/// The whole report of `config`: the seeds and the isotropic model's Monte-Carlo points as
+/// pieces of one pool of `options.threads` threads (the seeds first, as they take longest),
+/// so that the points fill the threads the seeds leave idle.
+pub fn report(
+    config: &DoubleDescentConfig,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<DoubleDescentReport> {
+    config.validate(options.memory_limit)?;
+    let curves = iso_curves(config)?;
+    let gammas = iso_gammas(config.ridge);
+    let seeds = config.seeds;
+    progress.start(
+        "seeds and Monte-Carlo points",
+        (seeds + gammas.len()) as u64,
+    );
+    let pieces = par::map(
+        seeds + gammas.len(),
+        options.threads,
+        |j| -> Result<Piece> {
+            options.check_cancel()?;
+            let piece = if j < seeds {
+                Piece::Seed(Box::new(seed_report(config, j, options.memory_limit)?))
+            } else {
+                Piece::Point(iso_point(config, j - seeds, gammas[j - seeds])?)
+            };
+            progress.inc(1);
+            Ok(piece)
+        },
+    );
+    let mut reports = Vec::with_capacity(seeds);
+    let mut points = Vec::with_capacity(gammas.len());
+    for piece in pieces {
+        match piece? {
+            Piece::Seed(r) => reports.push(*r),
+            Piece::Point(p) => points.push(p),
+        }
+    }
+    Ok(DoubleDescentReport {
+        pooled: Pooled::of(&reports).expect("at least one seed"),
+        isotropic: Isotropic { curves, points },
     })
 }
 
@@ -332,14 +382,11 @@ impl Headless for DoubleDescent {
         progress: &dyn Progress,
     ) -> Result<SceneOutput> {
         let (config, note) = engine_config(settings)?;
-        let reports = seed_reports(&config, options, progress)?;
-        let pooled = Pooled::of(&reports).expect("at least one seed");
-        let isotropic = isotropic(&config, options, progress)?;
+        let report = report(&config, options, progress)?;
         let mut notes: Vec<String> = note.into_iter().collect();
         if options.backend == BackendChoice::Gpu {
             notes.push("The double-descent scene runs on the CPU (it has no GPU path).".into());
         }
-        let report = DoubleDescentReport { pooled, isotropic };
         Ok(SceneOutput {
             report: serde_json::to_value(&report).expect("a report serialises"),
             summary: summary(&report.pooled),
@@ -351,8 +398,12 @@ impl Headless for DoubleDescent {
     }
 }
 
+/// `v[i]`, NaN where there is none or it is not finite (the ridgeless theory is infinite at
+/// p = n: a summary holds numbers a CSV and JSON can write).
 fn at(v: &[f64], i: Option<usize>) -> f64 {
-    i.and_then(|i| v.get(i).copied()).unwrap_or(f64::NAN)
+    i.and_then(|i| v.get(i).copied())
+        .filter(|x| x.is_finite())
+        .unwrap_or(f64::NAN)
 }
 
 /// The summary: the peak of the mean test error and where it is, the errors at the threshold

@@ -12,7 +12,7 @@
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, Progress, RunOptions, SceneOutput, Settings, Table, par,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::block_on;
 use crate::scenes::step_size::{PhaseAxis, PhaseConfig, PhaseDiagram, PhaseReport, PhaseSettings};
 use crate::session::device::BackendChoice;
@@ -43,19 +43,33 @@ pub fn run_cpu(
     Ok(diagram)
 }
 
-/// The diagram of `config` on the GPU (or, under `Auto`, on the GPU for the columns large
-/// enough), columns one after another; `None` when no GPU can be had (with the reason).
+/// The diagram of `config` with its columns on the GPU (under `Auto`, the columns whose
+/// batched step is large enough; the others on the CPU), one after another as the page trains
+/// them. `Ok(None)` under `Auto` when there is no hardware GPU (with the reason, for a note);
+/// refused under `Gpu` when there is none.
 pub fn run_gpu(
     config: &PhaseConfig,
     choice: BackendChoice,
     options: &RunOptions,
     progress: &dyn Progress,
-) -> Result<std::result::Result<PhaseDiagram, String>> {
+) -> Result<(Option<PhaseDiagram>, Option<String>)> {
     let mut diagram = block_on(PhaseDiagram::create(config.clone(), choice))?;
     let first = diagram.progress();
-    if let Some(notice) = first.notice {
-        return Ok(Err(notice));
-    }
+    let Some(gpu) = diagram.take_gpu() else {
+        if choice == BackendChoice::Gpu {
+            return Err(Error::GpuUnavailable {
+                reason: first
+                    .notice
+                    .unwrap_or_else(|| "no GPU adapter was found".into()),
+                detail: first.notice_detail.unwrap_or_default(),
+            });
+        }
+        let why = first.notice.unwrap_or_else(|| {
+            "No hardware GPU was found: the phase diagram runs on the CPU.".into()
+        });
+        return Ok((None, Some(why)));
+    };
+    diagram.set_gpu(gpu, choice);
     progress.start("cells", diagram.total() as u64);
     let mut done = 0;
     loop {
@@ -64,7 +78,7 @@ pub fn run_gpu(
         progress.inc((p.done - done) as u64);
         done = p.done;
         if p.finished {
-            return Ok(Ok(diagram));
+            return Ok((Some(diagram), first.notice));
         }
     }
 }
@@ -95,13 +109,14 @@ impl Headless for Phase {
         let mut notes = Vec::new();
         let diagram = match options.backend {
             BackendChoice::Cpu => run_cpu(&config, options, progress)?,
-            choice => match run_gpu(&config, choice, options, progress)? {
-                Ok(d) => d,
-                Err(why) => {
-                    notes.push(why);
-                    run_cpu(&config, options, progress)?
+            choice => {
+                let (diagram, note) = run_gpu(&config, choice, options, progress)?;
+                notes.extend(note);
+                match diagram {
+                    Some(d) => d,
+                    None => run_cpu(&config, options, progress)?,
                 }
-            },
+            }
         };
         let report = diagram.report();
         if let Some(n) = &report.progress.notice {
