@@ -115,6 +115,10 @@ describe('The command line against the page', () => {
       };
     });
     const r = cli(site.server.url + link);
+    // The link report.json gives is the one the page writes for itself.
+    const query = (q) => [...new URLSearchParams(q)].sort();
+    assert.equal(r.link.split('?')[0], 'double-descent.html');
+    assert.deepEqual(query(r.link.split('?')[1]), query(await page.evaluate(() => location.search)));
     const p = r.report.pooled;
     assert.deepEqual(p.base.ratio, web.ratio, 'the same sizes');
     assert.deepEqual(p.base.params, web.params);
