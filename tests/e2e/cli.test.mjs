@@ -15,8 +15,8 @@
 // differences are printed as diagnostics (node --test shows them).
 //
 // The binary is target/debug/descent (under CARGO_TARGET_DIR when set), which `cargo test` builds
-// before this step of scripts/test.sh; when missing it is built here with the profile that
-// `cargo test` uses, so the build is shared with it.
+// before this step of scripts/test.sh; `cargo build --profile test --bin descent` here shares
+// that build (it finds it fresh), and builds the binary when it is missing or stale.
 // Run from the repository root: node --test tests/e2e/cli.test.mjs   (build the site first)
 
 import assert from 'node:assert/strict';
@@ -32,15 +32,20 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 /** The f32 unit roundoff. */
 const U = 2 ** -24;
 
-/** The debug binary, built (with `cargo test`'s profile, sharing its build) when missing. */
+/**
+ * The debug binary, brought up to date with the profile `cargo test` uses: after `cargo test`
+ * (as in scripts/test.sh) this finds it fresh and returns at once (0.2 s); a missing or stale
+ * binary is built here, so the test never runs an old one.
+ */
+let built = null;
 function binary() {
+  if (built) return built;
   const target = resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target');
-  const bin = join(target, 'debug', 'descent');
-  if (!existsSync(bin)) {
-    const env = { ...process.env, PATH: `${join(homedir(), '.cargo', 'bin')}${delimiter}${process.env.PATH}` };
-    execFileSync('cargo', ['build', '--profile', 'test', '--bin', 'descent'], { cwd: ROOT, env, stdio: 'inherit' });
-  }
-  return bin;
+  const env = { ...process.env, PATH: `${join(homedir(), '.cargo', 'bin')}${delimiter}${process.env.PATH}` };
+  execFileSync('cargo', ['build', '--profile', 'test', '--bin', 'descent'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  built = join(target, 'debug', 'descent');
+  assert.ok(existsSync(built), `cargo built no ${built}`);
+  return built;
 }
 
 /** Runs `descent run …args` on the CPU into a fresh directory; returns its report.json. */
