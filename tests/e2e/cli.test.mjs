@@ -243,6 +243,24 @@ describe('The command line against the page', () => {
       close('train accuracy', rep.trainAccuracy, web.trainAccuracy, () => 1 / s.instances + 1e-12),
       close('test accuracy', rep.testAccuracy, web.testAccuracy, () => 1 / nTest + 1e-12),
     ];
+    // The bag-size sweep: one seed, every network `steps` steps (the same bound with t = 5), the
+    // accuracies of test instances within one instance; the mean map's closed form likewise.
+    await page.click('#btn-sweep');
+    await page.waitForFunction(() => document.body.dataset.sweep === 'done' && document.body.dataset.curve === 'ready',
+      null, { timeout: 60000, polling: 100 });
+    const sw = await page.evaluate(() => ({ ...window.descent.sweep, curve: window.descent.curve.points }));
+    const cs = r.report.sweep;
+    assert.deepEqual(cs.bags, sw.bags, 'the same bag sizes');
+    assert.deepEqual(cs.seeds, sw.seeds, 'the same seeds');
+    const one = () => 1 / nTest + 1e-12;
+    const cells = (c, key) => c.cells.flat().map((x) => x[key]);
+    rows.push(
+      close('sweep: DLLP accuracy', cells(cs, 'dllp'), cells(sw, 'dllp'), one),
+      close('sweep: EasyLLP accuracy', cells(cs, 'easyllp'), cells(sw, 'easyllp'), one),
+      close('sweep: supervised ceiling', cs.references.map((x) => x.ceiling), sw.references.map((x) => x.ceiling), one),
+      close('sweep: prior floor', cs.references.map((x) => x.floor), sw.references.map((x) => x.floor), one),
+      close('mean map over bag sizes', r.report.curve.map((x) => x.mean), sw.curve.map((x) => x.mean), one),
+    );
     t.diagnostic(`tolerance: parameters e = ${e.toExponential(2)}, bag loss ${(4 * e * 10).toExponential(2)}`);
     show(t, rows);
     assert.deepEqual(errors, []);
