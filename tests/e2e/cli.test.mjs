@@ -99,6 +99,7 @@ describe('The command line against the page', () => {
     const link = `double-descent.html?nTrain=40&dim=${d}&ridge=${ridge}&seeds=2&seed=3`;
     const { page, errors } = await openPage(site.browser.context);
     await page.goto(site.server.url + link);
+    // Every seed pooled, and the isotropic panel's 15 Monte-Carlo points (14, and γ = 1 with a ridge).
     await page.waitForFunction(() => document.body.dataset.status === 'done' && window.descent.pooled != null
       && window.descent.pooled.seedsDone === window.descent.pooled.seeds
       && window.descent.iso.curves != null && window.descent.iso.points.filter(Boolean).length >= 15, null, { timeout: 60000, polling: 100 });
@@ -153,11 +154,13 @@ describe('The command line against the page', () => {
       // The theory is f64 closed forms of the settings alone: only libm's last bits differ.
       close('theory', p.base.theory, web.theory, (i, x) => 1e-12 * Math.abs(x)),
     ];
-    // The isotropic panel is f64 throughout (Gaussian draws through ln and cos, then a ridge
-    // solve with shift nλ): a libm ulp (2⁻⁵³ relative) per draw, amplified by κ ≤ 1 + (1 + √γ)²/λ
-    // (λ_max(XᵀX) ≤ (√n + √p)²) and summed over the n·p entries: 2κ·n·p·2⁻⁵³ relative.
+    // The isotropic panel is f64 throughout (Gaussian draws by the polar method, whose ln is
+    // libm's, then a ridge solve with shift nλ): a libm ulp (2⁻⁵³ relative) per draw, amplified by
+    // κ ≤ 1 + (1 + √γ)²/λ (λ_max(XᵀX) ≤ (√n + √p)²) and summed over the n·p entries of X:
+    // 2κ·n·p·2⁻⁵³ relative, at the page's n = 100.
     const iso = r.report.isotropic;
     const f64 = 2 ** -53;
+    const isoN = 100;
     const isoKappa = (g) => 1 + (1 + Math.sqrt(g)) ** 2 / ridge;
     rows.push(
       close('isotropic curves (ridge)', iso.curves.ridge, web.isoCurves.ridge, (i, x) => 1e-12 * Math.abs(x)),
@@ -165,7 +168,7 @@ describe('The command line against the page', () => {
     );
     assert.deepEqual(iso.points.map((x) => x.gamma), web.isoPoints.map((x) => x.gamma));
     rows.push(close('isotropic Monte Carlo', iso.points.map((x) => x.mean), web.isoPoints.map((x) => x.mean),
-      (i, x) => 2 * isoKappa(iso.points[i].gamma) * 100 * Math.round(100 * iso.points[i].gamma) * f64 * Math.abs(x)));
+      (i, x) => 2 * isoKappa(iso.points[i].gamma) * isoN * Math.round(isoN * iso.points[i].gamma) * f64 * Math.abs(x)));
     t.diagnostic(`tolerance: ε = ${eps.toExponential(2)}, κ ≤ ${kappa}, test MSE ${(mse(signal)(0, p.test.mean[0]) / p.test.mean[0]).toExponential(2)} relative at the first size`);
     show(t, rows);
     assert.deepEqual(errors, []);
