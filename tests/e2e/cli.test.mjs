@@ -9,8 +9,10 @@
 //     dimension k is within γ_k ≈ k·u of the exact one on either side (u = 2⁻²⁴, the f32 unit
 //     roundoff, relative to Σ|a_i b_i|), so the two differ by at most 2k·u of that;
 //   - the platform's libm against the wasm build's (exp, ln, cos, tanh…): at most an ulp each;
-//   - nothing else: the f64 code (Grams, reductions, solves) avoids fused operations and runs in
-//     the same order on both, so it carries the differences above without adding its own.
+//   - the f64 matrix products (nalgebra's, through matrixmultiply: Grams, the isotropic model's
+//     solves), also with FMA natively: within 2k·2⁻⁵³ of each other;
+//   - nothing else: the rest of the f64 code (tridiagonal reductions and solves, closed forms)
+//     runs the same operations in the same order on both, carrying the differences above.
 // Each test derives how far those differences can travel through its computation. The measured
 // differences are printed as diagnostics (node --test shows them).
 //
@@ -132,8 +134,9 @@ describe('The command line against the page', () => {
 
     // The fit (dual or primal) solves (A + ρI)x = b with A the Gram of the features, ρ = n·p·λ/d.
     // The features are f32 products of inner dimension d, and the test predictions of the dual
-    // sizes f32 products of inner dimension p ≤ p_max: the two builds' inputs to the solve
-    // differ relatively by at most ε = 2(d + p_max)·u. A relative perturbation ε of the system
+    // sizes f32 products of inner dimension p ≤ p_max, the Grams f64 products of inner dimension
+    // n or p: the two builds' inputs to the solve differ relatively by at most
+    // ε = 2(d + p_max)·u + 2(n + p_max)·2⁻⁵³. A relative perturbation ε of the system
     // moves the solution by at most κ·ε, κ the condition number of A + ρI; the ReLU features
     // have E φ² = 1/2 on the sphere, so λ_max(A) ≤ trace A ≈ n·p/2 (with a factor 2 to spare:
     // n·p) and κ ≤ 1 + (n·p)/(n·p·λ/d) = 1 + d/λ. The fitted function f then moves by
@@ -142,7 +145,7 @@ describe('The command line against the page', () => {
     // train errors against labels of power F₁² + σ²). The weight norm ‖a‖² moves by 2κε
     // relatively. Means over seeds keep the largest relative bound of their terms.
     const pMax = Math.max(...p.base.p);
-    const eps = 2 * (d + pMax) * U;
+    const eps = 2 * (d + pMax) * U + 2 * (r.settings.nTrain + pMax) * 2 ** -53;
     const kappa = 1 + d / ridge;
     const noise = r.settings.noise;
     const mse = (power) => (i, x) => 2 * kappa * eps * (1 + Math.sqrt(power / Math.abs(x))) * Math.abs(x);
@@ -155,9 +158,9 @@ describe('The command line against the page', () => {
       close('theory', p.base.theory, web.theory, (i, x) => 1e-12 * Math.abs(x)),
     ];
     // The isotropic panel is f64 throughout (Gaussian draws by the polar method, whose ln is
-    // libm's, then a ridge solve with shift nλ): a libm ulp (2⁻⁵³ relative) per draw, amplified by
-    // κ ≤ 1 + (1 + √γ)²/λ (λ_max(XᵀX) ≤ (√n + √p)²) and summed over the n·p entries of X:
-    // 2κ·n·p·2⁻⁵³ relative, at the page's n = 100.
+    // libm's, then a ridge solve with shift nλ): a libm ulp (2⁻⁵³ relative) per draw and the
+    // products' 2n·2⁻⁵³, amplified by κ ≤ 1 + (1 + √γ)²/λ (λ_max(XᵀX) ≤ (√n + √p)²) and summed
+    // over the n·p entries of X: at most 2κ·n·p·2⁻⁵³ relative, at the page's n = 100.
     const iso = r.report.isotropic;
     const f64 = 2 ** -53;
     const isoN = 100;
