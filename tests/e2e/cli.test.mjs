@@ -93,6 +93,23 @@ function show(t, rows) {
 describe('The command line against the page', () => {
   const site = useSite();
 
+  test('the settings the command line reads from a link are the page\'s controls', async () => {
+    // `descent settings` marks the settings a page has no control for: a link keeps their
+    // defaults there, and so does `descent run` reading that link. The marks must be exactly
+    // the table's settings missing from the page's controls.
+    const { SCENES } = await import('../../www/js/scenes/index.js');
+    const { page } = await openPage(site.browser.context);
+    for (const [id, { page: file }] of Object.entries(SCENES)) {
+      const text = execFileSync(binary(), ['settings', id], { cwd: ROOT, encoding: 'utf8' });
+      const rows = text.split('\n').slice(2).filter((l) => l.trim()).map((l) => l.trim().split(/\s+/)[0]);
+      const marked = text.split('\n').filter((l) => l.includes('[no control on the page')).map((l) => l.trim().split(/\s+/)[0]);
+      await page.goto(site.server.url + file);
+      await page.waitForFunction(() => window.descent?.controls ?? window.descent?.shell?.controls, null, { timeout: 30000 });
+      const controls = await page.evaluate(() => (window.descent.controls ?? window.descent.shell.controls).map((c) => c.name));
+      assert.deepEqual(marked.sort(), rows.filter((n) => !controls.includes(n)).sort(), `${id}: settings without a control`);
+    }
+  });
+
   test('double descent: the pooled curves, the theory and the isotropic panel', async (t) => {
     // A small sweep with a ridge, where the solve is well conditioned (below).
     const d = 20;
