@@ -203,9 +203,16 @@ fn a_run_writes_its_report_tables_and_figures() {
     assert!(r["summary"].is_object() && r["report"].is_object());
     let link = r["link"].as_str().unwrap();
     assert!(link.starts_with("double-descent.html?"), "{link}");
+    assert!(link.contains("noise=0.25"), "{link}");
+    // The page has no control for `sizes`, so the link leaves it out and says so.
+    assert!(!link.contains("sizes="), "{link}");
     assert!(
-        link.contains("noise=0.25") && link.contains("sizes=3"),
-        "{link}"
+        r["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("no control for `nTest`, `sizes`")),
+        "{}",
+        r["notes"]
     );
     assert!(
         !link.contains("nTrain="),
@@ -233,7 +240,25 @@ fn a_run_writes_its_report_tables_and_figures() {
     let svg = names.iter().find(|n| n.ends_with(".svg")).unwrap();
     let svg = std::fs::read_to_string(dir.join(svg)).unwrap();
     assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
-    // The link back opens the same run: read as a share link it gives the same settings.
+    // The link back opens the same run when every setting has a control on the page: read as
+    // a share link it gives the same settings and the same numbers.
+    let dir1 = scratch("run-there");
+    let d1 = dir1.to_str().unwrap();
+    let there = [
+        "run",
+        "double-descent",
+        "noise=0.25",
+        "nTrain=40",
+        "nFeatures=40",
+        "dim=10",
+        "seeds=1",
+        "--out",
+        d1,
+    ];
+    let o = descent(&there);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r1 = report(&dir1);
+    let link = r1["link"].as_str().unwrap();
     let dir2 = scratch("run-back");
     let back = format!("https://example.org/descent/{link}");
     let o = descent(&["run", &back, "--out", dir2.to_str().unwrap()]);
@@ -243,10 +268,27 @@ fn a_run_writes_its_report_tables_and_figures() {
         "no notes for the page's own link: {}",
         stderr(&o)
     );
-    assert_eq!(report(&dir2)["settings"], r["settings"]);
-    assert_eq!(report(&dir2)["summary"], r["summary"]);
-    std::fs::remove_dir_all(&dir).unwrap();
-    std::fs::remove_dir_all(&dir2).unwrap();
+    assert_eq!(report(&dir2)["settings"], r1["settings"]);
+    assert_eq!(report(&dir2)["summary"], r1["summary"]);
+    // A link that sets what the page has no control for is read as the page reads it: that
+    // setting keeps its default, with a note.
+    let dir3 = scratch("run-uncontrolled");
+    let o = descent(&[
+        "run",
+        &format!("{back}&nTest=10"),
+        "--out",
+        dir3.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nTest: the page has no control for it and keeps its default, 1000"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(report(&dir3)["summary"], r1["summary"]);
+    for d in [&dir, &dir1, &dir2, &dir3] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }
 
 #[test]

@@ -5,9 +5,10 @@
 //! The page is lenient where the command line's `key=value` is strict: a number outside its
 //! accepted range is clamped into it, a whole-number setting is rounded, a value that cannot
 //! be read is dropped (the default stays), and keys match without regard to case. Each such
-//! adjustment comes back as a note, worded as the page words it in its console. Every setting of
-//! the scene's table is read, also the few the page offers no control for (a link the page
-//! wrote never holds them).
+//! adjustment comes back as a note, worded as the page words it in its console. A setting of the
+//! scene's table that the page has no control for ([`PAGE_UNCONTROLLED`]) keeps its default, as
+//! on the page, with a note: the run is the one the page shows for the same link. The link back
+//! leaves such settings out, as the page would not read them (see [`unlinked`]).
 
 use crate::error::{Error, Result};
 use crate::session::fields::Field;
@@ -62,6 +63,76 @@ const PAGE_VIEW_KEYS: &[(&str, &[&str])] = &[
     ),
     ("weak-labels", &[]),
 ];
+
+/// The settings of each scene's table that its page has no control for: the page reads only its
+/// controls from a link (`readQuery`), so these keep their defaults there. The end-to-end test
+/// `tests/e2e/cli.test.mjs` checks the lists against each page's controls.
+pub const PAGE_UNCONTROLLED: &[(&str, &[&str])] = &[
+    ("playground", &["alpha"]),
+    (
+        "lazy",
+        &[
+            "labelNoise",
+            "sigmaW",
+            "sigmaB",
+            "centerOutput",
+            "batchSize",
+            "momentum",
+            "weightDecay",
+            "backend",
+            "classes",
+            "testShare",
+            "standardize",
+            "loss",
+        ],
+    ),
+    (
+        "double-descent",
+        &[
+            "nTest",
+            "signal",
+            "nonlinear",
+            "sizes",
+            "ratioMin",
+            "ratioMax",
+        ],
+    ),
+    (
+        "step",
+        &[
+            "labelNoise",
+            "sigmaW",
+            "sigmaB",
+            "centerOutput",
+            "lr",
+            "trackEvery",
+            "hessianIters",
+            "measureCatapult",
+        ],
+    ),
+    ("weak-labels", &[]),
+];
+
+/// Whether scene `scene`'s page has a control for setting `name` (a panel's settings are not on
+/// a page's controls: they are checked as its scene's).
+pub fn page_controls(scene: &str, name: &str) -> bool {
+    !PAGE_UNCONTROLLED
+        .iter()
+        .any(|(s, names)| *s == scene && names.contains(&name))
+}
+
+/// The settings of `settings` away from their defaults that its page has no control for: a link
+/// cannot carry them, so the page opens at their defaults.
+pub fn unlinked(settings: &Settings) -> Vec<&'static str> {
+    let scene = settings.scene();
+    settings
+        .spec
+        .settings
+        .iter()
+        .filter(|s| !page_controls(scene, s.name) && *settings.get(s.name) != s.default)
+        .map(|s| s.name)
+        .collect()
+}
 
 /// The page's keys that choose how it is shown (embedded, presented, autoplaying), not what it
 /// computes: a link may carry them and the command line passes over them in silence.
@@ -137,6 +208,16 @@ pub fn apply_query(settings: &mut Settings, query: &str) -> Vec<String> {
             })
             .map(|(_, v)| v.as_str());
         let Some(text) = text else { continue };
+        if !page_controls(scene, s.name) {
+            notes.push(format!(
+                "{}: the page has no control for it and keeps its default, {}, so this run does too (give {}={} after the link to set it)",
+                s.name,
+                shown(&s.default),
+                s.name,
+                text.trim()
+            ));
+            continue;
+        }
         match parse_lenient(scene, s, text) {
             None => notes.push(format!(
                 "{}: ignored {} (not a valid value)",
@@ -351,7 +432,7 @@ pub fn link_of(settings: &Settings) -> String {
             continue;
         }
         let v = settings.get(s.name);
-        if *v == s.default && s.name != "seed" {
+        if (*v == s.default && s.name != "seed") || !page_controls(base, s.name) {
             continue;
         }
         let text = match v {

@@ -406,11 +406,14 @@ pub fn settings_text(spec: &SceneSpec) -> String {
             } else {
                 range
             };
-            let doc = if s.unit.is_empty() {
+            let mut doc = if s.unit.is_empty() {
                 s.doc.to_string()
             } else {
                 format!("{} (in {})", s.doc, s.unit)
             };
+            if !link::page_controls(spec.scene, s.name) {
+                doc.push_str(" [no control on the page: a link keeps the default]");
+            }
             let default = match &s.default {
                 Field::Str(v) => v.clone(),
                 Field::Num(x) => link::js_number(*x),
@@ -472,6 +475,17 @@ fn run(a: &args::RunArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| format!("descent-{}", settings.scene().replace('/', "-")).into());
+    let unlinked = link::unlinked(&settings);
+    let mut notes = notes;
+    if !unlinked.is_empty() {
+        let note = format!(
+            "the page has no control for {}, so its link opens at the default{}",
+            crate::error::settings_list(&unlinked),
+            if unlinked.len() > 1 { "s" } else { "" }
+        );
+        eprintln!("descent: note: {note}");
+        notes.push(note);
+    }
     let record = output::RunRecord {
         settings: &settings,
         link: link::link_of(&settings),
