@@ -503,6 +503,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn columns_give_a_table_and_lines_of_the_same_numbers() {
+        let cols = Columns::new("step", vec![0.0, 5.0])
+            .with("train", vec![1.0, f64::NAN])
+            .with("test", vec![2.0, 3.0]);
+        assert_eq!(
+            cols.table("losses").to_csv(),
+            "step,train,test\n0,1,2\n5,,3\n"
+        );
+        let Figure::Lines(plot) = cols.lines(
+            LinePlot {
+                name: "losses".into(),
+                ..LinePlot::default()
+            },
+            &[("test", "held out", Style::Dashed)],
+        ) else {
+            panic!("a line plot")
+        };
+        assert_eq!(plot.series.len(), 1);
+        assert_eq!(plot.series[0].label, "held out");
+        assert_eq!(plot.series[0].x, [0.0, 5.0]);
+        assert_eq!(plot.series[0].y, [2.0, 3.0]);
+        assert_eq!(plot.series[0].style, Style::Dashed);
+        let (table, figure) = cols.table_and_lines(
+            LinePlot {
+                name: "both".into(),
+                ..LinePlot::default()
+            },
+            &[("a", Style::Line), ("b", Style::Line)],
+        );
+        assert_eq!(table.name, "both");
+        assert_eq!(figure.name(), "both");
+        let Figure::Lines(plot) = figure else {
+            panic!("a line plot")
+        };
+        assert_eq!(plot.series[1].label, "b");
+        assert!(plot.series[0].y[1].is_nan());
+    }
+
+    #[test]
+    fn a_confusion_matrix_reads_by_true_class() {
+        let names = ["a".to_string(), "b".to_string()];
+        let (table, figure) = confusion(&names, &[3.0, 1.0, 0.0, 4.0], "Confusion", "points");
+        assert_eq!(
+            table.to_csv(),
+            "true class,predicted a,predicted b\na,3,1\nb,0,4\n"
+        );
+        let Figure::Heatmap(heat) = figure else {
+            panic!("a heat map")
+        };
+        assert_eq!(heat.xs, [0.0, 1.0]);
+        assert_eq!(heat.values, [3.0, 1.0, 0.0, 4.0]);
+        assert_eq!(heat.value_label, "points");
+    }
+
+    #[test]
     fn numbers_are_written_in_the_shortest_form_that_reads_back() {
         for x in [
             0.1,

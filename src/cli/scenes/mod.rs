@@ -110,3 +110,41 @@ pub fn fit_figure(
         ..LinePlot::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::NoProgress;
+
+    #[test]
+    fn chunked_training_keeps_the_reports_before_a_divergence() {
+        assert_eq!(report_steps(2, 2, 7), [1, 2, 5, 7]);
+        let options = RunOptions::default();
+        // A report is the step reached; it "diverges" from step 5 on.
+        let mut step = 0;
+        let (history, last) = train_in_chunks(
+            0u64,
+            &report_steps(2, 2, 7),
+            &options,
+            &NoProgress,
+            |k| {
+                step += k;
+                Ok(step)
+            },
+            |&s| s >= 5,
+        )
+        .unwrap();
+        assert_eq!(history, [0, 1, 2]);
+        assert_eq!(last, 5);
+        let (history, last) = train_in_chunks(
+            0u64,
+            &report_steps(2, 2, 0),
+            &options,
+            &NoProgress,
+            |_| unreachable!("no steps to train"),
+            |_| false,
+        )
+        .unwrap();
+        assert_eq!((history, last), (vec![0], 0));
+    }
+}
