@@ -14,7 +14,7 @@
 use serde_json::json;
 
 use crate::cli::output::Columns;
-use crate::cli::scenes::{cpu_only_note, fit_figure, report_steps, train_in_chunks};
+use crate::cli::scenes::{cpu_only_note, fit, report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table, par,
@@ -383,26 +383,22 @@ fn output(
     };
     if spec.dim == 1 {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
-        let mut fit = Columns::new("x", xs);
-        for m in MODELS {
-            fit = fit.with(m, by_model(m).iter().map(|&v| v as f64).collect());
-        }
-        let mut curves: Vec<(&str, &str, Style)> =
-            MODELS.iter().map(|&m| (m, label(m), Style::Line)).collect();
-        if let Some(t) = pg.target_grid() {
-            fit = fit.with("target", t.iter().map(|&v| v as f64).collect());
-            curves.push(("target", "target", Style::Dashed));
-        }
-        tables.push(fit.table("fit"));
-        figures.push(fit_figure(
+        let (table, figure) = fit(
             "The four fits",
-            &fit,
-            &curves,
+            xs,
+            MODELS
+                .iter()
+                .map(|&m| (m, label(m), by_model(m).iter().map(|&v| v as f64).collect()))
+                .collect(),
+            pg.target_grid()
+                .map(|t| t.iter().map(|&v| v as f64).collect()),
             (
                 data.x_train.iter().map(|&v| v as f64).collect(),
                 data.y_train.iter().map(|&v| v as f64).collect(),
             ),
-        ));
+        );
+        tables.push(table);
+        figures.push(figure);
     } else {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
         let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();

@@ -10,7 +10,7 @@ pub mod trained;
 pub mod weak_labels;
 
 use super::output::Columns;
-use super::{Figure, Headless, LinePlot, Progress, RunOptions, Series, Style};
+use super::{Figure, Headless, LinePlot, Progress, RunOptions, Series, Style, Table};
 use crate::error::Result;
 use crate::session::device::BackendChoice;
 
@@ -82,15 +82,26 @@ pub fn cpu_only_note(options: &RunOptions, note: &str) -> Option<String> {
     (options.backend == BackendChoice::Gpu).then(|| note.to_string())
 }
 
-/// The figure `fit` of a 1-D fit: the `curves` (column, label, style) of `fit` over its grid,
-/// then the training points `(x, y)`.
-pub fn fit_figure(
+/// The table and the figure `fit` of a 1-D fit over the grid `xs`: each curve (column, label,
+/// values), the target (dashed) when there is one, then the training points `(x, y)`.
+pub fn fit(
     title: &str,
-    fit: &Columns,
-    curves: &[(&str, &str, Style)],
+    xs: Vec<f64>,
+    curves: Vec<(&str, &str, Vec<f64>)>,
+    target: Option<Vec<f64>>,
     points: (Vec<f64>, Vec<f64>),
-) -> Figure {
-    let mut series: Vec<Series> = curves
+) -> (Table, Figure) {
+    let mut fit = Columns::new("x", xs);
+    let mut drawn = Vec::new();
+    for (column, label, y) in curves {
+        fit = fit.with(column, y);
+        drawn.push((column, label, Style::Line));
+    }
+    if let Some(t) = target {
+        fit = fit.with("target", t);
+        drawn.push(("target", "target", Style::Dashed));
+    }
+    let mut series: Vec<Series> = drawn
         .iter()
         .map(|&(column, label, style)| fit.series(column, label, style))
         .collect();
@@ -101,14 +112,15 @@ pub fn fit_figure(
         style: Style::Points,
         ..Series::default()
     });
-    Figure::Lines(LinePlot {
+    let figure = Figure::Lines(LinePlot {
         name: "fit".into(),
         title: title.into(),
         x_label: "x".into(),
         y_label: "f(x)".into(),
         series,
         ..LinePlot::default()
-    })
+    });
+    (fit.table("fit"), figure)
 }
 
 #[cfg(test)]

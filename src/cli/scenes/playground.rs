@@ -20,7 +20,7 @@ use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 use crate::cli::output::{self, Columns, diverged_mark};
-use crate::cli::scenes::{fit_figure, report_steps, train_in_chunks};
+use crate::cli::scenes::{fit, report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Settings, Style,
     Table,
@@ -358,22 +358,23 @@ fn output<B: Backend>(
     };
     if spec.dim == 1 {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
-        let mut fit = Columns::new("x", xs).with("f", grid.iter().map(|&v| v as f64).collect());
-        let mut curves = vec![("f", "network f(x)", Style::Line)];
-        if let Some(t) = run.target_grid() {
-            fit = fit.with("target", t.iter().map(|&v| v as f64).collect());
-            curves.push(("target", "target", Style::Dashed));
-        }
-        tables.push(fit.table("fit"));
-        figures.push(fit_figure(
+        let (table, figure) = fit(
             "Fitted function",
-            &fit,
-            &curves,
+            xs,
+            vec![(
+                "f",
+                "network f(x)",
+                grid.iter().map(|&v| v as f64).collect(),
+            )],
+            run.target_grid()
+                .map(|t| t.iter().map(|&v| v as f64).collect()),
             (
                 coords.iter().map(|&v| v as f64).collect(),
                 (0..data.n_train()).map(train_value).collect(),
             ),
-        ));
+        );
+        tables.push(table);
+        figures.push(figure);
     } else {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
         let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();
