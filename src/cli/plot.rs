@@ -89,6 +89,13 @@ pub fn tick(v: f64) -> String {
     }
 }
 
+/// A tick label on an axis spanning `r`: as [`tick`], with a tick at zero that rounding left a
+/// hair away from it (a linear axis's k·step) shown as 0.
+pub fn axis_tick(v: f64, r: [f64; 2]) -> String {
+    let zero = r[0] <= 0.0 && r[1] >= 0.0 && v.abs() <= 1e-9 * r[0].abs().max(r[1].abs());
+    if zero { "0".into() } else { tick(v) }
+}
+
 /// The span of `values` (finite and, on a log axis, positive), or `None` when there is none.
 fn span(values: impl Iterator<Item = f64>, log: bool) -> Option<[f64; 2]> {
     values
@@ -260,8 +267,8 @@ where
         .y_desc(p.y_label.as_str())
         .axis_desc_style((FONT, 16).into_font().color(&INK))
         .label_style((FONT, 13).into_font().color(&INK))
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| axis_tick(*v, xr))
+        .y_label_formatter(&|v| axis_tick(*v, yr))
         .bold_line_style(RGBColor(225, 225, 225))
         .light_line_style(RGBColor(245, 245, 245))
         .axis_style(MARK)
@@ -595,8 +602,8 @@ where
         .y_desc(h.y_label.as_str())
         .axis_desc_style((FONT, 16).into_font().color(&INK))
         .label_style((FONT, 13).into_font().color(&INK))
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| axis_tick(*v, [ex[0], ex[ex.len() - 1]]))
+        .y_label_formatter(&|v| axis_tick(*v, [ey[0], ey[ey.len() - 1]]))
         .axis_style(MARK)
         .draw()
         .map_err(msg)?;
@@ -973,6 +980,12 @@ mod tests {
         assert_eq!(tick(2e-5), "2e-5");
         assert_eq!(tick(1.5e6), "1.5e6");
         assert_eq!(tick(0.30000000000000004), "0.3");
+        assert_eq!(axis_tick(6.938893903907228e-18, [-0.05, 0.15]), "0");
+        assert_eq!(
+            axis_tick(1e-20, [1e-23, 1.0]),
+            "1e-20",
+            "a log axis keeps its small ticks"
+        );
     }
 
     #[test]
