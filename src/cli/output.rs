@@ -167,6 +167,128 @@ pub struct HeatPlot {
     pub points: Vec<(f64, f64, f64)>,
 }
 
+/// Columns of numbers over a shared x (the step, say): one table of them all and line plots of
+/// any of them, so that a panel's CSV and its figure hold the same numbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    x_name: String,
+    x: Vec<f64>,
+    columns: Vec<(String, Vec<f64>)>,
+}
+
+impl Columns {
+    /// No columns yet over `x`, whose column is named `x_name`.
+    pub fn new(x_name: &str, x: Vec<f64>) -> Columns {
+        Columns {
+            x_name: x_name.to_string(),
+            x,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Adds the column `name`: one value per x.
+    pub fn with(mut self, name: impl Into<String>, y: Vec<f64>) -> Columns {
+        self.columns.push((name.into(), y));
+        self
+    }
+
+    /// The table `name`: x, then every column in the order added.
+    pub fn table(&self, name: &str) -> Table {
+        let mut columns = vec![self.x_name.clone()];
+        columns.extend(self.columns.iter().map(|(n, _)| n.clone()));
+        Table {
+            name: name.into(),
+            columns,
+            rows: (0..self.x.len())
+                .map(|i| {
+                    let mut row = vec![Cell::Num(self.x[i])];
+                    row.extend(self.columns.iter().map(|(_, y)| Cell::Num(y[i])));
+                    row
+                })
+                .collect(),
+        }
+    }
+
+    /// `plot` with one series against x for each `(column, label, style)`, after the series it
+    /// holds.
+    pub fn lines(&self, mut plot: LinePlot, series: &[(&str, &str, Style)]) -> Figure {
+        for &(column, label, style) in series {
+            plot.series.push(self.series(column, label, style));
+        }
+        Figure::Lines(plot)
+    }
+
+    /// Column `column` against x as a series. Naming a column not added is a bug in the caller
+    /// and panics.
+    pub fn series(&self, column: &str, label: &str, style: Style) -> Series {
+        let (_, y) = self
+            .columns
+            .iter()
+            .find(|(n, _)| n == column)
+            .unwrap_or_else(|| panic!("no column {column} to draw"));
+        Series {
+            label: label.into(),
+            x: self.x.clone(),
+            y: y.clone(),
+            err: None,
+            style,
+        }
+    }
+
+    /// The table and the line plot of every column, both named `plot.name`; `labels` gives
+    /// each column's series label and style, in the columns' order.
+    pub fn table_and_lines(&self, plot: LinePlot, labels: &[(&str, Style)]) -> (Table, Figure) {
+        assert_eq!(labels.len(), self.columns.len(), "a label per column");
+        let series: Vec<(&str, &str, Style)> = self
+            .columns
+            .iter()
+            .zip(labels)
+            .map(|((n, _), &(label, style))| (n.as_str(), label, style))
+            .collect();
+        (self.table(&plot.name), self.lines(plot, &series))
+    }
+}
+
+/// The table and the heat map of a confusion matrix over the classes `names`: `counts` is
+/// row-major, row t the points of true class t; `title` and the colour's label `what` say
+/// which points it counts.
+pub fn confusion(names: &[String], counts: &[f64], title: &str, what: &str) -> (Table, Figure) {
+    let kc = names.len();
+    let mut columns = vec!["true class".to_string()];
+    columns.extend(names.iter().map(|n| format!("predicted {n}")));
+    let table = Table {
+        name: "confusion".into(),
+        columns,
+        rows: (0..kc)
+            .map(|t| {
+                let mut row = vec![Cell::Text(names[t].clone())];
+                row.extend((0..kc).map(|p| Cell::from(counts[t * kc + p])));
+                row
+            })
+            .collect(),
+    };
+    let idx: Vec<f64> = (0..kc).map(|c| c as f64).collect();
+    let figure = Figure::Heatmap(HeatPlot {
+        name: "confusion".into(),
+        title: title.into(),
+        x_label: "predicted class".into(),
+        y_label: "true class".into(),
+        xs: idx.clone(),
+        ys: idx,
+        values: counts.to_vec(),
+        value_label: what.into(),
+        ..HeatPlot::default()
+    });
+    (table, figure)
+}
+
+/// The vertical mark of a divergence at step `s`, or none.
+pub fn diverged_mark(diverged: Option<u64>) -> Vec<(f64, String)> {
+    diverged
+        .map(|s| vec![(s as f64, format!("diverged at step {s}"))])
+        .unwrap_or_default()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
@@ -379,6 +501,61 @@ fn check_stem(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_give_a_table_and_lines_of_the_same_numbers() {
+        let cols = Columns::new("step", vec![0.0, 5.0])
+            .with("train", vec![1.0, f64::NAN])
+            .with("test", vec![2.0, 3.0]);
+        assert_eq!(
+            cols.table("losses").to_csv(),
+            "step,train,test\n0,1,2\n5,,3\n"
+        );
+        let Figure::Lines(plot) = cols.lines(
+            LinePlot {
+                name: "losses".into(),
+                ..LinePlot::default()
+            },
+            &[("test", "held out", Style::Dashed)],
+        ) else {
+            panic!("a line plot")
+        };
+        assert_eq!(plot.series.len(), 1);
+        assert_eq!(plot.series[0].label, "held out");
+        assert_eq!(plot.series[0].x, [0.0, 5.0]);
+        assert_eq!(plot.series[0].y, [2.0, 3.0]);
+        assert_eq!(plot.series[0].style, Style::Dashed);
+        let (table, figure) = cols.table_and_lines(
+            LinePlot {
+                name: "both".into(),
+                ..LinePlot::default()
+            },
+            &[("a", Style::Line), ("b", Style::Line)],
+        );
+        assert_eq!(table.name, "both");
+        assert_eq!(figure.name(), "both");
+        let Figure::Lines(plot) = figure else {
+            panic!("a line plot")
+        };
+        assert_eq!(plot.series[1].label, "b");
+        assert!(plot.series[0].y[1].is_nan());
+    }
+
+    #[test]
+    fn a_confusion_matrix_reads_by_true_class() {
+        let names = ["a".to_string(), "b".to_string()];
+        let (table, figure) = confusion(&names, &[3.0, 1.0, 0.0, 4.0], "Confusion", "points");
+        assert_eq!(
+            table.to_csv(),
+            "true class,predicted a,predicted b\na,3,1\nb,0,4\n"
+        );
+        let Figure::Heatmap(heat) = figure else {
+            panic!("a heat map")
+        };
+        assert_eq!(heat.xs, [0.0, 1.0]);
+        assert_eq!(heat.values, [3.0, 1.0, 0.0, 4.0]);
+        assert_eq!(heat.value_label, "points");
+    }
 
     #[test]
     fn numbers_are_written_in_the_shortest_form_that_reads_back() {

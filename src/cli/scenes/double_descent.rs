@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::cli::scenes::cpu_only_note;
 use crate::cli::{
     Cell, Figure, Headless, LinePlot, Progress, RunOptions, SceneOutput, Series, Settings, Style,
     Table, par,
@@ -22,9 +23,8 @@ use crate::data::digits::{self, Digits};
 use crate::error::Result;
 use crate::scenes::double_descent::{
     DataSource, DoubleDescent as Session, DoubleDescentConfig, IsotropicConfig, IsotropicReport,
-    Report, Sweep, isotropic_curves, isotropic_monte_carlo,
+    Report, SeedCurves, Sweep, isotropic_curves, isotropic_monte_carlo,
 };
-use crate::session::device::BackendChoice;
 
 /// The isotropic model's n (the page's `ISO_N`).
 pub const ISO_N: usize = 100;
@@ -87,17 +87,6 @@ impl MeanSe {
     }
 }
 
-/// One seed's curves, as the page's report holds them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SeedRow {
-    pub seed: u64,
-    pub train_mse: Vec<f64>,
-    pub test_mse: Vec<f64>,
-    pub norm: Vec<f64>,
-    pub test_error: Option<Vec<f64>>,
-}
-
 /// The sweep's axes, theory and per-seed curves (the page's `pooled.base`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -109,7 +98,7 @@ pub struct Base {
     pub params: Vec<usize>,
     pub outputs: usize,
     pub threshold_params: usize,
-    pub per_seed: Vec<SeedRow>,
+    pub per_seed: Vec<SeedCurves>,
     pub theory: Option<Vec<f64>>,
     pub theory_kernel_limit: Option<f64>,
     pub theory_optimal_ridge: Option<f64>,
@@ -134,19 +123,9 @@ impl Pooled {
     /// theory of the first, the per-seed curves of all.
     pub fn of(reports: &[Report]) -> Option<Pooled> {
         let first = reports.first()?;
-        let per_seed: Vec<SeedRow> = reports
-            .iter()
-            .flat_map(|r| &r.per_seed)
-            .map(|s| SeedRow {
-                seed: s.seed,
-                train_mse: s.train_mse.clone(),
-                test_mse: s.test_mse.clone(),
-                norm: s.norm.clone(),
-                test_error: s.test_error.clone(),
-            })
-            .collect();
+        let per_seed: Vec<SeedCurves> = reports.iter().flat_map(|r| &r.per_seed).cloned().collect();
         let len = first.ratio.len();
-        let pool = |f: fn(&SeedRow) -> &[f64]| MeanSe::of(per_seed.iter().map(f), len);
+        let pool = |f: fn(&SeedCurves) -> &[f64]| MeanSe::of(per_seed.iter().map(f), len);
         let digits = per_seed.iter().any(|r| r.test_error.is_some());
         Some(Pooled {
             seeds_done: per_seed.len(),
@@ -384,9 +363,10 @@ impl Headless for DoubleDescent {
         let (config, note) = engine_config(settings)?;
         let report = report(&config, options, progress)?;
         let mut notes: Vec<String> = note.into_iter().collect();
-        if options.backend == BackendChoice::Gpu {
-            notes.push("The double-descent scene runs on the CPU (it has no GPU path).".into());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "The double-descent scene runs on the CPU (it has no GPU path).",
+        ));
         Ok(SceneOutput {
             report: serde_json::to_value(&report).expect("a report serialises"),
             summary: summary(&report.pooled),

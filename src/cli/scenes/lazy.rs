@@ -13,7 +13,8 @@
 
 use serde_json::json;
 
-use crate::cli::scenes::playground::report_steps;
+use crate::cli::output::Columns;
+use crate::cli::scenes::{cpu_only_note, fit, report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table, par,
@@ -24,7 +25,6 @@ use crate::scenes::lazy::{
     self, Fit, GridPredictions, LazyConfig, LazyReport, LazyRich, SLOPE_MIN_WIDTH, SweepRun,
     WidthSweep, sweep_run,
 };
-use crate::session::device::BackendChoice;
 
 /// Steps the live run takes when `--steps` is not given.
 pub const DEFAULT_STEPS: u64 = 1000;
@@ -84,9 +84,10 @@ impl Headless for Lazy {
             ));
         }
         let mut notes = Vec::new();
-        if options.backend == BackendChoice::Gpu {
-            notes.push("Lazy or rich has no GPU path: it runs on the CPU.".to_string());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "Lazy or rich has no GPU path: it runs on the CPU.",
+        ));
         // The memory estimate against the command line's limit (the scene checks its own too).
         config
             .run
@@ -119,21 +120,15 @@ pub fn train(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(Vec<LazyReport>, LazyReport)> {
-    let mut report = live.evaluate()?;
-    let mut history = vec![report.clone()];
-    progress.start("training", steps);
-    let mut done = 0;
-    for at in report_steps(EARLY_STEPS, LATE_CHUNKS, steps) {
-        options.check_cancel()?;
-        report = live.advance(at - done)?;
-        progress.inc(at - done);
-        done = at;
-        if report.diverged.is_some() {
-            break;
-        }
-        history.push(report.clone());
-    }
-    Ok((history, report))
+    let first = live.evaluate()?;
+    train_in_chunks(
+        first,
+        &report_steps(EARLY_STEPS, LATE_CHUNKS, steps),
+        options,
+        progress,
+        |k| live.advance(k),
+        |r| r.diverged.is_some(),
+    )
 }
 
 /// Every network of `sweep` (in its order), on `options.threads` threads: each is
@@ -315,90 +310,66 @@ fn output(
     let mut figures = Vec::new();
 
     // Losses of the four models over steps.
-    let mut columns = vec!["step".to_string()];
+    let mut losses = Columns::new("step", steps.clone());
     for m in MODELS {
-        columns.push(format!("{m}TrainLoss"));
-        columns.push(format!("{m}TestLoss"));
+        let over_steps = |loss: fn(&Fit) -> Option<f64>| -> Vec<f64> {
+            history.iter().map(|r| nan_or(loss(model(r, m)))).collect()
+        };
+        losses = losses
+            .with(format!("{m}TrainLoss"), over_steps(|f| f.train_loss))
+            .with(format!("{m}TestLoss"), over_steps(|f| f.test_loss));
     }
-    tables.push(Table {
-        name: "losses".into(),
-        columns,
-        rows: history
-            .iter()
-            .map(|r| {
-                let mut row = vec![Cell::from(r.step as f64)];
-                for m in MODELS {
-                    row.push(Cell::Num(nan_or(model(r, m).train_loss)));
-                    row.push(Cell::Num(nan_or(model(r, m).test_loss)));
-                }
-                row
-            })
-            .collect(),
-    });
-    figures.push(Figure::Lines(LinePlot {
-        name: "losses".into(),
-        title: "Test loss of the four models".into(),
-        x_label: "step".into(),
-        y_label: "test loss".into(),
-        y_log: true,
-        series: MODELS
-            .iter()
-            .map(|&m| Series {
-                label: label(m).into(),
-                x: steps.clone(),
-                y: history
-                    .iter()
-                    .map(|r| nan_or(model(r, m).test_loss))
-                    .collect(),
-                style: if m == "network" {
-                    Style::Line
-                } else {
-                    Style::Dashed
-                },
-                ..Series::default()
-            })
-            .collect(),
-        ..LinePlot::default()
-    }));
+    tables.push(losses.table("losses"));
+    let test_losses: Vec<String> = MODELS.iter().map(|m| format!("{m}TestLoss")).collect();
+    let series: Vec<(&str, &str, Style)> = MODELS
+        .iter()
+        .zip(&test_losses)
+        .map(|(&m, column)| {
+            let style = if m == "network" {
+                Style::Line
+            } else {
+                Style::Dashed
+            };
+            (column.as_str(), label(m), style)
+        })
+        .collect();
+    figures.push(losses.lines(
+        LinePlot {
+            name: "losses".into(),
+            title: "Test loss of the four models".into(),
+            x_label: "step".into(),
+            y_label: "test loss".into(),
+            y_log: true,
+            ..LinePlot::default()
+        },
+        &series,
+    ));
 
     // How far the weights and the kernel move.
-    tables.push(Table {
-        name: "lazy".into(),
-        columns: ["step", "weightChange", "kernelDistance"]
-            .map(String::from)
-            .to_vec(),
-        rows: history
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::from(r.step as f64),
-                    r.weight_change.into(),
-                    r.kernel_distance.into(),
-                ]
-            })
-            .collect(),
-    });
-    figures.push(Figure::Lines(LinePlot {
-        name: "lazy".into(),
-        title: "How far training moves".into(),
-        x_label: "step".into(),
-        y_label: "relative change".into(),
-        series: vec![
-            Series {
-                label: "weight change ‖θ_t − θ₀‖/‖θ₀‖".into(),
-                x: steps.clone(),
-                y: history.iter().map(|r| r.weight_change).collect(),
-                ..Series::default()
+    let (table, figure) = Columns::new("step", steps)
+        .with(
+            "weightChange",
+            history.iter().map(|r| r.weight_change).collect(),
+        )
+        .with(
+            "kernelDistance",
+            history.iter().map(|r| r.kernel_distance).collect(),
+        )
+        .table_and_lines(
+            LinePlot {
+                name: "lazy".into(),
+                title: "How far training moves".into(),
+                x_label: "step".into(),
+                y_label: "relative change".into(),
+                ..LinePlot::default()
             },
-            Series {
-                label: "kernel distance ‖Θ_t − Θ₀‖/‖Θ₀‖".into(),
-                x: steps,
-                y: history.iter().map(|r| r.kernel_distance).collect(),
-                ..Series::default()
-            },
-        ],
-        ..LinePlot::default()
-    }));
+            &[
+                ("weight change ‖θ_t − θ₀‖/‖θ₀‖", Style::Line),
+                ("kernel distance ‖Θ_t − Θ₀‖/‖Θ₀‖", Style::Line),
+            ],
+        );
+    tables.push(table);
+    figures.push(figure);
 
     // The four models on the grid, with the training points.
     let spec = &pg.grid;
@@ -412,59 +383,22 @@ fn output(
     };
     if spec.dim == 1 {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
-        let target = pg.target_grid();
-        let mut columns = vec!["x".to_string()];
-        columns.extend(MODELS.iter().map(|m| m.to_string()));
-        if target.is_some() {
-            columns.push("target".into());
-        }
-        tables.push(Table {
-            name: "fit".into(),
-            columns,
-            rows: (0..spec.size)
-                .map(|i| {
-                    let mut row = vec![Cell::from(xs[i])];
-                    row.extend(MODELS.iter().map(|&m| Cell::from(by_model(m)[i])));
-                    if let Some(t) = &target {
-                        row.push(Cell::from(t[i]));
-                    }
-                    row
-                })
+        let (table, figure) = fit(
+            "The four fits",
+            xs,
+            MODELS
+                .iter()
+                .map(|&m| (m, label(m), by_model(m).iter().map(|&v| v as f64).collect()))
                 .collect(),
-        });
-        let mut series: Vec<Series> = MODELS
-            .iter()
-            .map(|&m| Series {
-                label: label(m).into(),
-                x: xs.clone(),
-                y: by_model(m).iter().map(|&v| v as f64).collect(),
-                ..Series::default()
-            })
-            .collect();
-        if let Some(t) = target {
-            series.push(Series {
-                label: "target".into(),
-                x: xs,
-                y: t.iter().map(|&v| v as f64).collect(),
-                style: Style::Dashed,
-                ..Series::default()
-            });
-        }
-        series.push(Series {
-            label: "training points".into(),
-            x: data.x_train.iter().map(|&v| v as f64).collect(),
-            y: data.y_train.iter().map(|&v| v as f64).collect(),
-            style: Style::Points,
-            ..Series::default()
-        });
-        figures.push(Figure::Lines(LinePlot {
-            name: "fit".into(),
-            title: "The four fits".into(),
-            x_label: "x".into(),
-            y_label: "f(x)".into(),
-            series,
-            ..LinePlot::default()
-        }));
+            pg.target_grid()
+                .map(|t| t.iter().map(|&v| v as f64).collect()),
+            (
+                data.x_train.iter().map(|&v| v as f64).collect(),
+                data.y_train.iter().map(|&v| v as f64).collect(),
+            ),
+        );
+        tables.push(table);
+        figures.push(figure);
     } else {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
         let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();

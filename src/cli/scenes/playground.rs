@@ -19,9 +19,11 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
+use crate::cli::output::{self, Columns, diverged_mark};
+use crate::cli::scenes::{fit, report_steps, train_in_chunks};
 use crate::cli::{
-    Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
-    Settings, Style, Table,
+    Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Settings, Style,
+    Table,
 };
 use crate::data::digits::Digits;
 use crate::data::{DatasetKind, Task};
@@ -186,21 +188,6 @@ impl Point {
     }
 }
 
-/// The steps after which a run of `steps` steps reports: every step up to `early`, then at
-/// most `late_chunks` equal chunks (the last one shorter) up to `steps`.
-pub fn report_steps(early: u64, late_chunks: u64, steps: u64) -> Vec<u64> {
-    let mut at: Vec<u64> = (1..=early.min(steps)).collect();
-    if steps > early {
-        let chunk = (steps - early).div_ceil(late_chunks.max(1));
-        let mut s = early;
-        while s < steps {
-            s = (s + chunk).min(steps);
-            at.push(s);
-        }
-    }
-    at
-}
-
 /// Builds the run on `backend`, trains it as the page does for `steps` steps and reads the
 /// grid, on any backend.
 fn train<B: Backend>(
@@ -224,20 +211,15 @@ fn train<B: Backend>(
         "gpu"
     };
     let first = block_on(run.evaluate_async())?;
-    let mut history = vec![Point::of(&first)];
-    let mut report = first;
-    progress.start("training", steps);
-    let mut done = 0;
-    for at in report_steps(early, LATE_CHUNKS, steps) {
-        options.check_cancel()?;
-        report = block_on(run.advance_async(at - done))?;
-        progress.inc(at - done);
-        done = at;
-        if report.diverged.is_some() {
-            break;
-        }
-        history.push(Point::of(&report));
-    }
+    let (reports, report) = train_in_chunks(
+        first,
+        &report_steps(early, LATE_CHUNKS, steps),
+        options,
+        progress,
+        |k| block_on(run.advance_async(k)),
+        |r| r.diverged.is_some(),
+    )?;
+    let history: Vec<Point> = reports.iter().map(Point::of).collect();
     let grid = block_on(run.predict_grid_async())?;
     Ok(output(&run, &report, &history, &grid, backend_name))
 }
@@ -315,88 +297,54 @@ fn output<B: Backend>(
     }
 
     // The losses (and accuracies) over steps.
-    let acc_cell = |a: Option<f64>| Cell::Num(a.unwrap_or(nan));
-    let losses = Table {
-        name: "losses".into(),
-        columns: [
-            "step",
-            "trainLoss",
-            "testLoss",
+    let losses = Columns::new("step", history.iter().map(|p| p.step as f64).collect())
+        .with("trainLoss", history.iter().map(|p| p.train_loss).collect())
+        .with("testLoss", history.iter().map(|p| p.test_loss).collect())
+        .with(
             "trainAccuracy",
+            history.iter().map(|p| p.train_acc.unwrap_or(nan)).collect(),
+        )
+        .with(
             "testAccuracy",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: history
-            .iter()
-            .map(|p| {
-                vec![
-                    Cell::from(p.step as f64),
-                    p.train_loss.into(),
-                    p.test_loss.into(),
-                    acc_cell(p.train_acc),
-                    acc_cell(p.test_acc),
-                ]
-            })
-            .collect(),
-    };
-    let steps: Vec<f64> = history.iter().map(|p| p.step as f64).collect();
-    let diverged_mark = report
-        .diverged
-        .map(|s| vec![(s as f64, format!("diverged at step {s}"))])
-        .unwrap_or_default();
+            history.iter().map(|p| p.test_acc.unwrap_or(nan)).collect(),
+        );
+    let diverged_mark = diverged_mark(report.diverged);
     let loss_label = match config.loss {
         crate::nn::loss::Loss::CrossEntropy => "cross-entropy loss",
         _ => "squared loss",
     };
-    let mut figures = vec![Figure::Lines(LinePlot {
-        name: "losses".into(),
-        title: "Loss".into(),
-        x_label: "step".into(),
-        y_label: loss_label.into(),
-        y_log: true,
-        x_marks: diverged_mark.clone(),
-        series: vec![
-            Series {
-                label: "train".into(),
-                x: steps.clone(),
-                y: history.iter().map(|p| p.train_loss).collect(),
-                ..Series::default()
-            },
-            Series {
-                label: "test".into(),
-                x: steps.clone(),
-                y: history.iter().map(|p| p.test_loss).collect(),
-                ..Series::default()
-            },
-        ],
-        ..LinePlot::default()
-    })];
-    let mut tables = vec![losses];
-    if classification {
-        figures.push(Figure::Lines(LinePlot {
-            name: "accuracy".into(),
-            title: "Accuracy".into(),
+    let mut figures = vec![losses.lines(
+        LinePlot {
+            name: "losses".into(),
+            title: "Loss".into(),
             x_label: "step".into(),
-            y_label: "accuracy".into(),
-            y_range: Some([0.0, 1.0]),
-            x_marks: diverged_mark,
-            series: vec![
-                Series {
-                    label: "train".into(),
-                    x: steps.clone(),
-                    y: history.iter().map(|p| p.train_acc.unwrap_or(nan)).collect(),
-                    ..Series::default()
-                },
-                Series {
-                    label: "test".into(),
-                    x: steps,
-                    y: history.iter().map(|p| p.test_acc.unwrap_or(nan)).collect(),
-                    ..Series::default()
-                },
-            ],
+            y_label: loss_label.into(),
+            y_log: true,
+            x_marks: diverged_mark.clone(),
             ..LinePlot::default()
-        }));
+        },
+        &[
+            ("trainLoss", "train", Style::Line),
+            ("testLoss", "test", Style::Line),
+        ],
+    )];
+    let mut tables = vec![losses.table("losses")];
+    if classification {
+        figures.push(losses.lines(
+            LinePlot {
+                name: "accuracy".into(),
+                title: "Accuracy".into(),
+                x_label: "step".into(),
+                y_label: "accuracy".into(),
+                y_range: Some([0.0, 1.0]),
+                x_marks: diverged_mark,
+                ..LinePlot::default()
+            },
+            &[
+                ("trainAccuracy", "train", Style::Line),
+                ("testAccuracy", "test", Style::Line),
+            ],
+        ));
     }
 
     // The network on its grid, with the training points.
@@ -410,55 +358,23 @@ fn output<B: Backend>(
     };
     if spec.dim == 1 {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
-        let f: Vec<f64> = grid.iter().map(|&v| v as f64).collect();
-        let target = run.target_grid();
-        let mut columns = vec!["x".to_string(), "f".to_string()];
-        if target.is_some() {
-            columns.push("target".into());
-        }
-        tables.push(Table {
-            name: "fit".into(),
-            columns,
-            rows: (0..spec.size)
-                .map(|i| {
-                    let mut row = vec![Cell::from(xs[i]), Cell::from(f[i])];
-                    if let Some(t) = &target {
-                        row.push(Cell::from(t[i]));
-                    }
-                    row
-                })
-                .collect(),
-        });
-        let mut series = vec![Series {
-            label: "network f(x)".into(),
-            x: xs.clone(),
-            y: f,
-            ..Series::default()
-        }];
-        if let Some(t) = target {
-            series.push(Series {
-                label: "target".into(),
-                x: xs,
-                y: t.iter().map(|&v| v as f64).collect(),
-                style: Style::Dashed,
-                ..Series::default()
-            });
-        }
-        series.push(Series {
-            label: "training points".into(),
-            x: coords.iter().map(|&v| v as f64).collect(),
-            y: (0..data.n_train()).map(train_value).collect(),
-            style: Style::Points,
-            ..Series::default()
-        });
-        figures.push(Figure::Lines(LinePlot {
-            name: "fit".into(),
-            title: "Fitted function".into(),
-            x_label: "x".into(),
-            y_label: "f(x)".into(),
-            series,
-            ..LinePlot::default()
-        }));
+        let (table, figure) = fit(
+            "Fitted function",
+            xs,
+            vec![(
+                "f",
+                "network f(x)",
+                grid.iter().map(|&v| v as f64).collect(),
+            )],
+            run.target_grid()
+                .map(|t| t.iter().map(|&v| v as f64).collect()),
+            (
+                coords.iter().map(|&v| v as f64).collect(),
+                (0..data.n_train()).map(train_value).collect(),
+            ),
+        );
+        tables.push(table);
+        figures.push(figure);
     } else {
         let xs: Vec<f64> = (0..spec.size).map(|i| spec.coord(0, i) as f64).collect();
         let ys: Vec<f64> = (0..spec.size).map(|i| spec.coord(1, i) as f64).collect();
@@ -548,31 +464,15 @@ fn output<B: Backend>(
     if let Some(confusion) = report.confusion.as_ref().filter(|_| data.classes >= 3) {
         let kc = (confusion.len() as f64).sqrt().round() as usize;
         let names: Vec<String> = (0..kc).map(|c| class_name(&data.class_names, c)).collect();
-        let mut columns = vec!["true class".to_string()];
-        columns.extend(names.iter().map(|n| format!("predicted {n}")));
-        tables.push(Table {
-            name: "confusion".into(),
-            columns,
-            rows: (0..kc)
-                .map(|t| {
-                    let mut row = vec![Cell::Text(names[t].clone())];
-                    row.extend((0..kc).map(|p| Cell::from(confusion[t * kc + p] as f64)));
-                    row
-                })
-                .collect(),
-        });
-        let idx: Vec<f64> = (0..kc).map(|c| c as f64).collect();
-        figures.push(Figure::Heatmap(HeatPlot {
-            name: "confusion".into(),
-            title: "Confusion matrix (test set)".into(),
-            x_label: "predicted class".into(),
-            y_label: "true class".into(),
-            xs: idx.clone(),
-            ys: idx,
-            values: confusion.iter().map(|&c| c as f64).collect(),
-            value_label: "test points".into(),
-            ..HeatPlot::default()
-        }));
+        let counts: Vec<f64> = confusion.iter().map(|&c| c as f64).collect();
+        let (table, figure) = output::confusion(
+            &names,
+            &counts,
+            "Confusion matrix (test set)",
+            "test points",
+        );
+        tables.push(table);
+        figures.push(figure);
     }
     if config.data.dataset == DatasetKind::Digits {
         tables.push(Table {

@@ -5,13 +5,13 @@
 //! takes `--steps` steps ([`DEFAULT_STEPS`] when not given), fewer when the network diverges.
 //! The phase diagram is the `step/phase` table's driver ([`super::phase`]).
 
+use crate::cli::scenes::cpu_only_note;
 use crate::cli::{
     Cell, Figure, Headless, LinePlot, Progress, RunOptions, SceneOutput, Series, Settings, Style,
     Table,
 };
 use crate::error::Result;
 use crate::scenes::step_size::{Regime, StepSize, StepSizeConfig, StepSizeReport};
-use crate::session::device::BackendChoice;
 
 /// Steps of a run when `--steps` is not given: past the catapult's spike and settling at the
 /// defaults (η = 1.5 η₀), and enough for the sharpness to reach 2/η.
@@ -68,9 +68,10 @@ impl Headless for Step {
         if let Some(k) = r.diverged {
             notes.push(format!("The network diverged at step {k}."));
         }
-        if options.backend == BackendChoice::Gpu {
-            notes.push("The step-size live run runs on the CPU (it has no GPU path).".into());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "The step-size live run runs on the CPU (it has no GPU path).",
+        ));
         Ok(SceneOutput {
             report: serde_json::json!({ "report": r }),
             summary: summary(&r),

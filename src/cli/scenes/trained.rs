@@ -7,6 +7,7 @@
 //! numbers as the page's sweep gives that cell) and recorded in one sweep, whose report is the
 //! page's. Ctrl-C stops between chunks of [`CHUNK_STEPS`] steps.
 
+use crate::cli::scenes::cpu_only_note;
 use crate::cli::{
     Cell, Figure, Headless, LinePlot, Progress, RunOptions, SceneOutput, Series, Settings, Style,
     Table, par,
@@ -14,7 +15,6 @@ use crate::cli::{
 use crate::error::Result;
 use crate::scenes::double_descent::trained::{Report, TrainedSweep, TrainedSweepConfig};
 use crate::session::budget::TRAINED_SWEEP_WORK;
-use crate::session::device::BackendChoice;
 
 /// Steps between two checks for Ctrl-C within a cell.
 pub const CHUNK_STEPS: u64 = 250;
@@ -76,9 +76,10 @@ impl Headless for Trained {
                 sweep.cells_total()
             ));
         }
-        if options.backend == BackendChoice::Gpu {
-            notes.push("The trained-networks sweep runs on the CPU (it has no GPU path).".into());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "The trained-networks sweep runs on the CPU (it has no GPU path).",
+        ));
         Ok(SceneOutput {
             report: serde_json::to_value(&report).expect("a report serialises"),
             summary: summary(&report),

@@ -13,7 +13,9 @@
 
 use serde_json::json;
 
-use crate::cli::scenes::playground::{digits, report_steps, table_refused};
+use crate::cli::output::{Columns, confusion, diverged_mark};
+use crate::cli::scenes::playground::{digits, table_refused};
+use crate::cli::scenes::{cpu_only_note, report_steps, train_in_chunks};
 use crate::cli::{
     Cell, Figure, Headless, HeatPlot, LinePlot, Progress, RunOptions, SceneOutput, Series,
     Settings, Style, Table, par,
@@ -25,7 +27,6 @@ use crate::scenes::weak_labels::{
     self as scene, BagPoint, CellResult, Reference, WeakConfig, WeakData, WeakReport, argmax_rows,
     bag_sizes, weak_cell, weak_mean_map_curve, weak_reference,
 };
-use crate::session::device::BackendChoice;
 use crate::session::run::DataSource;
 
 /// The live run reports after every step up to this one.
@@ -164,9 +165,10 @@ impl Headless for WeakLabels {
         let config: WeakConfig = settings.config()?;
         let source = source_for(&config)?;
         let mut notes = Vec::new();
-        if options.backend == BackendChoice::Gpu {
-            notes.push("Weak labels has no GPU path: it runs on the CPU.".to_string());
-        }
+        notes.extend(cpu_only_note(
+            options,
+            "Weak labels has no GPU path: it runs on the CPU.",
+        ));
         let steps = options.steps.unwrap_or(config.steps);
         let mut live = scene::WeakLabels::new(config.clone(), &source)?;
         let (history, report, diverged_at) = train(&mut live, steps, options, progress)?;
@@ -200,25 +202,18 @@ pub fn train(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(Vec<WeakReport>, WeakReport, Option<u64>)> {
-    let mut report = live.evaluate();
-    let mut history = vec![report.clone()];
-    progress.start("training", steps);
-    let mut done = 0;
-    for at in report_steps(EARLY_STEPS, LATE_CHUNKS, steps) {
-        options.check_cancel()?;
-        report = live.advance(at - done);
-        progress.inc(at - done);
-        done = at;
-        if report.diverged.is_some() {
-            // The trainer stands at the step whose loss diverged.
-            return Ok((history, report, Some(live.step())));
-        }
-        history.push(report.clone());
-    }
-    if report.diverged.is_some() {
-        return Ok((history, report, Some(live.step())));
-    }
-    Ok((history, report, None))
+    let first = live.evaluate();
+    let (history, report) = train_in_chunks(
+        first,
+        &report_steps(EARLY_STEPS, LATE_CHUNKS, steps),
+        options,
+        progress,
+        |k| Ok(live.advance(k)),
+        |r| r.diverged.is_some(),
+    )?;
+    // A diverged trainer stands at the step whose loss diverged.
+    let diverged_at = report.diverged.is_some().then(|| live.step());
+    Ok((history, report, diverged_at))
 }
 
 /// The live run's pieces for [`output`].
@@ -490,90 +485,55 @@ fn output(
 
     // The live run over steps.
     let steps: Vec<f64> = live.history.iter().map(|r| r.step as f64).collect();
-    let diverged_mark = live
-        .diverged_at
-        .map(|s| vec![(s as f64, format!("diverged at step {s}"))])
-        .unwrap_or_default();
-    tables.push(Table {
-        name: "bag-loss".into(),
-        columns: ["step", "bagLoss", "bagLossFloor"]
-            .map(String::from)
-            .to_vec(),
-        rows: live
-            .history
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::from(r.step as f64),
-                    r.bag_loss.into(),
-                    r.bag_loss_floor.into(),
-                ]
-            })
-            .collect(),
-    });
-    figures.push(Figure::Lines(LinePlot {
-        name: "bag-loss".into(),
-        title: "The live run: bag loss".into(),
-        x_label: "step".into(),
-        y_label: "bag loss".into(),
-        x_marks: diverged_mark.clone(),
-        series: vec![
-            Series {
-                label: "bag loss".into(),
-                x: steps.clone(),
-                y: live.history.iter().map(|r| r.bag_loss).collect(),
-                ..Series::default()
+    let diverged_mark = diverged_mark(live.diverged_at);
+    let (table, figure) = Columns::new("step", steps.clone())
+        .with("bagLoss", live.history.iter().map(|r| r.bag_loss).collect())
+        .with(
+            "bagLossFloor",
+            live.history.iter().map(|r| r.bag_loss_floor).collect(),
+        )
+        .table_and_lines(
+            LinePlot {
+                name: "bag-loss".into(),
+                title: "The live run: bag loss".into(),
+                x_label: "step".into(),
+                y_label: "bag loss".into(),
+                x_marks: diverged_mark.clone(),
+                ..LinePlot::default()
             },
-            Series {
-                label: "least reachable (mean entropy of the proportions)".into(),
-                x: steps.clone(),
-                y: live.history.iter().map(|r| r.bag_loss_floor).collect(),
-                style: Style::Dashed,
-                ..Series::default()
+            &[
+                ("bag loss", Style::Line),
+                (
+                    "least reachable (mean entropy of the proportions)",
+                    Style::Dashed,
+                ),
+            ],
+        );
+    tables.push(table);
+    figures.push(figure);
+    let (table, figure) = Columns::new("step", steps)
+        .with(
+            "trainAccuracy",
+            live.history.iter().map(|r| r.train_accuracy).collect(),
+        )
+        .with(
+            "testAccuracy",
+            live.history.iter().map(|r| r.test_accuracy).collect(),
+        )
+        .table_and_lines(
+            LinePlot {
+                name: "accuracy".into(),
+                title: "The live run: instance accuracy".into(),
+                x_label: "step".into(),
+                y_label: "accuracy".into(),
+                y_range: Some([0.0, 1.0]),
+                x_marks: diverged_mark,
+                ..LinePlot::default()
             },
-        ],
-        ..LinePlot::default()
-    }));
-    tables.push(Table {
-        name: "accuracy".into(),
-        columns: ["step", "trainAccuracy", "testAccuracy"]
-            .map(String::from)
-            .to_vec(),
-        rows: live
-            .history
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::from(r.step as f64),
-                    r.train_accuracy.into(),
-                    r.test_accuracy.into(),
-                ]
-            })
-            .collect(),
-    });
-    figures.push(Figure::Lines(LinePlot {
-        name: "accuracy".into(),
-        title: "The live run: instance accuracy".into(),
-        x_label: "step".into(),
-        y_label: "accuracy".into(),
-        y_range: Some([0.0, 1.0]),
-        x_marks: diverged_mark,
-        series: vec![
-            Series {
-                label: "training instances".into(),
-                x: steps.clone(),
-                y: live.history.iter().map(|r| r.train_accuracy).collect(),
-                ..Series::default()
-            },
-            Series {
-                label: "test".into(),
-                x: steps,
-                y: live.history.iter().map(|r| r.test_accuracy).collect(),
-                ..Series::default()
-            },
-        ],
-        ..LinePlot::default()
-    }));
+            &[("training instances", Style::Line), ("test", Style::Line)],
+        );
+    tables.push(table);
+    figures.push(figure);
 
     // The bags: reported and true proportions.
     let m = proportions.bags;
@@ -611,32 +571,16 @@ fn output(
     }));
 
     // The confusion matrix of the test instances.
-    let kc = live.confusion.classes;
-    let mut columns = vec!["true class".to_string()];
-    columns.extend((0..kc).map(|c| format!("predicted {}", name(c))));
-    tables.push(Table {
-        name: "confusion".into(),
-        columns,
-        rows: (0..kc)
-            .map(|t| {
-                let mut row = vec![Cell::Text(name(t))];
-                row.extend((0..kc).map(|p| Cell::from(live.confusion.counts[t * kc + p] as f64)));
-                row
-            })
-            .collect(),
-    });
-    let idx: Vec<f64> = (0..kc).map(|c| c as f64).collect();
-    figures.push(Figure::Heatmap(HeatPlot {
-        name: "confusion".into(),
-        title: "Confusion matrix (test instances)".into(),
-        x_label: "predicted class".into(),
-        y_label: "true class".into(),
-        xs: idx.clone(),
-        ys: idx,
-        values: live.confusion.counts.iter().map(|&c| c as f64).collect(),
-        value_label: "test instances".into(),
-        ..HeatPlot::default()
-    }));
+    let names: Vec<String> = (0..live.confusion.classes).map(name).collect();
+    let counts: Vec<f64> = live.confusion.counts.iter().map(|&c| c as f64).collect();
+    let (table, figure) = confusion(
+        &names,
+        &counts,
+        "Confusion matrix (test instances)",
+        "test instances",
+    );
+    tables.push(table);
+    figures.push(figure);
 
     // The decision regions of a 2-D set, with the instances in bags and their true classes.
     if let (Some(spec), Some(grid), Some(points)) =
