@@ -5,26 +5,32 @@
 //!    sizes 0.25 to 16 η₀, 300 steps per cell on 32 points, the page's "16" grid) with one
 //!    thread and with two: the ratio of the two should be at least 1.8;
 //! 2. the double-descent curve at the page's defaults (n = 300, d = 100, 41 sizes up to
-//!    p = 10n, 5 seeds, 1,000 test points), its seeds on two threads: under 200 ms; beside it
-//!    the same on one thread, and the whole `double-descent` run (with the isotropic panel's
-//!    Monte-Carlo points).
+//!    p = 10n, 5 seeds, 1,000 test points) on two threads: under 200 ms; beside it the same on
+//!    one thread, and the whole `double-descent` run (with the isotropic panel's Monte-Carlo
+//!    points).
 //!
 //! `cargo bench --bench cli` prints the median of several runs of each, wall time beside the
 //! process's CPU time; `cargo bench --bench cli -- phase` keeps the rows whose name contains
 //! "phase". `DESCENT_BENCH_PHASE_STEPS=100` trains fewer steps per cell. Where other processes
 //! hold the cores the wall times say little about the threads, so each threaded figure is also
 //! given as the wall time its pieces' CPU times (each piece timed alone) take on two cores of
-//! its own, handed out as `cli::par::map` hands them out.
+//! its own, handed out as the driver hands them out (`cli::par::map` for the phase diagram's
+//! columns; for the curve, the pieces of each seed that its pool shares between threads).
 //!
 //! Measured on the 2-core machine while other builds held it (load average 8–10, the run got
 //! about 40% of one core): the 16 × 16 diagram's columns take 1,930 ms of CPU in all, the
 //! widest 600 ms, so two free cores finish it in 970 ms, 1.99× faster than one (the two-thread
 //! run used 2,000 ms of CPU against 1,870 ms on one thread: the threads add no work). The
-//! double-descent curve takes about 120 ms of CPU per seed — 42% of it the Householder
-//! reductions of the Gram matrices (`linalg::Tridiagonal`), 30% the feature and Gram
-//! products — so its 5 seeds on 2 threads take 360 ms (3 seeds in a row on one of them), and
-//! even an even split of its 600 ms would take 300: the < 200 ms target is not met on two
-//! cores, and the threads are not why.
+//! double-descent curve takes 105–120 ms of CPU per seed (it varies with the load: the cores'
+//! caches are shared), a third of it the Householder reductions of the Gram matrices
+//! (`linalg::Tridiagonal`) and another third the f32 feature and cross-Gram products, which
+//! run near the core's peak; the rest is the f64 Grams, the data and the re-fits. The driver
+//! splits each seed into its features and Grams, one piece per size's reduction, the cross
+//! Grams and the errors, so that the two threads finish within a few milliseconds of each
+//! other: 585 ms of CPU take 314 ms on two free cores (a whole seed per thread left one
+//! thread 3 seeds, 330–360 ms). The < 200 ms target would need the CPU time itself to fall by
+//! a third, which the reports' bit-for-bit identity (`tests/dd_report_bits.rs`) rules out for
+//! the products' and the reductions' summation orders.
 
 use std::time::Instant;
 
@@ -158,7 +164,9 @@ fn seed_costs(config: &DoubleDescentConfig) -> SeedCosts {
 
 /// The wall time of the seeds of `costs` on `threads` threads that take work as the driver's
 /// pool (`cli::scenes::double_descent::pool`) hands it out: a finished seed's errors first,
-/// else the next piece of the earliest prepared seed, else the next seed's preparation.
+/// else the next seed's preparation while none is being prepared and at most one seed has
+/// pieces left, else the next piece of the earliest prepared seed, else the next seed's
+/// preparation.
 fn pool_span(costs: &[SeedCosts], threads: usize) -> f64 {
     let n = costs.len();
     let mut free = vec![0.0f64; threads];
@@ -183,7 +191,15 @@ fn pool_span(costs: &[SeedCosts], threads: usize) -> f64 {
         });
         let piece = (0..n)
             .find(|&s| prepared[s].is_some_and(|p| p <= t) && next[s] < costs[s].pieces.len());
-        if let Some(s) = done {
+        let open = (0..n)
+            .filter(|&s| prepared[s].is_some_and(|p| p <= t) && next[s] < costs[s].pieces.len())
+            .count();
+        let preparing = prepared.iter().any(|p| p.is_some_and(|p| p > t));
+        if done.is_none() && next_seed < n && !preparing && open <= 1 {
+            free[th] = t + costs[next_seed].prepare;
+            prepared[next_seed] = Some(free[th]);
+            next_seed += 1;
+        } else if let Some(s) = done {
             finished[s] = true;
             free[th] = t + costs[s].finish;
         } else if let Some(s) = piece {

@@ -274,6 +274,8 @@ struct PoolState {
     seeds: Vec<SeedSlot>,
     /// The next seed to prepare and the next Monte-Carlo point to compute.
     next_seed: usize,
+    /// Seeds being prepared.
+    preparing: usize,
     next_point: usize,
     points: Vec<Option<IsoPoint>>,
     /// Seeds and points finished.
@@ -294,9 +296,31 @@ enum Task {
 }
 
 impl PoolState {
-    /// The next task: a piece of the earliest seed that has one left, else the next seed's
-    /// preparation, else the next Monte-Carlo point.
+    /// The next seed's preparation, its session taken out of its slot.
+    fn prepare(&mut self) -> Task {
+        let s = self.next_seed;
+        self.next_seed += 1;
+        self.preparing += 1;
+        let session = self.seeds[s]
+            .session
+            .take()
+            .expect("a seed is prepared once");
+        Task::Prepare(s, session)
+    }
+
+    /// The next task: the next seed's preparation while no seed is being prepared and at most
+    /// one has pieces left (so that the next seed's pieces are ready when those run out),
+    /// else a piece of the earliest seed that has one left, else the next seed's preparation,
+    /// else the next Monte-Carlo point.
     fn pick(&mut self) -> Option<Task> {
+        let open = self
+            .seeds
+            .iter()
+            .filter(|slot| slot.work.as_ref().is_some_and(|w| slot.next < w.pieces()))
+            .count();
+        if self.next_seed < self.seeds.len() && self.preparing == 0 && open <= 1 {
+            return Some(self.prepare());
+        }
         for (s, slot) in self.seeds.iter_mut().enumerate() {
             if let Some(work) = &slot.work {
                 if slot.next < work.pieces() {
@@ -306,13 +330,7 @@ impl PoolState {
             }
         }
         if self.next_seed < self.seeds.len() {
-            let s = self.next_seed;
-            self.next_seed += 1;
-            let session = self.seeds[s]
-                .session
-                .take()
-                .expect("a seed is prepared once");
-            return Some(Task::Prepare(s, session));
+            return Some(self.prepare());
         }
         if self.next_point < self.points.len() {
             self.next_point += 1;
@@ -339,9 +357,9 @@ impl Drop for PanicWake<'_> {
 /// The seeds of `config` (one session each) and the isotropic model's Monte-Carlo points at
 /// `gammas` on `options.threads` threads, in finer pieces than a seed: each seed's features
 /// and Grams, then its pieces ([`ReplicateWork`]: one reduction per size, the cross Grams),
-/// which any thread takes, then its errors. A thread takes a piece of the earliest seed that
-/// has one left, else prepares the next seed, else computes the next point, so that the
-/// threads finish together. Every number is the one [`seed_report`] and [`iso_point`] compute
+/// which any thread takes, then its errors. A thread prepares the next seed ahead (one at a
+/// time, while at most one seed has pieces left), else takes a piece of the earliest seed
+/// that has one left, else computes the next point, so that the threads finish together. Every number is the one [`seed_report`] and [`iso_point`] compute
 /// (the pieces are independent; only which thread runs one changes). The reports in seed
 /// order, the points in index order.
 pub fn pool(
@@ -378,6 +396,7 @@ pub fn pool(
     let state = Mutex::new(PoolState {
         seeds,
         next_seed: 0,
+        preparing: 0,
         next_point: 0,
         points: vec![None; gammas.len()],
         finished: 0,
@@ -401,6 +420,7 @@ pub fn pool(
                 Task::Prepare(s, mut session) => {
                     let work = session.prepare_next()?.expect("a session of one seed");
                     let mut st = state.lock().expect("a pool thread panicked");
+                    st.preparing -= 1;
                     st.seeds[s].session = Some(session);
                     st.seeds[s].work = Some(Arc::new(work));
                     Ok(())
