@@ -26,11 +26,12 @@
 //! (`linalg::Tridiagonal`) and another third the f32 feature and cross-Gram products, which
 //! run near the core's peak; the rest is the f64 Grams, the data and the re-fits. The driver
 //! splits each seed into its features and Grams, one piece per size's reduction, the cross
-//! Grams and the errors, so that the two threads finish within a few milliseconds of each
-//! other: 585 ms of CPU take 314 ms on two free cores (a whole seed per thread left one
-//! thread 3 seeds, 330–360 ms). The < 200 ms target would need the CPU time itself to fall by
-//! a third, which the reports' bit-for-bit identity (`tests/dd_report_bits.rs`) rules out for
-//! the products' and the reductions' summation orders.
+//! Grams and the errors, and prepares the next seed while the last one's pieces run, so that
+//! the two threads finish together: at load average 1.7, 523 ms of CPU take 267 ms on two free
+//! cores (the two-thread run took 302 ms of wall time, 1.93× faster than one thread), where a
+//! whole seed per thread left one thread 3 seeds (310–360 ms). Under 200 ms needs the CPU
+//! time itself to fall by a quarter more, without changing a bit of the report
+//! (`tests/dd_report_bits.rs`).
 
 use std::time::Instant;
 
