@@ -5,32 +5,39 @@
 //!    sizes 0.25 to 16 η₀, 300 steps per cell on 32 points, the page's "16" grid) with one
 //!    thread and with two: the ratio of the two should be at least 1.8;
 //! 2. the double-descent curve at the page's defaults (n = 300, d = 100, 41 sizes up to
-//!    p = 10n, 5 seeds, 1,000 test points), its seeds on two threads: under 200 ms; beside it
-//!    the same on one thread, and the whole `double-descent` run (with the isotropic panel's
-//!    Monte-Carlo points).
+//!    p = 10n, 5 seeds, 1,000 test points) on two threads: under 200 ms; beside it the same on
+//!    one thread, and the whole `double-descent` run (with the isotropic panel's Monte-Carlo
+//!    points).
 //!
 //! `cargo bench --bench cli` prints the median of several runs of each, wall time beside the
 //! process's CPU time; `cargo bench --bench cli -- phase` keeps the rows whose name contains
 //! "phase". `DESCENT_BENCH_PHASE_STEPS=100` trains fewer steps per cell. Where other processes
 //! hold the cores the wall times say little about the threads, so each threaded figure is also
 //! given as the wall time its pieces' CPU times (each piece timed alone) take on two cores of
-//! its own, handed out as `cli::par::map` hands them out.
+//! its own, handed out as the driver hands them out (`cli::par::map` for the phase diagram's
+//! columns; for the curve, the pieces of each seed that its pool shares between threads).
 //!
 //! Measured on the 2-core machine while other builds held it (load average 8–10, the run got
 //! about 40% of one core): the 16 × 16 diagram's columns take 1,930 ms of CPU in all, the
 //! widest 600 ms, so two free cores finish it in 970 ms, 1.99× faster than one (the two-thread
 //! run used 2,000 ms of CPU against 1,870 ms on one thread: the threads add no work). The
-//! double-descent curve takes about 120 ms of CPU per seed — 42% of it the Householder
-//! reductions of the Gram matrices (`linalg::Tridiagonal`), 30% the feature and Gram
-//! products — so its 5 seeds on 2 threads take 360 ms (3 seeds in a row on one of them), and
-//! even an even split of its 600 ms would take 300: the < 200 ms target is not met on two
-//! cores, and the threads are not why.
+//! double-descent curve takes 105–120 ms of CPU per seed (it varies with the load: the cores'
+//! caches are shared), a third of it the Householder reductions of the Gram matrices
+//! (`linalg::Tridiagonal`) and another third the f32 feature and cross-Gram products, which
+//! run near the core's peak; the rest is the f64 Grams, the data and the re-fits. The driver
+//! splits each seed into its features and Grams, one piece per size's reduction, the cross
+//! Grams and the errors, and prepares the next seed while the last one's pieces run, so that
+//! the two threads finish together: at load average 1.7, 523 ms of CPU take 267 ms on two free
+//! cores (the two-thread run took 302 ms of wall time, 1.93× faster than one thread), where a
+//! whole seed per thread left one thread 3 seeds (310–360 ms). Under 200 ms needs the CPU
+//! time itself to fall by a quarter more, without changing a bit of the report
+//! (`tests/dd_report_bits.rs`).
 
 use std::time::Instant;
 
 use descent::cli::scenes::{double_descent, phase};
 use descent::cli::{Headless, NoProgress, RunOptions, Settings};
-use descent::scenes::double_descent::DoubleDescentConfig;
+use descent::scenes::double_descent::{DoubleDescent as Session, DoubleDescentConfig};
 use descent::scenes::step_size::{PhaseConfig, PhaseDiagram};
 
 /// The CPU time this process has used (user and system, all threads), in milliseconds, from
@@ -88,6 +95,133 @@ fn makespan(costs: &[f64], threads: usize) -> f64 {
         free[t] += c;
     }
     free.into_iter().fold(0.0, f64::max)
+}
+
+/// This thread's CPU time in milliseconds, to the nanosecond (Linux's
+/// /proc/thread-self/schedstat; NaN elsewhere): the pieces of a seed take a few milliseconds,
+/// below [`cpu_ms`]'s resolution.
+fn thread_cpu_ms() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e6)
+}
+
+/// One seed's CPU times in the driver's pool (milliseconds).
+#[derive(Clone)]
+struct SeedCosts {
+    prepare: f64,
+    pieces: Vec<f64>,
+    finish: f64,
+}
+
+impl SeedCosts {
+    fn total(&self) -> f64 {
+        self.prepare + self.pieces.iter().sum::<f64>() + self.finish
+    }
+
+    /// The median of each time over `runs`.
+    fn median(runs: &[SeedCosts]) -> SeedCosts {
+        let med = |f: &dyn Fn(&SeedCosts) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        SeedCosts {
+            prepare: med(&|c| c.prepare),
+            pieces: (0..runs[0].pieces.len())
+                .map(|i| med(&|c| c.pieces[i]))
+                .collect(),
+            finish: med(&|c| c.finish),
+        }
+    }
+}
+
+/// A one-seed `config`'s pieces timed one after another on this thread.
+fn seed_costs(config: &DoubleDescentConfig) -> SeedCosts {
+    let mut session = Session::new(config.clone(), None).expect("a session");
+    let t = thread_cpu_ms();
+    let work = session
+        .prepare_next()
+        .expect("features")
+        .expect("a seed to do");
+    let prepare = thread_cpu_ms() - t;
+    let pieces = (0..work.pieces())
+        .map(|i| {
+            let t = thread_cpu_ms();
+            work.run_piece(i);
+            thread_cpu_ms() - t
+        })
+        .collect();
+    let t = thread_cpu_ms();
+    session.finish(work);
+    std::hint::black_box(session.report());
+    SeedCosts {
+        prepare,
+        pieces,
+        finish: thread_cpu_ms() - t,
+    }
+}
+
+/// The wall time of the seeds of `costs` on `threads` threads that take work as the driver's
+/// pool (`cli::scenes::double_descent::pool`) hands it out: a finished seed's errors first,
+/// else the next seed's preparation while none is being prepared and at most one seed has
+/// pieces left, else the next piece of the earliest prepared seed, else the next seed's
+/// preparation.
+fn pool_span(costs: &[SeedCosts], threads: usize) -> f64 {
+    let n = costs.len();
+    let mut free = vec![0.0f64; threads];
+    // Per seed: when its preparation ends, its next piece, its pieces' ends, whether its
+    // errors are taken.
+    let mut prepared: Vec<Option<f64>> = vec![None; n];
+    let mut next = vec![0usize; n];
+    let mut ends: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut finished = vec![false; n];
+    let mut next_seed = 0;
+    let mut end = 0.0f64;
+    while finished.iter().any(|f| !f) {
+        let th = (0..threads)
+            .min_by(|&a, &b| free[a].total_cmp(&free[b]))
+            .expect("a thread");
+        let t = free[th];
+        let done = (0..n).find(|&s| {
+            !finished[s]
+                && ends[s].len() == costs[s].pieces.len()
+                && prepared[s].is_some()
+                && ends[s].iter().all(|&e| e <= t)
+        });
+        let piece = (0..n)
+            .find(|&s| prepared[s].is_some_and(|p| p <= t) && next[s] < costs[s].pieces.len());
+        let open = (0..n)
+            .filter(|&s| prepared[s].is_some_and(|p| p <= t) && next[s] < costs[s].pieces.len())
+            .count();
+        let preparing = prepared.iter().any(|p| p.is_some_and(|p| p > t));
+        if done.is_none() && next_seed < n && !preparing && open <= 1 {
+            free[th] = t + costs[next_seed].prepare;
+            prepared[next_seed] = Some(free[th]);
+            next_seed += 1;
+        } else if let Some(s) = done {
+            finished[s] = true;
+            free[th] = t + costs[s].finish;
+        } else if let Some(s) = piece {
+            free[th] = t + costs[s].pieces[next[s]];
+            next[s] += 1;
+            ends[s].push(free[th]);
+        } else if next_seed < n {
+            free[th] = t + costs[next_seed].prepare;
+            prepared[next_seed] = Some(free[th]);
+            next_seed += 1;
+        } else {
+            // Nothing to take yet: wait for the next thread to finish its piece.
+            free[th] = free
+                .iter()
+                .copied()
+                .filter(|&f| f > t)
+                .fold(f64::INFINITY, f64::min);
+        }
+        end = end.max(free[th]);
+    }
+    end
 }
 
 fn wanted(filter: &Option<String>, name: &str) -> bool {
@@ -192,21 +326,20 @@ fn main() {
         };
         let t1 = median_ms(5, || curve(1));
         let t2 = median_ms(5, || curve(2));
-        // Each seed's CPU time alone (a one-seed sweep).
-        let costs: Vec<f64> = (0..cfg.seeds)
+        // Each seed's pieces' CPU times alone, as the driver's pool runs them: its features
+        // and Grams, its pieces (a reduction per size, the cross Grams), its errors.
+        let costs: Vec<SeedCosts> = (0..cfg.seeds)
             .map(|s| {
                 let one = DoubleDescentConfig {
                     seed: cfg.seed + s as u64,
                     seeds: 1,
                     ..cfg.clone()
                 };
-                median_ms(3, || {
-                    double_descent::seed_reports(&one, &options(1), &NoProgress).expect("seed")
-                })
-                .1
+                let runs: Vec<SeedCosts> = (0..3).map(|_| seed_costs(&one)).collect();
+                SeedCosts::median(&runs)
             })
             .collect();
-        let total: f64 = costs.iter().sum();
+        let total: f64 = costs.iter().map(SeedCosts::total).sum();
         row(&filter, "double-descent curve, 1 thread", t1, "");
         row(
             &filter,
@@ -217,9 +350,9 @@ fn main() {
         row(
             &filter,
             "double-descent curve, 2 threads on 2 free cores",
-            (makespan(&costs, 2), f64::NAN),
+            (pool_span(&costs, 2), f64::NAN),
             &format!(
-                "from the seeds' CPU {total:.0} ms ({:.0} ms each)",
+                "from the pieces' CPU {total:.0} ms ({:.0} ms a seed)",
                 total / cfg.seeds as f64
             ),
         );

@@ -219,6 +219,152 @@ fn update_dot_axpy2(
     (t0, t1)
 }
 
+/// [`update_dot_axpy2`] with four-lane AVX arithmetic where the CPU has it (x86-64, detected
+/// at run time), and bit for bit the same: the updates and the axpy are lane-wise, and each
+/// dot product keeps [`update_dot_axpy2`]'s two partial sums (even and odd columns, each added
+/// in column order), the four lanes' products going into them as two pairs in turn. No fused
+/// multiply-add, as there.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn update_dot_axpy2_fast(
+    a0: &mut [f64],
+    a1: &mut [f64],
+    v: &[f64],
+    w: &[f64],
+    u: &[f64],
+    p: &mut [f64],
+    c0: RowCoefficients,
+    c1: RowCoefficients,
+) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if avx::available() {
+        // SAFETY: the CPU has AVX.
+        return unsafe { avx::update_dot_axpy2(a0, a1, v, w, u, p, c0, c1) };
+    }
+    update_dot_axpy2(a0, a1, v, w, u, p, c0, c1)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use core::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    use super::RowCoefficients;
+
+    /// Whether the CPU has AVX (asked once).
+    #[inline]
+    pub fn available() -> bool {
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| std::is_x86_feature_detected!("avx"))
+    }
+
+    /// See [`super::update_dot_axpy2_fast`].
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX.
+    #[target_feature(enable = "avx")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn update_dot_axpy2(
+        a0: &mut [f64],
+        a1: &mut [f64],
+        v: &[f64],
+        w: &[f64],
+        u: &[f64],
+        p: &mut [f64],
+        c0: RowCoefficients,
+        c1: RowCoefficients,
+    ) -> (f64, f64) {
+        let n = a0.len();
+        let (a1, v, w, u, p) = (&mut a1[..n], &v[..n], &w[..n], &u[..n], &mut p[..n]);
+        let (v0, w0, u0) = (
+            _mm256_set1_pd(c0.0),
+            _mm256_set1_pd(c0.1),
+            _mm256_set1_pd(c0.2),
+        );
+        let (v1, w1, u1) = (
+            _mm256_set1_pd(c1.0),
+            _mm256_set1_pd(c1.1),
+            _mm256_set1_pd(c1.2),
+        );
+        let (mut s0, mut s1) = (_mm_setzero_pd(), _mm_setzero_pd());
+        let mut j = 0;
+        // SAFETY (the loads and stores): every slice holds n ≥ j + 4 (or j + 2) entries, and
+        // these forms accept any alignment.
+        while j + 4 <= n {
+            unsafe {
+                let vj = _mm256_loadu_pd(v.as_ptr().add(j));
+                let wj = _mm256_loadu_pd(w.as_ptr().add(j));
+                let uj = _mm256_loadu_pd(u.as_ptr().add(j));
+                let x0 = _mm256_sub_pd(
+                    _mm256_loadu_pd(a0.as_ptr().add(j)),
+                    _mm256_add_pd(_mm256_mul_pd(v0, wj), _mm256_mul_pd(w0, vj)),
+                );
+                let x1 = _mm256_sub_pd(
+                    _mm256_loadu_pd(a1.as_ptr().add(j)),
+                    _mm256_add_pd(_mm256_mul_pd(v1, wj), _mm256_mul_pd(w1, vj)),
+                );
+                _mm256_storeu_pd(a0.as_mut_ptr().add(j), x0);
+                _mm256_storeu_pd(a1.as_mut_ptr().add(j), x1);
+                let (q0, q1) = (_mm256_mul_pd(x0, uj), _mm256_mul_pd(x1, uj));
+                s0 = _mm_add_pd(s0, _mm256_castpd256_pd128(q0));
+                s1 = _mm_add_pd(s1, _mm256_castpd256_pd128(q1));
+                s0 = _mm_add_pd(s0, _mm256_extractf128_pd::<1>(q0));
+                s1 = _mm_add_pd(s1, _mm256_extractf128_pd::<1>(q1));
+                let pj = _mm256_loadu_pd(p.as_ptr().add(j));
+                let dp = _mm256_add_pd(_mm256_mul_pd(u0, x0), _mm256_mul_pd(u1, x1));
+                _mm256_storeu_pd(p.as_mut_ptr().add(j), _mm256_add_pd(pj, dp));
+            }
+            j += 4;
+        }
+        if j + 2 <= n {
+            unsafe {
+                let (v0, w0, u0) = (
+                    _mm256_castpd256_pd128(v0),
+                    _mm256_castpd256_pd128(w0),
+                    _mm256_castpd256_pd128(u0),
+                );
+                let (v1, w1, u1) = (
+                    _mm256_castpd256_pd128(v1),
+                    _mm256_castpd256_pd128(w1),
+                    _mm256_castpd256_pd128(u1),
+                );
+                let vj = _mm_loadu_pd(v.as_ptr().add(j));
+                let wj = _mm_loadu_pd(w.as_ptr().add(j));
+                let uj = _mm_loadu_pd(u.as_ptr().add(j));
+                let x0 = _mm_sub_pd(
+                    _mm_loadu_pd(a0.as_ptr().add(j)),
+                    _mm_add_pd(_mm_mul_pd(v0, wj), _mm_mul_pd(w0, vj)),
+                );
+                let x1 = _mm_sub_pd(
+                    _mm_loadu_pd(a1.as_ptr().add(j)),
+                    _mm_add_pd(_mm_mul_pd(v1, wj), _mm_mul_pd(w1, vj)),
+                );
+                _mm_storeu_pd(a0.as_mut_ptr().add(j), x0);
+                _mm_storeu_pd(a1.as_mut_ptr().add(j), x1);
+                s0 = _mm_add_pd(s0, _mm_mul_pd(x0, uj));
+                s1 = _mm_add_pd(s1, _mm_mul_pd(x1, uj));
+                let pj = _mm_loadu_pd(p.as_ptr().add(j));
+                let dp = _mm_add_pd(_mm_mul_pd(u0, x0), _mm_mul_pd(u1, x1));
+                _mm_storeu_pd(p.as_mut_ptr().add(j), _mm_add_pd(pj, dp));
+            }
+            j += 2;
+        }
+        let lanes = |s: __m128d| _mm_cvtsd_f64(s) + _mm_cvtsd_f64(_mm_unpackhi_pd(s, s));
+        let (mut t0, mut t1) = (lanes(s0), lanes(s1));
+        if j < n {
+            let x0 = a0[j] - (c0.0 * w[j] + c0.1 * v[j]);
+            let x1 = a1[j] - (c1.0 * w[j] + c1.1 * v[j]);
+            a0[j] = x0;
+            a1[j] = x1;
+            t0 += x0 * u[j];
+            t1 += x1 * u[j];
+            p[j] += c0.2 * x0 + c1.2 * x1;
+        }
+        (t0, t1)
+    }
+}
+
 /// Where the reflector of length m starts in [`Tridiagonal`]'s packed storage: after the
 /// shorter ones, 1 + 2 + … + (m − 1) = m(m − 1)/2 entries.
 #[inline]
@@ -305,7 +451,7 @@ impl Tridiagonal {
                 row0[1] -= c0.0 * wp[1] + c0.1 * vp[1];
                 row1[0] -= c1.0 * wp[1] + c1.1 * vp[1];
                 let (d0, e, d1) = (row0[0], row0[1], row1[0]);
-                let (s0, s1) = update_dot_axpy2(
+                let (s0, s1) = update_dot_axpy2_fast(
                     &mut row0[2..],
                     &mut row1[1..],
                     &vp[2..],
@@ -571,6 +717,29 @@ mod tests {
         let diag = DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![3.0, 1.0, 2.0, 5.0]));
         let tri = Tridiagonal::new(row_major(&diag), 4);
         assert!((recompose(&tri) - &diag).norm() < 1e-15);
+    }
+
+    /// The fused two-row pass gives the same bits on every path (AVX where the CPU has it),
+    /// at every length's remainder modulo 4.
+    #[test]
+    fn fast_two_row_pass_is_bit_for_bit_the_plain_one() {
+        let mut rng = Rng::new(3);
+        for n in 0..23 {
+            let mut draw = |len: usize| (0..len).map(|_| rng.normal()).collect::<Vec<f64>>();
+            let (a0, a1, v, w, u, p) = (draw(n), draw(n), draw(n), draw(n), draw(n), draw(n));
+            let c = draw(6);
+            let (c0, c1) = ((c[0], c[1], c[2]), (c[3], c[4], c[5]));
+            let (mut x0, mut x1, mut xp) = (a0.clone(), a1.clone(), p.clone());
+            let plain = update_dot_axpy2(&mut x0, &mut x1, &v, &w, &u, &mut xp, c0, c1);
+            let (mut y0, mut y1, mut yp) = (a0, a1, p);
+            let fast = update_dot_axpy2_fast(&mut y0, &mut y1, &v, &w, &u, &mut yp, c0, c1);
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(plain.0.to_bits(), fast.0.to_bits(), "n {n}");
+            assert_eq!(plain.1.to_bits(), fast.1.to_bits(), "n {n}");
+            assert_eq!(bits(&x0), bits(&y0), "n {n}");
+            assert_eq!(bits(&x1), bits(&y1), "n {n}");
+            assert_eq!(bits(&xp), bits(&yp), "n {n}");
+        }
     }
 
     #[test]

@@ -10,20 +10,20 @@
 //! γ from 0.1 to 10, and Monte-Carlo points at [`ISO_GAMMAS`] (with γ = 1 itself when the ridge
 //! is positive), [`ISO_REPS`] draws each, the point at index i seeded `seed + i`.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use serde::Serialize;
 
 use crate::cli::scenes::cpu_only_note;
 use crate::cli::{
     Cell, Figure, Headless, LinePlot, Progress, RunOptions, SceneOutput, Series, Settings, Style,
-    Table, par,
+    Table,
 };
 use crate::data::digits::{self, Digits};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scenes::double_descent::{
     DataSource, DoubleDescent as Session, DoubleDescentConfig, IsotropicConfig, IsotropicReport,
-    Report, SeedCurves, Sweep, isotropic_curves, isotropic_monte_carlo,
+    ReplicateWork, Report, SeedCurves, Sweep, isotropic_curves, isotropic_monte_carlo,
 };
 
 /// The isotropic model's n (the page's `ISO_N`).
@@ -223,9 +223,9 @@ pub fn seed_report(config: &DoubleDescentConfig, s: usize, memory_limit: u64) ->
     Ok(session.report())
 }
 
-/// The random-features sweep of `config`, one session per seed on `options.threads` threads,
-/// each session's report in seed order. Refuses a sweep over `options.memory_limit` with the
-/// engine's estimate.
+/// The random-features sweep of `config`, one session per seed, on `options.threads` threads
+/// ([`pool`]), each session's report in seed order. Refuses a sweep over
+/// `options.memory_limit` with the engine's estimate.
 pub fn seed_reports(
     config: &DoubleDescentConfig,
     options: &RunOptions,
@@ -233,13 +233,236 @@ pub fn seed_reports(
 ) -> Result<Vec<Report>> {
     config.validate(options.memory_limit)?;
     progress.start("seeds", config.seeds as u64);
-    let reports = par::map(config.seeds, options.threads, |s| -> Result<Report> {
-        options.check_cancel()?;
-        let r = seed_report(config, s, options.memory_limit);
-        progress.inc(1);
-        r
+    Ok(pool(config, options, progress, &[])?.0)
+}
+
+/// A seed's place in [`pool`].
+struct SeedSlot {
+    /// The seed's session (out of the slot while a thread prepares or finishes it).
+    session: Option<Box<Session>>,
+    /// Its replicate's pieces, once prepared, and the next piece to hand out.
+    work: Option<Arc<ReplicateWork>>,
+    next: usize,
+    /// Pieces run.
+    done: usize,
+    report: Option<Report>,
+}
+
+/// What [`pool`]'s threads share.
+struct PoolState {
+    seeds: Vec<SeedSlot>,
+    /// The next seed to prepare and the next Monte-Carlo point to compute.
+    next_seed: usize,
+    /// Seeds being prepared.
+    preparing: usize,
+    next_point: usize,
+    points: Vec<Option<IsoPoint>>,
+    /// Seeds and points finished.
+    finished: usize,
+    error: Option<Error>,
+    /// A thread panicked: the others stop (the panic then reaches the caller).
+    panicked: bool,
+}
+
+/// One task of [`pool`].
+enum Task {
+    /// Features and Grams of seed s.
+    Prepare(usize, Box<Session>),
+    /// Piece i of seed s.
+    Piece(usize, usize, Arc<ReplicateWork>),
+    /// Monte-Carlo point i.
+    Point(usize),
+}
+
+impl PoolState {
+    /// The next seed's preparation, its session taken out of its slot.
+    fn prepare(&mut self) -> Task {
+        let s = self.next_seed;
+        self.next_seed += 1;
+        self.preparing += 1;
+        let session = self.seeds[s]
+            .session
+            .take()
+            .expect("a seed is prepared once");
+        Task::Prepare(s, session)
+    }
+
+    /// The next task: the next seed's preparation while no seed is being prepared and at most
+    /// one has pieces left (so that the next seed's pieces are ready when those run out),
+    /// else a piece of the earliest seed that has one left, else the next seed's preparation,
+    /// else the next Monte-Carlo point.
+    fn pick(&mut self) -> Option<Task> {
+        let open = self
+            .seeds
+            .iter()
+            .filter(|slot| slot.work.as_ref().is_some_and(|w| slot.next < w.pieces()))
+            .count();
+        if self.next_seed < self.seeds.len() && self.preparing == 0 && open <= 1 {
+            return Some(self.prepare());
+        }
+        for (s, slot) in self.seeds.iter_mut().enumerate() {
+            if let Some(work) = &slot.work {
+                if slot.next < work.pieces() {
+                    slot.next += 1;
+                    return Some(Task::Piece(s, slot.next - 1, Arc::clone(work)));
+                }
+            }
+        }
+        if self.next_seed < self.seeds.len() {
+            return Some(self.prepare());
+        }
+        if self.next_point < self.points.len() {
+            self.next_point += 1;
+            return Some(Task::Point(self.next_point - 1));
+        }
+        None
+    }
+}
+
+/// Wakes the other threads of [`pool`] when a thread unwinds from a panic.
+struct PanicWake<'a>(&'a Mutex<PoolState>, &'a Condvar);
+
+impl Drop for PanicWake<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(mut state) = self.0.lock() {
+                state.panicked = true;
+            }
+            self.1.notify_all();
+        }
+    }
+}
+
+/// The seeds of `config` (one session each) and the isotropic model's Monte-Carlo points at
+/// `gammas` on `options.threads` threads, in finer pieces than a seed: each seed's features
+/// and Grams, then its pieces ([`ReplicateWork`]: one reduction per size, the cross Grams),
+/// which any thread takes, then its errors. A thread prepares the next seed ahead (one at a
+/// time, while at most one seed has pieces left), else takes a piece of the earliest seed
+/// that has one left, else computes the next point, so that the threads finish together. Every number is the one [`seed_report`] and [`iso_point`] compute
+/// (the pieces are independent; only which thread runs one changes). The reports in seed
+/// order, the points in index order.
+pub fn pool(
+    config: &DoubleDescentConfig,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    gammas: &[f64],
+) -> Result<(Vec<Report>, Vec<IsoPoint>)> {
+    let digits = match config.data {
+        DataSource::Digits => Some(digits_data()?),
+        DataSource::Sphere => None,
+    };
+    let seeds = (0..config.seeds)
+        .map(|s| {
+            let one = DoubleDescentConfig {
+                seed: config.seed + s as u64,
+                seeds: 1,
+                ..config.clone()
+            };
+            Ok(SeedSlot {
+                session: Some(Box::new(Session::with_memory_limit(
+                    one,
+                    digits,
+                    options.memory_limit,
+                )?)),
+                work: None,
+                next: 0,
+                done: 0,
+                report: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let total = seeds.len() + gammas.len();
+    let state = Mutex::new(PoolState {
+        seeds,
+        next_seed: 0,
+        preparing: 0,
+        next_point: 0,
+        points: vec![None; gammas.len()],
+        finished: 0,
+        error: None,
+        panicked: false,
     });
-    reports.into_iter().collect()
+    let wake = Condvar::new();
+    let worker = || {
+        let _wake = PanicWake(&state, &wake);
+        let mut st = state.lock().expect("a pool thread panicked");
+        loop {
+            if st.error.is_some() || st.panicked || st.finished == total {
+                break;
+            }
+            let Some(task) = st.pick() else {
+                st = wake.wait(st).expect("a pool thread panicked");
+                continue;
+            };
+            drop(st);
+            let outcome = options.check_cancel().and_then(|()| match task {
+                Task::Prepare(s, mut session) => {
+                    let work = session.prepare_next()?.expect("a session of one seed");
+                    let mut st = state.lock().expect("a pool thread panicked");
+                    st.preparing -= 1;
+                    st.seeds[s].session = Some(session);
+                    st.seeds[s].work = Some(Arc::new(work));
+                    Ok(())
+                }
+                Task::Piece(s, i, work) => {
+                    work.run_piece(i);
+                    let pieces = work.pieces();
+                    drop(work);
+                    let mut st = state.lock().expect("a pool thread panicked");
+                    let slot = &mut st.seeds[s];
+                    slot.done += 1;
+                    if slot.done < pieces {
+                        return Ok(());
+                    }
+                    // The last piece: this thread adds the replicate and its errors.
+                    let mut session = slot.session.take().expect("a prepared seed");
+                    let work = slot.work.take().expect("a prepared seed");
+                    drop(st);
+                    let work = Arc::into_inner(work).expect("every piece has run");
+                    session.finish(work);
+                    let report = session.report();
+                    progress.inc(1);
+                    let mut st = state.lock().expect("a pool thread panicked");
+                    st.seeds[s].report = Some(report);
+                    st.finished += 1;
+                    Ok(())
+                }
+                Task::Point(i) => {
+                    let point = iso_point(config, i, gammas[i])?;
+                    progress.inc(1);
+                    let mut st = state.lock().expect("a pool thread panicked");
+                    st.points[i] = Some(point);
+                    st.finished += 1;
+                    Ok(())
+                }
+            });
+            st = state.lock().expect("a pool thread panicked");
+            if let Err(e) = outcome {
+                st.error.get_or_insert(e);
+            }
+            wake.notify_all();
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads.clamp(1, total.max(1)) {
+            scope.spawn(worker);
+        }
+    });
+    let state = state.into_inner().expect("a pool thread panicked");
+    if let Some(e) = state.error {
+        return Err(e);
+    }
+    let reports = state
+        .seeds
+        .into_iter()
+        .map(|slot| slot.report.expect("every seed finished"))
+        .collect();
+    let points = state
+        .points
+        .into_iter()
+        .map(|p| p.expect("every point finished"))
+        .collect();
+    Ok((reports, points))
 }
 
 /// The γ values of the isotropic model's Monte-Carlo points at `ridge`.
@@ -289,15 +512,9 @@ pub fn iso_point(config: &DoubleDescentConfig, i: usize, gamma: f64) -> Result<I
     })
 }
 
-/// One piece of a run: a seed's sweep or a Monte-Carlo point.
-enum Piece {
-    Seed(Box<Report>),
-    Point(IsoPoint),
-}
-
-/// The whole report of `config`: the seeds and the isotropic model's Monte-Carlo points as
-/// pieces of one pool of `options.threads` threads (the seeds first, as they take longest),
-/// so that the points fill the threads the seeds leave idle.
+/// The whole report of `config`: the seeds and the isotropic model's Monte-Carlo points on one
+/// pool of `options.threads` threads ([`pool`]), the points filling the time the seeds leave
+/// a thread idle.
 pub fn report(
     config: &DoubleDescentConfig,
     options: &RunOptions,
@@ -311,28 +528,7 @@ pub fn report(
         "seeds and Monte-Carlo points",
         (seeds + gammas.len()) as u64,
     );
-    let pieces = par::map(
-        seeds + gammas.len(),
-        options.threads,
-        |j| -> Result<Piece> {
-            options.check_cancel()?;
-            let piece = if j < seeds {
-                Piece::Seed(Box::new(seed_report(config, j, options.memory_limit)?))
-            } else {
-                Piece::Point(iso_point(config, j - seeds, gammas[j - seeds])?)
-            };
-            progress.inc(1);
-            Ok(piece)
-        },
-    );
-    let mut reports = Vec::with_capacity(seeds);
-    let mut points = Vec::with_capacity(gammas.len());
-    for piece in pieces {
-        match piece? {
-            Piece::Seed(r) => reports.push(*r),
-            Piece::Point(p) => points.push(p),
-        }
-    }
+    let (reports, points) = pool(config, options, progress, &gammas)?;
     Ok(DoubleDescentReport {
         pooled: Pooled::of(&reports).expect("at least one seed"),
         isotropic: Isotropic { curves, points },

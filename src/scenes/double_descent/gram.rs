@@ -65,14 +65,12 @@ fn accumulate_upper(c: &mut DMatrix<f64>, a: &DMatrix<f64>, a_t: &DMatrix<f64>) 
 /// A symmetric matrix given by its upper triangle (column-major) as a full row-major Vec.
 fn symmetric_row_major(a: &DMatrix<f64>) -> Vec<f64> {
     let m = a.nrows();
-    let mut out = vec![0.0; m * m];
-    for j in 0..m {
-        let col = a.column(j);
-        for i in 0..=j {
-            let v = col[i];
-            out[i * m + j] = v;
-            out[j * m + i] = v;
-        }
+    let mut out = Vec::with_capacity(m * m);
+    for i in 0..m {
+        // Row i: column i above the diagonal (the lower half's mirror), then row i from the
+        // diagonal on.
+        out.extend_from_slice(&a.column(i).as_slice()[..i]);
+        out.extend((i..m).map(|j| a[(i, j)]));
     }
     out
 }
@@ -90,26 +88,62 @@ pub(super) struct SizeFit {
     pub(super) cutoff: f64,
 }
 
+/// One size's Gram and right-hand sides, before the reduction ([`PendingFit::factor`]): the
+/// sizes of a replicate reduce independently of each other.
+pub(super) struct PendingFit {
+    size: Size,
+    /// The Gram (`m × m`, row-major).
+    a: Vec<f64>,
+    b: Vec<Vec<f64>>,
+    y_gram: Vec<f64>,
+    outputs: usize,
+}
+
 fn make_fit(
     size: Size,
     a: Vec<f64>,
-    mut b: Vec<Vec<f64>>,
+    b: Vec<Vec<f64>>,
     y_gram: Vec<f64>,
     outputs: usize,
-) -> SizeFit {
-    let m = size.factor_dim();
-    let fro = dot(&a, &a).sqrt();
-    let cutoff = m as f64 * f64::EPSILON * fro;
-    let tri = Tridiagonal::new(a, m);
-    for part in &mut b {
-        tri.apply_qt(part, outputs);
-    }
-    SizeFit {
+) -> PendingFit {
+    PendingFit {
         size,
-        tri,
-        proj: b,
+        a,
+        b,
         y_gram,
-        cutoff,
+        outputs,
+    }
+}
+
+impl PendingFit {
+    /// The side of the Gram (the reduction costs 4/3·m³ flops).
+    pub(super) fn dim(&self) -> usize {
+        self.size.factor_dim()
+    }
+
+    /// Reduces the Gram and projects the right-hand sides.
+    pub(super) fn factor(self) -> SizeFit {
+        let PendingFit {
+            size,
+            a,
+            mut b,
+            y_gram,
+            outputs,
+        } = self;
+        let m = size.factor_dim();
+        let fro = dot(&a, &a).sqrt();
+        let cutoff = m as f64 * f64::EPSILON * fro;
+        let tri = Tridiagonal::new(a, m);
+        for part in &mut b {
+            tri.apply_qt(part, outputs);
+        }
+        SizeFit {
+            size,
+            tri,
+            proj: b,
+            y_gram,
+            cutoff,
+        }
     }
 }
 
@@ -125,16 +159,17 @@ fn component_gram(train: &[Vec<f64>], k: usize, rows: usize) -> Vec<f64> {
     g
 }
 
-/// Factorises every size of the grid for one replicate (see the module documentation).
-pub(super) fn fit_sizes(
+/// The Gram and right-hand sides of every size of the grid for one replicate (see the module
+/// documentation), in grid order, each to be factorised ([`PendingFit::factor`]).
+pub(super) fn pending_fits(
     grid: &[Size],
     phi: &[f32],
     p_max: usize,
     comps: &Components,
     k: usize,
     sweep: Sweep,
-) -> Vec<SizeFit> {
-    let mut fits: Vec<Option<SizeFit>> = vec![None; grid.len()];
+) -> Vec<PendingFit> {
+    let mut fits: Vec<Option<PendingFit>> = (0..grid.len()).map(|_| None).collect();
     match sweep {
         Sweep::Features => {
             let n = grid[0].n;
@@ -320,17 +355,18 @@ pub(super) fn test_cross_grams(
         .max()
         .unwrap_or(0);
     let block = n_test * n;
-    let mut k_test = vec![0.0f32; dual_p.len() * block];
+    let mut k_test = Vec::with_capacity(dual_p.len() * block);
     let mut done = 0;
     for (b, &p) in dual_p.iter().enumerate() {
-        let (before, rest) = k_test.split_at_mut(b * block);
-        let out = &mut rest[..block];
+        // Each block starts as the one before (the first as zeros) and adds its columns.
         let beta = if b == 0 {
+            k_test.resize(block, 0.0f32);
             0.0
         } else {
-            out.copy_from_slice(&before[(b - 1) * block..]);
+            k_test.extend_from_within((b - 1) * block..b * block);
             1.0
         };
+        let out = &mut k_test[b * block..(b + 1) * block];
         gemm.run(
             Trans::N,
             Trans::T,

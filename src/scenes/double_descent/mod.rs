@@ -88,6 +88,7 @@ pub mod trained;
 pub use isotropic::{
     Estimate, IsotropicConfig, IsotropicReport, isotropic_curves, isotropic_monte_carlo,
 };
+pub use replicate::ReplicateWork;
 pub use sweep::DoubleDescent;
 
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,11 @@
 //! One replicate: its features, factorisations and errors for every size.
 
 use super::features::{Components, draw_digits, draw_first_layer, draw_sphere, features};
+use std::sync::{Mutex, OnceLock};
+
 use super::gram::{
-    SizeFit, Workspace, fit_sizes, gemm_inner_prefix, test_cross_grams, zero_past_prefixes,
+    PendingFit, SizeFit, Workspace, gemm_inner_prefix, pending_fits, test_cross_grams,
+    zero_past_prefixes,
 };
 use super::{DataSource, DoubleDescentConfig, Size, Sweep};
 use crate::backend::Trans;
@@ -75,14 +78,79 @@ impl SizeFit {
     }
 }
 
+/// A replicate in pieces: its features and the Grams of every size, computed
+/// ([`DoubleDescent::prepare_next`](super::DoubleDescent::prepare_next)); then its pieces
+/// ([`ReplicateWork::run_piece`]), which may run on different threads in any order: one
+/// reduction per size, and (model-wise) the test–train cross Grams; then the errors
+/// ([`DoubleDescent::finish`](super::DoubleDescent::finish)). Each piece computes exactly what
+/// it computes in [`DoubleDescent::advance`](super::DoubleDescent::advance), which runs them
+/// one after another.
+pub struct ReplicateWork {
+    seed: u64,
+    phi: Vec<f32>,
+    /// All p_max columns of the test features.
+    phi_test: Vec<f32>,
+    components: Components,
+    test_labels: Option<Vec<u8>>,
+    grid: Vec<Size>,
+    sweep: Sweep,
+    n_test: usize,
+    p_max: usize,
+    /// Each size's Gram, taken by the piece that reduces it.
+    pending: Vec<Mutex<Option<PendingFit>>>,
+    fits: Vec<OnceLock<SizeFit>>,
+    /// Model-wise: the test side ([`test_cross_grams`]).
+    cross: OnceLock<(Vec<f32>, usize, Vec<f32>)>,
+    /// The pieces, largest first: index `pending.len()` is the cross Grams, the others the
+    /// sizes' reductions by decreasing side.
+    order: Vec<usize>,
+}
+
+impl ReplicateWork {
+    /// The number of pieces.
+    pub fn pieces(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Runs piece `i` (< [`ReplicateWork::pieces`], each once; the larger ones have the lower
+    /// indices).
+    pub fn run_piece(&self, i: usize) {
+        let j = self.order[i];
+        if j == self.pending.len() {
+            if self.sweep == Sweep::Features {
+                let cross = test_cross_grams(
+                    &mut Gemm::default(),
+                    &self.grid,
+                    &self.phi,
+                    &self.phi_test,
+                    self.n_test,
+                    self.p_max,
+                );
+                assert!(self.cross.set(cross).is_ok(), "each piece runs once");
+            }
+        } else {
+            let pending = self.pending[j]
+                .lock()
+                .expect("a piece panicked")
+                .take()
+                .expect("each piece runs once");
+            assert!(
+                self.fits[j].set(pending.factor()).is_ok(),
+                "each piece runs once"
+            );
+        }
+    }
+}
+
 impl Replicate {
-    pub(super) fn new(
+    /// Replicate `index`'s features and Grams, its pieces still to run.
+    pub(super) fn prepare(
         cfg: &DoubleDescentConfig,
         grid: &[Size],
         index: usize,
         digits_data: Option<&Digits>,
         gemm: &mut Gemm,
-    ) -> Result<Self> {
+    ) -> Result<ReplicateWork> {
         let seed = cfg.seed.wrapping_add(index as u64);
         let (n_max, p_max) = cfg.extent();
         let drawn = match cfg.data {
@@ -106,7 +174,7 @@ impl Replicate {
             &layer,
             p_max,
         );
-        let fits = fit_sizes(
+        let pending = pending_fits(
             grid,
             &phi,
             p_max,
@@ -114,21 +182,48 @@ impl Replicate {
             cfg.outputs(),
             cfg.sweep,
         );
-        let (phi_test, ld_test, k_test) = match cfg.sweep {
-            Sweep::Samples => (phi_test, p_max, Vec::new()),
-            Sweep::Features => test_cross_grams(gemm, grid, &phi, &phi_test, cfg.n_test, p_max),
-        };
-        Ok(Replicate {
+        let mut order: Vec<usize> = (0..pending.len()).collect();
+        order.sort_by_key(|&j| std::cmp::Reverse(pending[j].dim()));
+        order.insert(0, pending.len());
+        Ok(ReplicateWork {
             seed,
             phi,
             phi_test,
-            ld_test,
-            k_test,
             components: drawn.components,
             test_labels: drawn.test_labels,
+            grid: grid.to_vec(),
+            sweep: cfg.sweep,
+            n_test: cfg.n_test,
+            p_max,
+            fits: pending.iter().map(|_| OnceLock::new()).collect(),
+            pending: pending.into_iter().map(|f| Mutex::new(Some(f))).collect(),
+            cross: OnceLock::new(),
+            order,
+        })
+    }
+
+    /// The replicate of `work`, every piece of which has run (its errors not yet computed).
+    pub(super) fn assemble(work: ReplicateWork) -> Replicate {
+        let fits = work
+            .fits
+            .into_iter()
+            .map(|f| f.into_inner().expect("every piece ran"))
+            .collect();
+        let (phi_test, ld_test, k_test) = match work.sweep {
+            Sweep::Samples => (work.phi_test, work.p_max, Vec::new()),
+            Sweep::Features => work.cross.into_inner().expect("every piece ran"),
+        };
+        Replicate {
+            seed: work.seed,
+            phi: work.phi,
+            phi_test,
+            ld_test,
+            k_test,
+            components: work.components,
+            test_labels: work.test_labels,
             fits,
             errors: Errors::default(),
-        })
+        }
     }
 
     /// Re-computes every size's errors from the cached factorisations.

@@ -3,7 +3,7 @@
 
 use super::features::Components;
 use super::gram::Workspace;
-use super::replicate::{Errors, Replicate};
+use super::replicate::{Errors, Replicate, ReplicateWork};
 use super::{
     DataSource, DoubleDescentConfig, FeatureMap, Report, SeedCurves, Size, Stat, Sweep, Teacher,
 };
@@ -70,19 +70,39 @@ impl DoubleDescent {
     /// Computes the next replicate (features, factorisations, errors). Returns whether all
     /// seeds are done.
     pub fn advance(&mut self) -> Result<bool> {
-        if !self.is_done() {
-            let index = self.replicates.len();
-            let mut rep = Replicate::new(
-                &self.config,
-                &self.grid,
-                index,
-                self.digits.as_ref(),
-                &mut self.ws.gemm,
-            )?;
-            rep.refit(&self.config, &self.grid, &mut self.ws);
-            self.replicates.push(rep);
+        if let Some(work) = self.prepare_next()? {
+            for i in 0..work.pieces() {
+                work.run_piece(i);
+            }
+            self.finish(work);
         }
         Ok(self.is_done())
+    }
+
+    /// The next replicate's features and Grams, its pieces to run (on any threads) before
+    /// [`DoubleDescent::finish`]; `None` when all seeds are done. [`DoubleDescent::advance`]
+    /// is this, every piece in turn, and `finish`.
+    pub fn prepare_next(&mut self) -> Result<Option<ReplicateWork>> {
+        if self.is_done() {
+            return Ok(None);
+        }
+        Replicate::prepare(
+            &self.config,
+            &self.grid,
+            self.replicates.len(),
+            self.digits.as_ref(),
+            &mut self.ws.gemm,
+        )
+        .map(Some)
+    }
+
+    /// Adds the replicate of `work` (from [`DoubleDescent::prepare_next`], every piece run)
+    /// with its errors. Returns whether all seeds are done.
+    pub fn finish(&mut self, work: ReplicateWork) -> bool {
+        let mut rep = Replicate::assemble(work);
+        rep.refit(&self.config, &self.grid, &mut self.ws);
+        self.replicates.push(rep);
+        self.is_done()
     }
 
     /// Computes every remaining replicate.
