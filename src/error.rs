@@ -48,7 +48,7 @@ pub enum Error {
     Gpu { op: &'static str, message: String },
 
     // --- the command line ---
-    /// A run stopped by the reader (Ctrl-C); what had finished is kept.
+    /// A run stopped by the reader (Ctrl-C) or a scheduler (SIGTERM); what had finished is kept.
     Interrupted,
     /// A sweep or a merge that could not finish: cells that failed, a shard missing or
     /// incomplete; `message` names them and how to continue. What finished is kept.
@@ -108,7 +108,7 @@ impl fmt::Display for Error {
             }
             Error::Gpu { op, message } => write!(f, "GPU backend failed in {op}: {message}"),
             Error::Incomplete { message } => f.write_str(message),
-            Error::Interrupted => write!(f, "interrupted (Ctrl-C)"),
+            Error::Interrupted => write!(f, "interrupted (Ctrl-C or a stop signal)"),
             Error::Usage { message } => f.write_str(message),
             Error::Io { message } => f.write_str(message),
         }

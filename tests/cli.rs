@@ -362,29 +362,35 @@ fn a_failed_run_leaves_no_report_and_keeps_a_complete_earlier_one() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_exits_with_130_and_writes_no_report() {
-    let dir = scratch("interrupted");
-    // The Lazy-or-rich scene trains and then sweeps widths: many seconds, checked for Ctrl-C
-    // between chunks of steps and between widths.
-    let child = Command::new(BIN)
-        .args(["run", "lazy", "--out", dir.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(e.contains("descent: interrupted (Ctrl-C)"), "{e}");
-    assert!(
-        !dir.join("report.json").exists(),
-        "an interrupted run writes no report"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    // Ctrl-C from a terminal, SIGTERM from a scheduler stopping the job: the same stop.
+    for signal in ["-INT", "-TERM"] {
+        let dir = scratch("interrupted");
+        // The Lazy-or-rich scene trains and then sweeps widths: many seconds, checked for
+        // Ctrl-C between chunks of steps and between widths.
+        let child = Command::new(BIN)
+            .args(["run", "lazy", "--out", dir.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{signal}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("descent: interrupted (Ctrl-C or a stop signal)"),
+            "{e}"
+        );
+        assert!(
+            !dir.join("report.json").exists(),
+            "an interrupted run writes no report"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

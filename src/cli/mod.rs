@@ -279,7 +279,8 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
         .clone()
 }
 
-/// Installs the Ctrl-C handler (once): the first Ctrl-C sets [`cancel_flag`], so a run stops at
+/// Installs the Ctrl-C handler (once; it also takes SIGTERM and SIGHUP, the signals a scheduler
+/// or a closed terminal sends): the first Ctrl-C sets [`cancel_flag`], so a run stops at
 /// its next cell or chunk of steps and keeps what has finished; a second exits at once with 130.
 pub fn install_ctrlc() {
     static ONCE: std::sync::Once = std::sync::Once::new();

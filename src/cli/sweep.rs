@@ -717,7 +717,7 @@ fn figure(plan: &Plan, rows: &Rows) -> Option<Figure> {
     let scene = plan.scene();
     if plan.grids.len() == 1 {
         let (xs, x_log, x_label) = axis(0);
-        let series = names
+        let series: Vec<Series> = names
             .iter()
             .enumerate()
             .map(|(j, name)| {
@@ -739,12 +739,25 @@ fn figure(plan: &Plan, rows: &Rows) -> Option<Figure> {
         } else {
             String::new()
         };
+        // Scalars of different sizes share the axis: a log one when every value is positive
+        // and they span more than two decades (a test error beside a train error near zero).
+        let values = || {
+            series
+                .iter()
+                .flat_map(|s: &Series| s.y.iter().copied())
+                .filter(|y| y.is_finite())
+        };
+        let (lo, hi) = values().fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+        let y_log = values().all(|y| y > 0.0) && hi > 100.0 * lo;
         Some(Figure::Lines(LinePlot {
             name: "sweep".into(),
             title: format!("{scene}: summary against {}{seeds}", plan.grids[0].0),
             x_label,
             y_label: "value".into(),
             x_log,
+            y_log,
             series,
             ..LinePlot::default()
         }))
@@ -1759,6 +1772,7 @@ mod tests {
         assert!(f.x_log, "width is a log-scaled setting");
         // divergedAt is never set at lr = 0.5: only testLoss is drawn.
         assert_eq!(f.series.len(), 1);
+        assert!(!f.y_log, "one scalar within a decade: a linear axis");
         let s = &f.series[0];
         assert_eq!(s.x, [8.0, 16.0, 32.0]);
         // Seeds 5 and 6 (at the default lr 0.5) give 1/w + 0.05 + 5.5e-7 on average; their
