@@ -20,18 +20,19 @@
 //! Measured on the 2-core machine while other builds held it (load average 8–10, the run got
 //! about 40% of one core): the 16 × 16 diagram's columns take 1,930 ms of CPU in all, the
 //! widest 600 ms, so two free cores finish it in 970 ms, 1.99× faster than one (the two-thread
-//! run used 2,000 ms of CPU against 1,870 ms on one thread: the threads add no work). The
-//! double-descent curve takes 105–120 ms of CPU per seed (it varies with the load: the cores'
-//! caches are shared), a third of it the Householder reductions of the Gram matrices
-//! (`linalg::Tridiagonal`) and another third the f32 feature and cross-Gram products, which
-//! run near the core's peak; the rest is the f64 Grams, the data and the re-fits. The driver
-//! splits each seed into its features and Grams, one piece per size's reduction, the cross
-//! Grams and the errors, and prepares the next seed while the last one's pieces run, so that
-//! the two threads finish together: at load average 1.7, 523 ms of CPU take 267 ms on two free
-//! cores (the two-thread run took 302 ms of wall time, 1.93× faster than one thread), where a
-//! whole seed per thread left one thread 3 seeds (310–360 ms). Under 200 ms needs the CPU
-//! time itself to fall by a quarter more, without changing a bit of the report
-//! (`tests/dd_report_bits.rs`).
+//! run used 2,000 ms of CPU against 1,870 ms on one thread: the threads add no work).
+//!
+//! The double-descent curve (2026-12-05, load average 1.1–1.6, so the two threads mostly had
+//! the cores) takes about 70 ms of CPU per seed: its features and Grams (about 30 ms, one
+//! thread per seed: the f32 feature products, the f64 Gram accumulation, the copies), its 41
+//! Householder reductions (about 30 ms, any thread: `linalg::Tridiagonal`, on the four-row
+//! FMA pass in eight lanes where the CPU has AVX-512F, 1.07 ms for one 300 × 300 Gram) and its
+//! errors (about 7 ms). The driver prepares the next seed while the last one's pieces run, so
+//! the two threads finish together: the curve took 191–204 ms on two threads in five runs
+//! (median 194 ms; one thread 360–390 ms), against 287 ms before the test predictions went
+//! through the features instead of the cross Grams (which cost n_test·n·p_max ≈ 9e8
+//! multiply-adds per seed) and before the four-row pass. What is left is mostly the features
+//! and Grams, which only one thread per seed can do.
 
 use std::time::Instant;
 
@@ -327,7 +328,7 @@ fn main() {
         let t1 = median_ms(5, || curve(1));
         let t2 = median_ms(5, || curve(2));
         // Each seed's pieces' CPU times alone, as the driver's pool runs them: its features
-        // and Grams, its pieces (a reduction per size, the cross Grams), its errors.
+        // and Grams, its pieces (a reduction per size), its errors.
         let costs: Vec<SeedCosts> = (0..cfg.seeds)
             .map(|s| {
                 let one = DoubleDescentConfig {

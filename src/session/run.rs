@@ -572,10 +572,10 @@ impl Run<Cpu> {
     /// when the run diverges.
     pub fn train_only(&mut self, steps: u64) -> u64 {
         let before = self.trainer.step();
-        if self.last_report.diverged.is_none() {
-            if let Err(Error::Diverged { step }) = self.trainer.advance(steps) {
-                self.record_divergence(step);
-            }
+        if self.last_report.diverged.is_none()
+            && let Err(Error::Diverged { step }) = self.trainer.advance(steps)
+        {
+            self.record_divergence(step);
         }
         self.trainer.step() - before
     }

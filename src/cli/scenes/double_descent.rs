@@ -301,11 +301,11 @@ impl PoolState {
             return Some(self.prepare());
         }
         for (s, slot) in self.seeds.iter_mut().enumerate() {
-            if let Some(work) = &slot.work {
-                if slot.next < work.pieces() {
-                    slot.next += 1;
-                    return Some(Task::Piece(s, slot.next - 1, Arc::clone(work)));
-                }
+            if let Some(work) = &slot.work
+                && slot.next < work.pieces()
+            {
+                slot.next += 1;
+                return Some(Task::Piece(s, slot.next - 1, Arc::clone(work)));
             }
         }
         if self.next_seed < self.seeds.len() {
@@ -335,12 +335,12 @@ impl Drop for PanicWake<'_> {
 
 /// The seeds of `config` (one session each) and the isotropic model's Monte-Carlo points at
 /// `gammas` on `options.threads` threads, in finer pieces than a seed: each seed's features
-/// and Grams, then its pieces ([`ReplicateWork`]: one reduction per size, the cross Grams),
-/// which any thread takes, then its errors. A thread prepares the next seed ahead (one at a
-/// time, while at most one seed has pieces left), else takes a piece of the earliest seed
-/// that has one left, else computes the next point, so that the threads finish together. Every number is the one [`seed_report`] and [`iso_point`] compute
-/// (the pieces are independent; only which thread runs one changes). The reports in seed
-/// order, the points in index order.
+/// and Grams, then its pieces ([`ReplicateWork`]: one reduction per size), which any thread
+/// takes, then its errors. A thread prepares the next seed ahead (one at a time, while at most
+/// one seed has pieces left), else takes a piece of the earliest seed that has one left, else
+/// computes the next point, so that the threads finish together. Every number is the one
+/// [`seed_report`] and [`iso_point`] compute (the pieces are independent; only which thread
+/// runs one changes). The reports in seed order, the points in index order.
 pub fn pool(
     config: &DoubleDescentConfig,
     options: &RunOptions,
@@ -829,10 +829,10 @@ pub fn figures(r: &DoubleDescentReport) -> Vec<Figure> {
             style: Style::Dashed,
         });
     }
-    if let (Some(k), Sweep::Features) = (b.theory_kernel_limit, b.sweep) {
-        if k.is_finite() {
-            curve.y_marks.push((k, "kernel limit p → ∞".into()));
-        }
+    if let (Some(k), Sweep::Features) = (b.theory_kernel_limit, b.sweep)
+        && k.is_finite()
+    {
+        curve.y_marks.push((k, "kernel limit p → ∞".into()));
     }
     let mut figures = vec![
         Figure::Lines(curve),

@@ -119,10 +119,10 @@ impl Headless for Phase {
             }
         };
         let report = diagram.report();
-        if let Some(n) = &report.progress.notice {
-            if !notes.contains(n) {
-                notes.push(n.clone());
-            }
+        if let Some(n) = &report.progress.notice
+            && !notes.contains(n)
+        {
+            notes.push(n.clone());
         }
         let backend = if report.progress.backend == "webgpu" {
             "gpu"

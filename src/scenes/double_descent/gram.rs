@@ -335,60 +335,45 @@ pub(super) fn zero_past_prefixes(
     }
 }
 
-/// The model-wise test side of a replicate: (the first p_primal columns of Φ_test, p_primal,
-/// the cross Grams Φ_test[:, :p_b]Φ[:, :p_b]ᵀ of the dual sizes b, accumulated in f32 as the
-/// feature columns are added: n_test·n·p_max multiply-adds in all).
-pub(super) fn test_cross_grams(
+/// For blocks b = 0.. of `k` columns with ascending prefixes ℓ_b:
+/// `out[:ℓ_b, b·k..(b+1)·k] = M[:, :ℓ_b]ᵀ · B[:, b·k..(b+1)·k]` and zeros in rows ℓ_b..`total`
+/// of each block: the outer side is cut at the prefixes, as [`gemm_inner_prefix`] cuts the
+/// inner one. M is `rows × total` (leading dimension `ld_m`), B is `rows × blocks·k`
+/// (leading dimension `ld_b`), out is `total × blocks·k` (leading dimension `ld_out`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn gemm_outer_prefix(
     gemm: &mut Gemm,
-    grid: &[Size],
-    phi: &[f32],
-    phi_test: &[f32],
-    n_test: usize,
-    p_max: usize,
-) -> (Vec<f32>, usize, Vec<f32>) {
-    let n = grid.first().map_or(0, |s| s.n);
-    let dual_p: Vec<usize> = grid.iter().filter(|s| s.is_dual()).map(|s| s.p).collect();
-    let p_primal = grid
-        .iter()
-        .filter(|s| !s.is_dual())
-        .map(|s| s.p)
-        .max()
-        .unwrap_or(0);
-    let block = n_test * n;
-    let mut k_test = Vec::with_capacity(dual_p.len() * block);
-    let mut done = 0;
-    for (b, &p) in dual_p.iter().enumerate() {
-        // Each block starts as the one before (the first as zeros) and adds its columns.
-        let beta = if b == 0 {
-            k_test.resize(block, 0.0f32);
-            0.0
-        } else {
-            k_test.extend_from_within((b - 1) * block..b * block);
-            1.0
-        };
-        let out = &mut k_test[b * block..(b + 1) * block];
+    m: &[f32],
+    ld_m: usize,
+    rows: usize,
+    total: usize,
+    prefixes: &[usize],
+    k: usize,
+    b: &[f32],
+    ld_b: usize,
+    out: &mut [f32],
+    ld_out: usize,
+) {
+    for (start, end, first) in segments(prefixes, MIN_SEGMENT) {
         gemm.run(
-            Trans::N,
             Trans::T,
-            n_test,
-            n,
-            p - done,
+            Trans::N,
+            end - start,
+            (prefixes.len() - first) * k,
+            rows,
             1.0,
-            &phi_test[done..],
-            p_max,
-            &phi[done..],
-            p_max,
-            beta,
-            out,
-            n,
+            &m[start..],
+            ld_m,
+            &b[first * k..],
+            ld_b,
+            0.0,
+            &mut out[start * ld_out + first * k..],
+            ld_out,
         );
-        done = p;
     }
-    let compact = phi_test
-        .chunks_exact(p_max)
-        .flat_map(|row| row[..p_primal].iter().copied())
-        .collect();
-    (compact, p_primal, k_test)
+    // A segment computes whole rows of the blocks it reaches, past their prefixes too, and
+    // leaves the earlier blocks' rows as they were.
+    zero_past_prefixes(out, ld_out, total, prefixes, k, 0);
 }
 
 /// Reusable buffers for a re-fit.

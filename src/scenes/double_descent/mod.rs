@@ -54,14 +54,15 @@
 //!                                train SSE = ‖y‖² − 2zᵀc + zᵀTz,   ‖a‖² = ‖z‖²
 //! ```
 //!
-//! **Test predictions.** A ridge change must not touch the features again. Model-wise, the
-//! dual sizes keep the test–train cross Gram K_test,p = Φ_test,pΦ_pᵀ (n_test × n, f32),
-//! accumulated across sizes like K (n_test·n·p_max multiply-adds once per seed), so that their
-//! test predictions are K_test,p·α: O(n_test·n) per size instead of O(n_test·p). The primal
-//! sizes (p < n) use the first columns of Φ_test directly, in blocked GEMMs that skip the zero
-//! rows of a_p. Sample-wise, every size predicts with Φ_test·a_p (all p features), a_p = Φ_nᵀα
-//! for the dual ones. A re-fit therefore costs, per size, O(m) for the solve, O(m²) for Q, and
-//! O(n_test·m) for the predictions. Labels are kept as separate components (linear part,
+//! **Test predictions.** A ridge change must not touch the features again: every size predicts
+//! through its second-layer weights, f_test = Φ_test,p·a_p, with a_p = Φ_pᵀα for the dual
+//! sizes, in blocked f32 GEMMs that skip the zero rows past each size's prefix
+//! (`gram::gemm_inner_prefix`, `gram::gemm_outer_prefix`). Model-wise that is
+//! (n + n_test)·Σp multiply-adds per re-fit (about 3.6e7 per seed at the defaults below, a few
+//! milliseconds), where keeping the n_test × n cross Grams Φ_test,pΦ_pᵀ of the dual sizes
+//! would make each re-fit cheaper (n_test·n per size) but cost n_test·n·p_max ≈ 9e8
+//! multiply-adds and 25 MB per seed before the first curve. A re-fit therefore costs, per
+//! size, O(m) for the solve, O(m²) for Q, and O((n + n_test)·p) for the predictions. Labels are kept as separate components (linear part,
 //! nonlinear part, noise) projected once, so the noise and teacher settings re-fit as cheaply
 //! as the ridge.
 //!
@@ -71,9 +72,10 @@
 //! rounding level, and bounds the solution where there is none. Any ρ below τ is raised to τ.
 //!
 //! **Cost** per seed at n = 300, d = 100, 41 sizes up to p = 10n, 1,000 test points: features
-//! (n + n_test)·d·p_max ≈ 3.9e8 f32 multiply-adds; the f64 Gram accumulation n²·p_max ≈ 2.7e8;
-//! the cross Grams n_test·n·p_max ≈ 9e8 (f32); 21 dual reductions of 300 × 300 (4/3·m³ flops
-//! each) and the smaller primal ones — the reductions dominate. Memory ≈ 40 MB per seed
+//! (n + n_test)·d·p_max ≈ 3.9e8 f32 multiply-adds; the f64 Gram accumulation n²·p_max ≈ 2.7e8
+//! (on the upper triangle only, 58 % of that); 21 dual reductions of 300 × 300 (4/3·m³ flops
+//! each) and the smaller primal ones, 8.8e8 flops in all — the reductions dominate; the
+//! re-fit's predictions 3.6e7. Memory ≈ 20 MB per seed
 //! ([`DoubleDescentConfig::memory_bytes`]). Timings: `benches/double_descent.rs`.
 
 mod features;
@@ -384,20 +386,7 @@ impl DoubleDescentConfig {
         let (n_max, p_max) = self.extent();
         let k = self.outputs() as u64;
         let (n_max, p_max, n_test) = (n_max as u64, p_max as u64, self.n_test as u64);
-        let test_side = match self.sweep {
-            Sweep::Samples => n_test * p_max,
-            Sweep::Features => {
-                let dual = grid.iter().filter(|s| s.is_dual()).count() as u64;
-                let p_primal = grid
-                    .iter()
-                    .filter(|s| !s.is_dual())
-                    .map(|s| s.p as u64)
-                    .max()
-                    .unwrap_or(0);
-                n_test * (p_primal + n_max * dual)
-            }
-        };
-        let features = 4 * (n_max * p_max + test_side);
+        let features = 4 * (n_max + n_test) * p_max;
         let targets = 8 * 4 * (n_max + n_test) * k;
         let fits: u64 = grid
             .iter()

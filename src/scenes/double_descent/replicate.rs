@@ -4,7 +4,7 @@ use super::features::{Components, draw_digits, draw_first_layer, draw_sphere, fe
 use std::sync::{Mutex, OnceLock};
 
 use super::gram::{
-    PendingFit, SizeFit, Workspace, gemm_inner_prefix, pending_fits, test_cross_grams,
+    PendingFit, SizeFit, Workspace, gemm_inner_prefix, gemm_outer_prefix, pending_fits,
     zero_past_prefixes,
 };
 use super::{DataSource, DoubleDescentConfig, Size, Sweep};
@@ -27,14 +27,8 @@ pub(super) struct Replicate {
     pub(super) seed: u64,
     /// `n_max × p_max` training features.
     pub(super) phi: Vec<f32>,
-    /// Test features, `n_test × ld_test`: all p_max columns (sample-wise), or the first
-    /// columns that the primal sizes use (model-wise).
+    /// Test features, `n_test × p_max`.
     phi_test: Vec<f32>,
-    ld_test: usize,
-    /// Model-wise: for each dual size b (ascending), the test–train cross Gram
-    /// Φ_test[:, :p_b]·Φ[:, :p_b]ᵀ (`n_test × n`, f32), accumulated like K, so that the test
-    /// predictions of a dual size are one product K_test,b·α_b.
-    k_test: Vec<f32>,
     pub(super) components: Components,
     test_labels: Option<Vec<u8>>,
     pub(super) fits: Vec<SizeFit>,
@@ -81,28 +75,21 @@ impl SizeFit {
 /// A replicate in pieces: its features and the Grams of every size, computed
 /// ([`DoubleDescent::prepare_next`](super::DoubleDescent::prepare_next)); then its pieces
 /// ([`ReplicateWork::run_piece`]), which may run on different threads in any order: one
-/// reduction per size, and (model-wise) the test–train cross Grams; then the errors
+/// reduction per size; then the errors
 /// ([`DoubleDescent::finish`](super::DoubleDescent::finish)). Each piece computes exactly what
 /// it computes in [`DoubleDescent::advance`](super::DoubleDescent::advance), which runs them
 /// one after another.
 pub struct ReplicateWork {
     seed: u64,
     phi: Vec<f32>,
-    /// All p_max columns of the test features.
+    /// The test features, `n_test × p_max`.
     phi_test: Vec<f32>,
     components: Components,
     test_labels: Option<Vec<u8>>,
-    grid: Vec<Size>,
-    sweep: Sweep,
-    n_test: usize,
-    p_max: usize,
     /// Each size's Gram, taken by the piece that reduces it.
     pending: Vec<Mutex<Option<PendingFit>>>,
     fits: Vec<OnceLock<SizeFit>>,
-    /// Model-wise: the test side ([`test_cross_grams`]).
-    cross: OnceLock<(Vec<f32>, usize, Vec<f32>)>,
-    /// The pieces, largest first: index `pending.len()` is the cross Grams, the others the
-    /// sizes' reductions by decreasing side.
+    /// The pieces, largest first: the sizes' reductions by decreasing side.
     order: Vec<usize>,
 }
 
@@ -116,29 +103,15 @@ impl ReplicateWork {
     /// indices).
     pub fn run_piece(&self, i: usize) {
         let j = self.order[i];
-        if j == self.pending.len() {
-            if self.sweep == Sweep::Features {
-                let cross = test_cross_grams(
-                    &mut Gemm::default(),
-                    &self.grid,
-                    &self.phi,
-                    &self.phi_test,
-                    self.n_test,
-                    self.p_max,
-                );
-                assert!(self.cross.set(cross).is_ok(), "each piece runs once");
-            }
-        } else {
-            let pending = self.pending[j]
-                .lock()
-                .expect("a piece panicked")
-                .take()
-                .expect("each piece runs once");
-            assert!(
-                self.fits[j].set(pending.factor()).is_ok(),
-                "each piece runs once"
-            );
-        }
+        let pending = self.pending[j]
+            .lock()
+            .expect("a piece panicked")
+            .take()
+            .expect("each piece runs once");
+        assert!(
+            self.fits[j].set(pending.factor()).is_ok(),
+            "each piece runs once"
+        );
     }
 }
 
@@ -184,20 +157,14 @@ impl Replicate {
         );
         let mut order: Vec<usize> = (0..pending.len()).collect();
         order.sort_by_key(|&j| std::cmp::Reverse(pending[j].dim()));
-        order.insert(0, pending.len());
         Ok(ReplicateWork {
             seed,
             phi,
             phi_test,
             components: drawn.components,
             test_labels: drawn.test_labels,
-            grid: grid.to_vec(),
-            sweep: cfg.sweep,
-            n_test: cfg.n_test,
-            p_max,
             fits: pending.iter().map(|_| OnceLock::new()).collect(),
             pending: pending.into_iter().map(|f| Mutex::new(Some(f))).collect(),
-            cross: OnceLock::new(),
             order,
         })
     }
@@ -209,16 +176,10 @@ impl Replicate {
             .into_iter()
             .map(|f| f.into_inner().expect("every piece ran"))
             .collect();
-        let (phi_test, ld_test, k_test) = match work.sweep {
-            Sweep::Samples => (work.phi_test, work.p_max, Vec::new()),
-            Sweep::Features => work.cross.into_inner().expect("every piece ran"),
-        };
         Replicate {
             seed: work.seed,
             phi: work.phi,
-            phi_test,
-            ld_test,
-            k_test,
+            phi_test: work.phi_test,
             components: work.components,
             test_labels: work.test_labels,
             fits,
@@ -264,43 +225,39 @@ impl Replicate {
         }
         match cfg.sweep {
             Sweep::Features => {
-                // Primal sizes: Φ_test[:, :p]·a (a is zero past row p).
-                let primal: Vec<usize> = grid[..first_dual].iter().map(|s| s.p).collect();
-                if !primal.is_empty() {
-                    zero_past_prefixes(&mut ws.a, ld_a, self.ld_test, &primal, k, 0);
-                    gemm_inner_prefix(
+                // Second-layer weights of the dual sizes: a = Φ[:, :p]ᵀα, zero past row p.
+                if !dual.is_empty() {
+                    let prefixes: Vec<usize> = dual.iter().map(|&i| grid[i].p).collect();
+                    gemm_outer_prefix(
                         &mut ws.gemm,
-                        &self.phi_test,
-                        self.ld_test,
-                        Trans::N,
-                        cfg.n_test,
-                        &primal,
-                        k,
-                        &ws.a,
-                        ld_a,
-                        &mut ws.f_test,
-                        ld_a,
-                    );
-                }
-                // Dual sizes: K_test,b·α_b.
-                let block = cfg.n_test * n_max;
-                for b in 0..dual.len() {
-                    ws.gemm.run(
-                        Trans::N,
-                        Trans::N,
-                        cfg.n_test,
-                        k,
+                        &self.phi,
+                        p_max,
                         n_max,
-                        1.0,
-                        &self.k_test[b * block..(b + 1) * block],
-                        n_max,
-                        &ws.alpha[b * k..],
+                        p_max,
+                        &prefixes,
+                        k,
+                        &ws.alpha,
                         ld_alpha,
-                        0.0,
-                        &mut ws.f_test[(first_dual + b) * k..],
+                        &mut ws.a[first_dual * k..],
                         ld_a,
                     );
                 }
+                // Test predictions: Φ_test[:, :p]·a for every size (a is zero past row p).
+                let all_p: Vec<usize> = grid.iter().map(|s| s.p).collect();
+                zero_past_prefixes(&mut ws.a, ld_a, p_max, &all_p[..first_dual], k, 0);
+                gemm_inner_prefix(
+                    &mut ws.gemm,
+                    &self.phi_test,
+                    p_max,
+                    Trans::N,
+                    cfg.n_test,
+                    &all_p,
+                    k,
+                    &ws.a,
+                    ld_a,
+                    &mut ws.f_test,
+                    ld_a,
+                );
             }
             Sweep::Samples => {
                 // Second-layer weights of the dual sizes: a = Φ[:n, :]ᵀα (α zero past row n).

@@ -75,14 +75,14 @@ pub fn read_weights_with(text: &str, source: &DataSource) -> Result<(PlaygroundC
         }
     };
     // A run on a reader's file continues only on that file: the same content, by its hash.
-    if let (Some(want), Some(table)) = (&weights.data_hash, &source.table) {
-        if *want != table.hash {
-            return Err(crate::error::Error::weights(format!(
-                "it was trained on a file with hash {want}, and the file chosen now has hash {}; \
+    if let (Some(want), Some(table)) = (&weights.data_hash, &source.table)
+        && *want != table.hash
+    {
+        return Err(crate::error::Error::weights(format!(
+            "it was trained on a file with hash {want}, and the file chosen now has hash {}; \
                  choose the file it was trained on",
-                table.hash
-            )));
-        }
+            table.hash
+        )));
     }
     Ok((config, weights))
 }
