@@ -289,8 +289,63 @@ fn playground_mini_batch_runs_on_the_cpu_with_a_note_when_the_gpu_is_asked() {
 // ---------------------------------------------------------------------------------------------
 // Lazy or rich
 
-use descent::cli::scenes::lazy::{sweep_runs, sweep_widths};
+use descent::cli::scenes::lazy::{sweep_plan, sweep_runs, sweep_widths};
 use descent::scenes::lazy::{LazyConfig, LazyRich, WidthSweep};
+
+/// The page's sweep menus, read from a link (as the page reads them: a value off the menu keeps
+/// the default, with a note) or given as key=value, choose the sweep; the link back keeps them.
+#[test]
+fn lazy_sweep_takes_the_pages_sweep_menus() {
+    use descent::cli::link;
+    let l =
+        link::read("lazy.html?width=64&sweepMax=256&sweepSteps=100&sweepSeeds=1&seed=4").unwrap();
+    assert!(l.notes.is_empty(), "{:?}", l.notes);
+    assert_eq!(
+        sweep_plan(&l.settings),
+        (vec![16, 32, 64, 128, 256], 1, 100)
+    );
+    assert_eq!(
+        link::link_of(&l.settings),
+        "lazy.html?seed=4&width=64&sweepMax=256&sweepSteps=100&sweepSeeds=1"
+    );
+    let out = run("lazy", &l.settings, &steps(20)).unwrap();
+    let sweep = &out.report["sweep"];
+    assert_eq!(sweep["widths"], serde_json::json!([16, 32, 64, 128, 256]));
+    assert_eq!(
+        (sweep["seeds"].as_u64(), sweep["steps"].as_u64()),
+        (Some(1), Some(100))
+    );
+    let runs = sweep["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 5);
+    // The library's sweep with the same plan gives the same networks.
+    let config: LazyConfig = l.settings.config().unwrap();
+    let mut lib = WidthSweep::with_seeds(config.run, sweep_widths(256), 1, 100).unwrap();
+    for run in &runs[..2] {
+        let p = lib.next_point().unwrap();
+        assert_eq!(run["width"], p.width);
+        assert_eq!(run["weightChange"], serde_json::json!(p.weight_change));
+    }
+
+    // Off the menu: the default, with a note; the link back leaves it out.
+    let l = link::read("lazy.html?sweepMax=999&SWEEPSEEDS=5").unwrap();
+    assert_eq!(
+        l.notes,
+        vec![r#"sweepMax: ignored "999" (not a valid value)"#.to_string()]
+    );
+    assert_eq!(sweep_plan(&l.settings).0.last(), Some(&4096));
+    assert_eq!(sweep_plan(&l.settings).1, 5);
+    assert!(!link::link_of(&l.settings).contains("sweepMax"));
+
+    // As key=value: a menu value, or a usage error naming the menu.
+    let mut s = Settings::defaults("lazy").unwrap();
+    descent::cli::apply_pairs(&mut s, &["sweepSteps=1000".to_string()]).unwrap();
+    assert_eq!(sweep_plan(&s).2, 1000);
+    let err = descent::cli::apply_pairs(&mut s, &["sweepSeeds=2".to_string()]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Usage { message } if message == "sweepSeeds: 2 is not one of its values (1, 3, 5, 10)"),
+        "{err}"
+    );
+}
 
 #[test]
 fn lazy_equals_the_library_run_exactly() {
@@ -314,12 +369,12 @@ fn lazy_equals_the_library_run_exactly() {
     // trains them (the narrowest two widths compared here; the rest are the same function of
     // their settings, see the next test), and its slopes over every network.
     let runs = out.report["sweep"]["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), sweep_widths().len() * 3);
+    assert_eq!(runs.len(), sweep_widths(4096).len() * 3);
     assert_eq!(
         out.report["sweep"]["widths"],
-        serde_json::json!(sweep_widths())
+        serde_json::json!(sweep_widths(4096))
     );
-    let mut sweep = WidthSweep::with_seeds(config.run, sweep_widths(), 3, 300).unwrap();
+    let mut sweep = WidthSweep::with_seeds(config.run, sweep_widths(4096), 3, 300).unwrap();
     for run in &runs[..6] {
         let p = sweep.next_point().unwrap();
         assert_eq!(run["width"], p.width);

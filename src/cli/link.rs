@@ -113,6 +113,64 @@ pub const PAGE_UNCONTROLLED: &[(&str, &[&str])] = &[
     ("weak-labels", &[]),
 ];
 
+/// One view option of a page that its scene's run reads: a menu of the page's `VIEW` (its
+/// values and default as there), which chooses what the run computes beside the settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewOption {
+    pub name: &'static str,
+    pub values: &'static [&'static str],
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// The view options each scene's run reads, from a link or as key=value (the page's view keys
+/// not listed here choose only how the page shows its results). A unit test checks them against
+/// each page's `VIEW`.
+pub const VIEW_READ: &[(&str, &[ViewOption])] = &[(
+    "lazy",
+    &[
+        ViewOption {
+            name: "sweepMax",
+            values: &["256", "1024", "4096"],
+            default: "4096",
+            doc: "Widest network of the width sweep (widths 16, 32, … up to it)",
+        },
+        ViewOption {
+            name: "sweepSteps",
+            values: &["100", "300", "1000"],
+            default: "300",
+            doc: "Steps each network of the width sweep trains",
+        },
+        ViewOption {
+            name: "sweepSeeds",
+            values: &["1", "3", "5", "10"],
+            default: "3",
+            doc: "Networks per width in the width sweep",
+        },
+    ],
+)];
+
+/// The view options scene `scene`'s run reads.
+pub fn view_options(scene: &str) -> &'static [ViewOption] {
+    VIEW_READ
+        .iter()
+        .find(|(s, _)| *s == scene)
+        .map_or(&[], |(_, options)| options)
+}
+
+/// The view option `name` (matched without regard to case) that scene `scene`'s run reads.
+pub fn view_option(scene: &str, name: &str) -> Option<&'static ViewOption> {
+    let lower = name.to_lowercase();
+    view_options(scene)
+        .iter()
+        .find(|o| o.name == name)
+        .or_else(|| {
+            view_options(scene)
+                .iter()
+                .find(|o| o.name.to_lowercase() == lower)
+        })
+}
+
 /// Whether scene `scene`'s page has a control for setting `name` (a panel's settings are not on
 /// a page's controls: they are checked as its scene's).
 pub fn page_controls(scene: &str, name: &str) -> bool {
@@ -252,7 +310,25 @@ pub fn apply_query(settings: &mut Settings, query: &str) -> Vec<String> {
             .iter()
             .find(|(sc, _)| *sc == scene)
             .and_then(|(_, keys)| keys.iter().find(|v| v.to_lowercase() == lower));
-        if let Some(v) = view {
+        if let Some(option) = view_option(scene, k) {
+            // As the page reads its menu: the exact key first, a value off the menu ignored.
+            let text = params
+                .iter()
+                .find(|(key, _)| key == option.name)
+                .or_else(|| params.iter().find(|(key, _)| key.to_lowercase() == lower))
+                .map_or("", |(_, v)| v.as_str());
+            if option.values.contains(&text) {
+                settings
+                    .view
+                    .insert(option.name.to_string(), text.to_string());
+            } else {
+                notes.push(format!(
+                    "{}: ignored {} (not a valid value)",
+                    option.name,
+                    quote(text)
+                ));
+            }
+        } else if let Some(v) = view {
             notes.push(format!(
                 "{v}: an option of the page's view, not a setting of {scene} (ignored)"
             ));
@@ -443,6 +519,12 @@ pub fn link_of(settings: &Settings) -> String {
         };
         pairs.push(format!("{}={}", encode(s.name), encode(&text)));
     }
+    for option in view_options(scene) {
+        let v = settings.view(option.name);
+        if v != option.default {
+            pairs.push(format!("{}={}", encode(option.name), encode(v)));
+        }
+    }
     if pairs.is_empty() {
         page.to_string()
     } else {
@@ -575,6 +657,39 @@ mod tests {
             };
             let ours = PAGE_VIEW_KEYS.iter().find(|(s, _)| *s == scene).unwrap().1;
             assert_eq!(names, ours, "{scene}");
+        }
+    }
+
+    /// Every view option a run reads is its page's menu: the same values and default.
+    #[test]
+    fn the_view_options_read_are_the_pages_menus() {
+        let pages = [("lazy", include_str!("../../www/js/scenes/lazy/page.js"))];
+        assert_eq!(
+            VIEW_READ.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            pages.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+        );
+        for (scene, js) in pages {
+            for o in view_options(scene) {
+                let line = js
+                    .lines()
+                    .find(|l| l.contains(&format!("name: '{}'", o.name)))
+                    .unwrap_or_else(|| panic!("{scene}: no view entry {}", o.name));
+                let options = line.split_once("options: [").unwrap().1;
+                let options = options.split_once("]],").unwrap().0;
+                let values: Vec<&str> = options
+                    .split("['")
+                    .skip(1)
+                    .map(|v| v.split_once('\'').unwrap().0)
+                    .collect();
+                assert_eq!(values, o.values, "{scene} {}", o.name);
+                let default = line.split_once("default: '").unwrap().1;
+                assert_eq!(default.split_once('\'').unwrap().0, o.default);
+                assert!(
+                    PAGE_VIEW_KEYS
+                        .iter()
+                        .any(|(s, k)| *s == scene && k.contains(&o.name))
+                );
+            }
         }
     }
 

@@ -51,6 +51,9 @@ pub struct Settings {
     pub spec: SceneSpec,
     /// Every setting's value, by name.
     pub values: BTreeMap<String, Field>,
+    /// The page's view options that the scene's run reads ([`link::VIEW_READ`]), by name;
+    /// one not given takes its default.
+    pub view: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -63,7 +66,11 @@ impl Settings {
             .iter()
             .map(|s| (s.name.to_string(), s.default.clone()))
             .collect();
-        Some(Settings { spec, values })
+        Some(Settings {
+            spec,
+            values,
+            view: BTreeMap::new(),
+        })
     }
 
     /// The scene's id.
@@ -78,6 +85,14 @@ impl Settings {
         self.values
             .get(name)
             .unwrap_or_else(|| panic!("{}: no setting `{name}`", self.spec.scene))
+    }
+
+    /// The value of the view option `name` of [`link::VIEW_READ`]: the one given, else its
+    /// default. Panics if the scene's run reads no such option.
+    pub fn view(&self, name: &str) -> &str {
+        let option = link::view_option(self.scene(), name)
+            .unwrap_or_else(|| panic!("{}: no view option `{name}`", self.spec.scene));
+        self.view.get(name).map_or(option.default, String::as_str)
     }
 
     /// The numeric setting `name` (panics on another kind, as [`Settings::get`]).
@@ -360,6 +375,23 @@ pub fn apply_pairs(settings: &mut Settings, pairs: &[String]) -> Result<()> {
                 ),
             });
         };
+        if let Some(option) = link::view_option(settings.scene(), key.trim()) {
+            let text = text.trim();
+            if !option.values.contains(&text) {
+                return Err(Error::Usage {
+                    message: format!(
+                        "{}: {} is not one of its values ({})",
+                        option.name,
+                        if text.is_empty() { "nothing" } else { text },
+                        option.values.join(", ")
+                    ),
+                });
+            }
+            settings
+                .view
+                .insert(option.name.to_string(), text.to_string());
+            continue;
+        }
         let setting = settings::setting(&settings.spec, key.trim())?.clone();
         let value = settings::parse_value(&setting, text)?;
         settings.values.insert(setting.name.to_string(), value);
@@ -422,6 +454,18 @@ pub fn settings_text(spec: &SceneSpec) -> String {
             };
             [s.name.to_string(), kind, range, default, doc]
         })
+        .chain(link::view_options(spec.scene).iter().map(|o| {
+            [
+                o.name.to_string(),
+                "view".to_string(),
+                o.values.join(" | "),
+                o.default.to_string(),
+                format!(
+                    "{} [the page keeps it in its links beside the settings]",
+                    o.doc
+                ),
+            ]
+        }))
         .collect();
     let head = ["setting", "kind", "accepted", "default", "what it does"].map(String::from);
     let mut w = [0usize; 4];

@@ -5,6 +5,7 @@
 //! written under a temporary name and renamed when complete, so a directory never holds a
 //! half-written file under its final name.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -412,6 +413,9 @@ struct ReportFile<'a> {
     scene: &'a str,
     version: &'a str,
     settings: Ordered<'a>,
+    /// The page's view options the run read, each with its value (given or default).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    view: BTreeMap<&'a str, &'a str>,
     link: &'a str,
     backend: &'a str,
     steps: Option<u64>,
@@ -426,6 +430,10 @@ pub fn report_json(out: &SceneOutput, run: &RunRecord) -> String {
         scene: run.settings.scene(),
         version: env!("CARGO_PKG_VERSION"),
         settings: Ordered(run.settings),
+        view: super::link::view_options(run.settings.scene())
+            .iter()
+            .map(|o| (o.name, run.settings.view(o.name)))
+            .collect(),
         link: &run.link,
         backend: &out.backend,
         steps: run.steps,

@@ -6,10 +6,11 @@
 //! models, the relative weight change and the kernel distance after every step up to
 //! [`EARLY_STEPS`], then after each of at most [`LATE_CHUNKS`] equal chunks (the page's chunks
 //! follow its clock; the numbers at a step do not depend on them). The width sweep is the one
-//! the page's "Sweep width" button runs at its defaults: widths [`SWEEP_MIN_WIDTH`],
-//! 2·[`SWEEP_MIN_WIDTH`], … up to [`SWEEP_MAX_WIDTH`], [`SWEEP_SEEDS`] seeds each, trained
-//! [`SWEEP_STEPS`] steps, with the slopes of the two measures against width beside the ones
-//! theory expects. The sweep's networks are independent and train on `--threads` threads.
+//! the page's "Sweep width" button runs: widths [`SWEEP_MIN_WIDTH`], 2·[`SWEEP_MIN_WIDTH`], …
+//! up to the page's `sweepMax` menu, `sweepSeeds` seeds each, trained `sweepSteps` steps (the
+//! page's view options, read from a link or given as key=value; defaults 4096, 3 and 300),
+//! with the slopes of the two measures against width beside the ones theory expects. The
+//! sweep's networks are independent and train on `--threads` threads.
 
 use serde_json::json;
 
@@ -38,20 +39,28 @@ pub const LATE_CHUNKS: u64 = 200;
 /// The narrowest width of the sweep (`SWEEP_MIN_WIDTH` in the scene's page.js).
 pub const SWEEP_MIN_WIDTH: usize = 16;
 
-/// The widest width of the sweep (the page's `sweepMax` default).
-pub const SWEEP_MAX_WIDTH: usize = 4096;
-
-/// Steps each network of the sweep trains (the page's `sweepSteps` default).
-pub const SWEEP_STEPS: u64 = 300;
-
-/// Networks per width in the sweep (the page's `sweepSeeds` default).
-pub const SWEEP_SEEDS: usize = 3;
-
-/// The widths of the sweep: [`SWEEP_MIN_WIDTH`] doubled up to [`SWEEP_MAX_WIDTH`].
-pub fn sweep_widths() -> Vec<usize> {
+/// The widths of a sweep up to `max`: [`SWEEP_MIN_WIDTH`] doubled while at most `max`.
+pub fn sweep_widths(max: usize) -> Vec<usize> {
     std::iter::successors(Some(SWEEP_MIN_WIDTH), |w| Some(w * 2))
-        .take_while(|&w| w <= SWEEP_MAX_WIDTH)
+        .take_while(|&w| w <= max)
         .collect()
+}
+
+/// The width sweep that `settings` asks for: (widths, seeds, steps) from the view options
+/// `sweepMax`, `sweepSeeds` and `sweepSteps`.
+pub fn sweep_plan(settings: &Settings) -> (Vec<usize>, usize, u64) {
+    // The view options take only their menus' values (`link::VIEW_READ`), all numbers.
+    let number = |name: &str| -> u64 {
+        settings
+            .view(name)
+            .parse()
+            .expect("a view option's menu holds numbers")
+    };
+    (
+        sweep_widths(number("sweepMax") as usize),
+        number("sweepSeeds") as usize,
+        number("sweepSteps"),
+    )
 }
 
 /// The Lazy-or-rich scene without a page.
@@ -66,7 +75,8 @@ impl Headless for Lazy {
         "Trains the network for --steps steps (default 1000) beside its linearisation, the NTK \
          predictor and kernel regression (losses, weight change and kernel distance over steps, \
          the four fits, the NTK Gram matrix and spectra), then the page's width sweep (widths \
-         16 to 4096, 3 seeds, 300 steps) with its slopes against the expected ones"
+         16 to sweepMax = 4096, sweepSeeds = 3 seeds, sweepSteps = 300 steps) with its slopes \
+         against the expected ones"
     }
 
     fn run(
@@ -97,8 +107,8 @@ impl Headless for Lazy {
         let grid = live.predict_grid()?;
         let gram = live.gram()?;
 
-        let mut sweep =
-            WidthSweep::with_seeds(config.run.clone(), sweep_widths(), SWEEP_SEEDS, SWEEP_STEPS)?;
+        let (widths, seeds, sweep_steps) = sweep_plan(settings);
+        let mut sweep = WidthSweep::with_seeds(config.run.clone(), widths, seeds, sweep_steps)?;
         for &w in sweep.widths() {
             let mut c = config.run.clone();
             c.net.width = w;
@@ -599,8 +609,9 @@ fn output(
     figures.push(Figure::Lines(LinePlot {
         name: "sweep".into(),
         title: format!(
-            "Against width ({} seeds, {} steps): slopes {} (weights, expected {}), {} (kernel, expected {})",
+            "Against width ({} seed{}, {} steps): slopes {} (weights, expected {}), {} (kernel, expected {})",
             sweep.seeds(),
+            if sweep.seeds() == 1 { "" } else { "s" },
             sweep.steps(),
             fmt(slopes.weight_change),
             fmt(expected.weight_change),

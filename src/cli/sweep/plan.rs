@@ -118,6 +118,15 @@ impl Plan {
                      swept setting go in --grid key=v1,v2,…)"
                 ),
             })?;
+            if let Some(o) = crate::cli::link::view_option(scene, key.trim()) {
+                return Err(Error::Usage {
+                    message: format!(
+                        "{} is a view option of the page, which `descent run` reads; a sweep's \
+                         runs take its default ({})",
+                        o.name, o.default
+                    ),
+                });
+            }
             let s = setting(&spec, key.trim())?;
             let v = parse_value(s, value)?;
             if fixed.iter().any(|(k, _)| k == s.name) {
