@@ -442,7 +442,7 @@ const tableRows = (browserResults.table ?? []).map((t) => ({
 const info = browserResults.info;
 const loadEnd = loadavg();
 const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
-console.log(`\nChromium ${chromiumVersion} (headless), ${browserResults.hardwareConcurrency} logical cores; Descent ${info.descent.version} wasm${info.descent.simd ? ' SIMD128' : ''}, one thread` + (info.tfjsWasm ? `; TensorFlow.js ${info.tfjsWasm.version} wasm (SIMD ${info.tfjsWasm.simd ? 'on' : 'off'}, ${info.tfjsWasm.threads} thread) and cpu` : '') + (info.jaxjsWasm ? `; jax-js ${info.jaxjsWasm.version} ${info.jaxjsWasm.backend} (jit, ${info.jaxjsWasm.threads} thread${info.jaxjsWasm.crossOriginIsolated ? '' : ', not cross-origin isolated'}; WebGPU: ${info.jaxjsWasm.webgpu}, not timed)` : ''));
+console.log(`\nChromium ${chromiumVersion} (headless), ${browserResults.hardwareConcurrency} logical cores; Descent ${info.descent.version} wasm${info.descent.simd ? ' SIMD128' : ''}, one thread` + (info.tfjsWasm ? `; TensorFlow.js ${info.tfjsWasm.version} wasm (SIMD ${info.tfjsWasm.simd ? 'on' : 'off'}, ${info.tfjsWasm.threads} thread) and cpu` : '') + (info.jaxjsWasm ? `; jax-js ${info.jaxjsWasm.version} ${info.jaxjsWasm.backend} (jit, ${info.jaxjsWasm.threads} thread${info.jaxjsWasm.crossOriginIsolated ? '' : ', not cross-origin isolated'}, relaxed-SIMD FMA ${info.jaxjsWasm.relaxedMadd ? 'on' : 'off'}; WebGPU: ${info.jaxjsWasm.webgpu}, not timed)` : ''));
 console.log(`load average (1, 5, 15 min) at the start ${la(loadStart)}, at the end ${la(loadEnd)}, on ${browserResults.hardwareConcurrency} cores: above ~1, other processes took time from these figures`);
 if (peak) {
   const runs = browserResults.peak.runs.map((p) => p.gflops.toFixed(1)).join(', ');

@@ -180,12 +180,27 @@ async function webgpu() {
   }
 }
 
+/**
+ * Whether this browser's wasm has relaxed SIMD's fused multiply-add (`f32x4.relaxed_madd`),
+ * which jax-js's generated matmul kernels use where it validates (Descent's kernels and the
+ * measured peak use `f32x4.mul` and `f32x4.add`): a module of one function (v128, v128, v128)
+ * → v128 whose body is that one instruction.
+ */
+function hasRelaxedMadd() {
+  const type = [0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b];
+  const func = [0x03, 0x02, 0x01, 0x00];
+  const body = [0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b];
+  const code = [0x0a, body.length + 2, 0x01, body.length, ...body];
+  return WebAssembly.validate(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...code]));
+}
+
 const OPS = {
   info: async () => ({
     version: VERSION,
     backend: defaultDevice(),
     threads: typeof SharedArrayBuffer === 'undefined' ? 1 : self.navigator?.hardwareConcurrency,
     crossOriginIsolated: self.crossOriginIsolated === true,
+    relaxedMadd: hasRelaxedMadd(),
     webgpu: await webgpu(),
   }),
   mlp,
