@@ -6,7 +6,9 @@
 //   2. dist/bench.html in headless Chromium: the measured wasm SIMD128 one-core peak, square
 //      matmul GFLOP/s in all four transpositions (n = 128…1024) and full-batch GD steps/s of
 //      the benchmark MLPs, for Descent's wasm engine and, in the same session, TensorFlow.js
-//      4.22 (wasm backend with SIMD on one thread, and CPU backend); the kernel workloads;
+//      4.22 (wasm backend with SIMD on one thread, and CPU backend) and jax-js 0.1.25 (wasm
+//      backend, jit, one thread); the kernel workloads, and jax-js's Cholesky and eigh at
+//      n = 1000 (figure "linalg");
 //      Many classes: steps/s under the squared loss (one-hot targets) and under softmax
 //      cross-entropy at the same shapes (K = 10, n = 256, d = 2, one hidden layer of 64, 256,
 //      1024; the digits, 1,024 images, width 256), and a generated 10 MB CSV through the
@@ -23,7 +25,7 @@
 // writes target/bench/bench.json (everything) and target/bench/train.json (the MLP rows).
 // Build the site first (scripts/build.sh); scripts/bench.sh does both.
 //
-//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,loss,digits,table,weak] [--no-native] [--no-peers]
+//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,linalg,loss,digits,table,weak] [--no-native] [--no-peers]
 //                          [--no-load] [--loads 5]
 
 import { spawnSync } from 'node:child_process';
@@ -50,6 +52,10 @@ if (!existsSync('dist/bench.html')) {
 }
 if (withPeers && !existsSync('dist/vendor/tfjs/tf.es2017.min.js')) {
   console.error('dist/vendor/tfjs/ is missing: run `npm ci` (TensorFlow.js is a devDependency), then scripts/build.sh');
+  process.exit(1);
+}
+if (withPeers && !existsSync('dist/vendor/jax-js/index.js')) {
+  console.error('dist/vendor/jax-js/ is missing: run `npm ci` (jax-js is a devDependency), then scripts/build.sh');
   process.exit(1);
 }
 
@@ -396,6 +402,7 @@ const gemm = browserResults.gemm.map((g) => {
     ofPeak: r(g.descent, peak),
     vsTfjsWasm: r(g.descent, g.tfjsWasm),
     vsTfjsCpu: r(g.descent, g.tfjsCpu),
+    vsJaxjsWasm: r(g.descent, g.jaxjsWasm),
     nativeOverWasm: r(native, g.descent),
   };
 });
@@ -409,6 +416,7 @@ const mlp = browserResults.mlp.map((m) => {
     native,
     vsTfjsWasm: r(m.descent, m.tfjsWasm),
     vsTfjsCpu: r(m.descent, m.tfjsCpu),
+    vsJaxjsWasm: r(m.descent, m.jaxjsWasm),
     nativeOverWasm: r(native, m.descent),
   };
 });
@@ -434,7 +442,7 @@ const tableRows = (browserResults.table ?? []).map((t) => ({
 const info = browserResults.info;
 const loadEnd = loadavg();
 const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
-console.log(`\nChromium ${chromiumVersion} (headless), ${browserResults.hardwareConcurrency} logical cores; Descent ${info.descent.version} wasm${info.descent.simd ? ' SIMD128' : ''}, one thread` + (info.tfjsWasm ? `; TensorFlow.js ${info.tfjsWasm.version} wasm (SIMD ${info.tfjsWasm.simd ? 'on' : 'off'}, ${info.tfjsWasm.threads} thread) and cpu` : ''));
+console.log(`\nChromium ${chromiumVersion} (headless), ${browserResults.hardwareConcurrency} logical cores; Descent ${info.descent.version} wasm${info.descent.simd ? ' SIMD128' : ''}, one thread` + (info.tfjsWasm ? `; TensorFlow.js ${info.tfjsWasm.version} wasm (SIMD ${info.tfjsWasm.simd ? 'on' : 'off'}, ${info.tfjsWasm.threads} thread) and cpu` : '') + (info.jaxjsWasm ? `; jax-js ${info.jaxjsWasm.version} ${info.jaxjsWasm.backend} (jit, ${info.jaxjsWasm.threads} thread${info.jaxjsWasm.crossOriginIsolated ? '' : ', not cross-origin isolated'}, relaxed-SIMD FMA ${info.jaxjsWasm.relaxedMadd ? 'on' : 'off'}; WebGPU: ${info.jaxjsWasm.webgpu}, not timed)` : ''));
 console.log(`load average (1, 5, 15 min) at the start ${la(loadStart)}, at the end ${la(loadEnd)}, on ${browserResults.hardwareConcurrency} cores: above ~1, other processes took time from these figures`);
 if (peak) {
   const runs = browserResults.peak.runs.map((p) => p.gflops.toFixed(1)).join(', ');
@@ -443,15 +451,15 @@ if (peak) {
 if (gemm.length) {
   console.log('\nsquare matmul n×n · n×n, GFLOP/s (NT: B transposed, TN: A transposed)');
   table(
-    ['product', 'Descent wasm', '% of peak', 'TF.js wasm', 'Descent ÷ TF.js wasm', 'TF.js CPU', 'Descent ÷ TF.js CPU', 'native', 'native ÷ wasm'],
-    gemm.map((g) => [`${g.trans} ${g.n}`, f(g.descent), pct(g.ofPeak), f(g.tfjsWasm, 2), rf(g.vsTfjsWasm), f(g.tfjsCpu, 2), rf(g.vsTfjsCpu), f(g.native), rf(g.nativeOverWasm)]),
+    ['product', 'Descent wasm', '% of peak', 'TF.js wasm', 'Descent ÷ TF.js wasm', 'TF.js CPU', 'Descent ÷ TF.js CPU', 'jax-js wasm', 'Descent ÷ jax-js wasm', 'native', 'native ÷ wasm'],
+    gemm.map((g) => [`${g.trans} ${g.n}`, f(g.descent), pct(g.ofPeak), f(g.tfjsWasm, 2), rf(g.vsTfjsWasm), f(g.tfjsCpu, 2), rf(g.vsTfjsCpu), f(g.jaxjsWasm, 2), rf(g.vsJaxjsWasm), f(g.native), rf(g.nativeOverWasm)]),
   );
 }
 if (mlp.length) {
   console.log('\nfull-batch GD steps/s: n = 256, d = 2, ReLU, MSE, one output (hidden layers x width)');
   table(
-    ['MLP', 'params', 'Descent wasm', 'GFLOP/s', '% of peak', 'TF.js wasm', 'Descent ÷ TF.js wasm', 'TF.js CPU', 'Descent ÷ TF.js CPU', 'native', 'native ÷ wasm'],
-    mlp.map((m) => [m.config, m.params, f(m.descent), f(m.gflops), pct(m.ofPeak), f(m.tfjsWasm, 2), rf(m.vsTfjsWasm), f(m.tfjsCpu, 2), rf(m.vsTfjsCpu), f(m.native), rf(m.nativeOverWasm)]),
+    ['MLP', 'params', 'Descent wasm', 'GFLOP/s', '% of peak', 'TF.js wasm', 'Descent ÷ TF.js wasm', 'TF.js CPU', 'Descent ÷ TF.js CPU', 'jax-js wasm', 'Descent ÷ jax-js wasm', 'native', 'native ÷ wasm'],
+    mlp.map((m) => [m.config, m.params, f(m.descent), f(m.gflops), pct(m.ofPeak), f(m.tfjsWasm, 2), rf(m.vsTfjsWasm), f(m.tfjsCpu, 2), rf(m.vsTfjsCpu), f(m.jaxjsWasm, 2), rf(m.vsJaxjsWasm), f(m.native), rf(m.nativeOverWasm)]),
   );
 }
 if (browserResults.kernels?.length) {
@@ -460,6 +468,13 @@ if (browserResults.kernels?.length) {
     const verdict = k.targetMs ? `  target < ${k.targetMs} ms: ${k.ms < k.targetMs ? 'met' : 'NOT met'}` : '';
     console.log(`  ${k.name.padEnd(80)} ${k.ms.toFixed(1).padStart(8)} ms${verdict}`);
   }
+}
+const linalg = browserResults.linalg ?? null;
+if (linalg) {
+  const runs = (xs) => xs.map((x) => x.toFixed(1)).join(', ');
+  console.log(`\njax-js wasm, np.linalg on A = M·Mᵀ/n + I, ${linalg.n} × ${linalg.n}, ${linalg.dtype} (Descent's worker times neither on its own)`);
+  console.log(`  Cholesky: ${linalg.choleskyMs.toFixed(1)} ms (median of ${linalg.choleskyRuns.length} after a warm-up: ${runs(linalg.choleskyRuns)} ms; ‖L·Lᵀ − A‖∞ ${linalg.cholError.toExponential(1)})`);
+  console.log(`  eigh (eigenvalues and eigenvectors): ${linalg.eighMs.toFixed(0)} ms (${linalg.eighRuns.length === 1 ? 'one run' : `median of ${linalg.eighRuns.length}: ${runs(linalg.eighRuns)} ms`}; lowest eigenvalue ${linalg.lowestEigenvalue.toFixed(6)})`);
 }
 if (loss.length) {
   console.log('\nmany classes: full-batch GD steps/s, ReLU, NTK, K = 10 outputs, squared loss (one-hot) and cross-entropy; timed squared, CE, CE, squared, mean of the two medians; best chunks: the fastest chunk of either window');
@@ -533,6 +548,10 @@ if (mlp.length && mlp.every((m) => m.vsTfjsWasm != null)) {
   const deep = mlp.filter((m) => m.config === '3x256' || m.config === '3x1024');
   if (deep.length) check('MLP steps/s ≥ 10× TF.js wasm on 3x256 and 3x1024', deep.every((m) => m.vsTfjsWasm >= 10), deep.map((m) => `${m.config}: ${rf(m.vsTfjsWasm)}`).join(', '));
 }
+if (mlp.length && mlp.every((m) => m.vsJaxjsWasm != null)) {
+  const worst = mlp.reduce((a, b) => (b.vsJaxjsWasm < a.vsJaxjsWasm ? b : a));
+  check("MLP steps/s ≥ 2× jax-js's wasm backend on every configuration", mlp.every((m) => m.vsJaxjsWasm >= 2), `lowest ${worst.config}: ${rf(worst.vsJaxjsWasm)}; ${mlp.map((m) => `${m.config} ${rf(m.vsJaxjsWasm)}`).join(', ')}`);
+}
 const withNat = [...gemm.map((g) => ({ name: `matmul ${g.trans} ${g.n}`, x: g.nativeOverWasm })), ...mlp.map((m) => ({ name: `MLP ${m.config}`, x: m.nativeOverWasm }))].filter((x) => x.x != null);
 if (withNat.length) {
   const worst = withNat.reduce((a, b) => (b.x > a.x ? b : a));
@@ -573,7 +592,7 @@ mkdirSync('target/bench', { recursive: true });
 const date = new Date().toISOString();
 writeFileSync(
   'target/bench/bench.json',
-  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, loss, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, load, targets }, null, 2),
+  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, linalg, loss, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, load, targets }, null, 2),
 );
 writeFileSync('target/bench/train.json', JSON.stringify({ date, userAgent: browserResults.userAgent, rows: mlp, kernels: browserResults.kernels }, null, 2));
 console.log('wrote target/bench/bench.json and target/bench/train.json');

@@ -3,7 +3,8 @@
 #   dist/            the files of www/, verbatim
 #   dist/pkg/        descent.js + descent_bg.wasm (wasm-bindgen, --target web), optimised by wasm-opt,
 #                    and settings.js: the engine's settings tables for the page (scripts/settings.mjs)
-#   dist/vendor/     uPlot, from node_modules
+#   dist/vendor/     uPlot, from node_modules (and the benchmark page's peers, TensorFlow.js and
+#                    jax-js, where node_modules has them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -43,5 +44,12 @@ if [ -d node_modules/@tensorflow/tfjs-backend-wasm ]; then
   cp node_modules/@tensorflow/tfjs/dist/tf.es2017.min.js \
     node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.es2017.min.js \
     node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm dist/vendor/tfjs/
+fi
+# jax-js, the benchmark page's second peer (www/js/bench/jaxjs-worker.js): its ES module build
+# (index.js and the chunks it imports, all dist/*.js; it compiles its wasm kernels at run time,
+# so there is no .wasm file) and its licence, in dist/vendor/jax-js/. Not in any scene.
+if [ -d node_modules/@jax-js/jax/dist ]; then
+  mkdir -p dist/vendor/jax-js
+  cp node_modules/@jax-js/jax/dist/*.js node_modules/@jax-js/jax/LICENSE dist/vendor/jax-js/
 fi
 echo "built dist/ ($(du -sh dist | cut -f1); wasm $(du -h dist/pkg/descent_bg.wasm | cut -f1))"

@@ -1,12 +1,13 @@
-// The benchmark page: drives Descent's benchmark worker and two TensorFlow.js workers (wasm
-// backend with SIMD on one thread, and CPU backend) through the same figures in one session,
-// interleaved figure by figure so slow drift in the machine's load hits all three alike; shows
-// each result as it arrives and exposes the finished results as `window.benchResults` (and
-// `data-done` on <body>) for scripts/bench.mjs.
+// The benchmark page: drives Descent's benchmark worker, two TensorFlow.js workers (wasm
+// backend with SIMD on one thread, and CPU backend) and a jax-js worker (wasm backend, jit, one
+// thread) through the same figures in one session, interleaved figure by figure so slow drift
+// in the machine's load hits all of them alike; shows each result as it arrives and exposes the
+// finished results as `window.benchResults` (and `data-done` on <body>) for scripts/bench.mjs.
 //
 // Query: ?run starts at once; &only=a,b keeps the figures whose name contains a or b (names:
-// "peak", "gemm NN 256", "mlp 3x1024", "kernels", "loss 1x256", "loss digits 1x256",
-// "table 10MB", "weak curve", "weak live"); &peers=0 leaves TensorFlow.js out.
+// "peak", "gemm NN 256", "mlp 3x1024", "kernels", "linalg" (jax-js's Cholesky and eigh),
+// "loss 1x256", "loss digits 1x256", "table 10MB", "weak curve", "weak live"); &peers=0 leaves
+// the peers (TensorFlow.js and jax-js) out.
 
 import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES, WEAK_CONFIG, WEAK_LIVE_WIDTH } from './timing.js';
 
@@ -81,9 +82,10 @@ async function run() {
     ? {
         tfjsWasm: rpcWorker(new URL('./tfjs-worker.js?backend=wasm', import.meta.url)),
         tfjsCpu: rpcWorker(new URL('./tfjs-worker.js?backend=cpu', import.meta.url)),
+        jaxjsWasm: rpcWorker(new URL('./jaxjs-worker.js', import.meta.url)),
       }
     : {};
-  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], loss: [], table: [], weak: {} };
+  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], linalg: null, loss: [], table: [], weak: {} };
   try {
     status.textContent = 'loading…';
     results.info.descent = await descent.call('info');
@@ -92,6 +94,7 @@ async function run() {
     $('engines').textContent =
       `Descent ${info.descent.version} (wasm${info.descent.simd ? ' SIMD128' : ''}, one thread)` +
       (withPeers ? `; TensorFlow.js ${info.tfjsWasm.version}: wasm backend (SIMD ${info.tfjsWasm.simd ? 'on' : 'off'}, ${info.tfjsWasm.threads} thread) and CPU backend` : '') +
+      (withPeers ? `; jax-js ${info.jaxjsWasm.version}: ${info.jaxjsWasm.backend} backend, jit, ${info.jaxjsWasm.threads} thread (WebGPU: ${info.jaxjsWasm.webgpu}, not timed)` : '') +
       `; ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? navigator.userAgent}, ${navigator.hardwareConcurrency} logical cores.`;
 
     // The peak is measured before, between and after the other figures; the largest counts.
@@ -118,7 +121,7 @@ async function run() {
       }
       results.gemm.push(row);
       const peak = results.peak?.gflops;
-      addRow($('gemm-rows'), [`${trans} ${n}`, fmt(row.descent), fmt(row.tfjsWasm), fmt(row.tfjsCpu, 2), ratio(row.descent, row.tfjsWasm), peak ? `${((100 * row.descent) / peak).toFixed(0)} %` : '—']);
+      addRow($('gemm-rows'), [`${trans} ${n}`, fmt(row.descent), fmt(row.tfjsWasm), fmt(row.tfjsCpu, 2), fmt(row.jaxjsWasm), ratio(row.descent, row.tfjsWasm), ratio(row.descent, row.jaxjsWasm), peak ? `${((100 * row.descent) / peak).toFixed(0)} %` : '—']);
     }
 
     if (gemms.length) await measurePeak();
@@ -135,13 +138,21 @@ async function run() {
         row[`${name}Params`] = r.params;
       }
       results.mlp.push(row);
-      addRow($('mlp-rows'), [`${depth} × ${width}`, d.params.toLocaleString('en'), fmt(row.descent), fmt((row.descent * row.flopsPerStep) / 1e9), fmt(row.tfjsWasm, 2), fmt(row.tfjsCpu, 2), ratio(row.descent, row.tfjsWasm), ratio(row.descent, row.tfjsCpu)]);
+      addRow($('mlp-rows'), [`${depth} × ${width}`, d.params.toLocaleString('en'), fmt(row.descent), fmt((row.descent * row.flopsPerStep) / 1e9), fmt(row.tfjsWasm, 2), fmt(row.tfjsCpu, 2), fmt(row.jaxjsWasm, 2), ratio(row.descent, row.tfjsWasm), ratio(row.descent, row.tfjsCpu), ratio(row.descent, row.jaxjsWasm)]);
     }
 
     if (want('kernels')) {
       status.textContent = 'kernel workloads…';
       results.kernels = await descent.call('kernels');
       for (const k of results.kernels) addRow($('kernel-rows'), [k.name, `${k.ms.toFixed(1)} ms`, k.targetMs ? `< ${k.targetMs} ms` : '']);
+    }
+    // jax-js's dense factorisations (the peer alone: Descent's worker times no Cholesky or eigh
+    // on its own; its Cholesky is inside the kernel regression's solve above).
+    if (peers.jaxjsWasm && want('linalg')) {
+      status.textContent = 'jax-js: Cholesky and eigh, n = 1000 (eigh takes minutes)…';
+      const l = (results.linalg = await peers.jaxjsWasm.call('linalg', { n: 1000 }));
+      addRow($('kernel-rows'), [`jax-js wasm: Cholesky, ${l.n} × ${l.n} SPD, ${l.dtype} (no Descent figure)`, `${l.choleskyMs.toFixed(1)} ms`, '']);
+      addRow($('kernel-rows'), [`jax-js wasm: eigh, ${l.n} × ${l.n}, ${l.dtype}, ${l.eighRuns.length === 1 ? 'one run' : `median of ${l.eighRuns.length}`} (no Descent figure)`, `${l.eighMs.toFixed(0)} ms`, '']);
     }
     // Many classes: the squared loss on one-hot targets against softmax cross-entropy, at the
     // same shapes (Descent only; the squared loss is the peer).
