@@ -22,7 +22,7 @@
 // 'linalg' {n}. Replies out: {id, result} or {id, error}.
 
 import { numpy as np, nn, jit, valueAndGrad, tree, init, defaultDevice } from '../../vendor/jax-js/index.js';
-import { median, unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
+import { median, uniform, unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
 
 const VERSION = '0.1.25';
 
@@ -30,17 +30,6 @@ async function setup() {
   const devices = await init('wasm');
   if (!devices.includes('wasm')) throw new Error('jax-js could not start its wasm backend');
   defaultDevice('wasm');
-}
-
-/** A seeded uniform stream in [-1, 1) (the TensorFlow.js worker's stream: the same data and weights). */
-function uniform(len, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(len);
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 const LR = 1e-3;

@@ -9,7 +9,7 @@
 
 import '../../vendor/tfjs/tf.es2017.min.js';
 import '../../vendor/tfjs/tf-backend-wasm.es2017.min.js';
-import { unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
+import { uniform, unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
 
 const tf = globalThis.tf;
 const backend = new URLSearchParams(self.location.search).get('backend') ?? 'wasm';
@@ -21,17 +21,6 @@ async function setup() {
   }
   if (!(await tf.setBackend(backend))) throw new Error(`TensorFlow.js could not start its ${backend} backend`);
   await tf.ready();
-}
-
-/** A seeded uniform stream in [-1, 1) (data and weights; the values do not matter for speed). */
-function uniform(len, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(len);
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 /**

@@ -64,3 +64,14 @@ export const TABLE_BYTES = 10_000_000;
 // live run at width 256 (DLLP, bags of 16).
 export const WEAK_CONFIG = { data: 'digits', instances: 1024, seeds: 3, seed: 1, width: 64, steps: 200, bag: 16, learner: 'dllp' };
 export const WEAK_LIVE_WIDTH = 256;
+
+/** A seeded uniform stream in [-1, 1) (the peers' data and weights; the values do not matter for speed). */
+export function uniform(len, seed) {
+  let s = seed >>> 0;
+  const out = new Float32Array(len);
+  for (let i = 0; i < len; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
