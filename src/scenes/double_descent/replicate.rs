@@ -242,22 +242,6 @@ impl Replicate {
                         ld_a,
                     );
                 }
-                // Test predictions: Φ_test[:, :p]·a for every size (a is zero past row p).
-                let all_p: Vec<usize> = grid.iter().map(|s| s.p).collect();
-                zero_past_prefixes(&mut ws.a, ld_a, p_max, &all_p[..first_dual], k, 0);
-                gemm_inner_prefix(
-                    &mut ws.gemm,
-                    &self.phi_test,
-                    p_max,
-                    Trans::N,
-                    cfg.n_test,
-                    &all_p,
-                    k,
-                    &ws.a,
-                    ld_a,
-                    &mut ws.f_test,
-                    ld_a,
-                );
             }
             Sweep::Samples => {
                 // Second-layer weights of the dual sizes: a = Φ[:n, :]ᵀα (α zero past row n).
@@ -278,23 +262,25 @@ impl Replicate {
                         ld_a,
                     );
                 }
-                // Test predictions: every size uses all p features.
-                let all_p: Vec<usize> = grid.iter().map(|s| s.p).collect();
-                gemm_inner_prefix(
-                    &mut ws.gemm,
-                    &self.phi_test,
-                    p_max,
-                    Trans::N,
-                    cfg.n_test,
-                    &all_p,
-                    k,
-                    &ws.a,
-                    ld_a,
-                    &mut ws.f_test,
-                    ld_a,
-                );
             }
         }
+        // Test predictions: Φ_test[:, :p]·a for every size (a zero past row p; sample-wise
+        // every size has all p = p_max features).
+        let all_p: Vec<usize> = grid.iter().map(|s| s.p).collect();
+        zero_past_prefixes(&mut ws.a, ld_a, p_max, &all_p[..first_dual], k, 0);
+        gemm_inner_prefix(
+            &mut ws.gemm,
+            &self.phi_test,
+            p_max,
+            Trans::N,
+            cfg.n_test,
+            &all_p,
+            k,
+            &ws.a,
+            ld_a,
+            &mut ws.f_test,
+            ld_a,
+        );
         let y_test = Components::combine(&self.components.test, &weights, cfg.n_test * k);
         for (i, mse) in errors.test_mse.iter_mut().enumerate() {
             let mut sse = 0.0;

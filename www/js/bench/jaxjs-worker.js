@@ -22,7 +22,7 @@
 // 'linalg' {n}. Replies out: {id, result} or {id, error}.
 
 import { numpy as np, nn, jit, valueAndGrad, tree, init, defaultDevice } from '../../vendor/jax-js/index.js';
-import { median, uniform, unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
+import { median, uniform, unitsPerSecond, N_POINTS, INPUT_DIM, serveOps } from './timing.js';
 
 const VERSION = '0.1.25';
 
@@ -197,15 +197,4 @@ const OPS = {
   linalg,
 };
 
-const ready = setup();
-
-self.onmessage = async ({ data }) => {
-  const { id, op, args } = data;
-  try {
-    await ready;
-    if (!OPS[op]) throw new Error(`unknown benchmark op ${op}`);
-    self.postMessage({ id, result: await OPS[op](args ?? {}) });
-  } catch (e) {
-    self.postMessage({ id, error: String(e?.message ?? e) });
-  }
-};
+serveOps(OPS, setup());

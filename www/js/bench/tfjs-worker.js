@@ -9,7 +9,7 @@
 
 import '../../vendor/tfjs/tf.es2017.min.js';
 import '../../vendor/tfjs/tf-backend-wasm.es2017.min.js';
-import { uniform, unitsPerSecond, N_POINTS, INPUT_DIM } from './timing.js';
+import { uniform, unitsPerSecond, N_POINTS, INPUT_DIM, serveOps } from './timing.js';
 
 const tf = globalThis.tf;
 const backend = new URLSearchParams(self.location.search).get('backend') ?? 'wasm';
@@ -95,15 +95,4 @@ const OPS = {
   gemm,
 };
 
-const ready = setup();
-
-self.onmessage = async ({ data }) => {
-  const { id, op, args } = data;
-  try {
-    await ready;
-    if (!OPS[op]) throw new Error(`unknown benchmark op ${op}`);
-    self.postMessage({ id, result: await OPS[op](args ?? {}) });
-  } catch (e) {
-    self.postMessage({ id, error: String(e?.message ?? e) });
-  }
-};
+serveOps(OPS, setup());

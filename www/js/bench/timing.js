@@ -1,5 +1,5 @@
-// Timing shared by the benchmark workers (Descent's and TensorFlow.js's), so every figure on
-// the benchmark page is measured the same way.
+// Timing shared by the benchmark workers (Descent's and its peers'), so every figure on the
+// benchmark page is measured the same way, and the workers' one message loop.
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,4 +74,21 @@ export function uniform(len, seed) {
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
+}
+
+/**
+ * A benchmark worker's message loop: each request {id, op, args} runs `ops[op](args)` once
+ * `ready` has settled and is answered {id, result} or {id, error}.
+ */
+export function serveOps(ops, ready) {
+  self.onmessage = async ({ data }) => {
+    const { id, op, args } = data;
+    try {
+      await ready;
+      if (!ops[op]) throw new Error(`unknown benchmark op ${op}`);
+      self.postMessage({ id, result: await ops[op](args ?? {}) });
+    } catch (e) {
+      self.postMessage({ id, error: String(e?.message ?? e) });
+    }
+  };
 }

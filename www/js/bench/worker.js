@@ -11,7 +11,7 @@ import init, {
   Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent, LossBench, benchCsv, benchParseTable,
   setDigits, hasDigits, WeakLabels, weakMeanMapCurve, weakBagSizes, benchWeakNearestMeanCurve,
 } from '../../pkg/descent.js';
-import { median, unitsPerSecond, N_POINTS } from './timing.js';
+import { median, unitsPerSecond, N_POINTS, serveOps } from './timing.js';
 import { measureSimdPeak } from './peak.js';
 
 /** Milliseconds of `fn()`, median of `runs` runs after one warm-up. */
@@ -239,15 +239,4 @@ const OPS = {
   weakLive,
 };
 
-const ready = init();
-
-self.onmessage = async ({ data }) => {
-  const { id, op, args } = data;
-  try {
-    await ready;
-    if (!OPS[op]) throw new Error(`unknown benchmark op ${op}`);
-    self.postMessage({ id, result: await OPS[op](args ?? {}) });
-  } catch (e) {
-    self.postMessage({ id, error: String(e?.message ?? e) });
-  }
-};
+serveOps(OPS, init());
