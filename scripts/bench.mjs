@@ -548,6 +548,11 @@ if (mlp.length && mlp.every((m) => m.vsTfjsWasm != null)) {
   const deep = mlp.filter((m) => m.config === '3x256' || m.config === '3x1024');
   if (deep.length) check('MLP steps/s ≥ 10× TF.js wasm on 3x256 and 3x1024', deep.every((m) => m.vsTfjsWasm >= 10), deep.map((m) => `${m.config}: ${rf(m.vsTfjsWasm)}`).join(', '));
 }
+if (mlp.length && mlp.every((m) => m.vsTfjsWasm != null) && mlp.every((m) => m.vsJaxjsWasm != null)) {
+  // The second peer's target keeps the first's margin on every configuration.
+  const below = mlp.filter((m) => m.vsTfjsWasm < 10);
+  check('MLP steps/s still ≥ 10× TF.js wasm on every configuration', !below.length, below.length ? `below: ${below.map((m) => `${m.config} ${rf(m.vsTfjsWasm)}`).join(', ')}` : `lowest ${mlp.reduce((a, b) => (b.vsTfjsWasm < a.vsTfjsWasm ? b : a)).config}`);
+}
 if (mlp.length && mlp.every((m) => m.vsJaxjsWasm != null)) {
   const worst = mlp.reduce((a, b) => (b.vsJaxjsWasm < a.vsJaxjsWasm ? b : a));
   check("MLP steps/s ≥ 2× jax-js's wasm backend on every configuration", mlp.every((m) => m.vsJaxjsWasm >= 2), `lowest ${worst.config}: ${rf(worst.vsJaxjsWasm)}; ${mlp.map((m) => `${m.config} ${rf(m.vsJaxjsWasm)}`).join(', ')}`);
