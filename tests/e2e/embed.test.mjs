@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SCENES } from '../../www/js/scenes/index.js';
-import { openPage, startBrowser, startServer, waitForStep } from './helpers.mjs';
+import { evaluateOffSite, openPage, startBrowser, startServer, waitForStep } from './helpers.mjs';
 
 /**
  * A host page on another origin (another port, served by the test itself) under a strict CSP of
@@ -258,7 +258,7 @@ describe('Embed, share, export', () => {
       }
       // SVG: well-formed XML with drawn content.
       const svg = files.SVG.bytes.toString('utf8');
-      const parsed = await page.evaluate((text) => {
+      const parsed = await evaluateOffSite(browser.context, (text) => {
         const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
         const root = doc.documentElement;
         return {

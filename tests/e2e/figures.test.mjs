@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { SCENES } from '../../www/js/scenes/index.js';
-import { openPage, useSite } from './helpers.mjs';
+import { evaluateOffSite, openPage, useSite } from './helpers.mjs';
 
 describe('Figures, exports and refusals', () => {
   const site = useSite();
@@ -53,7 +53,7 @@ describe('Figures, exports and refusals', () => {
     const row = page.locator('#export-dialog .export-row[data-plot="phase"]');
     const svg = (await downloadOf(page, row.locator('button:text-is("SVG")'))).bytes.toString('utf8');
     const png = (await downloadOf(page, row.locator('button:text-is("PNG")'))).bytes;
-    const swatches = await page.evaluate((text) => {
+    const swatches = await evaluateOffSite(site.browser.context, (text) => {
       const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
       return [...doc.querySelectorAll('rect.legend-swatch')].map((r) => ({
         fill: r.getAttribute('fill').replace(/\s/g, ''),

@@ -48,6 +48,19 @@ export async function startBrowser(extraArgs = []) {
   };
 }
 
+/**
+ * `fn(arg)` evaluated in a blank page of `context` (no CSP): for parsing an exported file with
+ * DOMParser, which the site's pages refuse a plain string (their CSP requires Trusted Types).
+ */
+export async function evaluateOffSite(context, fn, arg) {
+  const blank = await context.newPage();
+  try {
+    return await blank.evaluate(fn, arg);
+  } finally {
+    await blank.close();
+  }
+}
+
 /** Opens a page and collects its console errors and uncaught exceptions into `errors`. */
 export async function openPage(context) {
   const page = await context.newPage();

@@ -9,6 +9,7 @@
 // "loss 1x256", "loss digits 1x256", "table 10MB", "weak curve", "weak live"); &peers=0 leaves
 // the peers (TensorFlow.js and jax-js) out.
 
+import { scriptURL } from '../core/trusted.js';
 import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES, WEAK_CONFIG, WEAK_LIVE_WIDTH } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
@@ -17,7 +18,7 @@ const button = $('run');
 
 /** A worker answering {id, op, args} with {id, result | error}, as promises. */
 function rpcWorker(url) {
-  const worker = new Worker(url, { type: 'module' });
+  const worker = new Worker(scriptURL(String(url)), { type: 'module' });
   const pending = new Map();
   let next = 0;
   worker.onmessage = ({ data }) => {

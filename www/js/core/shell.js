@@ -15,6 +15,7 @@
 //                       modes; never when the reader asks for reduced motion)
 //   preset=id           start from a preset (explicit settings in the URL override it)
 
+import { scriptURL } from './trusted.js';
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
 import { SCENES } from '../scenes/index.js';
@@ -34,8 +35,8 @@ const DESCRIBE_MS = 2000;
  */
 export function moduleWorker(url) {
   const href = String(url instanceof URL ? url.href : url);
-  if (self.origin !== 'null') return new Worker(href, { type: 'module' });
-  return new Worker(`data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(href)};`)}`, { type: 'module' });
+  if (self.origin !== 'null') return new Worker(scriptURL(href), { type: 'module' });
+  return new Worker(scriptURL(`data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(href)};`)}`), { type: 'module' });
 }
 
 /** The control called `name`, matched case-insensitively. */
