@@ -365,6 +365,47 @@ fn a_sweep_trains_every_seed_of_a_width_and_summarises_them() {
     assert!(WidthSweep::with_seeds(config(16, 1), vec![16], 17, 10).is_err());
 }
 
+#[test]
+fn runs_trained_apart_and_recorded_in_any_order_make_the_same_sweep() {
+    // A pool of workers trains runs in any order (`compute_run`) and records them as they
+    // finish (`set_run`): the sweep, its summary and slopes are those of `next_point`, exactly.
+    let base = PlaygroundConfig {
+        data: DataSettings {
+            n_train: 16,
+            ..config(16, 3).data
+        },
+        ..config(16, 3)
+    };
+    let widths = vec![16, 64, 128];
+    let whole = finished(WidthSweep::with_seeds(base.clone(), widths.clone(), 2, 20).unwrap());
+    let mut pooled = WidthSweep::with_seeds(base, widths, 2, 20).unwrap();
+    let order = [5, 2, 4, 0, 3, 1];
+    for (k, &at) in order.iter().enumerate() {
+        let run = pooled.compute_run(at).unwrap();
+        assert_eq!(run, whole.runs[at], "run {at} alone");
+        pooled.set_run(at, run);
+        assert_eq!(pooled.recorded(), k + 1);
+        // Runs 5 (width 128) and 2 (width 64) are in before run 0: their widths are summarised.
+        if k == 1 {
+            assert_eq!(pooled.runs.len(), 0, "run 0 is still missing");
+            assert_eq!(
+                pooled.summary().len(),
+                2,
+                "widths 64 (one seed) and 128 (one seed)"
+            );
+        }
+    }
+    assert!(pooled.is_done());
+    assert_eq!(pooled.runs, whole.runs);
+    assert_eq!(pooled.summary(), whole.summary());
+    assert_eq!(pooled.slopes(), whole.slopes());
+    // Recording a run twice, or one the sweep has not, changes nothing.
+    pooled.set_run(0, whole.runs[1]);
+    pooled.set_run(6, whole.runs[1]);
+    assert_eq!(pooled.runs, whole.runs);
+    assert!(pooled.compute_run(6).is_err());
+}
+
 // What the scene's "Across widths" caption and readout state (www/lazy.html, www/js/lazy.js,
 // scenes::lazy::expected_slopes), checked against sweeps. The fitted slope of a sweep is
 // deterministic for fixed seeds, but it is one draw from the spread over seeds: the tolerances

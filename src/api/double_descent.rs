@@ -135,6 +135,31 @@ pub fn trained_sweep_defaults() -> Result<JsValue, JsValue> {
     to_js(&crate::scenes::double_descent::trained::TrainedSweepConfig::default())
 }
 
+/// Cell (`seedIndex`, `widthIndex`) of the trained-networks sweep of `config`, trained from
+/// start to end on its own (the numbers the whole sweep gives it, bit for bit), for a worker of
+/// a pool: `{trainMse, testMse}`, or null when the network diverged. Record it with
+/// `TrainedSweep.setCell`. Throws a readable `Error` for settings out of range.
+#[wasm_bindgen(js_name = trainedCell)]
+pub fn trained_cell(
+    config: JsValue,
+    seed_index: u32,
+    width_index: u32,
+) -> Result<JsValue, JsValue> {
+    use crate::scenes::double_descent::trained::{self as ts, TrainedSweepConfig};
+    let config = config_from(config, TrainedSweepConfig::default())?;
+    // Refuses what the whole sweep refuses (settings out of range, a sweep too large).
+    ts::TrainedSweep::new(config.clone()).map_err(js_err)?;
+    let (s, w) = (seed_index as usize, width_index as usize);
+    if s >= config.seeds || w >= config.widths().len() {
+        return Err(
+            js_sys::Error::new(&format!("the sweep has no cell (seed {s}, width {w})")).into(),
+        );
+    }
+    let cell =
+        ts::TrainedSweep::compute_cell(&config, s, w, u64::MAX, || Ok(())).map_err(js_err)?;
+    to_js(&cell)
+}
+
 /// A trained-networks double-descent sweep: (width, seed) cells trained one after another,
 /// seed-major, in time-boxed `advance(budgetMs)` calls, so a page (or its worker) can draw
 /// the curve as it fills in and stop at any time.
@@ -197,6 +222,29 @@ impl TrainedSweep {
     #[wasm_bindgen(getter, js_name = cellsTotal)]
     pub fn cells_total(&self) -> usize {
         self.inner.cells_total()
+    }
+
+    /// Records cell (`seedIndex`, `widthIndex`) as trained by `trainedCell` with this sweep's
+    /// settings: its `{trainMse, testMse}`, or null when it diverged (in any order).
+    #[wasm_bindgen(js_name = setCell)]
+    pub fn set_cell(
+        &mut self,
+        seed_index: u32,
+        width_index: u32,
+        result: JsValue,
+    ) -> Result<(), JsValue> {
+        let result: Option<crate::scenes::double_descent::trained::CellResult> =
+            serde_wasm_bindgen::from_value(result)
+                .map_err(|e| js_sys::Error::new(&format!("not a trained cell: {e}")))?;
+        let (s, w) = (seed_index as usize, width_index as usize);
+        if s >= self.inner.config().seeds || w >= self.inner.widths().len() {
+            return Err(js_sys::Error::new(&format!(
+                "the sweep has no cell (seed {s}, width {w})"
+            ))
+            .into());
+        }
+        self.inner.set_cell(s, w, result);
+        Ok(())
     }
 
     /// Estimated floating-point work of the whole sweep.

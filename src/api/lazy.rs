@@ -207,6 +207,21 @@ impl LazyRich {
     }
 }
 
+/// Run `at` of the width sweep `WidthSweep.withSeeds(config, widths, steps, seeds)` trained
+/// on its own (the numbers the sweep gives it, bit for bit), for a worker of a pool:
+/// `{ width, seed, weightChange, kernelDistance }`. Record it with `WidthSweep.setRun`.
+#[wasm_bindgen(js_name = lazySweepRun)]
+pub fn lazy_sweep_run(
+    config: JsValue,
+    widths: Vec<u32>,
+    steps: u32,
+    seeds: u32,
+    at: u32,
+) -> Result<JsValue, JsValue> {
+    let sweep = WidthSweep::with_seeds(config, widths, steps, seeds)?;
+    to_js(&sweep.inner.compute_run(at as usize).map_err(js_err)?)
+}
+
 /// The width sweep of the Lazy-or-rich scene: one width trained per `next()` call.
 #[wasm_bindgen]
 pub struct WidthSweep {
@@ -236,6 +251,25 @@ impl WidthSweep {
             inner: lazy::WidthSweep::with_seeds(config, widths, seeds as usize, steps as u64)
                 .map_err(js_err)?,
         })
+    }
+
+    /// Records run `at` as trained by `lazySweepRun` with this sweep's settings, in any order
+    /// (`summary()` and `slopes()` count every recorded run); returns how many are recorded.
+    #[wasm_bindgen(js_name = setRun)]
+    pub fn set_run(&mut self, at: u32, run: JsValue) -> Result<u32, JsValue> {
+        let run: lazy::SweepRun = serde_wasm_bindgen::from_value(run)
+            .map_err(|e| js_sys::Error::new(&format!("not a width-sweep run: {e}")))?;
+        if at as usize >= self.inner.total() {
+            return Err(js_sys::Error::new(&format!("the sweep has no run {at}")).into());
+        }
+        self.inner.set_run(at as usize, run);
+        Ok(self.inner.recorded() as u32)
+    }
+
+    /// Runs in the whole sweep: widths × seeds.
+    #[wasm_bindgen(getter)]
+    pub fn total(&self) -> u32 {
+        self.inner.total() as u32
     }
 
     /// Trains the next (width, seed):

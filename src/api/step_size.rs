@@ -109,6 +109,18 @@ impl StepSize {
     }
 }
 
+/// Column `ix` of the phase diagram of `config`, computed on the CPU on its own (the cells the
+/// whole diagram computes for it, bit for bit), for a worker of a pool; record it with
+/// `PhaseDiagram.setColumn`. Throws a readable `Error` for settings out of range.
+#[wasm_bindgen(js_name = phaseColumn)]
+pub fn phase_column(config: JsValue, ix: u32) -> Result<JsValue, JsValue> {
+    use crate::scenes::step_size::{self as ss, PhaseConfig};
+    let config = config_from(config, PhaseConfig::default())?;
+    let column =
+        ss::PhaseDiagram::compute_column(&config, ix as usize, || Ok(())).map_err(js_err)?;
+    to_js(&column)
+}
+
 /// A phase diagram (step size × width or init scale × width), filled in width by width (each
 /// width's networks train together; see `scenes::step_size::PhaseDiagram`):
 /// `new PhaseDiagram(config)` trains on the CPU and `advance(budgetMs)` computes
@@ -175,6 +187,36 @@ impl PhaseDiagram {
     #[wasm_bindgen(js_name = advanceCells)]
     pub fn advance_cells(&mut self, cells: u32) -> Result<JsValue, JsValue> {
         to_js(&self.inner.advance(cells as usize).map_err(js_err)?)
+    }
+
+    /// Whether every column trains on the CPU, so that its columns may be computed apart in a
+    /// pool of workers (`phaseColumn`) and recorded here (`setColumn`).
+    #[wasm_bindgen(getter, js_name = cpuOnly)]
+    pub fn cpu_only(&self) -> bool {
+        self.inner.cpu_only()
+    }
+
+    /// How many columns (widths) the diagram has.
+    #[wasm_bindgen(getter, js_name = columnCount)]
+    pub fn column_count(&self) -> u32 {
+        self.inner.column_count() as u32
+    }
+
+    /// Records column `ix` as computed by `phaseColumn(config, ix)` with this diagram's
+    /// settings (in any order; the diagram is finished once every column is recorded).
+    #[wasm_bindgen(js_name = setColumn)]
+    pub fn set_column(&mut self, ix: u32, column: JsValue) -> Result<(), JsValue> {
+        let column: crate::scenes::step_size::PhaseColumn = serde_wasm_bindgen::from_value(column)
+            .map_err(|e| js_sys::Error::new(&format!("not a phase-diagram column: {e}")))?;
+        let (ix, nx) = (ix as usize, self.inner.column_count());
+        if ix >= nx || column.cells.len() != self.inner.row_count() {
+            return Err(js_sys::Error::new(&format!(
+                "column {ix} does not fit a diagram of {nx} columns"
+            ))
+            .into());
+        }
+        self.inner.set_column(ix, column);
+        Ok(())
     }
 
     /// Destroys the GPU device of a diagram training on it (a simulated device loss: the

@@ -146,15 +146,32 @@ describe('Double descent', () => {
     await page.close();
   });
 
-  test('trained networks: the width sweep fills in, peaks near parameters = n, and cancels', async () => {
+  test('trained networks: the width sweep fills in over a pool, equals one worker\'s, peaks near parameters = n, and cancels', async () => {
     const { page, errors } = await openPage(site.browser.context);
     await computed(page, 'seeds=2&nTrain=100');
-    await page.click('#fig-trained [data-role="start"]');
-    await page.waitForFunction(() => document.body.dataset.trained === 'done', null, { timeout: 90000, polling: 200 });
-    const r = await page.evaluate(() => {
-      const t = window.descent.trained;
-      return { ratio: Array.from(t.report.ratio), test: Array.from(t.report.testMse.mean), train: Array.from(t.report.trainMse.mean), progress: t.progress };
-    });
+    /** Trains the sweep on `workers` workers (null: the page's pool). */
+    const sweep = async (workers = null) => {
+      await page.evaluate((w) => { window.descent.trained.workers = w; }, workers);
+      await page.click('#fig-trained [data-role="start"]');
+      await page.waitForFunction(() => document.body.dataset.trained === 'done', null, { timeout: 90000, polling: 200 });
+      return page.evaluate(() => {
+        const t = window.descent.trained;
+        return {
+          report: t.report, ratio: Array.from(t.report.ratio), test: Array.from(t.report.testMse.mean),
+          train: Array.from(t.report.trainMse.mean), progress: t.progress,
+          status: document.querySelector('#fig-trained [data-role="status"]').textContent,
+        };
+      });
+    };
+    const r = await sweep();
+    // Every network trained apart in a pool of at least two workers, recorded in one sweep:
+    // every number equals the one-worker sweep's.
+    assert.ok(r.progress.workers >= 2, `workers ${r.progress.workers}`);
+    assert.match(r.status, new RegExp(`networks trained in [\\d.]+ s on ${r.progress.workers} workers$`));
+    const alone = await sweep(1);
+    assert.equal(alone.progress.workers, 1);
+    assert.deepEqual(r.report, alone.report);
+    await page.evaluate(() => { window.descent.trained.workers = null; });
     assert.equal(r.progress.cellsDone, r.progress.cellsTotal);
     const peak = argmax(r.test);
     // The peak sits near p = n: within a factor of two (the grid of widths is coarse there), and

@@ -168,6 +168,24 @@ describe('Embed, share, export', () => {
     await page.close();
   });
 
+  test('in a sandboxed embed the phase diagram still spreads over a pool of workers', async () => {
+    // The scene's worker starts the pool's workers from an opaque origin too (each a one-line
+    // data: module importing the real one, trusted.js moduleWorker).
+    const { page, errors } = await openPage(browser.context);
+    const src = url('step.html', 'embed&play=0');
+    await hostPage(page, `<iframe src="${src.replace(/&/g, '&amp;')}" width="900" height="640" sandbox="allow-scripts" title="Descent"></iframe>`);
+    const f = await frameWith(page, 'step.html');
+    await f.waitForFunction(() => window.descent?.report != null, null, { timeout: 20000 });
+    assert.equal(await f.evaluate(() => self.origin), 'null');
+    await f.evaluate(() => document.getElementById('btn-phase').click());
+    await f.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 120000, polling: 200 });
+    const { workers, regime } = await f.evaluate(() => ({ workers: window.descent.phase.progress.workers, regime: window.descent.phase.report.regime }));
+    assert.ok(workers >= 2, `workers ${workers}`);
+    assert.ok(regime.every((c) => c != null));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('two embeds on one page run independently; the embed dialog makes a working snippet', async () => {
     const { page, errors } = await openPage(browser.context);
     // The snippet, as the dialog writes it.

@@ -124,6 +124,17 @@ describe('Lazy or rich', () => {
     const points = await canvasStats(page, '#plot-sweep', RGB.weightChange, 30);
     assert.ok(points && points.near > 40, `sweep points: ${JSON.stringify(points)}`);
     assert.ok(!(await page.isVisible('#btn-sweep-cancel')), 'no Cancel once done');
+    // The runs were trained apart over a pool of at least two workers, in any order: the same
+    // sweep as one worker's, number for number.
+    assert.ok(sweep.workers >= 2, `workers ${sweep.workers}`);
+    assert.match(await page.textContent('#sweep-status'), new RegExp(`on ${sweep.workers} workers\\.$`));
+    await page.evaluate(() => { window.descent.sweep.poolSize = 1; });
+    await page.click('#btn-sweep');
+    await page.waitForFunction(() => document.body.dataset.sweep === 'finished', null, { timeout: 20000, polling: 100 });
+    const alone = await page.evaluate(() => window.descent.sweep);
+    assert.equal(alone.workers, 1);
+    assert.deepEqual([alone.points, alone.slopes, alone.runs], [sweep.points, sweep.slopes, sweep.runs]);
+    await page.evaluate(() => { window.descent.sweep.poolSize = null; });
 
     // A long sweep, cancelled after its first width: nothing more arrives.
     await page.selectOption('#sweep-max', '4096');
@@ -133,7 +144,7 @@ describe('Lazy or rich', () => {
     await page.click('#btn-sweep-cancel');
     assert.equal(await page.getAttribute('body', 'data-sweep'), 'cancelled');
     const done = await page.evaluate(() => window.descent.sweep.points.length);
-    assert.match(await page.textContent('#sweep-status'), /Cancelled after \d+ of 9 widths/);
+    assert.match(await page.textContent('#sweep-status'), /Cancelled after \d+ of \d+ networks/);
     await page.waitForTimeout(1500);
     assert.equal(await page.evaluate(() => window.descent.sweep.points.length), done, 'no width after Cancel');
     assert.ok(await page.isEnabled('#btn-sweep'), 'a new sweep can start');
@@ -198,7 +209,7 @@ describe('Lazy or rich', () => {
     const readout = await page.textContent('#sweep-slopes');
     assert.match(readout, /Fitted on widths ≥ 64, 3 seeds each: weight change slope −\d\.\d\d, kernel distance slope −\d\.\d\d\./);
     assert.ok(readout.includes(expectErf), readout);
-    assert.match(await page.textContent('#sweep-status'), /Done: 5 widths × 3 seeds, 100 steps each\./);
+    assert.match(await page.textContent('#sweep-status'), /Done: 5 widths × 3 seeds, 100 steps each, on \d+ workers\./);
 
     // What the plot draws: the means, bars over the seeds' range, and two reference lines whose
     // slopes are −½ and −1 on the log–log axes.

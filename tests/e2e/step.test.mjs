@@ -107,28 +107,48 @@ describe('Step size', () => {
     await page.close();
   });
 
-  test('the phase diagram fills in, reproduces from the seed and can be cancelled', async () => {
+  test('the phase diagram fills in over a pool of workers, equals the one-worker diagram, reproduces and can be cancelled', async () => {
     const { page, errors } = await openPage(site.browser.context);
     await page.goto(url('play=0'));
     await page.waitForFunction(() => window.descent.report != null);
-    const regimes = async () => {
+    /** Computes a diagram on `workers` workers (null: the page's pool) and returns its report. */
+    const diagram = async (workers = null) => {
+      await page.evaluate((w) => { window.descent.phase.workers = w; }, workers);
       await page.click('#btn-phase');
       await page.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 120000, polling: 200 });
-      return page.evaluate(() => window.descent.phase.report.regime);
+      return page.evaluate(() => ({
+        report: window.descent.phase.report, workers: window.descent.phase.progress.workers,
+        status: document.getElementById('phase-status').textContent,
+      }));
     };
-    const a = await regimes();
+    const regimes = async () => (await diagram()).report.regime;
+    const pooled = await diagram();
+    // Every page gets a pool of at least two workers (core/task-pool.js poolSize); the columns
+    // are computed apart and recorded in one diagram: every number equals the one-worker run's.
+    assert.ok(pooled.workers >= 2, `workers ${pooled.workers}`);
+    assert.match(pooled.status, new RegExp(`^117 runs in [\\d.]+ s on ${pooled.workers} workers$`));
+    const alone = await diagram(1);
+    assert.equal(alone.workers, 1);
+    assert.match(alone.status, /^117 runs in [\d.]+ s$/);
+    assert.deepEqual(pooled.report, alone.report);
+    const a = pooled.report.regime;
     assert.equal(a.length, 9 * 13);
     assert.ok(a.every((c) => c != null));
     // Small steps are stable at every width; the largest multiple (16 η₀) diverges at every width.
     assert.ok(a.slice(0, 9).every((c) => c === 0), `bottom row ${a.slice(0, 9)}`);
     assert.ok(a.slice(-9).every((c) => c === 2), `top row ${a.slice(-9)}`);
     assert.deepEqual(await regimes(), a);
+    // Cancelled once the pool's first column is in (16 × 16: the other columns take seconds more).
+    await page.selectOption('#phase-size', '16');
     await page.click('#btn-phase');
-    await page.waitForFunction(() => (window.descent.phase.progress?.done ?? 0) >= 3, null, { timeout: 30000, polling: 20 });
+    await page.waitForFunction(() => (window.descent.phase.progress?.done ?? 0) >= 1, null, { timeout: 60000, polling: 20 });
     await page.click('#btn-phase-cancel');
     await page.waitForFunction(() => document.body.dataset.phase === 'cancelled', null, { timeout: 10000 });
     const done = await page.evaluate(() => window.descent.phase.progress.done);
-    assert.ok(done >= 3 && done < 9 * 13);
+    assert.ok(done >= 16 && done < 16 * 16, `done ${done}`);
+    await page.waitForTimeout(1500);
+    assert.equal(await page.evaluate(() => window.descent.phase.progress.done), done, 'nothing arrives after Cancel');
+    assert.equal(await page.evaluate(() => document.body.dataset.phase), 'cancelled');
     assert.deepEqual(errors, []);
     await page.close();
   });

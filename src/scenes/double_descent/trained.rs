@@ -324,8 +324,9 @@ fn draw_data(cfg: &TrainedSweepConfig, seed: u64) -> SeedData {
     }
 }
 
-/// The result of one trained cell.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// The result of one trained cell (deserialisable, so that a page can train cells in a pool of
+/// workers and record them in one sweep; every number crosses exactly).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CellResult {
     pub train_mse: f64,

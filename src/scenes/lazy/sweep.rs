@@ -1,7 +1,9 @@
 //! Width sweeps of the Lazy-or-rich scene: how far the weights and the NTK move in training,
 //! against width, over seeds, and the log–log slopes theory predicts for them.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use super::{GRAM_POINTS, MAX_TRAIN};
 use crate::error::{Error, Result};
@@ -14,8 +16,9 @@ use crate::session::run::{Run, RunConfig};
 pub const MAX_SWEEP_SEEDS: usize = 16;
 
 /// One trained network of a [`WidthSweep`]: its lazy measures after the sweep's steps, `None`
-/// where training diverged.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// where training diverged. Deserialisable, so that a page can train runs in a pool of workers
+/// and record them in one sweep ([`WidthSweep::set_run`]; every number crosses exactly).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SweepRun {
     pub width: usize,
@@ -33,8 +36,12 @@ pub struct WidthSweep {
     widths: Vec<usize>,
     seeds: usize,
     steps: u64,
-    /// The finished runs, in the order they were trained.
+    /// The finished runs in the sweep's order (widths in order, every seed of a width before
+    /// the next): the first `runs.len()` of it.
     pub runs: Vec<SweepRun>,
+    /// Runs recorded out of order ([`WidthSweep::set_run`]), by index, until those before them
+    /// are in.
+    pending: BTreeMap<usize, SweepRun>,
 }
 
 /// One finished run of a [`WidthSweep`], with the sweep's progress.
@@ -180,6 +187,7 @@ impl WidthSweep {
             seeds,
             steps,
             runs: Vec::new(),
+            pending: BTreeMap::new(),
         })
     }
 
@@ -229,12 +237,61 @@ impl WidthSweep {
         }
     }
 
+    /// Run `at` of the sweep trained on its own: [`sweep_run`] of [`WidthSweep::run_config`],
+    /// the run [`WidthSweep::next_point`] makes at that place.
+    pub fn compute_run(&self, at: usize) -> Result<SweepRun> {
+        if at >= self.total() {
+            return Err(Error::config(
+                "widths",
+                format!("the sweep has no run {at} (it has {})", self.total()),
+            ));
+        }
+        sweep_run(self.run_config(at), self.steps)
+    }
+
+    /// Records run `at` computed by [`WidthSweep::compute_run`] (in any order: the summary and
+    /// the slopes count every recorded run; once all are in, the sweep is that of
+    /// [`WidthSweep::next_point`]).
+    pub fn set_run(&mut self, at: usize, run: SweepRun) {
+        if at >= self.runs.len() && at < self.total() {
+            self.pending.insert(at, run);
+            self.take_pending();
+        }
+    }
+
+    /// Runs recorded so far, in order or not.
+    pub fn recorded(&self) -> usize {
+        self.runs.len() + self.pending.len()
+    }
+
+    /// Every finished run in the sweep's order: those in order, then those recorded ahead of
+    /// a missing one.
+    fn finished(&self) -> Vec<SweepRun> {
+        self.runs
+            .iter()
+            .chain(self.pending.values())
+            .copied()
+            .collect()
+    }
+
+    /// Moves the pending runs that now follow the finished ones into them.
+    fn take_pending(&mut self) {
+        while let Some(run) = self.pending.remove(&self.runs.len()) {
+            self.runs.push(run);
+        }
+    }
+
     /// Trains the next (width, seed) and returns its measures (or the last run again when done).
     pub fn next_point(&mut self) -> Result<SweepPoint> {
         let total = self.total();
         if !self.is_done() {
-            let config = self.run_config(self.runs.len());
-            self.runs.push(sweep_run(config, self.steps)?);
+            let at = self.runs.len();
+            let run = match self.pending.remove(&at) {
+                Some(run) => run,
+                None => sweep_run(self.run_config(at), self.steps)?,
+            };
+            self.runs.push(run);
+            self.take_pending();
         }
         let r = *self.runs.last().expect("at least one run");
         Ok(SweepPoint {
@@ -250,7 +307,7 @@ impl WidthSweep {
 
     /// The finished runs grouped by width (widths with at least one finished run, in order).
     pub fn summary(&self) -> Vec<WidthSummary> {
-        self.runs
+        self.finished()
             .chunk_by(|a, b| a.width == b.width)
             .map(|runs| WidthSummary {
                 width: runs[0].width,
@@ -268,7 +325,7 @@ impl WidthSweep {
     pub fn slopes(&self) -> Slopes {
         let slope = |pick: fn(&SweepRun) -> Option<f64>| -> Option<f64> {
             let pts: Vec<(f64, f64)> = self
-                .runs
+                .finished()
                 .iter()
                 .filter(|r| r.width >= SLOPE_MIN_WIDTH)
                 .filter_map(|r| {

@@ -1,7 +1,7 @@
 //! Phase diagrams: the regime, sharpness and loss spike of a grid of step sizes or
 //! initialisation scales against widths, one column of networks trained at a time.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::column::{
     CPU_BATCH_ELEMS, Column, ColumnTrainer, GPU_SLICE_STEPS, Start, TRAIN_SLICE_FLOPS, advance_all,
@@ -22,8 +22,9 @@ use crate::session::net::NetSettings;
 
 pub use super::phase_config::{PhaseAxis, PhaseConfig};
 
-/// One finished cell.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One finished cell (serialised only to carry a column between workers, see [`PhaseColumn`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhaseCell {
     pub regime: Regime,
     /// Training loss at the end (None when diverged).
@@ -39,8 +40,10 @@ pub struct PhaseCell {
 }
 
 /// One column of a diagram computed on its own ([`PhaseDiagram::compute_column`]): its cells in
-/// the order of the y values, and its stability bound.
-#[derive(Clone, Debug, PartialEq)]
+/// the order of the y values, and its stability bound. Serialisable, so that a page can compute
+/// columns in a pool of workers and record them in one diagram (every number crosses exactly).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhaseColumn {
     pub cells: Vec<PhaseCell>,
     pub bound: Option<f64>,
@@ -293,6 +296,22 @@ impl PhaseDiagram {
             BackendChoice::Gpu => true,
             BackendChoice::Auto => self.column_step_flops(ix) >= AUTO_GPU_MIN_FLOPS,
         }
+    }
+
+    /// Whether every column trains on the CPU (no GPU is held, or no column wants one), so
+    /// that its columns may be computed apart ([`PhaseDiagram::compute_column`]).
+    pub fn cpu_only(&self) -> bool {
+        self.gpu.is_none() || !(0..self.widths.len()).any(|ix| self.column_prefers_gpu(ix))
+    }
+
+    /// How many columns (widths) the diagram has.
+    pub fn column_count(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// How many rows (step sizes or initialisation scales) the diagram has.
+    pub fn row_count(&self) -> usize {
+        self.ys.len()
     }
 
     pub fn progress(&self) -> PhaseProgress {

@@ -1,7 +1,7 @@
 // The page side of a run, the part every scene page shares: the live scenes through run-client.js
 // (which adds the play / pause state machine), the double-descent page directly, with a pool of
 // workers each holding a block of the seeds. It owns:
-//   - starting the scene's worker, or a pool of `size` of them (moduleWorker from shell.js), their
+//   - starting the scene's worker, or a pool of `size` of them (moduleWorker from trusted.js), their
 //     load errors, the ready timeout note, the engine's fatal errors (status 'failed', the alert);
 //   - run ids: configure() starts run state.runId + 1 in every worker; a reply that carries the id
 //     of another run is dropped;
@@ -13,7 +13,7 @@
 // the scene may keep its part) and merges the parts itself. This file imports nothing of a scene.
 
 import { MSG, plainMessage } from './protocol.js';
-import { moduleWorker } from './shell.js';
+import { moduleWorker } from './trusted.js';
 
 const READY_TIMEOUT_MS = 20000;
 

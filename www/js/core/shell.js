@@ -15,7 +15,6 @@
 //                       modes; never when the reader asks for reduced motion)
 //   preset=id           start from a preset (explicit settings in the URL override it)
 
-import { scriptURL } from './trusted.js';
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
 import { SCENES } from '../scenes/index.js';
@@ -27,17 +26,8 @@ const MODE_KEYS = new Set(['embed', 'controls', 'present', 'play', 'preset']);
 const PRESENT_PLOT_SCALE = 1.45;
 const DESCRIBE_MS = 2000;
 
-/**
- * Starts a module worker for `url` (a URL relative to the calling module, resolved by the caller).
- * A page in an opaque origin (a sandboxed iframe without allow-same-origin) may not start a worker
- * from its own server: there the worker is a one-line data: module that imports the real one
- * (the server must send Access-Control-Allow-Origin, as GitHub Pages does).
- */
-export function moduleWorker(url) {
-  const href = String(url instanceof URL ? url.href : url);
-  if (self.origin !== 'null') return new Worker(scriptURL(href), { type: 'module' });
-  return new Worker(scriptURL(`data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(href)};`)}`), { type: 'module' });
-}
+// Workers start through trusted.js (moduleWorker), the one module that makes script URLs.
+export { moduleWorker } from './trusted.js';
 
 /** The control called `name`, matched case-insensitively. */
 function controlNamed(controls, name) {

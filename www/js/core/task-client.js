@@ -5,7 +5,7 @@
 // grace period (a slice in progress may take seconds). Messages: task-host.js.
 
 import { MSG } from './protocol.js';
-import { moduleWorker } from './shell.js';
+import { moduleWorker } from './trusted.js';
 
 const CANCEL_GRACE_MS = 400; // a worker that has not stopped by then is terminated
 

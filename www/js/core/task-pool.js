@@ -7,7 +7,7 @@
 // Workers speak pool-host.js's messages (protocol.js: POOL_JOB, POOL_RESULT).
 
 import { MSG } from './protocol.js';
-import { moduleWorker } from './shell.js';
+import { moduleWorker } from './trusted.js';
 
 /** How many workers a pool gets: one core is left to the page and the live run; 2 to 4. */
 export function poolSize(cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2) {

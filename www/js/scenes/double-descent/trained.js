@@ -25,7 +25,9 @@ export class TrainedSweepPanel {
       onDone: (msg) => this.onProgress(msg, true),
       onFail: (text) => this.fail(text),
     });
-    this.state = { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null };
+    // workers: null spreads the sweep over a pool of workers; 1 keeps it in one (the benchmark's
+    // comparison, set through window.descent.trained).
+    this.state = { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null, workers: null };
     this.el = (role) => root.querySelector(`[data-role="${role}"]`);
     this.plot = new SeriesPlot(this.el('plot'), {
       x: { label: 'parameters per training point  p / n', name: 'p/n', log: true },
@@ -64,7 +66,7 @@ export class TrainedSweepPanel {
     this.el('status').textContent = 'starting…';
     this.setStatus('running');
     this.state.id = this.task.id + 1; // the id start() gives it
-    this.task.start({ config });
+    this.task.start({ config, workers: this.state.workers ?? undefined });
   }
 
   /** Ends the sweep now: the networks trained so far stay drawn. */
@@ -107,10 +109,13 @@ export class TrainedSweepPanel {
     const seeds = Math.round(p.cellsTotal / Math.max(1, widths));
     let text;
     if (this.state.status === 'running') {
-      text = `network ${formatInt(p.cellsDone + 1)} of ${formatInt(p.cellsTotal)}` +
-        (p.width != null ? ` (width ${formatInt(p.width)}, seed ${formatInt((p.seedIndex ?? 0) + 1)} of ${seeds})` : '');
+      text = p.workers > 1
+        ? `${formatInt(p.cellsDone)} of ${formatInt(p.cellsTotal)} networks trained, on ${p.workers} workers`
+        : `network ${formatInt(p.cellsDone + 1)} of ${formatInt(p.cellsTotal)}` +
+          (p.width != null ? ` (width ${formatInt(p.width)}, seed ${formatInt((p.seedIndex ?? 0) + 1)} of ${seeds})` : '');
     } else if (this.state.status === 'done') {
-      text = `${formatInt(p.cellsTotal)} networks trained in ${formatNumber(this.state.ms / 1000, 3)} s`;
+      text = `${formatInt(p.cellsTotal)} networks trained in ${formatNumber(this.state.ms / 1000, 3)} s` +
+        (p.workers > 1 ? ` on ${p.workers} workers` : '');
     } else {
       text = `cancelled after ${formatInt(p.cellsDone)} of ${formatInt(p.cellsTotal)} networks; the finished ones are drawn`;
     }

@@ -17,9 +17,13 @@
 //   {type: TASK, id, kind: TASK.ISOTROPIC, config, mc}
 //                                            the isotropic model's curves, then its Monte-Carlo
 //                                            points, one per slice (mc null: the curves only)
-//   {type: TASK, id, kind: TASK.TRAIN, config}
-//                                            train the width sweep of two-layer networks in slices
-//                                            of TRAIN_SLICE_MS
+//   {type: TASK, id, kind: TASK.TRAIN, config, workers}
+//                                            train the width sweep of two-layer networks: its
+//                                            networks spread over a pool of workers
+//                                            (double-descent/pool-worker.js, task-fanout.js)
+//                                            unless `workers` is 1; otherwise (and where a worker
+//                                            cannot start workers) here, in slices of
+//                                            TRAIN_SLICE_MS
 // worker → page
 //   {type: PROGRESS, runId, version, report, seedMs, done}
 //                                            after each seed and each re-fit; report holds this
@@ -38,6 +42,7 @@ import {
 import { MSG, TASK, ERROR_DURING, finite, describe, floats64 } from '../../core/protocol.js';
 import { hostRuns, post, yielder } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
+import { canFanOut, fanOut, lazyPool } from '../../core/task-fanout.js';
 
 function cleanReport(r) {
   return {
@@ -189,6 +194,35 @@ function trainReport(sweep) {
   };
 }
 
+const trainPool = lazyPool(new URL('./pool-worker.js', import.meta.url), 'sweep');
+
+/**
+ * The sweep's networks as pool jobs, the widest first (the longest jobs start first, so the
+ * pool's workers finish together), seeds in order within a width; null for one worker.
+ */
+function trainFan(sweep, msg) {
+  if (msg.workers === 1 || !canFanOut()) return null;
+  const widths = sweep.report().widths.length;
+  const seeds = Math.round(sweep.cellsTotal / Math.max(1, widths));
+  const cells = [];
+  for (let w = widths - 1; w >= 0; w--) for (let s = 0; s < seeds; s++) cells.push({ s, w });
+  const jobs = cells.map(({ s, w }) => ({ kind: 'cell', config: msg.config, seedIndex: s, widthIndex: w }));
+  return { run: fanOut(trainPool(), jobs), cells, received: 0 };
+}
+
+/** The sweep's report; with a pool, the progress counts the networks trained in any order. */
+function pooledReport(sweep, fan) {
+  const data = trainReport(sweep);
+  data.progress.workers = fan ? fan.run.size : 1;
+  if (!fan) return data;
+  const total = data.progress.cellsTotal;
+  Object.assign(data.progress, {
+    cellsDone: fan.received, fraction: total ? fan.received / total : 1, width: null, seedIndex: null,
+    done: fan.received >= total,
+  });
+  return data;
+}
+
 // Both background tasks (task-host.js), each in a worker of its own.
 const tasks = hostTasks({
   [TASK.ISOTROPIC]: {
@@ -205,13 +239,36 @@ const tasks = hostTasks({
   },
   [TASK.TRAIN]: {
     during: ERROR_DURING.TRAIN,
-    create: (msg) => new TrainedSweep({ ...msg.config }),
-    start: trainReport,
-    advance(sweep) {
-      sweep.advance(TRAIN_SLICE_MS);
-      const data = trainReport(sweep);
+    create(msg) {
+      const sweep = new TrainedSweep({ ...msg.config });
+      return { sweep, fan: trainFan(sweep, msg) };
+    },
+    start: ({ sweep, fan }) => pooledReport(sweep, fan),
+    async advance(job) {
+      if (job.fan) {
+        try {
+          const { results, finished } = await job.fan.run.next();
+          for (const { result, index } of results) {
+            const { s, w } = job.fan.cells[index];
+            job.sweep.setCell(s, w, result);
+          }
+          job.fan.received += results.length;
+          return { data: pooledReport(job.sweep, job.fan), finished };
+        } catch (err) {
+          // A pool that could not start its workers: the sweep goes on here, on its own.
+          if (job.fan.received > 0) throw err;
+          console.warn(`The trained sweep runs in one worker: ${err?.message ?? err}`);
+          job.fan.run.cancel();
+          job.fan = null;
+        }
+      }
+      job.sweep.advance(TRAIN_SLICE_MS);
+      const data = pooledReport(job.sweep, null);
       return { data, finished: data.progress.done };
     },
-    free: (sweep) => sweep.free(),
+    free: ({ sweep, fan }) => {
+      fan?.run.cancel();
+      sweep.free();
+    },
   },
 });

@@ -93,6 +93,8 @@ const state = {
     slopes: null,
     total: 0, // networks: widths × seeds
     done: 0, // networks finished
+    workers: 1, // how many workers train it (a pool, or one)
+    poolSize: null, // null: a pool where the worker can start one; 1: one worker (set through window.descent)
     end: null, // a SWEEP_END once over
     settings: '',
   },
@@ -363,13 +365,14 @@ function startSweep() {
   sw.expected = null;
   sw.total = widths.length * seeds;
   sw.done = 0;
+  sw.workers = 1;
   sw.end = null;
   sw.steps = steps;
   sw.settings = settingsSummary(state.values, seeds);
   sw.values = { ...state.values };
   sw.error = null;
   sw.id = sweepTask.id + 1; // the id start() gives it
-  sweepTask.start({ config: { ...state.values }, widths, steps, seeds });
+  sweepTask.start({ config: { ...state.values }, widths, steps, seeds, workers: sw.poolSize ?? undefined });
   renderSweep();
 }
 
@@ -394,9 +397,16 @@ function onSweepProgress(msg) {
   const sw = state.sweep;
   if (msg.expected) sw.expected = msg.expected;
   if (msg.run) sw.runs.push(msg.run);
+  if (msg.runs) {
+    // A pool's, in the order they finished: kept in the sweep's order (widths in order, every
+    // seed of a width before the next), as one worker gives them.
+    sw.runs.push(...msg.runs);
+    sw.runs.sort((a, b) => a.width - b.width || a.seed - b.seed);
+  }
   if (msg.points) sw.points = msg.points;
   if (msg.slopes) sw.slopes = msg.slopes;
-  sw.done = Number.isFinite(msg.index) ? msg.index + 1 : sw.runs.length;
+  if (Number.isFinite(msg.workers)) sw.workers = msg.workers;
+  sw.done = Number.isFinite(msg.done) ? msg.done : Number.isFinite(msg.index) ? msg.index + 1 : sw.runs.length;
   if (Number.isFinite(msg.total)) sw.total = msg.total;
   if (msg.type === MSG.TASK_DONE) {
     sw.running = false;
@@ -452,15 +462,22 @@ function renderSweep() {
   $('sweep-bar').value = sw.done / seeds;
   const next = sw.widths[widthsDone];
   let status = '';
-  if (sw.running) {
+  const pooled = sw.workers > 1;
+  if (sw.running && pooled) {
+    // A pool trains the widest networks first, several at once.
+    status = `Training ${formatInt(sw.total)} networks of ${formatInt(sw.steps)} steps on ${sw.workers} workers: ${formatInt(sw.done)} done…`;
+  } else if (sw.running) {
     const which = seeds > 1 ? `, seed ${(sw.done % seeds) + 1} of ${seeds}` : '';
     status = next
       ? `Training width ${formatInt(next)} (${widthsDone + 1} of ${sw.widths.length}${which}) for ${formatInt(sw.steps)} steps…`
       : 'Finishing…';
   } else if (sw.end === SWEEP_END.FINISHED) {
-    status = `Done: ${widthsDone} widths${seeds > 1 ? ` × ${seeds} seeds` : ''}, ${formatInt(sw.steps)} steps each.`;
+    status = `Done: ${sw.widths.length} widths${seeds > 1 ? ` × ${seeds} seeds` : ''}, ${formatInt(sw.steps)} steps each` +
+      `${pooled ? `, on ${sw.workers} workers` : ''}.`;
   } else if (sw.end === SWEEP_END.CANCELLED) {
-    status = `Cancelled after ${widthsDone} of ${sw.widths.length} widths.`;
+    status = pooled
+      ? `Cancelled after ${formatInt(sw.done)} of ${formatInt(sw.total)} networks.`
+      : `Cancelled after ${widthsDone} of ${sw.widths.length} widths.`;
   } else if (sw.end === SWEEP_END.FAILED) {
     status = sw.error ?? 'The sweep stopped.';
   }

@@ -3,12 +3,15 @@
 // Protocol in protocol.js; the live run's lifecycle (configure, play / pause / step, time slicing,
 // the live step size and ridge) is worker-host.js's. Each chunk runs `run.advance(k)` with k tuned
 // so a chunk takes about CHUNK_MS (more where one call has a large fixed cost).
-// A sweep is a background task (task-host.js) training one (width, seed) per slice (`sweep.next()`).
+// A sweep is a background task (task-host.js): its (width, seed) runs spread over a pool of workers
+// (lazy/pool-worker.js, task-fanout.js), or, with `workers: 1` or where a worker cannot start
+// workers, one run per slice here (`sweep.next()`).
 
 import { LazyRich, lazyDefaults, readLazyWeights, WidthSweep } from '../../../pkg/descent.js';
 import { TASK, ERROR_DURING, finite, allFinite, floats64, runFields } from '../../core/protocol.js';
 import { hostRun, Picture, weightsMessage } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
+import { canFanOut, fanOut, lazyPool } from '../../core/task-fanout.js';
 
 const CHUNK_MS = 25; // target duration of one advance(k) call ...
 const MAX_CHUNK_MS = 150; // ... raised up to this where one call has a large fixed cost
@@ -175,22 +178,65 @@ function sweepState(sweep) {
   return { slopes: cleanSlopes(sweep.slopes()), points: cleanSummary(sweep.summary()) };
 }
 
-// The width sweep, a background task (task-host.js): one (width, seed) per slice.
+function cleanRun(r) {
+  return {
+    width: finite(r.width), seed: finite(Number(r.seed)), weightChange: finite(r.weightChange), kernelDistance: finite(r.kernelDistance),
+  };
+}
+
+const sweepPool = lazyPool(new URL('./pool-worker.js', import.meta.url), 'sweep');
+
+/**
+ * The sweep's runs as pool jobs in the sweep's order, the narrowest first (the plot fills in from
+ * the left and the first widths show within a second; the widest width's seeds still train side
+ * by side); null for one worker.
+ */
+function sweepFan(msg, total) {
+  if (msg.workers === 1 || !canFanOut()) return null;
+  const params = { config: withDefaults(msg.config), widths: msg.widths, steps: msg.steps, seeds: msg.seeds ?? 1 };
+  const jobs = Array.from({ length: total }, (_, at) => ({ kind: 'run', ...params, at }));
+  return { run: fanOut(sweepPool(), jobs), received: 0 };
+}
+
+// The width sweep, a background task (task-host.js).
 const tasks = hostTasks({
   [TASK.SWEEP]: {
     during: ERROR_DURING.SWEEP,
-    create: (msg) => ({
-      sweep: WidthSweep.withSeeds(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1),
-      total: msg.widths.length * (msg.seeds ?? 1),
-    }),
-    start: ({ sweep, total }) => ({ run: null, index: -1, total, expected: cleanSlopes(sweep.expectedSlopes()) }),
-    advance({ sweep }) {
-      const r = sweep.next();
-      const run = {
-        width: finite(r.width), seed: finite(Number(r.seed)), weightChange: finite(r.weightChange), kernelDistance: finite(r.kernelDistance),
-      };
-      return { data: { run, index: finite(r.index), total: finite(r.total), ...sweepState(sweep) }, finished: !!r.done };
+    create(msg) {
+      const total = msg.widths.length * (msg.seeds ?? 1);
+      const sweep = WidthSweep.withSeeds(withDefaults(msg.config), msg.widths, msg.steps, msg.seeds ?? 1);
+      return { sweep, total, fan: sweepFan(msg, total) };
     },
-    free: ({ sweep }) => sweep.free(),
+    start: ({ sweep, total, fan }) => ({
+      run: null, index: -1, total, workers: fan ? fan.run.size : 1, expected: cleanSlopes(sweep.expectedSlopes()),
+    }),
+    async advance(job) {
+      const { sweep, total } = job;
+      if (job.fan) {
+        try {
+          const { results, finished } = await job.fan.run.next();
+          const runs = [];
+          for (const { result, index } of results) {
+            sweep.setRun(index, result);
+            runs.push(cleanRun(result));
+          }
+          job.fan.received += results.length;
+          const data = { runs, done: job.fan.received, total, workers: job.fan.run.size, ...sweepState(sweep) };
+          return { data, finished };
+        } catch (err) {
+          // A pool that could not start its workers: the sweep goes on here, on its own.
+          if (job.fan.received > 0) throw err;
+          console.warn(`The width sweep runs in one worker: ${err?.message ?? err}`);
+          job.fan.run.cancel();
+          job.fan = null;
+        }
+      }
+      const r = sweep.next();
+      return { data: { run: cleanRun(r), index: finite(r.index), total: finite(r.total), workers: 1, ...sweepState(sweep) }, finished: !!r.done };
+    },
+    free: ({ sweep, fan }) => {
+      fan?.run.cancel();
+      sweep.free();
+    },
   },
 });

@@ -82,7 +82,9 @@ const state = {
   // status (loading | paused | playing | finished | refused | failed), playing, resumeOnChange,
   // runId, shownRunId, report, info and message are kept by the run client (run-client.js).
   values: null,
-  phase: { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null, config: null },
+  // workers: null spreads a diagram on the CPU over a pool of workers; 1 keeps it in one (the
+  // benchmark's comparison, set through window.descent.phase).
+  phase: { id: 0, status: 'idle', report: null, progress: null, startedAt: 0, ms: null, config: null, workers: null },
 };
 
 let client = null;
@@ -298,7 +300,7 @@ function startPhase() {
   // The metric that fits the axis: regimes over step sizes, weight change over init scales.
   $('phase-metric').value = p.config.axis === 'initScale' ? 'weightChange' : $('phase-metric').value === 'weightChange' ? 'regime' : $('phase-metric').value;
   setPhaseStatus('running', 'starting…');
-  p.id = phaseTask.start({ config: p.config, backend: $('phase-backend').value });
+  p.id = phaseTask.start({ config: p.config, backend: $('phase-backend').value, workers: p.workers ?? undefined });
 }
 
 function cancelPhase() {
@@ -342,7 +344,8 @@ function onPhaseProgress(msg) {
   showPhaseBackend(msg.progress);
   if (msg.type === MSG.TASK_DONE) {
     p.ms = performance.now() - p.startedAt;
-    setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s`);
+    const workers = msg.progress.workers > 1 ? ` on ${msg.progress.workers} workers` : '';
+    setPhaseStatus('done', `${formatInt(msg.progress.total)} runs in ${formatNumber(p.ms / 1000, 3)} s${workers}`);
   } else {
     $('phase-status').textContent = `${formatInt(msg.progress.done)} of ${formatInt(msg.progress.total)} runs; ${plainMessage(msg.progress.activity)}…`;
   }

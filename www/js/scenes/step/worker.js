@@ -9,10 +9,14 @@
 //                                      restart the run from θ₀ at `lrMultiple` × the stability
 //                                      bound (a live setting that restarts; replies DONE 'stepped'
 //                                      while paused)
-//   {type: TASK, id, kind: TASK.PHASE, config, backend}
-//                                      a phase diagram (task-host.js) in slices of
-//                                      PHASE_SLICE_MS, its widths training on backend 'auto' |
-//                                      'cpu' | 'gpu'; CANCEL_TASK stops it
+//   {type: TASK, id, kind: TASK.PHASE, config, backend, workers}
+//                                      a phase diagram (task-host.js), its widths training on
+//                                      backend 'auto' | 'cpu' | 'gpu'; CANCEL_TASK stops it. A
+//                                      diagram wholly on the CPU spreads its columns over a pool
+//                                      of workers (scenes/step/pool-worker.js, task-fanout.js)
+//                                      unless `workers` is 1; otherwise (and where a worker
+//                                      cannot start workers) it runs here in slices of
+//                                      PHASE_SLICE_MS
 //   {type: LOSE_DEVICE}                destroy the diagram's GPU device (it goes on on the CPU)
 // worker → page
 //   {type: TASK_PROGRESS | TASK_DONE, id, report, progress}
@@ -23,6 +27,7 @@ import { StepSize, PhaseDiagram, stepSizeDefaults, phaseDefaults } from '../../.
 import { MSG, TASK, ERROR_DURING, finite, floats64 } from '../../core/protocol.js';
 import { hostRun, weightsMessage } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
+import { canFanOut, fanOut, lazyPool } from '../../core/task-fanout.js';
 
 export const MAX_STEPS = 4000;
 const CHUNK_MS = 30;
@@ -113,23 +118,70 @@ function phaseProgress(p) {
 // done between slices, since a slice in flight holds the diagram.
 let loseDevice = false;
 
+const phasePool = lazyPool(new URL('./pool-worker.js', import.meta.url), 'phase diagram');
+
+/**
+ * The diagram's columns as pool jobs, the widest first (the longest jobs start first, so the
+ * pool's workers finish together), when the whole diagram trains on the CPU; else null.
+ */
+function phaseFan(diagram, msg) {
+  if (msg.workers === 1 || !canFanOut() || !diagram.cpuOnly) return null;
+  const n = diagram.columnCount;
+  const jobs = Array.from({ length: n }, (_, k) => ({ kind: 'column', config: msg.config, ix: n - 1 - k }));
+  return { run: fanOut(phasePool(), jobs), received: 0, columns: n };
+}
+
+/** One slice of a pooled diagram: records the columns that arrived. */
+async function pooledSlice(job) {
+  const { diagram, fan } = job;
+  const { results, finished } = await fan.run.next();
+  for (const { result, index } of results) diagram.setColumn(fan.columns - 1 - index, result);
+  fan.received += results.length;
+  const progress = phaseProgress(diagram.progress());
+  progress.workers = fan.run.size;
+  if (!finished) {
+    progress.activity = `${fan.received} of ${fan.columns} widths done; ${Math.min(fan.run.size, fan.columns - fan.received)} training on ${fan.run.size} workers`;
+  }
+  return { data: { report: phaseReport(diagram), progress }, finished };
+}
+
 const tasks = hostTasks({
   [TASK.PHASE]: {
     during: ERROR_DURING.PHASE,
-    create(msg) {
+    async create(msg) {
       loseDevice = false;
-      return PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
+      const diagram = await PhaseDiagram.create({ ...msg.config }, String(msg.backend ?? 'auto'));
+      return { diagram, fan: phaseFan(diagram, msg) };
     },
-    start: (diagram) => ({ report: phaseReport(diagram), progress: phaseProgress(diagram.progress()) }),
-    async advance(diagram) {
-      const progress = phaseProgress(await diagram.advanceAsync(PHASE_SLICE_MS));
-      return { data: { report: phaseReport(diagram), progress }, finished: progress.finished };
+    start: ({ diagram, fan }) => {
+      const progress = phaseProgress(diagram.progress());
+      if (fan) progress.workers = fan.run.size;
+      return { report: phaseReport(diagram), progress };
     },
-    between(diagram) {
+    async advance(job) {
+      if (job.fan) {
+        try {
+          return await pooledSlice(job);
+        } catch (err) {
+          // A pool that could not start its workers: the diagram goes on here, on its own.
+          if (job.fan.received > 0) throw err;
+          console.warn(`The phase diagram runs in one worker: ${err?.message ?? err}`);
+          job.fan.run.cancel();
+          job.fan = null;
+        }
+      }
+      const progress = phaseProgress(await job.diagram.advanceAsync(PHASE_SLICE_MS));
+      progress.workers = 1;
+      return { data: { report: phaseReport(job.diagram), progress }, finished: progress.finished };
+    },
+    between({ diagram }) {
       if (!loseDevice) return;
       loseDevice = false;
       diagram.loseDevice();
     },
-    free: (diagram) => diagram.free(),
+    free: ({ diagram, fan }) => {
+      fan?.run.cancel();
+      diagram.free();
+    },
   },
 });
