@@ -18,6 +18,11 @@
 //   2b. the Weak-labels page itself (weak-labels.html): the bag-size sweep over its pool of
 //      workers (cold, then warm twice) against the same jobs one after another in a single
 //      worker of the same code, and the live run's steps/s at width 256 as the page runs it;
+//   2c. the long tasks of the other scene pages over their pools of workers, each against the
+//      same task in one worker of the same code (the page's own timer, click → done): the
+//      Step-size page's 16 × 16 phase diagram, the Double-descent page's trained-network sweep
+//      and the Lazy-or-rich page's width sweep; and the Double-descent page's curve (first seed
+//      and all seeds, workers warm);
 //   3. natively, the same Rust code: `cargo bench --bench gemm -- --json`,
 //      `cargo bench --bench train`, `cargo bench --bench loss`, `cargo bench --bench table` and
 //      `cargo bench --bench weak_labels`.
@@ -25,7 +30,7 @@
 // writes target/bench/bench.json (everything) and target/bench/train.json (the MLP rows).
 // Build the site first (scripts/build.sh); scripts/bench.sh does both.
 //
-//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,linalg,loss,digits,table,weak] [--no-native] [--no-peers]
+//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,linalg,loss,digits,table,weak,pages] [--no-native] [--no-peers]
 //                          [--no-load] [--loads 5]
 
 import { spawnSync } from 'node:child_process';
@@ -268,6 +273,92 @@ async function weakSweep() {
   }
 }
 
+const wantScenePages = !only || only.split(',').some((o) => 'pages pools'.includes(o));
+
+/** Opens `path` in a fresh context; returns {page, context, errors}. */
+async function scenePage(path) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}${path}`);
+  return { page, context, errors };
+}
+
+/**
+ * One long task of a page, with its pool of workers and in one worker, alternated: the pool's
+ * first run (its workers start: "cold"), then one worker, the pool, one worker, the pool. `run(workers)`
+ * starts the task (workers null: the page's pool) and resolves with {ms, workers}.
+ */
+async function poolVersusOne(run) {
+  const cold = await run(null);
+  const pool = [];
+  const one = [];
+  for (let i = 0; i < 2; i++) {
+    one.push(await run(1));
+    pool.push(await run(null));
+  }
+  const mean = (xs) => xs.reduce((a, x) => a + x.ms, 0) / xs.length;
+  return { cold, pool, one, poolMs: mean(pool), oneMs: mean(one), speedup: mean(one) / mean(pool) };
+}
+
+/** The long tasks of the Step-size, Double-descent and Lazy-or-rich pages, and the DD curve. */
+async function scenePages() {
+  const out = {};
+  {
+    const { page, context, errors } = await scenePage('step.html?play=0');
+    await page.waitForFunction(() => window.descent?.report != null, null, { timeout: 60_000 });
+    await page.selectOption('#phase-size', '16');
+    out.phase = await poolVersusOne(async (workers) => {
+      await page.evaluate((w) => { window.descent.phase.workers = w; }, workers);
+      await page.click('#btn-phase');
+      await page.waitForFunction(() => document.body.dataset.phase === 'done', null, { timeout: 600_000, polling: 50 });
+      return page.evaluate(() => ({ ms: window.descent.phase.ms, workers: window.descent.phase.progress.workers, runs: window.descent.phase.progress.total }));
+    });
+    out.phase.errors = errors;
+    await context.close();
+  }
+  {
+    const { page, context, errors } = await scenePage('double-descent.html?play=0');
+    await page.waitForFunction(() => document.getElementById('stat-full').textContent !== '—', null, { timeout: 60_000 });
+    // The curve again with the workers warm: a new seed, three times.
+    const curve = [];
+    for (let seed = 2; seed <= 4; seed++) {
+      await page.evaluate((v) => {
+        const input = document.querySelector('[data-control="seed"] input');
+        input.value = String(v);
+        input.dispatchEvent(new Event('change', { bubbles: true }));
+      }, seed);
+      await page.waitForFunction((v) => window.descent.state.values.seed === v && window.descent.state.fullMs != null, seed, { timeout: 60_000, polling: 20 });
+      curve.push(await page.evaluate(() => ({ firstMs: window.descent.state.firstSeedMs, ms: window.descent.state.fullMs, workers: window.descent.state.workers.length })));
+    }
+    out.ddCurve = curve;
+    out.trained = await poolVersusOne(async (workers) => {
+      await page.evaluate((w) => { window.descent.trained.workers = w; }, workers);
+      await page.click('#fig-trained [data-role="start"]');
+      await page.waitForFunction(() => document.body.dataset.trained === 'done', null, { timeout: 600_000, polling: 50 });
+      return page.evaluate(() => ({ ms: window.descent.trained.ms, workers: window.descent.trained.progress.workers, runs: window.descent.trained.progress.cellsTotal }));
+    });
+    out.trained.errors = errors;
+    await context.close();
+  }
+  {
+    const { page, context, errors } = await scenePage('lazy.html?play=0&sweepMax=1024&sweepSteps=300&sweepSeeds=3');
+    await page.waitForFunction(() => window.descent?.sweep && document.body.dataset.status === 'paused', null, { timeout: 60_000 });
+    out.sweep = await poolVersusOne(async (workers) => {
+      await page.evaluate((w) => { window.descent.sweep.poolSize = w; }, workers);
+      const t0 = await page.evaluate(() => performance.now());
+      await page.click('#btn-sweep');
+      await page.waitForFunction(() => document.body.dataset.sweep === 'finished', null, { timeout: 600_000, polling: 20 });
+      return page.evaluate((t) => ({ ms: performance.now() - t, workers: window.descent.sweep.workers, runs: window.descent.sweep.total }), t0);
+    });
+    out.sweep.errors = errors;
+    await context.close();
+  }
+  return out;
+}
+
 /** The live run at width 256 on the digits as the page runs it: steps over 4 s of play. */
 async function weakLivePage(width) {
   const { page, context, errors } = await weakPage(`play=1&width=${width}`);
@@ -291,6 +382,7 @@ async function weakLivePage(width) {
 let load = null;
 let browserResults;
 let weakPageResults = null;
+let scenePageResults = null;
 try {
   if (withLoad) {
     console.log(`timing ${loads} loads of the Playground…`);
@@ -332,6 +424,10 @@ try {
     const sweep = await weakSweep();
     const live = await weakLivePage(256);
     weakPageResults = { sweep, live };
+  }
+  if (wantScenePages && !browserResults.error) {
+    console.log('timing the long tasks of the Step-size, Double-descent and Lazy-or-rich pages over their pools and in one worker…');
+    scenePageResults = await scenePages();
   }
 } finally {
   await browser.close();
@@ -525,6 +621,18 @@ if (weakPageResults) {
   const errs = [...sweep.errors, ...live.errors];
   if (errs.length) console.log(`  page errors: ${errs.join(' | ')}`);
 }
+if (scenePageResults) {
+  const { phase, trained, sweep, ddCurve } = scenePageResults;
+  const s = (x) => (x / 1000).toFixed(2);
+  console.log('\nthe scene pages\' long tasks over a pool of workers against one worker (the page\'s own timer, click → done; live runs paused)');
+  for (const [name, t] of [['Step size: phase diagram 16 × 16', phase], ['Double descent: trained-network sweep', trained], ['Lazy or rich: width sweep 16–1024 × 3 seeds, 300 steps', sweep]]) {
+    console.log(`  ${name} (${t.cold.runs} networks): pool of ${t.cold.workers}, first run (workers start) ${s(t.cold.ms)} s; ` +
+      `one worker ${t.one.map((x) => s(x.ms)).join(', ')} s; pool ${t.pool.map((x) => s(x.ms)).join(', ')} s; one ÷ pool (means) ${rf(t.speedup)}` +
+      (t.errors.length ? `; page errors: ${t.errors.join(' | ')}` : ''));
+  }
+  console.log(`  Double descent: the curve at the page's defaults, workers warm (a new seed), ${ddCurve[0].workers} workers: ` +
+    ddCurve.map((c) => `first seed ${c.firstMs.toFixed(0)} ms, all ${c.ms.toFixed(0)} ms`).join('; '));
+}
 if (load) {
   console.log('\ninitial load of the Playground (every file requested until the first trained frame; gzip -9)');
   table(
@@ -586,6 +694,14 @@ if (weakPageResults) {
   check('weak labels: the sweep\'s first point within 1 s', worst('firstMs') < 1000, `slowest ${(worst('firstMs') / 1000).toFixed(2)} s (first click ${(sweep.cold.firstMs / 1000).toFixed(2)} s)`);
   check('weak labels: the page\'s live run at width 256 ≥ 150 steps/s', live.stepsPerSecond >= 150, `${f(live.stepsPerSecond)} steps/s`);
 }
+if (scenePageResults) {
+  const { phase, trained, ddCurve } = scenePageResults;
+  check(`the 16 × 16 phase diagram ≥ 1.7× faster over the pool (${phase.cold.workers} workers) than in one worker`, phase.speedup >= 1.7, `${rf(phase.speedup)} (${(phase.oneMs / 1000).toFixed(2)} s → ${(phase.poolMs / 1000).toFixed(2)} s)`);
+  check(`the trained-network sweep ≥ 1.7× faster over the pool (${trained.cold.workers} workers) than in one worker`, trained.speedup >= 1.7, `${rf(trained.speedup)} (${(trained.oneMs / 1000).toFixed(2)} s → ${(trained.poolMs / 1000).toFixed(2)} s)`);
+  const worst = (key) => Math.max(...ddCurve.map((c) => c[key]));
+  check('the double-descent curve in the page < 300 ms (workers warm)', worst('ms') < 300, `slowest ${worst('ms').toFixed(0)} ms of ${ddCurve.length}`);
+  check('the double-descent curve\'s first seed in the page < 120 ms', worst('firstMs') < 120, `slowest ${worst('firstMs').toFixed(0)} ms of ${ddCurve.length}`);
+}
 if (targets.length) {
   console.log("\nthe issue's targets");
   for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.detail}`);
@@ -597,7 +713,7 @@ mkdirSync('target/bench', { recursive: true });
 const date = new Date().toISOString();
 writeFileSync(
   'target/bench/bench.json',
-  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, linalg, loss, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, load, targets }, null, 2),
+  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, linalg, loss, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, pages: scenePageResults, load, targets }, null, 2),
 );
 writeFileSync('target/bench/train.json', JSON.stringify({ date, userAgent: browserResults.userAgent, rows: mlp, kernels: browserResults.kernels }, null, 2));
 console.log('wrote target/bench/bench.json and target/bench/train.json');
