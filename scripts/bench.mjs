@@ -91,9 +91,13 @@ const chromiumVersion = browser.version();
 // ---------------------------------------------------------------------------------------------
 // 1. Initial load of the Playground.
 
-/** One fresh load of index.html: the files requested and the first-trained-frame times. */
+/**
+ * One fresh load of index.html: the files requested and the first-trained-frame times. Without
+ * the service worker: the files are what the page itself loads, not the offline copy that the
+ * page fetches in the background after its load event.
+ */
 async function loadOnce() {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   const files = new Set();
   page.on('request', (req) => {

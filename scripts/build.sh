@@ -5,6 +5,8 @@
 #                    and settings.js: the engine's settings tables for the page (scripts/settings.mjs)
 #   dist/vendor/     uPlot, from node_modules (and the benchmark page's peers, TensorFlow.js and
 #                    jax-js, where node_modules has them)
+#   dist/sw.js       the service worker (www/sw.js) with the offline copy's version and file list
+#                    (scripts/offline.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -52,4 +54,6 @@ if [ -d node_modules/@jax-js/jax/dist ]; then
   mkdir -p dist/vendor/jax-js
   cp node_modules/@jax-js/jax/dist/*.js node_modules/@jax-js/jax/LICENSE dist/vendor/jax-js/
 fi
+# The offline copy: its file list and version go into dist/sw.js, once every file is in place.
+node scripts/offline.mjs dist
 echo "built dist/ ($(du -sh dist | cut -f1); wasm $(du -h dist/pkg/descent_bg.wasm | cut -f1))"

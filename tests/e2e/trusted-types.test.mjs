@@ -1,8 +1,8 @@
 // Trusted Types: every page's Content-Security-Policy requires them for script sinks
 // (`require-trusted-types-for 'script'; trusted-types descent`). Every scene page, its embed and
-// the benchmark page load and start their workers with no CSP violation and no console error,
-// and the browser enforces the rule there: a plain string reaches no HTML or script sink, and no
-// policy other than the site's own can be made.
+// the benchmark page load and start their workers (and the scenes their service worker) with no
+// CSP violation and no console error, and the browser enforces the rule there: a plain string
+// reaches no HTML or script sink, and no policy other than the site's own can be made.
 // Run from the repository root: node --test tests/e2e/trusted-types.test.mjs   (build first)
 
 import assert from 'node:assert/strict';
@@ -56,6 +56,8 @@ describe('Trusted Types on every page', () => {
         await page.waitForFunction(() => document.body.dataset.status && document.body.dataset.status !== 'loading',
           null, { timeout: 60000 });
         assert.notEqual(await page.evaluate(() => document.body.dataset.status), 'failed', `${id}: the engine started`);
+        // The service worker (the offline copy) registers through the policy too.
+        await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: 30000 });
         assert.deepEqual(await page.evaluate(() => window.cspViolations), [], id);
         assert.deepEqual(errors, [], id);
         assert.deepEqual(await page.evaluate(sinksRefused), ALL_REFUSED, id);

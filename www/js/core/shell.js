@@ -1,8 +1,8 @@
 // What every scene page shares around its own science: the scene nav (one link per scene of
 // SCENES), the page modes (?embed, ?present), the URL (strictly parsed, with a console note for
 // anything dropped or clamped; rewritten on every change), presets, keyboard shortcuts, the
-// "Copy link", "Embed" and "Export" tools and their dialogs, text descriptions of the plots, and
-// starting workers inside sandboxed iframes.
+// "Copy link", "Embed" and "Export" tools and their dialogs, text descriptions of the plots,
+// starting workers inside sandboxed iframes, and the offline copy (offline.js).
 //
 // A page calls createScene() first (it decides the initial values and the mode, before any plot
 // is built), builds its controls and plots, then calls shell.attach() with what the tools need.
@@ -18,6 +18,7 @@
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
 import { SCENES } from '../scenes/index.js';
+import { keepOffline } from './offline.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
 } from './export.js';
@@ -101,6 +102,7 @@ export function createScene({ scene, controls, view = [], presets = [] }) {
   const autoplay = !reducedMotion && (play === '1' || (play !== '0' && !embed && !present));
 
   renderNav(scene);
+  keepOffline();
   const root = document.documentElement;
   root.classList.toggle('mode-embed', embed);
   root.classList.toggle('mode-present', present);

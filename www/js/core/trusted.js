@@ -1,9 +1,9 @@
 // Trusted Types for the pages: every page's Content-Security-Policy requires them for script
 // URLs (`require-trusted-types-for 'script'; trusted-types descent`), so no string can reach a
-// script sink unchecked. The workers are the only script URLs a page makes at run time; the
-// policy here, the one the CSP allows, passes modules of the page's own origin and the one-line
-// data: module that imports one (moduleWorker below, for pages in an opaque origin), and
-// refuses everything else.
+// script sink unchecked. The workers and the service worker (offline.js) are the only script
+// URLs a page makes at run time; the policy here, the one the CSP allows, passes scripts of the
+// page's own origin and the one-line data: module that imports one (moduleWorker below, for pages
+// in an opaque origin), and refuses everything else.
 
 const scriptPolicy = globalThis.trustedTypes?.createPolicy('descent', {
   createScriptURL(text) {
