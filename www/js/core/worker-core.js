@@ -23,7 +23,9 @@ export function serve(handle, info = () => ({})) {
   (async () => {
     try {
       if (!wasmSimdSupported()) throw new Error(NO_SIMD_MESSAGE);
-      await init();
+      const engine = await init();
+      // The engine's linear memory in bytes, for scripts/soak.mjs and the curious (it only grows).
+      self.descentMemoryBytes = () => engine.memory.buffer.byteLength;
       const msg = { type: MSG.READY, info: { build: { ...buildInfo() }, ...info() } };
       ready = true;
       self.postMessage(msg);
