@@ -674,6 +674,11 @@ if (mlp.length && mlp.every((m) => m.vsJaxjsWasm != null)) {
   const worst = mlp.reduce((a, b) => (b.vsJaxjsWasm < a.vsJaxjsWasm ? b : a));
   check("MLP steps/s ≥ 2× jax-js's wasm backend on every configuration", mlp.every((m) => m.vsJaxjsWasm >= 2), `lowest ${worst.config}: ${rf(worst.vsJaxjsWasm)}; ${mlp.map((m) => `${m.config} ${rf(m.vsJaxjsWasm)}`).join(', ')}`);
 }
+const oneHidden = mlp.filter((m) => m.config.startsWith('1x') && m.ofPeak != null);
+if (oneHidden.length && peak) {
+  const worst = oneHidden.reduce((a, b) => (b.ofPeak < a.ofPeak ? b : a));
+  check('every one-hidden-layer MLP ≥ 35 % of the measured SIMD128 peak', oneHidden.every((m) => m.ofPeak >= 0.35), `lowest ${worst.config}: ${pct(worst.ofPeak)}; ${oneHidden.map((m) => `${m.config} ${pct(m.ofPeak)}`).join(', ')}`);
+}
 const withNat = [...gemm.map((g) => ({ name: `matmul ${g.trans} ${g.n}`, x: g.nativeOverWasm })), ...mlp.map((m) => ({ name: `MLP ${m.config}`, x: m.nativeOverWasm }))].filter((x) => x.x != null);
 if (withNat.length) {
   const worst = withNat.reduce((a, b) => (b.x > a.x ? b : a));
