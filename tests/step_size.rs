@@ -711,6 +711,40 @@ fn divergence_is_reported_without_nan() {
     assert!(r.loss.iter().all(|v| v.is_finite()));
 }
 
+/// A step size set live is held to the `lr` setting's range, as every other scene's: one past
+/// it is refused naming `lr` and the run is left as it was.
+#[test]
+fn a_live_step_size_outside_the_settings_range_is_refused_by_name() {
+    let mut s = StepSize::new(StepSizeConfig {
+        data: DataSettings {
+            n_train: 8,
+            ..StepSizeConfig::default().data
+        },
+        net: NetSettings {
+            width: 16,
+            ..StepSizeConfig::default().net
+        },
+        measure_catapult: false,
+        ..StepSizeConfig::default()
+    })
+    .unwrap();
+    let [lo, hi] = descent::session::net::lr_setting().bounds();
+    let before = s.advance(3);
+    for lr in [hi * 1.001, 0.5 * lo, f64::NAN, f64::INFINITY, -1.0] {
+        let e = s.set_lr(lr).unwrap_err().to_string();
+        assert!(e.starts_with("invalid setting `lr`"), "{lr}: {e}");
+    }
+    assert_eq!(
+        s.report(),
+        before,
+        "a refused step size leaves the run alone"
+    );
+    s.set_lr(hi).unwrap();
+    assert_eq!(s.report().lr, hi);
+    s.set_lr(lo).unwrap();
+    assert_eq!(s.advance(2).step, 2);
+}
+
 /// What a phase-diagram cell must hold, from a single [`StepSize`] run of the cell's settings
 /// (tracked at step 0 and at the end only), by the rule the diagram documents: divergent if
 /// the run diverged; unsettled if it ended at or above its starting loss, or above the
