@@ -686,6 +686,42 @@ fn phase_diagram_is_reproducible_and_refuses_expensive_grids() {
     assert!(err.to_string().contains("would take about"), "{err}");
 }
 
+/// A diagram whose vertical axis spans a setting's whole range ends exactly at its ends, so
+/// that every cell is built: exp(ln 100) rounds to 100.00000000000013, past the largest
+/// initialisation scale.
+#[test]
+fn a_phase_diagram_over_the_whole_range_of_its_axis_computes_every_cell() {
+    for (axis, [lo, hi]) in [
+        (PhaseAxis::InitScale, settings().bounds("initScale")),
+        (PhaseAxis::StepSize, settings().bounds("lrMultiple")),
+    ] {
+        let config = PhaseConfig {
+            base: StepSizeConfig {
+                data: DataSettings {
+                    n_train: 8,
+                    ..StepSizeConfig::default().data
+                },
+                ..StepSizeConfig::default()
+            },
+            axis,
+            width_min: 8,
+            width_max: 8,
+            width_count: 1,
+            y_min: lo,
+            y_max: hi,
+            y_count: 3,
+            steps: 5,
+            ..PhaseConfig::default()
+        };
+        let ys = config.ys();
+        assert_eq!((ys[0], ys[2]), (lo, hi), "{axis:?}");
+        let mut d = PhaseDiagram::new(config).unwrap();
+        let p = d.advance(3).unwrap();
+        assert!(p.finished, "{axis:?}: {p:?}");
+        assert!(d.report().regime.iter().all(Option::is_some));
+    }
+}
+
 /// Past the catapult bound the network diverges; the report stays finite and says so.
 #[test]
 fn divergence_is_reported_without_nan() {
