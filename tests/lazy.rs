@@ -290,6 +290,52 @@ fn the_gram_matrix_and_spectra_are_consistent() {
     );
 }
 
+/// A run that diverges with parameters that overflow keeps showing the last finite Gram matrix
+/// and spectrum, as its grid keeps the last finite predictions, instead of NaN.
+#[test]
+fn a_diverged_run_shows_its_last_finite_gram_matrix() {
+    let mut s = LazyRich::new(
+        PlaygroundConfig {
+            data: DataSettings {
+                dataset: DatasetKind::Gaussians,
+                n_train: 6,
+                noise: 0.0,
+                seed: 1718837865,
+                ..PlaygroundConfig::default().data
+            },
+            net: NetSettings {
+                width: 6,
+                depth: 2,
+                init: InitSettings {
+                    activation: Activation::Relu,
+                    parametrization: Parametrization::Standard,
+                    sigma_w: 3.39,
+                    sigma_b: 3.3,
+                    init_scale: 0.054,
+                    center_output: false,
+                },
+            },
+            lr: 619.0,
+            alpha: 0.0114,
+            ..PlaygroundConfig::default()
+        },
+        0.0,
+    )
+    .unwrap();
+    let start = s.gram().unwrap();
+    let r = s.advance(4).unwrap();
+    assert!(r.diverged.is_some(), "{r:?}");
+    let g = s.gram().unwrap();
+    assert!(
+        g.now.iter().all(|v| v.is_finite()),
+        "Θ_t: {:?}",
+        &g.now[..4]
+    );
+    assert!(g.eig_now.iter().all(|v| v.is_finite()), "{:?}", g.eig_now);
+    assert_eq!(g.init, start.init);
+    assert_eq!(g.now.len(), start.now.len());
+}
+
 /// Runs a whole sweep and returns it.
 fn finished(mut sweep: WidthSweep) -> WidthSweep {
     while !sweep.is_done() {

@@ -246,6 +246,9 @@ pub struct LazyRich {
     krr: (Fit, Vec<f32>),
     weight_change: f64,
     kernel_distance: f64,
+    /// The latest finite Θ_t on the Gram points and spectrum of Θ_t/n (descending), shown
+    /// again once Θ_t stops being finite (a diverged run); Θ₀'s until the first [`LazyRich::gram`].
+    last_gram: (DMatrix<f64>, Vec<f64>),
 }
 
 fn to_f64(v: &[f32]) -> Vec<f64> {
@@ -378,6 +381,8 @@ impl LazyRich {
             k_train_train[(gram_order[i], gram_order[j])]
         });
 
+        let n = y_train.len() as f64;
+        let last_gram = (k0_gram.clone(), descending(&empirical.machine, n));
         let mut lazy = LazyRich {
             pg,
             ridge,
@@ -403,6 +408,7 @@ impl LazyRich {
             ),
             weight_change: 0.0,
             kernel_distance: 0.0,
+            last_gram,
         };
         lazy.krr = lazy.krr_fit()?;
         Ok(lazy)
@@ -630,36 +636,46 @@ impl LazyRich {
     }
 
     /// The empirical NTK on the Gram points now and at θ₀, and the spectra of Θ_t/n, Θ₀/n and
-    /// Θ∞/n on all training points (Θ_t costs one n × n kernel and eigendecomposition).
+    /// Θ∞/n on all training points (Θ_t costs one n × n kernel and eigendecomposition). Where
+    /// Θ_t is not finite (parameters that overflowed in a diverged run), the latest finite Θ_t
+    /// and its spectrum are shown again, as the grid keeps the last finite predictions.
     pub fn gram(&mut self) -> Result<Gram> {
         let n = self.y_train.len() as f64;
         let x_train = self.pg.data.x_train.clone();
         let k_now_gram = self.pg.ntk(&self.x_gram, None)?;
         let k_now = self.pg.ntk(&x_train, None)?;
-        let spectrum = |k: DMatrix<f64>| -> Vec<f64> {
-            let mut e: Vec<f64> = k.symmetric_eigenvalues().iter().map(|v| v / n).collect();
+        // Θ_t on the Gram points is shown in f32: finite there too.
+        if k_now_gram.iter().all(|&v| (v as f32).is_finite()) && k_now.iter().all(|v| v.is_finite())
+        {
+            let mut e: Vec<f64> = k_now
+                .symmetric_eigenvalues()
+                .iter()
+                .map(|v| v / n)
+                .collect();
             e.sort_by(|a, b| b.total_cmp(a));
-            e
-        };
-        let descending = |m: &KernelMachine| -> Vec<f64> {
-            let mut e: Vec<f64> = m.eigenvalues().iter().map(|v| v / n).collect();
-            e.sort_by(|a, b| b.total_cmp(a));
-            e
-        };
+            self.last_gram = (k_now_gram, e);
+        }
         let row_major = |k: &DMatrix<f64>| -> Vec<f32> {
             let s = k.nrows();
             (0..s * s).map(|i| k[(i / s, i % s)] as f32).collect()
         };
         Ok(Gram {
             size: self.gram_order.len(),
-            now: row_major(&k_now_gram),
+            now: row_major(&self.last_gram.0),
             init: row_major(&self.k0_gram),
-            eig_now: spectrum(k_now),
-            eig_init: descending(&self.empirical.machine),
-            eig_analytic: descending(&self.analytic.machine),
+            eig_now: self.last_gram.1.clone(),
+            eig_init: descending(&self.empirical.machine, n),
+            eig_analytic: descending(&self.analytic.machine, n),
             eig_floor: f32_spectrum_floor(self.y_train.len()),
         })
     }
+}
+
+/// The eigenvalues of a kernel machine's matrix over `n`, descending.
+fn descending(m: &KernelMachine, n: f64) -> Vec<f64> {
+    let mut e: Vec<f64> = m.eigenvalues().iter().map(|v| v / n).collect();
+    e.sort_by(|a, b| b.total_cmp(a));
+    e
 }
 
 /// Up to `count` training points in an order that makes a Gram matrix readable: by x in 1-D;
