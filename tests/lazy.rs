@@ -224,6 +224,23 @@ fn bad_settings_are_refused() {
         msg.contains("would take about") && msg.contains("s to set up"),
         "{msg}"
     );
+    // A depth or width far past the table is refused by name before the set-up is estimated
+    // (the estimate builds a vector of `depth` widths and counts the parameters).
+    for (width, depth, name) in [(64, 1usize << 32, "depth"), (1usize << 40, 2, "width")] {
+        let huge = PlaygroundConfig {
+            net: NetSettings {
+                width,
+                depth,
+                ..config(64, 1).net
+            },
+            ..config(64, 1)
+        };
+        let msg = LazyRich::new(huge, 0.0).err().unwrap().to_string();
+        assert!(
+            msg.starts_with(&format!("invalid setting `{name}`")),
+            "{msg}"
+        );
+    }
     // Mini-batches would break the exact kernel-GD form of the linearisation.
     let msg = LazyRich::new(
         PlaygroundConfig {

@@ -304,7 +304,12 @@ impl LazyRich {
                 format!("this scene takes at most {MAX_TRAIN} training points"),
             ));
         }
-        in_range("ridge", ridge, ridge_setting().bounds())?;
+        // Every setting in its range before anything is sized from it: the set-up estimate
+        // builds the network's shape (a vector of `depth` widths).
+        settings().validate(&LazyConfig {
+            run: config.clone(),
+            ridge,
+        })?;
         if config.loss != Loss::Squared {
             return Err(Error::config(
                 "loss",
