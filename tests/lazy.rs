@@ -353,6 +353,40 @@ fn a_diverged_run_shows_its_last_finite_gram_matrix() {
     assert_eq!(g.now.len(), start.now.len());
 }
 
+/// A ridge far below the kernel's rounding level amplifies rounding noise past f32's range:
+/// the kernel regression's curve on the grid is still drawn with finite values, and its losses
+/// are finite where they are given.
+#[test]
+fn a_tiny_ridge_draws_a_finite_kernel_regression() {
+    let c = PlaygroundConfig {
+        data: DataSettings {
+            n_train: 4,
+            seed: 0,
+            ..config(3, 0).data
+        },
+        net: NetSettings {
+            init: InitSettings {
+                activation: Activation::Linear,
+                parametrization: Parametrization::Standard,
+                sigma_w: 0.05,
+                sigma_b: 0.0,
+                center_output: false,
+                ..config(3, 0).net.init
+            },
+            ..config(3, 0).net
+        },
+        lr: 1.0,
+        ..config(3, 0)
+    };
+    let mut s = LazyRich::new(c, f64::MIN_POSITIVE).unwrap();
+    let g = s.predict_grid().unwrap();
+    assert!(g.krr.iter().all(|v| v.is_finite()));
+    let r = s.evaluate().unwrap();
+    for l in [r.krr.train_loss, r.krr.test_loss].into_iter().flatten() {
+        assert!(l.is_finite(), "{r:?}");
+    }
+}
+
 /// Runs a whole sweep and returns it.
 fn finished(mut sweep: WidthSweep) -> WidthSweep {
     while !sweep.is_done() {

@@ -287,10 +287,15 @@ fn fit(train: &[f64], y_train: &[f64], test: &[f64], y_test: &[f64], classificat
     }
 }
 
-/// Finite predictions as f32 for drawing; non-finite values become 0 (never drawn as NaN).
+/// Finite predictions as f32 for drawing; values that are not finite in f32 (non-finite, or
+/// beyond f32's range, as a ridge far below the kernel's rounding level gives) become 0, never
+/// drawn as NaN or ±∞.
 fn drawable(v: &[f64]) -> Vec<f32> {
     v.iter()
-        .map(|&x| if x.is_finite() { x as f32 } else { 0.0 })
+        .map(|&x| match x as f32 {
+            y if y.is_finite() => y,
+            _ => 0.0,
+        })
         .collect()
 }
 
