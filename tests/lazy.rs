@@ -224,6 +224,23 @@ fn bad_settings_are_refused() {
         msg.contains("would take about") && msg.contains("s to set up"),
         "{msg}"
     );
+    // A depth or width far past the table is refused by name before the set-up is estimated
+    // (the estimate builds a vector of `depth` widths and counts the parameters).
+    for (width, depth, name) in [(64, 1usize << 32, "depth"), (1usize << 40, 2, "width")] {
+        let huge = PlaygroundConfig {
+            net: NetSettings {
+                width,
+                depth,
+                ..config(64, 1).net
+            },
+            ..config(64, 1)
+        };
+        let msg = LazyRich::new(huge, 0.0).err().unwrap().to_string();
+        assert!(
+            msg.starts_with(&format!("invalid setting `{name}`")),
+            "{msg}"
+        );
+    }
     // Mini-batches would break the exact kernel-GD form of the linearisation.
     let msg = LazyRich::new(
         PlaygroundConfig {
@@ -288,6 +305,86 @@ fn the_gram_matrix_and_spectra_are_consistent() {
         g.eig_init[0],
         g.eig_analytic[0]
     );
+}
+
+/// A run that diverges with parameters that overflow keeps showing the last finite Gram matrix
+/// and spectrum, as its grid keeps the last finite predictions, instead of NaN.
+#[test]
+fn a_diverged_run_shows_its_last_finite_gram_matrix() {
+    let mut s = LazyRich::new(
+        PlaygroundConfig {
+            data: DataSettings {
+                dataset: DatasetKind::Gaussians,
+                n_train: 6,
+                noise: 0.0,
+                seed: 1718837865,
+                ..PlaygroundConfig::default().data
+            },
+            net: NetSettings {
+                width: 6,
+                depth: 2,
+                init: InitSettings {
+                    activation: Activation::Relu,
+                    parametrization: Parametrization::Standard,
+                    sigma_w: 3.39,
+                    sigma_b: 3.3,
+                    init_scale: 0.054,
+                    center_output: false,
+                },
+            },
+            lr: 619.0,
+            alpha: 0.0114,
+            ..PlaygroundConfig::default()
+        },
+        0.0,
+    )
+    .unwrap();
+    let start = s.gram().unwrap();
+    let r = s.advance(4).unwrap();
+    assert!(r.diverged.is_some(), "{r:?}");
+    let g = s.gram().unwrap();
+    assert!(
+        g.now.iter().all(|v| v.is_finite()),
+        "Θ_t: {:?}",
+        &g.now[..4]
+    );
+    assert!(g.eig_now.iter().all(|v| v.is_finite()), "{:?}", g.eig_now);
+    assert_eq!(g.init, start.init);
+    assert_eq!(g.now.len(), start.now.len());
+}
+
+/// A ridge far below the kernel's rounding level amplifies rounding noise past f32's range:
+/// the kernel regression's curve on the grid is still drawn with finite values, and its losses
+/// are finite where they are given.
+#[test]
+fn a_tiny_ridge_draws_a_finite_kernel_regression() {
+    let c = PlaygroundConfig {
+        data: DataSettings {
+            n_train: 4,
+            seed: 0,
+            ..config(3, 0).data
+        },
+        net: NetSettings {
+            init: InitSettings {
+                activation: Activation::Linear,
+                parametrization: Parametrization::Standard,
+                sigma_w: 0.05,
+                sigma_b: 0.0,
+                center_output: false,
+                ..config(3, 0).net.init
+            },
+            ..config(3, 0).net
+        },
+        lr: 1.0,
+        ..config(3, 0)
+    };
+    let mut s = LazyRich::new(c, f64::MIN_POSITIVE).unwrap();
+    let g = s.predict_grid().unwrap();
+    assert!(g.krr.iter().all(|v| v.is_finite()));
+    let r = s.evaluate().unwrap();
+    for l in [r.krr.train_loss, r.krr.test_loss].into_iter().flatten() {
+        assert!(l.is_finite(), "{r:?}");
+    }
 }
 
 /// Runs a whole sweep and returns it.

@@ -686,6 +686,42 @@ fn phase_diagram_is_reproducible_and_refuses_expensive_grids() {
     assert!(err.to_string().contains("would take about"), "{err}");
 }
 
+/// A diagram whose vertical axis spans a setting's whole range ends exactly at its ends, so
+/// that every cell is built: exp(ln 100) rounds to 100.00000000000013, past the largest
+/// initialisation scale.
+#[test]
+fn a_phase_diagram_over_the_whole_range_of_its_axis_computes_every_cell() {
+    for (axis, [lo, hi]) in [
+        (PhaseAxis::InitScale, settings().bounds("initScale")),
+        (PhaseAxis::StepSize, settings().bounds("lrMultiple")),
+    ] {
+        let config = PhaseConfig {
+            base: StepSizeConfig {
+                data: DataSettings {
+                    n_train: 8,
+                    ..StepSizeConfig::default().data
+                },
+                ..StepSizeConfig::default()
+            },
+            axis,
+            width_min: 8,
+            width_max: 8,
+            width_count: 1,
+            y_min: lo,
+            y_max: hi,
+            y_count: 3,
+            steps: 5,
+            ..PhaseConfig::default()
+        };
+        let ys = config.ys();
+        assert_eq!((ys[0], ys[2]), (lo, hi), "{axis:?}");
+        let mut d = PhaseDiagram::new(config).unwrap();
+        let p = d.advance(3).unwrap();
+        assert!(p.finished, "{axis:?}: {p:?}");
+        assert!(d.report().regime.iter().all(Option::is_some));
+    }
+}
+
 /// Past the catapult bound the network diverges; the report stays finite and says so.
 #[test]
 fn divergence_is_reported_without_nan() {
@@ -709,6 +745,40 @@ fn divergence_is_reported_without_nan() {
     let json = serde_json::to_string(&r).unwrap();
     assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
     assert!(r.loss.iter().all(|v| v.is_finite()));
+}
+
+/// A step size set live is held to the `lr` setting's range, as every other scene's: one past
+/// it is refused naming `lr` and the run is left as it was.
+#[test]
+fn a_live_step_size_outside_the_settings_range_is_refused_by_name() {
+    let mut s = StepSize::new(StepSizeConfig {
+        data: DataSettings {
+            n_train: 8,
+            ..StepSizeConfig::default().data
+        },
+        net: NetSettings {
+            width: 16,
+            ..StepSizeConfig::default().net
+        },
+        measure_catapult: false,
+        ..StepSizeConfig::default()
+    })
+    .unwrap();
+    let [lo, hi] = descent::session::net::lr_setting().bounds();
+    let before = s.advance(3);
+    for lr in [hi * 1.001, 0.5 * lo, f64::NAN, f64::INFINITY, -1.0] {
+        let e = s.set_lr(lr).unwrap_err().to_string();
+        assert!(e.starts_with("invalid setting `lr`"), "{lr}: {e}");
+    }
+    assert_eq!(
+        s.report(),
+        before,
+        "a refused step size leaves the run alone"
+    );
+    s.set_lr(hi).unwrap();
+    assert_eq!(s.report().lr, hi);
+    s.set_lr(lo).unwrap();
+    assert_eq!(s.advance(2).step, 2);
 }
 
 /// What a phase-diagram cell must hold, from a single [`StepSize`] run of the cell's settings

@@ -246,6 +246,9 @@ pub struct LazyRich {
     krr: (Fit, Vec<f32>),
     weight_change: f64,
     kernel_distance: f64,
+    /// The latest finite Θ_t on the Gram points and spectrum of Θ_t/n (descending), shown
+    /// again once Θ_t stops being finite (a diverged run); Θ₀'s until the first [`LazyRich::gram`].
+    last_gram: (DMatrix<f64>, Vec<f64>),
 }
 
 fn to_f64(v: &[f32]) -> Vec<f64> {
@@ -284,10 +287,15 @@ fn fit(train: &[f64], y_train: &[f64], test: &[f64], y_test: &[f64], classificat
     }
 }
 
-/// Finite predictions as f32 for drawing; non-finite values become 0 (never drawn as NaN).
+/// Finite predictions as f32 for drawing; values that are not finite in f32 (non-finite, or
+/// beyond f32's range, as a ridge far below the kernel's rounding level gives) become 0, never
+/// drawn as NaN or ±∞.
 fn drawable(v: &[f64]) -> Vec<f32> {
     v.iter()
-        .map(|&x| if x.is_finite() { x as f32 } else { 0.0 })
+        .map(|&x| match x as f32 {
+            y if y.is_finite() => y,
+            _ => 0.0,
+        })
         .collect()
 }
 
@@ -301,7 +309,12 @@ impl LazyRich {
                 format!("this scene takes at most {MAX_TRAIN} training points"),
             ));
         }
-        in_range("ridge", ridge, ridge_setting().bounds())?;
+        // Every setting in its range before anything is sized from it: the set-up estimate
+        // builds the network's shape (a vector of `depth` widths).
+        settings().validate(&LazyConfig {
+            run: config.clone(),
+            ridge,
+        })?;
         if config.loss != Loss::Squared {
             return Err(Error::config(
                 "loss",
@@ -378,6 +391,8 @@ impl LazyRich {
             k_train_train[(gram_order[i], gram_order[j])]
         });
 
+        let n = y_train.len() as f64;
+        let last_gram = (k0_gram.clone(), descending(&empirical.machine, n));
         let mut lazy = LazyRich {
             pg,
             ridge,
@@ -403,6 +418,7 @@ impl LazyRich {
             ),
             weight_change: 0.0,
             kernel_distance: 0.0,
+            last_gram,
         };
         lazy.krr = lazy.krr_fit()?;
         Ok(lazy)
@@ -630,36 +646,46 @@ impl LazyRich {
     }
 
     /// The empirical NTK on the Gram points now and at θ₀, and the spectra of Θ_t/n, Θ₀/n and
-    /// Θ∞/n on all training points (Θ_t costs one n × n kernel and eigendecomposition).
+    /// Θ∞/n on all training points (Θ_t costs one n × n kernel and eigendecomposition). Where
+    /// Θ_t is not finite (parameters that overflowed in a diverged run), the latest finite Θ_t
+    /// and its spectrum are shown again, as the grid keeps the last finite predictions.
     pub fn gram(&mut self) -> Result<Gram> {
         let n = self.y_train.len() as f64;
         let x_train = self.pg.data.x_train.clone();
         let k_now_gram = self.pg.ntk(&self.x_gram, None)?;
         let k_now = self.pg.ntk(&x_train, None)?;
-        let spectrum = |k: DMatrix<f64>| -> Vec<f64> {
-            let mut e: Vec<f64> = k.symmetric_eigenvalues().iter().map(|v| v / n).collect();
+        // Θ_t on the Gram points is shown in f32: finite there too.
+        if k_now_gram.iter().all(|&v| (v as f32).is_finite()) && k_now.iter().all(|v| v.is_finite())
+        {
+            let mut e: Vec<f64> = k_now
+                .symmetric_eigenvalues()
+                .iter()
+                .map(|v| v / n)
+                .collect();
             e.sort_by(|a, b| b.total_cmp(a));
-            e
-        };
-        let descending = |m: &KernelMachine| -> Vec<f64> {
-            let mut e: Vec<f64> = m.eigenvalues().iter().map(|v| v / n).collect();
-            e.sort_by(|a, b| b.total_cmp(a));
-            e
-        };
+            self.last_gram = (k_now_gram, e);
+        }
         let row_major = |k: &DMatrix<f64>| -> Vec<f32> {
             let s = k.nrows();
             (0..s * s).map(|i| k[(i / s, i % s)] as f32).collect()
         };
         Ok(Gram {
             size: self.gram_order.len(),
-            now: row_major(&k_now_gram),
+            now: row_major(&self.last_gram.0),
             init: row_major(&self.k0_gram),
-            eig_now: spectrum(k_now),
-            eig_init: descending(&self.empirical.machine),
-            eig_analytic: descending(&self.analytic.machine),
+            eig_now: self.last_gram.1.clone(),
+            eig_init: descending(&self.empirical.machine, n),
+            eig_analytic: descending(&self.analytic.machine, n),
             eig_floor: f32_spectrum_floor(self.y_train.len()),
         })
     }
+}
+
+/// The eigenvalues of a kernel machine's matrix over `n`, descending.
+fn descending(m: &KernelMachine, n: f64) -> Vec<f64> {
+    let mut e: Vec<f64> = m.eigenvalues().iter().map(|v| v / n).collect();
+    e.sort_by(|a, b| b.total_cmp(a));
+    e
 }
 
 /// Up to `count` training points in an order that makes a Gram matrix readable: by x in 1-D;

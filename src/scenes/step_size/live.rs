@@ -564,14 +564,10 @@ impl StepSize {
         self.lr * self.lr_factor
     }
 
-    /// Restarts from θ₀ with a new step size in slider units (Θ₀ and the bounds are kept).
+    /// Restarts from θ₀ with a new step size in slider units (Θ₀ and the bounds are kept),
+    /// within the range of the scene's `lr` setting.
     pub fn set_lr(&mut self, lr: f64) -> Result<()> {
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(Error::config(
-                "lr",
-                format!("must be a finite number > 0, got {lr}"),
-            ));
-        }
+        in_range("lr", lr, crate::session::net::lr_setting().bounds())?;
         self.restart(lr)
     }
 

@@ -68,12 +68,21 @@ impl Default for PhaseConfig {
     }
 }
 
+/// `count` values log-spaced from `lo` to `hi`, both included exactly: exp(ln hi) may round
+/// past `hi` (exp(ln 100) = 100.00000000000013), and a value past the end of a setting's range
+/// would be refused when the cell is built.
 fn log_space(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     if count <= 1 {
         return vec![lo];
     }
     (0..count)
-        .map(|i| (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / (count - 1) as f64).exp())
+        .map(|i| match i {
+            0 => lo,
+            i if i == count - 1 => hi,
+            i => (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / (count - 1) as f64)
+                .exp()
+                .clamp(lo, hi),
+        })
         .collect()
 }
 
