@@ -82,6 +82,39 @@ describe('a dead engine', () => {
     await crashAndRestart('index.html?dataset=circles&width=24&lr=0.05&seed=7', { screenshot: 'playground-crashed.png' });
   });
 
+  test('Playground, paused: a setting changed while the engine is dead is the one the restart builds; it stays paused', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    await page.goto(`${site.server.url}index.html?play=0&seed=9`);
+    await page.waitForFunction(() => document.body.dataset.status === 'paused' && document.body.dataset.step === '0');
+    await page.evaluate(() => window.descent.step(5));
+    await page.waitForFunction(() => document.body.dataset.step === '5');
+    const runId = await page.evaluate(() => window.descent.state.runId);
+
+    // Paused, no engine call comes: the armed panic fires on its own (worker-core.js).
+    await page.evaluate(() => window.descent.debugPanic('run'));
+    await page.waitForFunction(() => document.body.dataset.status === 'crashed', null, { timeout: 10000 });
+    // The controls stay usable; a change goes to the URL and waits for the restart.
+    const other = await page.evaluate(() => {
+      const select = document.querySelector('select[name="activation"]');
+      return [...select.options].map((o) => o.value).find((v) => v !== select.value);
+    });
+    await page.selectOption('select[name="activation"]', other);
+    assert.equal(await status(page), 'crashed');
+    assert.equal(new URL(page.url()).searchParams.get('activation'), other);
+
+    await page.getByRole('button', { name: 'Restart the engine' }).click();
+    await page.waitForFunction((id) => window.descent.state.shownRunId > id && document.body.dataset.status === 'paused',
+      runId, { timeout: 60000, polling: 50 });
+    const after = await page.evaluate(() => ({ values: window.descent.state.values, step: document.body.dataset.step }));
+    assert.equal(after.values.activation, other);
+    assert.equal(after.values.seed, 9);
+    assert.equal(after.step, '0', 'a new run of the settings, paused as before');
+    await page.waitForTimeout(500);
+    assert.equal(await step(page), 0, 'it stays paused');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('Step size: the page says so, keeps its settings and restarts the same run', async () => {
     await crashAndRestart('step.html?lrMultiple=0.9&seed=3&width=512', { steps: 10 });
   });
