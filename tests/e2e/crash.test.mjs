@@ -123,6 +123,30 @@ describe('a dead engine', () => {
     await crashAndRestart('index.html?embed=1&play=1&seed=5', { screenshot: 'embed-crashed.png' });
   });
 
+  test('Double descent: the seed workers\' engines die; the page says so and restarts the sweep', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    await page.goto(`${site.server.url}double-descent.html?seed=4`);
+    const done = () => page.waitForFunction(() => document.body.dataset.status === 'done' && window.descent.pooled != null,
+      null, { timeout: 120000, polling: 100 });
+    await done();
+    const before = await settings(page);
+    const runId = await page.evaluate(() => window.descent.state.runId);
+
+    await page.evaluate(() => window.descent.debugPanic());
+    await page.waitForFunction(() => document.body.dataset.status === 'crashed', null, { timeout: 10000 });
+    const text = await page.textContent('#alert');
+    assert.match(text, /^The engine stopped unexpectedly \(unreachable\)\. .*Your settings are kept\./);
+    assert.deepEqual(await settings(page), before);
+
+    await page.getByRole('button', { name: 'Restart the engine' }).click();
+    await page.waitForFunction((id) => window.descent.state.runId > id, runId, { timeout: 30000 });
+    await done();
+    assert.deepEqual(await settings(page), before);
+    assert.ok(await page.locator('#alert').isHidden());
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a phase diagram whose engine dies says so, and starts again on a fresh one', async () => {
     const { page, errors } = await openPage(site.browser.context);
     await page.goto(`${site.server.url}step.html?play=0`);
