@@ -33,6 +33,9 @@ wasm-pack --log-level warn test --headless --chrome --test web_gpu 2>&1 | grep -
 
 step "build the site"
 bash scripts/build.sh
+# The crash-test site (target/dist-crash/) for tests/e2e/crash.test.mjs: the same site with an
+# engine that panics on request; only the descent crate is compiled again.
+bash scripts/build.sh --crash-test
 
 step "end-to-end tests (Playwright, headless Chromium)"
 node --test --test-concurrency=1 tests/e2e/

@@ -52,6 +52,15 @@ pub fn build_info() -> Result<JsValue, JsValue> {
     })
 }
 
+/// Panics: the engine of a crash-test build (the `crash-test` feature) dies on request, as it
+/// would on a bug or when memory runs out (release builds abort on a panic: the call fails with a
+/// WebAssembly trap), so that the tests can see the page survive it. Not in the site's build.
+#[cfg(feature = "crash-test")]
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic() {
+    panic!("debugPanic: the engine panics on request (a crash-test build)");
+}
+
 /// The settings table called `name` (a scene's id, or `double-descent/trained`): every
 /// setting's name, label, doc, unit, kind, accepted range, slider span and default (see
 /// `session::settings`). The page builds its controls and parses its URL from it.

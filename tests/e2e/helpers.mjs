@@ -4,26 +4,32 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DIST = join(ROOT, 'dist');
+/** The crash-test site (bash scripts/build.sh --crash-test): dist/ with an engine that can panic. */
+export const DIST_CRASH = join(ROOT, 'target', 'dist-crash');
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--disable-quic'];
 
-/** Serves dist/ on a free port with scripts/serve.mjs; throws if the site is not built. */
-export async function startServer() {
+/**
+ * Serves `dir` (default dist/) on a free port with scripts/serve.mjs; throws if the site is not
+ * built.
+ */
+export async function startServer(dir = DIST) {
+  const build = dir === DIST_CRASH ? 'bash scripts/build.sh --crash-test' : 'bash scripts/build.sh';
   for (const f of ['index.html', 'pkg/descent.js', 'pkg/descent_bg.wasm', 'pkg/settings.js', 'vendor/uPlot.esm.js']) {
-    if (!existsSync(join(DIST, f))) {
-      throw new Error(`dist/${f} is missing: build the site first (bash scripts/build.sh)`);
+    if (!existsSync(join(dir, f))) {
+      throw new Error(`${relative(ROOT, dir)}/${f} is missing: build the site first (${build})`);
     }
   }
   const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
-  return serve(DIST, 0);
+  return serve(dir, 0);
 }
 
 /**
@@ -123,14 +129,14 @@ export async function setRanges(page, positions) {
 
 /**
  * The site and a browser for the tests of the enclosing `describe`: registers `before` and
- * `after` hooks that start the server of dist/ and a headless Chromium (with `extraArgs`) and
- * close both. Returns a handle whose `server` ({url, close}) and `browser` ({context, close})
- * are set once `before` has run.
+ * `after` hooks that start the server of `dir` (default dist/) and a headless Chromium (with
+ * `extraArgs`) and close both. Returns a handle whose `server` ({url, close}) and `browser`
+ * ({context, close}) are set once `before` has run.
  */
-export function useSite(extraArgs = []) {
+export function useSite(extraArgs = [], { dir = DIST } = {}) {
   const site = { server: null, browser: null };
   before(async () => {
-    site.server = await startServer();
+    site.server = await startServer(dir);
     site.browser = await startBrowser(extraArgs);
   });
   after(async () => {

@@ -5,9 +5,10 @@
 //   page → worker   {type: POOL_JOB, batch, index, job: {kind, ...}}
 //   worker → page   {type: POOL_RESULT, batch, index, result}
 //                   {type: ERROR, batch, index, during, message}
+//                   {type: CRASHED, message}   the engine died (worker-core.js): the worker closes
 
 import { MSG, describe } from './protocol.js';
-import { serve, post } from './worker-core.js';
+import { serve, post, crashed, panicIfArmed } from './worker-core.js';
 
 /**
  * Serves the job kinds `kinds` ({[kind]: (job) => result, may return a promise}) with `during`,
@@ -20,8 +21,10 @@ export function hostPool(kinds, during) {
     try {
       const fn = kinds[job?.kind];
       if (!fn) throw new Error(`unknown job ${job?.kind}`);
+      panicIfArmed();
       post({ type: MSG.POOL_RESULT, batch, index, result: await fn(job) });
     } catch (err) {
+      if (crashed(err)) return;
       post({ type: MSG.ERROR, batch, index, during, message: describe(err) });
     }
   });

@@ -20,6 +20,13 @@
 //   {type: STEP, steps}                advance `steps` steps (training is paused first); replies DONE
 //   {type: LOSE_DEVICE}                makes the GPU fail as a lost device would, to show (and
 //                                      test) the move to the CPU
+//   {type: DEBUG_PANIC, nested?}       makes the engine panic (every worker: runs, tasks, pools),
+//                                      only where it was built with the `crash-test` feature
+//                                      (the export debugPanic; elsewhere ignored), to test how a
+//                                      page survives a dead engine. A run worker panics in its
+//                                      next engine call in turn, a task worker in its task's next
+//                                      slice, a pool worker in its next job; `nested`: the worker
+//                                      passes it on to the workers it started (a task's pool)
 // The weights of a trained network (the Playground, Lazy or rich, and Step size, which exports
 // only; src/session/weights.rs):
 //   {type: EXPORT_WEIGHTS, requestId}  the weights file of the network now, as the engine writes it
@@ -38,6 +45,10 @@
 //                                      could not start
 //   {type: WEIGHTS, requestId, text}   the file EXPORT_WEIGHTS asked for (JSON text); a failure is
 //                                      {type: ERROR, requestId, during: EXPORT_WEIGHTS, message}
+//   {type: CRASHED, message}           the engine is dead (a WebAssembly trap: a panic, which
+//                                      release builds abort on, or memory that ran out); message
+//                                      is the trap's text. Every worker may send it, once: it
+//                                      handles no message after it and closes itself
 //   {type: WEIGHTS_READ, config, step} READ_WEIGHTS's file is good: the settings it holds (every
 //                                      field) and its step; a bad file is
 //                                      {type: ERROR, during: IMPORT_WEIGHTS, message}, and the
@@ -143,6 +154,8 @@ export const MSG = Object.freeze({
   STEP: 'step',
   SET: 'set',
   LOSE_DEVICE: 'loseDevice',
+  DEBUG_PANIC: 'debugPanic',
+  CRASHED: 'crashed',
   EXPORT_WEIGHTS: 'exportWeights',
   READ_WEIGHTS: 'readWeights',
   WEIGHTS: 'weights',
@@ -247,6 +260,21 @@ export function describe(err) {
   if (typeof err === 'string') return err;
   if (typeof err.message === 'string' && err.message) return err.message;
   return String(err);
+}
+
+/**
+ * Whether `err` means the engine is dead: a WebAssembly trap (RuntimeError), which is what a
+ * panic becomes in a release build (they abort), and a failed allocation (the tab ran out of
+ * memory), and an out-of-bounds access. Its memory and objects can no longer be trusted.
+ */
+export function engineDead(err) {
+  return typeof WebAssembly === 'object' && err instanceof WebAssembly.RuntimeError;
+}
+
+/** What the page says about a dead engine ("The training engine"): what happened, in words. */
+export function crashText(what, message) {
+  const reason = plainMessage(String(message ?? '').replace(/^(Uncaught\s+)?(RuntimeError:\s*)?/, '').trim()) || 'no reason given';
+  return `${what} stopped unexpectedly (${reason}). This happens when the engine fails, or when the tab runs out of memory.`;
 }
 
 /** The buffers of every typed array in `msg`, up to three levels of plain objects deep. */

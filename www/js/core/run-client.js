@@ -7,8 +7,12 @@
 //   - live settings: controls the running network absorbs without a rebuild, sent together in one
 //     SET (protocol.js) after any configure in flight;
 //   - the status machine (state.status: loading | paused | playing | diverged | finished | refused
-//     | failed) with play / pause / step / reset, and resumeOnChange (a run stopped by divergence,
-//     by its end or by a refused setting trains again after the next change);
+//     | failed | crashed) with play / pause / step / reset, and resumeOnChange (a run stopped by
+//     divergence, by its end or by a refused setting trains again after the next change);
+//   - a dead engine (run-core.js: status 'crashed', the alert and its "Restart the engine"):
+//     the controls and the URL stay as they are and may still change; the restart starts a fresh
+//     worker, builds the run from the controls' values as they are then, and trains it if it was
+//     training when the engine died;
 //   - the alert region (diverged, refused, failed) and the play / step / reset buttons;
 //   - the trained weights (scenes whose worker speaks EXPORT_WEIGHTS and READ_WEIGHTS): the
 //     engine's file of the network now, and a run continued from a file the reader chose (its
@@ -18,6 +22,8 @@
 
 import { MSG, DONE_REASON, ERROR_DURING } from './protocol.js';
 import { createRunCore } from './run-core.js';
+import { postToTasks } from './task-client.js';
+import { postToPools } from './task-pool.js';
 import { formatInt, formatNumber } from './controls.js';
 
 const BUSY_MS = 300; // a configure that takes longer shows the busy indicator
@@ -46,6 +52,8 @@ const FLUSH_FALLBACK_MS = 100; // a flush waits one animation frame, or this lon
  *   onConfigured(msg)  a new run is shown: reset the history and plots (before onReport)
  *   onReport(msg)   a PROGRESS, or the report of a DONE (the stale ones are dropped)
  *   onFail(text)    the engine cannot run (after the alert and status are set)
+ *   onRestart()     optional: a fresh worker has started after a crash, before the run is sent to
+ *                   it: hand it what the page holds beside the settings (e.g. the reader's table)
  *   onStatus(status)  after every status change (the buttons are already drawn)
  *   render()        draws what changed: at most once per animation frame, after queueFrame()
  *   onMessage(msg)  the scene's own worker messages (types this client does not know)
@@ -72,6 +80,7 @@ export function createRunClient(options) {
   let pendingWeights = null; // a checked weights file, sent with the next configure
   let weightsRequest = 0;
   const weightsWaiting = new Map(); // requestId → {resolve, reject} of exportWeights()
+  let playingAtCrash = false; // training was on when the engine died: the restart resumes it
 
   const core = createRunCore({
     workerUrl,
@@ -81,9 +90,11 @@ export function createRunClient(options) {
     onMessage: onWorkerMessage,
     onStatus(s) {
       if (s === 'failed') state.playing = false;
+      if (s === 'crashed') crashed();
       renderButtons();
       onStatus(s);
     },
+    onRestart: restart,
     onFail(text) {
       const backend = el('backend');
       if (backend) backend.textContent = 'unavailable';
@@ -103,7 +114,7 @@ export function createRunClient(options) {
   });
 
   function renderButtons() {
-    const ok = state.status !== 'loading' && state.status !== 'failed';
+    const ok = state.status !== 'loading' && state.status !== 'failed' && state.status !== 'crashed';
     const play = el('play');
     if (play) {
       play.disabled = !ok || state.status === 'refused';
@@ -144,7 +155,7 @@ export function createRunClient(options) {
   }
 
   function flush() {
-    if (state.status === 'failed' || state.status === 'loading') return;
+    if (state.status === 'failed' || state.status === 'loading' || state.status === 'crashed') return;
     if (configDirty && !configInFlight) {
       sendConfigure();
     } else if (liveDirty.size && !configDirty && !configInFlight) {
@@ -440,18 +451,43 @@ export function createRunClient(options) {
     };
   }
 
+  /** The run of the controls' values, to a worker that has just started; `autoplay` trains it. */
+  function firstRun(autoplay) {
+    state.playing = autoplay;
+    configDirty = false;
+    liveDirty.clear();
+    setConfigInFlight(true);
+    core.configure(() => ({ config: { ...state.values } }));
+    if (autoplay) post({ type: MSG.PLAY });
+  }
+
   /**
    * Starts the worker and sends the first run (handled by the worker as soon as the engine is
    * ready); `autoplay` trains it at once. Returns false when the worker could not start.
    */
   function start({ autoplay = false } = {}) {
     if (!core.start()) return false;
-    state.playing = autoplay;
-    configDirty = false;
-    setConfigInFlight(true);
-    core.configure(() => ({ config: { ...state.values } }));
-    if (autoplay) post({ type: MSG.PLAY });
+    firstRun(autoplay);
     return true;
+  }
+
+  /** The engine died (status 'crashed'): nothing waits on it any more. */
+  function crashed() {
+    playingAtCrash = state.playing || state.resumeOnChange;
+    state.playing = false;
+    state.resumeOnChange = false;
+    setConfigInFlight(false);
+    for (const { reject } of weightsWaiting.values()) reject(new Error('the engine stopped before it wrote the file'));
+    weightsWaiting.clear();
+    importText = null;
+    pendingWeights = null;
+  }
+
+  /** "Restart the engine": a fresh worker, the run of the controls as they are now. */
+  function restart() {
+    if (!core.restart()) return;
+    options.onRestart?.();
+    firstRun(playingAtCrash);
   }
 
   /**
@@ -477,6 +513,20 @@ export function createRunClient(options) {
       /** Pauses and advances exactly `n` steps. */
       step(n = 1) {
         step(n);
+      },
+      /**
+       * Makes an engine panic, in a crash-test build only (elsewhere the workers ignore it):
+       * `where` 'run' the run's worker, 'task' the background tasks' workers, 'pool' the workers
+       * of their pools and of the page's own.
+       */
+      debugPanic(where = 'run') {
+        const msg = { type: MSG.DEBUG_PANIC };
+        if (where === 'run') post(msg);
+        else if (where === 'task') postToTasks(msg);
+        else if (where === 'pool') {
+          postToTasks({ ...msg, nested: true });
+          postToPools(msg);
+        }
       },
     };
     return Object.defineProperties(h, Object.getOwnPropertyDescriptors(extra));

@@ -8,11 +8,15 @@
 //   - live settings in one versioned message, {type: SET, runId, version, values} (protocol.js);
 //     with `oneSetInFlight`, each worker has at most one unanswered SET (a reply carrying its
 //     version, or a newer one, answers it) and the changes made meanwhile follow together;
-//   - the status (state.status, document.body.dataset.status) and the alert region.
+//   - the status (state.status, document.body.dataset.status) and the alert region;
+//   - a dead engine: a worker that sends CRASHED (its engine trapped: a panic, memory that ran
+//     out) or dies after READY puts the page in status 'crashed', says so in the alert with a
+//     "Restart the engine" button, and drops every reply until the restart, which terminates the
+//     workers, starts fresh ones and hands the page's settings to them again (restart()).
 // The scene keeps what the workers computed (each reply comes with its worker's record, where
 // the scene may keep its part) and merges the parts itself. This file imports nothing of a scene.
 
-import { MSG, plainMessage } from './protocol.js';
+import { MSG, crashText, plainMessage } from './protocol.js';
 import { moduleWorker } from './trusted.js';
 
 const READY_TIMEOUT_MS = 20000;
@@ -22,6 +26,7 @@ const TEXTS = Object.freeze({
   noStart: 'The training worker could not start',
   noLoad: 'The training engine could not be loaded',
   unreadable: 'The training worker sent a message the page could not read.',
+  engine: 'The training engine',
 });
 
 /**
@@ -33,20 +38,24 @@ const TEXTS = Object.freeze({
  *                    message ({kind, text} in the alert region) and workers (the records) in it
  *   oneSetInFlight   at most one unanswered SET per worker (see above)
  *   failKind         the alert's kind for a fatal error (default 'fatal')
- *   texts            failure texts: {noStart, noLoad, unreadable} (defaults in TEXTS)
- *   onReady(info)    every worker has loaded the engine
+ *   texts            failure texts: {noStart, noLoad, unreadable, engine (what a crash names)}
+ *                    (defaults in TEXTS)
+ *   onReady(info)    every worker has loaded the engine (again after a restart)
  *   onMessage(msg, w)  a reply of the newest run (or one without a run id), but READY and fatal
  *                    errors; `w` is its worker's record {worker, index, ready, active, …}
  *   onStatus(s)      after every status change
  *   onFail(text)     the engine cannot run (after the alert and status are set)
+ *   onCrash(text)    an engine died (after the alert and status 'crashed' are set)
+ *   onRestart()      what "Restart the engine" does (default: restart(), then onReady configures)
  *   ids              {alert}: the alert region's element id (default 'alert')
- * Returns {start, configure, set, post, fail, setMessage, setStatus}.
+ * Returns {start, restart, configure, set, post, fail, setMessage, setStatus}.
  */
 export function createRunCore(options) {
   const {
     workerUrl, state, size = 1, oneSetInFlight = false, failKind = 'fatal',
-    onReady = () => {}, onMessage = () => {}, onStatus = () => {}, onFail = () => {},
+    onReady = () => {}, onMessage = () => {}, onStatus = () => {}, onFail = () => {}, onCrash = () => {},
   } = options;
+  const onRestart = options.onRestart ?? (() => restart());
   const texts = { ...TEXTS, ...options.texts };
   const alertId = options.ids?.alert ?? 'alert';
   const workers = [];
@@ -61,13 +70,22 @@ export function createRunCore(options) {
     workers,
   });
 
-  function setMessage(kind, text) {
+  /** The alert region's message (null: none); `action` = {label, run}: a button after the text. */
+  function setMessage(kind, text, action = null) {
     state.message = text ? { kind, text: plainMessage(text) } : null;
     const alert = document.getElementById(alertId);
     if (!alert) return;
     alert.hidden = !state.message;
     alert.className = state.message ? `alert alert-${kind}` : 'alert';
     alert.textContent = state.message?.text ?? '';
+    if (state.message && action) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'btn btn-small alert-action';
+      button.textContent = action.label;
+      button.addEventListener('click', action.run, { once: true });
+      alert.append(' ', button);
+    }
   }
 
   function setStatus(s) {
@@ -80,6 +98,30 @@ export function createRunCore(options) {
     setMessage(failKind, text);
     setStatus('failed');
     onFail(text);
+  }
+
+  /** An engine died (`message`: the trap's text): the page says so and waits for a restart. */
+  function crash(message) {
+    if (state.status === 'crashed') return;
+    const text = `${crashText(texts.engine, message)} Your settings are kept.`;
+    setMessage('crashed', text, { label: 'Restart the engine', run: () => onRestart() });
+    setStatus('crashed');
+    onCrash(text);
+  }
+
+  /**
+   * Ends every worker and starts fresh ones (status 'loading' until they are ready, then
+   * onReady again). The settings the page holds are its own: the caller sends them again (a run
+   * client configures at once; the workers keep the messages until their engine is ready).
+   * Returns false when the workers could not start (the failure is shown).
+   */
+  function restart() {
+    for (const w of workers) w.worker.terminate();
+    workers.length = 0;
+    ready = 0;
+    setMessage(null, null);
+    setStatus('loading');
+    return start();
   }
 
   /** `msg` to every worker. */
@@ -123,6 +165,11 @@ export function createRunCore(options) {
   }
 
   function receive(w, msg) {
+    if (state.status === 'crashed') return; // nothing more until the restart
+    if (msg.type === MSG.CRASHED) {
+      crash(msg.message);
+      return;
+    }
     if (msg.type === MSG.READY) {
       w.ready = true;
       ready += 1;
@@ -158,6 +205,13 @@ export function createRunCore(options) {
       worker.onmessage = (e) => receive(w, e.data);
       worker.onerror = (e) => {
         e.preventDefault();
+        if (state.status === 'crashed') return;
+        // After READY the engine was running: the worker died (worker-core.js turns the engine's
+        // own traps into CRASHED; this is anything else that ended it).
+        if (w.ready) {
+          crash(e.message);
+          return;
+        }
         fail(`${texts.noLoad}${e.message ? ` (${e.message})` : ''}. ` +
           'Check that the site was built completely (pkg/descent.js and pkg/descent_bg.wasm).');
       };
@@ -170,5 +224,5 @@ export function createRunCore(options) {
     return true;
   }
 
-  return { start, configure, set, post, fail, setMessage, setStatus };
+  return { start, restart, configure, set, post, fail, setMessage, setStatus };
 }

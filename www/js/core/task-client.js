@@ -2,12 +2,22 @@
 // double-descent trained-network sweep): its own worker, started on first use; one task at a
 // time, numbered, replies for another one dropped; Cancel, which ends the task on the page at
 // once (nothing more of it is drawn) and terminates the worker if it has not confirmed within a
-// grace period (a slice in progress may take seconds). Messages: task-host.js.
+// grace period (a slice in progress may take seconds). A worker whose engine dies (CRASHED, or an
+// error after READY) ends the task in words (onFail) and is terminated: the next start uses a
+// fresh one. Messages: task-host.js.
 
-import { MSG } from './protocol.js';
+import { MSG, crashText } from './protocol.js';
 import { moduleWorker } from './trusted.js';
 
 const CANCEL_GRACE_MS = 400; // a worker that has not stopped by then is terminated
+
+// Every task of this page, for postToTasks.
+const tasks = new Set();
+
+/** `msg` to the worker of every task started here (a DEBUG_PANIC; protocol.js). */
+export function postToTasks(msg) {
+  for (const t of tasks) t.post(msg);
+}
 
 /**
  * options:
@@ -28,12 +38,14 @@ export function createTask(options) {
   let worker = null;
   let id = 0;
   let running = false;
+  let ready = false; // the worker's engine has loaded
   let awaitingCancel = 0; // the cancelled task whose worker has not confirmed yet
   let cancelTimer = 0;
 
   function terminate() {
     worker?.terminate();
     worker = null;
+    ready = false;
   }
 
   function fail(text) {
@@ -48,13 +60,28 @@ export function createTask(options) {
     worker.onmessage = (e) => onMessage(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
-      fail(`The ${name} could not run${e.message ? ` (${e.message})` : ''}.`);
+      if (ready) crashed(e.message);
+      else fail(`The ${name} could not run${e.message ? ` (${e.message})` : ''}.`);
     };
     return worker;
   }
 
+  /** The worker's engine died: it goes, and the task running in it ends (a fresh worker takes the next). */
+  function crashed(message) {
+    const wasRunning = running;
+    running = false;
+    terminate();
+    if (wasRunning) onFail(errorText(`${crashText(`The ${name}'s engine`, message)} Start it again to use a fresh engine.`));
+  }
+
   function onMessage(msg) {
     switch (msg.type) {
+      case MSG.READY:
+        ready = true;
+        break;
+      case MSG.CRASHED:
+        crashed(msg.message);
+        break;
       case MSG.TASK_PROGRESS:
         if (msg.id === id && running) onProgress(msg);
         break;
@@ -111,7 +138,7 @@ export function createTask(options) {
     return true;
   }
 
-  return {
+  const task = {
     start,
     cancel,
     /** Starts the worker now, so that its engine has loaded by the first task. */
@@ -131,4 +158,6 @@ export function createTask(options) {
       return id;
     },
   };
+  tasks.add(task);
+  return task;
 }

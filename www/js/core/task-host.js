@@ -7,12 +7,14 @@
 //                   {type: TASK_DONE, id, reason, ...}   reason TASK_END.FINISHED (with the last
 //                                                        slice's data) or TASK_END.CANCELLED
 //                   {type: ERROR, id, during, message}   the task stopped (during: its kind's)
+//                   {type: CRASHED, message}             the engine died (worker-core.js): the
+//                                                        worker closes; the page starts a new one
 // Only the task's own loop frees its engine object: a slice may be asynchronous (a GPU read
 // back), and the object must not be freed while a call on it is pending; a cancel or a newer
 // task sets a flag the loop reads between slices.
 
 import { MSG, TASK_END, describe } from './protocol.js';
-import { post } from './worker-core.js';
+import { post, crashed, panicIfArmed } from './worker-core.js';
 
 /** Resolves after the messages already queued (a MessageChannel turn is not clamped like setTimeout). */
 function turn() {
@@ -58,6 +60,7 @@ export function hostTasks(kinds) {
   }
 
   function failed(t, err) {
+    if (crashed(err)) return; // the engine is dead: nothing of it may be freed or called
     if (!t.replaced) post({ type: MSG.ERROR, id: t.id, during: kinds[t.kind].during, message: describe(err) });
     end(t);
   }
@@ -81,6 +84,7 @@ export function hostTasks(kinds) {
       if (stopped(t)) return;
       let slice;
       try {
+        panicIfArmed();
         slice = await kind.advance(t.job);
       } catch (err) {
         failed(t, err);

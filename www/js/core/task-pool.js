@@ -6,8 +6,16 @@
 // terminated (a job may take seconds) and replaced by fresh ones when the next batch needs them.
 // Workers speak pool-host.js's messages (protocol.js: POOL_JOB, POOL_RESULT).
 
-import { MSG } from './protocol.js';
+import { MSG, crashText } from './protocol.js';
 import { moduleWorker } from './trusted.js';
+
+// Every pool of this page or worker, for postToPools.
+const pools = new Set();
+
+/** `msg` to every worker of every pool started here (a DEBUG_PANIC passed on to a task's pool). */
+export function postToPools(msg) {
+  for (const slots of pools) for (const slot of slots) slot.worker?.postMessage(msg);
+}
 
 /** How many workers a pool gets: one core is left to the page and the live run; 2 to 4. */
 export function poolSize(cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2) {
@@ -22,7 +30,8 @@ export function poolSize(cores = (typeof navigator !== 'undefined' && navigator.
  * Returns {run(jobs, handlers), cancel(), warm(), running, batch, size}.
  */
 export function createPool({ workerUrl, size = poolSize(), name = 'task' } = {}) {
-  const slots = Array.from({ length: size }, (_, index) => ({ index, worker: null, job: null }));
+  const slots = Array.from({ length: size }, (_, index) => ({ index, worker: null, job: null, ready: false }));
+  pools.add(slots);
   let batch = 0; // the current batch; replies of any other are stale
   let queue = []; // jobs of the current batch not handed out yet: [{index, job}]
   let handlers = null;
@@ -35,8 +44,10 @@ export function createPool({ workerUrl, size = poolSize(), name = 'task' } = {})
     worker.onmessage = (e) => receive(slot, e.data);
     worker.onerror = (e) => {
       e.preventDefault();
+      // After READY the engine was running: it died (crashed() in worker-core.js covers its traps).
+      const text = slot.ready ? crashText(`The ${name}'s engine`, e.message) : `The ${name} could not run${e.message ? ` (${e.message})` : ''}.`;
       replace(slot);
-      fail(`The ${name} could not run${e.message ? ` (${e.message})` : ''}.`);
+      fail(text);
     };
     slot.worker = worker;
     return worker;
@@ -47,6 +58,7 @@ export function createPool({ workerUrl, size = poolSize(), name = 'task' } = {})
     slot.worker?.terminate();
     slot.worker = null;
     slot.job = null;
+    slot.ready = false;
   }
 
   function fail(text) {
@@ -77,7 +89,17 @@ export function createPool({ workerUrl, size = poolSize(), name = 'task' } = {})
   }
 
   function receive(slot, msg) {
-    if (msg.type === MSG.READY) return;
+    if (msg.type === MSG.READY) {
+      slot.ready = true;
+      return;
+    }
+    if (msg.type === MSG.CRASHED) {
+      // The worker's engine is dead: a fresh worker takes this slot's next job. The batch ends
+      // (its job is lost); it can be started again.
+      replace(slot);
+      fail(`${crashText(`The ${name}'s engine`, msg.message)} Start it again to use a fresh engine.`);
+      return;
+    }
     if (msg.type === MSG.ERROR && msg.fatal) {
       replace(slot);
       fail(msg.message);

@@ -13,11 +13,18 @@
 // the zero-delay yield). Every call into the engine goes through one promise chain (`serial`): a
 // GPU run's calls are asynchronous, and the engine object must not be entered again while one of
 // them is pending. A scene's engine calls may be synchronous or return promises; both are awaited.
+// Every catch first asks crashed() (worker-core.js) whether the engine died: then the worker has
+// told the page (CRASHED) and closed, and nothing more is reported or called.
 
-import { serve, post, yielder } from './worker-core.js';
+import { serve, post, yielder, crashed, panicIfArmed } from './worker-core.js';
 import { MSG, DONE_REASON, ERROR_DURING, describe, finite, transferables } from './protocol.js';
 
 export { post, yielder };
+
+/** An engine error as an ERROR with `fields` (runId, during…), unless it killed the engine. */
+function report(err, fields) {
+  if (!crashed(err)) post({ type: MSG.ERROR, ...fields, message: describe(err) });
+}
 
 export const MAX_K = 1 << 20; // most steps in one chunk or one STEP request
 // After configure, pause and step a picture is always sent, unless it would block the worker
@@ -86,8 +93,11 @@ export function hostRuns(scene, layer = {}) {
   // Runs `fn` after every engine call queued before it has settled.
   let chain = Promise.resolve();
   function serial(fn) {
-    chain = chain.then(fn).catch((err) => {
-      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+    chain = chain.then(() => {
+      panicIfArmed();
+      return fn();
+    }).catch((err) => {
+      report(err, { runId: host.runId, during: ERROR_DURING.ADVANCE });
     });
     return chain;
   }
@@ -102,7 +112,7 @@ export function hostRuns(scene, layer = {}) {
     try {
       next = await scene.create(msg.config, msg);
     } catch (err) {
-      post({ type: MSG.ERROR, runId: msg.runId, during: ERROR_DURING.CONFIGURE, message: describe(err) });
+      report(err, { runId: msg.runId, during: ERROR_DURING.CONFIGURE });
       layer.refused?.();
       return;
     }
@@ -127,7 +137,7 @@ export function hostRuns(scene, layer = {}) {
         await setting.apply(run, msg.values[name]);
         applied.push(setting);
       } catch (err) {
-        post({ type: MSG.ERROR, runId: host.runId, version: msg.version, during: setting.during, message: describe(err) });
+        report(err, { runId: host.runId, version: msg.version, during: setting.during });
       }
     }
     host.version = msg.version;
@@ -212,7 +222,7 @@ export function hostRun(scene) {
     try {
       await decorate(msg, true);
     } catch (err) {
-      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+      report(err, { runId: host.runId, during: ERROR_DURING.ADVANCE });
     }
     post(msg);
     reportSent = true;
@@ -245,7 +255,7 @@ export function hostRun(scene) {
       c = await chunk(run);
     } catch (err) {
       host.playing = false;
-      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+      report(err, { runId: host.runId, during: ERROR_DURING.ADVANCE });
       return;
     }
     const { rep, points = null, early = false } = c;
@@ -271,7 +281,7 @@ export function hostRun(scene) {
       await decorate(msg, false);
     } catch (err) {
       host.playing = false;
-      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.ADVANCE, message: describe(err) });
+      report(err, { runId: host.runId, during: ERROR_DURING.ADVANCE });
       return;
     }
     post(msg);
@@ -288,7 +298,7 @@ export function hostRun(scene) {
       lastReport = scene.clean(await scene.advance(run, steps));
       reportSent = false;
     } catch (err) {
-      post({ type: MSG.ERROR, runId: host.runId, during: ERROR_DURING.STEP, message: describe(err) });
+      report(err, { runId: host.runId, during: ERROR_DURING.STEP });
       return;
     }
     await postDone(ended(lastReport) ?? DONE_REASON.STEPPED);
@@ -303,7 +313,7 @@ export function hostRun(scene) {
       reportSent = false;
       if (!host.playing) await postDone(DONE_REASON.STEPPED);
     } catch (err) {
-      post({ type: MSG.ERROR, runId: host.runId, during: settings.find((s) => s.refresh).during, message: describe(err) });
+      report(err, { runId: host.runId, during: settings.find((s) => s.refresh).during });
     }
   }
 
@@ -344,7 +354,7 @@ export async function weightsMessage(msg, run, read) {
       if (!run) throw new Error('there is no network yet');
       post({ type: MSG.WEIGHTS, requestId: msg.requestId, text: await run.exportWeights() });
     } catch (err) {
-      post({ type: MSG.ERROR, requestId: msg.requestId, during: ERROR_DURING.EXPORT_WEIGHTS, message: describe(err) });
+      report(err, { requestId: msg.requestId, during: ERROR_DURING.EXPORT_WEIGHTS });
     }
     return true;
   }
@@ -353,7 +363,7 @@ export async function weightsMessage(msg, run, read) {
       const { config, step } = read(String(msg.text ?? ''));
       post({ type: MSG.WEIGHTS_READ, config: { ...config }, step: finite(step) ?? 0 });
     } catch (err) {
-      post({ type: MSG.ERROR, during: ERROR_DURING.IMPORT_WEIGHTS, message: describe(err) });
+      report(err, { during: ERROR_DURING.IMPORT_WEIGHTS });
     }
     return true;
   }

@@ -106,10 +106,14 @@ const core = createRunCore({
     noStart: 'The engine\'s worker could not start',
     noLoad: 'The engine could not be loaded',
     unreadable: 'A worker sent a message the page could not read.',
+    engine: 'The engine',
   },
   onReady,
   onMessage,
   onFail: () => {
+    $('busy').hidden = true;
+  },
+  onCrash: () => {
     $('busy').hidden = true;
   },
 });
@@ -171,6 +175,10 @@ function blocks(seeds, workers) {
 
 /** A new sweep: each worker computes its block of the seeds (a worker with none sits it out). */
 function configure() {
+  if (state.status === 'crashed') {
+    shell.writeUrl(); // the settings are kept for the restart (run-core.js), which configures
+    return;
+  }
   if (!state.workers.length || state.workers.some((w) => !w.ready)) return;
   state.startedAt = performance.now();
   state.firstSeedMs = null;
@@ -205,7 +213,7 @@ function requestIsotropic(withMonteCarlo = true) {
 
 function onControlChange(name, value, { final, changed }) {
   if (!changed && !final) return;
-  if (LIVE_NAMES.includes(name) && state.status !== 'refused' && state.status !== 'loading') {
+  if (LIVE_NAMES.includes(name) && state.status !== 'refused' && state.status !== 'loading' && state.status !== 'crashed') {
     if (!changed) return;
     core.set({ [name]: state.values[name] });
     // The isotropic curves follow every move; its Monte-Carlo points are redrawn on release.
@@ -564,6 +572,10 @@ window.descent = {
   },
   get shell() {
     return shell;
+  },
+  /** Makes the sweep's engines panic, in a crash-test build only (protocol.js DEBUG_PANIC). */
+  debugPanic() {
+    core.post({ type: MSG.DEBUG_PANIC });
   },
 };
 

@@ -316,6 +316,7 @@ function start() {
     onMessage,
     onError,
     refusedText,
+    onRestart,
   });
   controls = buildControls($('controls'), values, client.onControlChange);
   client.bind({ controls, shell });
@@ -387,11 +388,25 @@ function summarySetup() {
 // Your own data: the worker parses the file (the engine's table reader) and keeps it; a run on it
 // is the dataset 'table'. A file that cannot be read says why and leaves the run as it was.
 
+// The file the worker holds (its name and text), which a fresh worker is handed after a crash,
+// and the one being read.
+let tableFile = null;
+let readingFile = null;
+
 function readFile({ name, text }) {
   // A new file is read with the default options: its last column as the target, the task inferred.
   state.readOptions = { target: null, task: 'auto' };
   state.readingName = name;
+  readingFile = { name, text };
   client.post({ type: MSG.READ_TABLE, name, text, options: state.readOptions });
+}
+
+/** A fresh worker after a crash: it reads the file the dead one held, before the run is sent. */
+function onRestart() {
+  readingFile = null;
+  if (!tableFile) return;
+  state.readingName = tableFile.name;
+  client.post({ type: MSG.READ_TABLE, name: tableFile.name, text: tableFile.text, options: state.readOptions });
 }
 
 function rereadFile(options) {
@@ -401,6 +416,7 @@ function rereadFile(options) {
 }
 
 function forgetFile() {
+  tableFile = null;
   dataPanel.clear();
   if (controls.values.dataset === 'table') setDataset(CONTROLS.find((c) => c.name === 'dataset').default);
 }
@@ -414,6 +430,8 @@ function setDataset(value) {
 
 function onMessage(msg) {
   if (msg.type !== MSG.TABLE_READ) return;
+  if (readingFile) tableFile = readingFile;
+  readingFile = null;
   state.tableName = msg.summary?.name ?? state.readingName;
   state.readingName = null;
   dataPanel.showTable({ ...msg.summary, name: state.tableName, taskChoice: state.readOptions?.task ?? 'auto' });
@@ -438,6 +456,7 @@ function onError(msg) {
   const reason = String(msg.message).trim().replace(/^invalid setting `\w+`: /, '').replace(/([^.!?])$/, '$1.');
   const name = state.readingName ?? state.tableName;
   state.readingName = null;
+  readingFile = null; // the worker keeps the file it had
   dataPanel.showError(`${name ? `${name}: ` : ''}${reason} The run shown is kept.`);
   return true;
 }
