@@ -111,4 +111,23 @@ describe('Settings: one table in the engine', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  test('the page writes a link\'s numbers back to its URL exactly', async () => {
+    // Six significant digits once made the seed 1234567 another seed (1234570) in the page's URL
+    // and its copied link, and the largest seed a number out of range.
+    const { page, errors } = await openPage(site.browser.context);
+    for (const [seed, lr] of [['1234567', '0.123456789'], ['4294967295', '1.0000001']]) {
+      await page.goto(`${site.server.url}${SCENES.playground.page}?seed=${seed}&lr=${lr}&play=0`);
+      await page.waitForFunction(() => window.descent?.state?.report, null, OPEN);
+      const seen = await page.evaluate(() => ({ q: location.search, link: window.descent.shell.link(), values: window.descent.shell.api.values }));
+      assert.equal(seen.values.seed, Number(seed));
+      assert.equal(seen.values.lr, Number(lr));
+      for (const q of [new URLSearchParams(seen.q), new URL(seen.link).searchParams]) {
+        assert.equal(q.get('seed'), seed, `the seed in ${seen.q} and ${seen.link}`);
+        assert.equal(q.get('lr'), lr, `the step size in ${seen.q} and ${seen.link}`);
+      }
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

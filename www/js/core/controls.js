@@ -156,9 +156,13 @@ export function quote(text) {
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
+/**
+ * A value as the URL carries it. A number is written exactly (String gives the shortest text that
+ * reads back as the same number), so that the page's URL and a copied link run what the page
+ * runs: six significant digits turned a link's seed 1234567 into 1234570, another run.
+ */
 function serialise(c, v) {
   if (c.kind === 'checkbox') return v ? '1' : '0';
-  if (typeof v === 'number') return String(Number(v.toPrecision(6)));
   return String(v);
 }
 
