@@ -143,7 +143,7 @@ export function readQuery(search, controls = CONTROLS, notes = null) {
     if (v === undefined) notes?.push(`${c.name}: ignored ${quote(text)} (not a valid value)`);
     else {
       out[c.name] = v;
-      const exact = c.kind === 'select' || c.kind === 'checkbox' ? true : Number(text) === v;
+      const exact = c.kind === 'select' || c.kind === 'radio' || c.kind === 'checkbox' ? true : Number(text) === v;
       if (!exact) notes?.push(`${c.name}: ${quote(text)} is out of range, using ${v}`);
     }
   }
