@@ -15,15 +15,19 @@ export const DIST = join(ROOT, 'dist');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--disable-quic'];
 
-/** Serves dist/ on a free port with scripts/serve.mjs; throws if the site is not built. */
-export async function startServer() {
+/**
+ * Serves dist/ on a free port with scripts/serve.mjs; throws if the site is not built. `cache`:
+ * the browser may cache the files (as GitHub Pages lets it, for ten minutes), so that a page
+ * opened again reuses its compiled modules and wasm; by default every load fetches them afresh.
+ */
+export async function startServer({ cache = false } = {}) {
   for (const f of ['index.html', 'pkg/descent.js', 'pkg/descent_bg.wasm', 'pkg/settings.js', 'vendor/uPlot.esm.js']) {
     if (!existsSync(join(DIST, f))) {
       throw new Error(`dist/${f} is missing: build the site first (bash scripts/build.sh)`);
     }
   }
   const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
-  return serve(DIST, 0);
+  return serve(DIST, 0, '127.0.0.1', { maxAge: cache ? 600 : 0 });
 }
 
 /**
@@ -123,14 +127,14 @@ export async function setRanges(page, positions) {
 
 /**
  * The site and a browser for the tests of the enclosing `describe`: registers `before` and
- * `after` hooks that start the server of dist/ and a headless Chromium (with `extraArgs`) and
- * close both. Returns a handle whose `server` ({url, close}) and `browser` ({context, close})
- * are set once `before` has run.
+ * `after` hooks that start the server of dist/ (with `server` options, see startServer) and a
+ * headless Chromium (with `extraArgs`) and close both. Returns a handle whose `server` ({url,
+ * close}) and `browser` ({context, close}) are set once `before` has run.
  */
-export function useSite(extraArgs = []) {
+export function useSite(extraArgs = [], server = {}) {
   const site = { server: null, browser: null };
   before(async () => {
-    site.server = await startServer();
+    site.server = await startServer(server);
     site.browser = await startBrowser(extraArgs);
   });
   after(async () => {
