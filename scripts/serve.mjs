@@ -4,6 +4,8 @@
 //
 //   node scripts/serve.mjs [dir]          serves dir (default dist) on 127.0.0.1:$PORT (default 8080)
 //   import { serve } from './serve.mjs'   serve(dir, port) -> Promise<{ url, port, close() }>; port 0 picks a free one
+//                                         serve(dir, port, host, { maxAge }): let the browser cache files for
+//                                         maxAge seconds, as GitHub Pages does (default: no-store)
 
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -25,7 +27,7 @@ const TYPES = {
   '.md': 'text/markdown; charset=utf-8',
 };
 
-export function serve(dir = 'dist', port = 8080, host = '127.0.0.1') {
+export function serve(dir = 'dist', port = 8080, host = '127.0.0.1', { maxAge = 0 } = {}) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
     try {
@@ -39,7 +41,7 @@ export function serve(dir = 'dist', port = 8080, host = '127.0.0.1') {
       const body = await readFile(file);
       res.writeHead(200, {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'Cache-Control': 'no-store',
+        'Cache-Control': maxAge > 0 ? `max-age=${maxAge}` : 'no-store',
         // Embeds run in sandboxed iframes (an opaque origin): their module scripts, workers and
         // the wasm are then cross-origin requests. GitHub Pages sends the same header.
         'Access-Control-Allow-Origin': '*',

@@ -495,7 +495,7 @@ fn shown(v: &Field) -> String {
 
 /// The page's link for `settings`: `<page>?<query>` with every setting that differs from its
 /// default, and the seed always (the page keeps it in the URL), written as the page writes them
-/// (`toQuery`: numbers as `Number(v.toPrecision(6))`, flags as 1 and 0). A panel's link is its
+/// (`toQuery`: numbers exactly, as JavaScript's `String`, flags as 1 and 0). A panel's link is its
 /// scene's page with the panel's settings that the scene's table also has.
 pub fn link_of(settings: &Settings) -> String {
     let scene = settings.scene();
@@ -514,7 +514,7 @@ pub fn link_of(settings: &Settings) -> String {
         let text = match v {
             Field::Null => continue,
             Field::Bool(b) => if *b { "1" } else { "0" }.to_string(),
-            Field::Num(x) => js_number(to_precision(*x, 6)),
+            Field::Num(x) => js_number(*x),
             Field::Str(t) => t.clone(),
         };
         pairs.push(format!("{}={}", encode(s.name), encode(&text)));
@@ -546,29 +546,6 @@ fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// JavaScript's `x.toPrecision(digits)` read back as a number: `x` rounded to `digits`
-/// significant digits, a tie rounded away from zero.
-pub fn to_precision(x: f64, digits: usize) -> f64 {
-    if !x.is_finite() || x == 0.0 {
-        return x;
-    }
-    let rounded: f64 = format!("{:.*e}", digits - 1, x).parse().expect("a number");
-    // Rust rounds an exact tie to even, JavaScript away from zero: redo a tie by hand.
-    let exact = format!("{:.60e}", x.abs());
-    let (mantissa, exp) = exact.split_once('e').expect("exponent form");
-    let digits_only: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let tail = &digits_only[digits..];
-    if tail.starts_with('5') && tail[1..].chars().all(|c| c == '0') {
-        let kept: u64 = digits_only[..digits].parse().expect("digits");
-        let exp: i32 = exp.parse().expect("an exponent");
-        let up: f64 = format!("{}e{}", kept + 1, exp - (digits as i32 - 1))
-            .parse()
-            .expect("a number");
-        return up.copysign(x);
-    }
-    rounded
 }
 
 /// A number as JavaScript's `String(x)` writes it: the shortest digits that read back, in
@@ -839,12 +816,11 @@ mod tests {
 
     #[test]
     fn numbers_are_written_as_the_page_writes_them() {
-        assert_eq!(js_number(to_precision(0.1 + 0.2, 6)), "0.3");
-        assert_eq!(js_number(to_precision(1.0 / 3.0, 6)), "0.333333");
-        assert_eq!(js_number(to_precision(1234567.0, 6)), "1234570");
-        // A tie rounds away from zero (JavaScript), not to even.
-        assert_eq!(js_number(to_precision(1234565.0, 6)), "1234570");
-        assert_eq!(js_number(to_precision(-1234565.0, 6)), "-1234570");
+        // Exactly: the shortest digits that read back as the same number.
+        assert_eq!(js_number(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(js_number(1.0 / 3.0), "0.3333333333333333");
+        assert_eq!(js_number(1234567.0), "1234567");
+        assert_eq!(js_number(4294967295.0), "4294967295");
         assert_eq!(js_number(1e-7), "1e-7");
         assert_eq!(js_number(2.5e-8), "2.5e-8");
         assert_eq!(js_number(1.5e21), "1.5e+21");
@@ -872,5 +848,24 @@ mod tests {
         let back = read(&link).unwrap();
         assert!(back.notes.is_empty(), "{:?}", back.notes);
         assert_eq!(back.settings, s);
+    }
+
+    #[test]
+    fn the_link_back_keeps_every_digit() {
+        // Six significant digits made seed 1234567 another seed, 1234570, and the largest seed
+        // a number out of range.
+        for (seed, lr) in [
+            (1234567.0, 0.123456789),
+            (4294967295.0, 0.30000000000000004),
+        ] {
+            let mut s = Settings::defaults("playground").unwrap();
+            s.set("seed", Field::Num(seed)).unwrap();
+            s.set("lr", Field::Num(lr)).unwrap();
+            let link = link_of(&s);
+            assert!(link.contains(&format!("seed={seed}")), "{link}");
+            let back = read(&link).unwrap();
+            assert!(back.notes.is_empty(), "{:?}", back.notes);
+            assert_eq!(back.settings, s, "{link}");
+        }
     }
 }

@@ -19,9 +19,11 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--dis
 
 /**
  * Serves `dir` (default dist/) on a free port with scripts/serve.mjs; throws if the site is not
- * built.
+ * built. `cache`: the browser may cache the files (as GitHub Pages lets it, for ten minutes), so
+ * that a page opened again reuses its compiled modules and wasm; by default every load fetches
+ * them afresh.
  */
-export async function startServer(dir = DIST) {
+export async function startServer({ dir = DIST, cache = false } = {}) {
   const build = dir === DIST_CRASH ? 'bash scripts/build.sh --crash-test' : 'bash scripts/build.sh';
   for (const f of ['index.html', 'pkg/descent.js', 'pkg/descent_bg.wasm', 'pkg/settings.js', 'vendor/uPlot.esm.js']) {
     if (!existsSync(join(dir, f))) {
@@ -29,7 +31,7 @@ export async function startServer(dir = DIST) {
     }
   }
   const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
-  return serve(dir, 0);
+  return serve(dir, 0, '127.0.0.1', { maxAge: cache ? 600 : 0 });
 }
 
 /**
@@ -129,14 +131,14 @@ export async function setRanges(page, positions) {
 
 /**
  * The site and a browser for the tests of the enclosing `describe`: registers `before` and
- * `after` hooks that start the server of `dir` (default dist/) and a headless Chromium (with
- * `extraArgs`) and close both. Returns a handle whose `server` ({url, close}) and `browser`
- * ({context, close}) are set once `before` has run.
+ * `after` hooks that start the server (`server`: {dir (default dist/), cache}, see startServer)
+ * and a headless Chromium (with `extraArgs`) and close both. Returns a handle whose `server`
+ * ({url, close}) and `browser` ({context, close}) are set once `before` has run.
  */
-export function useSite(extraArgs = [], { dir = DIST } = {}) {
+export function useSite(extraArgs = [], server = {}) {
   const site = { server: null, browser: null };
   before(async () => {
-    site.server = await startServer(dir);
+    site.server = await startServer(server);
     site.browser = await startBrowser(extraArgs);
   });
   after(async () => {

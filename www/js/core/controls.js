@@ -143,7 +143,7 @@ export function readQuery(search, controls = CONTROLS, notes = null) {
     if (v === undefined) notes?.push(`${c.name}: ignored ${quote(text)} (not a valid value)`);
     else {
       out[c.name] = v;
-      const exact = c.kind === 'select' || c.kind === 'checkbox' ? true : Number(text) === v;
+      const exact = c.kind === 'select' || c.kind === 'radio' || c.kind === 'checkbox' ? true : Number(text) === v;
       if (!exact) notes?.push(`${c.name}: ${quote(text)} is out of range, using ${v}`);
     }
   }
@@ -156,9 +156,13 @@ export function quote(text) {
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
+/**
+ * A value as the URL carries it. A number is written exactly (String gives the shortest text that
+ * reads back as the same number), so that the page's URL and a copied link run what the page
+ * runs: six significant digits turned a link's seed 1234567 into 1234570, another run.
+ */
 function serialise(c, v) {
   if (c.kind === 'checkbox') return v ? '1' : '0';
-  if (typeof v === 'number') return String(Number(v.toPrecision(6)));
   return String(v);
 }
 

@@ -14,6 +14,7 @@
 //   play=0|1            start paused or playing (default: playing, except in embed and presenter
 //                       modes; never when the reader asks for reduced motion)
 //   preset=id           start from a preset (explicit settings in the URL override it)
+// Back and Forward to another entry of the page apply its query without a reload (followLink).
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
@@ -63,7 +64,61 @@ export function plain(x, depth = 6) {
  */
 export function createScene({ scene, controls, view = [], presets = [] }) {
   const meta = SCENES[scene];
-  const search = location.search;
+  const link = readLink(location.search, { controls, view, presets });
+  warnNotes(link.notes);
+  const { params, notes, embed, present, visible, presetIndex, values, viewValues } = link;
+
+  const reducedMotion = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+  const play = params.get('play');
+  const autoplay = !reducedMotion && (play === '1' || (play !== '0' && !embed && !present));
+
+  renderNav(scene);
+  keepOffline();
+  const root = document.documentElement;
+  root.classList.toggle('mode-embed', embed);
+  root.classList.toggle('mode-present', present);
+  if (present) setPlotScale(PRESENT_PLOT_SCALE);
+  // An embed fits its frame: the first row of plots takes the height the chrome above it leaves.
+  if (embed) setPlotHeightCap(embedChartHeight);
+
+  const shell = {
+    scene,
+    meta,
+    embed,
+    present,
+    autoplay,
+    reducedMotion,
+    notes,
+    values,
+    viewValues,
+    presets,
+    presetIndex,
+    controls,
+    view,
+    params, // the query the URL's mode keys are kept from (the load's, or the entry Back or Forward reached)
+    modeKeys: [...MODE_KEYS],
+    api: null, // set by attach()
+    viewApi: null,
+    opts: null,
+    attach: (opts) => attach(shell, opts, visible),
+    writeUrl: () => writeUrl(shell, shell.params),
+    stateQuery: () => stateQuery(shell),
+    link: () => sceneUrl(shell, stateQuery(shell)),
+    embedUrl: (shown = visible) => embedUrl(shell, shown),
+    applyPreset: (i) => applyPreset(shell, i),
+  };
+  return shell;
+}
+
+/**
+ * What a link asks of a page, read strictly from its query `search`: at load (createScene), and
+ * when Back or Forward reach another entry of the page (followLink). Returns {params, notes,
+ * embed, present, visible (the controls an embed keeps, or null), presetIndex (−1: none),
+ * values, viewValues}: the values are the defaults, then the preset's, then the link's own
+ * (controls.js readQuery: bad values dropped, numbers clamped to the engine's range); `notes`
+ * says in words what was dropped or adjusted, and names the keys the scene does not know.
+ */
+export function readLink(search, { controls, view = [], presets = [] }) {
   const notes = [];
   let params;
   try {
@@ -93,48 +148,14 @@ export function createScene({ scene, controls, view = [], presets = [] }) {
   const viewValues = { ...defaults(view), ...(preset?.view ?? {}), ...readQuery(search, view, notes) };
   const known = new Set([...controls, ...view].map((c) => c.name.toLowerCase()).concat([...MODE_KEYS]));
   for (const key of new Set(params.keys())) if (!known.has(key.toLowerCase())) notes.push(`${quote(key)} is not a setting of this scene`);
+  return { params, notes, embed, present, visible, presetIndex, values, viewValues };
+}
+
+/** One console note listing what a link asked for that the page dropped or adjusted. */
+function warnNotes(notes) {
   if (notes.length) {
     console.warn(`Descent: some URL parameters were adjusted or ignored (the page uses the defaults there):\n- ${notes.join('\n- ')}`);
   }
-
-  const reducedMotion = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
-  const play = params.get('play');
-  const autoplay = !reducedMotion && (play === '1' || (play !== '0' && !embed && !present));
-
-  renderNav(scene);
-  keepOffline();
-  const root = document.documentElement;
-  root.classList.toggle('mode-embed', embed);
-  root.classList.toggle('mode-present', present);
-  if (present) setPlotScale(PRESENT_PLOT_SCALE);
-  // An embed fits its frame: the first row of plots takes the height the chrome above it leaves.
-  if (embed) setPlotHeightCap(embedChartHeight);
-
-  const shell = {
-    scene,
-    meta,
-    embed,
-    present,
-    autoplay,
-    reducedMotion,
-    notes,
-    values,
-    viewValues,
-    presets,
-    presetIndex,
-    controls,
-    view,
-    api: null, // set by attach()
-    viewApi: null,
-    opts: null,
-    attach: (opts) => attach(shell, opts, visible),
-    writeUrl: () => writeUrl(shell, params),
-    stateQuery: () => stateQuery(shell),
-    link: () => sceneUrl(shell, stateQuery(shell)),
-    embedUrl: (shown = visible) => embedUrl(shell, shown),
-    applyPreset: (i) => applyPreset(shell, i),
-  };
-  return shell;
 }
 
 /**
@@ -229,6 +250,34 @@ function attach(shell, opts, visible) {
   startDescriptions(shell);
   syncPresetSelect(shell);
   if (shell.present) focusPreset(shell.presets[shell.presetIndex]);
+  addEventListener('popstate', () => followLink(shell, visible));
+}
+
+/**
+ * Back or Forward reached another entry of this page (the page itself only replaces its entry;
+ * another entry comes from a fragment the reader typed, or a script's pushState): the page
+ * follows that entry's query as a load reads it (readLink), without reloading. Its settings,
+ * view options and preset replace the page's, and a new run starts if a setting changed;
+ * training stays playing or paused as it was. A query that asks for another mode (embed,
+ * presenter mode, the controls an embed shows) reloads the page, whose layout is built at load.
+ */
+function followLink(shell, visible) {
+  const link = readLink(location.search, shell);
+  const sameShown = !shell.embed || [...(link.visible ?? [])].join() === [...(visible ?? [])].join();
+  if (link.embed !== shell.embed || link.present !== shell.present || !sameShown) {
+    location.reload();
+    return;
+  }
+  warnNotes(link.notes);
+  shell.params = link.params;
+  const { api, viewApi } = shell;
+  const changed = shell.controls.some((c) => api.values[c.name] !== link.values[c.name]);
+  for (const c of shell.controls) api.set(c.name, link.values[c.name]);
+  for (const c of shell.view) viewApi.set(c.name, link.viewValues[c.name]);
+  shell.presetIndex = link.presetIndex;
+  if (changed) shell.opts.apply?.();
+  shell.writeUrl();
+  if (shell.present) focusPreset(shell.presets[link.presetIndex]);
 }
 
 /**
