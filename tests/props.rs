@@ -25,9 +25,9 @@
 //! - size refusals: 128 per scene, 7 scenes (validation only, microseconds each);
 //! - `key=value`: 256 per settings table (7 tables); links: 512 (parsing only).
 //!
-//! Measured: the whole file (16 properties, 4,320 cases, and one test of the finite walk)
-//! takes 10.5 s of wall-clock time (3.7 s of CPU) in `cargo test` on a 2-core machine busy
-//! with other builds (`profile.test` is opt-level 2); with `SCALE=6`, 64 s.
+//! Measured on a 2-core machine (`profile.test` is opt-level 2): the whole file (16
+//! properties, 4,320 cases, and one test of the finite walk) runs in 2.7 s within `cargo test`,
+//! and in 10.5 s (3.7 s of CPU) while other builds kept both cores busy; with `SCALE=6`, 64 s.
 
 #![cfg(not(target_arch = "wasm32"))]
 
