@@ -479,7 +479,8 @@ fn finite_networks_trained_by_gradient_descent_match_the_ensemble() {
             let e_mean = (mean_mc[i] - mu[i]).abs() / sd;
             let e_var = (var_mc[i] / var[i] - 1.0).abs();
             eprintln!(
-                "width {width} point {i}: mean {:.4} vs {:.4} ({:.2} SE), var {:.4} vs {:.4} ({:.3})",
+                "width {width} point {i}: mean {:.4} vs {:.4} ({:.2} SE), \
+                 var {:.4} vs {:.4} ({:.3})",
                 mean_mc[i],
                 mu[i],
                 e_mean * (m as f64).sqrt(),

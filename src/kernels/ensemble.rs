@@ -3,11 +3,10 @@
 //!
 //! **The ensemble (Lee et al. 2019, "Wide neural networks of any depth evolve as linear models
 //! under gradient descent", §2.3: the Gaussian process of the gradient-descent-trained
-//! ensemble).** In the infinite-width limit of the
-//! NTK parametrisation the network trains as its linearisation with a fixed kernel, the NTK
-//! Θ, and its initial function f₀ is a centred Gaussian process whose covariance is the NNGP
-//! kernel K, independent of Θ. On DESIGN.md's loss (1/2n)Σ(f − y)² with step size η, time t
-//! in steps, [`crate::kernels::machine`] gives
+//! ensemble).** In the infinite-width limit of the NTK parametrisation the network trains as
+//! its linearisation with a fixed kernel, the NTK Θ, and its initial function f₀ is a centred
+//! Gaussian process whose covariance is the NNGP kernel K, independent of Θ. On DESIGN.md's
+//! loss (1/2n)Σ(f − y)² with step size η, time t in steps, [`crate::kernels::machine`] gives
 //!
 //! ```text
 //! f_t(x) = f₀(x) + T_t(x)·(y − f₀(X)),      T_t(x) = Θ(x,X) V diag(h(λ)) Vᵀ      (1 × n)
@@ -25,7 +24,8 @@
 //!            = K(x,x') − T_t(x) K(X,x') − K(x,X) T_t(x')ᵀ + T_t(x) K(X,X) T_t(x')ᵀ
 //! ```
 //!
-//! (Lee et al.'s mean and covariance, with their flow time ηt read as this loss's ηt/n). Checks: at t = 0
+//! (Lee et al.'s mean and covariance in this loss's time scale ηt/n; neural-tangents'
+//! `gradient_descent_mse_ensemble` with `compute_cov` computes the same). Checks: at t = 0
 //! (h = 0) the covariance is the prior K(x,x'); if Θ = K (only the readout layer trained, the
 //! NNGP-trained network) then at t = ∞ T = K(x,X)K⁺ and Σ_∞ = K(x,x') − K(x,X)K⁺K(X,x'), the
 //! noise-free GP posterior. Any other filter (a ridge ρ > 0) is also a linear predictor
