@@ -48,7 +48,7 @@ pub enum Filter {
 }
 
 impl Filter {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let ok = |v: f64| v.is_finite() && v >= 0.0;
         match *self {
             Filter::Ridge { ridge } if !ok(ridge) => Err(Error::config(
@@ -70,7 +70,7 @@ impl Filter {
     /// (h(λ), λ·h(λ)) for an eigenvalue λ ≥ 0 of K on n training points (λ = 0 exactly means
     /// the numerical null space).
     #[inline]
-    fn values(&self, lambda: f64, n: f64) -> (f64, f64) {
+    pub(crate) fn values(&self, lambda: f64, n: f64) -> (f64, f64) {
         match *self {
             Filter::Ridge { ridge } => {
                 let denom = lambda + ridge;

@@ -5,6 +5,8 @@
 //!   parametrisations, with the per-layer split of the NTK; on a backend (a GPU) in f32 for
 //!   ReLU, erf and linear ([`analytic::nngp_ntk_on`]).
 //! - [`classical`]: RBF and Laplace kernels.
+//! - [`ensemble`]: the mean and covariance over initialisations of infinitely wide networks
+//!   trained by gradient descent (any time or step size), and the NNGP posterior covariance.
 //! - [`machine`]: kernel ridge regression, kernel gradient flow and discrete kernel gradient
 //!   descent from one cached eigendecomposition of `k_train_train`.
 //! - [`mean_map`]: class means recovered from bag means and label proportions by least
@@ -17,10 +19,12 @@
 
 pub mod analytic;
 pub mod classical;
+pub mod ensemble;
 pub mod machine;
 pub mod mean_map;
 pub mod random_features;
 pub mod series;
 
 pub use analytic::{KernelSpec, NtkTerms, nngp_ntk, nngp_ntk_into, ntk_into, ntk_terms};
+pub use ensemble::{EnsembleCovariance, NngpPosterior};
 pub use machine::{Filter, KernelMachine};

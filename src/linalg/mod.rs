@@ -2,11 +2,17 @@
 //!
 //! - [`dot`]: the f64 dot product in four independent sums (vectorises; one rounding order
 //!   for every caller).
+//! - [`lanczos`]: the few largest (or smallest) eigenvalues of a symmetric operator from
+//!   matrix-vector products (block Lanczos with full reorthogonalisation).
 //! - [`tridiagonal`]: Householder reduction of a symmetric matrix to tridiagonal form and the
 //!   O(m) shifted solves that make a ridge slider free.
 
+pub mod lanczos;
 pub mod tridiagonal;
 
+pub use lanczos::{
+    Eigenpairs, LanczosOptions, lanczos_bottom_k, lanczos_top_k, lanczos_top_k_with,
+};
 pub use tridiagonal::Tridiagonal;
 
 /// Σ a_j b_j (four independent sums, so that it vectorises).
