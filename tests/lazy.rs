@@ -226,7 +226,9 @@ fn bad_settings_are_refused() {
     );
     // A depth or width far past the table is refused by name before the set-up is estimated
     // (the estimate builds a vector of `depth` widths and counts the parameters).
-    for (width, depth, name) in [(64, 1usize << 32, "depth"), (1usize << 40, 2, "width")] {
+    // (2^32 and 2^40 where usize has 64 bits; its largest value where it has 32, as in wasm.)
+    let big = |bits: u32| 1usize.checked_shl(bits).unwrap_or(usize::MAX);
+    for (width, depth, name) in [(64, big(32), "depth"), (big(40), 2, "width")] {
         let huge = PlaygroundConfig {
             net: NetSettings {
                 width,
