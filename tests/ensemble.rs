@@ -4,6 +4,8 @@
 //! inverses), their limits (t = 0 the prior; Θ = K at t = ∞ the GP posterior), positive
 //! semi-definiteness, and Monte Carlo over finite networks trained by gradient descent.
 
+#[path = "common/expm.rs"]
+mod expm;
 use descent::backend::cpu::Cpu;
 use descent::error::Error;
 use descent::kernels::nngp_ntk;
@@ -11,6 +13,7 @@ use descent::kernels::{EnsembleCovariance, Filter, KernelMachine, KernelSpec, Nn
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::{Activation, Trainer};
 use descent::rng::Rng;
+use expm::expm;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 /// A random positive definite kernel on n_train + n_test points, G Gᵀ/r with G Gaussian of
@@ -29,29 +32,6 @@ fn random_kernel(
         full.view((n, 0), (n_test, n)).into_owned(),
         full.view((n, n), (n_test, n_test)).into_owned(),
     )
-}
-
-/// e^M by scaling and squaring of the Taylor series (independent of any eigendecomposition).
-fn expm(m: &DMatrix<f64>) -> DMatrix<f64> {
-    let norm = m.norm();
-    let s = if norm > 0.5 {
-        (norm / 0.5).log2().ceil() as i32
-    } else {
-        0
-    };
-    let a = m / 2f64.powi(s);
-    let n = m.nrows();
-    let mut term = DMatrix::identity(n, n);
-    let mut sum = DMatrix::identity(n, n);
-    // ‖a‖ ≤ 1/2: the 24th term is below 0.5²⁴/24! ≈ 1e-31.
-    for k in 1..25 {
-        term = &term * &a / k as f64;
-        sum += &term;
-    }
-    for _ in 0..s {
-        sum = &sum * &sum;
-    }
-    sum
 }
 
 /// T (n_test × n) of a filter, directly: Θ(x,X)Θ⁻¹(I − e^{−ηΘt/n}), Θ(x,X)Θ⁻¹(I − (I −

@@ -6,6 +6,8 @@
 //! computation or by a matrix's condition number), and far below the size of any mistake in a
 //! formula (which changes values at O(1) relative).
 
+#[path = "common/expm.rs"]
+mod expm;
 use descent::kernels::analytic::{
     KernelSpec, diag_moments, hermite_moments, moments, nngp_ntk_quadrature, ntk_terms,
 };
@@ -16,6 +18,7 @@ use descent::math::activation::erf;
 use descent::math::quadrature::GaussHermite;
 use descent::nn::{Activation, Parametrization};
 use descent::rng::Rng;
+use expm::expm;
 use nalgebra::{DMatrix, DVector};
 
 fn points(n: usize, d: usize, seed: u64) -> Vec<f64> {
@@ -449,24 +452,6 @@ fn ridge_regression_matches_direct_solves() {
         .predict_train(Filter::Ridge { ridge: 0.0 }, &p.y, None)
         .unwrap();
     assert!(max_abs_diff(&f_train, &DVector::from_vec(p.y.clone())) < 1e-8);
-}
-
-/// e^{A} by scaling and squaring of a Taylor series (an independent reference).
-fn expm(a: &DMatrix<f64>) -> DMatrix<f64> {
-    let norm = a.amax() * a.nrows() as f64;
-    let squarings = (norm.max(1.0).log2().ceil() as i32 + 4).max(0);
-    let a = a / 2f64.powi(squarings);
-    let n = a.nrows();
-    let mut term = DMatrix::identity(n, n);
-    let mut sum = DMatrix::identity(n, n);
-    for k in 1..30 {
-        term = &term * &a / k as f64;
-        sum += &term;
-    }
-    for _ in 0..squarings {
-        sum = &sum * &sum;
-    }
-    sum
 }
 
 #[test]
