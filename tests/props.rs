@@ -1156,7 +1156,11 @@ fn lazy_base() -> BoxedStrategy<LazyConfig> {
             // The scene trains full batch on the squared loss only.
             run.batch_size = 0;
             run.loss = Loss::Squared;
-            LazyConfig { run, ridge }
+            LazyConfig {
+                run,
+                ridge,
+                ensemble: 0,
+            }
         })
         .boxed()
 }
@@ -1216,7 +1220,8 @@ fn lazy_settings_validate_or_are_refused_by_name_and_runs_stay_finite() {
                     };
                 }
             }
-            let mut live = match LazyRich::new(config.run, config.ridge) {
+            let mut live = match LazyRich::with_ensemble(config.run, config.ridge, config.ensemble)
+            {
                 Ok(l) => l,
                 Err(e) => {
                     tally.count(&tally.refused);
@@ -1245,6 +1250,14 @@ fn lazy_settings_validate_or_are_refused_by_name_and_runs_stay_finite() {
             finite_values("the Gram matrix at θ₀", &gram.init)?;
             for e in [&gram.eig_now, &gram.eig_init, &gram.eig_analytic] {
                 prop_assert!(e.iter().all(|v| v.is_finite()), "spectrum {e:?}");
+            }
+            if let Some(p) = live
+                .ensemble_picture()
+                .map_err(|e| TestCaseError::fail(e.to_string()))?
+            {
+                for v in [&p.members, &p.mean, &p.sd, &p.band_mean, &p.band_sd] {
+                    finite_values("the ensemble's grid", v)?;
+                }
             }
             // The ridge and the step size moved live.
             let (Val::Num(ridge), Val::Num(lr)) = (ridge, lr) else {

@@ -480,8 +480,10 @@ fn lazy_or_rich_exports_imports_and_rewinds() {
             ..lazy::scene_defaults()
         },
         ridge: 0.01,
+        ensemble: 4,
     };
-    let mut straight = LazyRich::new(config.run.clone(), config.ridge).unwrap();
+    let mut straight =
+        LazyRich::with_ensemble(config.run.clone(), config.ridge, config.ensemble).unwrap();
     straight.advance(8).unwrap();
     let text = straight.export_weights().unwrap().to_json();
     let (read, mut resumed) = LazyRich::import(&text).unwrap();
@@ -494,8 +496,15 @@ fn lazy_or_rich_exports_imports_and_rewinds() {
         serde_json::to_string(&b).unwrap(),
         "every model's losses, the weight change and the kernel distance"
     );
+    // The file keeps the ensemble's size; the resumed ensemble was trained to the file's step,
+    // so its networks match those trained straight through.
+    assert_eq!(
+        straight.ensemble_picture().unwrap(),
+        resumed.ensemble_picture().unwrap()
+    );
     let r = resumed.rewind().unwrap();
-    let mut fresh = LazyRich::new(config.run.clone(), config.ridge).unwrap();
+    let mut fresh =
+        LazyRich::with_ensemble(config.run.clone(), config.ridge, config.ensemble).unwrap();
     assert_eq!(
         serde_json::to_string(&r).unwrap(),
         serde_json::to_string(&fresh.evaluate().unwrap()).unwrap()

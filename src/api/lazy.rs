@@ -63,7 +63,8 @@ impl LazyRich {
     pub fn new(config: JsValue) -> Result<LazyRich, JsValue> {
         let config = config_from(config, lazy::LazyConfig::default())?;
         Ok(LazyRich {
-            inner: lazy::LazyRich::new(config.run, config.ridge).map_err(js_err)?,
+            inner: lazy::LazyRich::with_ensemble(config.run, config.ridge, config.ensemble)
+                .map_err(js_err)?,
         })
     }
 
@@ -100,6 +101,12 @@ impl LazyRich {
     #[wasm_bindgen(getter, js_name = paramCount)]
     pub fn param_count(&self) -> f64 {
         self.inner.param_count() as f64
+    }
+
+    /// Networks of the ensemble mode (0: off).
+    #[wasm_bindgen(getter, js_name = ensembleNetworks)]
+    pub fn ensemble_networks(&self) -> u32 {
+        self.inner.config().ensemble as u32
     }
 
     #[wasm_bindgen(getter)]
@@ -179,6 +186,20 @@ impl LazyRich {
             )?;
         }
         Ok(obj.into())
+    }
+
+    /// The ensemble mode's picture on the grid, or null with the ensemble off: `{ step, live,
+    /// members, mean, sd, bandMean, bandSd, distance, diverged, firstDiverged }` — `members` the
+    /// `live` networks' outputs one after another (Float32Array, live × grid), `mean` and `sd`
+    /// their mean and standard deviation, `bandMean` and `bandSd` μ_t and σ_t at infinite width,
+    /// `distance` `{ spread, mean, spreadFloor, meanFloor, networks }` (see
+    /// `scenes::lazy::ensemble`).
+    #[wasm_bindgen(js_name = ensembleGrid)]
+    pub fn ensemble_grid(&mut self) -> Result<JsValue, JsValue> {
+        match self.inner.ensemble_picture().map_err(js_err)? {
+            None => Ok(JsValue::NULL),
+            Some(p) => ensemble_object(&p),
+        }
     }
 
     /// `{ size, now, init, eigNow, eigInit, eigAnalytic, eigFloor }`: the NTK Gram matrix on up
@@ -296,5 +317,72 @@ impl WidthSweep {
     /// each measure `{ mean, min, max, count }` over the seeds (mean: geometric) or null.
     pub fn summary(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.summary())
+    }
+}
+
+fn ensemble_object(p: &lazy::EnsemblePicture) -> Result<JsValue, JsValue> {
+    let obj = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
+    set("step", &JsValue::from(p.step as f64))?;
+    set("live", &JsValue::from(p.live as f64))?;
+    for (key, values) in [
+        ("members", &p.members),
+        ("mean", &p.mean),
+        ("sd", &p.sd),
+        ("bandMean", &p.band_mean),
+        ("bandSd", &p.band_sd),
+    ] {
+        set(key, &js_sys::Float32Array::from(values.as_slice()))?;
+    }
+    set("distance", &to_js(&p.distance)?)?;
+    set("diverged", &JsValue::from(p.diverged as f64))?;
+    set(
+        "firstDiverged",
+        &p.first_diverged
+            .map_or(JsValue::NULL, |s| JsValue::from(s as f64)),
+    )?;
+    Ok(obj.into())
+}
+
+/// The distance between an ensemble and the infinite-width band across widths (see
+/// `scenes::lazy::EnsembleSweep`): one width after another, a few steps per `next(budget)`.
+#[wasm_bindgen]
+pub struct EnsembleSweep {
+    inner: lazy::EnsembleSweep,
+}
+
+#[wasm_bindgen]
+impl EnsembleSweep {
+    /// `config` as for `LazyRich` (its data and architecture; its width is replaced by each of
+    /// `widths`); `networks` per width; `steps` per ensemble. Throws a readable `Error`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config: JsValue,
+        networks: u32,
+        widths: Vec<u32>,
+        steps: u32,
+    ) -> Result<EnsembleSweep, JsValue> {
+        let config = config_from(config, lazy::LazyConfig::default())?;
+        let widths = widths.into_iter().map(|w| w as usize).collect();
+        Ok(EnsembleSweep {
+            inner: lazy::EnsembleSweep::for_scene(
+                config.run,
+                networks as usize,
+                widths,
+                steps as u64,
+            )
+            .map_err(js_err)?,
+        })
+    }
+
+    /// Up to `budget` more steps of the width in training: `{ width, index, total, stepsDone,
+    /// steps, point, done }`, `point` `{ width, distance, diverged }` when a width finished.
+    pub fn next(&mut self, budget: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.next(budget as u64).map_err(js_err)?)
+    }
+
+    /// Every finished width: `[{ width, distance, diverged }]`.
+    pub fn points(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.points())
     }
 }

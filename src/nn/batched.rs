@@ -672,6 +672,34 @@ impl<B: Backend> BatchedTrainer<B> {
             .backward_step(&mut self.backend, &self.x, &mut self.ws);
     }
 
+    /// A new step size η (a slider value, as [`NetConfig::lr`]) for every network that has not
+    /// diverged, from the next step on: its update coefficients are those [`BatchedTrainer::new`]
+    /// computes for η, so the steps after the change equal those of a batch built with η.
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!("the step size must be a finite number > 0, got {lr}"),
+            ));
+        }
+        let coef = -(effective_lr(&self.spec, lr) as f32);
+        let inv_n = 1.0 / self.n_train as f32;
+        let last = self.nets.layers.len() - 1;
+        for (net, cfg) in self.configs.iter_mut().enumerate() {
+            cfg.lr = lr;
+            if self.diverged[net].is_some() {
+                continue;
+            }
+            for (l, shape) in self.nets.layers.iter().enumerate() {
+                let scale = if l == last { inv_n } else { 1.0 };
+                self.host_w_coef[l][net] = coef * shape.w_mult * scale;
+                self.host_b_coef[l][net] = coef * shape.b_mult * scale;
+            }
+        }
+        self.freeze_diverged();
+        Ok(())
+    }
+
     /// Zeroes the update coefficients of every diverged network, so that later steps leave
     /// its parameters as they are.
     fn freeze_diverged(&mut self) {
@@ -833,7 +861,7 @@ impl<B: Backend> BatchedTrainer<B> {
 
 /// The step size of the update for a slider value `lr`: [`Mlp::effective_lr`](super::Mlp::effective_lr)
 /// (mean-field multiplies by n_L) for the architecture `spec`.
-fn effective_lr(spec: &MlpSpec, lr: f64) -> f64 {
+pub(crate) fn effective_lr(spec: &MlpSpec, lr: f64) -> f64 {
     match spec.parametrization {
         Parametrization::MeanField => lr * *spec.hidden.last().unwrap_or(&1) as f64,
         _ => lr,

@@ -11,8 +11,13 @@
 //! infinite-width predictor is the same recursion with the analytic NTK, started from the
 //! mean initial function 0.
 
+mod ensemble;
 mod sweep;
 
+pub use ensemble::{
+    Band, Distance, Ensemble, EnsemblePicture, EnsembleSweep, MAX_NETWORKS, MIN_NETWORKS,
+    SweepPoint as EnsembleSweepPoint, SweepProgress as EnsembleSweepProgress, compare,
+};
 pub use sweep::{
     ExpectedSlopes, MAX_SWEEP_SEEDS, SLOPE_MIN_WIDTH, Slopes, Spread, SweepPoint, SweepRun,
     WidthSummary, WidthSweep, expected_slopes, log_log_slope, sweep_run,
@@ -32,7 +37,7 @@ use crate::session::net::{
     DataSettings, InitSettings, NetSettings, many_class_rows, ridge_setting,
 };
 use crate::session::run::{N_TEST, Report, RunConfig, loss_setting};
-use crate::session::settings::SceneSpec;
+use crate::session::settings::{SceneSpec, Setting};
 use crate::session::weights::Weights;
 
 /// The scene's id in weights files and links.
@@ -90,6 +95,8 @@ pub struct LazyConfig {
     #[serde(flatten)]
     pub run: RunConfig,
     pub ridge: f64,
+    /// Networks of the ensemble mode (see [`Ensemble`]): 0 turns it off.
+    pub ensemble: usize,
 }
 
 impl Default for LazyConfig {
@@ -97,6 +104,7 @@ impl Default for LazyConfig {
         LazyConfig {
             run: scene_defaults(),
             ridge: DEFAULT_RIDGE,
+            ensemble: 0,
         }
     }
 }
@@ -115,6 +123,11 @@ pub fn settings() -> SceneSpec {
     rows.push(ridge_setting().doc(
         "Ridge of the kernel regression k(x, X)(K + λI)⁻¹y; 0 interpolates. Only the grey line moves.",
     ));
+    rows.push(
+        Setting::int("ensemble", "Ensemble", [0.0, MAX_NETWORKS as f64]).doc(
+            "Finite networks from seeds s, s + 1, … trained beside the infinite-width band μ ± 2σ (not centred, α = 1, 1-D data); 0 turns it off.",
+        ),
+    );
     SceneSpec::new("lazy", rows, &LazyConfig::default())
         .with("nTrain", |s| s.range([4.0, MAX_TRAIN as f64]))
         .with("lr", |s| {
@@ -249,6 +262,8 @@ pub struct LazyRich {
     /// The latest finite Θ_t on the Gram points and spectrum of Θ_t/n (descending), shown
     /// again once Θ_t stops being finite (a diverged run); Θ₀'s until the first [`LazyRich::gram`].
     last_gram: (DMatrix<f64>, Vec<f64>),
+    /// The ensemble mode's networks and band, trained step for step with the network.
+    ensemble: Option<Ensemble>,
 }
 
 fn to_f64(v: &[f32]) -> Vec<f64> {
@@ -303,6 +318,12 @@ impl LazyRich {
     /// Builds the network (as the Playground does), its empirical NTK at θ₀ and the analytic
     /// NTK on the training, test and grid points, and decomposes both on the training points.
     pub fn new(config: RunConfig, ridge: f64) -> Result<Self> {
+        Self::with_ensemble(config, ridge, 0)
+    }
+
+    /// As [`LazyRich::new`], with an [`Ensemble`] of `networks` networks (0: none) trained
+    /// step for step with the network.
+    pub fn with_ensemble(config: RunConfig, ridge: f64, networks: usize) -> Result<Self> {
         if config.data.n_train > MAX_TRAIN {
             return Err(Error::config(
                 "nTrain",
@@ -314,7 +335,11 @@ impl LazyRich {
         settings().validate(&LazyConfig {
             run: config.clone(),
             ridge,
+            ensemble: networks,
         })?;
+        if networks > 0 {
+            ensemble::check(&config, networks)?;
+        }
         if config.loss != Loss::Squared {
             return Err(Error::config(
                 "loss",
@@ -329,6 +354,18 @@ impl LazyRich {
         }
         check_setup_cost(&config)?;
         let mut pg = GridRun::new(config)?;
+        let ensemble = if networks > 0 {
+            let x_grid = pg.grid_points().to_vec();
+            Some(Ensemble::new(
+                &pg.config,
+                networks,
+                &pg.data.x_train,
+                &pg.data.y_train,
+                &x_grid,
+            )?)
+        } else {
+            None
+        };
         let d = pg.data.dim;
         let alpha = pg.config.alpha;
         let x_train = pg.data.x_train.clone();
@@ -419,6 +456,7 @@ impl LazyRich {
             weight_change: 0.0,
             kernel_distance: 0.0,
             last_gram,
+            ensemble,
         };
         lazy.krr = lazy.krr_fit()?;
         Ok(lazy)
@@ -431,8 +469,12 @@ impl LazyRich {
     pub fn import(text: &str) -> Result<(LazyConfig, Self)> {
         let weights = Weights::parse(text)?;
         let config = weights.config(&settings(), &LazyConfig::default(), |c| c.run.clone())?;
-        let mut lazy = LazyRich::new(config.run.clone(), config.ridge)?;
+        let mut lazy = LazyRich::with_ensemble(config.run.clone(), config.ridge, config.ensemble)?;
         crate::exec::block_on(lazy.pg.restore_weights_async(&weights))?;
+        let step = lazy.step();
+        if let Some(e) = lazy.ensemble.as_mut() {
+            e.advance_to(step)?;
+        }
         Ok((config, lazy))
     }
 
@@ -441,6 +483,7 @@ impl LazyRich {
         LazyConfig {
             run: self.pg.config.clone(),
             ridge: self.ridge,
+            ensemble: self.ensemble.as_ref().map_or(0, Ensemble::networks),
         }
     }
 
@@ -454,6 +497,9 @@ impl LazyRich {
     /// report there.
     pub fn rewind(&mut self) -> Result<LazyReport> {
         let r = self.pg.rewind();
+        if let Some(e) = self.ensemble.as_mut() {
+            e.rewind()?;
+        }
         self.report_from(r)
     }
 
@@ -474,7 +520,17 @@ impl LazyRich {
     }
 
     pub fn set_lr(&mut self, lr: f64) -> Result<()> {
-        self.pg.set_lr(lr)
+        self.pg.set_lr(lr)?;
+        match self.ensemble.as_mut() {
+            Some(e) => e.set_lr(lr),
+            None => Ok(()),
+        }
+    }
+
+    /// The ensemble mode's networks, band and distance on the grid at the step reached; `None`
+    /// with the ensemble off.
+    pub fn ensemble_picture(&mut self) -> Result<Option<EnsemblePicture>> {
+        self.ensemble.as_mut().map(Ensemble::picture).transpose()
     }
 
     /// A new ridge for kernel regression; nothing else changes.
@@ -551,6 +607,9 @@ impl LazyRich {
     /// Runs up to `steps` steps of the network and reports all four models at the step reached.
     pub fn advance(&mut self, steps: u64) -> Result<LazyReport> {
         let report = self.pg.advance(steps);
+        if let Some(e) = self.ensemble.as_mut() {
+            e.advance_to(report.step)?;
+        }
         self.report_from(report)
     }
 
