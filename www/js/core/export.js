@@ -160,6 +160,31 @@ function layerSvg(layer, sx, sy) {
       }
       return d ? `<path d="${d}" ${attrs(layer.stroke, layer.width, layer.dash)} stroke-linejoin="round"/>` : '';
     }
+    case 'area': {
+      // The region between two curves over the same xs (a band): along the upper, back along the
+      // lower; a point that cannot be drawn ends the region and starts another.
+      const parts = [];
+      let upper = [];
+      let lower = [];
+      const close = () => {
+        if (upper.length > 1) parts.push(`M${upper.join('L')}L${lower.reverse().join('L')}Z`);
+        upper = [];
+        lower = [];
+      };
+      for (let i = 0; i < layer.xs.length; i++) {
+        const x = sx(layer.xs[i]);
+        const a = sy(layer.hi[i]);
+        const b = sy(layer.lo[i]);
+        if (![x, a, b].every(Number.isFinite)) {
+          close();
+          continue;
+        }
+        upper.push(`${r2(x)} ${r2(a)}`);
+        lower.push(`${r2(x)} ${r2(b)}`);
+      }
+      close();
+      return parts.length ? `<path d="${parts.join('')}" fill="${xmlEscape(layer.fill)}" stroke="none"/>` : '';
+    }
     case 'points': {
       let d = '';
       for (let i = 0; i < layer.xs.length; i++) {

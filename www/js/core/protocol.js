@@ -193,6 +193,7 @@ export const ERROR_DURING = Object.freeze({
   SET_RIDGE: 'setRidge', // the kernel regression keeps its previous ridge
   SET: 'set', // a live setting of the double-descent sweep: the curves keep their previous fit
   SWEEP: 'sweep', // the sweep stopped
+  ENSEMBLE_SWEEP: 'ensembleSweep', // the ensemble's width sweep stopped
   ISOTROPIC: 'isotropic', // the isotropic-model panel stopped
   TRAIN: 'train', // the trained-network sweep stopped
   PHASE: 'phase', // the phase diagram stopped
@@ -205,6 +206,7 @@ export const ERROR_DURING = Object.freeze({
 /** The background tasks (TASK's kind; task-host.js). */
 export const TASK = Object.freeze({
   SWEEP: 'sweep', // lazy-worker.js: the width sweep
+  ENSEMBLE_SWEEP: 'ensembleSweep', // lazy-worker.js: the ensemble's distance from the band across widths
   PHASE: 'phase', // step-worker.js: a phase diagram
   TRAIN: 'train', // dd-worker.js: the trained-network sweep
   ISOTROPIC: 'isotropic', // dd-worker.js: the isotropic model's curves and Monte-Carlo points

@@ -175,6 +175,7 @@ export function finiteOrNull(v) {
 //    x, y: {label, min, max, log, dir (−1: reversed), ticks: [{v, label}]},
 //    layers: [{type: 'line', xs, ys, stroke, width, dash}
 //             | {type: 'points', xs, ys, size, fill, stroke, shape: 'circle' | 'diamond'}
+//             | {type: 'area', xs, lo, hi, fill} (the region between two curves: a band)
 //             | {type: 'rects', cells: [[x0, y0, x1, y1, fill]]}
 //             | {type: 'segments', segs: [x0, y0, x1, y1, …], stroke, width, dash}],
 //    markers: [{x} | {y}, label, color, dash],

@@ -2,6 +2,8 @@
 //   series.js    SeriesPlot (curves over a shared x axis, linear or log; log or linear y) and
 //                LossPlot (train and test loss against step, the Playground's loss panel)
 //   fit.js       FitPlot (1-D regression: predictions and the target on the grid, the data)
+//   ensemble.js  EnsemblePlot (many finite networks over a 1-D input against the infinite-width
+//                band μ ± 2σ)
 //   boundary.js  BoundaryPlot (2-D classification: the prediction on a G×G grid as a diverging
 //                heatmap under the data, with the decision boundary f = 0)
 //                or, with K outputs, the decision regions coloured by class (classes.js)
@@ -20,6 +22,7 @@ export {
 } from './common.js';
 export { SeriesPlot, LossPlot } from './series.js';
 export { FitPlot } from './fit.js';
+export { EnsemblePlot, ENSEMBLE_STYLES } from './ensemble.js';
 export { BoundaryPlot } from './boundary.js';
 export { ConfusionPlot } from './confusion.js';
 export { DigitStrip } from './digits.js';

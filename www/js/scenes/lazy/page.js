@@ -9,7 +9,7 @@ import { createScene } from '../../core/shell.js';
 import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
 import { createTask } from '../../core/task-client.js';
 import {
-  SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
+  SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, EnsemblePlot, ENSEMBLE_STYLES, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
 } from '../../plots/index.js';
 
 const HISTORY_CAP = 20000; // points kept per curve; beyond it the older half is thinned by 2
@@ -35,6 +35,10 @@ const CONTROLS = controlsFrom('lazy', [
   { name: 'alpha', group: 'knobs', positions: 80 },
   derive('lr'),
   derive('initScale'),
+  {
+    name: 'ensemble', group: 'knobs', kind: 'select', numeric: true,
+    options: [['0', 'off'], ['8', '8 networks'], ['16', '16 networks'], ['32', '32 networks']],
+  },
   derive('depth'),
   derive('parametrization'),
   derive('activation'),
@@ -70,7 +74,10 @@ const PRESETS = [
   { id: 'wide', label: 'Wide: width 4096', values: { width: 4096 } },
   { id: 'boundary', label: 'Four decision boundaries', values: { dataset: 'circles', width: 64 } },
   { id: 'mean-field', label: 'Mean-field, width 512', values: { parametrization: 'meanField', width: 512, lr: 0.02 } },
+  { id: 'ensemble-narrow', label: 'Ensemble: 16 seeds at width 64', values: { ensemble: 16, width: 64 } },
+  { id: 'ensemble-wide', label: 'Ensemble: 16 seeds at width 4096', values: { ensemble: 16, width: 4096 } },
 ];
+const ENSEMBLE_ON = 16; // networks the card's button asks for
 
 const $ = (id) => document.getElementById(id);
 
@@ -98,6 +105,19 @@ const state = {
     end: null, // a SWEEP_END once over
     settings: '',
   },
+  ensemble: null, // the latest ensemble picture (networks, band, distance), or null with it off
+  ensSweep: {
+    id: 0,
+    running: false,
+    widths: [],
+    networks: 0,
+    steps: 0,
+    points: [], // {width, distance: {spread, mean, spreadFloor, meanFloor, networks}, diverged}
+    now: null, // {width, index, total, stepsDone, steps}: the width in training
+    end: null,
+    error: null,
+    settings: '',
+  },
 };
 
 let client = null;
@@ -109,6 +129,15 @@ const sweepTask = createTask({
   onProgress: onSweepProgress,
   onDone: onSweepProgress,
   onFail: sweepFailed,
+});
+// The ensemble's width sweep: another background task in that second worker.
+const ensSweepTask = createTask({
+  workerUrl: new URL('./worker.js', import.meta.url),
+  kind: TASK.ENSEMBLE_SWEEP,
+  name: 'ensemble sweep',
+  onProgress: onEnsSweepProgress,
+  onDone: onEnsSweepProgress,
+  onFail: ensSweepFailed,
 });
 let controls = null;
 let shell = null;
@@ -143,6 +172,7 @@ function onReady(info) {
   const b = info.build ?? {};
   $('stat-backend').textContent = `${b.backend === 'gpu' ? 'GPU · WebGPU' : 'CPU'} · wasm${b.simd ? ' SIMD' : ''}`;
   renderSweep();
+  renderEnsemble();
 }
 
 function onConfigured(msg) {
@@ -157,6 +187,10 @@ function onConfigured(msg) {
   else plots.fit.setSetup(s);
   $('stat-params').textContent = formatInt(s.paramCount);
   if (!state.sweep.id) renderSweep(); // the expectation of the current settings
+  state.ensemble = null;
+  pendingEnsemble = null;
+  if (!twoD) plots.ensemble.setSetup(s);
+  renderEnsemble();
 }
 
 function showFitsFor(twoD) {
@@ -176,6 +210,7 @@ function showFitsFor(twoD) {
 // Reports and history.
 
 let pendingGrid = null;
+let pendingEnsemble = null;
 let pendingGram = null;
 let curvesDirty = false;
 
@@ -199,6 +234,7 @@ function onReport(msg) {
   curvesDirty = true;
   if (msg.grid) pendingGrid = msg.grid;
   if (msg.gram) pendingGram = msg.gram;
+  if (msg.ensemble) pendingEnsemble = msg.ensemble;
   client.queueFrame();
 }
 
@@ -225,6 +261,12 @@ function render() {
     state.gram = pendingGram;
     pendingGram = null;
     renderGram();
+  }
+  if (pendingEnsemble) {
+    state.ensemble = pendingEnsemble;
+    pendingEnsemble = null;
+    plots.ensemble.setPicture(state.ensemble);
+    renderEnsemble();
   }
   if (curvesDirty) {
     renderCurves();
@@ -326,6 +368,194 @@ function renderNumbers() {
   body.trainLoss = Number.isFinite(r.network?.trainLoss) ? String(r.network.trainLoss) : '';
   body.testLoss = Number.isFinite(r.network?.testLoss) ? String(r.network.testLoss) : '';
   body.diverged = r.diverged == null ? '' : String(r.diverged);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ensemble mode: finite networks over seeds against the infinite-width band.
+
+/** Why the ensemble cannot run with settings `v`, or null. */
+function ensembleBlocked(v) {
+  if (!v) return null;
+  if (v.dataset !== 'sine') return 'The ensemble draws functions of one input: choose the 1-D dataset.';
+  if (v.alpha !== 1) return 'The ensemble trains the plain network that the band describes: set α to 1.';
+  return null;
+}
+
+function legendSwatch(st, kind) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', '24');
+  svg.setAttribute('height', '12');
+  svg.setAttribute('aria-hidden', 'true');
+  let el;
+  if (kind === 'area') {
+    el = document.createElementNS(ns, 'rect');
+    for (const [k, v] of [['x', 1], ['y', 1], ['width', 22], ['height', 10], ['fill', st.fill], ['stroke', st.stroke]]) el.setAttribute(k, String(v));
+  } else if (kind === 'point') {
+    el = document.createElementNS(ns, 'circle');
+    for (const [k, v] of [['cx', 12], ['cy', 6], ['r', 4], ['fill', st.fill], ['stroke', st.stroke]]) el.setAttribute(k, String(v));
+  } else {
+    el = document.createElementNS(ns, 'line');
+    for (const [k, v] of [['x1', 0], ['y1', 6], ['x2', 24], ['y2', 6], ['stroke', st.stroke], ['stroke-width', Math.max(1.5, st.width ?? 1.5)]]) el.setAttribute(k, String(v));
+    if (st.dash) el.setAttribute('stroke-dasharray', st.dash.join(' '));
+  }
+  svg.append(el);
+  return svg;
+}
+
+function buildEnsembleLegend() {
+  const S = ENSEMBLE_STYLES;
+  const items = [
+    [S.band, 'area', S.band.label], [S.bandMean, 'line', S.bandMean.label],
+    [{ ...S.member, stroke: 'rgba(0,114,178,0.7)' }, 'line', 'a network (one seed)'],
+    [S.mean, 'line', S.mean.label], [S.spread, 'line', S.spread.label], [S.points, 'point', S.points.label],
+  ];
+  $('ensemble-legend').replaceChildren(...items.map(([st, kind, label]) => {
+    const li = document.createElement('li');
+    li.append(legendSwatch(st, kind), label);
+    return li;
+  }));
+}
+
+/** The distance readout: how far the ensemble's spread and mean are from the band's. */
+function distanceText(d, step) {
+  if (!d) return '';
+  const n = d.networks;
+  if (!(n > 1)) return 'Fewer than two networks are left: no spread to compare.';
+  if (!Number.isFinite(d.spread)) return 'The band has no spread here to compare with.';
+  return `Step ${formatInt(step)}, ${n} networks: spread distance ${formatMeasure(d.spread, 2)} ` +
+    `(sampling noise alone ≈ ${formatMeasure(d.spreadFloor, 2)}), mean distance ${formatMeasure(d.mean, 2)} ` +
+    `(≈ ${formatMeasure(d.meanFloor, 2)}). Distances near those levels mean the ensemble is one draw of the infinite-width process.`;
+}
+
+function renderEnsemble() {
+  const v = state.values;
+  const on = (state.setup?.ensemble ?? 0) > 0 && state.setup?.inputDim === 1;
+  const blocked = ensembleBlocked(v);
+  $('ensemble-off').hidden = on;
+  $('btn-ensemble-on').disabled = !!blocked || state.status === 'loading';
+  $('btn-ensemble-on').title = blocked ?? '';
+  $('plot-ensemble').hidden = !on;
+  $('ensemble-legend').hidden = !on;
+  const e = state.ensemble;
+  let text = '';
+  if (!on) text = blocked ?? '';
+  else if (e) {
+    text = distanceText(e.distance, e.step);
+    if (e.diverged > 0) {
+      text += ` ${e.diverged} network${e.diverged === 1 ? '' : 's'} diverged` +
+        `${Number.isFinite(e.firstDiverged) ? ` (the first at step ${formatInt(e.firstDiverged)})` : ''} and ${e.diverged === 1 ? 'is' : 'are'} not drawn.`;
+    }
+  }
+  $('ensemble-readout').textContent = text;
+  renderEnsSweep();
+}
+
+function turnEnsembleOn() {
+  if (ensembleBlocked(state.values)) return;
+  controls.set('ensemble', ENSEMBLE_ON);
+  state.values = { ...state.values, ensemble: ENSEMBLE_ON };
+  client.apply();
+  shell.writeUrl();
+}
+
+function ensSweepSettings(v, networks) {
+  return `Settings of this sweep: ${networks} networks per width (seeds ${v.seed}–${v.seed + networks - 1}), η = ${formatNumber(v.lr)}, ` +
+    `s = ${formatNumber(v.initScale)}, ${v.depth} hidden layer${v.depth === 1 ? '' : 's'}, n = ${v.nTrain}.`;
+}
+
+function startEnsSweep() {
+  const es = state.ensSweep;
+  if (es.running || ensembleBlocked(state.values)) return;
+  const networks = state.values.ensemble > 1 ? state.values.ensemble : ENSEMBLE_ON;
+  const widths = sweepWidths(Number($('ens-sweep-max').value));
+  const steps = Number($('ens-sweep-steps').value);
+  Object.assign(es, {
+    running: true, widths, networks, steps, points: [], now: null, end: null, error: null,
+    settings: ensSweepSettings(state.values, networks), id: ensSweepTask.id + 1,
+  });
+  ensSweepTask.start({ config: { ...state.values, ensemble: networks }, networks, widths, steps });
+  renderEnsSweep();
+}
+
+function cancelEnsSweep() {
+  const es = state.ensSweep;
+  if (!ensSweepTask.cancel()) return;
+  es.running = false;
+  es.end = SWEEP_END.CANCELLED;
+  renderEnsSweep();
+}
+
+function ensSweepFailed(text) {
+  const es = state.ensSweep;
+  es.running = false;
+  es.end = SWEEP_END.FAILED;
+  es.error = plainMessage(text);
+  renderEnsSweep();
+}
+
+function onEnsSweepProgress(msg) {
+  const es = state.ensSweep;
+  if (Number.isFinite(msg.width)) es.now = { width: msg.width, index: msg.index, total: msg.total, stepsDone: msg.stepsDone, steps: msg.steps };
+  if (msg.point) es.points.push(msg.point);
+  if (msg.type === MSG.TASK_DONE) {
+    es.running = false;
+    es.end = SWEEP_END.FINISHED;
+  }
+  renderEnsSweep();
+}
+
+function renderEnsSweep() {
+  const es = state.ensSweep;
+  const ok = state.status !== 'loading' && state.status !== 'failed';
+  const blocked = ensembleBlocked(state.values);
+  $('btn-ens-sweep').disabled = !ok || es.running || !!blocked;
+  $('btn-ens-sweep').title = blocked ?? '';
+  $('btn-ens-sweep-cancel').hidden = !es.running;
+  $('ens-sweep-max').disabled = es.running;
+  $('ens-sweep-steps').disabled = es.running;
+  $('ens-sweep-progress').hidden = !es.id;
+  const n = Math.max(1, es.widths.length);
+  const now = es.now;
+  const frac = now && now.steps > 0 ? Math.min(1, now.stepsDone / now.steps) : 0;
+  $('ens-sweep-bar').max = n;
+  $('ens-sweep-bar').value = es.running && now ? Math.min(n, es.points.length + (now.index === es.points.length ? frac : 0)) : es.points.length;
+  let status = '';
+  if (es.running) {
+    const w = es.widths[es.points.length];
+    status = w
+      ? `Training ${es.networks} networks of width ${formatInt(w)} (${es.points.length + 1} of ${es.widths.length}): ` +
+        `step ${formatInt(now?.width === w ? now.stepsDone : 0)} of ${formatInt(es.steps)}…`
+      : 'Finishing…';
+  } else if (es.end === SWEEP_END.FINISHED) {
+    status = `Done: ${es.widths.length} widths × ${es.networks} networks, ${formatInt(es.steps)} steps each. ${es.settings}`;
+  } else if (es.end === SWEEP_END.CANCELLED) {
+    status = `Cancelled after ${es.points.length} of ${es.widths.length} widths.`;
+  } else if (es.end === SWEEP_END.FAILED) {
+    status = es.error ?? 'The sweep stopped.';
+  }
+  $('ens-sweep-status').textContent = status;
+  document.body.dataset.ensembleSweep = es.running ? 'running' : (es.end ?? '');
+
+  const widths = es.widths.length ? es.widths : sweepWidths(Number($('ens-sweep-max').value));
+  const byWidth = new Map(es.points.map((p) => [p.width, p]));
+  const col = (f) => widths.map((w) => {
+    const p = byWidth.get(w);
+    const v = p ? f(p.distance) : null;
+    return Number.isFinite(v) && v > 0 ? v : null;
+  });
+  const spread = col((d) => d.spread);
+  const mean = col((d) => d.mean);
+  const floorOf = (key) => {
+    const p = es.points.find((q) => Number.isFinite(q.distance?.[key]));
+    return p ? p.distance[key] : null;
+  };
+  const sf = floorOf('spreadFloor');
+  const mf = floorOf('meanFloor');
+  // A line of slope −½ through the first point measured: what finite-width corrections follow.
+  const first = widths.findIndex((_, i) => spread[i] != null);
+  const guide = widths.map((w) => (first >= 0 ? spread[first] * Math.sqrt(widths[first] / w) : null));
+  plots.ensSweep.setData(widths, spread, mean, widths.map(() => sf), widths.map(() => mf), guide);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,6 +809,19 @@ function buildPlots() {
       { label: 'analytic (∞ width)', stroke: MODEL_STYLES.ntk.stroke, width: 2, dash: [2, 3] },
     ],
   });
+  plots.ensemble = new EnsemblePlot($('plot-ensemble'));
+  plots.ensSweep = new SeriesPlot($('plot-ens-sweep'), {
+    height: (w) => Math.min(360, Math.max(220, w * 0.7)),
+    x: { label: 'width (log scale)', name: 'width', log: true, logBase: 2, format: (v) => (Number.isFinite(v) ? formatInt(v) : '') },
+    y: { label: 'distance from the band', log: true },
+    series: [
+      { label: 'spread distance', stroke: '#0b3d66', width: 1.5, points: true, pointSize: 9 },
+      { label: 'mean distance', stroke: '#009E73', width: 1.5, dash: [6, 4], points: true, pointSize: 8 },
+      { label: 'spread: sampling noise', stroke: '#0b3d66', width: 1, dash: [2, 3] },
+      { label: 'mean: sampling noise', stroke: '#009E73', width: 1, dash: [2, 3] },
+      { label: 'slope −½: ∝ 1/√width', stroke: '#777777', width: 1.25, dash: [8, 5] },
+    ],
+  });
   plots.gramInit = new MatrixPlot($('plot-gram-init'), { label: 'training point (sorted)', maxWidth: 420 });
   plots.gramNow = new MatrixPlot($('plot-gram-now'), { label: 'training point (sorted)', maxWidth: 420 });
 }
@@ -595,7 +838,10 @@ function start() {
     onConfigured,
     onReport,
     render,
-    onFail: renderSweep,
+    onFail: () => {
+      renderSweep();
+      renderEnsemble();
+    },
   });
   controls = buildControls($('controls'), values, client.onControlChange, { controls: CONTROLS, groups: GROUPS });
   client.bind({ controls, shell });
@@ -614,6 +860,11 @@ function start() {
     });
   }
   $('gram-diff').addEventListener('change', renderGram);
+  buildEnsembleLegend();
+  $('btn-ensemble-on').addEventListener('click', turnEnsembleOn);
+  $('btn-ens-sweep').addEventListener('click', startEnsSweep);
+  $('btn-ens-sweep-cancel').addEventListener('click', cancelEnsSweep);
+  $('ens-sweep-max').addEventListener('change', () => { if (!state.ensSweep.running && !state.ensSweep.id) renderEnsSweep(); });
   $('btn-sweep').addEventListener('click', startSweep);
   $('btn-sweep-cancel').addEventListener('click', cancelSweep);
   $('sweep-max').addEventListener('change', () => { if (!state.sweep.running && !state.sweep.id) renderSweep(); });
@@ -627,6 +878,8 @@ function start() {
       ...MODELS.map((m) => ({ id: `boundary-${m}`, title: `Decision boundary: ${MODEL_STYLES[m].label}`, plot: plots.boundary[m] })),
       { id: 'loss', title: state.lossSet === 'train' ? 'Train loss' : 'Test loss', plot: plots.loss },
       { id: 'lazy', title: 'How far training moves the network', plot: plots.lazy },
+      { id: 'ensemble', title: 'Many seeds against infinite width', plot: plots.ensemble },
+      { id: 'ensemble-sweep', title: 'Ensemble distance from the band across widths', plot: plots.ensSweep },
       { id: 'sweep', title: 'Across widths', plot: plots.sweep },
       { id: 'spectrum', title: 'NTK spectrum', plot: plots.spectrum },
       { id: 'gram-init', title: 'NTK Gram matrix at initialisation K₀', plot: plots.gramInit },
@@ -645,6 +898,15 @@ function start() {
         expectedSlopes: state.sweep.expected,
         steps: state.sweep.steps,
       },
+      ensemble: state.ensemble && {
+        step: state.ensemble.step,
+        networks: state.ensemble.live,
+        distance: state.ensemble.distance,
+        diverged: state.ensemble.diverged,
+      },
+      ensembleSweep: state.ensSweep.id ? {
+        widths: state.ensSweep.widths, networks: state.ensSweep.networks, steps: state.ensSweep.steps, points: state.ensSweep.points,
+      } : null,
       spectra: state.gram && { eigInit: state.gram.eigInit, eigNow: state.gram.eigNow, eigAnalytic: state.gram.eigAnalytic },
     }),
     weights: () => client.exportWeights(),
@@ -658,6 +920,12 @@ function start() {
     controls: CONTROLS,
     get sweep() {
       return state.sweep;
+    },
+    get ensemble() {
+      return state.ensemble;
+    },
+    get ensembleSweep() {
+      return state.ensSweep;
     },
     /** The page's plots (read-only use: what each one draws). */
     get plots() {

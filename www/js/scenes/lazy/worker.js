@@ -7,7 +7,7 @@
 // (lazy/pool-worker.js, task-fanout.js), or, with `workers: 1` or where a worker cannot start
 // workers, one run per slice here (`sweep.next()`).
 
-import { LazyRich, lazyDefaults, readLazyWeights, WidthSweep } from '../../../pkg/descent.js';
+import { LazyRich, lazyDefaults, readLazyWeights, WidthSweep, EnsembleSweep } from '../../../pkg/descent.js';
 import { TASK, ERROR_DURING, finite, allFinite, floats64, runFields } from '../../core/protocol.js';
 import { hostRun, Picture, weightsMessage } from '../../core/worker-host.js';
 import { hostTasks } from '../../core/task-host.js';
@@ -75,6 +75,33 @@ function cleanGram(g) {
   };
 }
 
+function cleanDistance(d) {
+  return {
+    spread: finite(d?.spread),
+    mean: finite(d?.mean),
+    spreadFloor: finite(d?.spreadFloor),
+    meanFloor: finite(d?.meanFloor),
+    networks: finite(d?.networks) ?? 0,
+  };
+}
+
+/** The ensemble mode's picture (scenes::lazy::ensemble), or null with the ensemble off. */
+function cleanEnsemble(e) {
+  if (!e) return null;
+  return {
+    step: finite(e.step),
+    live: finite(e.live) ?? 0,
+    members: owned32(e.members) ?? new Float32Array(0),
+    mean: owned32(e.mean),
+    sd: owned32(e.sd),
+    bandMean: owned32(e.bandMean),
+    bandSd: owned32(e.bandSd),
+    distance: cleanDistance(e.distance),
+    diverged: finite(e.diverged) ?? 0,
+    firstDiverged: finite(e.firstDiverged),
+  };
+}
+
 /** The page's settings over the engine's defaults for this scene (fields the page has no control for). */
 function withDefaults(config) {
   return { ...lazyDefaults(), ...config };
@@ -90,6 +117,10 @@ let overheadMs = 0;
 
 const grid = new Picture(() => cleanGrid(host.run.predictGrid()), { minIntervalMs: 100, maxShare: 0.2 });
 const gram = new Picture(() => cleanGram(host.run.ntkGram()), { minIntervalMs: 250, maxShare: 0.1 });
+// The ensemble's networks and band on the grid (one prediction of every network, one O(grid · n²)
+// variance), as often as the four predictions.
+const ensemble = new Picture(() => cleanEnsemble(host.run.ensembleGrid()), { minIntervalMs: 100, maxShare: 0.2 });
+let ensembleOn = false;
 
 /**
  * The next chunk's k, aimed at `target` ms: dt ≈ overhead + k · perStep. k changes by at most ×4
@@ -120,6 +151,8 @@ const host = hostRun({
     const nEval = Math.max(1, (trainY?.length ?? 0) + (testY?.length ?? 0));
     grid.reset((evalMs * Math.pow(spec.size, spec.dim)) / nEval);
     gram.reset(evalMs);
+    ensembleOn = (run.ensembleNetworks ?? 0) > 0;
+    ensemble.reset(evalMs);
     return {
       task: run.task,
       inputDim: run.inputDim,
@@ -131,6 +164,7 @@ const host = hostRun({
       testY,
       targetGrid: owned32(run.targetGrid()),
       expectedSlopes: cleanSlopes(run.expectedSlopes()),
+      ensemble: finite(run.ensembleNetworks) ?? 0,
     };
   },
   nextK,
@@ -138,10 +172,13 @@ const host = hostRun({
   async decorate(msg, forced) {
     if (grid.wanted(forced)) msg.grid = await grid.take();
     if (gram.wanted(forced)) msg.gram = await gram.take();
+    if (ensembleOn && ensemble.wanted(forced)) msg.ensemble = await ensemble.take();
     msg.gridCostMs = grid.costMs;
   },
   live: {
-    lr: { during: ERROR_DURING.SET_LR, apply: (run, lr) => run.setLr(lr) },
+    // A new step size moves the linearisation, the NTK predictor and the ensemble's band at the
+    // current step at once (each from its cached factorisation), also while paused.
+    lr: { during: ERROR_DURING.SET_LR, apply: (run, lr) => run.setLr(lr), refresh: true },
     // The kernel-regression line changes at once, also while paused.
     ridge: { during: ERROR_DURING.SET_RIDGE, apply: (run, ridge) => run.setRidge(ridge), refresh: true },
   },
@@ -198,8 +235,38 @@ function sweepFan(msg, total) {
   return { run: fanOut(sweepPool(), jobs), received: 0 };
 }
 
-// The width sweep, a background task (task-host.js).
+// The ensemble's width sweep: steps per next() call, aimed at SWEEP_SLICE_MS a call.
+const SWEEP_SLICE_MS = 60;
+
+function cleanSweepPoint(p) {
+  return p ? { width: finite(p.width), distance: cleanDistance(p.distance), diverged: finite(p.diverged) ?? 0 } : null;
+}
+
+// The width sweeps, background tasks (task-host.js).
 const tasks = hostTasks({
+  [TASK.ENSEMBLE_SWEEP]: {
+    during: ERROR_DURING.ENSEMBLE_SWEEP,
+    create(msg) {
+      const sweep = new EnsembleSweep(withDefaults(msg.config), msg.networks, msg.widths, msg.steps);
+      return { sweep, budget: 2 };
+    },
+    start: () => ({ point: null }),
+    advance(job) {
+      const t0 = performance.now();
+      const p = job.sweep.next(job.budget);
+      const dt = performance.now() - t0;
+      // A call that built a new width's ensemble costs more than its steps: adapt on the others.
+      if (!p.point && p.stepsDone > 0) {
+        job.budget = Math.max(1, Math.min(4 * job.budget, Math.round((job.budget * SWEEP_SLICE_MS) / Math.max(dt, 1))));
+      }
+      const data = {
+        width: finite(p.width), index: finite(p.index), total: finite(p.total),
+        stepsDone: finite(Number(p.stepsDone)), steps: finite(Number(p.steps)), point: cleanSweepPoint(p.point),
+      };
+      return { data, finished: !!p.done };
+    },
+    free: ({ sweep }) => sweep.free(),
+  },
   [TASK.SWEEP]: {
     during: ERROR_DURING.SWEEP,
     create(msg) {
