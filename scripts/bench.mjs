@@ -30,7 +30,7 @@
 // writes target/bench/bench.json (everything) and target/bench/train.json (the MLP rows).
 // Build the site first (scripts/build.sh); scripts/bench.sh does both.
 //
-//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,linalg,loss,digits,table,weak,pages] [--no-native] [--no-peers]
+//   node scripts/bench.mjs [--only mlp,gemm NN,peak,kernels,linalg,loss,digits,ensemble,table,weak,pages] [--no-native] [--no-peers]
 //                          [--no-load] [--loads 5]
 
 import { spawnSync } from 'node:child_process';
@@ -605,6 +605,14 @@ if (loss.length) {
 for (const t of tableRows) {
   console.log(`\ngenerated CSV, ${(t.bytes / 1e6).toFixed(1)} MB, ${t.rows} rows, through the release wasm (median of 5): ${t.ms.toFixed(1)} ms, ${t.mbPerSecond.toFixed(0)} MB/s (runs ${t.runs.map((x) => x.toFixed(1)).join(', ')} ms)` + (t.nativeMs != null ? `; native ${t.nativeMs.toFixed(1)} ms, wasm ÷ native ${rf(t.wasmOverNative)}` : ''));
 }
+const ensembleRows = browserResults.ensemble ?? [];
+if (ensembleRows.length) console.log("\nthe Lazy-or-rich ensemble (64 sine points, erf, one hidden layer, not centred) against the scene's single network, timed one/ensemble/ensemble/one");
+for (const e of ensembleRows) {
+  console.log(`  ${e.networks} networks × width ${e.width}: one network ${f(e.single)} steps/s (runs ${e.singleRuns.map((x) => f(x)).join(', ')}), ensemble ${f(e.ensemble)} steps/s (runs ${e.ensembleRuns.map((x) => f(x)).join(', ')}); ensemble ÷ one ${rf(e.ratio)} (${(e.ratio * e.networks).toFixed(1)} network-steps per single step)`);
+}
+for (const b of browserResults.ensembleBand ?? []) {
+  console.log(`  the band (μ_t, σ_t on the grid) for a new step size from the cached factorisation, n = ${b.nTrain}: ${b.ms.toFixed(2)} ms (median of 21; worst ${b.worstMs.toFixed(2)} ms)`);
+}
 const weak = browserResults.weak ?? {};
 if (weak.curve || weak.live || weakPageResults) console.log('\nweak labels, the scene\'s defaults on the digits (1,024 instances in bags, 3 seeds)');
 if (weak.curve) {
@@ -697,6 +705,12 @@ if (lossRandom.length) {
 for (const l of loss.filter((x) => x.data === 'digits')) {
   check(`digits, 1 × ${l.width}, full batch (n = ${l.nTrain}), cross-entropy ≥ 150 steps/s`, l.crossEntropy >= 150, `${f(l.crossEntropy)} steps/s (squared ${f(l.squared)}; squared ÷ CE ${rf(l.squaredOverCe)})`);
 }
+for (const e of ensembleRows.filter((x) => x.width === 512)) {
+  check(`the ensemble of ${e.networks} networks at width 512 ≥ 1/8 of one network's steps/s (CPU)`, e.ratio >= 0.125, `${rf(e.ratio)}: ${f(e.ensemble)} against ${f(e.single)} steps/s`);
+}
+for (const b of browserResults.ensembleBand ?? []) {
+  check(`the band redrawn within a frame for a new step size (n = ${b.nTrain})`, b.worstMs < 16, `median ${b.ms.toFixed(2)} ms, worst ${b.worstMs.toFixed(2)} ms`);
+}
 for (const t of tableRows) check(`a ${(t.bytes / 1e6).toFixed(0)} MB CSV parsed in under 1 s`, t.ms < 1000, `${t.ms.toFixed(1)} ms`);
 if (weak.curve) check(`weak labels: the mean map's curve over every bag size (${weak.curve.sizes.length} × ${weak.curve.seeds} seeds) in under 200 ms`, weak.curve.ms < 200, `${weak.curve.ms.toFixed(1)} ms (labels known ${weak.curve.nearestMeanMs.toFixed(1)} ms)`);
 if (weak.live) check(`weak labels: the live run at width ${weak.live.width} on the digits ≥ 150 steps/s`, weak.live.stepsPerSecond >= 150, `${f(weak.live.stepsPerSecond)} steps/s (cross-entropy ${f(weak.live.crossEntropy)}; live ÷ CE ${rf(r(weak.live.stepsPerSecond, weak.live.crossEntropy))})`);
@@ -727,7 +741,7 @@ mkdirSync('target/bench', { recursive: true });
 const date = new Date().toISOString();
 writeFileSync(
   'target/bench/bench.json',
-  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, linalg, loss, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, pages: scenePageResults, load, targets }, null, 2),
+  JSON.stringify({ date, seconds, chromium: chromiumVersion, userAgent: browserResults.userAgent, hardwareConcurrency: browserResults.hardwareConcurrency, loadavg: { start: loadStart, end: loadEnd }, info, peak: browserResults.peak, gemm, mlp, kernels: browserResults.kernels, linalg, loss, ensemble: ensembleRows, ensembleBand: browserResults.ensembleBand, table: tableRows, weak: { ...weak, page: weakPageResults, native: nativeWeak }, pages: scenePageResults, load, targets }, null, 2),
 );
 writeFileSync('target/bench/train.json', JSON.stringify({ date, userAgent: browserResults.userAgent, rows: mlp, kernels: browserResults.kernels }, null, 2));
 console.log('wrote target/bench/bench.json and target/bench/train.json');

@@ -372,3 +372,65 @@ pub fn bench_weak_nearest_mean_curve(config: JsValue) -> Result<f64, JsValue> {
     let accuracies = labelled_mean_curve(&config.with_source(&source), &source).map_err(js_err)?;
     Ok(accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64)
 }
+
+/// The Lazy-or-rich scene's ensemble at its defaults (sine points, erf, one hidden layer) with
+/// `networks` networks of width `width` on `n_train` points, for timing the batched trainer
+/// against one network: `steps(k)` trains every network k steps. With `networks` 0 it is the
+/// scene's single network instead (the Playground's trainer, the same settings), the peer of the
+/// ensemble. `band(lr, steps)` recomputes the infinite-width band from its cached factorisation,
+/// as a new step size does.
+#[wasm_bindgen]
+pub struct EnsembleBench {
+    ensemble: Option<crate::scenes::lazy::Ensemble>,
+    single: Option<crate::session::grid::GridRun>,
+}
+
+#[wasm_bindgen]
+impl EnsembleBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(networks: usize, width: usize, n_train: usize) -> Result<EnsembleBench, JsValue> {
+        use crate::scenes::lazy;
+        let mut config = lazy::scene_defaults();
+        config.net.width = width;
+        config.data.n_train = n_train;
+        config.net.init.center_output = false;
+        let pg = crate::session::grid::GridRun::new(config.clone()).map_err(js_err)?;
+        if networks == 0 {
+            return Ok(EnsembleBench {
+                ensemble: None,
+                single: Some(pg),
+            });
+        }
+        let grid = pg.grid_points().to_vec();
+        let e = lazy::Ensemble::new(&config, networks, &pg.data.x_train, &pg.data.y_train, &grid)
+            .map_err(js_err)?;
+        Ok(EnsembleBench {
+            ensemble: Some(e),
+            single: None,
+        })
+    }
+
+    /// μ_t and σ_t on the grid after `steps` steps of step size `lr` (the ensemble's band, from
+    /// its cached factorisation); returns Σσ so that the work is observable.
+    pub fn band(&mut self, lr: f64, steps: u32) -> Result<f64, JsValue> {
+        let e = self
+            .ensemble
+            .as_mut()
+            .ok_or_else(|| js_sys::Error::new("the single network has no band"))?;
+        e.set_lr(lr).map_err(js_err)?;
+        let (_, sd) = e.band_at(steps as u64).map_err(js_err)?;
+        Ok(sd.iter().sum())
+    }
+
+    /// Trains k more steps (every network); returns the step reached.
+    pub fn steps(&mut self, k: u32) -> Result<f64, JsValue> {
+        if let Some(e) = self.ensemble.as_mut() {
+            let to = e.step() + k as u64;
+            e.advance_to(to).map_err(js_err)?;
+            return Ok(e.step() as f64);
+        }
+        let pg = self.single.as_mut().expect("one of the two");
+        pg.train_only(k as u64);
+        Ok(pg.step() as f64)
+    }
+}

@@ -6,11 +6,11 @@
 //
 // Query: ?run starts at once; &only=a,b keeps the figures whose name contains a or b (names:
 // "peak", "gemm NN 256", "mlp 3x1024", "kernels", "linalg" (jax-js's Cholesky and eigh),
-// "loss 1x256", "loss digits 1x256", "table 10MB", "weak curve", "weak live"); &peers=0 leaves
+// "loss 1x256", "loss digits 1x256", "ensemble 32x512", "ensemble band n512", "table 10MB", "weak curve", "weak live"); &peers=0 leaves
 // the peers (TensorFlow.js and jax-js) out.
 
 import { scriptURL } from '../core/trusted.js';
-import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES, WEAK_CONFIG, WEAK_LIVE_WIDTH } from './timing.js';
+import { MLP_CONFIGS, GEMM_SIZES, GEMM_TRANS, N_POINTS, INPUT_DIM, LOSS_WIDTHS, LOSS_CLASSES, DIGITS_N_TRAIN, DIGITS_WIDTH, TABLE_BYTES, WEAK_CONFIG, WEAK_LIVE_WIDTH, ENSEMBLE_NETWORKS, ENSEMBLE_WIDTHS, ENSEMBLE_BAND_N } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -70,7 +70,7 @@ function addRow(tbody, cells) {
 
 async function run() {
   button.disabled = true;
-  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows', 'loss-rows', 'table-rows', 'weak-rows']) $(id).textContent = '';
+  for (const id of ['gemm-rows', 'mlp-rows', 'kernel-rows', 'loss-rows', 'table-rows', 'weak-rows', 'ensemble-rows']) $(id).textContent = '';
   $('peak').textContent = '…';
   document.body.dataset.done = '';
   const q = new URLSearchParams(location.search);
@@ -86,7 +86,7 @@ async function run() {
         jaxjsWasm: rpcWorker(new URL('./jaxjs-worker.js', import.meta.url)),
       }
     : {};
-  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], linalg: null, loss: [], table: [], weak: {} };
+  const results = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, info: {}, peak: null, gemm: [], mlp: [], kernels: [], linalg: null, loss: [], table: [], weak: {}, ensemble: [], ensembleBand: [] };
   try {
     status.textContent = 'loading…';
     results.info.descent = await descent.call('info');
@@ -168,6 +168,25 @@ async function run() {
       results.loss.push(row);
       const shape = l.data === 'digits' ? `digits, n = ${l.args.nTrain}, d = 64, K = 10` : `random, n = ${l.args.n}, d = ${l.args.dim}, K = ${l.args.classes}`;
       addRow($('loss-rows'), [`1 × ${l.args.width}`, shape, d.params.toLocaleString('en'), fmt(d.squared), fmt(d.crossEntropy), ratio(d.crossEntropy, d.squared)]);
+    }
+
+    // The Lazy-or-rich scene's ensemble: N networks in one batched trainer against one network.
+    for (const width of ENSEMBLE_WIDTHS) {
+      const name = `ensemble ${ENSEMBLE_NETWORKS}x${width}`;
+      if (!want(name)) continue;
+      status.textContent = `${name}: the ensemble and one network…`;
+      const e = await descent.call('ensemble', { width, networks: ENSEMBLE_NETWORKS });
+      const row = { name, width, networks: ENSEMBLE_NETWORKS, ...e, ratio: e.ensemble / e.single };
+      results.ensemble.push(row);
+      addRow($('ensemble-rows'), [`${ENSEMBLE_NETWORKS} × width ${width}`, fmt(e.single), fmt(e.ensemble), ratio(e.ensemble, e.single), '≥ 0.125']);
+    }
+
+    for (const nTrain of ENSEMBLE_BAND_N) {
+      if (!want(`ensemble band n${nTrain}`)) continue;
+      status.textContent = `the ensemble's band for a new step size, n = ${nTrain}…`;
+      const bnd = await descent.call('ensembleBand', { nTrain });
+      results.ensembleBand.push(bnd);
+      addRow($('ensemble-rows'), [`band for a new step size, n = ${nTrain}`, '', `${bnd.ms.toFixed(2)} ms (worst ${bnd.worstMs.toFixed(2)})`, '', '< 16 ms']);
     }
 
     if (want(`table ${TABLE_BYTES / 1e6}MB`)) {

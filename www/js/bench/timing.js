@@ -52,6 +52,11 @@ export const INPUT_DIM = 2;
 // Many classes: K = 10 one-hot classes on the MLP data's shapes, one hidden layer of these
 // widths; the digits (64 inputs, 10 classes) on 1,024 of the 1,797 images, one hidden layer.
 export const LOSS_WIDTHS = [64, 256, 1024];
+// The Lazy-or-rich ensemble: networks per batch, and the widths timed against one network.
+export const ENSEMBLE_NETWORKS = 32;
+export const ENSEMBLE_WIDTHS = [64, 512];
+export const ENSEMBLE_N_TRAIN = 64; // the scene's default training set
+export const ENSEMBLE_BAND_N = [64, 512]; // training sets at which the band's recomputation is timed (512: the scene's largest)
 export const LOSS_CLASSES = 10;
 export const DIGITS_N_TRAIN = 1024;
 export const DIGITS_WIDTH = 256;

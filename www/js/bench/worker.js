@@ -4,14 +4,14 @@
 //
 // Requests in: {id, op, args} with op 'info' | 'mlp' {depth, width} | 'gemm' {trans, n} |
 // 'peak' | 'kernels' | 'loss' {depth, width, n, dim, classes} | 'digits' {depth, width, nTrain} |
-// 'table' {bytes} | 'weakCurve' {config} | 'weakLive' {config}. Replies out: {id, result} or
+// 'table' {bytes} | 'weakCurve' {config} | 'weakLive' {config} | 'ensemble' {width, networks}. Replies out: {id, result} or
 // {id, error}.
 
 import init, {
   Playground, buildInfo, GemmBench, KernelRegressionBench, EmpiricalNtkBench, DoubleDescent, LossBench, benchCsv, benchParseTable,
-  setDigits, hasDigits, WeakLabels, weakMeanMapCurve, weakBagSizes, benchWeakNearestMeanCurve,
+  setDigits, hasDigits, WeakLabels, weakMeanMapCurve, weakBagSizes, benchWeakNearestMeanCurve, EnsembleBench,
 } from '../../pkg/descent.js';
-import { median, unitsPerSecond, N_POINTS, serveOps } from './timing.js';
+import { median, unitsPerSecond, N_POINTS, serveOps, ENSEMBLE_N_TRAIN } from './timing.js';
 import { measureSimdPeak } from './peak.js';
 
 /** Milliseconds of `fn()`, median of `runs` runs after one warm-up. */
@@ -226,6 +226,54 @@ function table({ bytes }) {
   return { bytes: text.length, rows, ms, runs: runs.slice(1) };
 }
 
+/** Steps/s of an EnsembleBench of `networks` networks (0: the scene's single network), freed after. */
+function ensembleRate(networks, width) {
+  const b = new EnsembleBench(networks, width, ENSEMBLE_N_TRAIN);
+  try {
+    let step = 0;
+    return unitsPerSecond((k) => {
+      const to = b.steps(k);
+      if (to !== step + k) throw new Error('the benchmark run diverged');
+      step = to;
+    }).rate;
+  } finally {
+    b.free();
+  }
+}
+
+/**
+ * The Lazy-or-rich ensemble of `networks` networks of `width` (one batched trainer) against the
+ * scene's single network at the same settings, timed single, ensemble, ensemble, single; each
+ * figure the mean of its two medians.
+ */
+function ensemble({ width, networks }) {
+  const single = [];
+  const batch = [];
+  for (const n of [0, networks, networks, 0]) (n ? batch : single).push(ensembleRate(n, width));
+  const mean = (a) => (a[0] + a[1]) / 2;
+  return { single: mean(single), ensemble: mean(batch), singleRuns: single, ensembleRuns: batch };
+}
+
+/**
+ * Milliseconds to recompute the band (μ_t, σ_t on the plotting grid) for a new step size, from the
+ * cached factorisation, at the scene's default and largest training sets: the median of 21 step
+ * sizes.
+ */
+function ensembleBand({ nTrain }) {
+  const b = new EnsembleBench(2, 64, nTrain);
+  try {
+    const ts = [];
+    for (let i = 0; i <= 20; i++) {
+      const t = performance.now();
+      if (!Number.isFinite(b.band(0.05 * (1 + i), 100 + 10 * i))) throw new Error('the band is not finite');
+      ts.push(performance.now() - t);
+    }
+    return { nTrain, ms: median(ts), worstMs: Math.max(...ts) };
+  } finally {
+    b.free();
+  }
+}
+
 const OPS = {
   info: () => buildInfo(),
   mlp,
@@ -237,6 +285,8 @@ const OPS = {
   table,
   weakCurve,
   weakLive,
+  ensemble,
+  ensembleBand,
 };
 
 serveOps(OPS, init());
