@@ -98,6 +98,9 @@ describe('Pinned runs', () => {
     assert.deepEqual((await plotState(page, 'loss')).ghosts.map((g) => g.label), [label1, label2]);
     assert.deepEqual(await page.$$eval('#pin-list .pin-label', (els) => els.map((e) => e.textContent)), [label1, label2]);
     assert.match(await page.textContent('#pin-row'), /not in the link/);
+    await page.click('.btn-help');
+    assert.match(await page.textContent('#help-dialog'), /pin run/);
+    await page.click('#help-dialog button:text-is("Close")');
 
     // Not in the URL, nor in the copied link.
     assert.doesNotMatch(decodeURIComponent(page.url()), /pin/i);

@@ -187,7 +187,7 @@ export function createPins({ shell, targets, key = [], after = null, max = MAX_P
   // The pin buttons (after the transport buttons) and the list of pins (a row of the toolbar).
 
   function buildUi(anchor) {
-    const bar = el('div', { class: 'pin-tools', role: 'group', 'aria-label': 'Pinned runs' });
+    const bar = el('div', { class: 'pin-tools', role: 'group', 'aria-label': 'Pin runs to compare' });
     const pinButton = button('Pin run', 'btn', 'btn-pin',
       `Keep the curves on screen as a labelled ghost to compare the next run with (p). ${PINS_NOTE}`, () => pin());
     const clearButton = button('Clear pins', 'btn btn-small', 'btn-clear-pins', 'Remove every pinned run', () => clear());
