@@ -40,7 +40,8 @@ describe('Pinned runs', () => {
       const plain = (c) => Array.from(c, (v) => (v == null || !Number.isFinite(Number(v)) ? null : Number(v)));
       const plot = window.descent.shell.opts.plots().find((p) => p.id === which).plot;
       return {
-        ghosts: plot.ghosts.map((g) => ({ label: g.label, xs: plain(g.xs), ys: plain(g.ys) })),
+        ghosts: plot.ghosts.map((g) => ({ label: g.label, column: g.column, xs: plain(g.xs), ys: plain(g.ys) })),
+        legend: [...plot.container.querySelectorAll('.u-legend .u-series')].filter((e) => e.offsetParent).map((e) => e.textContent),
         series: plot.u.series.map((s) => s.label),
         last: plot.last.map(plain),
       };
@@ -170,10 +171,18 @@ describe('Pinned runs', () => {
     const width = await page.textContent('.control[data-control="width"] output');
     assert.notEqual(width, '128');
     const s = await plotState(page, 'loss');
-    assert.deepEqual(s.ghosts.map((g) => g.label), [
+    // One legend entry for the pin; a column of the table for each of its curves.
+    const label = 'pin 1: width 128, η 0.5, s 1, seed 1';
+    assert.deepEqual(s.ghosts.map((g) => g.label), [label, label]);
+    assert.deepEqual(s.legend, ['train loss', 'test loss', label]);
+    assert.deepEqual(s.ghosts.map((g) => g.column), [
       'pin 1, train loss: width 128, η 0.5, s 1, seed 1',
       'pin 1, test loss: width 128, η 0.5, s 1, seed 1',
     ]);
+    // Hiding the pin from the legend hides both its curves.
+    await page.click(`#plot-loss .u-legend .u-series:has-text("${label}")`);
+    assert.deepEqual(await page.evaluate(() => window.descent.shell.opts.plots().find((p) => p.id === 'loss').plot.u.series.map((x) => x.show)),
+      [true, true, true, false, false]);
     assert.deepEqual(s.ghosts[0].xs, shown.loss[0]);
     assert.deepEqual(s.ghosts[0].ys, shown.loss[1]);
     assert.deepEqual(s.ghosts[1].ys, shown.loss[2]);
@@ -248,7 +257,8 @@ describe('Pinned runs', () => {
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const label = 'pin 1: λ 0, noise 0.5, seeds 2, seed 1';
     let s = await plotState(page, 'curve');
-    assert.deepEqual(s.ghosts.map((g) => g.label), [`pin 1, test (mean ± s.e.): ${label.slice(7)}`, `pin 1, train: ${label.slice(7)}`]);
+    assert.deepEqual(s.ghosts.map((g) => g.column), [`pin 1, test (mean ± s.e.): ${label.slice(7)}`, `pin 1, train: ${label.slice(7)}`]);
+    assert.deepEqual(s.ghosts.map((g) => g.label), [label, label]);
     assert.deepEqual(s.ghosts[0].xs, shown.curve[0]);
     assert.deepEqual(s.ghosts[0].ys, shown.curve[1]);
     assert.deepEqual(s.ghosts[1].ys, shown.curve[2]);

@@ -14,9 +14,9 @@ import { defaults, formatValue } from './controls.js';
 
 export const MAX_PINS = 6;
 
-// A colour per pin, none of them a live curve's; drawn a little transparent, thinner than the
-// live curves, with the dash of the curve they copy.
-const PIN_COLORS = ['#6e6e6e', '#c2185b', '#8c6d1f', '#4d8f1c', '#6a5fc1', '#2aa1c9'];
+// A colour per pin, none of them a live curve's (nor the grey of reference lines); drawn a little
+// transparent, thinner than the live curves, with the dash of the curve they copy.
+const PIN_COLORS = ['#8c564b', '#c2185b', '#1a9fb5', '#7f8c00', '#5b5bd6', '#6e6e6e'];
 const PIN_ALPHA = 0.85;
 const PIN_WIDTH = 1.5;
 
@@ -143,7 +143,10 @@ export function createPins({ shell, targets, key = [], after = null, max = MAX_P
       if (!d) continue;
       names.forEach((s, j) => {
         out.push({
-          label: names.length > 1 ? `pin ${p.n}, ${s.label}: ${p.text}` : p.label,
+          // One legend entry per pin (its first curve's); the table names every curve.
+          label: p.label,
+          column: names.length > 1 ? `pin ${p.n}, ${s.label}: ${p.text}` : p.label,
+          legend: j === 0,
           stroke: rgba(p.color, PIN_ALPHA),
           width: PIN_WIDTH,
           dash: s.dash,

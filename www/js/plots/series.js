@@ -48,11 +48,13 @@ export class SeriesPlot {
       series: [
         { label: x.name ?? xLabel, value: (u, v) => (v == null ? '—' : xFormat(v)) },
         ...this.opts.series.map((c) => seriesOpts(c)),
-        ...this.ghosts.map((g) => seriesOpts({ label: g.label, stroke: g.stroke, width: g.width ?? 1.5, dash: g.dash, points: false, class: 'ghost' })),
+        ...this.ghosts.map((g) => seriesOpts({
+          label: g.label, stroke: g.stroke, width: g.width ?? 1.5, dash: g.dash, points: false, class: g.legend === false ? 'ghost-more' : 'ghost',
+        })),
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-      hooks: { draw: [(u) => this.drawExtras(u)] },
+      hooks: { draw: [(u) => this.drawExtras(u)], setSeries: [(u, i, o) => this.followGhost(u, i, o)] },
     };
     this.u = new uPlot(opts, this.data(), this.container);
   }
@@ -200,6 +202,18 @@ export class SeriesPlot {
     return [ux, ...cols.map((c) => place(xs, c)), ...ghosts.map((g) => place(g.xs, g.ys))];
   }
 
+  /**
+   * A ghost shown or hidden from the legend takes its further curves (those without a legend
+   * entry of their own) with it.
+   */
+  followGhost(u, i, o) {
+    const n = this.opts.series.length;
+    if (o?.show === undefined || i <= n || this.ghosts[i - n - 1]?.legend === false) return;
+    for (let j = i + 1; this.ghosts[j - n - 1]?.legend === false; j++) {
+      if (u.series[j].show !== o.show) u.setSeries(j, { show: o.show });
+    }
+  }
+
   /** The row of the live data (setData's columns) that drawn row i shows, or −1. */
   rowAt(i) {
     return this.rows ? this.rows[i] : i + this.from;
@@ -207,8 +221,9 @@ export class SeriesPlot {
 
   /**
    * Ghosts: curves of earlier runs (core/pins.js), drawn thin after the live ones, each with its
-   * own x values and its own legend entry; they stay until replaced, whatever setData draws.
-   * `ghosts` = [{label, stroke, dash, width, xs, ys}].
+   * own x values; they stay until replaced, whatever setData draws. `ghosts` = [{label, column,
+   * legend, stroke, dash, width, xs, ys}]: `label` in the legend, unless `legend` is false (a
+   * further curve of a ghost named once); `column` names it in the table (default: the label).
    */
   setGhosts(ghosts) {
     this.ghosts = ghosts ?? [];
@@ -274,7 +289,7 @@ export class SeriesPlot {
       spec.legend.push({ label: c.label, stroke: c.stroke, dash: c.dash, shape: c.points === 'only' ? 'circle' : 'line' });
     });
     this.ghosts.forEach((g, k) => {
-      if (u.series[n + k + 1]?.show !== false) spec.legend.push({ label: g.label, stroke: g.stroke, dash: g.dash, shape: 'line' });
+      if (g.legend !== false && u.series[n + k + 1]?.show !== false) spec.legend.push({ label: g.label, stroke: g.stroke, dash: g.dash, shape: 'line' });
     });
     spec.markers = (this.markers ?? []).map((m) => ({ ...m }));
     spec.table = this.table();
@@ -308,7 +323,7 @@ export class SeriesPlot {
       for (let i = 0; i < rx.length; i++) rows.push([num(rx[i]), ...live(i)]);
       return { columns, rows };
     }
-    columns.push(...this.ghosts.map((g) => g.label));
+    columns.push(...this.ghosts.map((g) => g.column ?? g.label));
     const index = (xs) => new Map(Array.from(xs, (x, i) => [x, i]));
     const liveAt = index(rx);
     const ghostAt = this.ghosts.map((g) => index(g.xs));
