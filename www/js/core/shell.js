@@ -2,7 +2,9 @@
 // SCENES), the page modes (?embed, ?present), the URL (strictly parsed, with a console note for
 // anything dropped or clamped; rewritten on every change), presets, keyboard shortcuts, the
 // "Copy link", "Embed" and "Export" tools and their dialogs, text descriptions of the plots,
-// starting workers inside sandboxed iframes, and the offline copy (offline.js).
+// starting workers inside sandboxed iframes, and the offline copy (offline.js). A scene that
+// trains adds pinned runs (pins.js), which register as shell.pins: the shell gives them the "p"
+// shortcut and puts them into the exports; they are never in the URL.
 //
 // A page calls createScene() first (it decides the initial values and the mode, before any plot
 // is built), builds its controls and plots, then calls shell.attach() with what the tools need.
@@ -519,8 +521,8 @@ async function copyLink(shell, status) {
   document.body.dataset.link = url;
   const ok = await copyText(url);
   // What the link cannot carry (a run on the reader's own file: the data is not in the link).
-  const note = shell.opts?.linkNote?.() ?? '';
-  status.textContent = `${ok ? 'Link copied.' : `Copy this link: ${url}`}${note ? ` ${note}` : ''}`;
+  const notes = [shell.opts?.linkNote?.(), shell.pins?.list.length ? 'The pinned runs are not in the link.' : null].filter(Boolean);
+  status.textContent = `${ok ? 'Link copied.' : `Copy this link: ${url}`}${notes.length ? ` ${notes.join(' ')}` : ''}`;
   clearTimeout(copyLink.timer);
   copyLink.timer = setTimeout(() => { status.textContent = ''; }, 5000);
 }
@@ -646,8 +648,10 @@ function openExportDialog(shell) {
         title: `${title}: the data as JSON`,
         onClick: run(`${name}.json`, () => {
           const s = fresh();
+          const pins = shell.pins?.describe(id) ?? [];
           return download(`${name}.json`, jsonBlob({
             scene: shell.scene, plot: id, title, x: s.x.label, y: s.y.label, settings: settings(shell), data: tableToColumns(s.table),
+            ...(pins.length ? { pins } : {}),
           }));
         }),
       }),
@@ -666,6 +670,10 @@ function openExportDialog(shell) {
   if (!weights) whole.lastChild.disabled = true;
   d.append(
     el('h3', { text: 'Plots' }), list,
+    ...(shell.pins?.list.length ? [el('p', {
+      class: 'dialog-note',
+      text: 'The pinned runs are in the plots they were pinned from: drawn in the PNG and SVG, a column each in the CSV, and with their settings in the JSON and the report.',
+    })] : []),
     el('h3', { text: 'Settings and numbers' }), whole,
     el('p', {
       class: 'dialog-note',
@@ -687,7 +695,11 @@ function settings(shell) {
 }
 
 function report(shell) {
-  return { ...settings(shell), exportedAt: new Date().toISOString(), report: plain(shell.opts.report?.() ?? null) };
+  const pins = shell.pins?.describe() ?? [];
+  return {
+    ...settings(shell), exportedAt: new Date().toISOString(), report: plain(shell.opts.report?.() ?? null),
+    ...(pins.length ? { pins: plain(pins) } : {}),
+  };
 }
 
 const SHORTCUTS = [
@@ -695,6 +707,7 @@ const SHORTCUTS = [
   ['s or →', 'one step (pauses first)', 'step'],
   ['r', 'reset: back to step 0 from the same seed, still playing or paused as before', 'reset'],
   ['n', 'next preset', 'presets'],
+  ['p', 'pin run: keep the curves on screen as a labelled ghost to compare the next run with', 'pins'],
   ['?', 'this help', null],
 ];
 
@@ -702,7 +715,7 @@ function openHelpDialog(shell) {
   const d = dialog('help-dialog', 'Keyboard shortcuts');
   const dl = el('dl', { class: 'shortcuts' });
   for (const [key, what, needs] of SHORTCUTS) {
-    if (needs === 'presets' ? !shell.presets.length : needs && !shell.opts.actions?.[needs]) continue;
+    if (needs === 'presets' ? !shell.presets.length : needs === 'pins' ? !shell.pins : needs && !shell.opts.actions?.[needs]) continue;
     dl.append(el('dt', {}, el('kbd', { text: key })), el('dd', { text: what }));
   }
   d.append(dl,
@@ -727,6 +740,7 @@ function installShortcuts(shell) {
     else if (e.key === 's' || e.key === 'ArrowRight') act = a.step;
     else if (e.key === 'r') act = a.reset;
     else if (e.key === 'n' && shell.presets.length) act = () => nextPreset(shell);
+    else if (e.key === 'p' && shell.pins && !shell.embed) act = () => shell.pins.pin();
     else if (e.key === '?' && !shell.embed) act = () => openHelpDialog(shell);
     if (!act) return;
     e.preventDefault();

@@ -1,4 +1,5 @@
-// SeriesPlot: curves over a shared x axis (linear or log), log or linear y; and LossPlot, train
+// SeriesPlot: curves over a shared x axis (linear or log), log or linear y, with optional ghosts
+// (earlier runs pinned by core/pins.js, drawn faint beside the live curves); and LossPlot, train
 // and test loss against step (the Playground's loss panel).
 
 import uPlot from '../../vendor/uPlot.esm.js';
@@ -22,6 +23,8 @@ export class SeriesPlot {
     this.logX = !!opts.x?.log;
     this.logY = opts.y?.log !== false;
     this.last = [[], ...opts.series.map(() => [])];
+    this.ghosts = [];
+    this.rows = null; // with ghosts: for each drawn row, the row of `last` it shows (−1: none)
     this.measure = autosize(container, () => this.u, opts.height ?? ((w) => Math.min(360, Math.max(220, w * 0.55))));
     this.create();
   }
@@ -45,10 +48,13 @@ export class SeriesPlot {
       series: [
         { label: x.name ?? xLabel, value: (u, v) => (v == null ? '—' : xFormat(v)) },
         ...this.opts.series.map((c) => seriesOpts(c)),
+        ...this.ghosts.map((g) => seriesOpts({
+          label: g.label, stroke: g.stroke, width: g.width ?? 1.5, dash: g.dash, points: false, class: g.legend === false ? 'ghost-more' : 'ghost',
+        })),
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-      hooks: { draw: [(u) => this.drawExtras(u)] },
+      hooks: { draw: [(u) => this.drawExtras(u)], setSeries: [(u, i, o) => this.followGhost(u, i, o)] },
     };
     this.u = new uPlot(opts, this.data(), this.container);
   }
@@ -91,7 +97,7 @@ export class SeriesPlot {
       ctx.setLineDash([]); // solid, whatever the last series drew with
       ctx.beginPath();
       for (let i = 0; i < xs.length; i++) {
-        const bar = errorBar(err, i + this.from, ys[i], this.logY);
+        const bar = errorBar(err, this.rowAt(i), ys[i], this.logY);
         if (!bar) continue;
         const cx = u.valToPos(xs[i], 'x', true);
         const y0 = u.valToPos(bar[0], 'y', true);
@@ -157,17 +163,77 @@ export class SeriesPlot {
 
   data() {
     const [xs, ...cols] = this.last;
+    const ghosts = this.ghosts;
     let floor = -Infinity;
     if (this.logY) {
       let max = 0;
-      for (const c of cols) for (const v of c) if (Number.isFinite(v) && v > max) max = v;
+      for (const c of [...cols, ...ghosts.map((g) => g.ys)]) for (const v of c) if (Number.isFinite(v) && v > max) max = v;
       floor = Math.max(LOG_FLOOR, (this.opts.y?.floorRatio ?? 0) * max);
     }
     const keep = (v) => (Number.isFinite(v) && v >= floor && (!this.logY || v > 0) ? v : null);
-    let from = 0;
-    if (this.logX) while (from < xs.length && !(xs[from] > 0)) from++;
-    this.from = from;
-    return [Float64Array.from(xs.slice(from)), ...cols.map((c) => Array.from(c.slice(from), keep))];
+    if (!ghosts.length) {
+      let from = 0;
+      if (this.logX) while (from < xs.length && !(xs[from] > 0)) from++;
+      this.from = from;
+      this.rows = null;
+      return [Float64Array.from(xs.slice(from)), ...cols.map((c) => Array.from(c.slice(from), keep))];
+    }
+    // With ghosts every curve has its own x values: the chart's x column is their union, and a
+    // curve has no value (undefined, which uPlot draws across, unlike a gap) at the others'.
+    const shown = (x) => Number.isFinite(x) && (!this.logX || x > 0);
+    const ux = unionOf([xs, ...ghosts.map((g) => g.xs)], shown);
+    const at = new Map();
+    ux.forEach((x, i) => at.set(x, i));
+    const place = (gx, ys) => {
+      const out = new Array(ux.length);
+      for (let i = 0; i < gx.length; i++) {
+        const j = at.get(gx[i]);
+        if (j !== undefined) out[j] = keep(ys[i]);
+      }
+      return out;
+    };
+    const rows = new Int32Array(ux.length).fill(-1);
+    for (let i = 0; i < xs.length; i++) {
+      const j = at.get(xs[i]);
+      if (j !== undefined) rows[j] = i;
+    }
+    this.from = 0;
+    this.rows = rows;
+    return [ux, ...cols.map((c) => place(xs, c)), ...ghosts.map((g) => place(g.xs, g.ys))];
+  }
+
+  /**
+   * A ghost shown or hidden from the legend takes its further curves (those without a legend
+   * entry of their own) with it.
+   */
+  followGhost(u, i, o) {
+    const n = this.opts.series.length;
+    if (o?.show === undefined || i <= n || this.ghosts[i - n - 1]?.legend === false) return;
+    for (let j = i + 1; this.ghosts[j - n - 1]?.legend === false; j++) {
+      if (u.series[j].show !== o.show) u.setSeries(j, { show: o.show });
+    }
+  }
+
+  /** The row of the live data (setData's columns) that drawn row i shows, or −1. */
+  rowAt(i) {
+    return this.rows ? this.rows[i] : i + this.from;
+  }
+
+  /**
+   * Ghosts: curves of earlier runs (core/pins.js), drawn thin after the live ones, each with its
+   * own x values; they stay until replaced, whatever setData draws. `ghosts` = [{label, column,
+   * legend, stroke, dash, width, xs, ys}]: `label` in the legend, unless `legend` is false (a
+   * further curve of a ghost named once); `column` names it in the table (default: the label).
+   */
+  setGhosts(ghosts) {
+    this.ghosts = ghosts ?? [];
+    // The chart is built again with the new series; the live curves hidden from the legend stay so.
+    const hidden = this.opts.series.map((c, k) => this.u.series[k + 1]?.show === false);
+    this.u.destroy();
+    this.create();
+    hidden.forEach((off, k) => {
+      if (off) this.u.setSeries(k + 1, { show: false });
+    });
   }
 
   /** xs and one array per series, all of the same length. */
@@ -177,35 +243,64 @@ export class SeriesPlot {
   }
 
 
-  /** What the chart shows, as plain data (see "Export specs" above). */
+  /** What the chart shows, as plain data (see "Export specs" above); ghosts first, under the live curves. */
   exportSpec() {
     const u = this.u;
     const spec = uplotFrame(u, 'series');
     const drawn = u.data;
     const xs = Array.from(drawn[0]);
+    // A curve's own points: with ghosts the rows where it has no value (undefined) are left out.
+    const own = (col) => {
+      const px = [];
+      const py = [];
+      for (let i = 0; i < xs.length; i++) {
+        if (col?.[i] === undefined) continue;
+        px.push(xs[i]);
+        py.push(col[i]);
+      }
+      return [px, py];
+    };
+    const n = this.opts.series.length;
+    this.ghosts.forEach((g, k) => {
+      if (u.series[n + k + 1]?.show === false) return;
+      const [gx, gy] = own(drawn[n + k + 1]);
+      spec.layers.push({ type: 'line', xs: gx, ys: gy, stroke: g.stroke, width: g.width ?? 1.5, dash: g.dash });
+    });
     this.opts.series.forEach((c, k) => {
       if (u.series[k + 1]?.show === false) return;
-      const ys = Array.from(drawn[k + 1] ?? []);
-      if (c.points !== 'only') spec.layers.push({ type: 'line', xs, ys, stroke: c.stroke, width: c.width ?? 1.5, dash: c.dash });
-      const pts = c.points === 'only' || c.points === true || (c.points === 'auto' && xs.length <= 60);
+      const col = drawn[k + 1] ?? [];
+      const [cx, cy] = this.rows ? own(col) : [xs, Array.from(col)];
+      if (c.points !== 'only') spec.layers.push({ type: 'line', xs: cx, ys: cy, stroke: c.stroke, width: c.width ?? 1.5, dash: c.dash });
+      const pts = c.points === 'only' || c.points === true || (c.points === 'auto' && cx.length <= 60);
       if (pts) {
         spec.layers.push({
-          type: 'points', xs, ys, size: c.pointSize ?? 6, fill: c.pointFill ?? c.stroke, stroke: c.stroke, shape: 'circle',
+          type: 'points', xs: cx, ys: cy, size: c.pointSize ?? 6, fill: c.pointFill ?? c.stroke, stroke: c.stroke, shape: 'circle',
         });
       }
       const err = this.errors?.[k];
       if (err) {
         const segs = [];
         for (let i = 0; i < xs.length; i++) {
-          const bar = errorBar(err, i + this.from, ys[i], this.logY);
+          const bar = errorBar(err, this.rowAt(i), col[i], this.logY);
           if (bar) segs.push(xs[i], bar[0], xs[i], bar[1]);
         }
         spec.layers.push({ type: 'segments', segs, stroke: c.stroke, width: 1.25 });
       }
       spec.legend.push({ label: c.label, stroke: c.stroke, dash: c.dash, shape: c.points === 'only' ? 'circle' : 'line' });
     });
+    this.ghosts.forEach((g, k) => {
+      if (g.legend !== false && u.series[n + k + 1]?.show !== false) spec.legend.push({ label: g.label, stroke: g.stroke, dash: g.dash, shape: 'line' });
+    });
     spec.markers = (this.markers ?? []).map((m) => ({ ...m }));
-    // The table: the raw columns (before any log-axis filtering), with the error columns.
+    spec.table = this.table();
+    return spec;
+  }
+
+  /**
+   * The numbers behind the chart: the raw columns (before any log-axis filtering), with the error
+   * columns, then one column per ghost; with ghosts the rows are the union of every curve's x.
+   */
+  table() {
     const [rx, ...cols] = this.last;
     const name = this.opts.x?.name ?? (typeof this.opts.x?.label === 'string' ? this.opts.x.label : 'x');
     const columns = [name, ...this.opts.series.map((c) => c.label)];
@@ -222,13 +317,27 @@ export class SeriesPlot {
         errValues.push(e.lo, e.hi);
       }
     }
+    const live = (i) => [...cols.map((c) => num(c[i])), ...errValues.map((e) => num(e?.[i]))];
     const rows = [];
-    for (let i = 0; i < rx.length; i++) {
-      rows.push([num(rx[i]), ...cols.map((c) => num(c[i])), ...errValues.map((e) => num(e?.[i]))]);
+    if (!this.ghosts.length) {
+      for (let i = 0; i < rx.length; i++) rows.push([num(rx[i]), ...live(i)]);
+      return { columns, rows };
     }
-    spec.table = { columns, rows };
-    return spec;
+    columns.push(...this.ghosts.map((g) => g.column ?? g.label));
+    const index = (xs) => new Map(Array.from(xs, (x, i) => [x, i]));
+    const liveAt = index(rx);
+    const ghostAt = this.ghosts.map((g) => index(g.xs));
+    const blank = live(-1).map(() => null);
+    for (const x of unionOf([rx, ...this.ghosts.map((g) => g.xs)], Number.isFinite)) {
+      const i = liveAt.get(x);
+      rows.push([num(x), ...(i === undefined ? blank : live(i)), ...this.ghosts.map((g, k) => {
+        const j = ghostAt[k].get(x);
+        return j === undefined ? null : num(g.ys[j]);
+      })]);
+    }
+    return { columns, rows };
   }
+
   get canvas() {
     return this.u.root.querySelector('canvas');
   }
@@ -251,10 +360,17 @@ function errorBar(err, i, y, logY) {
   return [lo, hi];
 }
 
-/** uPlot series options from {label, stroke, width, dash, points, pointSize, pointFill}. */
 // uPlot's log-10 axes cannot place ticks below about 1e-16: smaller values are left out.
 const LOG_FLOOR = 1e-14;
 
+/** The values of the arrays `lists` that pass `ok`, once each, in increasing order. */
+function unionOf(lists, ok) {
+  const all = new Set();
+  for (const a of lists) for (const x of a) if (ok(x)) all.add(x);
+  return Float64Array.from(all).sort();
+}
+
+/** uPlot series options from {label, stroke, width, dash, points, pointSize, pointFill}. */
 function seriesOpts(c) {
   const { points, pointSize, pointFill, ...rest } = c;
   const out = { value: (u, v) => tickLabel(v) || '—', spanGaps: false, ...rest };

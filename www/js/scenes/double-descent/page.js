@@ -14,6 +14,7 @@ import { createRunCore } from '../../core/run-core.js';
 import { createTask } from '../../core/task-client.js';
 import { SeriesPlot, COLORS } from '../../plots/index.js';
 import { TrainedSweepPanel } from './trained.js';
+import { createPins } from '../../core/pins.js';
 
 const MAX_WORKERS = 4;
 const DIGITS_ROWS = 1797;
@@ -93,6 +94,7 @@ let shell = null;
 const plots = {};
 let frame = 0;
 let trained = null;
+let pins = null;
 
 // The random-features workers: one SET in flight per worker, the changes made meanwhile follow
 // together when it answers.
@@ -501,6 +503,7 @@ function setXAxis(axis) {
     plots[k].u.destroy();
     plots[k].create();
   }
+  pins?.refresh();
   schedule();
 }
 
@@ -555,6 +558,30 @@ function start() {
     root: $('fig-trained'),
     settings: () => ({ noise: state.values.noise, seed: state.values.seed, seeds: state.values.seeds, teacher: state.values.teacher }),
   });
+  pins = createPins({ shell, key: ['ridge', 'noise'], after: $('seed-progress'), targets: pinTargets() });
+}
+
+/**
+ * What a pin keeps: the random-features test and train error (with each size's p, n and p/n, so
+ * that it follows the x axis), and the trained networks' when they were trained at the current
+ * label noise, seeds and teacher.
+ */
+function pinTargets() {
+  const pooled = () => state.pooled;
+  const t = trained;
+  const current = (c) => c && ['noise', 'seed', 'seeds', 'teacher'].every((k) => c[k] === state.values[k]);
+  return [{
+    id: 'curve', plot: plots.curve, series: [0, 1],
+    capture: () => pooled() && {
+      base: { ratio: [...pooled().base.ratio], params: [...pooled().base.params], n: [...pooled().base.n] },
+      ys: [[...pooled().test.mean], [...pooled().train.mean]],
+    },
+    show: (d) => ({ xs: xValues(d.base), ys: d.ys }),
+  }, {
+    id: 'trained', plot: t.plot,
+    capture: () => (t.state.report && current(t.state.config)
+      ? { xs: [...t.state.report.ratio], ys: [[...t.state.report.testMse.mean], [...t.state.report.trainMse.mean]] } : null),
+  }];
 }
 
 // A small hook for tests and for the curious (read-only use intended).

@@ -8,6 +8,7 @@ import { controlsFrom } from '../../core/settings.js';
 import { createScene } from '../../core/shell.js';
 import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
 import { createTask } from '../../core/task-client.js';
+import { createPins } from '../../core/pins.js';
 import {
   SeriesPlot, FitPlot, BoundaryPlot, MatrixPlot, EnsemblePlot, ENSEMBLE_STYLES, MODEL_STYLES, heatGradientCss, seqColor, stepLabel,
 } from '../../plots/index.js';
@@ -849,6 +850,17 @@ function start() {
 
   buildPlots();
   showFitsFor(values.dataset !== 'sine');
+  // Pins keep the network's train and test loss (the loss panel shows the one chosen) and how far it moved.
+  const h = () => state.history;
+  const pins = createPins({
+    shell,
+    key: ['alpha', 'width', 'lr', 'initScale'],
+    targets: [{
+      id: 'loss', plot: plots.loss, series: [0],
+      capture: () => (h().step.length ? { xs: h().step.slice(), train: h().networkTrain.slice(), test: h().networkTest.slice() } : null),
+      show: (d) => ({ xs: d.xs, ys: [state.lossSet === 'train' ? d.train : d.test] }),
+    }, { id: 'lazy', plot: plots.lazy }],
+  });
 
   $('loss-logx').addEventListener('change', (e) => plots.loss.setLogX(e.target.checked));
   $('lazy-logx').addEventListener('change', (e) => plots.lazy.setLogX(e.target.checked));
@@ -856,6 +868,7 @@ function start() {
     el.addEventListener('change', () => {
       state.lossSet = el.value;
       $('loss-title').textContent = el.value === 'train' ? 'Train loss' : 'Test loss';
+      pins.refresh();
       renderCurves();
     });
   }

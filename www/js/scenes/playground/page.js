@@ -8,6 +8,7 @@ import { createScene } from '../../core/shell.js';
 import { createRunClient, LIVE_LR, showGridNote } from '../../core/run-client.js';
 import { LossPlot, FitPlot, BoundaryPlot, ConfusionPlot, DigitStrip, classCss, classLabel, heatGradientCss } from '../../plots/index.js';
 import { ownDataPanel } from '../../core/own-data.js';
+import { createPins } from '../../core/pins.js';
 import { CONVERGENCE, settled, thinHistory } from '../../core/history.js';
 
 const HISTORY_CAP = 20000; // loss points kept; beyond it the points after the early steps are thinned (history.js)
@@ -323,6 +324,7 @@ function start() {
   $('controls').addEventListener('submit', (e) => e.preventDefault());
 
   lossPlot = new LossPlot($('plot-loss'));
+  createPins({ shell, key: ['width', 'lr', 'initScale'], targets: [{ id: 'loss', plot: lossPlot }] });
   fitPlot = new FitPlot($('plot-fit'));
   boundaryPlot = new BoundaryPlot($('plot-boundary'), $('boundary-readout'));
   confusionPlot = new ConfusionPlot($('plot-confusion'));

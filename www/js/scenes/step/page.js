@@ -11,6 +11,7 @@ import { controlsFrom, optionsOf, rowOf } from '../../core/settings.js';
 import { createScene } from '../../core/shell.js';
 import { createRunClient } from '../../core/run-client.js';
 import { createTask } from '../../core/task-client.js';
+import { createPins } from '../../core/pins.js';
 import { SeriesPlot, GridHeatmap, COLORS, seqColor, heatGradientCss, stepLabel } from '../../plots/index.js';
 
 const REGIME_TEXT = { stable: 'stable', catapult: 'catapult', divergent: 'divergent', unsettled: 'not settled' };
@@ -447,6 +448,12 @@ function start() {
   client.bind({ controls, shell });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   buildPlots();
+  // Pins keep the network's loss, its sharpness and its weight change.
+  createPins({
+    shell,
+    key: ['lrMultiple', 'width', 'initScale'],
+    targets: [{ id: 'loss', plot: plots.loss, series: [0] }, { id: 'sharpness', plot: plots.sharp, series: [0] }, { id: 'lazy', plot: plots.lazy, series: [0] }],
+  });
   renderRuler();
   $('step-logx').addEventListener('change', (e) => setLogSteps(e.target.checked));
   $('btn-phase').addEventListener('click', startPhase);

@@ -22,6 +22,7 @@ import {
 } from '../../plots/index.js';
 import { MAX_BARS } from '../../plots/bags.js';
 import { ownDataPanel } from '../../core/own-data.js';
+import { createPins } from '../../core/pins.js';
 
 // The learners, each with one colour and one dash wherever it appears.
 const LEARNERS = {
@@ -637,6 +638,12 @@ function start() {
   buildOwnData();
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   buildPlots();
+  // Pins keep the live run's bag loss and its test accuracy.
+  createPins({
+    shell,
+    key: ['bag', 'learner', 'width', 'lr'],
+    targets: [{ id: 'bag-loss', plot: plots.loss }, { id: 'accuracy', plot: plots.acc, series: [1] }],
+  });
   $('btn-sweep').addEventListener('click', startSweep);
   // The pool's engines load while the reader reaches for the button.
   for (const ev of ['pointerenter', 'focus', 'touchstart']) $('btn-sweep').addEventListener(ev, () => pool.warm(), { once: true, passive: true });
