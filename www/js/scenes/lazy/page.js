@@ -441,7 +441,10 @@ function renderEnsemble() {
   const e = state.ensemble;
   let text = '';
   if (!on) text = blocked ?? '';
-  else if (e) {
+  else if (e && !e.bandSd) {
+    text = 'At this step size gradient descent at infinite width diverges (η is above its stability bound 2n/λ_max(Θ)): ' +
+      'there is no band to compare with. Lower the step size.';
+  } else if (e) {
     text = distanceText(e.distance, e.step);
     if (e.diverged > 0) {
       text += ` ${e.diverged} network${e.diverged === 1 ? '' : 's'} diverged` +
