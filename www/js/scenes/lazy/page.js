@@ -28,6 +28,7 @@ const GROUPS = [
   { id: 'knobs', title: 'Lazy or rich' },
   { id: 'model', title: 'Network' },
   { id: 'kernel', title: 'Kernel regression' },
+  { id: 'ensemble', title: 'Many seeds' },
   { id: 'data', title: 'Data' },
 ];
 
@@ -37,7 +38,7 @@ const CONTROLS = controlsFrom('lazy', [
   derive('lr'),
   derive('initScale'),
   {
-    name: 'ensemble', group: 'knobs', kind: 'select', numeric: true,
+    name: 'ensemble', group: 'ensemble', kind: 'select', numeric: true,
     options: [['0', 'off'], ['8', '8 networks'], ['16', '16 networks'], ['32', '32 networks']],
   },
   derive('depth'),
@@ -434,6 +435,7 @@ function renderEnsemble() {
   const on = (state.setup?.ensemble ?? 0) > 0 && state.setup?.inputDim === 1;
   const blocked = ensembleBlocked(v);
   $('ensemble-off').hidden = on;
+  document.body.classList.toggle('ensemble-on', on);
   $('btn-ensemble-on').disabled = !!blocked || state.status === 'loading';
   $('btn-ensemble-on').title = blocked ?? '';
   $('plot-ensemble').hidden = !on;
