@@ -3,30 +3,12 @@
 //! network at the same settings, the peer of the browser figure (`scripts/bench.mjs --only
 //! ensemble`). `cargo bench --bench ensemble` prints both and their ratio.
 
-use std::time::Instant;
-
 use descent::scenes::lazy::{self, Ensemble};
 use descent::session::grid::GridRun;
 
-/// Median steps per second of `work(k)` over chunks of at least 50 ms for about 1.5 s.
-fn rate(mut work: impl FnMut(u64)) -> f64 {
-    work(2);
-    let mut rates = Vec::new();
-    let mut chunk = 1u64;
-    let start = Instant::now();
-    while start.elapsed().as_secs_f64() < 1.5 || rates.len() < 5 {
-        let t = Instant::now();
-        work(chunk);
-        let dt = t.elapsed().as_secs_f64();
-        if dt < 0.05 {
-            chunk *= 2;
-            continue;
-        }
-        rates.push(chunk as f64 / dt);
-    }
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
-}
+#[path = "common/rate.rs"]
+mod rate;
+use rate::rate;
 
 fn main() {
     for (networks, width) in [(32, 64), (32, 512), (8, 512)] {

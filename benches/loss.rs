@@ -8,12 +8,14 @@
 //! BENCHMARKS.md ("Many classes") has the figures, natively and in Chromium
 //! (`node scripts/bench.mjs --only loss`).
 
-use std::time::Instant;
-
 use descent::backend::cpu::Cpu;
 use descent::nn::mlp::{Mlp, MlpSpec, Parametrization};
 use descent::nn::{Activation, Loss, Trainer};
 use descent::rng::Rng;
+
+#[path = "common/rate.rs"]
+mod rate;
+use rate::rate;
 
 /// (hidden layers, width) of the benchmark networks.
 const CONFIGS: [(usize, usize); 4] = [(1, 64), (1, 256), (1, 1024), (3, 256)];
@@ -44,23 +46,9 @@ fn steps_per_second(depth: usize, width: usize, loss: Loss) -> f64 {
     let mut t = Trainer::new(backend, mlp, &x, &y, false, 1e-3, 0, 3)
         .and_then(|t| t.with_loss(loss))
         .expect("trainer");
-    t.advance(3).expect("no divergence");
-    // Chunks of at least 50 ms for 1.5 s; the median chunk rate is reported.
-    let mut rates = Vec::new();
-    let mut chunk = 1u64;
-    let start = Instant::now();
-    while start.elapsed().as_secs_f64() < 1.5 || rates.len() < 5 {
-        let t0 = Instant::now();
+    rate(|chunk| {
         t.advance(chunk).expect("no divergence");
-        let dt = t0.elapsed().as_secs_f64();
-        if dt < 0.05 {
-            chunk *= 2;
-            continue;
-        }
-        rates.push(chunk as f64 / dt);
-    }
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
+    })
 }
 
 fn main() {

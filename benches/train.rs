@@ -3,11 +3,13 @@
 //! `cargo bench --bench train` prints steps per second; `scripts/bench.mjs` puts these beside
 //! the Chromium figures.
 
-use std::time::Instant;
-
 use descent::data::DatasetKind;
 use descent::scenes::playground::{Playground, PlaygroundConfig};
 use descent::session::net::{DataSettings, NetSettings};
+
+#[path = "common/rate.rs"]
+mod rate;
+use rate::rate;
 
 /// (hidden layers, width) of the benchmark networks.
 pub const CONFIGS: [(usize, usize); 7] = [
@@ -36,24 +38,10 @@ fn steps_per_second(depth: usize, width: usize) -> f64 {
         ..PlaygroundConfig::default()
     };
     let mut pg = Playground::new(cfg).expect("benchmark configuration");
-    pg.train_only(3);
-    // Chunks of at least 50 ms for 1.5 s; the median chunk rate is reported.
-    let mut rates = Vec::new();
-    let mut chunk = 1u64;
-    let start = Instant::now();
-    while start.elapsed().as_secs_f64() < 1.5 || rates.len() < 5 {
-        let t = Instant::now();
+    rate(|chunk| {
         let done = pg.train_only(chunk);
         assert_eq!(done, chunk, "the benchmark run diverged");
-        let dt = t.elapsed().as_secs_f64();
-        if dt < 0.05 {
-            chunk *= 2;
-            continue;
-        }
-        rates.push(chunk as f64 / dt);
-    }
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
+    })
 }
 
 fn main() {

@@ -33,6 +33,10 @@ use descent::scenes::weak_labels::{
 };
 use descent::session::run::DataSource;
 
+#[path = "common/rate.rs"]
+mod rate;
+use rate::rate;
+
 /// Steps between two reports of the page's live worker at about 200 steps/s (it aims at
 /// chunks of 30 ms).
 const PAGE_CHUNK: u64 = 6;
@@ -54,25 +58,6 @@ fn ms(runs: usize, mut f: impl FnMut()) -> f64 {
             })
             .collect(),
     )
-}
-
-/// Units per second of `work(k)`: the median over chunks of at least 50 ms during 1.5 s.
-fn rate(mut work: impl FnMut(u64)) -> f64 {
-    work(3);
-    let mut rates = Vec::new();
-    let mut chunk = 1u64;
-    let start = Instant::now();
-    while start.elapsed().as_secs_f64() < 1.5 || rates.len() < 5 {
-        let t = Instant::now();
-        work(chunk);
-        let dt = t.elapsed().as_secs_f64();
-        if dt < 0.05 {
-            chunk *= 2;
-            continue;
-        }
-        rates.push(chunk as f64 / dt);
-    }
-    median(rates)
 }
 
 /// The mean map's curve with the labels known (the peer of `weak_mean_map_curve`).
