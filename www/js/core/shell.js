@@ -20,7 +20,7 @@
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
-import { SCENES } from '../scenes/index.js';
+import { SCENES, TOUR } from '../scenes/index.js';
 import { keepOffline } from './offline.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
@@ -161,17 +161,19 @@ function warnNotes(notes) {
 }
 
 /**
- * The header's scene nav (`<nav class="scene-nav">`, empty in the page): a link to every scene of
- * SCENES, the current one marked with aria-current="page". An embed hides it with the header.
+ * The header's scene nav (`<nav class="scene-nav">`, empty in the page): the guided tour, then a
+ * link to every scene of SCENES, the current one marked with aria-current="page". An embed hides
+ * it with the header.
  */
 function renderNav(current) {
   const nav = document.querySelector('nav.scene-nav');
   if (!nav) return;
-  nav.replaceChildren(...Object.entries(SCENES).map(([id, { page, title }]) => {
-    const a = el('a', { href: page, text: title });
-    if (id === current) a.setAttribute('aria-current', 'page');
-    return a;
-  }));
+  nav.replaceChildren(el('a', { href: TOUR.page, text: TOUR.title, class: 'nav-tour' }),
+    ...Object.entries(SCENES).map(([id, { page, title }]) => {
+      const a = el('a', { href: page, text: title });
+      if (id === current) a.setAttribute('aria-current', 'page');
+      return a;
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +252,7 @@ function attach(shell, opts, visible) {
   buildTools(shell);
   installShortcuts(shell);
   startDescriptions(shell);
+  if (shell.embed) listenToHost(shell);
   syncPresetSelect(shell);
   if (shell.present) focusPreset(shell.presets[shell.presetIndex]);
   addEventListener('popstate', () => followLink(shell, visible));
@@ -746,6 +749,74 @@ function installShortcuts(shell) {
     e.preventDefault();
     act();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host page of an embed (the guided tour, tour.html, or any page with <descent-scene>) may
+// play and pause it, and hears what it shows, through postMessage. Only the window that holds the
+// frame is heard (event.source must be window.parent), and only these messages, each an object
+// with `descent: 1`:
+//   host → embed   {type: 'play'} | {type: 'pause'}   (a scene that does not train ignores them)
+//                  {type: 'snapshot'}                  its first plot as an SVG, in a 'snapshot' reply
+//   embed → host   {type: 'state', scene, status, step, text}   when the status or step changes
+//                  (at most every DESCRIBE_MS for the step), `text` the first plot's description
+//                  {type: 'snapshot', scene, svg, title}
+// Play never restarts a run that finished or diverged: the reader decides that in the frame.
+// The replies carry only what the frame shows anyway, to whichever page embedded it.
+
+function listenToHost(shell) {
+  if (window.parent === window) return;
+  const tell = (msg) => {
+    try {
+      window.parent.postMessage({ descent: 1, scene: shell.scene, ...msg }, '*');
+    } catch {
+      // a closed or navigated host: nothing to tell
+    }
+  };
+  const firstPlot = () => (shell.opts.plots?.() ?? []).find(({ plot }) => plot?.container?.getClientRects().length) ?? null;
+  const describe = () => {
+    const p = firstPlot();
+    let text = '';
+    try {
+      text = p ? `${p.title ?? ''}: ${summarize(p.plot.exportSpec?.())}` : '';
+    } catch {
+      text = '';
+    }
+    return text;
+  };
+  let last = '';
+  const state = (force = false) => {
+    const b = document.body.dataset;
+    const key = `${b.status}|${b.step}`;
+    if (!force && key === last) return;
+    last = key;
+    tell({ type: 'state', status: b.status ?? '', step: Number(b.step ?? 0), text: describe() });
+  };
+  addEventListener('message', (e) => {
+    if (e.source !== window.parent) return;
+    const d = e.data;
+    if (!d || typeof d !== 'object' || d.descent !== 1) return;
+    const a = shell.opts.actions ?? {};
+    if (d.type === 'play') a.setPlaying?.(true);
+    else if (d.type === 'pause') a.setPlaying?.(false);
+    else if (d.type === 'snapshot') {
+      const p = firstPlot();
+      let svg = null;
+      try {
+        svg = p ? specToSvg(p.plot.exportSpec(), p.title ?? '') : null;
+      } catch {
+        svg = null;
+      }
+      tell({ type: 'snapshot', svg, title: p?.title ?? '' });
+    } else return;
+    state(true);
+  });
+  // The status changes at once; the step is told at most every DESCRIBE_MS.
+  new MutationObserver(() => state()).observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+  setInterval(() => {
+    if (!document.hidden) state();
+  }, DESCRIBE_MS);
+  tell({ type: 'state', status: document.body.dataset.status ?? '', step: Number(document.body.dataset.step ?? 0), text: '' });
 }
 
 // ---------------------------------------------------------------------------------------------
