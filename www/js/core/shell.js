@@ -757,10 +757,11 @@ function installShortcuts(shell) {
 // frame is heard (event.source must be window.parent), and only these messages, each an object
 // with `descent: 1`:
 //   host → embed   {type: 'play'} | {type: 'pause'}   (a scene that does not train ignores them)
-//                  {type: 'snapshot'}                  its first plot as an SVG, in a 'snapshot' reply
+//                  {type: 'snapshot'}                  its first plot as a PNG, in a 'snapshot' reply
 //   embed → host   {type: 'state', scene, status, step, text}   when the status or step changes
 //                  (at most every DESCRIBE_MS for the step), `text` the first plot's description
-//                  {type: 'snapshot', scene, svg, title}
+//                  {type: 'snapshot', scene, png (a Blob, or null), title}
+// The picture is drawn here, in the frame, so that the host's own thread never parses the SVG.
 // Play never restarts a run that finished or diverged: the reader decides that in the frame.
 // The replies carry only what the frame shows anyway, to whichever page embedded it.
 
@@ -784,13 +785,31 @@ function listenToHost(shell) {
     }
     return text;
   };
-  let last = '';
+  let drawing = false;
+  const snapshot = async () => {
+    if (drawing) return; // one picture at a time
+    drawing = true;
+    const p = firstPlot();
+    let png = null;
+    try {
+      if (p) {
+        const svg = specToSvg(p.plot.exportSpec(), p.title ?? '');
+        const { width, height } = svgSize(svg);
+        png = await svgToPng(svg, width, height, 1.5);
+      }
+    } catch {
+      png = null;
+    }
+    drawing = false;
+    tell({ type: 'snapshot', png, title: p?.title ?? '' });
+  };
+  let told = { status: null, step: -1 };
   const state = (force = false) => {
     const b = document.body.dataset;
-    const key = `${b.status}|${b.step}`;
-    if (!force && key === last) return;
-    last = key;
-    tell({ type: 'state', status: b.status ?? '', step: Number(b.step ?? 0), text: describe() });
+    const now = { status: b.status ?? '', step: Number(b.step ?? 0) };
+    if (!force && now.status === told.status && now.step === told.step) return;
+    told = now;
+    tell({ type: 'state', ...now, text: describe() });
   };
   addEventListener('message', (e) => {
     if (e.source !== window.parent) return;
@@ -800,23 +819,20 @@ function listenToHost(shell) {
     if (d.type === 'play') a.setPlaying?.(true);
     else if (d.type === 'pause') a.setPlaying?.(false);
     else if (d.type === 'snapshot') {
-      const p = firstPlot();
-      let svg = null;
-      try {
-        svg = p ? specToSvg(p.plot.exportSpec(), p.title ?? '') : null;
-      } catch {
-        svg = null;
-      }
-      tell({ type: 'snapshot', svg, title: p?.title ?? '' });
+      snapshot();
+      return;
     } else return;
     state(true);
   });
-  // The status changes at once; the step is told at most every DESCRIBE_MS.
-  new MutationObserver(() => state()).observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+  // A new status, and the first step taken, are told at once; further steps at most every DESCRIBE_MS.
+  new MutationObserver(() => {
+    const b = document.body.dataset;
+    if (b.status !== told.status || (told.step <= 0 && Number(b.step) > 0)) state();
+  }).observe(document.body, { attributes: true, attributeFilter: ['data-status', 'data-step'] });
   setInterval(() => {
     if (!document.hidden) state();
   }, DESCRIBE_MS);
-  tell({ type: 'state', status: document.body.dataset.status ?? '', step: Number(document.body.dataset.step ?? 0), text: '' });
+  state(true);
 }
 
 // ---------------------------------------------------------------------------------------------

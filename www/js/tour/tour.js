@@ -10,8 +10,8 @@
 // once (those most in view); the others are paused, through the embed's host channel (shell.js,
 // listenToHost: postMessage to the frame, which answers with its status, step and a text
 // description of its first plot). With reduced motion no figure is started: the reader presses
-// Play inside the figure. For print, each figure is replaced by the picture it last drew (an SVG
-// snapshot the frame sends when asked) or, where it never ran, by its link.
+// Play inside the figure. For print, each figure is replaced by the picture it last drew (a PNG
+// the frame draws and sends when asked) or, where it never ran, by its link.
 
 import '../../embed/descent-scene.js';
 import { SCENES, TOUR } from '../scenes/index.js';
@@ -111,6 +111,8 @@ function create(f) {
   if (f.controls) s.setAttribute('controls', f.controls);
   s.setAttribute('title', `${f.meta.title}: the figure of chapter “${f.chapter.querySelector('h2').textContent.replace(/^\d+\s*/, '')}”`);
   for (const [k, v] of f.settings) s.setAttribute(k, v);
+  // The tour decides when a frame loads (near the viewport): the browser need not defer it again.
+  s.frame?.setAttribute('loading', 'eager');
   f.frameBox.replaceChildren(s);
   f.element = s;
   f.status = 'loading';
@@ -172,9 +174,9 @@ function onState(f, d, figures) {
 }
 
 function onSnapshot(f, d) {
-  if (typeof d.svg !== 'string' || !d.svg.startsWith('<')) return;
+  if (!(d.png instanceof Blob) || d.png.type !== 'image/png' || d.png.size > 8e6) return;
   if (f.printUrl) URL.revokeObjectURL(f.printUrl);
-  f.printUrl = URL.createObjectURL(new Blob([d.svg], { type: 'image/svg+xml' }));
+  f.printUrl = URL.createObjectURL(d.png);
   f.printImg.src = f.printUrl;
   f.printImg.alt = `${f.meta.title}: ${typeof d.title === 'string' ? d.title.slice(0, 200) : 'figure'}, as last drawn`;
   f.printImg.hidden = false;
