@@ -201,7 +201,7 @@ describe('Guided tour', () => {
     await page.close();
   });
 
-  test('with reduced motion every figure starts paused', async () => {
+  test('with reduced motion every figure starts paused; the embed heeds play and pause from its parent only', async () => {
     const { page, errors } = await openPage(site.browser.context);
     await page.emulateMedia({ reducedMotion: 'reduce' });
     await page.goto(`${site.server.url}tour.html`);
@@ -214,6 +214,15 @@ describe('Guided tour', () => {
     const frame = await frameOf(page, 'kernels');
     assert.equal(await frame.evaluate(() => document.getElementById('btn-play').textContent.trim()), 'Play');
     assert.match(await page.textContent('#kernels-now'), /press Play/);
+
+    // The embed's host channel: a play from any window but its parent is ignored; the parent's is heard.
+    await frame.evaluate(() => window.postMessage({ descent: 1, type: 'play' }, '*'));
+    await page.waitForTimeout(1500);
+    assert.equal(await frame.evaluate(() => document.body.dataset.status), 'paused', 'a play from the frame itself is ignored');
+    await page.evaluate(() => document.querySelector('#kernels descent-scene').frame.contentWindow.postMessage({ descent: 1, type: 'play' }, '*'));
+    await frame.waitForFunction(() => Number(document.body.dataset.step) > 0, null, { timeout: 20000 });
+    await page.evaluate(() => document.querySelector('#kernels descent-scene').frame.contentWindow.postMessage({ descent: 1, type: 'pause' }, '*'));
+    await frame.waitForFunction(() => document.body.dataset.status === 'paused', null, { timeout: 10000 });
     assert.deepEqual(errors, []);
     await page.close();
   });
