@@ -254,6 +254,15 @@ describe('Guided tour', () => {
     const r2 = await ch2.evaluate(() => ({ step: window.descent.lastReport.step, wc: window.descent.lastReport.weightChange, kd: window.descent.lastReport.kernelDistance }));
     assert.ok(r2.step >= 500 && r2.step < 2000 && r2.wc < 0.05 && r2.kd < 0.01, `width 4096 at step ${r2.step}: weights ${r2.wc}, kernel ${r2.kd}`);
 
+    // Chapter 3, width 16: by step 20,000 the weights moved > ½ their norm, the kernel > 2× its own.
+    assert.match(await text('width'), /width 16\. By step 20,000 its readouts show the weights moved by more\s+than half their initial norm and the kernel by more than twice its own size/);
+    await visit(page, 'width');
+    const ch3 = await frameOf(page, 'width');
+    await ch3.waitForFunction(() => window.descent.lastReport?.step >= 20000, null, { timeout: 60000 });
+    const r3 = await ch3.evaluate(() => ({ step: window.descent.lastReport.step, wc: window.descent.lastReport.weightChange, kd: window.descent.lastReport.kernelDistance, width: window.descent.state.values.width }));
+    assert.equal(r3.width, 16);
+    assert.ok(r3.wc > 0.5 && r3.kd > 2, `width 16 at step ${r3.step}: weights ${r3.wc}, kernel ${r3.kd}`);
+
     // Chapter 4, width 1,024, 32 samples, η = 1.5 η₀: the linearisation diverges, the network's
     // loss spikes above its start and ends below 0.05 after the run's 4,000 steps (a catapult).
     assert.match(await text('step-size'), /width 1,024 on 32 sine\s+samples at η = 1\.5 η₀/);
@@ -313,7 +322,7 @@ describe('Guided tour', () => {
     await page.close();
   });
 
-  test('the other half of the try-this lines: α = 100 joins the kernels; η = 0.9 η₀ is stable, 12 η₀ diverges', async () => {
+  test('the other half of the try-this lines: α = 100 keeps the kernel still; η = 0.9 η₀ is stable, 12 η₀ diverges', async () => {
     const { page, errors } = await openPage(site.browser.context);
     // Chapter 1's try-this: at α = 100 the kernel barely moves.
     await page.goto(`${site.server.url}lazy.html?dataset=circles&width=64&alpha=100&play=1`);
