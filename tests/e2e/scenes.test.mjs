@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SCENES } from '../../www/js/scenes/index.js';
+import { SCENES, TOUR } from '../../www/js/scenes/index.js';
 import { DIST, openPage, useSite } from './helpers.mjs';
 
 describe('The scene list drives every page', () => {
@@ -28,9 +28,10 @@ describe('The scene list drives every page', () => {
         title: document.title,
         live: ['#btn-play', '#btn-step'].map((s) => !!document.querySelector(s)?.getClientRects().length),
       }));
-      assert.deepEqual(seen.links, Object.entries(SCENES).map(([k, s]) => ({
-        href: s.page, text: s.title, current: k === id ? 'page' : null, visible: true,
-      })), `${id}: the nav`);
+      assert.deepEqual(seen.links, [{ href: TOUR.page, text: TOUR.title, current: null, visible: true },
+        ...Object.entries(SCENES).map(([k, s]) => ({
+          href: s.page, text: s.title, current: k === id ? 'page' : null, visible: true,
+        }))], `${id}: the nav (the guided tour first)`);
       assert.equal(seen.label, 'Scenes');
       assert.equal(seen.header, scene.title, `${id}: the header names the scene`);
       assert.equal(seen.title, `Descent · ${scene.title}`);
@@ -59,6 +60,6 @@ describe('The scene list drives every page', () => {
 
   test('the npm package of the site ships every scene page', async () => {
     const pkg = JSON.parse(await readFile(join(DIST, 'package.json'), 'utf8'));
-    for (const { page } of Object.values(SCENES)) assert.ok(pkg.files.includes(page), `package.json files: ${page}`);
+    for (const { page } of [TOUR, ...Object.values(SCENES)]) assert.ok(pkg.files.includes(page), `package.json files: ${page}`);
   });
 });

@@ -18,6 +18,11 @@
 //   any other attribute is a setting of the scene (width, lr, seed, …) and goes to the URL as
 //   it is; the scene parses it strictly and drops what it does not know (with a console note).
 // Attribute changes reload the frame with the new settings.
+//
+// The host page may play and pause the scene and hear what it shows, by postMessage to
+// element.frame.contentWindow: {descent: 1, type: 'play' | 'pause' | 'snapshot'}; the scene
+// answers its parent with {descent: 1, type: 'state', …} and {descent: 1, type: 'snapshot', …}
+// (www/js/core/shell.js, listenToHost).
 
 import { SCENES } from '../js/scenes/index.js';
 

@@ -427,6 +427,25 @@ export function createRunClient(options) {
     setStatus('playing');
   }
 
+  /**
+   * Plays (`on`) or pauses, as the host page of an embed asks (shell.js). Pausing always works;
+   * playing starts a run that is loading or paused, never one that finished, diverged or was
+   * refused (the reader restarts those).
+   */
+  function setPlaying(on) {
+    if (!on) {
+      if (!state.playing) return;
+      state.playing = false;
+      post({ type: MSG.PAUSE });
+      if (state.status === 'playing') setStatus('paused');
+      return;
+    }
+    if (state.playing || (state.status !== 'paused' && state.status !== 'loading')) return;
+    state.playing = true;
+    post({ type: MSG.PLAY });
+    if (state.status === 'paused') setStatus('playing');
+  }
+
   /** Pauses and advances exactly `n` steps. */
   function step(n = 1) {
     if (state.status === 'finished') {
@@ -448,6 +467,7 @@ export function createRunClient(options) {
       togglePlay: () => enabled('play') && togglePlay(),
       step: () => enabled('step') && step(1),
       reset: () => enabled('reset') && onReset(),
+      setPlaying,
     };
   }
 

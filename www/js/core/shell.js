@@ -20,7 +20,7 @@
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
-import { SCENES } from '../scenes/index.js';
+import { SCENES, TOUR } from '../scenes/index.js';
 import { keepOffline } from './offline.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
@@ -161,17 +161,19 @@ function warnNotes(notes) {
 }
 
 /**
- * The header's scene nav (`<nav class="scene-nav">`, empty in the page): a link to every scene of
- * SCENES, the current one marked with aria-current="page". An embed hides it with the header.
+ * The header's scene nav (`<nav class="scene-nav">`, empty in the page): the guided tour, then a
+ * link to every scene of SCENES, the current one marked with aria-current="page". An embed hides
+ * it with the header.
  */
 function renderNav(current) {
   const nav = document.querySelector('nav.scene-nav');
   if (!nav) return;
-  nav.replaceChildren(...Object.entries(SCENES).map(([id, { page, title }]) => {
-    const a = el('a', { href: page, text: title });
-    if (id === current) a.setAttribute('aria-current', 'page');
-    return a;
-  }));
+  nav.replaceChildren(el('a', { href: TOUR.page, text: TOUR.title, class: 'nav-tour' }),
+    ...Object.entries(SCENES).map(([id, { page, title }]) => {
+      const a = el('a', { href: page, text: title });
+      if (id === current) a.setAttribute('aria-current', 'page');
+      return a;
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +252,7 @@ function attach(shell, opts, visible) {
   buildTools(shell);
   installShortcuts(shell);
   startDescriptions(shell);
+  if (shell.embed) listenToHost(shell);
   syncPresetSelect(shell);
   if (shell.present) focusPreset(shell.presets[shell.presetIndex]);
   addEventListener('popstate', () => followLink(shell, visible));
@@ -746,6 +749,90 @@ function installShortcuts(shell) {
     e.preventDefault();
     act();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host page of an embed (the guided tour, tour.html, or any page with <descent-scene>) may
+// play and pause it, and hears what it shows, through postMessage. Only the window that holds the
+// frame is heard (event.source must be window.parent), and only these messages, each an object
+// with `descent: 1`:
+//   host → embed   {type: 'play'} | {type: 'pause'}   (a scene that does not train ignores them)
+//                  {type: 'snapshot'}                  its first plot as a PNG, in a 'snapshot' reply
+//   embed → host   {type: 'state', scene, status, step, text}   when the status or step changes
+//                  (at most every DESCRIBE_MS for the step), `text` the first plot's description
+//                  {type: 'snapshot', scene, png (a Blob, or null), title}
+// The picture is drawn here, in the frame, so that the host's own thread never parses the SVG.
+// Play never restarts a run that finished or diverged: the reader decides that in the frame.
+// The replies carry only what the frame shows anyway, to whichever page embedded it.
+
+function listenToHost(shell) {
+  if (window.parent === window) return;
+  const tell = (msg) => {
+    try {
+      window.parent.postMessage({ descent: 1, scene: shell.scene, ...msg }, '*');
+    } catch {
+      // a closed or navigated host: nothing to tell
+    }
+  };
+  const firstPlot = () => (shell.opts.plots?.() ?? []).find(({ plot }) => plot?.container?.getClientRects().length) ?? null;
+  const describe = () => {
+    const p = firstPlot();
+    let text = '';
+    try {
+      text = p ? `${p.title ?? ''}: ${summarize(p.plot.exportSpec?.())}` : '';
+    } catch {
+      text = '';
+    }
+    return text;
+  };
+  let drawing = false;
+  const snapshot = async () => {
+    if (drawing) return; // one picture at a time
+    drawing = true;
+    const p = firstPlot();
+    let png = null;
+    try {
+      if (p) {
+        const svg = specToSvg(p.plot.exportSpec(), p.title ?? '');
+        const { width, height } = svgSize(svg);
+        png = await svgToPng(svg, width, height, 1.5);
+      }
+    } catch {
+      png = null;
+    }
+    drawing = false;
+    tell({ type: 'snapshot', png, title: p?.title ?? '' });
+  };
+  let told = { status: null, step: -1 };
+  const state = (force = false) => {
+    const b = document.body.dataset;
+    const now = { status: b.status ?? '', step: Number(b.step ?? 0) };
+    if (!force && now.status === told.status && now.step === told.step) return;
+    told = now;
+    tell({ type: 'state', ...now, text: describe() });
+  };
+  addEventListener('message', (e) => {
+    if (e.source !== window.parent) return;
+    const d = e.data;
+    if (!d || typeof d !== 'object' || d.descent !== 1) return;
+    const a = shell.opts.actions ?? {};
+    if (d.type === 'play') a.setPlaying?.(true);
+    else if (d.type === 'pause') a.setPlaying?.(false);
+    else if (d.type === 'snapshot') {
+      snapshot();
+      return;
+    } else return;
+    state(true);
+  });
+  // A new status, and the first step taken, are told at once; further steps at most every DESCRIBE_MS.
+  new MutationObserver(() => {
+    const b = document.body.dataset;
+    if (b.status !== told.status || (told.step <= 0 && Number(b.step) > 0)) state();
+  }).observe(document.body, { attributes: true, attributeFilter: ['data-status', 'data-step'] });
+  setInterval(() => {
+    if (!document.hidden) state();
+  }, DESCRIBE_MS);
+  state(true);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,3 +17,7 @@ export const SCENES = Object.freeze({
   step: { page: 'step.html', title: 'Step size', live: true, headline: ['width', 'lrMultiple', 'initScale'] },
   'weak-labels': { page: 'weak-labels.html', title: 'Weak labels', live: true, headline: ['bag', 'concentration', 'purified', 'alike'] },
 });
+
+// The guided tour (tour.html): the first link of every page's nav, before the scenes. Not a
+// scene: it embeds them, one per chapter (js/tour/tour.js).
+export const TOUR = Object.freeze({ page: 'tour.html', title: 'Guided tour' });
