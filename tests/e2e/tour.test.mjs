@@ -11,7 +11,7 @@ import { openPage, useSite } from './helpers.mjs';
 const CHAPTERS = [
   { id: 'kernels', scene: 'lazy.html', settings: 'dataset=circles&width=64&alpha=0.1', controls: 'alpha' },
   { id: 'ntk', scene: 'lazy.html', settings: 'width=4096', controls: 'width' },
-  { id: 'width', scene: 'lazy.html', settings: 'width=16', controls: 'width' },
+  { id: 'width', scene: 'lazy.html', settings: 'width=16&ensemble=16', controls: 'width' },
   { id: 'step-size', scene: 'step.html', settings: 'lrmultiple=1.5', controls: 'lrMultiple' },
   { id: 'initialisation', scene: 'index.html', settings: 'width=256&parametrization=meanField&initscale=0.1&lr=0.02&logx=1', controls: 'initScale,parametrization' },
   { id: 'double-descent', scene: 'double-descent.html', settings: '', controls: 'ridge', computed: true },
