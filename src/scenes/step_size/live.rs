@@ -323,7 +323,9 @@ impl Initial {
 /// Relative residual ‖Hu − θu‖ ≤ tol·|θ₁| at which the Hessian's top-k Ritz pairs count as
 /// converged (the power iteration this replaced stopped at the same 1e-3). Each Ritz value is
 /// then within its residual of an eigenvalue, and within residual²/gap once the gap to the rest
-/// of the spectrum exceeds it: about 1e-6·θ₁ for a well-separated top.
+/// of the spectrum exceeds it: about 1e-6·θ₁ for a well-separated top. Where λ₂…λ_k lie in a
+/// cluster of eigenvalues closer together than the tolerance (ReLU Hessians' small eigenvalues,
+/// whose activation patterns change from step to step), the reported one is a member of it.
 pub(super) const HESSIAN_TOL: f64 = 1e-3;
 
 /// The same for the NTK, whose products are those of the formed nK × nK matrix (O((nK)²)
@@ -334,10 +336,11 @@ pub(super) const NTK_TOL: f64 = 1e-10;
 /// measurement reproduces.
 const LANCZOS_SEED: u64 = 0x5eed_1a2c;
 
-/// Hessian-vector products of one measurement of the top `k`: `products`, but at least two
-/// blocks of k (the warm-started block's Rayleigh–Ritz step and one Krylov extension).
+/// Hessian-vector products of one measurement of the top `k`: `products`, but at least k + 1
+/// (the warm-started block's Rayleigh–Ritz step and one Krylov vector beyond it; so at most
+/// [`super::MIN_HESSIAN_ITERS`] for k ≤ 3, and the scene's cost cap holds as before).
 pub(super) fn hessian_products(k: usize, products: u32) -> usize {
-    (products as usize).max(2 * k)
+    (products as usize).max(k + 1)
 }
 
 /// The Lanczos start blocks of the next measurement: the Ritz vectors of the last one (empty

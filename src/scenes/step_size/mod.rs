@@ -48,7 +48,7 @@
 //! ([`crate::linalg::lanczos`]; Golub & Van Loan §10.3; for Hessian spectra of networks,
 //! Ghorbani, Krishnan & Xiao 2019): on Hessian-vector products, warm-started from the last
 //! measurement's Ritz vectors and stopped at a relative residual of 1e-3 (at most
-//! `hessianIters` products, at least two blocks of k), and on products with the formed nK × nK
+//! `hessianIters` products, at least k + 1), and on products with the formed nK × nK
 //! NTK (cheaper than its dense eigendecomposition for the larger kernels), converged to
 //! rounding. The first of each is the reported sharpness and λ_max(Θ_t)/n. With k = 3 a
 //! measurement takes about three times the products the power iteration it replaced did (6
@@ -105,7 +105,7 @@ pub struct StepSizeConfig {
     /// How many of the top eigenvalues of the Hessian and of Θ/n each measurement takes (1–8).
     pub top_k: u32,
     /// Hessian-vector products per Hessian measurement (block Lanczos, warm-started; stops
-    /// early when converged; at least 2·`top_k`).
+    /// early when converged; at least `top_k` + 1).
     pub hessian_iters: u32,
     /// Measure the catapult bound by bisection with short runs from θ₀ (when cheap enough,
     /// see [`CATAPULT_FLOPS`](crate::session::budget::CATAPULT_FLOPS)); otherwise the
@@ -191,7 +191,7 @@ pub fn settings() -> SceneSpec {
         ),
         Setting::int("hessianIters", "Hessian iterations", [1.0, 500.0]).doc(
             "Hessian-vector products per Hessian measurement (block Lanczos, warm-started from the \
-             last measurement; stops early when converged; at least twice the top eigenvalues tracked).",
+             last measurement; stops early when converged; at least one more than the top eigenvalues tracked).",
         ),
         Setting::flag("measureCatapult", "Measure the catapult bound").doc(
             "Measure the catapult bound by bisection with short runs from θ₀ when cheap enough; \
@@ -305,8 +305,8 @@ impl StepSizeConfig {
 
     /// Hessian-vector products per sharpness measurement of the live run: `hessian_iters`, or
     /// fewer where that many would take one measurement past [`STEP_SIZE_TRACK_FLOPS`] (deep and
-    /// wide networks), but at least [`MIN_HESSIAN_ITERS`] (and two Lanczos blocks, 2·`top_k`,
-    /// whatever this says). Every measurement is warm-started from the previous Ritz vectors,
+    /// wide networks), but at least [`MIN_HESSIAN_ITERS`] (and `top_k` + 1, one Lanczos block
+    /// and one product beyond it, whatever this says). Every measurement is warm-started from the previous Ritz vectors,
     /// so with fewer per point the Lanczos runs go on refining across the points, `track_every`
     /// steps apart; the first one, from a cold start, takes all `hessian_iters` once.
     pub fn hessian_iters_per_point(&self) -> u32 {

@@ -41,7 +41,7 @@ pub struct PhaseConfig {
     /// Gradient steps per cell.
     pub steps: u64,
     /// Hessian-vector products for the final sharpness of a cell (block Lanczos of the base's
-    /// `top_k`, as the live run measures; at least two blocks).
+    /// `top_k`, as the live run measures; at least `top_k` + 1).
     pub hessian_iters: u32,
 }
 
