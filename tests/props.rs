@@ -1535,13 +1535,14 @@ fn step_base() -> BoxedStrategy<StepSizeConfig> {
         0.0..=MAX_MOMENTUM,
         weight_decay(),
         any::<bool>(),
+        1u32..=8,
     );
     (data(kinds, 4..=16), net(1..=32, 1..=2), train)
         .prop_map(
             |(
                 data,
                 net,
-                (lr_multiple, lr, track_every, hessian_iters, measure, momentum, wd, ce),
+                (lr_multiple, lr, track_every, hessian_iters, measure, momentum, wd, ce, top_k),
             )| {
                 let loss = if ce && data.dataset.task() == descent::data::Task::Classification {
                     Loss::CrossEntropy
@@ -1554,6 +1555,7 @@ fn step_base() -> BoxedStrategy<StepSizeConfig> {
                     lr_multiple,
                     lr,
                     track_every,
+                    top_k,
                     hessian_iters,
                     measure_catapult: measure,
                     momentum,
@@ -1581,6 +1583,13 @@ fn check_step(r: &StepSizeReport, asked: u64) -> Result<(), TestCaseError> {
     }
     prop_assert_eq!(r.loss.len() as u64, r.step + 1);
     prop_assert_eq!(r.linearized_loss.len() as u64, r.step + 1);
+    // The top-k spectra: one row per tracked step, the sharpness and λ_max(Θ)/n first.
+    prop_assert_eq!(r.hessian_top.len(), r.track_steps.len());
+    prop_assert_eq!(r.ntk_spectrum.len(), r.track_steps.len());
+    for (i, (h, n)) in r.hessian_top.iter().zip(&r.ntk_spectrum).enumerate() {
+        prop_assert!(!h.is_empty() && h[0] == r.sharpness[i]);
+        prop_assert!(!n.is_empty() && n[0] == r.ntk_top[i]);
+    }
     if let Some(k) = r.linearized_diverged {
         prop_assert!(r.linearized_loss[k as usize..].iter().all(Option::is_none));
     }

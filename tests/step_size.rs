@@ -841,8 +841,8 @@ fn close(what: &str, a: Option<f64>, b: Option<f64>, rtol: f64) {
 
 /// The diagram trains each width's cells together as one batch; on the CPU every cell must be
 /// what a single Step-size run with the same settings gives. The batch's parameters equal the
-/// single runs' bit for bit (tests/batched.rs), and the measurements (NTK, Hessian power
-/// iteration from the same warm start) run on the same numbers, so those agree to 1e-9. The
+/// single runs' bit for bit (tests/batched.rs), and the measurements (NTK and Hessian
+/// Lanczos runs from the same warm start) run on the same numbers, so those agree to 1e-9. The
 /// peak loss is tracked in the f32 losses of the training steps here and in f64 evaluations
 /// there: 1e-5 relative covers an f32 sum of 16 squares (about 16 · 2⁻²⁴ ≈ 1e-6).
 #[test]
@@ -1217,10 +1217,9 @@ fn dense_cross_entropy_top(config: &StepSizeConfig, scene: &StepSize, theta: &[f
 /// Under cross-entropy the scene trains K = 2 outputs on one-hot targets and tracks a finite
 /// sharpness: S₀ (the stability bound's curvature, 2/S₀ = the bound in effective units) and the
 /// sharpness after 60 steps match the top eigenvalue of the dense Hessian (columns H·eᵢ) at
-/// the same parameters to 1e-3 relative: power iteration stops at a residual of 1e-3·λ, whose
-/// Rayleigh quotient is then far closer (error ~ residual²/gap), and 300 products suffice here
-/// (measured: S₀ = 0.383514 against 0.383514, 4e-7; at step 60 0.00399022 against
-/// 0.00399028, 1.4e-5, the predictions grown confident). The linearised curve (GD on the loss in
+/// the same parameters to 1e-3 relative: the scene's block Lanczos run stops at residuals of
+/// 1e-3·λ₁, whose Ritz values are then far closer (error ~ residual²/gap), and 300 products
+/// suffice here (tests/step_topk.rs checks the top k at 1e-3·√k·λ₁, the guaranteed bound). The linearised curve (GD on the loss in
 /// function space with Θ₀) is finite and falls at 0.9× the bound, and the sentence
 /// names the Hessian's bound and the edge of stability.
 #[test]

@@ -391,6 +391,17 @@ fn step_size_reports_bounds_and_a_regime() {
     assert_eq!(get(&r, "regime").as_string().as_deref(), Some("stable"));
     let loss: js_sys::Array = get(&r, "loss").dyn_into().unwrap();
     assert_eq!(loss.length(), 21);
+    // The top k = 3 eigenvalues per tracked step, as rows; the first is the sharpness.
+    let sharpness: js_sys::Array = get(&r, "sharpness").dyn_into().unwrap();
+    let hessian: js_sys::Array = get(&r, "hessianTop").dyn_into().unwrap();
+    let ntk: js_sys::Array = get(&r, "ntkSpectrum").dyn_into().unwrap();
+    assert!(hessian.length() > 1 && hessian.length() == sharpness.length());
+    assert_eq!(ntk.length(), hessian.length());
+    for i in 0..hessian.length() {
+        let row: js_sys::Array = hessian.get(i).dyn_into().unwrap();
+        assert_eq!(row.length(), 3);
+        assert_eq!(row.get(0).as_f64(), sharpness.get(i).as_f64());
+    }
     // Far above the bound the run diverges and says so, with finite numbers only.
     run.set_lr_multiple(50.0).unwrap();
     let r = run.advance(500).unwrap();

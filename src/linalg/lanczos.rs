@@ -3,8 +3,9 @@
 //! products, or of an NTK Gram matrix.
 //!
 //! **Method: block Lanczos with full reorthogonalisation** (Golub & Underwood 1977; Golub &
-//! Van Loan, *Matrix Computations*, 4th ed. 2013, §10.3.6). From a random start block of b = k
-//! orthonormal vectors, each step applies the operator to the newest block and orthonormalises
+//! Van Loan, *Matrix Computations*, 4th ed. 2013, §10.3.6). From a start block of b = k
+//! orthonormal vectors (random, or given: [`lanczos_top_k_from`] warm-starts from an earlier
+//! run's Ritz vectors, as the Step-size scene does between tracked steps), each step applies the operator to the newest block and orthonormalises
 //! the products against the whole basis Q (classical Gram–Schmidt applied twice, which keeps Q
 //! orthonormal to rounding), so that Q spans the block Krylov space
 //! span{Q₀, AQ₀, A²Q₀, …}. The Ritz values are the eigenvalues of the small projected matrix
@@ -23,8 +24,8 @@
 //! θ to the nearest eigenvalue by r (and by r²/gap once the gap to the rest of the spectrum is
 //! larger than r).
 //!
-//! **Cost.** m = the basis size: m products, O(dim·m²) for the orthogonalisation, O(m³) per
-//! Rayleigh–Ritz step; memory 2·dim·m f64. Meant for small dimensions (a Hessian of up to some
+//! **Cost.** m = the basis size: m products, O(dim·m²) for the orthogonalisation and for T
+//! (grown by each new block's rows and columns), O(m³) per Rayleigh–Ritz step; memory 2·dim·m f64. Meant for small dimensions (a Hessian of up to some
 //! 10⁴ parameters, an NTK of up to 10³ points) and k ≤ 8.
 
 use nalgebra::{DMatrix, SymmetricEigen};
@@ -155,7 +156,22 @@ pub fn lanczos_bottom_k(
 pub fn lanczos_top_k_with(
     dim: usize,
     k: usize,
+    matvec: impl FnMut(&[f64]) -> Vec<f64>,
+    seed: u64,
+    options: &LanczosOptions,
+) -> Result<Eigenpairs> {
+    lanczos_top_k_from(dim, k, matvec, &[], seed, options)
+}
+
+/// [`lanczos_top_k_with`] from a given start block: the vectors of `start` (of length `dim`;
+/// others are passed over) come first, e.g. the Ritz vectors of an earlier call on a nearby
+/// operator (a warm start: the first Rayleigh–Ritz step then already holds their estimates),
+/// and random vectors drawn from `seed` fill the block up to its size.
+pub fn lanczos_top_k_from(
+    dim: usize,
+    k: usize,
     mut matvec: impl FnMut(&[f64]) -> Vec<f64>,
+    start: &[Vec<f64>],
     seed: u64,
     options: &LanczosOptions,
 ) -> Result<Eigenpairs> {
@@ -182,9 +198,16 @@ pub fn lanczos_top_k_with(
     let mut rng = Rng::new(seed);
     let mut q: Vec<Vec<f64>> = Vec::new();
     let mut aq: Vec<Vec<f64>> = Vec::new();
-    let mut candidates: Vec<Vec<f64>> = (0..b)
-        .map(|_| (0..dim).map(|_| rng.normal()).collect())
+    let mut t = DMatrix::<f64>::zeros(0, 0);
+    let mut candidates: Vec<Vec<f64>> = start
+        .iter()
+        .filter(|v| v.len() == dim && v.iter().all(|a| a.is_finite()))
+        .take(b)
+        .cloned()
         .collect();
+    while candidates.len() < b {
+        candidates.push((0..dim).map(|_| rng.normal()).collect());
+    }
     loop {
         // Orthonormalise the candidates into the next block and apply the operator to it.
         let block_start = q.len();
@@ -211,9 +234,21 @@ pub fn lanczos_top_k_with(
         }
         let m = q.len();
 
-        // Rayleigh–Ritz on the whole basis.
-        let t = DMatrix::from_fn(m, m, |i, j| 0.5 * (dot(&q[i], &aq[j]) + dot(&q[j], &aq[i])));
-        let eig = SymmetricEigen::new(t);
+        // Rayleigh–Ritz on the whole basis: T = QᵀAQ, symmetrised, grown by the new block's
+        // rows and columns (the earlier entries do not change).
+        let mut grown = DMatrix::zeros(m, m);
+        grown
+            .view_mut((0, 0), (block_start, block_start))
+            .copy_from(&t);
+        for i in 0..m {
+            for j in block_start.max(i)..m {
+                let v = 0.5 * (dot(&q[i], &aq[j]) + dot(&q[j], &aq[i]));
+                grown[(i, j)] = v;
+                grown[(j, i)] = v;
+            }
+        }
+        t = grown;
+        let eig = SymmetricEigen::new(t.clone());
         let mut order: Vec<usize> = (0..m).collect();
         order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
         let scale = eig.eigenvalues.amax();

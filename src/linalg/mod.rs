@@ -11,7 +11,8 @@ pub mod lanczos;
 pub mod tridiagonal;
 
 pub use lanczos::{
-    Eigenpairs, LanczosOptions, lanczos_bottom_k, lanczos_top_k, lanczos_top_k_with,
+    Eigenpairs, LanczosOptions, lanczos_bottom_k, lanczos_top_k, lanczos_top_k_from,
+    lanczos_top_k_with,
 };
 pub use tridiagonal::Tridiagonal;
 

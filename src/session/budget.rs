@@ -53,8 +53,8 @@ pub const TRAINED_SWEEP_ASSUMED_FLOPS: f64 = 5e9;
 /// the training, test and grid points): about 5 s on the CPU path at [`LAZY_ASSUMED_FLOPS`].
 pub const LAZY_SETUP_FLOPS: f64 = 1e11;
 
-/// The most floating-point work one Step-size tracking point (empirical NTK plus Hessian power
-/// iterations) may take: about 0.5 s at [`STEP_SIZE_ASSUMED_FLOPS`].
+/// The most floating-point work one Step-size tracking point (empirical NTK plus the Hessian's
+/// Lanczos products) may take: about 0.5 s at [`STEP_SIZE_ASSUMED_FLOPS`].
 pub const STEP_SIZE_TRACK_FLOPS: f64 = 5e9;
 
 /// The most floating-point work measuring the catapult bound may take (about 0.2 s natively).

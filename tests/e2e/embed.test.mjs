@@ -339,7 +339,9 @@ describe('Embed, share, export', () => {
     // The other scenes: their first plot with data.
     for (const [scene, query, ready] of [
       ['lazy.html', 'play=0&width=32', () => document.body.dataset.status === 'paused'],
-      ['step.html', 'width=64&nTrain=16', () => Number(document.body.dataset.step) > 10],
+      // The step run to its end (4,000 steps, a few seconds): exported while it plays, the CSV
+      // and the JSON, downloaded one after the other, would hold different steps.
+      ['step.html', 'width=64&nTrain=16', () => document.body.dataset.status === 'finished'],
       ['double-descent.html', 'seeds=1&nTrain=60', () => document.body.dataset.status === 'done'],
     ]) {
       await page.goto(url(scene, query));

@@ -85,6 +85,44 @@ describe('Step size', () => {
     await page.close();
   });
 
+  test('the sharpness plot shows the top k Hessian and NTK eigenvalues, and exports them all', async () => {
+    const { page, errors } = await openPage(site.browser.context);
+    await runTo(page, 'topK=4&lrMultiple=1.5', 60);
+    const got = await page.evaluate(() => {
+      const r = window.descent.report;
+      const spec = window.descent.shell.opts.plots().find((p) => p.id === 'sharpness').plot.exportSpec();
+      return {
+        hessian: r.hessianTop.map((row) => Array.from(row)),
+        ntk: r.ntkSpectrum.map((row) => Array.from(row)),
+        sharpness: Array.from(r.sharpness),
+        ntkTop: Array.from(r.ntkTop),
+        steps: r.trackSteps.length,
+        legend: spec.legend.map((l) => l.label),
+        columns: spec.table.columns,
+        rows: spec.table.rows.length,
+        last: spec.table.rows.at(-1),
+        topK: document.querySelector('input[name="topK"]')?.value,
+      };
+    });
+    const labels = [1, 2, 3, 4].map((i) => `Hessian λ${i}`).concat([1, 2, 3, 4].map((i) => `NTK λ${i} of Θ/n`));
+    assert.deepEqual(got.legend, labels);
+    assert.deepEqual(got.columns, ['step', ...labels]);
+    assert.equal(got.rows, got.steps);
+    assert.equal(got.hessian.length, got.steps);
+    for (const [i, row] of got.hessian.entries()) {
+      assert.equal(row.length, 4);
+      assert.equal(row[0], got.sharpness[i]);
+      assert.equal(got.ntk[i][0], got.ntkTop[i]);
+      assert.ok(row.every((v, j) => Number.isFinite(v) && (j === 0 || v <= row[j - 1])), `descending: ${row}`);
+    }
+    // The table's last row: the step, then the last measurement's Hessian and NTK spectra.
+    const lastH = got.hessian.at(-1);
+    const lastN = got.ntk.at(-1);
+    [...lastH, ...lastN].forEach((v, j) => assert.ok(Math.abs(Number(got.last[j + 1]) - v) <= 1e-6 * Math.abs(v), `column ${j + 1}`));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the step slider restarts from θ₀ with the same bounds and writes the URL', async () => {
     const { page, errors } = await openPage(site.browser.context);
     const before = await runTo(page, 'play=0', 0);

@@ -4,7 +4,7 @@
 use nalgebra::DMatrix;
 
 use super::StepSizeConfig;
-use super::live::{Initial, measure};
+use super::live::{Initial, Warm, measure};
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
@@ -30,10 +30,9 @@ pub(super) struct Start {
     pub(super) bound: f64,
     /// The loss at θ₀, f64 (as [`StepSize`](super::StepSize) measures it).
     pub(super) initial_loss: f64,
-    /// The top eigenvectors at θ₀ (NTK, Hessian): each cell's final measurement starts its
-    /// power iteration from them, as a [`StepSize`](super::StepSize) run tracked at step 0 does.
-    pub(super) ntk_vec: Vec<f64>,
-    pub(super) hess_vec: Vec<f64>,
+    /// The top-k Ritz vectors at θ₀ (NTK, Hessian): each cell's final measurement starts its
+    /// Lanczos runs from them, as a [`StepSize`](super::StepSize) run tracked at step 0 does.
+    pub(super) warm: Warm,
 }
 
 /// The networks of one column, trained on one backend: on the GPU as one batch; on the CPU as
@@ -166,13 +165,13 @@ impl Start {
         let f0 = config.net.init.center_output.then(|| f_init.clone());
         let initial_loss = Loss::Squared.eval(&f_init, f0.as_deref(), 1.0, &y, 1).loss;
         // What a StepSize run measures at step 0: it warm-starts the final measurement.
-        let (mut ntk_vec, mut hess_vec) = (Vec::new(), Vec::new());
+        let mut warm = Warm::default();
         measure(
             &objective,
             (&theta_0, &k0),
             (&theta_0, &k0),
-            (&mut ntk_vec, &mut hess_vec),
-            config.hessian_iters,
+            &mut warm,
+            (config.top_k as usize, config.hessian_iters),
         );
         Ok(Some(Start {
             run,
@@ -182,8 +181,7 @@ impl Start {
             k0,
             bound: 2.0 * y.len() as f64 / lambda0 / lr_factor,
             initial_loss,
-            ntk_vec,
-            hess_vec,
+            warm,
         }))
     }
 

@@ -11,8 +11,9 @@ use super::{
 };
 use crate::error::{Error, Result, in_range};
 use crate::kernels::KernelMachine;
+use crate::linalg::{LanczosOptions, lanczos_top_k_from};
 use crate::nn::Loss;
-use crate::nn::hessian::{self, Objective, top_eigenvalue_sym, widen};
+use crate::nn::hessian::{Objective, Point, widen};
 use crate::nn::ntk::{kernel_distance, relative_change};
 use crate::nn::train::{DIVERGENCE_FACTOR, LOSS_FLOOR};
 use crate::session::budget::CATAPULT_FLOPS;
@@ -241,10 +242,15 @@ pub struct StepSizeReport {
     pub linearized_diverged: Option<u64>,
     /// Steps at which the sharpness and the lazy measures were measured.
     pub track_steps: Vec<u64>,
-    /// Top eigenvalue of the Hessian of the training objective.
+    /// Top eigenvalue of the Hessian of the training objective (= `hessian_top[i][0]`).
     pub sharpness: Vec<f64>,
-    /// λ_max(Θ_t)/n.
+    /// λ_max(Θ_t)/n (= `ntk_spectrum[i][0]`).
     pub ntk_top: Vec<f64>,
+    /// The top `topK` eigenvalues of the Hessian at each tracked step, descending (block
+    /// Lanczos on Hessian-vector products, warm-started from the last Ritz vectors).
+    pub hessian_top: Vec<Vec<f64>>,
+    /// The top `topK` eigenvalues of Θ_t/n at each tracked step, descending.
+    pub ntk_spectrum: Vec<Vec<f64>>,
     /// ‖θ_t − θ₀‖/‖θ₀‖.
     pub weight_change: Vec<f64>,
     /// ‖Θ_t − Θ₀‖_F/‖Θ₀‖_F on the training points.
@@ -314,39 +320,140 @@ impl Initial {
     }
 }
 
+/// Relative residual ‖Hu − θu‖ ≤ tol·|θ₁| at which the Hessian's top-k Ritz pairs count as
+/// converged (the power iteration this replaced stopped at the same 1e-3). Each Ritz value is
+/// then within its residual of an eigenvalue, and within residual²/gap once the gap to the rest
+/// of the spectrum exceeds it: about 1e-6·θ₁ for a well-separated top. Where λ₂…λ_k lie in a
+/// cluster of eigenvalues closer together than the tolerance (ReLU Hessians' small eigenvalues,
+/// whose activation patterns change from step to step), the reported one is a member of it.
+pub(super) const HESSIAN_TOL: f64 = 1e-3;
+
+/// The same for the NTK, whose products are those of the formed nK × nK matrix (O((nK)²)
+/// each, cheap beside forming it): converged to rounding.
+pub(super) const NTK_TOL: f64 = 1e-10;
+
+/// The seed of the random vectors that start (or fill up) a Lanczos block: fixed, so that every
+/// measurement reproduces.
+const LANCZOS_SEED: u64 = 0x5eed_1a2c;
+
+/// Hessian-vector products of one measurement of the top `k`: `products`, but at least k + 1
+/// (the warm-started block's Rayleigh–Ritz step and one Krylov vector beyond it; so at most
+/// [`super::MIN_HESSIAN_ITERS`] for k ≤ 3, and the scene's cost cap holds as before).
+pub(super) fn hessian_products(k: usize, products: u32) -> usize {
+    (products as usize).max(k + 1)
+}
+
+/// The Lanczos start blocks of the next measurement: the Ritz vectors of the last one (empty
+/// before the first: a cold start from [`LANCZOS_SEED`]).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Warm {
+    pub(super) ntk: Vec<Vec<f64>>,
+    pub(super) hessian: Vec<Vec<f64>>,
+}
+
+impl Warm {
+    /// Whether no measurement has been taken yet.
+    pub(super) fn is_cold(&self) -> bool {
+        self.hessian.is_empty()
+    }
+}
+
+/// The top `k` eigenvalues (descending) of the Hessian of the objective at `point` by block
+/// Lanczos on Hessian-vector products ([`crate::linalg::lanczos`]), from the block in `warm`
+/// (replaced by the new Ritz vectors), at most [`hessian_products`]`(k, products)` products,
+/// stopping at [`HESSIAN_TOL`]. None when a product is not finite.
+pub(super) fn hessian_top_k(
+    point: &Point<'_>,
+    k: usize,
+    warm: &mut Vec<Vec<f64>>,
+    products: u32,
+) -> Option<Vec<f64>> {
+    let dim = point.gradient().len();
+    let k = k.clamp(1, dim);
+    let options = LanczosOptions {
+        max_matvecs: hessian_products(k, products),
+        tol: HESSIAN_TOL,
+        ..LanczosOptions::default()
+    };
+    let hvp = |v: &[f64]| point.hvp(v).expect("direction of the parameter count");
+    let e = lanczos_top_k_from(dim, k, hvp, warm, LANCZOS_SEED, &options).ok()?;
+    *warm = e.vectors;
+    Some(e.values)
+}
+
+/// The top `k` eigenvalues (descending) of Θ/n for the formed kernel `kernel` (nK × nK) on n
+/// points, by block Lanczos on its products from the block in `warm` (replaced), stopping at
+/// [`NTK_TOL`]. Lanczos rather than a dense eigensolve: O(m·(nK)²) for a Krylov basis of m
+/// vectors (a few dozen) against O((nK)³), which at the scene's largest kernel (512 × 512 under
+/// cross-entropy) would cost more than forming the kernel. None when anything is not finite.
+pub(super) fn ntk_top_k(
+    kernel: &DMatrix<f64>,
+    n: usize,
+    k: usize,
+    warm: &mut Vec<Vec<f64>>,
+) -> Option<Vec<f64>> {
+    let dim = kernel.nrows();
+    let k = k.clamp(1, dim);
+    let options = LanczosOptions {
+        tol: NTK_TOL,
+        ..LanczosOptions::default()
+    };
+    let matvec = |v: &[f64]| {
+        (kernel * nalgebra::DVector::from_column_slice(v))
+            .as_slice()
+            .to_vec()
+    };
+    let e = lanczos_top_k_from(dim, k, matvec, warm, LANCZOS_SEED, &options).ok()?;
+    *warm = e.vectors;
+    Some(e.values.iter().map(|v| v / n as f64).collect())
+}
+
 /// The measurements of a tracking point.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Tracked {
-    /// λ_max(Θ)/n.
-    pub(super) ntk_top: f64,
-    /// The top Hessian eigenvalue.
-    pub(super) sharpness: f64,
+    /// The top k eigenvalues of Θ/n, descending (λ_max(Θ)/n first).
+    pub(super) ntk: Vec<f64>,
+    /// The top k eigenvalues of the Hessian, descending (the sharpness first).
+    pub(super) hessian: Vec<f64>,
     pub(super) weight_change: f64,
     pub(super) kernel_distance: f64,
 }
 
-/// The NTK and Hessian top eigenvalues and the lazy measures at parameters `theta` with NTK `k`
-/// (against θ₀ and Θ₀), the power iterations warm-started from `(ntk_vec, hess_vec)`;
-/// None when anything is not finite.
+impl Tracked {
+    /// λ_max(Θ)/n.
+    pub(super) fn ntk_top(&self) -> f64 {
+        self.ntk[0]
+    }
+
+    /// The sharpness, the top Hessian eigenvalue.
+    pub(super) fn sharpness(&self) -> f64 {
+        self.hessian[0]
+    }
+}
+
+/// The top `k` eigenvalues of the NTK (over n) and of the Hessian, and the lazy measures, at
+/// parameters `theta` with NTK `kernel` (against θ₀ and Θ₀), the Lanczos runs warm-started from
+/// `warm` (at most [`hessian_products`]`(k, hessian_iters)` Hessian-vector products); None when
+/// anything is not finite.
 pub(super) fn measure(
     objective: &Objective,
     (theta_0, k0): (&[f32], &DMatrix<f64>),
-    (theta, k): (&[f32], &DMatrix<f64>),
-    (ntk_vec, hess_vec): (&mut Vec<f64>, &mut Vec<f64>),
-    hessian_iters: u32,
+    (theta, kernel): (&[f32], &DMatrix<f64>),
+    warm: &mut Warm,
+    (k, hessian_iters): (usize, u32),
 ) -> Option<Tracked> {
-    if k.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
+    if kernel.iter().any(|v| !v.is_finite()) || theta.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let n = objective.n() as f64;
-    let ntk_top = top_eigenvalue_sym(k, ntk_vec, 200, 1e-6).value / n;
+    let ntk = ntk_top_k(kernel, objective.n(), k, &mut warm.ntk)?;
     let point = objective.at(&widen(theta)).ok()?;
-    let sharpness = hessian::hessian_top(&point, hess_vec, hessian_iters as usize, 1e-3).value;
-    (ntk_top.is_finite() && sharpness.is_finite()).then(|| Tracked {
-        ntk_top,
-        sharpness,
+    let hessian = hessian_top_k(&point, k, &mut warm.hessian, hessian_iters)?;
+    let finite = |v: &[f64]| v.iter().all(|a| a.is_finite());
+    (finite(&ntk) && finite(&hessian)).then(|| Tracked {
+        ntk,
+        hessian,
         weight_change: relative_change(theta, theta_0),
-        kernel_distance: kernel_distance(k, k0),
+        kernel_distance: kernel_distance(kernel, k0),
     })
 }
 
@@ -367,16 +474,18 @@ pub struct StepSize {
     lr: f64,
     /// The catapult bound as a multiple of the stability bound, and its source.
     catapult: (f64, String),
-    hess_vec: Vec<f64>,
-    ntk_vec: Vec<f64>,
-    /// (ntk_vec, hess_vec) after the measurement at θ₀.
-    start_vecs: Option<(Vec<f64>, Vec<f64>)>,
+    /// The Lanczos start blocks of the next measurement.
+    warm: Warm,
+    /// `warm` after the measurement at θ₀.
+    start_warm: Option<Warm>,
     loss: Vec<f64>,
     lin_loss: Vec<Option<f64>>,
     lin_diverged: Option<u64>,
     track_steps: Vec<u64>,
     sharpness: Vec<f64>,
     ntk_top: Vec<f64>,
+    hessian_top: Vec<Vec<f64>>,
+    ntk_spectrum: Vec<Vec<f64>>,
     weight_change: Vec<f64>,
     kernel_distance: Vec<f64>,
     diverged: Option<u64>,
@@ -412,11 +521,16 @@ impl StepSize {
                 let y = widen(&y_train);
                 let lin = Linearized::cross_entropy(&k0, 2, g0, y, config.momentum);
                 // The sharpness at θ₀ as the first tracked measurement takes it (a cold start,
-                // `hessian_iters` products), so that the ruler and the plot agree.
+                // the same block and `hessian_iters` products), so that the ruler and the plot
+                // agree.
                 let point = objective.at(&widen(&theta_0))?;
-                let mut v = Vec::new();
-                let s0 =
-                    hessian::hessian_top(&point, &mut v, config.hessian_iters as usize, 1e-3).value;
+                let top = hessian_top_k(
+                    &point,
+                    config.top_k as usize,
+                    &mut Vec::new(),
+                    config.hessian_iters,
+                );
+                let s0 = top.map_or(f64::NAN, |v| v[0]);
                 if !(s0.is_finite() && s0 > 0.0) {
                     return Err(Error::config(
                         "initScale",
@@ -443,15 +557,16 @@ impl StepSize {
             lr_factor,
             lr: 0.0,
             catapult: (0.0, String::new()),
-            hess_vec: Vec::new(),
-            start_vecs: None,
-            ntk_vec: Vec::new(),
+            warm: Warm::default(),
+            start_warm: None,
             loss: Vec::new(),
             lin_loss: Vec::new(),
             lin_diverged: None,
             track_steps: Vec::new(),
             sharpness: Vec::new(),
             ntk_top: Vec::new(),
+            hessian_top: Vec::new(),
+            ntk_spectrum: Vec::new(),
             weight_change: Vec::new(),
             kernel_distance: Vec::new(),
             diverged: None,
@@ -638,24 +753,20 @@ impl StepSize {
         ] {
             v.clear();
         }
+        self.hessian_top.clear();
+        self.ntk_spectrum.clear();
         self.lin_loss.clear();
         self.track_steps.clear();
         self.lin_diverged = None;
         self.diverged = None;
-        match &self.start_vecs {
-            // A capped run restarts its power iterations from θ₀'s eigenvectors (the restart is
-            // at θ₀), so that its first measurement needs no cold start.
-            Some((ntk, hess))
-                if self.config.hessian_iters_per_point() < self.config.hessian_iters =>
-            {
-                self.ntk_vec = ntk.clone();
-                self.hess_vec = hess.clone();
+        self.warm = match &self.start_warm {
+            // A capped run restarts its Lanczos runs from θ₀'s Ritz vectors (the restart is at
+            // θ₀), so that its first measurement needs no cold start.
+            Some(warm) if self.config.hessian_iters_per_point() < self.config.hessian_iters => {
+                warm.clone()
             }
-            _ => {
-                self.hess_vec.clear();
-                self.ntk_vec.clear();
-            }
-        }
+            _ => Warm::default(),
+        };
         let l0 = self.run.trainer_mut().evaluate_train().loss;
         self.loss.push(l0);
         self.lin_loss
@@ -714,36 +825,42 @@ impl StepSize {
         self.lin_loss.push(value);
     }
 
-    /// Measures the Hessian and NTK top eigenvalues and the lazy measures at the current θ.
+    /// Measures the top-k Hessian and NTK eigenvalues and the lazy measures at the current θ
+    /// (nothing when any is not finite: the curves stop at the last finite values).
     fn track(&mut self) {
         let theta = self.run.params();
-        let Ok(k) = self.run.ntk(&self.x_train, None) else {
+        let Ok(kernel) = self.run.ntk(&self.x_train, None) else {
             return;
         };
-        // The first measurement starts cold and takes every iteration (once, in the set-up);
-        // later ones continue from the last eigenvector within the per-point budget.
-        let iters = if self.hess_vec.is_empty() {
+        // The first measurement starts cold and takes every product (once, in the set-up);
+        // later ones continue from the last Ritz vectors within the per-point budget.
+        let iters = if self.warm.is_cold() {
             self.config.hessian_iters
         } else {
             self.config.hessian_iters_per_point()
         };
+        // A measurement that fails leaves the start blocks as they were.
+        let mut warm = self.warm.clone();
         let Some(m) = measure(
             &self.objective,
             (&self.theta_0, &self.k0),
-            (&theta, &k),
-            (&mut self.ntk_vec, &mut self.hess_vec),
-            iters,
+            (&theta, &kernel),
+            &mut warm,
+            (self.config.top_k as usize, iters),
         ) else {
             return;
         };
-        if self.start_vecs.is_none() {
-            self.start_vecs = Some((self.ntk_vec.clone(), self.hess_vec.clone()));
+        self.warm = warm;
+        if self.start_warm.is_none() {
+            self.start_warm = Some(self.warm.clone());
         }
         self.track_steps.push(self.step());
-        self.sharpness.push(m.sharpness);
-        self.ntk_top.push(m.ntk_top);
+        self.sharpness.push(m.sharpness());
+        self.ntk_top.push(m.ntk_top());
         self.weight_change.push(m.weight_change);
         self.kernel_distance.push(m.kernel_distance);
+        self.hessian_top.push(m.hessian);
+        self.ntk_spectrum.push(m.ntk);
     }
 
     /// The report at the current step, without stepping.
@@ -829,6 +946,8 @@ impl StepSize {
             track_steps: self.track_steps.clone(),
             sharpness: self.sharpness.clone(),
             ntk_top: self.ntk_top.clone(),
+            hessian_top: self.hessian_top.clone(),
+            ntk_spectrum: self.ntk_spectrum.clone(),
             weight_change: self.weight_change.clone(),
             kernel_distance: self.kernel_distance.clone(),
             initial_loss: initial,

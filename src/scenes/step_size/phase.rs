@@ -100,8 +100,8 @@ pub struct PhaseReport {
 /// A phase diagram, one width (column) at a time: the column's cells — one network each,
 /// every cell of a step-size column starting from the same θ₀ on the same data — are trained
 /// together as one [`BatchedTrainer`](crate::nn::batched::BatchedTrainer) batch, on the CPU or on the GPU (see [`PhaseDiagram::create`]),
-/// then each trained network is measured on the CPU in f64 (empirical NTK, Hessian power
-/// iteration) exactly as a [`StepSize`](super::StepSize) run would be. Deterministic from the seed; on the CPU
+/// then each trained network is measured on the CPU in f64 (empirical NTK, top-k Lanczos on
+/// both) exactly as a [`StepSize`](super::StepSize) run would be. Deterministic from the seed; on the CPU
 /// every cell equals the [`StepSize`](super::StepSize) run of the same settings (tests/step_size.rs).
 pub struct PhaseDiagram {
     pub config: PhaseConfig,
@@ -140,7 +140,7 @@ fn classify(
             peak_ratio: Some(peak_loss / initial_loss).filter(|v| v.is_finite()),
         };
     };
-    let ntk_lr = tracked.map(|t| t.ntk_top * eta);
+    let ntk_lr = tracked.as_ref().map(|t| t.ntk_top() * eta);
     let regime =
         if final_loss >= initial_loss || ntk_lr.is_none_or(|v| v >= 2.0 && lr_multiple > 1.0) {
             Regime::Unsettled
@@ -152,9 +152,9 @@ fn classify(
     PhaseCell {
         regime,
         final_loss: Some(final_loss),
-        sharpness_lr: tracked.map(|t| t.sharpness * eta),
+        sharpness_lr: tracked.as_ref().map(|t| t.sharpness() * eta),
         ntk_lr,
-        weight_change: tracked.map(|t| t.weight_change),
+        weight_change: tracked.as_ref().map(|t| t.weight_change),
         kernel_distance: tracked.map(|t| t.kernel_distance),
         peak_ratio: Some(peak_loss / initial_loss).filter(|v| v.is_finite()),
     }
@@ -581,6 +581,7 @@ impl PhaseDiagram {
     /// after the last.
     fn measure_next(&mut self) {
         let hessian_iters = self.config.hessian_iters;
+        let top_k = self.config.base.top_k as usize;
         let Some((ix, b, iy)) = self
             .column
             .as_ref()
@@ -600,14 +601,13 @@ impl PhaseDiagram {
             None => classify(lr_multiple, start.initial_loss, None, peak, None, eta),
             Some((theta, loss)) => {
                 let tracked = start.kernel_at(&theta).ok().and_then(|k| {
-                    let (mut ntk_vec, mut hess_vec) =
-                        (start.ntk_vec.clone(), start.hess_vec.clone());
+                    let mut warm = start.warm.clone();
                     measure(
                         &start.objective,
                         (&start.theta_0, &start.k0),
                         (&theta, &k),
-                        (&mut ntk_vec, &mut hess_vec),
-                        hessian_iters,
+                        &mut warm,
+                        (top_k, hessian_iters),
                     )
                 });
                 classify(

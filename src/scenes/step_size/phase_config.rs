@@ -40,7 +40,8 @@ pub struct PhaseConfig {
     pub lr_multiple: f64,
     /// Gradient steps per cell.
     pub steps: u64,
-    /// Power iterations for the final sharpness of a cell.
+    /// Hessian-vector products for the final sharpness of a cell (block Lanczos of the base's
+    /// `top_k`, as the live run measures; at least `top_k` + 1).
     pub hessian_iters: u32,
 }
 
@@ -333,7 +334,7 @@ pub fn phase_settings() -> SceneSpec {
             .doc("The step size as a multiple of η₀ on the init-scale axis (the step-size axis sets its own)."),
         Setting::int("steps", "Steps per cell", [1.0, 100_000.0]).log(),
         Setting::int("hessianIters", "Hessian iterations", [1.0, 500.0])
-            .doc("Power iterations for each cell's final sharpness."),
+            .doc("Hessian-vector products (block Lanczos) for each cell's final sharpness."),
     ]);
     SceneSpec::new("step/phase", rows, &PhaseSettings::default())
 }

@@ -42,6 +42,7 @@ const CONTROLS = controlsFrom('step', [
   derive('momentum'),
   derive('weightDecay'),
   { name: 'loss', group: 'training' },
+  { name: 'topK', group: 'training' },
   derive('dataset'),
   derive('nTrain', { positions: 40 }),
   derive('noise'),
@@ -110,7 +111,7 @@ function engineConfig(v) {
     width: v.width, lrMultiple: v.lrMultiple, initScale: v.initScale, depth: v.depth,
     activation: v.activation, parametrization: v.parametrization, dataset: v.dataset,
     nTrain: v.nTrain, noise: v.noise, seed: v.seed, momentum: v.momentum, weightDecay: v.weightDecay,
-    loss: v.loss,
+    loss: v.loss, topK: v.topK,
   };
 }
 
@@ -175,7 +176,7 @@ function render() {
   if (r.diverged != null) markers.push({ x: r.diverged, label: `network diverged at step ${r.diverged}`, color: '#444' });
   plots.loss.setMarkers(markers);
 
-  plots.sharp.setData(r.trackSteps, r.sharpness, r.ntkTop);
+  setSharpData(r);
   plots.sharp.setMarkers([{ y: r.twoOverLr, label: edgeLabel(state.values), color: '#b00020', dash: [8, 4] }]);
   plots.lazy.setData(r.trackSteps, r.weightChange, r.kernelDistance);
 
@@ -222,6 +223,47 @@ function renderRuler() {
   $('ruler-bound-label').textContent = r && Number.isFinite(r.stabilityBound) ? `η₀ = ${formula} = ${formatMeasure(r.stabilityBound, 3)}` : `η₀ = ${formula}`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The sharpness plot: the top k eigenvalues of the Hessian and of Θ/n (k = the topK setting),
+// λ1 bold as the sharpness and λ_max(Θ)/n, λ2…λk thinner in the same colours.
+
+function topK() {
+  const k = Math.round(Number(state.values?.topK));
+  return Number.isFinite(k) ? Math.min(8, Math.max(1, k)) : 3;
+}
+
+function sharpSeries(k) {
+  const out = [];
+  for (const [kind, name, dash] of [['hessian', 'Hessian', undefined], ['ntk', 'NTK', [2, 3]]]) {
+    for (let i = 1; i <= k; i++) {
+      out.push({
+        label: `${name} λ${i}${kind === 'ntk' ? ' of Θ/n' : ''}`,
+        stroke: SHARP_COLORS[kind],
+        width: i === 1 ? 2.25 : 1.25,
+        dash,
+        points: i === 1 ? 'auto' : false,
+      });
+    }
+  }
+  return out;
+}
+
+/** The report's top-k spectra on the plot (rebuilt when k changed), λ1 as `sharpness`/`ntkTop`. */
+function setSharpData(r) {
+  const k = topK();
+  const p = plots.sharp;
+  if (p.opts.series.length !== 2 * k) {
+    p.opts.series = sharpSeries(k);
+    p.last = [[], ...p.opts.series.map(() => [])];
+    p.u.destroy();
+    p.create();
+  }
+  const column = (rows, i) => Float64Array.from(r.trackSteps, (_, t) => rows?.[t]?.[i] ?? NaN);
+  const hessian = Array.from({ length: k }, (_, i) => (i === 0 ? r.sharpness : column(r.hessianTop, i)));
+  const ntk = Array.from({ length: k }, (_, i) => (i === 0 ? r.ntkTop : column(r.ntkSpectrum, i)));
+  p.setData(r.trackSteps, ...hessian, ...ntk);
+}
+
 function setLogSteps(on) {
   for (const k of ['loss', 'sharp', 'lazy']) plots[k].setLogX(on);
   client.queueFrame();
@@ -240,11 +282,8 @@ function buildPlots() {
   });
   plots.sharp = new SeriesPlot($('plot-sharp'), {
     x: stepAxis,
-    y: { label: 'top eigenvalue', log: true },
-    series: [
-      { label: 'Hessian λ_max', stroke: SHARP_COLORS.hessian, width: 2, points: 'auto' },
-      { label: 'NTK λ_max(Θ)/n', stroke: SHARP_COLORS.ntk, width: 2, dash: [2, 3], points: 'auto' },
-    ],
+    y: { label: 'top eigenvalues', log: true },
+    series: sharpSeries(topK()),
   });
   plots.lazy = new SeriesPlot($('plot-lazy'), {
     x: stepAxis,

@@ -48,6 +48,8 @@ function cleanReport(r) {
     out[key] = floats64(r[key]);
   }
   out.trackSteps = floats64(Array.from(r.trackSteps ?? [], Number));
+  // The top k eigenvalues per tracked step (rows of k, descending).
+  for (const key of ['hessianTop', 'ntkSpectrum']) out[key] = Array.from(r[key] ?? [], (row) => floats64(row));
   out.regime = text(r.regime);
   out.predictedRegime = text(r.predictedRegime);
   out.settled = !!r.settled;
