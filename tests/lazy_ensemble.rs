@@ -1,7 +1,9 @@
 //! The Lazy-or-rich scene's ensemble mode: finite networks over seeds against the
 //! infinite-width band μ_t ± 2σ_t (`scenes::lazy::ensemble`).
 
+use descent::backend::cpu::Cpu;
 use descent::data::DatasetKind;
+use descent::exec::block_on;
 use descent::kernels::{KernelSpec, nngp_ntk};
 use descent::nn::{Activation, BatchedTrainer, NetConfig, Parametrization};
 use descent::scenes::lazy::{Ensemble, EnsembleSweep, LazyRich, compare};
@@ -156,14 +158,7 @@ fn a_new_step_size_equals_a_batch_built_with_it() {
             })
             .collect()
     };
-    let mut changed = BatchedTrainer::new(
-        descent::backend::cpu::Cpu::new(),
-        c.spec(),
-        x,
-        y,
-        &nets(0.5),
-    )
-    .unwrap();
+    let mut changed = BatchedTrainer::new(Cpu::new(), c.spec(), x, y, &nets(0.5)).unwrap();
     changed.set_lr(0.2).unwrap();
     let mut built = BatchedTrainer::new(
         descent::backend::cpu::Cpu::new(),
@@ -173,8 +168,11 @@ fn a_new_step_size_equals_a_batch_built_with_it() {
         &nets(0.2),
     )
     .unwrap();
-    assert_eq!(changed.advance(7).unwrap(), built.advance(7).unwrap());
-    assert_eq!(changed.all_params().unwrap(), built.all_params().unwrap());
+    // The blocking forms are native only; this file also compiles for wasm32.
+    let run = |t: &mut BatchedTrainer<Cpu>| block_on(t.advance_async(7)).unwrap();
+    let params = |t: &mut BatchedTrainer<Cpu>| block_on(t.all_params_async()).unwrap();
+    assert_eq!(run(&mut changed), run(&mut built));
+    assert_eq!(params(&mut changed), params(&mut built));
     assert!(changed.set_lr(f64::NAN).is_err());
     assert!(changed.set_lr(0.0).is_err());
 }
