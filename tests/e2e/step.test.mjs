@@ -87,8 +87,11 @@ describe('Step size', () => {
 
   test('the sharpness plot shows the top k Hessian and NTK eigenvalues, and exports them all', async () => {
     const { page, errors } = await openPage(site.browser.context);
-    await runTo(page, 'topK=4&lrMultiple=1.5', 60);
-    const got = await page.evaluate(() => {
+    // To the end of the run, and one frame more, so that the plot shows the report read here (while
+    // it plays, a report can arrive between the frame that draws and the reading).
+    await runTo(page, 'topK=4&lrMultiple=1.5', Infinity);
+    const got = await page.evaluate(async () => {
+      await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
       const r = window.descent.report;
       const spec = window.descent.shell.opts.plots().find((p) => p.id === 'sharpness').plot.exportSpec();
       return {

@@ -176,8 +176,9 @@ function render() {
   if (r.diverged != null) markers.push({ x: r.diverged, label: `network diverged at step ${r.diverged}`, color: '#444' });
   plots.loss.setMarkers(markers);
 
-  setSharpData(r);
+  // The marker first: a chart built again for another k must not be redrawn before its first draw.
   plots.sharp.setMarkers([{ y: r.twoOverLr, label: edgeLabel(state.values), color: '#b00020', dash: [8, 4] }]);
+  setSharpData(r);
   plots.lazy.setData(r.trackSteps, r.weightChange, r.kernelDistance);
 
   const regime = r.regime ?? 'stable';
@@ -252,16 +253,21 @@ function sharpSeries(k) {
 function setSharpData(r) {
   const k = topK();
   const p = plots.sharp;
-  if (p.opts.series.length !== 2 * k) {
-    p.opts.series = sharpSeries(k);
-    p.last = [[], ...p.opts.series.map(() => [])];
-    p.u.destroy();
-    p.create();
+  // A report with no tracked steps (a run refused or not yet measured) draws empty curves.
+  const steps = r.trackSteps ?? [];
+  const column = (rows, i) => Float64Array.from(steps, (_, t) => rows?.[t]?.[i] ?? NaN);
+  const first = (a) => a ?? Float64Array.from(steps, () => NaN);
+  const hessian = Array.from({ length: k }, (_, i) => (i === 0 ? first(r.sharpness) : column(r.hessianTop, i)));
+  const ntk = Array.from({ length: k }, (_, i) => (i === 0 ? first(r.ntkTop) : column(r.ntkSpectrum, i)));
+  if (p.opts.series.length === 2 * k) {
+    p.setData(steps, ...hessian, ...ntk);
+    return;
   }
-  const column = (rows, i) => Float64Array.from(r.trackSteps, (_, t) => rows?.[t]?.[i] ?? NaN);
-  const hessian = Array.from({ length: k }, (_, i) => (i === 0 ? r.sharpness : column(r.hessianTop, i)));
-  const ntk = Array.from({ length: k }, (_, i) => (i === 0 ? r.ntkTop : column(r.ntkSpectrum, i)));
-  p.setData(r.trackSteps, ...hessian, ...ntk);
+  // Another k: the chart is built again for 2k curves, with this report's data from the start.
+  p.opts.series = sharpSeries(k);
+  p.last = [steps, ...hessian, ...ntk];
+  p.u.destroy();
+  p.create();
 }
 
 function setLogSteps(on) {
