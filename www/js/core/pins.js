@@ -11,6 +11,7 @@
 // An embed has no pin controls.
 
 import { defaults, formatValue } from './controls.js';
+import { el, button } from './dom.js';
 
 export const MAX_PINS = 6;
 
@@ -191,9 +192,11 @@ export function createPins({ shell, targets, key = [], after = null, max = MAX_P
 
   function buildUi(anchor) {
     const bar = el('div', { class: 'pin-tools', role: 'group', 'aria-label': 'Pin runs to compare' });
-    const pinButton = button('Pin run', 'btn', 'btn-pin',
-      `Keep the curves on screen as a labelled ghost to compare the next run with (p). ${PINS_NOTE}`, () => pin());
-    const clearButton = button('Clear pins', 'btn btn-small', 'btn-clear-pins', 'Remove every pinned run', () => clear());
+    const pinButton = button('Pin run', {
+      cls: 'btn', id: 'btn-pin', onClick: () => pin(),
+      title: `Keep the curves on screen as a labelled ghost to compare the next run with (p). ${PINS_NOTE}`,
+    });
+    const clearButton = button('Clear pins', { id: 'btn-clear-pins', title: 'Remove every pinned run', onClick: () => clear() });
     const status = el('span', { class: 'tool-status pin-status', role: 'status', id: 'pin-status' });
     bar.append(pinButton, clearButton, status);
     const row = el('div', { class: 'pin-row', id: 'pin-row' });
@@ -216,7 +219,7 @@ export function createPins({ shell, targets, key = [], after = null, max = MAX_P
     ui.list.replaceChildren(...pins.map((p) => {
       const swatch = el('span', { class: 'pin-swatch', 'aria-hidden': 'true' });
       swatch.style.borderTopColor = p.color;
-      const cross = button('×', 'btn btn-small pin-remove', null, `Remove pin ${p.n}`, () => remove(p.n));
+      const cross = button('×', { cls: 'btn btn-small pin-remove', title: `Remove pin ${p.n}`, onClick: () => remove(p.n) });
       cross.setAttribute('aria-label', `Remove pin ${p.n}`);
       return el('li', { class: 'pin-item', 'data-pin': String(p.n) }, swatch, el('span', { class: 'pin-label', text: p.label }), cross);
     }));
@@ -241,21 +244,3 @@ export function createPins({ shell, targets, key = [], after = null, max = MAX_P
   return api;
 }
 
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
-}
-
-function button(label, cls, id, title, onClick) {
-  const b = el('button', { type: 'button', class: cls, title });
-  if (id) b.id = id;
-  b.textContent = label;
-  b.addEventListener('click', onClick);
-  return b;
-}

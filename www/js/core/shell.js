@@ -20,7 +20,8 @@
 
 import { defaults, readQuery, toQuery, writeQuery, bindView, quote } from './controls.js';
 import { setPlotScale, setPlotHeightCap, refitPlots } from '../plots/index.js';
-import { SCENES, TOUR } from '../scenes/index.js';
+import { SCENES } from '../scenes/index.js';
+import { el, button, renderNav } from './dom.js';
 import { keepOffline } from './offline.js';
 import {
   specToSvg, svgToPng, svgSize, tableToCsv, tableToColumns, summarize, download, savedMessage, jsonBlob, textBlob, xmlEscape,
@@ -158,22 +159,6 @@ function warnNotes(notes) {
   if (notes.length) {
     console.warn(`Descent: some URL parameters were adjusted or ignored (the page uses the defaults there):\n- ${notes.join('\n- ')}`);
   }
-}
-
-/**
- * The header's scene nav (`<nav class="scene-nav">`, empty in the page): the guided tour, then a
- * link to every scene of SCENES, the current one marked with aria-current="page". An embed hides
- * it with the header.
- */
-function renderNav(current) {
-  const nav = document.querySelector('nav.scene-nav');
-  if (!nav) return;
-  nav.replaceChildren(el('a', { href: TOUR.page, text: TOUR.title, class: 'nav-tour' }),
-    ...Object.entries(SCENES).map(([id, { page, title }]) => {
-      const a = el('a', { href: page, text: title });
-      if (id === current) a.setAttribute('aria-current', 'page');
-      return a;
-    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,28 +352,6 @@ function hideControls(visible) {
     fs.hidden = !fs.querySelector('[data-control]:not([hidden])');
   }
   document.documentElement.classList.toggle('embed-no-controls', shown.size === 0);
-}
-
-function button(label, { title = '', cls = 'btn btn-small', onClick } = {}) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = cls;
-  b.textContent = label;
-  if (title) b.title = title;
-  if (onClick) b.addEventListener('click', onClick);
-  return b;
-}
-
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k in e && typeof v !== 'string') e[k] = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
 }
 
 function buildTools(shell) {

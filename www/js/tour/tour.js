@@ -14,7 +14,8 @@
 // the frame draws and sends when asked) or, where it never ran, by its link.
 
 import '../../embed/descent-scene.js';
-import { SCENES, TOUR } from '../scenes/index.js';
+import { SCENES } from '../scenes/index.js';
+import { el, renderNav } from '../core/dom.js';
 
 const MAX_RUNNING = 2;
 const VISIBLE_ENOUGH = 0.15; // share of a figure in view for it to train
@@ -35,24 +36,6 @@ const STATUS_WORDS = {
   computing: 'computing',
   done: 'computed',
 };
-
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
-}
-
-function renderNav() {
-  const nav = document.querySelector('nav.scene-nav');
-  if (!nav) return;
-  const tour = el('a', { href: TOUR.page, text: TOUR.title, class: 'nav-tour', 'aria-current': 'page' });
-  nav.replaceChildren(tour, ...Object.values(SCENES).map(({ page, title }) => el('a', { href: page, text: title })));
-}
 
 /** The figures of the page, each with its scene, settings and the state the tour keeps. */
 function readFigures() {
@@ -183,7 +166,7 @@ function onSnapshot(f, d) {
 }
 
 function start() {
-  renderNav();
+  renderNav('tour');
   const figures = readFigures();
   figures.forEach(decorate);
 
